@@ -1,0 +1,98 @@
+package api
+
+import (
+	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/api/openapi"
+)
+
+func toModel(m modelkeep.Model) openapi.Model {
+	return openapi.Model{
+		Name: m.Name, Description: m.Description, Tags: openapi.Tags(nonNilMap(m.Tags)),
+		LatestVersion: m.LatestVersion, CreatedBy: m.CreatedBy, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
+	}
+}
+
+func toVersion(v modelkeep.Version) openapi.Version {
+	out := openapi.Version{
+		Model: v.Model, Version: v.Number, Description: v.Description,
+		Tags: openapi.Tags(nonNilMap(v.Tags)), Params: nonNilMap(v.Params),
+		Source:   toSource(v.Source),
+		Datasets: make([]openapi.DatasetRef, 0, len(v.Datasets)),
+		Status:   openapi.VersionStatus(v.Status), Stage: openapi.Stage(v.Stage),
+		Aliases:   v.Aliases,
+		CreatedBy: v.CreatedBy, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt, FinalizedAt: v.FinalizedAt,
+	}
+	if out.Aliases == nil {
+		out.Aliases = []string{}
+	}
+	for _, d := range v.Datasets {
+		out.Datasets = append(out.Datasets, openapi.DatasetRef{
+			Name: d.Name, Version: optString(d.Version), Uri: optString(d.URI), Sha256: optString(d.SHA256),
+			Role: (*openapi.DatasetRefRole)(optString(d.Role)),
+		})
+	}
+	if v.Parent != nil {
+		out.Parent = &openapi.VersionRef{Model: v.Parent.Model, Version: v.Parent.Version}
+	}
+	out.ManifestDigest = optString(v.ManifestDigest)
+	return out
+}
+
+func toSource(s modelkeep.Source) openapi.Source {
+	return openapi.Source{RunId: optString(s.RunID), GitCommit: optString(s.GitCommit), CodeUri: optString(s.CodeURI)}
+}
+
+func fromSource(s *openapi.Source) modelkeep.Source {
+	if s == nil {
+		return modelkeep.Source{}
+	}
+	return modelkeep.Source{RunID: deref(s.RunId), GitCommit: deref(s.GitCommit), CodeURI: deref(s.CodeUri)}
+}
+
+func fromDatasets(ds *[]openapi.DatasetRef) []modelkeep.DatasetRef {
+	if ds == nil {
+		return nil
+	}
+	out := make([]modelkeep.DatasetRef, 0, len(*ds))
+	for _, d := range *ds {
+		out = append(out, modelkeep.DatasetRef{
+			Name: d.Name, Version: deref(d.Version), URI: deref(d.Uri), SHA256: deref(d.Sha256),
+			Role: string(deref(d.Role)),
+		})
+	}
+	return out
+}
+
+func toFile(f modelkeep.File) openapi.File {
+	return openapi.File{Path: f.Path, Size: f.Size, Sha256: f.SHA256}
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// optString maps "" to an absent (nil) optional field.
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func derefMap(p *openapi.Tags) map[string]string {
+	if p == nil {
+		return nil
+	}
+	return *p
+}

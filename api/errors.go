@@ -1,0 +1,120 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// statusOf maps a domain error to its HTTP status; anything unknown is 500.
+func statusOf(err error) int {
+	for _, m := range []struct {
+		kind   error
+		status int
+	}{
+		{modelkeep.ErrInvalid, http.StatusBadRequest},
+		{modelkeep.ErrUnauthenticated, http.StatusUnauthorized},
+		{modelkeep.ErrForbidden, http.StatusForbidden},
+		{modelkeep.ErrNotFound, http.StatusNotFound},
+		{modelkeep.ErrConflict, http.StatusConflict},
+		{modelkeep.ErrPrecondition, http.StatusPreconditionFailed},
+		{modelkeep.ErrTooLarge, http.StatusRequestEntityTooLarge},
+		{modelkeep.ErrDigestMismatch, http.StatusUnprocessableEntity},
+		{modelkeep.ErrUnavailable, http.StatusServiceUnavailable},
+	} {
+		if errors.Is(err, m.kind) {
+			return m.status
+		}
+	}
+	return http.StatusInternalServerError
+}
+
+// codeOfStatus names the error code for statuses Echo produces itself.
+var codeOfStatus = map[int]string{
+	http.StatusBadRequest:                   "invalid_argument",
+	http.StatusUnauthorized:                 "unauthenticated",
+	http.StatusForbidden:                    "forbidden",
+	http.StatusNotFound:                     "not_found",
+	http.StatusMethodNotAllowed:             "method_not_allowed",
+	http.StatusConflict:                     "conflict",
+	http.StatusPreconditionFailed:           "precondition_failed",
+	http.StatusRequestEntityTooLarge:        "too_large",
+	http.StatusUnsupportedMediaType:         "unsupported_media_type",
+	http.StatusRequestedRangeNotSatisfiable: "range_not_satisfiable",
+	http.StatusUnprocessableEntity:          "digest_mismatch",
+	http.StatusServiceUnavailable:           "unavailable",
+}
+
+// ErrorBody is the JSON error every failure answers with.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the inside of ErrorBody.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// NewErrorHandler returns Echo's HTTPErrorHandler: the one place where
+// errors become statuses. Domain errors show their message; Echo's own keep
+// their status; anything else is logged and answered as a bare 500.
+func NewErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		status, body := http.StatusInternalServerError, ErrorBody{Error: ErrorDetail{Code: "internal", Message: "internal error"}}
+		var he *echo.HTTPError
+		var de *modelkeep.Error
+		switch {
+		case errors.As(err, &he):
+			status = he.Code
+			body.Error.Code = codeOfStatus[status]
+			if body.Error.Code == "" {
+				body.Error.Code = "internal"
+			}
+			if msg, ok := he.Message.(string); ok {
+				body.Error.Message = msg
+			} else {
+				body.Error.Message = http.StatusText(status)
+			}
+			if he.Internal != nil && status >= 500 {
+				logger.ErrorContext(c.Request().Context(), "request failed", "err", he.Internal)
+			}
+		case statusOf(err) != http.StatusInternalServerError:
+			status = statusOf(err)
+			body.Error.Code = modelkeep.ErrorCode(err)
+			switch {
+			case errors.As(err, &de):
+				body.Error.Message = de.Message
+			case status >= 500:
+				// The chain names hosts and drivers: log it, do not show it.
+				body.Error.Message = "a backing service is unavailable; try again later"
+			default:
+				body.Error.Message = err.Error()
+			}
+			if status >= 500 {
+				logger.WarnContext(c.Request().Context(), "backing service unavailable", "err", err)
+			}
+		default:
+			logger.ErrorContext(c.Request().Context(), "request failed", "err", err)
+		}
+		if c.Response().Committed {
+			if status >= 500 || status == 0 {
+				return
+			}
+			logger.WarnContext(c.Request().Context(), "error after the response was committed", "err", err)
+			return
+		}
+		if c.Request().Method == http.MethodHead {
+			err = c.NoContent(status)
+		} else {
+			err = c.JSON(status, body)
+		}
+		if err != nil {
+			logger.WarnContext(c.Request().Context(), "write error response", "err", err)
+		}
+	}
+}

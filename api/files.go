@@ -1,0 +1,142 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// The byte routes are bound by hand: {path} may contain '/', and bodies must
+// stream, so neither the generated binder nor the body validator may touch
+// them (both read whole bodies).
+
+// rawParam returns a path parameter decoded. Echo matches on the escaped path
+// when the URL has one (RawPath), and then leaves parameters escaped.
+func rawParam(c echo.Context, name string) (string, error) {
+	v := c.Param(name)
+	if c.Request().URL.RawPath == "" {
+		return v, nil
+	}
+	u, err := url.PathUnescape(v)
+	if err != nil {
+		return "", modelkeep.Errorf(modelkeep.ErrInvalid, "invalid escape in %s", name)
+	}
+	return u, nil
+}
+
+type fileRef struct {
+	model   string
+	version int
+	path    string
+}
+
+func parseFileRef(c echo.Context) (fileRef, error) {
+	model, err := rawParam(c, "model")
+	if err != nil {
+		return fileRef{}, err
+	}
+	verStr, err := rawParam(c, "version")
+	if err != nil {
+		return fileRef{}, err
+	}
+	version, err := strconv.Atoi(verStr)
+	if err != nil || version < 1 {
+		return fileRef{}, modelkeep.Errorf(modelkeep.ErrInvalid, "invalid version %q: want a number from 1", verStr)
+	}
+	path, err := rawParam(c, "*")
+	if err != nil {
+		return fileRef{}, err
+	}
+	return fileRef{model: model, version: version, path: path}, nil
+}
+
+// tooLargeReader turns http.MaxBytesReader's error into the domain's 413.
+type tooLargeReader struct {
+	r     io.Reader
+	limit int64
+}
+
+func (t tooLargeReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = modelkeep.Errorf(modelkeep.ErrTooLarge, "body is larger than the upload limit of %d bytes", t.limit)
+	}
+	return n, err
+}
+
+// UploadFile handles PUT .../files/{path}.
+func (h *Handlers) UploadFile(c echo.Context) error {
+	ref, err := parseFileRef(c)
+	if err != nil {
+		return err
+	}
+	req := c.Request()
+	if req.ContentLength > h.maxUploadSize {
+		return modelkeep.Errorf(modelkeep.ErrTooLarge, "body of %d bytes is larger than the upload limit of %d bytes", req.ContentLength, h.maxUploadSize)
+	}
+	// Large files take long: lift any read deadline for this request only.
+	_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Time{})
+	body := tooLargeReader{r: http.MaxBytesReader(c.Response(), req.Body, h.maxUploadSize), limit: h.maxUploadSize}
+	f, err := h.svc.PutFile(req.Context(), modelkeep.PutFileInput{
+		Model: ref.model, Version: ref.version, Path: ref.path,
+		Body: body, Size: req.ContentLength, ExpectedSHA256: req.Header.Get("X-Checksum-Sha256"),
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, toFile(f))
+}
+
+// DownloadFile handles GET .../files/{path}.
+func (h *Handlers) DownloadFile(c echo.Context) error {
+	ref, err := parseFileRef(c)
+	if err != nil {
+		return err
+	}
+	redirect := false
+	if s := c.QueryParam("redirect"); s != "" {
+		if redirect, err = strconv.ParseBool(s); err != nil {
+			return modelkeep.Errorf(modelkeep.ErrInvalid, "invalid redirect %q: want true or false", s)
+		}
+	}
+	req := c.Request()
+	d, err := h.svc.DownloadFile(req.Context(), modelkeep.DownloadInput{
+		Model: ref.model, Version: ref.version, Path: ref.path, Redirect: redirect, PresignTTL: h.presignTTL,
+	})
+	if err != nil {
+		return err
+	}
+	if d.URL != "" {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return c.Redirect(http.StatusTemporaryRedirect, d.URL)
+	}
+	defer d.Content.Close()
+	_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Time{})
+	hdr := c.Response().Header()
+	hdr.Set("ETag", fmt.Sprintf("%q", d.File.SHA256))
+	hdr.Set("X-Checksum-Sha256", d.File.SHA256)
+	hdr.Set("Content-Type", "application/octet-stream")
+	hdr.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", baseName(d.File.Path)))
+	// ServeContent answers Range and If-None-Match/If-Range against the ETag
+	// set above; with a lazy S3 reader, seeking costs no I/O.
+	http.ServeContent(c.Response(), req, "", time.Time{}, d.Content)
+	return nil
+}
+
+func baseName(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[i+1:]
+		}
+	}
+	return p
+}

@@ -1,0 +1,47 @@
+// Package api is Modelkeep's HTTP layer: Echo handlers implementing the
+// strict server generated from openapi.yaml, the byte routes bound by hand,
+// request validation against the spec, and the one place where errors become
+// HTTP statuses.
+package api
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/api/openapi"
+)
+
+// Handlers serves the API on top of the domain service.
+type Handlers struct {
+	svc           *modelkeep.Service
+	logger        *slog.Logger
+	maxUploadSize int64
+	presignTTL    time.Duration
+}
+
+// Options tune the handlers.
+type Options struct {
+	Logger *slog.Logger
+	// MaxUploadSize bounds one file upload, in bytes.
+	MaxUploadSize int64
+	// PresignTTL is the lifetime of presigned download URLs.
+	PresignTTL time.Duration
+}
+
+var _ openapi.StrictServerInterface = (*Handlers)(nil)
+
+// NewHandlers makes the handlers.
+func NewHandlers(svc *modelkeep.Service, opts Options) *Handlers {
+	h := &Handlers{svc: svc, logger: opts.Logger, maxUploadSize: opts.MaxUploadSize, presignTTL: opts.PresignTTL}
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if h.maxUploadSize <= 0 {
+		h.maxUploadSize = 64 << 30
+	}
+	if h.presignTTL <= 0 {
+		h.presignTTL = 5 * time.Minute
+	}
+	return h
+}

@@ -1,0 +1,36 @@
+package api
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/api/openapi"
+)
+
+// filePathRoute is the Echo route of the byte routes; '*' takes the
+// file path, slashes included.
+const filePathRoute = "/api/v1/models/:model/versions/:version/files/*"
+
+// Register binds every /api/v1 operation: the generated strict handlers and
+// the byte routes.
+func Register(e *echo.Echo, h *Handlers) {
+	openapi.RegisterHandlers(e, openapi.NewStrictHandler(h, nil))
+	e.PUT(filePathRoute, h.UploadFile)
+	e.GET(filePathRoute, h.DownloadFile)
+}
+
+// RequestContext puts the request id and the client address into the
+// request's context, where the domain records them in audit events.
+func RequestContext() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			ri := modelkeep.RequestInfo{
+				RequestID:  c.Response().Header().Get(echo.HeaderXRequestID),
+				RemoteAddr: c.RealIP(),
+			}
+			c.SetRequest(req.WithContext(modelkeep.WithRequestInfo(req.Context(), ri)))
+			return next(c)
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package api
+
+import (
+	"context"
+
+	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/api/openapi"
+)
+
+func (h *Handlers) CreateVersion(ctx context.Context, req openapi.CreateVersionRequestObject) (openapi.CreateVersionResponseObject, error) {
+	in := modelkeep.CreateVersionInput{
+		Description: deref(req.Body.Description),
+		Tags:        derefMap(req.Body.Tags),
+		Params:      deref(req.Body.Params),
+		Source:      fromSource(req.Body.Source),
+		Datasets:    fromDatasets(req.Body.Datasets),
+	}
+	if p := req.Body.Parent; p != nil {
+		in.Parent = &modelkeep.VersionRef{Model: p.Model, Version: p.Version}
+	}
+	v, err := h.svc.CreateVersion(ctx, req.Model, in)
+	if err != nil {
+		return nil, err
+	}
+	return openapi.CreateVersion201JSONResponse(toVersion(v)), nil
+}
+
+func (h *Handlers) ListVersions(ctx context.Context, req openapi.ListVersionsRequestObject) (openapi.ListVersionsResponseObject, error) {
+	versions, next, err := h.svc.ListVersions(ctx, modelkeep.ListVersionsInput{
+		Model: req.Model, Stage: string(deref(req.Params.Stage)), Status: string(deref(req.Params.Status)),
+		PageSize: deref(req.Params.PageSize), PageToken: deref(req.Params.PageToken),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := openapi.ListVersions200JSONResponse{Versions: make([]openapi.Version, 0, len(versions)), NextPageToken: next}
+	for _, v := range versions {
+		out.Versions = append(out.Versions, toVersion(v))
+	}
+	return out, nil
+}
+
+func (h *Handlers) GetVersion(ctx context.Context, req openapi.GetVersionRequestObject) (openapi.GetVersionResponseObject, error) {
+	v, err := h.svc.GetVersion(ctx, req.Model, req.Version)
+	if err != nil {
+		return nil, err
+	}
+	return openapi.GetVersion200JSONResponse(toVersion(v)), nil
+}
+
+func (h *Handlers) FinalizeVersion(ctx context.Context, req openapi.FinalizeVersionRequestObject) (openapi.FinalizeVersionResponseObject, error) {
+	v, err := h.svc.Finalize(ctx, req.Model, req.Version)
+	if err != nil {
+		return nil, err
+	}
+	return openapi.FinalizeVersion200JSONResponse(toVersion(v)), nil
+}
+
+func (h *Handlers) ListFiles(ctx context.Context, req openapi.ListFilesRequestObject) (openapi.ListFilesResponseObject, error) {
+	files, digest, err := h.svc.ListFiles(ctx, req.Model, req.Version)
+	if err != nil {
+		return nil, err
+	}
+	out := openapi.ListFiles200JSONResponse{Files: make([]openapi.File, 0, len(files)), ManifestDigest: optString(digest)}
+	for _, f := range files {
+		out.Files = append(out.Files, toFile(f))
+	}
+	return out, nil
+}

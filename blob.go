@@ -1,0 +1,51 @@
+package modelkeep
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// BlobStore keeps artifact bytes under opaque keys. Implementations live in
+// store/blob (local filesystem and S3) and pass one conformance suite
+// (store/blob/blobtest).
+type BlobStore interface {
+	// Put streams r to key. size is the exact length, or -1 when unknown.
+	// On any error nothing is left under key (a partial write is removed).
+	Put(ctx context.Context, key string, r io.Reader, size int64) (BlobInfo, error)
+	// Open returns a reader positioned at the start; ErrNotFound if absent.
+	Open(ctx context.Context, key string) (io.ReadSeekCloser, BlobInfo, error)
+	// Stat describes key; ErrNotFound if absent.
+	Stat(ctx context.Context, key string) (BlobInfo, error)
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// Ping checks that the store is reachable and writable in principle
+	// (the directory exists, the bucket answers).
+	Ping(ctx context.Context) error
+}
+
+// BlobInfo describes a stored blob.
+type BlobInfo struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+}
+
+// Presigner is implemented by blob stores that can hand out short-lived
+// URLs for direct downloads (S3).
+type Presigner interface {
+	PresignGet(ctx context.Context, key string, ttl time.Duration, opts PresignOptions) (string, error)
+}
+
+// PresignOptions tune a presigned download.
+type PresignOptions struct {
+	// Filename, when set, becomes the Content-Disposition attachment name.
+	Filename string
+}
+
+// BlobLister is implemented by blob stores whose keys can be enumerated; the
+// orphan sweep uses it to find blobs no row references.
+type BlobLister interface {
+	// List calls fn for every blob whose key starts with prefix.
+	List(ctx context.Context, prefix string, fn func(BlobInfo) error) error
+}

@@ -1,0 +1,208 @@
+package modelkeep
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"time"
+)
+
+// PutFileInput is one artifact upload.
+type PutFileInput struct {
+	Model   string
+	Version int
+	Path    string
+	Body    io.Reader
+	// Size is the body's length, or -1 when unknown (chunked uploads).
+	Size int64
+	// ExpectedSHA256, when set, must match the body's digest (else 422 and
+	// nothing is kept).
+	ExpectedSHA256 string
+}
+
+// hashingReader computes the SHA-256 of what passes through it and remembers
+// the first read error: blob stores may not wrap a body's error faithfully,
+// and the caller must tell a client's fault (too large, went away) from the
+// store's.
+type hashingReader struct {
+	r   io.Reader
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func (hr *hashingReader) Read(p []byte) (int, error) {
+	n, err := hr.r.Read(p)
+	hr.h.Write(p[:n])
+	hr.n += int64(n)
+	if err != nil && err != io.EOF && hr.err == nil {
+		hr.err = err
+	}
+	return n, err
+}
+
+// PutFile streams a file into a pending version. The bytes go to the blob
+// store under a fresh key while their digest is computed; the row is written
+// only once the bytes are safe, and the blob is removed again whenever the
+// upload does not end in a committed row.
+func (s *Service) PutFile(ctx context.Context, in PutFileInput) (File, error) {
+	if err := validateVersionRef(in.Model, in.Version); err != nil {
+		return File{}, err
+	}
+	if err := ValidateFilePath(in.Path); err != nil {
+		return File{}, err
+	}
+	expected := ""
+	if in.ExpectedSHA256 != "" {
+		var err error
+		if expected, err = ParseSHA256(in.ExpectedSHA256); err != nil {
+			return File{}, err
+		}
+	}
+	// Refuse early, before reading a possibly huge body; the row write below
+	// re-checks atomically.
+	v, err := s.meta.GetVersion(ctx, in.Model, in.Version)
+	if err != nil {
+		return File{}, err
+	}
+	if v.Status != StatusPending {
+		return File{}, Errorf(ErrConflict, "version %s/%d is %s: its files are immutable", in.Model, in.Version, v.Status)
+	}
+
+	key := fmt.Sprintf("files/%s/%d/%s", in.Model, in.Version, newUploadID())
+	hr := &hashingReader{r: in.Body, h: sha256.New()}
+	info, err := s.blobs.Put(ctx, key, hr, in.Size)
+	if err != nil {
+		s.deleteBlob(key) // Put promises to leave nothing; make sure of it.
+		if hr.err != nil {
+			if errors.Is(hr.err, ErrTooLarge) || errors.Is(hr.err, ErrInvalid) {
+				return File{}, hr.err
+			}
+			return File{}, fmt.Errorf("read upload body: %w", hr.err)
+		}
+		if errors.Is(err, ErrInvalid) && in.Size >= 0 && hr.n != in.Size {
+			return File{}, Errorf(ErrInvalid, "body has %d bytes, Content-Length said %d", hr.n, in.Size)
+		}
+		return File{}, fmt.Errorf("store file %q: %w", in.Path, err)
+	}
+	sum := hex.EncodeToString(hr.h.Sum(nil))
+	if expected != "" && sum != expected {
+		s.deleteBlob(key)
+		return File{}, Errorf(ErrDigestMismatch, "checksum mismatch for %q: got sha256 %s, X-Checksum-Sha256 says %s", in.Path, sum, expected)
+	}
+	f := File{Path: in.Path, Size: info.Size, SHA256: sum, BlobKey: key, CreatedAt: s.Now()}
+	var replaced *File
+	err = s.meta.InTx(ctx, func(tx MetaStore) error {
+		var err error
+		if replaced, err = tx.PutFile(ctx, in.Model, in.Version, f); err != nil {
+			return err
+		}
+		details := map[string]any{"path": f.Path, "size": f.Size, "sha256": f.SHA256}
+		if replaced != nil {
+			details["replaced_sha256"] = replaced.SHA256
+		}
+		return s.audit(ctx, tx, "file.upload", versionResource(in.Model, in.Version), details)
+	})
+	if err != nil {
+		s.deleteBlob(key)
+		return File{}, err
+	}
+	if replaced != nil && replaced.BlobKey != key {
+		s.deleteBlob(replaced.BlobKey)
+	}
+	return f, nil
+}
+
+// ListFiles returns a version's files and its manifest digest ("" while
+// pending).
+func (s *Service) ListFiles(ctx context.Context, model string, number int) ([]File, string, error) {
+	if err := validateVersionRef(model, number); err != nil {
+		return nil, "", err
+	}
+	v, err := s.meta.GetVersion(ctx, model, number)
+	if err != nil {
+		return nil, "", err
+	}
+	files, err := s.meta.ListFiles(ctx, model, number)
+	if err != nil {
+		return nil, "", err
+	}
+	return files, v.ManifestDigest, nil
+}
+
+// Download is an artifact on its way to a client: either Content to stream or
+// a presigned URL to redirect to.
+type Download struct {
+	File    File
+	Content io.ReadSeekCloser
+	URL     string
+}
+
+// DownloadInput selects a file and how it is delivered.
+type DownloadInput struct {
+	Model   string
+	Version int
+	Path    string
+	// Redirect asks for a presigned URL when the blob store can make one;
+	// otherwise the content is streamed.
+	Redirect   bool
+	PresignTTL time.Duration
+}
+
+// DownloadFile records the download in the audit log, then opens the file or
+// presigns a URL for it. The caller must close Content.
+func (s *Service) DownloadFile(ctx context.Context, in DownloadInput) (Download, error) {
+	if err := validateVersionRef(in.Model, in.Version); err != nil {
+		return Download{}, err
+	}
+	if err := ValidateFilePath(in.Path); err != nil {
+		return Download{}, err
+	}
+	presigner, canPresign := s.blobs.(Presigner)
+	redirect := in.Redirect && canPresign
+	var f File
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		var err error
+		if f, err = tx.GetFile(ctx, in.Model, in.Version, in.Path); err != nil {
+			return err
+		}
+		action := "file.download"
+		if redirect {
+			action = "file.presign"
+		}
+		return s.audit(ctx, tx, action, versionResource(in.Model, in.Version), map[string]any{
+			"path": f.Path, "sha256": f.SHA256, "size": f.Size})
+	})
+	if err != nil {
+		return Download{}, err
+	}
+	if redirect {
+		url, err := presigner.PresignGet(ctx, f.BlobKey, in.PresignTTL, PresignOptions{Filename: baseName(f.Path)})
+		if err != nil {
+			return Download{}, fmt.Errorf("presign %q: %w", f.Path, err)
+		}
+		return Download{File: f, URL: url}, nil
+	}
+	rc, _, err := s.blobs.Open(ctx, f.BlobKey)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			// A row without its bytes is damage, not a client error.
+			return Download{}, fmt.Errorf("blob of %s/%d/%s is missing: %w", in.Model, in.Version, f.Path, ErrUnavailable)
+		}
+		return Download{}, fmt.Errorf("open %q: %w", f.Path, err)
+	}
+	return Download{File: f, Content: rc}, nil
+}
+
+func baseName(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			return p[i+1:]
+		}
+	}
+	return p
+}

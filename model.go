@@ -1,0 +1,105 @@
+package modelkeep
+
+import (
+	"time"
+)
+
+// Model is a named family of versions.
+type Model struct {
+	Name        string
+	Description string
+	Tags        map[string]string
+	CreatedBy   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	// LatestVersion is the highest version number ever created (0: none).
+	LatestVersion int
+}
+
+// VersionStatus is the lifecycle of a version's content.
+type VersionStatus string
+
+const (
+	// StatusPending: files may still be uploaded and replaced.
+	StatusPending VersionStatus = "pending"
+	// StatusReady: finalized; files, params, datasets and source are immutable.
+	StatusReady VersionStatus = "ready"
+)
+
+// Stage is where a version stands in the promotion workflow.
+type Stage string
+
+const (
+	StageNone       Stage = "none"
+	StageStaging    Stage = "staging"
+	StageProduction Stage = "production"
+	StageArchived   Stage = "archived"
+)
+
+// Source says which run produced a version.
+type Source struct {
+	RunID     string
+	GitCommit string
+	CodeURI   string
+}
+
+// DatasetRef is a dataset a version was trained or evaluated on.
+type DatasetRef struct {
+	Name    string
+	Version string
+	URI     string
+	SHA256  string
+	Role    string
+}
+
+// VersionRef names one version of one model.
+type VersionRef struct {
+	Model   string
+	Version int
+}
+
+// Version is one numbered, eventually immutable release of a model.
+type Version struct {
+	Model          string
+	Number         int
+	Description    string
+	Tags           map[string]string
+	Params         map[string]string
+	Source         Source
+	Datasets       []DatasetRef
+	Parent         *VersionRef
+	Status         VersionStatus
+	Stage          Stage
+	Aliases        []string
+	ManifestDigest string
+	CreatedBy      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	FinalizedAt    *time.Time
+	// EverProduction is true once the version has been in production: such a
+	// version's documentation must be kept (EU AI Act Art. 18).
+	EverProduction bool
+}
+
+// File is one artifact of a version.
+type File struct {
+	Path      string
+	Size      int64
+	SHA256    string // lowercase hex
+	BlobKey   string // opaque key in the blob store; never shown to clients
+	CreatedAt time.Time
+}
+
+// Actor is who performs a call: a person or a service token.
+type Actor struct {
+	Subject string
+	Roles   []string
+	TokenID string
+}
+
+// RequestInfo describes the HTTP request a use case runs for; it is recorded
+// in audit events.
+type RequestInfo struct {
+	RequestID  string
+	RemoteAddr string
+}

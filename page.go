@@ -1,0 +1,47 @@
+package modelkeep
+
+import (
+	"encoding/base64"
+	"encoding/json"
+)
+
+// Page sizes for list calls.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
+
+// pageCursor is what an opaque page token encodes: the sort key of the last
+// item of the previous page (keyset pagination).
+type pageCursor struct {
+	Name string `json:"n,omitempty"`
+	Num  int64  `json:"v,omitempty"`
+}
+
+func encodePageToken(c pageCursor) string {
+	b, _ := json.Marshal(c) // a struct of strings and ints always marshals
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodePageToken(tok string) (pageCursor, error) {
+	var c pageCursor
+	if tok == "" {
+		return c, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || json.Unmarshal(b, &c) != nil {
+		return c, Errorf(ErrInvalid, "invalid page_token")
+	}
+	return c, nil
+}
+
+// pageLimit checks a requested page size, 0 meaning the default.
+func pageLimit(n int) (int, error) {
+	switch {
+	case n == 0:
+		return DefaultPageSize, nil
+	case n < 0 || n > MaxPageSize:
+		return 0, Errorf(ErrInvalid, "page_size must be between 1 and %d", MaxPageSize)
+	}
+	return n, nil
+}

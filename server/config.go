@@ -1,0 +1,192 @@
+package server
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything `modelkeep serve` (and the other sub-commands that
+// open the stores) reads. Every field has a flag and an environment twin.
+type Config struct {
+	Listen        string
+	DataDir       string
+	Database      string // sqlite:<path> or mysql://user:pass@host:port/db
+	Blobs         string // file:<dir> or s3://bucket?endpoint=...
+	JWTSecret     string
+	JWTKeyFile    string
+	LogFormat     string // text or json
+	LogLevel      string
+	MaxUploadSize int64
+	PresignTTL    time.Duration
+	ShutdownGrace time.Duration
+	// OrphanSweepInterval is how often blobs that no row references are
+	// looked for; OrphanMinAge is how old such a blob must be to be removed
+	// (younger ones may belong to an upload still in flight).
+	OrphanSweepInterval time.Duration
+	OrphanMinAge        time.Duration
+	WebUIDir            string // serve the UI from this directory instead of the embedded copy (development)
+}
+
+// setting describes one configuration knob: its flag, its environment twin
+// and where it goes in Config.
+type setting struct {
+	flag, env, usage string
+	def              string
+	set              func(c *Config, v string) error
+}
+
+func str(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+func dur(p func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("invalid duration %q", v)
+		}
+		*p(c) = d
+		return nil
+	}
+}
+
+var settings = []setting{
+	{"listen", "MODELKEEP_LISTEN", "address to serve on", "127.0.0.1:8080", str(func(c *Config) *string { return &c.Listen })},
+	{"data-dir", "MODELKEEP_DATA_DIR", "where the embedded defaults keep their files", "./data", str(func(c *Config) *string { return &c.DataDir })},
+	{"database", "MODELKEEP_DATABASE", "sqlite:<path> or mysql://user:pass@host:port/dbname (default sqlite:<data-dir>/modelkeep.db)", "", str(func(c *Config) *string { return &c.Database })},
+	{"blobs", "MODELKEEP_BLOBS", "file:<dir> or s3://bucket?endpoint=http://host:port&region=us-east-1&path_style=true (default file:<data-dir>/blobs)", "", str(func(c *Config) *string { return &c.Blobs })},
+	{"jwt-secret", "MODELKEEP_JWT_SECRET", "HMAC secret for HS256 tokens (prefer the environment variable: flags show up in ps)", "", str(func(c *Config) *string { return &c.JWTSecret })},
+	{"jwt-key-file", "MODELKEEP_JWT_KEY_FILE", "Ed25519 private key (PEM) for EdDSA tokens (default: generated in the data dir)", "", str(func(c *Config) *string { return &c.JWTKeyFile })},
+	{"log-format", "MODELKEEP_LOG_FORMAT", "log format: text or json", "text", str(func(c *Config) *string { return &c.LogFormat })},
+	{"log-level", "MODELKEEP_LOG_LEVEL", "log level: debug, info, warn or error", "info", str(func(c *Config) *string { return &c.LogLevel })},
+	{"max-upload-size", "MODELKEEP_MAX_UPLOAD_SIZE", "largest accepted file upload in bytes (suffixes KiB, MiB, GiB, TiB allowed)", "64GiB", func(c *Config, v string) error {
+		n, err := ParseSize(v)
+		if err != nil {
+			return err
+		}
+		c.MaxUploadSize = n
+		return nil
+	}},
+	{"presign-ttl", "MODELKEEP_PRESIGN_TTL", "lifetime of presigned download URLs", "5m", dur(func(c *Config) *time.Duration { return &c.PresignTTL })},
+	{"shutdown-grace", "MODELKEEP_SHUTDOWN_GRACE", "how long in-flight requests may take to finish at shutdown", "30s", dur(func(c *Config) *time.Duration { return &c.ShutdownGrace })},
+	{"orphan-sweep-interval", "MODELKEEP_ORPHAN_SWEEP_INTERVAL", "how often to remove blobs no file references (0 disables)", "1h", dur(func(c *Config) *time.Duration { return &c.OrphanSweepInterval })},
+	{"orphan-min-age", "MODELKEEP_ORPHAN_MIN_AGE", "how old an unreferenced blob must be before the sweep removes it", "24h", dur(func(c *Config) *time.Duration { return &c.OrphanMinAge })},
+	{"webui-dir", "MODELKEEP_WEBUI_DIR", "serve the web UI from this directory instead of the embedded copy (development)", "", str(func(c *Config) *string { return &c.WebUIDir })},
+}
+
+// EnvVars lists the environment variables the server reads, in flag order.
+func EnvVars() []string {
+	out := make([]string, len(settings))
+	for i, s := range settings {
+		out[i] = s.env
+	}
+	return out
+}
+
+// ParseConfig reads flags from args, falling back to the environment (via
+// getenv) and then to defaults: a flag beats its variable, which beats the
+// default. Output for -h goes to usage.
+func ParseConfig(name string, args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(usage)
+	values := make([]*string, len(settings))
+	for i, s := range settings {
+		def := s.def
+		if v := getenv(s.env); v != "" {
+			def = v
+		}
+		values[i] = fs.String(s.flag, def, fmt.Sprintf("%s [$%s]", s.usage, s.env))
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(usage, "Usage: modelkeep %s [flags]\n\nEvery flag can also be set by the environment variable shown in brackets.\n\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	for i, s := range settings {
+		if *values[i] == "" && s.def == "" {
+			continue
+		}
+		if err := s.set(&c, *values[i]); err != nil {
+			return Config{}, fmt.Errorf("-%s / $%s: %w", s.flag, s.env, err)
+		}
+	}
+	return c, c.Validate()
+}
+
+// Validate checks the values that can be checked without I/O and fills the
+// defaults derived from the data dir.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen address %q: %w", c.Listen, err))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data dir must not be empty"))
+	}
+	if c.Database == "" {
+		c.Database = "sqlite:" + filepath.Join(c.DataDir, "modelkeep.db")
+	}
+	if c.Blobs == "" {
+		c.Blobs = "file:" + filepath.Join(c.DataDir, "blobs")
+	}
+	if c.JWTSecret != "" && c.JWTKeyFile != "" {
+		errs = append(errs, errors.New("set either the JWT secret or the JWT key file, not both"))
+	}
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+		errs = append(errs, errors.New("the JWT secret must be at least 32 bytes"))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log format %q: want text or json", c.LogFormat))
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.MaxUploadSize <= 0 {
+		errs = append(errs, errors.New("max upload size must be positive"))
+	}
+	if c.PresignTTL < time.Second || c.PresignTTL > 7*24*time.Hour {
+		errs = append(errs, fmt.Errorf("presign ttl %s: want between 1s and 168h", c.PresignTTL))
+	}
+	if c.OrphanSweepInterval < 0 || c.OrphanMinAge < 0 || c.ShutdownGrace < 0 {
+		errs = append(errs, errors.New("durations must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// ParseSize reads a byte count such as 1048576, 512MiB or 64GiB.
+func ParseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+	mult := int64(1)
+	num := strings.TrimSpace(s)
+	for _, u := range units {
+		if strings.HasSuffix(num, u.suffix) {
+			mult, num = u.mult, strings.TrimSpace(strings.TrimSuffix(num, u.suffix))
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,99 @@
+package server
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseConfig(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	t.Run("defaults", func(t *testing.T) {
+		c, err := ParseConfig("serve", nil, env(), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Listen != "127.0.0.1:8080" || c.DataDir != "./data" || c.Database != "sqlite:data/modelkeep.db" ||
+			c.Blobs != "file:data/blobs" || c.MaxUploadSize != 64<<30 || c.PresignTTL != 5*time.Minute {
+			t.Fatalf("defaults = %+v", c)
+		}
+	})
+	t.Run("environment", func(t *testing.T) {
+		c, err := ParseConfig("serve", nil, env(
+			"MODELKEEP_LISTEN", "0.0.0.0:9000", "MODELKEEP_DATA_DIR", "/var/lib/mk",
+			"MODELKEEP_DATABASE", "mysql://u:p@db:3306/mk", "MODELKEEP_BLOBS", "s3://b?endpoint=http://s3:7070",
+			"MODELKEEP_MAX_UPLOAD_SIZE", "512MiB"), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Listen != "0.0.0.0:9000" || c.Database != "mysql://u:p@db:3306/mk" || c.Blobs != "s3://b?endpoint=http://s3:7070" || c.MaxUploadSize != 512<<20 {
+			t.Fatalf("from env = %+v", c)
+		}
+	})
+	t.Run("flag beats environment", func(t *testing.T) {
+		c, err := ParseConfig("serve", []string{"--listen", "127.0.0.1:1"}, env("MODELKEEP_LISTEN", "127.0.0.1:2"), io.Discard)
+		if err != nil || c.Listen != "127.0.0.1:1" {
+			t.Fatalf("listen = %q, err %v", c.Listen, err)
+		}
+	})
+	t.Run("data dir drives the defaults", func(t *testing.T) {
+		c, err := ParseConfig("serve", []string{"--data-dir", "/srv/mk"}, env(), io.Discard)
+		if err != nil || c.Database != "sqlite:/srv/mk/modelkeep.db" || c.Blobs != "file:/srv/mk/blobs" {
+			t.Fatalf("config = %+v, err %v", c, err)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad listen", []string{"--listen", "nowhere"}, "listen"},
+		{"bad size", []string{"--max-upload-size", "lots"}, "size"},
+		{"bad duration", []string{"--presign-ttl", "soon"}, "duration"},
+		{"presign too long", []string{"--presign-ttl", "1000h"}, "presign"},
+		{"short secret", []string{"--jwt-secret", "short"}, "32 bytes"},
+		{"bad log format", []string{"--log-format", "xml"}, "log format"},
+		{"stray argument", []string{"extra"}, "unexpected"},
+		{"unknown flag", []string{"--nope"}, "nope"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			_, err := ParseConfig("serve", tc.args, env(), &out)
+			if err == nil || !strings.Contains(err.Error()+out.String(), tc.want) {
+				t.Fatalf("err = %v (output %q), want mention of %q", err, out.String(), tc.want)
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1024": 1024, "1KiB": 1024, "5 MiB": 5 << 20, "64GiB": 64 << 30, "1TiB": 1 << 40} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "1.5GiB", "1PB", "GiB"} {
+		if _, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) accepted", in)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"mysql://user:secret@db:3306/mk": "mysql://user:xxxxx@db:3306/mk",
+		"sqlite:data/modelkeep.db":       "sqlite:data/modelkeep.db",
+		"s3://bucket?endpoint=http://s3": "s3://bucket?endpoint=http://s3",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

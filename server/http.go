@@ -1,0 +1,165 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/api"
+	"github.com/modelkeep/modelkeep/webui"
+)
+
+// httpMetrics are the request metrics exported at /metrics.
+type httpMetrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	inFlight prometheus.Gauge
+}
+
+func newHTTPMetrics() *httpMetrics {
+	m := &httpMetrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "modelkeep_http_requests_total", Help: "HTTP requests by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "modelkeep_http_request_duration_seconds", Help: "HTTP request latency by method and route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10, 60, 300},
+		}, []string{"method", "route"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "modelkeep_http_requests_in_flight", Help: "HTTP requests being served.",
+		}),
+	}
+	m.registry.MustRegister(m.requests, m.duration, m.inFlight,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *httpMetrics) middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			m.inFlight.Inc()
+			defer m.inFlight.Dec()
+			start := time.Now()
+			err := next(c)
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			status := c.Response().Status
+			if err != nil {
+				// The error handler has not run yet; count what it will send.
+				if he, ok := err.(*echo.HTTPError); ok {
+					status = he.Code
+				} else {
+					status = 0 // decided by the error handler: counted as "error"
+				}
+			}
+			label := strconv.Itoa(status)
+			if status == 0 {
+				label = "error"
+			}
+			m.requests.WithLabelValues(c.Request().Method, route, label).Inc()
+			m.duration.WithLabelValues(c.Request().Method, route).Observe(time.Since(start).Seconds())
+			return err
+		}
+	}
+}
+
+// newEcho builds the HTTP handler: middleware, the API, the service routes
+// and the web UI.
+func newEcho(cfg Config, svc *modelkeep.Service, logger *slog.Logger) (*echo.Echo, error) {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = api.NewErrorHandler(logger)
+	metrics := newHTTPMetrics()
+
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			logger.ErrorContext(c.Request().Context(), "panic", "err", err, "stack", string(stack))
+			return err
+		},
+	}))
+	e.Use(middleware.RequestID())
+	e.Use(requestLogger(logger))
+	e.Use(metrics.middleware())
+	e.Use(api.RequestContext())
+	doc, err := api.LoadSpec()
+	if err != nil {
+		return nil, err
+	}
+	validator, err := api.ValidateRequests(doc)
+	if err != nil {
+		return nil, err
+	}
+	e.Use(validator)
+
+	h := api.NewHandlers(svc, api.Options{Logger: logger, MaxUploadSize: cfg.MaxUploadSize, PresignTTL: cfg.PresignTTL})
+	api.Register(e, h)
+
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/readyz", func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+		defer cancel()
+		status, code, checks := "ok", http.StatusOK, map[string]string{}
+		for name, err := range svc.Ready(ctx) {
+			checks[name] = "ok"
+			if err != nil {
+				status, code = "unavailable", http.StatusServiceUnavailable
+				checks[name] = "unavailable"
+				logger.WarnContext(ctx, "readiness check failed", "check", name, "err", err)
+			}
+		}
+		return c.JSON(code, map[string]any{"status": status, "checks": checks})
+	})
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(metrics.registry, promhttp.HandlerOpts{})))
+	e.GET("/openapi.yaml", func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "application/yaml", modelkeep.OpenAPISpec)
+	})
+	ui := http.StripPrefix("/ui", webui.Handler(cfg.WebUIDir))
+	e.GET("/ui/*", echo.WrapHandler(ui))
+	e.GET("/ui", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/ui/") })
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/ui/") })
+	return e, nil
+}
+
+// requestLogger logs one line per request; never the query string, which
+// could carry secrets in a future presigned flow.
+func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true,
+		LogRoutePath: true, LogResponseSize: true, LogRemoteIP: true, LogError: true, HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			switch {
+			case v.Status >= 500:
+				level = slog.LevelError
+			case v.URIPath == "/healthz" || v.URIPath == "/readyz" || v.URIPath == "/metrics":
+				level = slog.LevelDebug
+			}
+			attrs := []slog.Attr{
+				slog.String("request_id", v.RequestID), slog.String("method", v.Method),
+				slog.String("path", v.URIPath), slog.String("route", v.RoutePath),
+				slog.Int("status", v.Status), slog.Int64("bytes", v.ResponseSize),
+				slog.Duration("latency", v.Latency), slog.String("remote_ip", v.RemoteIP),
+			}
+			if a, ok := modelkeep.ActorFrom(c.Request().Context()); ok {
+				attrs = append(attrs, slog.String("actor", a.Subject))
+			}
+			logger.LogAttrs(c.Request().Context(), level, "request", attrs...)
+			return nil
+		},
+	})
+}

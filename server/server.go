@@ -1,0 +1,138 @@
+// Package server wires Modelkeep together: configuration, the stores, the
+// HTTP server, background jobs and graceful shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/store"
+	"github.com/modelkeep/modelkeep/store/blob"
+)
+
+// Server is an assembled Modelkeep: stores, domain service and HTTP handler.
+type Server struct {
+	cfg     Config
+	logger  *slog.Logger
+	meta    *store.Store
+	blobs   modelkeep.BlobStore
+	service *modelkeep.Service
+	echo    *echo.Echo
+}
+
+// New opens the stores (applying pending migrations) and builds the handler.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
+	meta, err := store.Open(ctx, store.Options{URL: cfg.Database, DataDir: cfg.DataDir, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	blobs, err := blob.Open(ctx, cfg.Blobs, cfg.DataDir)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("open blob store: %w", err), meta.Close())
+	}
+	svc := modelkeep.NewService(meta, blobs, modelkeep.ServiceOptions{Logger: logger})
+	e, err := newEcho(cfg, svc, logger)
+	if err != nil {
+		return nil, errors.Join(err, meta.Close())
+	}
+	return &Server{cfg: cfg, logger: logger, meta: meta, blobs: blobs, service: svc, echo: e}, nil
+}
+
+// Handler is the HTTP handler of the whole server.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Service is the domain service (for in-process tools and tests).
+func (s *Server) Service() *modelkeep.Service { return s.service }
+
+// Close releases the stores.
+func (s *Server) Close() error { return s.meta.Close() }
+
+// Migrate applies pending migrations and returns.
+func Migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	meta, err := store.Open(ctx, store.Options{URL: cfg.Database, DataDir: cfg.DataDir, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return meta.Close()
+}
+
+// Run serves until ctx is cancelled, then drains in-flight requests for up
+// to cfg.ShutdownGrace and closes everything in reverse order.
+func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	srv, err := openWithRetry(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return errors.Join(fmt.Errorf("listen on %s: %w", cfg.Listen, err), srv.Close())
+	}
+	httpServer := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// No global Read/WriteTimeout: artifact transfers take as long as
+		// they take; byte handlers manage their own deadlines.
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	jobs, stopJobs := context.WithCancel(context.Background())
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		srv.sweepOrphans(jobs)
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	logger.Info("modelkeep serving", "listen", ln.Addr().String(), "version", Version,
+		"database", redactURL(cfg.Database), "blobs", redactURL(cfg.Blobs))
+
+	var errs []error
+	select {
+	case err := <-serveErr:
+		errs = append(errs, fmt.Errorf("serve: %w", err))
+	case <-ctx.Done():
+		logger.Info("shutting down", "grace", cfg.ShutdownGrace)
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		if err := httpServer.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+		cancel()
+	}
+	stopJobs()
+	<-jobsDone
+	if err := srv.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close stores: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// openWithRetry opens the stores, waiting for a database or bucket that is
+// still starting (compose, Kubernetes) instead of failing at once.
+func openWithRetry(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
+	delay := 500 * time.Millisecond
+	for {
+		srv, err := New(ctx, cfg, logger)
+		if err == nil || !errors.Is(err, modelkeep.ErrUnavailable) {
+			return srv, err
+		}
+		logger.Warn("backing service not reachable yet; retrying", "err", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 15*time.Second)
+	}
+}
+
+// Version is the build's version, set with -ldflags "-X ...server.Version=v1.2.3".
+var Version = "dev"

@@ -1,0 +1,457 @@
+package modelkeep
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Service holds the registry's use cases. Each runs in one MetaStore
+// transaction together with the audit event that records it, so the state
+// and the audit log always agree.
+type Service struct {
+	meta   MetaStore
+	blobs  BlobStore
+	now    func() time.Time
+	logger *slog.Logger
+}
+
+// ServiceOptions tune a Service; the zero value is usable.
+type ServiceOptions struct {
+	// Now is the clock (UTC is applied); time.Now when nil.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// NewService wires the use cases to their stores.
+func NewService(meta MetaStore, blobs BlobStore, opts ServiceOptions) *Service {
+	s := &Service{meta: meta, blobs: blobs, now: opts.Now, logger: opts.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// Now is the service's clock, in UTC truncated to microseconds (the
+// precision the databases keep).
+func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Ready checks that both stores answer.
+func (s *Service) Ready(ctx context.Context) map[string]error {
+	return map[string]error{
+		"database":   s.meta.Ping(ctx),
+		"blob_store": s.blobs.Ping(ctx),
+	}
+}
+
+func actorName(ctx context.Context) string {
+	if a, ok := ActorFrom(ctx); ok && a.Subject != "" {
+		return a.Subject
+	}
+	return "anonymous"
+}
+
+// audit appends one success event in tx for what ctx's actor did.
+func (s *Service) audit(ctx context.Context, tx MetaStore, action, resource string, details map[string]any) error {
+	raw, err := CanonicalDetails(details)
+	if err != nil {
+		return fmt.Errorf("encode audit details: %w", err)
+	}
+	ri := RequestInfoFrom(ctx)
+	_, err = tx.AppendAudit(ctx, AuditEvent{
+		Time:       s.Now(),
+		Actor:      actorName(ctx),
+		Action:     action,
+		Resource:   resource,
+		Outcome:    "success",
+		RequestID:  ri.RequestID,
+		RemoteAddr: ri.RemoteAddr,
+		Details:    raw,
+	})
+	if err != nil {
+		return fmt.Errorf("append audit event %s: %w", action, err)
+	}
+	return nil
+}
+
+func modelResource(name string) string { return "models/" + name }
+func versionResource(model string, n int) string {
+	return fmt.Sprintf("models/%s/versions/%d", model, n)
+}
+
+// deleteBlob removes a blob that no row references (any more). It runs after
+// the transaction decided, on a context of its own so that a client that went
+// away does not stop the clean-up; failures are logged and left to the sweep.
+func (s *Service) deleteBlob(key string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.blobs.Delete(ctx, key); err != nil {
+		s.logger.Warn("delete unreferenced blob; the orphan sweep will retry", "key", key, "err", err)
+	}
+}
+
+func newUploadID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// Models.
+
+// CreateModelInput is what a new model is made of.
+type CreateModelInput struct {
+	Name        string
+	Description string
+	Tags        map[string]string
+}
+
+func validateModelFields(description string, tags map[string]string) error {
+	if err := ValidateDescription(description); err != nil {
+		return err
+	}
+	return ValidateTags("tags", tags, MaxTags, MaxTagValueLen)
+}
+
+// CreateModel registers a new, empty model.
+func (s *Service) CreateModel(ctx context.Context, in CreateModelInput) (Model, error) {
+	if err := ValidateName("model", in.Name); err != nil {
+		return Model{}, err
+	}
+	if err := validateModelFields(in.Description, in.Tags); err != nil {
+		return Model{}, err
+	}
+	now := s.Now()
+	m := Model{Name: in.Name, Description: in.Description, Tags: nonNil(in.Tags),
+		CreatedBy: actorName(ctx), CreatedAt: now, UpdatedAt: now}
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		if err := tx.CreateModel(ctx, m); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "model.create", modelResource(m.Name), map[string]any{
+			"description": m.Description, "tags": m.Tags})
+	})
+	if err != nil {
+		return Model{}, err
+	}
+	return m, nil
+}
+
+// GetModel reads one model.
+func (s *Service) GetModel(ctx context.Context, name string) (Model, error) {
+	if err := ValidateName("model", name); err != nil {
+		return Model{}, err
+	}
+	return s.meta.GetModel(ctx, name)
+}
+
+// ListModelsInput selects and pages models.
+type ListModelsInput struct {
+	Query     string
+	Tag       string // "key:value"
+	PageSize  int
+	PageToken string
+}
+
+// ListModels lists models by name; the second result is the next page token
+// ("" on the last page).
+func (s *Service) ListModels(ctx context.Context, in ListModelsInput) ([]Model, string, error) {
+	limit, err := pageLimit(in.PageSize)
+	if err != nil {
+		return nil, "", err
+	}
+	cur, err := decodePageToken(in.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	f := ModelFilter{Query: in.Query, AfterName: cur.Name, Limit: limit + 1}
+	if in.Tag != "" {
+		k, v, ok := strings.Cut(in.Tag, ":")
+		if !ok || k == "" {
+			return nil, "", Errorf(ErrInvalid, "tag filter %q: want key:value", in.Tag)
+		}
+		f.Tags = map[string]string{k: v}
+	}
+	models, err := s.meta.ListModels(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(models) > limit {
+		models = models[:limit]
+		next = encodePageToken(pageCursor{Name: models[limit-1].Name})
+	}
+	return models, next, nil
+}
+
+// ModelPatch changes a model; nil fields are left alone. Tags, when given,
+// replace the whole map.
+type ModelPatch struct {
+	Description *string
+	Tags        map[string]string
+	SetTags     bool
+}
+
+// UpdateModel applies a patch.
+func (s *Service) UpdateModel(ctx context.Context, name string, p ModelPatch) (Model, error) {
+	if err := ValidateName("model", name); err != nil {
+		return Model{}, err
+	}
+	var out Model
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		m, err := tx.GetModel(ctx, name)
+		if err != nil {
+			return err
+		}
+		before := map[string]any{"description": m.Description, "tags": m.Tags}
+		if p.Description != nil {
+			m.Description = *p.Description
+		}
+		if p.SetTags {
+			m.Tags = nonNil(p.Tags)
+		}
+		if err := validateModelFields(m.Description, m.Tags); err != nil {
+			return err
+		}
+		m.UpdatedAt = s.Now()
+		if err := tx.UpdateModel(ctx, m); err != nil {
+			return err
+		}
+		out = m
+		return s.audit(ctx, tx, "model.update", modelResource(name), map[string]any{
+			"before": before, "after": map[string]any{"description": m.Description, "tags": m.Tags}})
+	})
+	return out, err
+}
+
+// DeleteModel removes a model, its versions and their files.
+func (s *Service) DeleteModel(ctx context.Context, name string) error {
+	if err := ValidateName("model", name); err != nil {
+		return err
+	}
+	var keys []string
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		m, err := tx.GetModel(ctx, name)
+		if err != nil {
+			return err
+		}
+		if keys, err = tx.ModelBlobKeys(ctx, name); err != nil {
+			return err
+		}
+		if err := tx.DeleteModel(ctx, name); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "model.delete", modelResource(name), map[string]any{
+			"latest_version": m.LatestVersion, "files": len(keys)})
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		s.deleteBlob(k)
+	}
+	return nil
+}
+
+// Versions.
+
+// CreateVersionInput describes a new version.
+type CreateVersionInput struct {
+	Description string
+	Tags        map[string]string
+	Params      map[string]string
+	Source      Source
+	Datasets    []DatasetRef
+	Parent      *VersionRef
+}
+
+func (in CreateVersionInput) validate() error {
+	if err := validateModelFields(in.Description, in.Tags); err != nil {
+		return err
+	}
+	if err := ValidateTags("params", in.Params, MaxParams, MaxParamValueLen); err != nil {
+		return err
+	}
+	if len(in.Datasets) > MaxDatasets {
+		return Errorf(ErrInvalid, "datasets: at most %d entries", MaxDatasets)
+	}
+	for i, d := range in.Datasets {
+		if err := ValidateName("dataset", d.Name); err != nil {
+			return Errorf(ErrInvalid, "datasets[%d]: %w", i, err)
+		}
+		if d.SHA256 != "" {
+			if _, err := ParseSHA256(d.SHA256); err != nil {
+				return Errorf(ErrInvalid, "datasets[%d]: %w", i, err)
+			}
+		}
+		if d.Role != "" && !slices.Contains(DatasetRoles, d.Role) {
+			return Errorf(ErrInvalid, "datasets[%d]: role %q: want one of %s", i, d.Role, strings.Join(DatasetRoles, ", "))
+		}
+	}
+	if p := in.Parent; p != nil {
+		if err := ValidateName("model", p.Model); err != nil {
+			return Errorf(ErrInvalid, "parent: %w", err)
+		}
+		if p.Version < 1 {
+			return Errorf(ErrInvalid, "parent: version must be at least 1")
+		}
+	}
+	return nil
+}
+
+// CreateVersion opens a new pending version with the model's next number.
+func (s *Service) CreateVersion(ctx context.Context, model string, in CreateVersionInput) (Version, error) {
+	if err := ValidateName("model", model); err != nil {
+		return Version{}, err
+	}
+	if err := in.validate(); err != nil {
+		return Version{}, err
+	}
+	now := s.Now()
+	v := Version{
+		Model: model, Description: in.Description, Tags: nonNil(in.Tags), Params: nonNil(in.Params),
+		Source: in.Source, Datasets: in.Datasets, Parent: in.Parent,
+		Status: StatusPending, Stage: StageNone, CreatedBy: actorName(ctx), CreatedAt: now, UpdatedAt: now,
+	}
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		if _, err := tx.GetModel(ctx, model); err != nil {
+			return err
+		}
+		if p := in.Parent; p != nil {
+			if _, err := tx.GetVersion(ctx, p.Model, p.Version); errors.Is(err, ErrNotFound) {
+				return Errorf(ErrInvalid, "parent version %s/%d does not exist", p.Model, p.Version)
+			} else if err != nil {
+				return err
+			}
+		}
+		n, err := tx.CreateVersion(ctx, v)
+		if err != nil {
+			return err
+		}
+		v.Number = n
+		return s.audit(ctx, tx, "version.create", versionResource(model, n), map[string]any{
+			"description": v.Description, "tags": v.Tags, "params": v.Params, "source": v.Source,
+			"datasets": v.Datasets, "parent": v.Parent})
+	})
+	if err != nil {
+		return Version{}, err
+	}
+	return v, nil
+}
+
+// GetVersion reads one version.
+func (s *Service) GetVersion(ctx context.Context, model string, number int) (Version, error) {
+	if err := validateVersionRef(model, number); err != nil {
+		return Version{}, err
+	}
+	return s.meta.GetVersion(ctx, model, number)
+}
+
+func validateVersionRef(model string, number int) error {
+	if err := ValidateName("model", model); err != nil {
+		return err
+	}
+	if number < 1 {
+		return Errorf(ErrInvalid, "version must be at least 1")
+	}
+	return nil
+}
+
+// ListVersionsInput selects and pages versions of one model.
+type ListVersionsInput struct {
+	Model     string
+	Stage     string
+	Status    string
+	PageSize  int
+	PageToken string
+}
+
+// ListVersions lists a model's versions, newest first.
+func (s *Service) ListVersions(ctx context.Context, in ListVersionsInput) ([]Version, string, error) {
+	if err := ValidateName("model", in.Model); err != nil {
+		return nil, "", err
+	}
+	limit, err := pageLimit(in.PageSize)
+	if err != nil {
+		return nil, "", err
+	}
+	cur, err := decodePageToken(in.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	f := VersionFilter{Model: in.Model, BeforeNumber: int(cur.Num), Limit: limit + 1}
+	if in.Stage != "" {
+		if f.Stage, err = ParseStage(in.Stage); err != nil {
+			return nil, "", err
+		}
+	}
+	if in.Status != "" {
+		if f.Status, err = ParseStatus(in.Status); err != nil {
+			return nil, "", err
+		}
+	}
+	// A missing model is a 404, not an empty list.
+	if _, err := s.meta.GetModel(ctx, in.Model); err != nil {
+		return nil, "", err
+	}
+	versions, err := s.meta.ListVersions(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(versions) > limit {
+		versions = versions[:limit]
+		next = encodePageToken(pageCursor{Num: int64(versions[limit-1].Number)})
+	}
+	return versions, next, nil
+}
+
+// Finalize freezes a pending version: its manifest digest is computed from
+// its files and it becomes ready (immutable).
+func (s *Service) Finalize(ctx context.Context, model string, number int) (Version, error) {
+	if err := validateVersionRef(model, number); err != nil {
+		return Version{}, err
+	}
+	var out Version
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		v, err := tx.GetVersion(ctx, model, number)
+		if err != nil {
+			return err
+		}
+		if v.Status != StatusPending {
+			return Errorf(ErrConflict, "version %s/%d is already %s", model, number, v.Status)
+		}
+		files, err := tx.ListFiles(ctx, model, number)
+		if err != nil {
+			return err
+		}
+		if len(files) == 0 {
+			return Errorf(ErrPrecondition, "version %s/%d has no files to finalize", model, number)
+		}
+		digest := ManifestDigest(files)
+		now := s.Now()
+		if err := tx.FinalizeVersion(ctx, model, number, digest, now); err != nil {
+			return err
+		}
+		v.Status, v.ManifestDigest, v.FinalizedAt, v.UpdatedAt = StatusReady, digest, &now, now
+		out = v
+		return s.audit(ctx, tx, "version.finalize", versionResource(model, number), map[string]any{
+			"manifest_digest": digest, "files": len(files)})
+	})
+	return out, err
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
