@@ -82,7 +82,8 @@ func (s *Service) PutFile(ctx context.Context, in PutFileInput) (File, error) {
 			if errors.Is(hr.err, ErrTooLarge) || errors.Is(hr.err, ErrInvalid) {
 				return File{}, hr.err
 			}
-			return File{}, fmt.Errorf("read upload body: %w", hr.err)
+			// The client's side: it went away or sent less than it announced.
+			return File{}, Errorf(ErrInvalid, "reading the upload body failed: %v", hr.err)
 		}
 		if errors.Is(err, ErrInvalid) && in.Size >= 0 && hr.n != in.Size {
 			return File{}, Errorf(ErrInvalid, "body has %d bytes, Content-Length said %d", hr.n, in.Size)

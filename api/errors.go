@@ -102,10 +102,9 @@ func NewErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			logger.ErrorContext(c.Request().Context(), "request failed", "err", err)
 		}
 		if c.Response().Committed {
-			if status >= 500 || status == 0 {
-				return
-			}
-			logger.WarnContext(c.Request().Context(), "error after the response was committed", "err", err)
+			// Either the bytes are out already (nothing to add) or an
+			// earlier call of this handler answered (the request logger
+			// calls it to learn the status).
 			return
 		}
 		if c.Request().Method == http.MethodHead {

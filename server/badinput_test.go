@@ -86,7 +86,7 @@ func TestBadInput(t *testing.T) {
 			t.Run("empty path", func(t *testing.T) {
 				e := *e
 				e.t = t
-				e.expectError(e.do("PUT", files, []byte("x")), http.StatusBadRequest, "invalid_argument", "path")
+				e.expectError(rawRequest(t, e.http.URL, "PUT", files, "x"), http.StatusBadRequest, "invalid_argument", "path")
 			})
 			t.Run("bad redirect flag", func(t *testing.T) {
 				e := *e

@@ -132,4 +132,3 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return resp, nil
 }
-

@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+
+# Modelkeep container image: a static binary on distroless, running as a
+# non-root user. Build with `docker build -t modelkeep .` (BuildKit is needed
+# for the cache mounts; it is the default builder of current Docker).
+#
+# There is no HEALTHCHECK here: the distroless image has no shell and no
+# HTTP client to run one. compose.yaml and orchestrators probe GET /healthz
+# (liveness) and GET /readyz (readiness) over HTTP instead.
+
+ARG GO_VERSION=1.26
+
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
+WORKDIR /src
+ENV CGO_ENABLED=0
+# Dependencies first, so that a source change does not download them again.
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=bind,source=go.mod,target=go.mod \
+    --mount=type=bind,source=go.sum,target=go.sum \
+    go mod download
+ARG TARGETOS
+ARG TARGETARCH
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    --mount=type=bind,target=. \
+    GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags="-s -w" -o /out/modelkeep ./cmd/modelkeep
+# The data directory, owned by the runtime user: a fresh named volume
+# mounted on /data copies this ownership, so the server can write to it.
+RUN mkdir -p /out/data
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/modelkeep /modelkeep
+COPY --from=build --chown=65532:65532 /out/data /data
+USER 65532:65532
+ENV MODELKEEP_LISTEN=0.0.0.0:8080 \
+    MODELKEEP_DATA_DIR=/data
+EXPOSE 8080
+VOLUME ["/data"]
+ENTRYPOINT ["/modelkeep"]
+CMD ["serve"]

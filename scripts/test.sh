@@ -1,0 +1,453 @@
+#!/usr/bin/env bash
+# The Modelkeep test command, for developers and CI alike:
+#
+#   bash scripts/test.sh [OPTIONS] [--] [GO_TEST_ARGS...]
+#
+# It starts the backends the tests need on loopback (MariaDB as the MySQL
+# server, Versity S3 Gateway as the S3 server), runs the static checks
+# (go vet, gofmt, go generate drift, OpenAPI lint) and then
+#   go test -count=1 -timeout 25m GO_TEST_ARGS...
+# GO_TEST_ARGS go to `go test` as given; when none of them names a package
+# (an argument starting with ./ or ../, or the module path) ./... is added.
+# All steps run even when one fails; the script exits non-zero if any did.
+#
+# Options:
+#   --skip-checks   skip go vet, gofmt, go generate and the OpenAPI lint
+#   --no-services   start no MariaDB and no versitygw (MySQL and S3 tests skip)
+#   -h, --help      show this help
+#
+# Examples:
+#   bash scripts/test.sh                                  # everything, as CI runs it
+#   bash scripts/test.sh -run TestMySQL ./store/          # one package, one test
+#   bash scripts/test.sh --skip-checks -v ./store/blob/   # just the tests, verbose
+#
+# Backends (set up only when the matching variable is not already set):
+#   MODELKEEP_TEST_MYSQL_DSN   mysql://USER:PASS@127.0.0.1:PORT/ for a user made
+#       for this run (mk_test_<random>) that may create and drop databases
+#       named mk_*; tests create their own and drop them. The user is dropped
+#       at exit, with a warning naming any mk_* database the run left behind.
+#       MariaDB is installed (apt) and started if no server answers as root.
+#   MODELKEEP_TEST_S3_ENDPOINT, MODELKEEP_TEST_S3_ACCESS_KEY,
+#   MODELKEEP_TEST_S3_SECRET_KEY, MODELKEEP_TEST_S3_BUCKET, MODELKEEP_TEST_S3_REGION
+#       a versitygw (POSIX backend in a fresh temporary directory, random
+#       keys, bucket already created) on a free loopback port, stopped and
+#       removed at exit. versitygw is installed with `go install` if missing.
+# Set those variables yourself to test against servers of your own.
+#
+# Needs: bash, Go; as root it installs what else is missing with apt-get
+# (mariadb-server, nodejs and npm). Runs without a terminal (CI=true).
+
+set -euo pipefail
+
+readonly VERSITYGW_VERSION=v1.8.0
+readonly REDOCLY_CLI_VERSION=2.77.0
+readonly WAIT_SECONDS=60
+
+usage() {
+	sed -n '2,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+}
+
+# --- arguments ---
+
+run_checks=1
+start_services=1
+while (($# > 0)); do
+	case $1 in
+	-h | --help)
+		usage
+		exit 0
+		;;
+	--skip-checks) run_checks=0 ;;
+	--no-services) start_services=0 ;;
+	--)
+		shift
+		break
+		;;
+	*) break ;;
+	esac
+	shift
+done
+go_test_args=("$@")
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# --- helpers ---
+
+section() {
+	printf '\n==> %s\n' "$*"
+}
+
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}
+
+# rand_hex N prints 2N random hex digits.
+rand_hex() {
+	od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'
+}
+
+apt_updated=0
+apt_install() {
+	if ((EUID != 0)); then
+		die "need to install $* but not running as root: install it yourself, or run as root"
+	fi
+	if ((apt_updated == 0)); then
+		DEBIAN_FRONTEND=noninteractive apt-get update -q
+		apt_updated=1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND... retries COMMAND once a second.
+wait_for() {
+	local seconds=$1 what=$2
+	shift 2
+	local deadline=$((SECONDS + seconds))
+	until "$@"; do
+		if ((SECONDS >= deadline)); then
+			printf 'error: %s did not come up within %ss\n' "$what" "$seconds" >&2
+			return 1
+		fi
+		sleep 1
+	done
+}
+
+# tcp_open PORT: something accepts connections on 127.0.0.1:PORT.
+tcp_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# http_ok PORT PATH: GET http://127.0.0.1:PORT/PATH answers 200 (no curl needed).
+http_ok() (
+	exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+	printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$2" "$1" >&3
+	IFS= read -r -t 5 status <&3 || exit 1
+	[[ $status == "HTTP/1."?" 200"* ]]
+) 2>/dev/null
+
+# --- cleanup: everything this run started or created ---
+
+vgw_pid=""
+vgw_dir=""
+db_client=()
+db_user=""
+db_before=""
+
+cleanup() {
+	set +e
+	if [[ -n $vgw_pid ]] && kill -0 "$vgw_pid" 2>/dev/null; then
+		kill "$vgw_pid" 2>/dev/null
+		for _ in {1..50}; do
+			kill -0 "$vgw_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$vgw_pid" 2>/dev/null
+		wait "$vgw_pid" 2>/dev/null
+	fi
+	if [[ -n $vgw_dir ]]; then
+		rm -rf -- "$vgw_dir"
+	fi
+	if [[ -n $db_user ]]; then
+		local left
+		root_sql "DROP USER IF EXISTS '$db_user'@'localhost', '$db_user'@'127.0.0.1'"
+		left=$(LC_ALL=C comm -13 <(printf '%s\n' "$db_before") <(list_mk_databases) | paste -sd' ')
+		if [[ -n $left ]]; then
+			printf 'warning: databases named mk_* that appeared during this run are still there: %s\n' "$left" >&2
+		fi
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- Go ---
+
+if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
+	PATH=/usr/local/go/bin:$PATH
+fi
+command -v go >/dev/null || die "go is not installed (https://go.dev/doc/install)"
+module=$(go list -m)
+
+# --- MariaDB ---
+
+# root_sql SQL runs SQL as the server's root over its socket (SQL on stdin,
+# so that passwords stay out of the process list).
+root_sql() {
+	"${db_client[@]}" -uroot --batch --skip-column-names <<<"$1"
+}
+
+mariadb_up() {
+	root_sql 'SELECT 1' >/dev/null 2>&1
+}
+
+list_mk_databases() {
+	root_sql "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'mk\\_%' ORDER BY 1" | LC_ALL=C sort
+}
+
+setup_mariadb() {
+	section "MariaDB"
+	if command -v mariadb >/dev/null; then
+		db_client=(mariadb)
+	elif command -v mysql >/dev/null; then
+		db_client=(mysql)
+	fi
+	if ((${#db_client[@]} == 0)) || ! mariadb_up; then
+		if [[ ! -x /usr/sbin/mariadbd ]] || ((${#db_client[@]} == 0)); then
+			echo "installing mariadb-server"
+			apt_install mariadb-server
+			db_client=(mariadb)
+		fi
+		((EUID == 0)) || die "MariaDB does not answer as root on its socket; run as root, or set MODELKEEP_TEST_MYSQL_DSN"
+		echo "starting mariadbd"
+		mkdir -p /run/mysqld
+		chown mysql /run/mysqld
+		start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
+		wait_for "$WAIT_SECONDS" "MariaDB (answering root on its socket)" mariadb_up
+	fi
+	local port version
+	port=$(root_sql 'SELECT @@port')
+	version=$(root_sql 'SELECT VERSION()')
+
+	local suffix pass
+	suffix=$(rand_hex 6)
+	pass=$(rand_hex 16)
+	db_before=$(list_mk_databases)
+	db_user="mk_test_$suffix"
+	local host
+	for host in localhost 127.0.0.1; do
+		root_sql "CREATE USER '$db_user'@'$host' IDENTIFIED BY '$pass'"
+		root_sql "GRANT ALL PRIVILEGES ON \`mk\\_%\`.* TO '$db_user'@'$host'"
+	done
+	# The user must reach the server over TCP and be able to make databases.
+	MYSQL_PWD=$pass "${db_client[@]}" --protocol=tcp -h127.0.0.1 -P"$port" -u"$db_user" --batch \
+		-e "CREATE DATABASE \`mk_${suffix}_probe\`; DROP DATABASE \`mk_${suffix}_probe\`" ||
+		die "the test user cannot create databases over TCP on 127.0.0.1:$port"
+
+	export MODELKEEP_TEST_MYSQL_DSN="mysql://$db_user:$pass@127.0.0.1:$port/"
+	echo "MariaDB $version on 127.0.0.1:$port, user $db_user (databases mk_*)"
+}
+
+# --- versitygw ---
+
+find_versitygw() {
+	local dir
+	if command -v versitygw; then
+		return 0
+	fi
+	for dir in "$(go env GOBIN)" "$(go env GOPATH | cut -d: -f1)/bin"; do
+		if [[ -n $dir && -x $dir/versitygw ]]; then
+			echo "$dir/versitygw"
+			return 0
+		fi
+	done
+	return 1
+}
+
+setup_versitygw() {
+	section "versitygw (S3)"
+	local bin
+	if ! bin=$(find_versitygw); then
+		echo "installing versitygw $VERSITYGW_VERSION with go install"
+		go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+		bin=$(find_versitygw) || die "versitygw is not where go install puts it"
+	fi
+
+	local access secret bucket=modelkeep-test region=us-east-1
+	access=$(rand_hex 10)
+	secret=$(rand_hex 20)
+	vgw_dir=$(mktemp -d "${TMPDIR:-/tmp}/modelkeep-test.XXXXXX")
+	# With the POSIX backend a bucket is a directory under the root.
+	mkdir -p "$vgw_dir/root/$bucket"
+
+	local attempt port=7070
+	for attempt in 1 2 3 4 5; do
+		while tcp_open "$port"; do
+			port=$((20000 + RANDOM % 40000))
+		done
+		ROOT_ACCESS_KEY=$access ROOT_SECRET_KEY=$secret VGW_REGION=$region \
+			"$bin" --port "127.0.0.1:$port" --health /_/health posix "$vgw_dir/root" \
+			>"$vgw_dir/versitygw.log" 2>&1 &
+		vgw_pid=$!
+		local deadline=$((SECONDS + WAIT_SECONDS))
+		until http_ok "$port" /_/health; do
+			if ! kill -0 "$vgw_pid" 2>/dev/null || ((SECONDS >= deadline)); then
+				break
+			fi
+			sleep 0.2
+		done
+		if http_ok "$port" /_/health; then
+			break
+		fi
+		echo "versitygw did not come up on 127.0.0.1:$port (attempt $attempt):" >&2
+		tail -n 20 "$vgw_dir/versitygw.log" >&2
+		kill "$vgw_pid" 2>/dev/null || true
+		wait "$vgw_pid" 2>/dev/null || true
+		vgw_pid=""
+		port=$((20000 + RANDOM % 40000))
+	done
+	[[ -n $vgw_pid ]] || die "could not start versitygw"
+
+	export MODELKEEP_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+	export MODELKEEP_TEST_S3_ACCESS_KEY=$access
+	export MODELKEEP_TEST_S3_SECRET_KEY=$secret
+	export MODELKEEP_TEST_S3_BUCKET=$bucket
+	export MODELKEEP_TEST_S3_REGION=$region
+	echo "versitygw ($bin) on $MODELKEEP_TEST_S3_ENDPOINT, bucket $bucket"
+}
+
+# --- checks ---
+
+# go_files prints the module's Go files (not testdata, vendor), NUL-separated.
+go_files() {
+	if in_git; then
+		git ls-files -z --cached --others --exclude-standard -- '*.go'
+	else
+		find . \( -name .git -o -name node_modules \) -prune -o -type f -name '*.go' -print0
+	fi | while IFS= read -r -d '' f; do
+		case /$f in
+		*/testdata/* | */vendor/*) continue ;;
+		esac
+		if [[ -f $f ]]; then
+			printf '%s\0' "$f"
+		fi
+	done
+}
+
+in_git() {
+	command -v git >/dev/null && [[ $(git rev-parse --is-inside-work-tree 2>/dev/null) == true ]]
+}
+
+check_vet() {
+	go vet ./...
+}
+
+check_gofmt() {
+	local unformatted f
+	unformatted=$(go_files | xargs -0 -r gofmt -l) || return 1
+	if [[ -n $unformatted ]]; then
+		echo "not gofmt-formatted (run gofmt -w on them):"
+		while IFS= read -r f; do
+			printf '  %s\n' "$f"
+		done <<<"$unformatted"
+		return 1
+	fi
+	echo "all Go files are formatted"
+}
+
+# tree_state prints a checksum of every file git would see (tracked or
+# untracked, not ignored), so that changes by go generate show whether the
+# tree was clean or not.
+tree_state() {
+	git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+		if [[ -f $f ]]; then
+			printf '%s\0' "$f"
+		fi
+	done | xargs -0 -r sha256sum --
+}
+
+check_generate() {
+	if ! in_git; then
+		echo "not a git work tree: running go generate without the drift check"
+		go generate ./...
+		return
+	fi
+	local before after changed
+	before=$(tree_state) || return 1
+	go generate ./... || return 1
+	after=$(tree_state) || return 1
+	mapfile -t changed < <(diff <(echo "$before") <(echo "$after") | sed -n 's/^[<>] [0-9a-f]\{64\}  //p' | sort -u)
+	if ((${#changed[@]} > 0)); then
+		echo "go generate changed these files; run it and commit the result:"
+		printf '  %s\n' "${changed[@]}"
+		git --no-pager diff --stat -- "${changed[@]}" || true
+		return 1
+	fi
+	echo "generated code is up to date"
+}
+
+# node_ok: Node.js is new enough for @redocly/cli 2 (>= 20.19, or >= 22.12).
+node_ok() {
+	local v major minor
+	v=$(node -p 'process.versions.node' 2>/dev/null) || return 1
+	IFS=. read -r major minor _ <<<"$v"
+	((major > 22 || (major == 22 && minor >= 12) || (major == 20 && minor >= 19)))
+}
+
+check_openapi() {
+	if [[ ! -f openapi.yaml ]]; then
+		echo "openapi.yaml is missing: the API contract must be at the repository root"
+		return 1
+	fi
+	if ! command -v npx >/dev/null; then
+		echo "installing nodejs and npm"
+		apt_install nodejs npm || return 1
+	fi
+	if ! node_ok; then
+		echo "@redocly/cli $REDOCLY_CLI_VERSION needs Node.js >= 20.19; this machine has $(node --version 2>&1)"
+		return 1
+	fi
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_NOTIFICATIONS=true NPM_CONFIG_UPDATE_NOTIFIER=false \
+		npx --yes "@redocly/cli@$REDOCLY_CLI_VERSION" lint openapi.yaml </dev/null
+}
+
+failed=()
+
+# step NAME FUNCTION: runs FUNCTION under a header, recording a failure.
+step() {
+	local name=$1 start=$SECONDS
+	section "$name"
+	if "$2"; then
+		printf -- '--- %s: ok (%ss)\n' "$name" $((SECONDS - start))
+	else
+		printf -- '--- %s: FAILED (%ss)\n' "$name" $((SECONDS - start))
+		failed+=("$name")
+	fi
+}
+
+# --- run ---
+
+if ((start_services)); then
+	if [[ -z ${MODELKEEP_TEST_MYSQL_DSN:-} ]]; then
+		setup_mariadb
+	else
+		section "MySQL"
+		echo "using MODELKEEP_TEST_MYSQL_DSN from the environment"
+	fi
+	if [[ -z ${MODELKEEP_TEST_S3_ENDPOINT:-} ]]; then
+		setup_versitygw
+	else
+		section "S3"
+		echo "using MODELKEEP_TEST_S3_ENDPOINT=$MODELKEEP_TEST_S3_ENDPOINT from the environment"
+	fi
+fi
+
+if ((run_checks)); then
+	step "go vet" check_vet
+	step "gofmt" check_gofmt
+	step "go generate (drift)" check_generate
+	step "OpenAPI lint (redocly $REDOCLY_CLI_VERSION)" check_openapi
+fi
+
+has_package=0
+for arg in ${go_test_args[@]+"${go_test_args[@]}"}; do
+	case $arg in
+	. | .. | ./* | ../* | "$module" | "$module"/*) has_package=1 ;;
+	esac
+done
+if ((!has_package)); then
+	go_test_args+=(./...)
+fi
+
+section "go test ${go_test_args[*]}"
+if ((${#failed[@]} > 0)); then
+	echo "(checks failed so far: ${failed[*]})"
+fi
+if ! go test -count=1 -timeout 25m "${go_test_args[@]}"; then
+	failed+=("go test")
+fi
+
+if ((${#failed[@]} > 0)); then
+	section "FAILED: ${failed[*]}"
+	exit 1
+fi

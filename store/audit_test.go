@@ -1,0 +1,210 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+func TestAuditChain(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		mustCreateModel(t, s, "m", nil)
+		appendOne := func(i int) error {
+			details, err := modelkeep.CanonicalDetails(map[string]any{"i": i, "note": "ünïcode & <html>"})
+			if err != nil {
+				return err
+			}
+			_, err = s.AppendAudit(ctx, modelkeep.AuditEvent{
+				Actor: "alice", Action: "test.event", Resource: fmt.Sprintf("models/m/%d", i),
+				Outcome: "success", RequestID: fmt.Sprint("req-", i), RemoteAddr: "127.0.0.1:1234", Details: details,
+			})
+			return err
+		}
+		for i := range 20 {
+			if err := appendOne(i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// 30 more from 10 goroutines, half of them inside a transaction that
+		// also writes something else, as the Service does.
+		var wg sync.WaitGroup
+		errs := make(chan error, 30)
+		for w := range 10 {
+			wg.Go(func() {
+				for j := range 3 {
+					i := 20 + w*3 + j
+					if i%2 == 0 {
+						errs <- appendOne(i)
+						continue
+					}
+					errs <- s.InTx(ctx, func(tx modelkeep.MetaStore) error {
+						if _, err := tx.CreateVersion(ctx, modelkeep.Version{Model: "m"}); err != nil {
+							return err
+						}
+						_, err := tx.AppendAudit(ctx, modelkeep.AuditEvent{Actor: "bob", Action: "version.create", Resource: "models/m"})
+						return err
+					})
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		events, err := s.ListAudit(ctx, modelkeep.AuditFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != 50 {
+			t.Fatalf("%d events, want 50", len(events))
+		}
+		prev := modelkeep.GenesisHash
+		for i := len(events) - 1; i >= 0; i-- { // oldest first
+			e := events[i]
+			if want := int64(len(events) - i); e.Seq != want {
+				t.Fatalf("seq %d at position %d, want %d", e.Seq, i, want)
+			}
+			if e.PrevHash != prev {
+				t.Errorf("seq %d: prev_hash %s, want %s", e.Seq, e.PrevHash, prev)
+			}
+			if h := e.ComputeHash(); e.Hash != h {
+				t.Errorf("seq %d: stored hash %s, recomputed %s", e.Seq, e.Hash, h)
+			}
+			prev = e.Hash
+		}
+		seq, hash, err := s.AuditHead(ctx)
+		if err != nil || seq != 50 || hash != prev {
+			t.Errorf("head = %d %s (%v), want 50 %s", seq, hash, err, prev)
+		}
+	})
+}
+
+// What AppendAudit returns is what is stored, byte for byte: the time as
+// stored (UTC, microseconds) and the details verbatim, so the hash verifies
+// on the event read back.
+func TestAppendAuditStoresWhatItHashes(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		in := modelkeep.AuditEvent{
+			Time:    time.Date(2025, 7, 8, 9, 10, 11, 123456789, time.FixedZone("X", -7*3600)),
+			Actor:   "alice",
+			Action:  "file.download",
+			Outcome: "success",
+			// Not canonical on purpose: spacing and key order must survive.
+			Details: json.RawMessage(`{"z": 1,  "a": [1.50, "x"]}`),
+		}
+		got, err := s.AppendAudit(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantTime := in.Time.UTC().Truncate(time.Microsecond)
+		if !got.Time.Equal(wantTime) || got.Time.Location() != time.UTC || got.Time.Nanosecond() != wantTime.Nanosecond() {
+			t.Errorf("time %v, want %v", got.Time, wantTime)
+		}
+		events, err := s.ListAudit(ctx, modelkeep.AuditFilter{})
+		if err != nil || len(events) != 1 {
+			t.Fatalf("ListAudit = %d events, %v", len(events), err)
+		}
+		if !reflect.DeepEqual(events[0], got) {
+			t.Errorf("stored  %+v\nreturned %+v", events[0], got)
+		}
+		if events[0].ComputeHash() != got.Hash || string(events[0].Details) != string(in.Details) {
+			t.Errorf("read-back event does not verify: details %s", events[0].Details)
+		}
+
+		t.Run("zero time and empty details", func(t *testing.T) {
+			e, err := s.AppendAudit(ctx, modelkeep.AuditEvent{Actor: "a", Action: "b"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Time.IsZero() || string(e.Details) != "{}" || e.Seq != 2 {
+				t.Errorf("got %+v", e)
+			}
+		})
+		t.Run("invalid details", func(t *testing.T) {
+			_, err := s.AppendAudit(ctx, modelkeep.AuditEvent{Actor: "a", Action: "b", Details: json.RawMessage(`{"a":`)})
+			wantErrIs(t, err, modelkeep.ErrInvalid)
+		})
+	})
+}
+
+func TestListAudit(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		events := []struct{ actor, action, resource string }{
+			{"alice", "model.create", "models/fraud"},                       // 1
+			{"bob", "version.create", "models/fraud/versions/1"},            // 2
+			{"alice", "file.upload", "models/fraud/versions/1/files/a.bin"}, // 3
+			{"alice", "model.create", "models/fraud_x"},                     // 4
+			{"carol", "model.create", "models/fraudXx"},                     // 5
+			{"bob", "file.download", "models/Fraud/versions/1/files/a.bin"}, // 6
+			{"alice", "model.create", "models/100%"},                        // 7
+			{"alice", "model.create", "models/100x"},                        // 8
+			{"bob", "file.download", "models/fraud/versions/1/files/a.bin"}, // 9
+			{"dave", "token.create", "tokens/7"},                            // 10
+		}
+		for i, e := range events {
+			_, err := s.AppendAudit(ctx, modelkeep.AuditEvent{
+				Time: base.Add(time.Duration(i) * time.Minute), Actor: e.actor, Action: e.action, Resource: e.resource, Outcome: "success",
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		tests := []struct {
+			name string
+			f    modelkeep.AuditFilter
+			want []int64
+		}{
+			{"all, newest first", modelkeep.AuditFilter{}, []int64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}},
+			{"actor", modelkeep.AuditFilter{Actor: "bob"}, []int64{9, 6, 2}},
+			{"action", modelkeep.AuditFilter{Action: "model.create"}, []int64{8, 7, 5, 4, 1}},
+			{"actor and action", modelkeep.AuditFilter{Actor: "alice", Action: "model.create"}, []int64{8, 7, 4, 1}},
+			{"resource exact", modelkeep.AuditFilter{Resource: "models/fraud"}, []int64{1}},
+			{"resource prefix", modelkeep.AuditFilter{Resource: "models/fraud/*"}, []int64{9, 3, 2}},
+			{"prefix is case-sensitive", modelkeep.AuditFilter{Resource: "models/Fraud*"}, []int64{6}},
+			{"underscore in prefix is literal", modelkeep.AuditFilter{Resource: "models/fraud_*"}, []int64{4}},
+			{"percent in prefix is literal", modelkeep.AuditFilter{Resource: "models/100%*"}, []int64{7}},
+			{"star alone matches all", modelkeep.AuditFilter{Resource: "*", Actor: "dave"}, []int64{10}},
+			{"since inclusive", modelkeep.AuditFilter{Since: base.Add(7 * time.Minute)}, []int64{10, 9, 8}},
+			{"until exclusive", modelkeep.AuditFilter{Until: base.Add(2 * time.Minute)}, []int64{2, 1}},
+			{"since and until, other zone", modelkeep.AuditFilter{
+				Since: base.Add(3 * time.Minute).In(time.FixedZone("X", 5*3600)),
+				Until: base.Add(5*time.Minute + time.Microsecond),
+			}, []int64{6, 5, 4}},
+			{"before seq", modelkeep.AuditFilter{BeforeSeq: 4}, []int64{3, 2, 1}},
+			{"limit", modelkeep.AuditFilter{Limit: 3}, []int64{10, 9, 8}},
+			{"page", modelkeep.AuditFilter{Action: "model.create", BeforeSeq: 7, Limit: 2}, []int64{5, 4}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, err := s.ListAudit(ctx, tt.f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var seqs []int64
+				for _, e := range got {
+					seqs = append(seqs, e.Seq)
+				}
+				if !slices.Equal(seqs, tt.want) {
+					t.Errorf("got %v, want %v", seqs, tt.want)
+				}
+			})
+		}
+	})
+}

@@ -1,0 +1,280 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// Row structs mirror the tables created by package migrations, one field per
+// column (a test checks each against the migrated schema of both dialects).
+// Column names are spelled out so that renaming a field cannot move it to
+// another column. GORM's automatic CreatedAt/UpdatedAt handling is off: the
+// store sets times from its injectable clock.
+
+type modelRow struct {
+	ID            int64     `gorm:"column:id;primaryKey"`
+	Name          string    `gorm:"column:name"`
+	Description   string    `gorm:"column:description"`
+	Tags          string    `gorm:"column:tags"` // JSON object
+	CreatedBy     string    `gorm:"column:created_by"`
+	CreatedAt     time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt     time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
+	LatestVersion int       `gorm:"column:latest_version"`
+}
+
+func (modelRow) TableName() string { return "models" }
+
+// modelTagRow is one entry of a model's tags, for tag filters.
+type modelTagRow struct {
+	ModelID  int64  `gorm:"column:model_id;primaryKey;autoIncrement:false"`
+	TagKey   string `gorm:"column:tag_key;primaryKey"`
+	TagValue string `gorm:"column:tag_value"`
+}
+
+func (modelTagRow) TableName() string { return "model_tags" }
+
+type versionRow struct {
+	ID              int64      `gorm:"column:id;primaryKey"`
+	ModelID         int64      `gorm:"column:model_id"`
+	Number          int        `gorm:"column:number"`
+	Description     string     `gorm:"column:description"`
+	Tags            string     `gorm:"column:tags"`     // JSON object
+	Params          string     `gorm:"column:params"`   // JSON object
+	Datasets        string     `gorm:"column:datasets"` // JSON array of datasetJSON
+	SourceRunID     string     `gorm:"column:source_run_id"`
+	SourceGitCommit string     `gorm:"column:source_git_commit"`
+	SourceCodeURI   string     `gorm:"column:source_code_uri"`
+	ParentModel     *string    `gorm:"column:parent_model"`
+	ParentVersion   *int       `gorm:"column:parent_version"`
+	Status          string     `gorm:"column:status"`
+	Stage           string     `gorm:"column:stage"`
+	ManifestDigest  string     `gorm:"column:manifest_digest"`
+	EverProduction  bool       `gorm:"column:ever_production"`
+	CreatedBy       string     `gorm:"column:created_by"`
+	CreatedAt       time.Time  `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt       time.Time  `gorm:"column:updated_at;autoUpdateTime:false"`
+	FinalizedAt     *time.Time `gorm:"column:finalized_at"`
+}
+
+func (versionRow) TableName() string { return "versions" }
+
+// datasetJSON is how a DatasetRef is stored: a format of the store's own, so
+// that renaming a domain field does not change the stored JSON.
+type datasetJSON struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	URI     string `json:"uri,omitempty"`
+	SHA256  string `json:"sha256,omitempty"`
+	Role    string `json:"role,omitempty"`
+}
+
+type fileRow struct {
+	ID        int64     `gorm:"column:id;primaryKey"`
+	VersionID int64     `gorm:"column:version_id"`
+	Path      string    `gorm:"column:path"`
+	Size      int64     `gorm:"column:size"`
+	SHA256    string    `gorm:"column:sha256"`
+	BlobKey   string    `gorm:"column:blob_key"`
+	CreatedAt time.Time `gorm:"column:created_at;autoCreateTime:false"`
+}
+
+func (fileRow) TableName() string { return "files" }
+
+type aliasRow struct {
+	ID        int64     `gorm:"column:id;primaryKey"`
+	ModelID   int64     `gorm:"column:model_id"`
+	Alias     string    `gorm:"column:alias"`
+	VersionID int64     `gorm:"column:version_id"`
+	CreatedAt time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
+}
+
+func (aliasRow) TableName() string { return "aliases" }
+
+type auditEventRow struct {
+	Seq        int64     `gorm:"column:seq;primaryKey;autoIncrement:false"`
+	Time       time.Time `gorm:"column:time"`
+	Actor      string    `gorm:"column:actor"`
+	Action     string    `gorm:"column:action"`
+	Resource   string    `gorm:"column:resource"`
+	Outcome    string    `gorm:"column:outcome"`
+	RequestID  string    `gorm:"column:request_id"`
+	RemoteAddr string    `gorm:"column:remote_addr"`
+	Details    string    `gorm:"column:details"` // canonical JSON, verbatim
+	PrevHash   string    `gorm:"column:prev_hash"`
+	Hash       string    `gorm:"column:hash"`
+}
+
+func (auditEventRow) TableName() string { return "audit_events" }
+
+// auditHeadRow is the single row (id 1) naming the end of the audit chain.
+type auditHeadRow struct {
+	ID   int    `gorm:"column:id;primaryKey;autoIncrement:false"`
+	Seq  int64  `gorm:"column:seq"`
+	Hash string `gorm:"column:hash"`
+}
+
+func (auditHeadRow) TableName() string { return "audit_head" }
+
+// Conversions.
+
+func encodeMap(m map[string]string) (string, error) {
+	if m == nil {
+		return "{}", nil
+	}
+	b, err := json.Marshal(m) // keys sorted: equal maps store equal text
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+func decodeMap(s string) (map[string]string, error) {
+	m := map[string]string{}
+	if s == "" {
+		return m, nil
+	}
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func toModel(r modelRow) (modelkeep.Model, error) {
+	tags, err := decodeMap(r.Tags)
+	if err != nil {
+		return modelkeep.Model{}, fmt.Errorf("decode tags of model %q: %w", r.Name, err)
+	}
+	return modelkeep.Model{
+		Name:          r.Name,
+		Description:   r.Description,
+		Tags:          tags,
+		CreatedBy:     r.CreatedBy,
+		CreatedAt:     r.CreatedAt.UTC(),
+		UpdatedAt:     r.UpdatedAt.UTC(),
+		LatestVersion: r.LatestVersion,
+	}, nil
+}
+
+// fromVersion converts v's content to a row; ModelID and Number are the
+// caller's to set.
+func fromVersion(v modelkeep.Version) (versionRow, error) {
+	tags, err := encodeMap(v.Tags)
+	if err != nil {
+		return versionRow{}, fmt.Errorf("encode tags: %w", err)
+	}
+	params, err := encodeMap(v.Params)
+	if err != nil {
+		return versionRow{}, fmt.Errorf("encode params: %w", err)
+	}
+	ds := make([]datasetJSON, 0, len(v.Datasets))
+	for _, d := range v.Datasets {
+		ds = append(ds, datasetJSON(d))
+	}
+	datasets, err := json.Marshal(ds)
+	if err != nil {
+		return versionRow{}, fmt.Errorf("encode datasets: %w", err)
+	}
+	r := versionRow{
+		Description:     v.Description,
+		Tags:            tags,
+		Params:          params,
+		Datasets:        string(datasets),
+		SourceRunID:     v.Source.RunID,
+		SourceGitCommit: v.Source.GitCommit,
+		SourceCodeURI:   v.Source.CodeURI,
+		Status:          string(v.Status),
+		Stage:           string(v.Stage),
+		ManifestDigest:  v.ManifestDigest,
+		EverProduction:  v.EverProduction,
+		CreatedBy:       v.CreatedBy,
+		CreatedAt:       utc(v.CreatedAt),
+		UpdatedAt:       utc(v.UpdatedAt),
+	}
+	if v.Parent != nil {
+		r.ParentModel, r.ParentVersion = &v.Parent.Model, &v.Parent.Version
+	}
+	if v.FinalizedAt != nil {
+		t := utc(*v.FinalizedAt)
+		r.FinalizedAt = &t
+	}
+	return r, nil
+}
+
+func toVersion(model string, r versionRow, aliases []string) (modelkeep.Version, error) {
+	tags, err := decodeMap(r.Tags)
+	if err != nil {
+		return modelkeep.Version{}, fmt.Errorf("decode tags of version %s/%d: %w", model, r.Number, err)
+	}
+	params, err := decodeMap(r.Params)
+	if err != nil {
+		return modelkeep.Version{}, fmt.Errorf("decode params of version %s/%d: %w", model, r.Number, err)
+	}
+	var ds []datasetJSON
+	if r.Datasets != "" {
+		if err := json.Unmarshal([]byte(r.Datasets), &ds); err != nil {
+			return modelkeep.Version{}, fmt.Errorf("decode datasets of version %s/%d: %w", model, r.Number, err)
+		}
+	}
+	datasets := make([]modelkeep.DatasetRef, 0, len(ds))
+	for _, d := range ds {
+		datasets = append(datasets, modelkeep.DatasetRef(d))
+	}
+	if aliases == nil {
+		aliases = []string{}
+	}
+	v := modelkeep.Version{
+		Model:          model,
+		Number:         r.Number,
+		Description:    r.Description,
+		Tags:           tags,
+		Params:         params,
+		Source:         modelkeep.Source{RunID: r.SourceRunID, GitCommit: r.SourceGitCommit, CodeURI: r.SourceCodeURI},
+		Datasets:       datasets,
+		Status:         modelkeep.VersionStatus(r.Status),
+		Stage:          modelkeep.Stage(r.Stage),
+		Aliases:        aliases,
+		ManifestDigest: r.ManifestDigest,
+		CreatedBy:      r.CreatedBy,
+		CreatedAt:      r.CreatedAt.UTC(),
+		UpdatedAt:      r.UpdatedAt.UTC(),
+		EverProduction: r.EverProduction,
+	}
+	if r.ParentModel != nil && r.ParentVersion != nil {
+		v.Parent = &modelkeep.VersionRef{Model: *r.ParentModel, Version: *r.ParentVersion}
+	}
+	if r.FinalizedAt != nil {
+		t := r.FinalizedAt.UTC()
+		v.FinalizedAt = &t
+	}
+	return v, nil
+}
+
+func toFile(r fileRow) modelkeep.File {
+	return modelkeep.File{
+		Path:      r.Path,
+		Size:      r.Size,
+		SHA256:    r.SHA256,
+		BlobKey:   r.BlobKey,
+		CreatedAt: r.CreatedAt.UTC(),
+	}
+}
+
+func toAuditEvent(r auditEventRow) modelkeep.AuditEvent {
+	return modelkeep.AuditEvent{
+		Seq:        r.Seq,
+		Time:       r.Time.UTC(),
+		Actor:      r.Actor,
+		Action:     r.Action,
+		Resource:   r.Resource,
+		Outcome:    r.Outcome,
+		RequestID:  r.RequestID,
+		RemoteAddr: r.RemoteAddr,
+		Details:    json.RawMessage(r.Details),
+		PrevHash:   r.PrevHash,
+		Hash:       r.Hash,
+	}
+}

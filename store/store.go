@@ -1,0 +1,226 @@
+// Package store implements modelkeep.MetaStore with GORM on MySQL (8.4, and
+// MariaDB 10.11 in tests) and SQLite (pure Go, no cgo).
+//
+// The schema comes only from the SQL files in package migrations, which Open
+// applies; GORM's AutoMigrate is never used. Rows are unexported structs
+// converted to and from the domain types, so nothing outside this package
+// sees GORM or row ids.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	gomysql "github.com/go-sql-driver/mysql"
+	gormmysql "gorm.io/driver/mysql"
+	"gorm.io/gorm"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// Connection pool limits for MySQL. Connections are recycled well before the
+// usual server and load balancer idle cut-offs (wait_timeout is 8h by
+// default, proxies often drop idle TCP after minutes), so the pool never
+// hands out a connection the network has silently closed.
+const (
+	mysqlMaxOpenConns    = 20
+	mysqlMaxIdleConns    = 10
+	mysqlConnMaxLifetime = 5 * time.Minute
+	mysqlConnMaxIdleTime = time.Minute
+	mysqlDialTimeout     = 10 * time.Second
+)
+
+// Options configure Open.
+type Options struct {
+	// URL is MODELKEEP_DATABASE: "sqlite:<path>" or
+	// "mysql://user:pass@host:port/dbname[?tls=true|skip-verify|preferred]".
+	// Empty means "sqlite:<DataDir>/modelkeep.db".
+	URL string
+	// DataDir is where the default SQLite database lives.
+	DataDir string
+	// Logger receives slow queries (Warn), applied migrations (Info) and
+	// driver diagnostics. Nil discards.
+	Logger *slog.Logger
+	// Now is the clock for timestamps the store fills in itself (a zero
+	// CreatedAt, audit times, schema_migrations). Nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is the GORM implementation of modelkeep.MetaStore. A Store returned by
+// Open owns the connection pool; the one InTx hands to its callback is bound
+// to the transaction.
+type Store struct {
+	db      *gorm.DB
+	dialect string // "mysql" or "sqlite", as the directories in migrations/
+	now     func() time.Time
+	logger  *slog.Logger
+	inTx    bool
+}
+
+var _ modelkeep.MetaStore = (*Store)(nil)
+
+// Open connects to the database named by opts.URL, applies the pending
+// migrations (so `modelkeep migrate` is Open followed by Close) and returns
+// the store. It fails when the database holds a migration this binary does
+// not know, that is, when it was migrated by a newer Modelkeep. A bad URL is
+// modelkeep.ErrInvalid, an unreachable database modelkeep.ErrUnavailable.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	t, err := parseURL(opts.URL, opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+
+	var dialector gorm.Dialector
+	var sqlDB *sql.DB
+	switch t.dialect {
+	case dialectSQLite:
+		if err := os.MkdirAll(filepath.Dir(t.sqlitePath), 0o750); err != nil {
+			return nil, fmt.Errorf("open database: create directory: %w", err)
+		}
+		dialector = sqlite.Open(sqliteDSN(t.sqlitePath))
+	case dialectMySQL:
+		t.mysql.Logger = mysqlLogger{logger}
+		connector, err := gomysql.NewConnector(t.mysql)
+		if err != nil {
+			return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "invalid database URL: %v", err)
+		}
+		sqlDB = sql.OpenDB(connector)
+		sqlDB.SetMaxOpenConns(mysqlMaxOpenConns)
+		sqlDB.SetMaxIdleConns(mysqlMaxIdleConns)
+		sqlDB.SetConnMaxLifetime(mysqlConnMaxLifetime)
+		sqlDB.SetConnMaxIdleTime(mysqlConnMaxIdleTime)
+		// Ping before gorm.Open, which asks the server's version without a
+		// context: this way an unreachable server fails within ctx.
+		if err := sqlDB.PingContext(ctx); err != nil {
+			sqlDB.Close()
+			return nil, dbErr("connect to database", err)
+		}
+		dialector = gormmysql.New(gormmysql.Config{Conn: sqlDB})
+	}
+
+	db, err := gorm.Open(dialector, &gorm.Config{
+		// Duplicate keys and foreign key violations become gorm.ErrDuplicatedKey
+		// and gorm.ErrForeignKeyViolated in both dialects.
+		TranslateError: true,
+		// Single statements need no transaction of their own; multi-statement
+		// methods open one explicitly (see inTxStore).
+		SkipDefaultTransaction: true,
+		DisableAutomaticPing:   true,
+		NowFunc:                func() time.Time { return utc(now()) },
+		Logger:                 gormLogger{logger: logger, slow: slowQuery},
+	})
+	if err != nil {
+		if sqlDB != nil {
+			sqlDB.Close()
+		}
+		return nil, dbErr("open database", err)
+	}
+	s := &Store{db: db, dialect: t.dialect, now: now, logger: logger}
+	err = s.Ping(ctx)
+	if err == nil {
+		err = s.migrate(ctx)
+	}
+	if err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	return s, nil
+}
+
+// Close closes the connection pool. It is an error to close the store that
+// InTx hands out.
+func (s *Store) Close() error {
+	if s.inTx {
+		return errors.New("close store: the store is bound to a transaction")
+	}
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	if err := sqlDB.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	db := s.db.WithContext(ctx)
+	// A query rather than sql.DB.Ping: it also works inside a transaction and
+	// proves the server executes statements, not just accepts connections.
+	if err := db.Exec("SELECT 1").Error; err != nil {
+		return dbErr("ping database", err)
+	}
+	return nil
+}
+
+// InTx runs fn in one transaction. Inside a transaction it runs fn with the
+// same transaction: there are no nested transactions or savepoints, so an
+// error from fn rolls back the outermost transaction, and is returned as fn
+// returned it. On SQLite transactions begin IMMEDIATE and so serialise
+// writers instead of failing with SQLITE_BUSY when two try to upgrade a read
+// lock; on MySQL they run at READ COMMITTED (see inTxStore).
+func (s *Store) InTx(ctx context.Context, fn func(tx modelkeep.MetaStore) error) error {
+	return s.inTxStore(ctx, func(tx *Store) error { return fn(tx) })
+}
+
+// inTxStore is InTx for the store's own multi-statement methods.
+func (s *Store) inTxStore(ctx context.Context, fn func(tx *Store) error) error {
+	if s.inTx {
+		return fn(s)
+	}
+	db := s.db.WithContext(ctx)
+	var opts []*sql.TxOptions
+	if s.dialect == dialectMySQL {
+		// READ COMMITTED rather than InnoDB's REPEATABLE READ: the store
+		// serialises writers with compare-and-swap UPDATEs and row locks, and
+		// wants every read after them to see the latest committed rows, not
+		// a snapshot from the transaction's first read. It also drops the gap
+		// locks that locking reads of absent rows take under REPEATABLE READ,
+		// which deadlock concurrent inserts (uploads into different versions).
+		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	}
+	var fnErr error
+	err := db.Transaction(func(gtx *gorm.DB) error {
+		tx := *s
+		tx.db, tx.inTx = gtx, true
+		fnErr = fn(&tx)
+		return fnErr
+	}, opts...)
+	if fnErr != nil {
+		// fn's error is the caller's own (possibly not from the database at
+		// all, such as a blob store failure): hand it back untouched.
+		return fnErr
+	}
+	return dbErr("transaction", err) // begin or commit failed
+}
+
+// nowUTC is the store's clock, as stored: UTC, microseconds.
+func (s *Store) nowUTC() time.Time { return utc(s.now()) }
+
+// utc normalises a time to what DATETIME(6) keeps: UTC, truncated to
+// microseconds. Everything written goes through it, so a value read back
+// equals the value written.
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// orNow is t normalised, or the store's clock when t is zero.
+func (s *Store) orNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return s.nowUTC()
+	}
+	return utc(t)
+}

@@ -1,0 +1,202 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// mysqlEnv names the variable that enables the MySQL runs of every store test:
+// mysql://user:pass@host:port/ of a server where the user may create
+// databases. Each test gets a fresh database, dropped afterwards.
+const mysqlEnv = "MODELKEEP_TEST_MYSQL_DSN"
+
+// forEachDialect runs fn as subtest "sqlite" (always) and "mysql" (when
+// MODELKEEP_TEST_MYSQL_DSN is set), handing it a function that returns the
+// URL of a fresh, empty database.
+func forEachDialect(t *testing.T, fn func(t *testing.T, newURL func(t *testing.T) string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		fn(t, func(t *testing.T) string {
+			// A directory that does not exist yet: Open must create it.
+			return "sqlite:" + filepath.Join(t.TempDir(), "data", "modelkeep.db")
+		})
+	})
+	t.Run("mysql", func(t *testing.T) {
+		base := os.Getenv(mysqlEnv)
+		if base == "" {
+			t.Skipf("%s not set (e.g. mysql://user:pass@127.0.0.1:3306/)", mysqlEnv)
+		}
+		fn(t, func(t *testing.T) string { return newMySQLDatabase(t, base) })
+	})
+}
+
+// newMySQLDatabase creates a database with a random name on the server of
+// base, drops it when the test ends and returns its mysql:// URL.
+func newMySQLDatabase(t *testing.T, base string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("%s: %v", mysqlEnv, err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "mk_test_" + hex.EncodeToString(b[:])
+	u.Path = "/" + name
+	dbURL := u.String()
+
+	cfg, err := mysqlConfig(dbURL)
+	if err != nil {
+		t.Fatalf("%s: %v", mysqlEnv, err)
+	}
+	cfg.DBName = ""
+	admin := openMySQLAdmin(t, cfg)
+	ctx := context.Background()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+		admin.Close()
+	})
+	return dbURL
+}
+
+func openMySQLAdmin(t *testing.T, cfg *gomysql.Config) *sql.DB {
+	t.Helper()
+	connector, err := gomysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sql.OpenDB(connector)
+}
+
+// testClock is a clock for Options.Now that starts at a time with
+// nanoseconds in a zone other than UTC (to exercise normalisation) and moves
+// one second per reading.
+func testClock() func() time.Time {
+	start := time.Date(2025, 3, 4, 5, 6, 7, 123456789, time.FixedZone("CET", 3600))
+	var n atomic.Int64
+	return func() time.Time { return start.Add(time.Duration(n.Add(1)) * time.Second) }
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// openStore opens (and migrates) the database at dbURL, closing it at the
+// end of the test.
+func openStore(t *testing.T, dbURL string) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), Options{URL: dbURL, Logger: testLogger(t), Now: testClock()})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return s
+}
+
+// newStore opens a store on a fresh database.
+func newStore(t *testing.T, newURL func(*testing.T) string) *Store {
+	t.Helper()
+	return openStore(t, newURL(t))
+}
+
+func mustCreateModel(t *testing.T, s *Store, name string, tags map[string]string) {
+	t.Helper()
+	err := s.CreateModel(t.Context(), modelkeep.Model{Name: name, Description: "model " + name, Tags: tags, CreatedBy: "alice"})
+	if err != nil {
+		t.Fatalf("create model %q: %v", name, err)
+	}
+}
+
+func mustCreateVersion(t *testing.T, s *Store, model string) int {
+	t.Helper()
+	n, err := s.CreateVersion(t.Context(), modelkeep.Version{Model: model, CreatedBy: "alice"})
+	if err != nil {
+		t.Fatalf("create version of %q: %v", model, err)
+	}
+	return n
+}
+
+func mustPutFile(t *testing.T, s *Store, model string, number int, path, key string) {
+	t.Helper()
+	f := modelkeep.File{Path: path, Size: int64(len(path)), SHA256: sha(path), BlobKey: key}
+	if _, err := s.PutFile(t.Context(), model, number, f); err != nil {
+		t.Fatalf("put file %q: %v", path, err)
+	}
+}
+
+// sha returns a fake but well-formed lowercase hex SHA-256 derived from s.
+func sha(s string) string {
+	h := hex.EncodeToString([]byte(s))
+	for len(h) < 64 {
+		h += "0"
+	}
+	return h[:64]
+}
+
+func wantErrIs(t *testing.T, err, kind error) {
+	t.Helper()
+	if !errors.Is(err, kind) {
+		t.Fatalf("err = %v, want %v", err, kind)
+	}
+}
+
+// MySQL runs in strict mode whatever the server's default: a value too long
+// for its column is refused (ErrInvalid), never silently truncated, which for
+// an audit field would break its hash. SQLite has no lengths and keeps it.
+func TestValueTooLong(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		actor := strings.Repeat("a", 300) // audit_events.actor is VARCHAR(255) in MySQL
+		e, err := s.AppendAudit(t.Context(), modelkeep.AuditEvent{Actor: actor, Action: "x"})
+		if s.dialect == dialectMySQL {
+			wantErrIs(t, err, modelkeep.ErrInvalid)
+			// Set by the store, not inherited: the server's default lacks it.
+			var mode string
+			if err := s.db.Raw("SELECT @@SESSION.sql_mode").Scan(&mode).Error; err != nil || !strings.Contains(mode, "STRICT_ALL_TABLES") {
+				t.Errorf("session sql_mode %q (%v), want TRADITIONAL", mode, err)
+			}
+			return
+		}
+		if err != nil || e.Actor != actor {
+			t.Fatalf("AppendAudit = %v", err)
+		}
+	})
+}
+
+func TestClosedStoreIsUnavailable(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s, err := Open(t.Context(), Options{URL: newURL(t), Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wantErrIs(t, s.Ping(t.Context()), modelkeep.ErrUnavailable)
+		_, err = s.GetModel(t.Context(), "m")
+		wantErrIs(t, err, modelkeep.ErrUnavailable)
+	})
+}

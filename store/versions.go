@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// CreateVersion stores v as the model's next version and returns its number.
+// The number comes from models.latest_version, bumped in the same
+// transaction: the UPDATE locks the model row (MySQL) or runs in a write
+// transaction (SQLite), so concurrent creates get distinct, consecutive
+// numbers, and a number is never handed out again even if its version is
+// gone. v.Model and v.Number are ignored; an empty Status is pending, an
+// empty Stage none; zero times are the store's clock.
+func (s *Store) CreateVersion(ctx context.Context, v modelkeep.Version) (int, error) {
+	row, err := fromVersion(v)
+	if err != nil {
+		return 0, fmt.Errorf("create version of model %q: %w", v.Model, err)
+	}
+	if row.Status == "" {
+		row.Status = string(modelkeep.StatusPending)
+	}
+	if row.Stage == "" {
+		row.Stage = string(modelkeep.StageNone)
+	}
+	row.CreatedAt = s.orNow(v.CreatedAt)
+	row.UpdatedAt = row.CreatedAt
+	if !v.UpdatedAt.IsZero() {
+		row.UpdatedAt = utc(v.UpdatedAt)
+	}
+	err = s.inTxStore(ctx, func(tx *Store) error {
+		db := tx.db.WithContext(ctx)
+		res := db.Model(&modelRow{}).Where("name = ?", v.Model).
+			Update("latest_version", gorm.Expr("latest_version + 1"))
+		if res.Error != nil {
+			return dbErr(fmt.Sprintf("create version of model %q", v.Model), res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", v.Model)
+		}
+		var m modelRow
+		if err := db.Select("id", "latest_version").Where("name = ?", v.Model).Take(&m).Error; err != nil {
+			return dbErr(fmt.Sprintf("create version of model %q", v.Model), err)
+		}
+		row.ModelID, row.Number = m.ID, m.LatestVersion
+		if err := db.Create(&row).Error; err != nil {
+			return dbErr(fmt.Sprintf("create version %s/%d", v.Model, row.Number), err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return row.Number, nil
+}
+
+// versionRowOf reads the row of version number of model; ErrNotFound names
+// whichever of the two is missing.
+func (s *Store) versionRowOf(ctx context.Context, model string, number int) (versionRow, error) {
+	modelID, err := s.modelID(ctx, model)
+	if err != nil {
+		return versionRow{}, err
+	}
+	db := s.db.WithContext(ctx)
+	var row versionRow
+	if err := db.Where("model_id = ? AND number = ?", modelID, number).Take(&row).Error; err != nil {
+		return versionRow{}, notFound("get version", err, "version %d of model %q not found", number, model)
+	}
+	return row, nil
+}
+
+// GetVersion reads one version with its aliases.
+func (s *Store) GetVersion(ctx context.Context, model string, number int) (modelkeep.Version, error) {
+	row, err := s.versionRowOf(ctx, model, number)
+	if err != nil {
+		return modelkeep.Version{}, err
+	}
+	aliases, err := s.aliasesOf(ctx, row.ID)
+	if err != nil {
+		return modelkeep.Version{}, err
+	}
+	return toVersion(model, row, aliases[row.ID])
+}
+
+// ListVersions returns up to f.Limit versions of f.Model (all when Limit <=
+// 0), newest first, with numbers below f.BeforeNumber when it is not 0,
+// filtered by stage and status when set. ErrNotFound when the model is
+// missing.
+func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]modelkeep.Version, error) {
+	modelID, err := s.modelID(ctx, f.Model)
+	if err != nil {
+		return nil, err
+	}
+	db := s.db.WithContext(ctx)
+	q := db.Where("model_id = ?", modelID)
+	if f.Stage != "" {
+		q = q.Where("stage = ?", string(f.Stage))
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", string(f.Status))
+	}
+	if f.BeforeNumber != 0 {
+		q = q.Where("number < ?", f.BeforeNumber)
+	}
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
+	var rows []versionRow
+	if err := q.Order("number DESC").Find(&rows).Error; err != nil {
+		return nil, dbErr(fmt.Sprintf("list versions of model %q", f.Model), err)
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	aliases, err := s.aliasesOf(ctx, ids...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]modelkeep.Version, 0, len(rows))
+	for _, r := range rows {
+		v, err := toVersion(f.Model, r, aliases[r.ID])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// aliasesOf returns the aliases of the given versions, sorted, by version id.
+func (s *Store) aliasesOf(ctx context.Context, versionIDs ...int64) (map[int64][]string, error) {
+	out := map[int64][]string{}
+	if len(versionIDs) == 0 {
+		return out, nil
+	}
+	db := s.db.WithContext(ctx)
+	var rows []aliasRow
+	if err := db.Where("version_id IN ?", versionIDs).Order("alias").Find(&rows).Error; err != nil {
+		return nil, dbErr("read aliases", err)
+	}
+	for _, r := range rows {
+		out[r.VersionID] = append(out[r.VersionID], r.Alias)
+	}
+	return out, nil
+}
+
+// FinalizeVersion moves a pending version to ready with its manifest digest,
+// as a compare-and-swap on status = 'pending': ErrConflict when the version is
+// not pending, ErrNotFound when it does not exist.
+//
+// It also checks digest against the files as they are now, under the lock
+// the UPDATE took on the version row: the caller computed digest from a read
+// that, on MySQL, may come from an older snapshot than a PutFile committed
+// since. PutFile locks the same row first, so after the UPDATE no upload can
+// add a file, and a mismatch means the digest missed one: ErrConflict, and
+// the transaction should be rolled back and retried.
+func (s *Store) FinalizeVersion(ctx context.Context, model string, number int, digest string, at time.Time) error {
+	return s.inTxStore(ctx, func(tx *Store) error {
+		row, err := tx.versionRowOf(ctx, model, number)
+		if err != nil {
+			return err
+		}
+		at := tx.orNow(at)
+		db := tx.db.WithContext(ctx)
+		res := db.Model(&versionRow{}).
+			Where("id = ? AND status = ?", row.ID, string(modelkeep.StatusPending)).
+			Updates(map[string]any{
+				"status":          string(modelkeep.StatusReady),
+				"manifest_digest": digest,
+				"finalized_at":    at,
+				"updated_at":      at,
+			})
+		if res.Error != nil {
+			return dbErr(fmt.Sprintf("finalize version %s/%d", model, number), res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return modelkeep.Errorf(modelkeep.ErrConflict, "version %d of model %q is not pending", number, model)
+		}
+		var files []fileRow
+		// A locking read sees the latest committed rows, not the snapshot.
+		err = db.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("version_id = ?", row.ID).Find(&files).Error
+		if err != nil {
+			return dbErr(fmt.Sprintf("finalize version %s/%d: read files", model, number), err)
+		}
+		fs := make([]modelkeep.File, len(files))
+		for i, f := range files {
+			fs[i] = toFile(f)
+		}
+		if got := modelkeep.ManifestDigest(fs); got != digest {
+			return modelkeep.Errorf(modelkeep.ErrConflict,
+				"version %d of model %q: its files changed while it was being finalized; try again", number, model)
+		}
+		return nil
+	})
+}

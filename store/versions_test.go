@@ -1,0 +1,251 @@
+package store
+
+import (
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+func TestVersionRoundTrip(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		mustCreateModel(t, s, "base", nil)
+		mustCreateModel(t, s, "m", nil)
+		created := time.Date(2025, 6, 7, 8, 9, 10, 111222333, time.UTC)
+		in := modelkeep.Version{
+			Model:       "m",
+			Number:      42, // ignored: the store numbers versions
+			Description: "first",
+			Tags:        map[string]string{"k": "v"},
+			Params:      map[string]string{"lr": "0.01", "epochs": "10"},
+			Source:      modelkeep.Source{RunID: "run-1", GitCommit: "abc123", CodeURI: "https://git.example/m"},
+			Datasets: []modelkeep.DatasetRef{
+				{Name: "train", Version: "3", URI: "s3://d/train", SHA256: sha("train"), Role: "training"},
+				{Name: "eval", Role: "evaluation"},
+			},
+			Parent:    &modelkeep.VersionRef{Model: "base", Version: 7},
+			CreatedBy: "alice",
+			CreatedAt: created,
+		}
+		n, err := s.CreateVersion(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("number %d, want 1", n)
+		}
+		got, err := s.GetVersion(ctx, "m", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := in
+		want.Number = 1
+		want.Status = modelkeep.StatusPending
+		want.Stage = modelkeep.StageNone
+		want.Aliases = []string{}
+		want.CreatedAt = created.Truncate(time.Microsecond)
+		want.UpdatedAt = want.CreatedAt
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("got  %+v\nwant %+v", got, want)
+		}
+		m, err := s.GetModel(ctx, "m")
+		if err != nil || m.LatestVersion != 1 {
+			t.Errorf("model latest_version = %d (%v), want 1", m.LatestVersion, err)
+		}
+
+		// No parent, no datasets: read back as nil parent and an empty list.
+		n, err = s.CreateVersion(ctx, modelkeep.Version{Model: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.GetVersion(ctx, "m", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Parent != nil || got.Datasets == nil || len(got.Datasets) != 0 || got.FinalizedAt != nil {
+			t.Errorf("bare version read back as %+v", got)
+		}
+	})
+}
+
+func TestCreateVersionConcurrentNumbers(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		mustCreateModel(t, s, "m", nil)
+		const workers = 8
+		numbers := make([]int, workers)
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for i := range workers {
+			wg.Go(func() {
+				numbers[i], errs[i] = s.CreateVersion(t.Context(), modelkeep.Version{Model: "m"})
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		slices.Sort(numbers)
+		if want := []int{1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(numbers, want) {
+			t.Errorf("numbers %v, want %v", numbers, want)
+		}
+	})
+}
+
+func TestVersionNumbersAreNeverReused(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		mustCreateModel(t, s, "m", nil)
+		mustCreateVersion(t, s, "m")
+		two := mustCreateVersion(t, s, "m")
+		// There is no DeleteVersion yet; remove the row as one would.
+		v, err := s.versionRowOf(t.Context(), "m", two)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.db.Delete(&versionRow{}, v.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		if n := mustCreateVersion(t, s, "m"); n != 3 {
+			t.Errorf("after deleting version 2 the next is %d, want 3", n)
+		}
+	})
+}
+
+func TestFinalizeVersion(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		mustCreateModel(t, s, "m", nil)
+		n := mustCreateVersion(t, s, "m")
+		mustPutFile(t, s, "m", n, "b.bin", "k1")
+		mustPutFile(t, s, "m", n, "a.json", "k2")
+		files, err := s.ListFiles(ctx, "m", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digest := modelkeep.ManifestDigest(files)
+
+		t.Run("digest that misses a file", func(t *testing.T) {
+			err := s.FinalizeVersion(ctx, "m", n, modelkeep.ManifestDigest(files[:1]), time.Time{})
+			wantErrIs(t, err, modelkeep.ErrConflict)
+			v, err := s.GetVersion(ctx, "m", n)
+			if err != nil || v.Status != modelkeep.StatusPending {
+				t.Errorf("status %q (%v) after a refused finalize, want pending", v.Status, err)
+			}
+		})
+		at := time.Date(2025, 5, 5, 5, 5, 5, 5555, time.UTC)
+		t.Run("pending to ready", func(t *testing.T) {
+			if err := s.FinalizeVersion(ctx, "m", n, digest, at); err != nil {
+				t.Fatal(err)
+			}
+			v, err := s.GetVersion(ctx, "m", n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantAt := at.Truncate(time.Microsecond)
+			if v.Status != modelkeep.StatusReady || v.ManifestDigest != digest ||
+				v.FinalizedAt == nil || !v.FinalizedAt.Equal(wantAt) || !v.UpdatedAt.Equal(wantAt) {
+				t.Errorf("after finalize: %+v", v)
+			}
+		})
+		t.Run("twice is a conflict", func(t *testing.T) {
+			err := s.FinalizeVersion(ctx, "m", n, digest, at)
+			wantErrIs(t, err, modelkeep.ErrConflict)
+			if want := `version 1 of model "m" is not pending`; err.Error() != want {
+				t.Errorf("message %q, want %q", err, want)
+			}
+		})
+	})
+}
+
+func TestListVersions(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		mustCreateModel(t, s, "m", nil)
+		mustCreateModel(t, s, "other", nil)
+		mustCreateVersion(t, s, "other")
+		stages := []modelkeep.Stage{"", modelkeep.StageStaging, modelkeep.StageProduction, "", modelkeep.StageStaging, ""}
+		for _, st := range stages {
+			if _, err := s.CreateVersion(ctx, modelkeep.Version{Model: "m", Stage: st}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, n := range []int{2, 3} {
+			mustPutFile(t, s, "m", n, "f", "k")
+			files, err := s.ListFiles(ctx, "m", n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.FinalizeVersion(ctx, "m", n, modelkeep.ManifestDigest(files), time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		insertAlias(t, s, "m", 3, "prod")
+		insertAlias(t, s, "m", 3, "champion")
+		insertAlias(t, s, "m", 5, "next")
+
+		tests := []struct {
+			name string
+			f    modelkeep.VersionFilter
+			want []int
+		}{
+			{"all, newest first", modelkeep.VersionFilter{}, []int{6, 5, 4, 3, 2, 1}},
+			{"stage", modelkeep.VersionFilter{Stage: modelkeep.StageStaging}, []int{5, 2}},
+			{"stage none", modelkeep.VersionFilter{Stage: modelkeep.StageNone}, []int{6, 4, 1}},
+			{"status", modelkeep.VersionFilter{Status: modelkeep.StatusReady}, []int{3, 2}},
+			{"stage and status", modelkeep.VersionFilter{Stage: modelkeep.StageStaging, Status: modelkeep.StatusPending}, []int{5}},
+			{"before", modelkeep.VersionFilter{BeforeNumber: 4}, []int{3, 2, 1}},
+			{"limit", modelkeep.VersionFilter{Limit: 2}, []int{6, 5}},
+			{"before and limit", modelkeep.VersionFilter{BeforeNumber: 5, Limit: 2}, []int{4, 3}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				tt.f.Model = "m"
+				vs, err := s.ListVersions(ctx, tt.f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []int
+				for _, v := range vs {
+					if v.Model != "m" {
+						t.Errorf("version of model %q", v.Model)
+					}
+					got = append(got, v.Number)
+				}
+				if !slices.Equal(got, tt.want) {
+					t.Errorf("got %v, want %v", got, tt.want)
+				}
+			})
+		}
+
+		t.Run("aliases", func(t *testing.T) {
+			vs, err := s.ListVersions(ctx, modelkeep.VersionFilter{Model: "m"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[int][]string{3: {"champion", "prod"}, 5: {"next"}}
+			for _, v := range vs {
+				w := want[v.Number]
+				if w == nil {
+					w = []string{}
+				}
+				if !reflect.DeepEqual(v.Aliases, w) {
+					t.Errorf("version %d aliases %q, want %q", v.Number, v.Aliases, w)
+				}
+			}
+			v, err := s.GetVersion(ctx, "m", 3)
+			if err != nil || !slices.Equal(v.Aliases, want[3]) {
+				t.Errorf("GetVersion aliases %q (%v)", v.Aliases, err)
+			}
+		})
+	})
+}
