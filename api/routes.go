@@ -25,12 +25,21 @@ func RequestContext() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
+			// Both may come from the client (X-Request-ID, X-Forwarded-For):
+			// bound them so an audit row can always hold them.
 			ri := modelkeep.RequestInfo{
-				RequestID:  c.Response().Header().Get(echo.HeaderXRequestID),
-				RemoteAddr: c.RealIP(),
+				RequestID:  truncate(c.Response().Header().Get(echo.HeaderXRequestID), 128),
+				RemoteAddr: truncate(c.RealIP(), 64),
 			}
 			c.SetRequest(req.WithContext(modelkeep.WithRequestInfo(req.Context(), ri)))
 			return next(c)
 		}
 	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }

@@ -12,8 +12,7 @@ import (
 // died between writing the bytes and committing the row, or of clean-ups
 // that failed. Younger blobs may belong to uploads in flight.
 func (s *Server) sweepOrphans(ctx context.Context) {
-	lister, ok := s.blobs.(modelkeep.BlobLister)
-	if !ok || s.cfg.OrphanSweepInterval <= 0 {
+	if _, ok := s.blobs.(modelkeep.BlobLister); !ok || s.cfg.OrphanSweepInterval <= 0 {
 		return
 	}
 	ticker := time.NewTicker(s.cfg.OrphanSweepInterval)
@@ -23,7 +22,7 @@ func (s *Server) sweepOrphans(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-			removed, err := SweepOrphans(ctx, s.meta, s.blobs, lister, time.Now().Add(-s.cfg.OrphanMinAge))
+			removed, err := s.SweepOrphans(ctx, time.Now().Add(-s.cfg.OrphanMinAge))
 			if err != nil && ctx.Err() == nil {
 				s.logger.Warn("orphan sweep failed", "err", err, "removed", removed)
 			} else if removed > 0 {
@@ -34,18 +33,23 @@ func (s *Server) sweepOrphans(ctx context.Context) {
 }
 
 // SweepOrphans deletes blobs under files/ modified before cutoff that no file
-// row references, and returns how many it removed.
-func SweepOrphans(ctx context.Context, meta modelkeep.MetaStore, blobs modelkeep.BlobStore, lister modelkeep.BlobLister, cutoff time.Time) (int, error) {
+// row references, and returns how many it removed. Blob stores that cannot
+// list their keys are left alone.
+func (s *Server) SweepOrphans(ctx context.Context, cutoff time.Time) (int, error) {
+	lister, ok := s.blobs.(modelkeep.BlobLister)
+	if !ok {
+		return 0, nil
+	}
 	removed := 0
 	err := lister.List(ctx, "files/", func(b modelkeep.BlobInfo) error {
 		if !b.ModTime.Before(cutoff) {
 			return nil
 		}
-		inUse, err := meta.BlobKeyInUse(ctx, b.Key)
+		inUse, err := s.meta.BlobKeyInUse(ctx, b.Key)
 		if err != nil || inUse {
 			return err
 		}
-		if err := blobs.Delete(ctx, b.Key); err != nil {
+		if err := s.blobs.Delete(ctx, b.Key); err != nil {
 			return err
 		}
 		removed++

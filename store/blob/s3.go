@@ -170,7 +170,8 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 
 // Put streams r to key with the SDK's upload manager: one PutObject for a
 // body smaller than a part, else a multipart upload with bounded buffering.
-// A failed multipart upload is aborted, so no parts are left behind.
+// A failed multipart upload is aborted, so no parts are left behind. The
+// returned ModTime is the local clock at completion (Stat gives the server's).
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64) (modelkeep.BlobInfo, error) {
 	if err := validateKey(key); err != nil {
 		return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: %w", key, err)
@@ -193,18 +194,24 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64) (mode
 	if err == nil {
 		return modelkeep.BlobInfo{Key: key, Size: body.n, ModTime: time.Now().UTC()}, nil
 	}
+	var abortErr error
 	var mu manager.MultiUploadFailure
 	if errors.As(err, &mu) && mu.UploadID() != "" {
 		// The manager aborts too, but with the caller's context: after a
 		// cancellation that request never leaves, and the parts would stay.
-		if aerr := s.abort(ctx, key, mu.UploadID()); aerr != nil {
-			err = errors.Join(err, aerr)
-		}
+		abortErr = s.abort(ctx, key, mu.UploadID())
 	}
+	// A failing body is the caller's error (and may be a 413 or a client
+	// that went away); only a failing store is mapped to our sentinels.
 	if berr := body.bodyErr("put blob", key); berr != nil {
-		return modelkeep.BlobInfo{}, berr
+		err = berr
+	} else {
+		err = fmt.Errorf("put blob %q: %w", key, s3Err(err))
 	}
-	return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: %w", key, s3Err(err))
+	if abortErr != nil {
+		err = errors.Join(err, abortErr)
+	}
+	return modelkeep.BlobInfo{}, err
 }
 
 // partSizeFor returns the smallest part size that fits size into S3's part
