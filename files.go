@@ -167,6 +167,16 @@ func (s *Service) DownloadFile(ctx context.Context, in DownloadInput) (Download,
 	redirect := in.Redirect && canPresign
 	var f File
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		if a, ok := ActorFrom(ctx); ok && !a.HasAnyRole(RolePublisher, RoleApprover, RoleAuditor) {
+			// Deployers pull only finished versions.
+			v, err := tx.GetVersion(ctx, in.Model, in.Version)
+			if err != nil {
+				return err
+			}
+			if v.Status != StatusReady {
+				return Errorf(ErrForbidden, "version %s/%d is %s: deployers may download ready versions only", in.Model, in.Version, v.Status)
+			}
+		}
 		var err error
 		if f, err = tx.GetFile(ctx, in.Model, in.Version, in.Path); err != nil {
 			return err

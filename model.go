@@ -90,13 +90,6 @@ type File struct {
 	CreatedAt time.Time
 }
 
-// Actor is who performs a call: a person or a service token.
-type Actor struct {
-	Subject string
-	Roles   []string
-	TokenID string
-}
-
 // RequestInfo describes the HTTP request a use case runs for; it is recorded
 // in audit events.
 type RequestInfo struct {

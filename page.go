@@ -16,6 +16,7 @@ const (
 type pageCursor struct {
 	Name string `json:"n,omitempty"`
 	Num  int64  `json:"v,omitempty"`
+	Time int64  `json:"t,omitempty"` // Unix microseconds
 }
 
 func encodePageToken(c pageCursor) string {

@@ -18,6 +18,7 @@ import (
 type Service struct {
 	meta   MetaStore
 	blobs  BlobStore
+	signer TokenSigner
 	now    func() time.Time
 	logger *slog.Logger
 }
@@ -27,11 +28,14 @@ type ServiceOptions struct {
 	// Now is the clock (UTC is applied); time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Signer signs the tokens CreateToken issues; without one, tokens
+	// cannot be issued.
+	Signer TokenSigner
 }
 
 // NewService wires the use cases to their stores.
 func NewService(meta MetaStore, blobs BlobStore, opts ServiceOptions) *Service {
-	s := &Service{meta: meta, blobs: blobs, now: opts.Now, logger: opts.Logger}
+	s := &Service{meta: meta, blobs: blobs, signer: opts.Signer, now: opts.Now, logger: opts.Logger}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -83,6 +87,24 @@ func (s *Service) audit(ctx context.Context, tx MetaStore, action, resource stri
 	return nil
 }
 
+// RecordDenied appends a "denied" audit event for a refused call, in a
+// transaction of its own (the call itself changes nothing). Failing to
+// record it is logged, not returned: the caller answers 403 either way.
+func (s *Service) RecordDenied(ctx context.Context, operation, resource, reason string) {
+	raw, _ := CanonicalDetails(map[string]any{"operation": operation, "reason": reason}) // strings always encode
+	ri := RequestInfoFrom(ctx)
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		_, err := tx.AppendAudit(ctx, AuditEvent{
+			Time: s.Now(), Actor: actorName(ctx), Action: "access.denied", Resource: resource,
+			Outcome: "denied", RequestID: ri.RequestID, RemoteAddr: ri.RemoteAddr, Details: raw,
+		})
+		return err
+	})
+	if err != nil {
+		s.logger.WarnContext(ctx, "record denied access in the audit log", "err", err)
+	}
+}
+
 func modelResource(name string) string { return "models/" + name }
 func versionResource(model string, n int) string {
 	return fmt.Sprintf("models/%s/versions/%d", model, n)
@@ -129,6 +151,10 @@ func (s *Service) CreateModel(ctx context.Context, in CreateModelInput) (Model, 
 	if err := validateModelFields(in.Description, in.Tags); err != nil {
 		return Model{}, err
 	}
+	if a, ok := ActorFrom(ctx); ok && !a.CanAccessModel(in.Name) {
+		s.RecordDenied(ctx, "createModel", modelResource(in.Name), "the token is not valid for this model name")
+		return Model{}, Errorf(ErrForbidden, "the token is not valid for model %q", in.Name)
+	}
 	now := s.Now()
 	m := Model{Name: in.Name, Description: in.Description, Tags: nonNil(in.Tags),
 		CreatedBy: actorName(ctx), CreatedAt: now, UpdatedAt: now}
@@ -173,6 +199,9 @@ func (s *Service) ListModels(ctx context.Context, in ListModelsInput) ([]Model, 
 		return nil, "", err
 	}
 	f := ModelFilter{Query: in.Query, AfterName: cur.Name, Limit: limit + 1}
+	if a, ok := ActorFrom(ctx); ok {
+		f.NamePatterns = a.Models // out-of-scope models are not even listed
+	}
 	if in.Tag != "" {
 		k, v, ok := strings.Cut(in.Tag, ":")
 		if !ok || k == "" {

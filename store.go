@@ -49,6 +49,14 @@ type MetaStore interface {
 	// them after the model is removed).
 	ModelBlobKeys(ctx context.Context, model string) ([]string, error)
 
+	// CreateToken stores a token record; GetToken reads one by id (jti).
+	CreateToken(ctx context.Context, t Token) error
+	GetToken(ctx context.Context, id string) (Token, error)
+	// ListTokens returns up to f.Limit records, newest first.
+	ListTokens(ctx context.Context, f TokenFilter) ([]Token, error)
+	// RevokeToken marks a token revoked (idempotent); ErrNotFound if absent.
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+
 	// AppendAudit appends e to the hash chain: it sets e.Seq, e.PrevHash and
 	// e.Hash (see AuditEvent.ComputeHash), serialising with other writers on
 	// the chain head, and returns the stored event.
@@ -62,6 +70,9 @@ type MetaStore interface {
 type ModelFilter struct {
 	// Query matches a substring of the name or description (case-insensitive).
 	Query string
+	// NamePatterns, when not empty, keeps only names matching one of these
+	// globs (* and ?): the caller's model scope.
+	NamePatterns []string
 	// Tags must all be present with these values.
 	Tags      map[string]string
 	AfterName string
@@ -86,4 +97,14 @@ type AuditFilter struct {
 	Until     time.Time
 	BeforeSeq int64
 	Limit     int
+}
+
+// TokenFilter selects token records in ListTokens.
+type TokenFilter struct {
+	IncludeRevoked bool
+	// Keyset: records created before BeforeCreatedAt, or at it with an id
+	// below BeforeID.
+	BeforeCreatedAt time.Time
+	BeforeID        string
+	Limit           int
 }

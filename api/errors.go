@@ -107,6 +107,9 @@ func NewErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			// calls it to learn the status).
 			return
 		}
+		if status == http.StatusUnauthorized {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, wwwAuthenticate)
+		}
 		if c.Request().Method == http.MethodHead {
 			err = c.NoContent(status)
 		} else {

@@ -79,14 +79,14 @@ func TestBadInput(t *testing.T) {
 				t.Run("path "+tc.name, func(t *testing.T) {
 					e := *e
 					e.t = t
-					e.expectError(rawRequest(t, e.http.URL, "PUT", files+tc.path, "x"), http.StatusBadRequest, "invalid_argument", "path")
-					e.expectError(rawRequest(t, e.http.URL, "GET", files+tc.path, ""), http.StatusBadRequest, "invalid_argument", "path")
+					e.expectError(e.raw("PUT", files+tc.path, "x"), http.StatusBadRequest, "invalid_argument", "path")
+					e.expectError(e.raw("GET", files+tc.path, ""), http.StatusBadRequest, "invalid_argument", "path")
 				})
 			}
 			t.Run("empty path", func(t *testing.T) {
 				e := *e
 				e.t = t
-				e.expectError(rawRequest(t, e.http.URL, "PUT", files, "x"), http.StatusBadRequest, "invalid_argument", "path")
+				e.expectError(e.raw("PUT", files, "x"), http.StatusBadRequest, "invalid_argument", "path")
 			})
 			t.Run("bad redirect flag", func(t *testing.T) {
 				e := *e
@@ -131,7 +131,7 @@ func TestBadInput(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				fmt.Fprintf(conn, "PUT %scut.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 900000\r\n\r\n", files)
+				fmt.Fprintf(conn, "PUT %scut.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 900000\r\n\r\n", files, e.token)
 				conn.Write(make([]byte, 300000))
 				conn.Close()
 				// The server notices the cut asynchronously: wait (bounded)
@@ -145,7 +145,7 @@ func TestBadInput(t *testing.T) {
 			t.Run("unknown route", func(t *testing.T) {
 				e := *e
 				e.t = t
-				resp := rawRequest(t, e.http.URL, "GET", "/api/v1/nothing", "")
+				resp := e.raw("GET", "/api/v1/nothing", "")
 				if resp.StatusCode != http.StatusNotFound {
 					t.Fatalf("status %d", resp.StatusCode)
 				}
@@ -155,18 +155,20 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// rawRequest sends a request with the path exactly as given (no cleaning,
+// raw sends a request with the path exactly as given (no cleaning,
 // no re-escaping) and without the contract check (some paths are outside
 // any route on purpose).
-func rawRequest(t *testing.T, base, method, path, body string) *http.Response {
+func (e *env) raw(method, path, body string) *http.Response {
+	t := e.t
 	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.http.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", method, path, len(body), body)
-	req, _ := http.NewRequest(method, base+"/", nil)
+	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		method, path, e.token, len(body), body)
+	req, _ := http.NewRequest(method, e.http.URL+"/", nil)
 	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
 	if err != nil {
 		t.Fatal(err)

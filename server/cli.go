@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/modelkeep/modelkeep"
 )
 
 const usageText = `Modelkeep: a model registry and artifact server.
@@ -16,6 +19,8 @@ const usageText = `Modelkeep: a model registry and artifact server.
 Usage:
   modelkeep serve [flags]     apply pending migrations, then serve the API and the web UI
   modelkeep migrate [flags]   apply pending database migrations and exit
+  modelkeep token create --subject NAME --role ROLE [--role ROLE] [--ttl 24h] [--models PATTERN]
+                              issue a bearer token (works before any user exists)
   modelkeep version           print the version
 
 Run 'modelkeep <command> -h' for the flags of a command; every flag has a
@@ -37,6 +42,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usageText)
 		return 0
+	case "token":
+		return tokenCommand(ctx, rest, getenv, stdout, stderr)
 	case "serve", "migrate":
 	default:
 		fmt.Fprintf(stderr, "modelkeep: unknown command %q\n\n%s", cmd, usageText)
@@ -84,4 +91,65 @@ func redactURL(s string) string {
 		return s
 	}
 	return u.Redacted()
+}
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*l = append(*l, part)
+		}
+	}
+	return nil
+}
+
+// tokenCommand runs `modelkeep token create`: it opens the same stores as
+// serve (so the token is recorded, listed and revocable) and prints the
+// signed token on stdout, nothing else, for scripts.
+func tokenCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "create" {
+		fmt.Fprint(stderr, "Usage: modelkeep token create --subject NAME --role ROLE [--role ROLE] [--ttl 24h] [--models PATTERN] [flags]\n")
+		return 2
+	}
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	subject := fs.String("subject", "", "who or what uses the token (required)")
+	ttl := fs.Duration("ttl", 24*time.Hour, "lifetime of the token")
+	var roles, models listFlag
+	fs.Var(&roles, "role", "a role: admin, publisher, approver, deployer or auditor (repeatable; required)")
+	fs.Var(&models, "models", "restrict the token to model names matching this glob, e.g. fraud-* (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: modelkeep token create --subject NAME --role ROLE [--role ROLE] [--ttl 24h] [--models PATTERN] [flags]\n\n"+
+			"Issues a token and prints it. It reads the same configuration as serve.\n\n")
+		fs.PrintDefaults()
+	}
+	cfg, err := parseConfig(fs, args[1:], getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err == nil && (*subject == "" || len(roles) == 0) {
+		err = errors.New("--subject and at least one --role are required")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "modelkeep token create: %v\n", err)
+		return 2
+	}
+	logger := NewLogger(cfg, stderr)
+	srv, err := New(ctx, cfg, logger)
+	if err != nil {
+		logger.Error("modelkeep token create failed", "err", err)
+		return 1
+	}
+	defer srv.Close()
+	t, signed, err := srv.IssueToken(ctx, modelkeep.TokenInput{Subject: *subject, Roles: roles, Models: models, TTL: *ttl})
+	if err != nil {
+		fmt.Fprintf(stderr, "modelkeep token create: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, signed)
+	fmt.Fprintf(stderr, "token %s for %q (roles %s) expires %s\n", t.ID, t.Subject, strings.Join(t.Roles, ","), t.ExpiresAt.Format(time.RFC3339))
+	return 0
 }

@@ -32,6 +32,11 @@ type Config struct {
 	OrphanSweepInterval time.Duration
 	OrphanMinAge        time.Duration
 	WebUIDir            string // serve the UI from this directory instead of the embedded copy (development)
+	// An external identity provider whose tokens are accepted too.
+	OIDCIssuer    string
+	OIDCAudience  string
+	OIDCRoleClaim string
+	OIDCRoleMap   string // group=role,group=role
 }
 
 // setting describes one configuration knob: its flag, its environment twin
@@ -78,6 +83,10 @@ var settings = []setting{
 	{"shutdown-grace", "MODELKEEP_SHUTDOWN_GRACE", "how long in-flight requests may take to finish at shutdown", "30s", dur(func(c *Config) *time.Duration { return &c.ShutdownGrace })},
 	{"orphan-sweep-interval", "MODELKEEP_ORPHAN_SWEEP_INTERVAL", "how often to remove blobs no file references (0 disables)", "1h", dur(func(c *Config) *time.Duration { return &c.OrphanSweepInterval })},
 	{"orphan-min-age", "MODELKEEP_ORPHAN_MIN_AGE", "how old an unreferenced blob must be before the sweep removes it", "24h", dur(func(c *Config) *time.Duration { return &c.OrphanMinAge })},
+	{"oidc-issuer", "MODELKEEP_OIDC_ISSUER", "issuer URL of an OpenID Connect identity provider whose tokens are accepted", "", str(func(c *Config) *string { return &c.OIDCIssuer })},
+	{"oidc-audience", "MODELKEEP_OIDC_AUDIENCE", "audience the identity provider's tokens must carry", "", str(func(c *Config) *string { return &c.OIDCAudience })},
+	{"oidc-role-claim", "MODELKEEP_OIDC_ROLE_CLAIM", "claim of identity-provider tokens that lists the groups mapped to roles", "groups", str(func(c *Config) *string { return &c.OIDCRoleClaim })},
+	{"oidc-role-map", "MODELKEEP_OIDC_ROLE_MAP", "group-to-role map, e.g. ml-admins=admin,ml-approvers=approver", "", str(func(c *Config) *string { return &c.OIDCRoleMap })},
 	{"webui-dir", "MODELKEEP_WEBUI_DIR", "serve the web UI from this directory instead of the embedded copy (development)", "", str(func(c *Config) *string { return &c.WebUIDir })},
 }
 
@@ -94,9 +103,19 @@ func EnvVars() []string {
 // getenv) and then to defaults: a flag beats its variable, which beats the
 // default. Output for -h goes to usage.
 func ParseConfig(name string, args []string, getenv func(string) string, usage io.Writer) (Config, error) {
-	var c Config
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(usage)
+	fs.Usage = func() {
+		fmt.Fprintf(usage, "Usage: modelkeep %s [flags]\n\nEvery flag can also be set by the environment variable shown in brackets.\n\n", name)
+		fs.PrintDefaults()
+	}
+	return parseConfig(fs, args, getenv)
+}
+
+// parseConfig registers the configuration flags on fs (which may carry
+// flags of its own, such as token create's), parses args and validates.
+func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	var c Config
 	values := make([]*string, len(settings))
 	for i, s := range settings {
 		def := s.def
@@ -104,10 +123,6 @@ func ParseConfig(name string, args []string, getenv func(string) string, usage i
 			def = v
 		}
 		values[i] = fs.String(s.flag, def, fmt.Sprintf("%s [$%s]", s.usage, s.env))
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(usage, "Usage: modelkeep %s [flags]\n\nEvery flag can also be set by the environment variable shown in brackets.\n\n", name)
-		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -147,6 +162,9 @@ func (c *Config) Validate() error {
 	}
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		errs = append(errs, errors.New("the JWT secret must be at least 32 bytes"))
+	}
+	if (c.OIDCIssuer == "") != (c.OIDCAudience == "") {
+		errs = append(errs, errors.New("set both the OIDC issuer and the OIDC audience, or neither"))
 	}
 	switch c.LogFormat {
 	case "text", "json":

@@ -126,6 +126,7 @@ func testFlow(t *testing.T, e *env) {
 	}
 	req, _ := http.NewRequest("PUT", e.http.URL+base+"/files/weights/model.bin", newPattern(7, bigSize))
 	req.ContentLength = bigSize
+	req.Header.Set("Authorization", "Bearer "+e.token)
 	req.Header.Set("X-Checksum-Sha256", strings.ToUpper(bigDigest)) // case does not matter
 	resp, err := e.client.Do(req)
 	if err != nil {

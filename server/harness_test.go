@@ -11,8 +11,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/internal/testenv"
 	"github.com/modelkeep/modelkeep/server"
 )
@@ -21,6 +23,8 @@ import (
 type env struct {
 	t        *testing.T
 	srv      *server.Server
+	token    string        // sent as the bearer token by do; an admin's unless changed
+	logs     *syncBuffer   // everything the server logged
 	http     *httptest.Server
 	client   *http.Client
 	database string
@@ -38,10 +42,20 @@ func startEnv(t *testing.T, database, blobs string, extra ...string) *env {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logs := &syncBuffer{}
+	// Everything, debug included, goes to the buffer (searched for secrets
+	// by the tests); warnings and errors also go to the test log.
+	logger := slog.New(teeHandler{
+		slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
+		slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}),
+	})
 	srv, err := server.New(context.Background(), cfg, logger)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
+	}
+	_, token, err := srv.IssueToken(context.Background(), modelkeep.TokenInput{Subject: "test-admin", Roles: []string{modelkeep.RoleAdmin}})
+	if err != nil {
+		t.Fatalf("issue admin token: %v", err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
@@ -55,7 +69,75 @@ func startEnv(t *testing.T, database, blobs string, extra ...string) *env {
 		// Redirects are part of the contract: look at them, do not follow.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return &env{t: t, srv: srv, http: hs, client: client, database: database, blobs: blobs, dataDir: dataDir}
+	return &env{t: t, srv: srv, token: token, logs: logs, http: hs, client: client, database: database, blobs: blobs, dataDir: dataDir}
+}
+
+// as returns a copy of the env that sends token (or none, if "").
+func (e *env) as(token string) *env {
+	c := *e
+	c.token = token
+	return &c
+}
+
+// issue makes a token with the given roles (and model scope).
+func (e *env) issue(subject string, roles []string, models ...string) string {
+	e.t.Helper()
+	_, token := e.issueWithID(subject, roles, models...)
+	return token
+}
+
+// issueWithID is issue that also returns the token's id.
+func (e *env) issueWithID(subject string, roles []string, models ...string) (id, token string) {
+	e.t.Helper()
+	t, token, err := e.srv.IssueToken(context.Background(), modelkeep.TokenInput{Subject: subject, Roles: roles, Models: models})
+	if err != nil {
+		e.t.Fatalf("issue token: %v", err)
+	}
+	return t.ID, token
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// teeHandler sends each record to two handlers.
+type teeHandler [2]slog.Handler
+
+func (h teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h[0].Enabled(ctx, l) || h[1].Enabled(ctx, l)
+}
+
+func (h teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	for _, x := range h {
+		if x.Enabled(ctx, r.Level) {
+			if err := x.Handle(ctx, r.Clone()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (h teeHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return teeHandler{h[0].WithAttrs(attrs), h[1].WithAttrs(attrs)}
+}
+
+func (h teeHandler) WithGroup(name string) slog.Handler {
+	return teeHandler{h[0].WithGroup(name), h[1].WithGroup(name)}
 }
 
 // testWriter sends server logs to the test log.
@@ -93,6 +175,9 @@ func (e *env) do(method, path string, body any, headers ...string) *http.Respons
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
+	}
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -78,9 +79,12 @@ func (m *httpMetrics) middleware() echo.MiddlewareFunc {
 
 // newEcho builds the HTTP handler: middleware, the API, the service routes
 // and the web UI.
-func newEcho(cfg Config, svc *modelkeep.Service, logger *slog.Logger) (*echo.Echo, error) {
+func newEcho(cfg Config, svc *modelkeep.Service, authn api.Authenticator, logger *slog.Logger) (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// The client address recorded in audit events is the peer's: headers
+	// such as X-Forwarded-For are the client's to forge.
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = api.NewErrorHandler(logger)
 	metrics := newHTTPMetrics()
 
@@ -98,6 +102,13 @@ func newEcho(cfg Config, svc *modelkeep.Service, logger *slog.Logger) (*echo.Ech
 	if err != nil {
 		return nil, err
 	}
+	authorize, err := api.Authorize(doc, authn, func(ctx context.Context, _ modelkeep.Actor, operation, path, reason string) {
+		svc.RecordDenied(ctx, operation, strings.TrimPrefix(path, "/api/v1/"), reason)
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.Use(authorize)
 	validator, err := api.ValidateRequests(doc)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/auth"
 	"github.com/modelkeep/modelkeep/store"
 	"github.com/modelkeep/modelkeep/store/blob"
 )
@@ -38,12 +39,47 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open blob store: %w", err), meta.Close())
 	}
-	svc := modelkeep.NewService(meta, blobs, modelkeep.ServiceOptions{Logger: logger})
-	e, err := newEcho(cfg, svc, logger)
+	key, err := auth.LoadKey(auth.KeyConfig{DataDir: cfg.DataDir, Secret: cfg.JWTSecret, KeyFile: cfg.JWTKeyFile})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("load token signing key: %w", err), meta.Close())
+	}
+	svc := modelkeep.NewService(meta, blobs, modelkeep.ServiceOptions{
+		Logger: logger, Signer: auth.NewIssuer(key, auth.DefaultIssuer, auth.DefaultAudience),
+	})
+	verifier, err := newVerifier(cfg, key, svc)
+	if err != nil {
+		return nil, errors.Join(err, meta.Close())
+	}
+	e, err := newEcho(cfg, svc, verifier, logger)
 	if err != nil {
 		return nil, errors.Join(err, meta.Close())
 	}
 	return &Server{cfg: cfg, logger: logger, meta: meta, blobs: blobs, service: svc, echo: e}, nil
+}
+
+// newVerifier checks Modelkeep's own tokens (revocation looked up on every
+// request) and, when configured, those of an OIDC identity provider.
+func newVerifier(cfg Config, key *auth.Key, svc *modelkeep.Service) (*auth.Verifier, error) {
+	opts := auth.VerifierOptions{Issuer: auth.DefaultIssuer, Audience: auth.DefaultAudience, Lookup: svc.LookupToken}
+	if cfg.OIDCIssuer != "" {
+		roleMap, err := auth.ParseRoleMap(cfg.OIDCRoleMap)
+		if err != nil {
+			return nil, fmt.Errorf("oidc role map: %w", err)
+		}
+		opts.OIDC = &auth.OIDCConfig{Issuer: cfg.OIDCIssuer, Audience: cfg.OIDCAudience, RoleClaim: cfg.OIDCRoleClaim, RoleMap: roleMap}
+	}
+	v, err := auth.NewVerifier(key, opts)
+	if err != nil {
+		return nil, fmt.Errorf("token verifier: %w", err)
+	}
+	return v, nil
+}
+
+// IssueToken issues a token as the local administrator: how `modelkeep token
+// create` bootstraps a fresh install before any user exists.
+func (s *Server) IssueToken(ctx context.Context, in modelkeep.TokenInput) (modelkeep.Token, string, error) {
+	ctx = modelkeep.WithActor(ctx, modelkeep.Actor{Subject: "local-admin (modelkeep token create)", Roles: []string{modelkeep.RoleAdmin}})
+	return s.service.CreateToken(ctx, in)
 }
 
 // Handler is the HTTP handler of the whole server.

@@ -72,6 +72,7 @@ func TestStreamingMemory(t *testing.T) {
 			grew := heapPeak(func() {
 				req, _ := http.NewRequest("PUT", e.http.URL+path, newPattern(3, size))
 				req.ContentLength = size
+				req.Header.Set("Authorization", "Bearer "+e.token)
 				req.Header.Set("X-Checksum-Sha256", digest)
 				e.expect(doRaw(t, e, req), http.StatusCreated, nil)
 			})

@@ -85,7 +85,7 @@ func TestOpenRefusesUnknownMigration(t *testing.T) {
 func TestRowsMatchSchema(t *testing.T) {
 	rows := []any{
 		&migrationRow{}, &modelRow{}, &modelTagRow{}, &versionRow{}, &fileRow{},
-		&aliasRow{}, &auditEventRow{}, &auditHeadRow{},
+		&aliasRow{}, &auditEventRow{}, &auditHeadRow{}, &tokenRow{},
 	}
 	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		s := newStore(t, newURL)

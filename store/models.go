@@ -100,6 +100,15 @@ func (s *Store) ListModels(ctx context.Context, f modelkeep.ModelFilter) ([]mode
 		pat := "%" + escapeLike(strings.ToLower(f.Query)) + "%"
 		q = q.Where("(LOWER(name) LIKE ? ESCAPE '!' OR LOWER(description) LIKE ? ESCAPE '!')", pat, pat)
 	}
+	if len(f.NamePatterns) > 0 {
+		var conds []string
+		var args []any
+		for _, p := range f.NamePatterns {
+			conds = append(conds, "name LIKE ? ESCAPE '!'")
+			args = append(args, globToLike(p))
+		}
+		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
+	}
 	for _, k := range slices.Sorted(maps.Keys(f.Tags)) {
 		q = q.Where("EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = models.id AND t.tag_key = ? AND t.tag_value = ?)", k, f.Tags[k])
 	}
@@ -132,6 +141,23 @@ func escapeLike(s string) string {
 }
 
 var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+
+// globToLike turns a model scope glob (* and ?) into a LIKE pattern with
+// ESCAPE '!'; everything else matches itself.
+func globToLike(glob string) string {
+	var b strings.Builder
+	for _, r := range glob {
+		switch r {
+		case '*':
+			b.WriteByte('%')
+		case '?':
+			b.WriteByte('_')
+		default:
+			b.WriteString(escapeLike(string(r)))
+		}
+	}
+	return b.String()
+}
 
 // UpdateModel stores m's description, tags and UpdatedAt (the store's clock
 // when zero); ErrNotFound when there is no model named m.Name.

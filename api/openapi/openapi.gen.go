@@ -96,6 +96,33 @@ func (e ErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for Role.
+const (
+	Admin     Role = "admin"
+	Approver  Role = "approver"
+	Auditor   Role = "auditor"
+	Deployer  Role = "deployer"
+	Publisher Role = "publisher"
+)
+
+// Valid indicates whether the value is a known member of the Role enum.
+func (e Role) Valid() bool {
+	switch e {
+	case Admin:
+		return true
+	case Approver:
+		return true
+	case Auditor:
+		return true
+	case Deployer:
+		return true
+	case Publisher:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Stage.
 const (
 	Archived   Stage = "archived"
@@ -147,6 +174,19 @@ type CreateModelRequest struct {
 
 	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:`
 	Tags *Tags `json:"tags,omitempty"`
+}
+
+// CreateTokenRequest defines model for CreateTokenRequest.
+type CreateTokenRequest struct {
+	// ExpiresIn lifetime as a Go duration (`720h`, `30m`); 24h when absent, at most 87600h
+	ExpiresIn *string `json:"expires_in,omitempty"`
+
+	// Models glob patterns (`*`, `?`) of the model names the token may touch; all models when absent
+	Models *[]string `json:"models,omitempty"`
+	Roles  []Role    `json:"roles"`
+
+	// Subject who or what uses the token (`ci-fraud-training`, `alice`)
+	Subject string `json:"subject"`
 }
 
 // CreateVersionRequest defines model for CreateVersionRequest.
@@ -204,6 +244,21 @@ type FileList struct {
 	ManifestDigest *string `json:"manifest_digest,omitempty"`
 }
 
+// IssuedToken defines model for IssuedToken.
+type IssuedToken struct {
+	CreatedAt time.Time  `json:"created_at"`
+	CreatedBy string     `json:"created_by"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	Id        string     `json:"id"`
+	Models    []string   `json:"models"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	Roles     []Role     `json:"roles"`
+	Subject   string     `json:"subject"`
+
+	// Token the signed bearer token; shown only in this response
+	Token string `json:"token"`
+}
+
 // Model defines model for Model.
 type Model struct {
 	CreatedAt   time.Time `json:"created_at"`
@@ -230,6 +285,9 @@ type ModelList struct {
 // Name Example: fraud-detector
 type Name = string
 
+// Role defines model for Role.
+type Role string
+
 // Source the run that produced the version
 type Source struct {
 	CodeUri   *string `json:"code_uri,omitempty"`
@@ -242,6 +300,24 @@ type Stage string
 
 // Tags string labels; at most 64, keys of 1 to 128 bytes without `:`
 type Tags map[string]string
+
+// TokenInfo defines model for TokenInfo.
+type TokenInfo struct {
+	CreatedAt time.Time  `json:"created_at"`
+	CreatedBy string     `json:"created_by"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	Id        string     `json:"id"`
+	Models    []string   `json:"models"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	Roles     []Role     `json:"roles"`
+	Subject   string     `json:"subject"`
+}
+
+// TokenList defines model for TokenList.
+type TokenList struct {
+	NextPageToken string      `json:"next_page_token"`
+	Tokens        []TokenInfo `json:"tokens"`
+}
 
 // UpdateModelRequest defines model for UpdateModelRequest.
 type UpdateModelRequest struct {
@@ -355,6 +431,17 @@ type ListVersionsParams struct {
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
+// ListTokensParams defines parameters for ListTokens.
+type ListTokensParams struct {
+	IncludeRevoked *bool `form:"include_revoked,omitempty" json:"include_revoked,omitempty"`
+
+	// PageSize items per page (default 50)
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken the `next_page_token` of the previous page
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
 // CreateModelJSONRequestBody defines body for CreateModel for application/json ContentType.
 type CreateModelJSONRequestBody = CreateModelRequest
 
@@ -363,6 +450,9 @@ type UpdateModelJSONRequestBody = UpdateModelRequest
 
 // CreateVersionJSONRequestBody defines body for CreateVersion for application/json ContentType.
 type CreateVersionJSONRequestBody = CreateVersionRequest
+
+// CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
+type CreateTokenJSONRequestBody = CreateTokenRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -396,6 +486,15 @@ type ServerInterface interface {
 	// FinalizeVersion Finalize a version
 	// (POST /api/v1/models/{model}/versions/{version}/finalize)
 	FinalizeVersion(ctx echo.Context, model ModelName, version VersionNumber) error
+	// ListTokens List tokens
+	// (GET /api/v1/tokens)
+	ListTokens(ctx echo.Context, params ListTokensParams) error
+	// CreateToken Issue a token
+	// (POST /api/v1/tokens)
+	CreateToken(ctx echo.Context) error
+	// RevokeToken Revoke a token
+	// (DELETE /api/v1/tokens/{id})
+	RevokeToken(ctx echo.Context, id string) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -633,6 +732,63 @@ func (w *ServerInterfaceWrapper) FinalizeVersion(ctx echo.Context) error {
 	return err
 }
 
+// ListTokens converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTokens(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTokensParams
+	// ------------- Optional query parameter "include_revoked" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include_revoked", ctx.QueryParams(), &params.IncludeRevoked, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include_revoked: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTokens(ctx, params)
+	return err
+}
+
+// CreateToken converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateToken(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateToken(ctx)
+	return err
+}
+
+// RevokeToken converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeToken(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RevokeToken(ctx, id)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -690,6 +846,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version", wrapper.GetVersion, options.OperationMiddlewares["getVersion"]...)
 	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/finalize", wrapper.FinalizeVersion, options.OperationMiddlewares["finalizeVersion"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/files", wrapper.ListFiles, options.OperationMiddlewares["listFiles"]...)
+	router.GET(options.BaseURL+"/api/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
+	router.POST(options.BaseURL+"/api/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
+	router.DELETE(options.BaseURL+"/api/v1/tokens/:id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
 
 }
 
@@ -1655,6 +1814,248 @@ func (response FinalizeVersion503JSONResponse) VisitFinalizeVersionResponse(w ht
 	return err
 }
 
+type ListTokensRequestObject struct {
+	Params ListTokensParams
+}
+
+type ListTokensResponseObject interface {
+	VisitListTokensResponse(w http.ResponseWriter) error
+}
+
+type ListTokens200JSONResponse TokenList
+
+func (response ListTokens200JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListTokens400JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListTokens401JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListTokens403JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListTokens503JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTokenRequestObject struct {
+	Body *CreateTokenJSONRequestBody
+}
+
+type CreateTokenResponseObject interface {
+	VisitCreateTokenResponse(w http.ResponseWriter) error
+}
+
+type CreateToken201JSONResponse IssuedToken
+
+func (response CreateToken201JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateToken400JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateToken401JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateToken403JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CreateToken503JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTokenRequestObject struct {
+	Id string `json:"id"`
+}
+
+type RevokeTokenResponseObject interface {
+	VisitRevokeTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeToken204Response struct {
+}
+
+func (response RevokeToken204Response) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeToken400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RevokeToken400JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RevokeToken401JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RevokeToken403JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RevokeToken404JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RevokeToken503JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListModels List models
@@ -1687,6 +2088,15 @@ type StrictServerInterface interface {
 	// FinalizeVersion Finalize a version
 	// (POST /api/v1/models/{model}/versions/{version}/finalize)
 	FinalizeVersion(ctx context.Context, request FinalizeVersionRequestObject) (FinalizeVersionResponseObject, error)
+	// ListTokens List tokens
+	// (GET /api/v1/tokens)
+	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
+	// CreateToken Issue a token
+	// (POST /api/v1/tokens)
+	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
+	// RevokeToken Revoke a token
+	// (DELETE /api/v1/tokens/{id})
+	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -2022,67 +2432,177 @@ func (sh *strictHandler) FinalizeVersion(ctx echo.Context, model ModelName, vers
 	return nil
 }
 
+// ListTokens operation middleware
+func (sh *strictHandler) ListTokens(ctx echo.Context, params ListTokensParams) error {
+	var request ListTokensRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTokens(ctx.Request().Context(), request.(ListTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTokens")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTokensResponseObject); ok {
+		return validResponse.VisitListTokensResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateToken operation middleware
+func (sh *strictHandler) CreateToken(ctx echo.Context) error {
+	var request CreateTokenRequestObject
+
+	var body CreateTokenJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateToken(ctx.Request().Context(), request.(CreateTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateTokenResponseObject); ok {
+		return validResponse.VisitCreateTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RevokeToken operation middleware
+func (sh *strictHandler) RevokeToken(ctx echo.Context, id string) error {
+	var request RevokeTokenRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeToken(ctx.Request().Context(), request.(RevokeTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeToken")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RevokeTokenResponseObject); ok {
+		return validResponse.VisitRevokeTokenResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7FvbcttGk36VLuxfZakW4km0LNNXjmMlTiVOynK8F6aWHAINYiJgBp4ZUKJVrNqrfYB9iH2wPMlfcwAI",
-	"AqBIRZZyKN/YIjCHnu5vur+eHtx4AU8zzpAp6Y1uvIwIkqJCYX79xENM3pIU9Y8QZSBopihn3shTMUKq",
-	"Xz+RwHQL36P6eUZU7PmeeTTyTAvP9wR+yqnA0BspkaPvySDGlOhR/yUw8kbef3TXcnTtW9k1M69WvvcL",
-	"meM5/dwiBlWYSshQQEbmCAchRiRPFDztHRYSfcpRLNci6XYTqQeripGSa5rmqTfq93o930spcz99Ty0z",
-	"3Y8yhXMUpTzv+SWydr1MGV6riZlI6VZT4BHoF5nABeW5NMLeJp/pVhfwR2RzFWsRB8NSLKkEZXMj1QcU",
-	"knL2Nk9nKNolW9gmwEwbOOj7MPDh2Iff/+f/D9tN6LrcasRSe4P+8Nnw9Phk+GyHDld6OJlxJtEg7RsS",
-	"vsNPOUqlfwWcKWTmT5JlCQ2IXkP3N8mNxvdDz2shuJuqhhm2IAkNgbIsV97K915xFiU0eISpAzeThCuq",
-	"YoOJIBcCmQKpiEI4wGsqlQSSCCTh0geaprkiswQPtaRnXMxoGFrgPayoWjYDwycSBE9QQsiBcQUkSfgV",
-	"qJhKLdFbrs54zsKHF4hxkHkQW6/jl1DmAiKaoJblF4EBZyHVHc4ITfARpCJ6U5ezQshRGi3FPAm1TL8y",
-	"kquYC/oZH0dHFtszJAKFNaATY0FoooH0ONAJiSIzIlHbR/+eJXwGUnGBQCXkTCAJYiOO7u+G1DO+EkgU",
-	"mshT8QgktAomyS+CZygU1X4jIolE38sqj2peb9NxnhyfNj1n4en2iUW+p8hc7mr7XrexLq7wmB/tJBfl",
-	"7Hz2GwbW+5gFO+f9B5dMFJFoI7iJiLsk/NZ2eIeRliAl129sr5O1eogQZOnVbbuXPg2JkNvXsDHIaf/5",
-	"oGWMGqIEoYyyOaz5CRAJtrmEA6Ig5VKBDo06jqXkujrhRsRcaz4jwm2C23RVWsboSvJcBDvRcm5b3RUv",
-	"DQkrdrobIu4Cae3ddVtkOlp/LJXt+Z5xJsY3eL6nNDB9Dxckye2zixbDyZgMnp5YLqkUCm2+//7YO3pO",
-	"jqKXR2cXNyfD1b+8lo65oDVoDHrD05aGBSOpgXFw2kaK9tqC1pNpkTeUiO2PAx5u6MvxiQkR8zzVgPK9",
-	"3Hh9ZEp7Vgw934vKyO17jKtJZIKm76WoYh5O9CMTWE3jgiZ42qzr6DKJbFDzPcX5JCHCkMicyTzLuFAY",
-	"TlIMKZmY9fmeIGyOZmRJFJURNe7W90I6R6kmKZUpUUFsxS2jg29YmmAkaTVvilJq8jq62aFso6V1+6ba",
-	"a+2tstusc0YtPjetYFhqU4rbAbgdfdKlFxEXKVGWq54MvQqN7bWmAtUlOOJcJBdWjm0r+pFaN7+5Kk1l",
-	"9nfjZ4741F12ShiNtI2tqZu5gEQFnAUI1aSASjCkU6NurTm7jNEOBdY0YZfRtnQT2Fv2lAmC4YSoDSOE",
-	"ROGRoia9bJis6DNbtuKgFrca7xOiHdqk4k2aLCam8xilqudNbmaQHCIi4KAHERfAOMNDr4mShyIYvpdn",
-	"4R211uYRN1XlJGjoZ0PfftVgG3JstXk73g2Z3x/wFj0tiK9l3Lvdk5u42bNtAcURCF6TNNPOyIsEycOj",
-	"EBUGiovNHfORHH3uHT2/cP93JkcXNz2/P3jW7nnOS0Zxa3xvglPkDFRMFGSCh3mAYXU3e35L1JrsHWPn",
-	"VE0CnqZU1dqftBE+kbMJDesjPz1pg19DuefKxZMinup9pP2nInPLQuz6HDqJCGK6wLA1Or13m2cP3tl6",
-	"ilJXs30OCZlhIl9AQTNPhj5c4lICj6APikN/cAqzpUKb1/NcwXQ0bfLQkzYW+qvZPHdKeFLKNujt/VOg",
-	"+9HUD2sfuikISSiRtYDWnLu2lx8iFtwvQdqREjWmiygjic7477SGnVF76mLxOO/1joMYr80fOPVBx/Or",
-	"GFk9npeC/JGY7rvj2z0D1+6sb5vlHzcjk4W/ubW5aWRbq1zuKdG5bfzgUXwzB7r9rLoR9Dy/cqbbGvmd",
-	"JUvVVvZPqZBCj365x+9BEJz62inC7tBeLmj//V14rMbmrmmsHHg/olBB5t3y9TvttC9j/FvkPy9BX8Tk",
-	"DFlog7FNES7aQrvEIBdULc+1vHZd9hzyZW5zNfvrrED4D//1vqhx6JHs2zXaY6Uye7xIWcSb7tCEzEvE",
-	"THs6AhKT6CjmUhNzs1YQOKdSiSUQFgIRikYkUCBRLFCMoDxT+o3P5JhluYwL11mMIE1PFSO1h8zShxCz",
-	"hC8hoxkmlKGELE8SIFkm+ALDMSsA44M2YEKJzrJ4FNHAnFnlIdWemkNIQ7iKieqM2Zi94myBTC9LjuCH",
-	"85/fwoyH1LEJkIxc4iQgEiGimITSh3dnr+D4+Pg5/Pr+FWgfIRVJM+mPmaYlqCDT3Mkc0sDBtCx5TX2Y",
-	"VstSv//v/zWLVT5gmqklcDZmOpwkRJrx8NA36uAMwSTrWsilyXxwgWIJEaFJLnA0ZtObsc3nx94IbsaG",
-	"e+o/x+ujj7Hnw7g4HbDvrNHG47F3rf8xx+iu7Wo17Yy1h0pogEzi+ojLe5mRIMajQaen/YxIHHDkqNu9",
-	"urrqEPO6w8W86/rK7o9vXr1+e/7a9NEOgCrD6Us8VTbJyOt1+rYZz5CRjHoj77jT6xzbiBoblHdJRruL",
-	"fnedzcxRbQGsBC5CFBjCbGkqpz7wzHqJZKlRpoqXBGQ+cwzUFRB1e+ACKuMam5jWisw7npFTGMu/Cb2R",
-	"p33qT0WuU63ufqxLpwF2RJlEJqmiC9w+uznf3wgcbYXMT9vql+2JQYPsXOJytCBJjtMXwFmyLLakq5wR",
-	"pRe8ZW77pr16Ouj1Wqdv87xrhXXLGvSebW19eHVRK3QOer0vVoBZ59XthSky167H6U1DeGgnbxuzFLJb",
-	"KcWaLv3dXTaKXKbT8e5O61rmyvee7tOjWsQy8SZPUyKWDuVQpvSWfJU5/oUmlryNUL8zAcI4ZmB4VXg+",
-	"068Dw97zNak22KcSFLlE1txmlaqVq5SjVN/wcPnFjN1SF1tthnglclw14Nb/snBrrWpbqvfXRtiw93x3",
-	"j/ImwP0hae0FBAre1UDlyq8Fju6N+X9lgZqgwjbIpnyBEsr7N9YfUiUL8mJJi6ErBYZpgkDYspoZuqgN",
-	"V0QCZbA+Ymli+1sjyhrbG/AaNkW0ov/l4TDc3aO83PAn4Mdq/Tb8+O0s42dWIMMRjKZFv0O1xZy9h/cW",
-	"JXL/YQC5p72/Q3W7sWvkbQcFWV/d0xQkM4W+BlRexYTNnTOpUcqu43laEDiY04WOg/pvgVlCAgSSJObB",
-	"YRNelRPNBwqGLWemewXDR4J3YPQafoV5S1g0qvlDYbFbPeVpdX3vK5dS14k4wyuUCiIqpGpPkD6sT3lq",
-	"u6wtuSgOvvYDijtJ1FnDlsHccdpeo9UOGv+eeUv1uO/WzKU0+NctVE92KgeTxQ4qH907WrQmS5bQ6lTJ",
-	"HQaWdLK8y1peCMdr1XrHGJghnQJzieHhtjTqw8aV44dJpGr37R45lSqPn/+2ydTjQv7nDBmQSm27BfO7",
-	"40b3xv212hpBNHnegLVOrKyP9sE4fh9cwcOkWUXNDmzNrpVqV+H8sB51Gx9ZrKsdXzG1SbhvhdQ93Oju",
-	"YLv5ucbq4i747Zb3xFpR/Nqex+u0fw1i+hkNZM+/f3k0eHriV8+hM6Jivyh21EG9/aZYO5s6M7I9INrL",
-	"63Nb4G6V8xXsdc5Qov2JdDpao97d2PurQ757o6G6qn+q9rBy+m15hhbniTQ7ByiTNNzYIh14oyAlS9CA",
-	"J5TBtDuFA4lMAZFjllCFgiQgEyJjlCOY2tVdIZ3HSlptdCSJUCGTXMjp4Qt7OO3DtDPVO3XMpp3OFCTO",
-	"Uy2+D2QmeZIrNCLZ6DQjwaWbAohAEBhp4mWdwrDXszW1lo++3K9bv/javEiVUlY+aJZX7mppe2vlca28",
-	"lfj+RC5bae/U+MDpyLjXus+cYcBTlGNWXNqZwn9CjNeF+y1qaraIPB179lKPbWzv9QC4Z/Qzbj7R5rFP",
-	"xmM29qZjjRFVd+VaLFe1tjc6fCjucZj39naHk3TMyi/NKpUPqkxt3X6MBu6TtGF/UL6NiQTG3WmzQdNm",
-	"PDhzpvzzOVB5FeofyobufD497A92d2j5pO7+wagAxT6MPkaSqPizN7rRv1JUggbS/XIV+c6SpIl7ZCBq",
-	"WlfuoxjPUb2J8vFC73Z7EaStFG7PQ+2XxAkPtKM2bTduGIy63f7gWafX6XX6o9Peac+4ELeM+ojaJ4UQ",
-	"kZQmFGX1bKNT+1patsQb66IwBIEJmtyDR8UR2ovCD1XqPwLX3412Gp/yyi0Rrbgh40Z3rXXaI9CIT+1l",
-	"A56ryqAF2aqP+L0xnG+chvZx0gdnPcczqTTBUZCgOpxWNA1Qk4N/BwAA//8=",
+	"7FzrctvGkn6VLuypipRAvImWZbq2Uo5PlONTiZOylOwPU0sMgSYxETCDzAwk0Qqr9tc+wD7EPth5klNz",
+	"AQiAoEjalpK4/McWgbn09PTl654e3HkhTzPOkCnpje68jAiSokJhfv3AI0xekxT1jwhlKGimKGfeyFMx",
+	"QqpffyGB6Ra+R/XzjKjY8z3zaOSZFp7vCfwtpwIjb6REjr4nwxhTokf9m8CZN/L+o7uio2vfyq6Zebn0",
+	"vZ/IHM/puxYyqMJUQoYCMjJHOIhwRvJEwZPeYUHRbzmKxYok3W4i9WBVMlJyS9M89Ub9Xq/neyll7qfv",
+	"qUWm+1GmcI6ipOeCXyFr50vA8FZNzERKtwqAz0C/yAReU55LQ+x99JluTQK/RzZXsSZxMCzJkkpQNjdU",
+	"/YJCUs5e5+kURTtl17YJMNMGDvo+DHw49uFf//P/h+1b6Lrcu4kl9wb94dPh6fHJ8OkWHi71cDLjTKKR",
+	"tG9I9AZ/y1Eq/SvkTCEzf5IsS2hI9Bq6v0puOL6b9HwrBHdTNWSGXZOERkBZlitv6XsvOZslNHyEqUM3",
+	"k4QbqmIjE2EuBDIFUhGFcIC3VCoJJBFIooUPNE1zRaYJHmpKz7iY0iiygvewpGrajBh+IUHwBCVEHBhX",
+	"QJKE34CKqdQUvebqjOcseniCGAeZh7G1On4pylzAjCaoaflJYMhZRHWHM0ITfASqiFbqclaIOErDpZgn",
+	"kabpZ0ZyFXNB3+Hj8MjK9hSJQGE30JFxTWiiBelxRCciikyJRL0/+vc04VOQigsEKiFnAkkYG3J0fzek",
+	"nvGlQKLQeJ6KRSCRZTBJfhI8Q6Gothszkkj0vazyqGH16obz5Ph03XIWlm4XX+R7iszltrYXuo01cYXF",
+	"fGsnuSxn59NfMbTWxyzYuJP3WzDeZlSgnNAWd5TQGSqaIhAJBL7jEOXC7DUcBE8HvTjwITjupcHhcxgM",
+	"Y7iJkQGZSmTKB6Ig5VLB6dOTXk97hIwohUIP+98Hb3tHzy6/OhiPO/avw68P4t/T3+XvqTw8/OpvXgub",
+	"jeKub5E316LhxpZwEHypifo6OCy8pulnQIaE0ipBShageB7Gz7VFso1kdQHanWl0YGFNSflbcvSud/Ss",
+	"M/ny66PLu77fH5wu28klt69s/+NB+ZoIQRb6rTGJeuhyjvsk4g23Fmo15hPjIN2P/vr4MrcCssatm5hr",
+	"nbqJiYJc1lhyEIT0aCZIHh0pQSijbK5ZSRIaYqDde1UXBqeGgvJ3G6Koym9BULH0zaLscMh7ai9RRKLa",
+	"nbV/tx3e4KzO4JPhOlP3Nw0GD8vNa6gNctp/NmgZo2Ec3c7ACmpr5bTNJRwUWqdRntuz6oQ18LfifEaE",
+	"s+f38arcGcMryXMRbjV857bVvqZvjcLKPu0nEftYZy2axiQyDTzflsz2fM/4RWP6tLJrwfQ9vCZJbp9d",
+	"tmycjMngyUnTfvSOnpGj2Yujs8u7k2G76cgFbYjGoDc8bWlYgOuGMA5Ot2njRm9inbImue4j2h+HPKrx",
+	"y0HjCRHzPLU2NDcABpnSIAEjz/dmJQj1PcbVZGbwn++lqGIeTfQjgxFN4wLxavdRAUqTmcVnvqc4nyRE",
+	"mHgoZzLPMi4URpMUI0omZn2+JwiboxlZEkXljBrk4HsRnaNUk5TKlKgwtuSWQMc3AYdgJGnd3hSl1HHY",
+	"6G4Lsw2XVu3X2d5ob5ndtjtn1MpnfRdMwLVOxf0CuFn6pIuUZ1ykRNmw62ToVSKyXmtUW12CiwGLONnS",
+	"sWlF31Nr5uur0qh8dzN+5jB802SnhNGZ3mO71ev+UKICzkKEanxLJZj4qQ5a7DJGWxjY4IRdRtvSX0mZ",
+	"Y1TmAUiS/DjzRm+3GEjd/BWbcW/pNzmmNqcUJJ0zrMP65yBjfsOAs2QBlJmIDIqgeuuy7Fzry7pc+jbt",
+	"02IsjHePJkTVpCsiCo80xmyTxaLPdNEq4A2HvPY+IdpSTypmcp01MZ3HKFUzt+FmBslhRgQc9GDGBTDO",
+	"8NBbF/+HCgJ8L8+iPbnWZurrrHIUrPGnxm+/umE1OtqE2ex5uyKvcPtOmmylp0WVG1mx7XbXTbzes20B",
+	"RZoSb0maaSvrWSQcocJQcVE3BS4KuCyjgaPLu57fHzxtN6lvGriCRCnV7M7yaUJljHp0kmWCX5s/I8wS",
+	"vrBP84iqmjdYjXpeArB74dC6yItcqztRkAke5SFGVePn+S1OfrIzJJlTNQl5mlLVaH/Sho9FziY0ao78",
+	"5KRNqNe27Fw591uwVWundjeKzC1os+tzMk9EGNNrjFp5eeFUcgeY3po/bbLZPoeETDGRz8tY+GTowxUu",
+	"pI5N+6A49AenMF0otBk9nisIRsE6bD9pA+0rX/AYtrZIE+wzpN3aeyL50iKstVkLmPGaX+25ovcLsu8J",
+	"pe+3N1Tj0Wac66/M0GbjWuHt5aaNbjeu242ib3317nyoQowGM9pAwK4G9mfjQPZKzKWU1WLXD0/VfVgM",
+	"+ssKR9QJIQklEveU6IfAQx+W/diS71ibbkYZSei7PdewFZIHDmiP817vOIzx1vyBgQ8arJsUXQOsl4S8",
+	"D2B3GroreNue0tm084+bbpGFd7y3uWlkW6tc7kjRuW384Ei2nuC4/0x1Dfh5fuXssRX9up0sWVvRn5Ih",
+	"BR/9Usc/ACQ79r2/JXcL2l2/C4u1zZKXA+9myyuSuV8ybi9N+zibfw/956XQFwgyQxZZ6Gjj/8s2ICox",
+	"zAVVi3NNr12XDaxf5DYRY3+dFRL+z/+6KM7i9Uj27UraY6UyewxGHZarm0PjMq8QM23pCEhMZkcxlzo4",
+	"tUcbAudUKrEAwiIgQtEZCRVIFNcoRlAmjH/lUzlmWS7jwnQWI0jTU8VI7WGo9MGGIJDRDBPKUEKWJwm4",
+	"GCUas0JgfNAbmFDCQgQ+m9HQJKR11AI3MYeIRuasoTNmY/aSs2tkellyBP88//E1THlEHfYFycgVTkIi",
+	"EWYUk0j68ObsJRwfHz+Dny9egrYRUpE0k/6YaRCNCjKN9IsDqbI0I/AhqJZP/Ot//2+9qMIHTDO1AM7G",
+	"TLuThEgzHh76hh2cIZhMnCZyYaJ/vEaxgBmhSS5wNGbB3dgm68beCO7GJlLSf45Xec2x58O4SP3Zd3bT",
+	"xuOxd6v/Mce9ru1yGXTG2kIlNEQmcZW/9l5kJIzxaNDpaTsjEic4ctTt3tzcdIh53eFi3nV9Zff7Vy+/",
+	"fX3+remjDQBVJq4t5amiJCOv1+nbZjxDRjLqjbzjTq9zbD1qbKS8SzLave53V/h9jmqDwErgIkKBEUwX",
+	"5vDNB55ZK5EstJSp4iUBmU9dvOSO7HR74AIq45o9Ma0VmXc8Q6c9inwVeSNP29QfCqBdrUJ626ROC9gR",
+	"ZRKZpIpe4+bZzTl0zXG0Fdz8tqnOpj2MXQM7V7gYXZMkx+C5zcUVR5G2woMoveANc9s37VU+g16vdfo2",
+	"y7tiWLesldqxrc1fLi8bBTmDXu+jFQqsckvtBRRkrk2P45sW4aGdvG3MkshupWTIdOlv71IrxjCdjrd3",
+	"WtXcLH3vyS49qsUWxt/kaUrEwkk5lPGkBV9lnuvS926PXMj7XikmDUx5GyB/YxyMMezA8KawnGbeDgx7",
+	"z1ag3OgOlaDIFbJ1Na1UZ7iKMJTqGx4tPpqwtNR/LOsQQYkcl2vi2v+44tpavWWh4p9bQoe9Z9t7lBVv",
+	"Hy7Sdr+AQIHb9pTqSz1c3TF178z/SyvICSpsE+mUX7vqB+uQjb2lShbgyIIiA4cKGacJAmGLauTpUAHc",
+	"EAmUwSrhuC77fzekrGS/Jn7DdRIt6X96cRlu71EW+f0B8mW5vp98aUvYimx+ZIW0OFCzvsvfodqwxb2H",
+	"tzClNH9iQvOBMvAdqvc3MDu5zTrg3AKbVmXxGjZlpvJgTdRexoTNnYFqwOCuw6Z6IXAwp9fa9+q/BWYJ",
+	"CdEUtOkHh+viWcnCPpADbsnz7uSAH0k9QsPX6LOatLhiw5oHccXdauaq1bReVC6ErJILDG9QKphRIVV7",
+	"0PfLKnPV0MK2gKlI5u0mSC47qiOhDYO5FOFOozWSp3/NWKyawrw3Gis3/LOKNQO4SrK10LDy0R/ujVoD",
+	"QAvSdfjnEqQlBC7voZSXufBWtd4PAmaAssBcYnS4KTT8pXZd6GGCw0aB8SOHh2VK/i8bID6uyvyYIQNS",
+	"qU7ZW2d28UvdO/fXcqOH0uC/JvY6WLQ+wAfjWHxwh0QmdCzOOcGec7aGClVxf1iLvQkPXa9OiD7LXD1g",
+	"+ACRe1AzvR0M1K9ymqLMneW/WxbetmrBt/YMhCZYUQL6Do3In//jxdHgyYlfzf1nRMV+ccDUVIrNpbft",
+	"aO+M2pqaB9OWsh55g7pY5nxWliamKbXlC+l4tNKasgT601aZ7p0W9WXzGvzD0um3xVGanC+k0TygTNKo",
+	"pmIdeKXM9TetMIQyCLoBHEhkCogcs4QqFCQBmRAZoxxBYFd3g3QeK2m50ZFkhgqZ5EIGh8/tgYAPQSfQ",
+	"mj5mQacTgMR5qsn3gUwlT3KFhiTrHackvHJTABEIAmcaGFqjMuz17Dloy4Vy9+ve2+T1Us37r6ntu9O2",
+	"0uhxd3kjMP+BXLXC8sDY0GBkzHPT5k4x5CnKMSsKrQL4CmK8Lcx3cQ5qD/6DsWcLsWxjW4sF4J7Rd1h/",
+	"orfHPhmP2dgLxlpGVNMVaLJcpYGtwvGhqL0x721FjqN0zMpb7JXTJqpMPYS96A7uuvuwPyjfxkQC4y6D",
+	"b6Sp7k/O3Fb+8RisLF/7RNHY3jn/YX+wvUPLdf0Pd2aFUHzEiGNVftue+DJ3b/VaRNTIeD13MbOtzJEY",
+	"ClSyA29sKbS9xiNt0YAxmwFlYZJHOHHF0v+pTWPQjqQuitrdHbJmjWFrGS/3xZSy3suZ1ynnCRL2V01z",
+	"rSqu701yqereffqVB2W9d6EQ7sGmM7R2n2XuvWmnVb2NZuqrtB8T0n6Ug5gCNhoiHJBaDZsPZMwa5WmH",
+	"HbhY3XKzA1Jpb7VheanNeBajUWNm776ROaGsA4H1+4FuqYT5vgrVq619OsDcENU0zBM+HbPKBwfsRaEv",
+	"g8MOvNBrtyrZ5nIq32p40AxX7WsQj5zfql5rbPt6jnn9SeuK4QAQKL7CtJO2rDmM7h2N7i1huCg/3GBi",
+	"ZgufZ4KnBl2ZPKyTMNCg33gNLb8ERNWB2KpSxo94tu4prKtZCey2moXCQ3wOkCvyYJm4r0BsKWOsfl+J",
+	"RnCg9zz4VdFgw3e4zOWkzUFT2wXx40Hr/WYTMMVIEhW/80Z3+leK2mxK98tVkHYWJE3cIwPPTetK/bRZ",
+	"VbVy+u2lduq2cHnTmosvtCU81EGqaVuriB11u/3B006v0+v0R6e9055BCo7lzRF1PBbBjKQ0oSir51ad",
+	"xlfoZEusbcMzjEBggibvy2fF8enzIgar1BMJXH2Pq7P2iTS5IZovKrrd6K61D1IJNORTWxzLc1UZtEhU",
+	"NUf8puJ0pfG6GfIssc7RuVz5HEjFkVXqTa3Aro/6DyMOvgnDdNQofXAy4TJ/VJp0gyBhlUg3n7e8XP47",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

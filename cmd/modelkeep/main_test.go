@@ -73,6 +73,18 @@ func TestFreshStart(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	addr := freePort(t)
+	// Bootstrap: the first token, before any user exists.
+	tokenCmd := exec.Command(bin, "token", "create", "--subject", "admin", "--role", "admin")
+	tokenCmd.Dir = dir
+	tokenCmd.Env = []string{"HOME=" + dir}
+	out, err := tokenCmd.Output()
+	if err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	token := strings.TrimSpace(string(out))
+	if strings.Count(token, ".") != 2 {
+		t.Fatalf("token create printed %q, want a JWT", out)
+	}
 	var logs bytes.Buffer
 	cmd := exec.Command(bin, "serve")
 	cmd.Dir = dir
@@ -97,7 +109,10 @@ func TestFreshStart(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	resp, err := http.Post(base+"/api/v1/models", "application/json", strings.NewReader(`{"name":"first"}`))
+	req, _ := http.NewRequest("POST", base+"/api/v1/models", strings.NewReader(`{"name":"first"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +165,11 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"serve", "--listen", "nowhere"}, 2, "listen"},
 		{[]string{"migrate"}, 0, ""},
 		{[]string{"migrate", "--database", "postgres://x"}, 1, "invalid database URL"},
+		{[]string{"token"}, 2, "Usage: modelkeep token create"},
+		{[]string{"token", "create", "--role", "admin"}, 2, "--subject"},
+		{[]string{"token", "create", "--subject", "x", "--role", "root"}, 1, "unknown role"},
+		{[]string{"token", "create", "--subject", "x", "--role", "auditor", "--ttl", "1s"}, 1, "lifetime"},
+		{[]string{"token", "create", "-h"}, 0, "--models"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -45,6 +45,10 @@ const maxPresignTTL = 7 * 24 * time.Hour
 // even when the caller's context is already cancelled.
 const abortTimeout = 30 * time.Second
 
+// cancelGrace is how long parts already in flight may take to finish after
+// the caller cancels a Put (see Put); only a stalled server needs it all.
+const cancelGrace = 15 * time.Second
+
 // S3Options configure an S3 blob store.
 type S3Options struct {
 	Bucket string
@@ -190,15 +194,24 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64) (mode
 		// limited to PartSize x 10,000 (78 GiB with the default).
 		opts = append(opts, func(u *manager.Uploader) { u.PartSize = ps })
 	}
-	_, err := s.uploader.Upload(ctx, in, opts...)
+	// The upload runs on a context that outlives a cancellation by a grace
+	// period. Cancelling stops it through body, which fails its next read;
+	// the parts already in flight then finish before the abort is sent. Cut
+	// off mid-request instead, a part can still land on the server after the
+	// abort (its bytes are already in the socket) and revive the upload.
+	upCtx, cancelUp := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelUp()
+	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(cancelGrace, cancelUp) })
+	defer stopGrace()
+	_, err := s.uploader.Upload(upCtx, in, opts...)
 	if err == nil {
 		return modelkeep.BlobInfo{Key: key, Size: body.n, ModTime: time.Now().UTC()}, nil
 	}
 	var abortErr error
 	var mu manager.MultiUploadFailure
 	if errors.As(err, &mu) && mu.UploadID() != "" {
-		// The manager aborts too, but with the caller's context: after a
-		// cancellation that request never leaves, and the parts would stay.
+		// The manager has aborted already, unless the grace period ran out
+		// and cancelled its request too; a second abort is cheap insurance.
 		abortErr = s.abort(ctx, key, mu.UploadID())
 	}
 	// A failing body is the caller's error (and may be a 413 or a client

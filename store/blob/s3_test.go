@@ -133,6 +133,28 @@ func TestS3MissingBucket(t *testing.T) {
 	}
 }
 
+// The MODELKEEP_BLOBS form takes its credentials from the AWS chain.
+func TestOpenS3Spec(t *testing.T) {
+	env := testS3Env(t)
+	bucket := env.newBucket(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", env.accessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", env.secretKey)
+	spec := "s3://" + bucket + "?endpoint=" + url.QueryEscape(env.endpoint) + "&region=us-east-1&path_style=true"
+	s, err := blob.Open(t.Context(), spec, t.TempDir())
+	if err != nil {
+		t.Fatalf("Open(%q): %v", spec, err)
+	}
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if _, err := s.Put(t.Context(), "k", strings.NewReader("hello"), 5); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	if info, err := s.Stat(t.Context(), "k"); err != nil || info.Size != 5 {
+		t.Errorf("Stat = %+v, %v; want size 5", info, err)
+	}
+}
+
 // A reader opened before an overwrite must not splice the new object's bytes
 // onto the old one's.
 func TestS3ReaderPinnedToVersion(t *testing.T) {

@@ -1,0 +1,140 @@
+package modelkeep
+
+import (
+	"context"
+	"time"
+)
+
+// Token lifetimes.
+const (
+	DefaultTokenTTL = 24 * time.Hour
+	MaxTokenTTL     = 10 * 365 * 24 * time.Hour
+	MinTokenTTL     = time.Minute
+)
+
+// TokenInput describes a token to issue.
+type TokenInput struct {
+	Subject string
+	Roles   []string
+	// Models restricts the token to matching model names (globs); empty
+	// means every model.
+	Models []string
+	// TTL is the lifetime; 0 means DefaultTokenTTL.
+	TTL time.Duration
+}
+
+func (in *TokenInput) validate() error {
+	if in.Subject == "" || len(in.Subject) > 128 {
+		return Errorf(ErrInvalid, "subject must be 1 to 128 characters")
+	}
+	if err := ValidateRoles(in.Roles); err != nil {
+		return err
+	}
+	if len(in.Models) > 32 {
+		return Errorf(ErrInvalid, "at most 32 model patterns")
+	}
+	for _, p := range in.Models {
+		if err := ValidateModelPattern(p); err != nil {
+			return err
+		}
+	}
+	if in.TTL == 0 {
+		in.TTL = DefaultTokenTTL
+	}
+	if in.TTL < MinTokenTTL || in.TTL > MaxTokenTTL {
+		return Errorf(ErrInvalid, "token lifetime %s: want between %s and %s", in.TTL, MinTokenTTL, MaxTokenTTL)
+	}
+	return nil
+}
+
+// CreateToken records a new token and returns it with its signed form, the
+// only time the secret is ever shown.
+func (s *Service) CreateToken(ctx context.Context, in TokenInput) (Token, string, error) {
+	if s.signer == nil {
+		return Token{}, "", Errorf(ErrPrecondition, "this server cannot issue tokens")
+	}
+	if err := in.validate(); err != nil {
+		return Token{}, "", err
+	}
+	now := s.Now()
+	t := Token{
+		ID: newUploadID(), Subject: in.Subject, Roles: in.Roles, Models: in.Models,
+		CreatedBy: actorName(ctx), CreatedAt: now, ExpiresAt: now.Add(in.TTL),
+	}
+	if t.Models == nil {
+		t.Models = []string{}
+	}
+	signed, err := s.signer.SignToken(ctx, t)
+	if err != nil {
+		return Token{}, "", err
+	}
+	err = s.meta.InTx(ctx, func(tx MetaStore) error {
+		if err := tx.CreateToken(ctx, t); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "token.create", "tokens/"+t.ID, map[string]any{
+			"subject": t.Subject, "roles": t.Roles, "models": t.Models, "expires_at": t.ExpiresAt})
+	})
+	if err != nil {
+		return Token{}, "", err
+	}
+	return t, signed, nil
+}
+
+// LookupToken reads a token record for authentication (not audited: it
+// runs on every request).
+func (s *Service) LookupToken(ctx context.Context, id string) (Token, error) {
+	return s.meta.GetToken(ctx, id)
+}
+
+// ListTokensInput pages token records.
+type ListTokensInput struct {
+	IncludeRevoked bool
+	PageSize       int
+	PageToken      string
+}
+
+// ListTokens lists token records, newest first (never their secrets).
+func (s *Service) ListTokens(ctx context.Context, in ListTokensInput) ([]Token, string, error) {
+	limit, err := pageLimit(in.PageSize)
+	if err != nil {
+		return nil, "", err
+	}
+	cur, err := decodePageToken(in.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	f := TokenFilter{IncludeRevoked: in.IncludeRevoked, BeforeID: cur.Name, Limit: limit + 1}
+	if cur.Time != 0 {
+		f.BeforeCreatedAt = time.UnixMicro(cur.Time).UTC()
+	}
+	tokens, err := s.meta.ListTokens(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(tokens) > limit {
+		tokens = tokens[:limit]
+		last := tokens[limit-1]
+		next = encodePageToken(pageCursor{Name: last.ID, Time: last.CreatedAt.UnixMicro()})
+	}
+	return tokens, next, nil
+}
+
+// RevokeToken revokes a token at once: its next request is refused.
+func (s *Service) RevokeToken(ctx context.Context, id string) error {
+	if id == "" || len(id) > 64 {
+		return Errorf(ErrInvalid, "invalid token id")
+	}
+	return s.meta.InTx(ctx, func(tx MetaStore) error {
+		t, err := tx.GetToken(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.RevokeToken(ctx, id, s.Now()); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "token.revoke", "tokens/"+id, map[string]any{
+			"subject": t.Subject, "already_revoked": t.RevokedAt != nil})
+	})
+}
