@@ -114,4 +114,3 @@ func Authorize(doc *openapi3.T, authn Authenticator, denied DeniedRecorder) (ech
 
 // wwwAuthenticate is sent with every 401, as RFC 6750 asks.
 const wwwAuthenticate = `Bearer realm="modelkeep"`
-

@@ -220,4 +220,3 @@ func TestRoleMatrix(t *testing.T) {
 		})
 	}
 }
-

@@ -23,8 +23,8 @@ import (
 type env struct {
 	t        *testing.T
 	srv      *server.Server
-	token    string        // sent as the bearer token by do; an admin's unless changed
-	logs     *syncBuffer   // everything the server logged
+	token    string      // sent as the bearer token by do; an admin's unless changed
+	logs     *syncBuffer // everything the server logged
 	http     *httptest.Server
 	client   *http.Client
 	database string
