@@ -19,6 +19,7 @@ type Service struct {
 	meta   MetaStore
 	blobs  BlobStore
 	signer TokenSigner
+	tokens *tokenCache
 	now    func() time.Time
 	logger *slog.Logger
 }
@@ -31,11 +32,15 @@ type ServiceOptions struct {
 	// Signer signs the tokens CreateToken issues; without one, tokens
 	// cannot be issued.
 	Signer TokenSigner
+	// TokenCacheTTL is how long LookupToken may answer from memory; 0 looks
+	// every token up in the database on every request.
+	TokenCacheTTL time.Duration
 }
 
 // NewService wires the use cases to their stores.
 func NewService(meta MetaStore, blobs BlobStore, opts ServiceOptions) *Service {
-	s := &Service{meta: meta, blobs: blobs, signer: opts.Signer, now: opts.Now, logger: opts.Logger}
+	s := &Service{meta: meta, blobs: blobs, signer: opts.Signer, now: opts.Now, logger: opts.Logger,
+		tokens: &tokenCache{ttl: opts.TokenCacheTTL, entries: map[string]cachedToken{}}}
 	if s.now == nil {
 		s.now = time.Now
 	}

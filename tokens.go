@@ -2,6 +2,8 @@ package modelkeep
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,6 +28,11 @@ type TokenInput struct {
 func (in *TokenInput) validate() error {
 	if in.Subject == "" || len(in.Subject) > 128 {
 		return Errorf(ErrInvalid, "subject must be 1 to 128 characters")
+	}
+	if strings.HasPrefix(in.Subject, "oidc:") {
+		// Identity-provider users appear as oidc:<name> in the audit log; a
+		// local token must not pass itself off as one.
+		return Errorf(ErrInvalid, "subject %q: the oidc: prefix is reserved for identity-provider users", in.Subject)
 	}
 	if err := ValidateRoles(in.Roles); err != nil {
 		return err
@@ -82,9 +89,68 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (Token, string
 }
 
 // LookupToken reads a token record for authentication (not audited: it
-// runs on every request).
+// runs on every request). Records are cached for the configured
+// TokenCacheTTL: a revocation through this process takes effect at once,
+// one through another process sharing the database within that TTL.
 func (s *Service) LookupToken(ctx context.Context, id string) (Token, error) {
-	return s.meta.GetToken(ctx, id)
+	if t, ok := s.tokens.get(id, s.now()); ok {
+		return t, nil
+	}
+	t, err := s.meta.GetToken(ctx, id)
+	if err != nil {
+		return Token{}, err
+	}
+	s.tokens.put(id, t, s.now())
+	return t, nil
+}
+
+// tokenCache keeps token records for a short while, so that checking a
+// token's revocation does not cost a database round trip on every request.
+type tokenCache struct {
+	ttl     time.Duration
+	mu      sync.Mutex
+	entries map[string]cachedToken
+}
+
+type cachedToken struct {
+	token Token
+	until time.Time
+}
+
+const maxCachedTokens = 10000
+
+func (c *tokenCache) get(id string, now time.Time) (Token, bool) {
+	if c == nil || c.ttl <= 0 {
+		return Token{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[id]
+	if !ok || !now.Before(e.until) {
+		return Token{}, false
+	}
+	return e.token, true
+}
+
+func (c *tokenCache) put(id string, t Token, now time.Time) {
+	if c == nil || c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= maxCachedTokens {
+		clear(c.entries) // cheap and rare: the cache refills from the database
+	}
+	c.entries[id] = cachedToken{token: t, until: now.Add(c.ttl)}
+}
+
+func (c *tokenCache) forget(id string) {
+	if c == nil || c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, id)
 }
 
 // ListTokensInput pages token records.
@@ -126,7 +192,7 @@ func (s *Service) RevokeToken(ctx context.Context, id string) error {
 	if id == "" || len(id) > 64 {
 		return Errorf(ErrInvalid, "invalid token id")
 	}
-	return s.meta.InTx(ctx, func(tx MetaStore) error {
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
 		t, err := tx.GetToken(ctx, id)
 		if err != nil {
 			return err
@@ -137,4 +203,6 @@ func (s *Service) RevokeToken(ctx context.Context, id string) error {
 		return s.audit(ctx, tx, "token.revoke", "tokens/"+id, map[string]any{
 			"subject": t.Subject, "already_revoked": t.RevokedAt != nil})
 	})
+	s.tokens.forget(id)
+	return err
 }

@@ -59,12 +59,52 @@ func BenchmarkAuthenticate(b *testing.B) {
 					durs[i] = time.Since(start)
 				}
 				b.StopTimer()
-				if len(durs) > 0 {
-					slices.Sort(durs)
-					b.ReportMetric(float64(durs[len(durs)/2].Nanoseconds()), "p50-ns")
-					b.ReportMetric(float64(durs[len(durs)*99/100].Nanoseconds()), "p99-ns")
-				}
+				reportPercentiles(b, durs)
 			})
 		}
 	}
+	for _, cached := range []bool{true, false} {
+		name := "OIDC-RS256/cached"
+		if !cached {
+			name = "OIDC-RS256/uncached"
+		}
+		b.Run(name, func(b *testing.B) {
+			p := newIDP(b)
+			roleMap := map[string][]string{"ml-admins": {modelkeep.RoleAdmin}}
+			e := newEnv(b, testEdKey(b), func(o *VerifierOptions) {
+				o.Now = time.Now
+				o.OIDC = &OIDCConfig{Issuer: p.srv.URL, Audience: testOIDCAudience, RoleMap: roleMap, HTTPClient: p.srv.Client()}
+				if !cached {
+					o.CacheSize = -1
+				}
+			})
+			e.clock = &clock{t: time.Now()}
+			header := "Bearer " + p.token(b, "k1", p.claims(e.clock, "alice", []string{"ml-admins"}))
+			ctx := context.Background()
+			if _, err := e.v.Authenticate(ctx, header); err != nil {
+				b.Fatal(err)
+			}
+			durs := make([]time.Duration, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				start := time.Now()
+				if _, err := e.v.Authenticate(ctx, header); err != nil {
+					b.Fatal(err)
+				}
+				durs[i] = time.Since(start)
+			}
+			b.StopTimer()
+			reportPercentiles(b, durs)
+		})
+	}
+}
+
+func reportPercentiles(b *testing.B, durs []time.Duration) {
+	if len(durs) == 0 {
+		return
+	}
+	slices.Sort(durs)
+	b.ReportMetric(float64(durs[len(durs)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(durs[len(durs)*99/100].Nanoseconds()), "p99-ns")
 }

@@ -35,7 +35,10 @@ type VerifierOptions struct {
 	// refused before any parsing (default DefaultMaxTokenSize).
 	MaxTokenSize int
 	// CacheSize bounds the cache of already verified tokens (default
-	// DefaultCacheSize; negative disables the cache).
+	// DefaultCacheSize; negative disables the cache). A cached token skips
+	// only the signature and claims checks: time and, for Modelkeep tokens,
+	// the record are checked on every request. An identity-provider token
+	// stays accepted until its exp even if the provider withdraws its key.
 	CacheSize int
 	// Lookup returns the record of the token with this jti, an error wrapping
 	// modelkeep.ErrNotFound when there is none, or one wrapping

@@ -32,6 +32,9 @@ type Config struct {
 	OrphanSweepInterval time.Duration
 	OrphanMinAge        time.Duration
 	WebUIDir            string // serve the UI from this directory instead of the embedded copy (development)
+	// TokenCacheTTL bounds how long another process's token revocation may
+	// take to reach this one (revocations through this process are at once).
+	TokenCacheTTL time.Duration
 	// An external identity provider whose tokens are accepted too.
 	OIDCIssuer    string
 	OIDCAudience  string
@@ -87,6 +90,7 @@ var settings = []setting{
 	{"oidc-audience", "MODELKEEP_OIDC_AUDIENCE", "audience the identity provider's tokens must carry", "", str(func(c *Config) *string { return &c.OIDCAudience })},
 	{"oidc-role-claim", "MODELKEEP_OIDC_ROLE_CLAIM", "claim of identity-provider tokens that lists the groups mapped to roles", "groups", str(func(c *Config) *string { return &c.OIDCRoleClaim })},
 	{"oidc-role-map", "MODELKEEP_OIDC_ROLE_MAP", "group-to-role map, e.g. ml-admins=admin,ml-approvers=approver", "", str(func(c *Config) *string { return &c.OIDCRoleMap })},
+	{"token-cache-ttl", "MODELKEEP_TOKEN_CACHE_TTL", "how long token records are cached; a revocation made through another server process sharing the database takes effect within it (0: look up every request)", "1s", dur(func(c *Config) *time.Duration { return &c.TokenCacheTTL })},
 	{"webui-dir", "MODELKEEP_WEBUI_DIR", "serve the web UI from this directory instead of the embedded copy (development)", "", str(func(c *Config) *string { return &c.WebUIDir })},
 }
 
@@ -182,7 +186,10 @@ func (c *Config) Validate() error {
 	if c.PresignTTL < time.Second || c.PresignTTL > 7*24*time.Hour {
 		errs = append(errs, fmt.Errorf("presign ttl %s: want between 1s and 168h", c.PresignTTL))
 	}
-	if c.OrphanSweepInterval < 0 || c.OrphanMinAge < 0 || c.ShutdownGrace < 0 {
+	if c.TokenCacheTTL > time.Minute {
+		errs = append(errs, fmt.Errorf("token cache ttl %s: at most 1m, or revocations would linger", c.TokenCacheTTL))
+	}
+	if c.OrphanSweepInterval < 0 || c.OrphanMinAge < 0 || c.ShutdownGrace < 0 || c.TokenCacheTTL < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
 	}
 	return errors.Join(errs...)

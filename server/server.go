@@ -45,6 +45,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	}
 	svc := modelkeep.NewService(meta, blobs, modelkeep.ServiceOptions{
 		Logger: logger, Signer: auth.NewIssuer(key, auth.DefaultIssuer, auth.DefaultAudience),
+		TokenCacheTTL: cfg.TokenCacheTTL,
 	})
 	verifier, err := newVerifier(cfg, key, svc)
 	if err != nil {
