@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -19,18 +20,41 @@ type AuditEvent struct {
 	Outcome    string // "success" or "denied"
 	RequestID  string
 	RemoteAddr string
-	// Details is canonical JSON (compact, object keys sorted), as stored and
+	// Details is RFC 8785 canonical JSON (see CanonicalJSON), as stored and
 	// as hashed; never secrets.
 	Details  json.RawMessage
 	PrevHash string
 	Hash     string
 }
 
+// Audit outcomes.
+const (
+	OutcomeSuccess = "success"
+	OutcomeDenied  = "denied"
+)
+
 // GenesisHash is the PrevHash of the first event of a chain.
 var GenesisHash = strings.Repeat("0", 64)
 
-// CanonicalDetails encodes details as canonical JSON: encoding/json writes
-// map keys sorted and compact, so equal values give equal bytes.
+// AuditTimeFormat is how an event's time is written wherever it is hashed,
+// signed or exported: UTC, always six fractional digits (the precision the
+// databases keep), so the text of a time is unique.
+const AuditTimeFormat = "2006-01-02T15:04:05.000000Z"
+
+// FormatAuditTime writes t in AuditTimeFormat.
+func FormatAuditTime(t time.Time) string { return t.UTC().Format(AuditTimeFormat) }
+
+// ParseAuditTime reads a time written by FormatAuditTime, and nothing else:
+// a hashed time must have exactly one spelling.
+func ParseAuditTime(s string) (time.Time, error) {
+	t, err := time.Parse(AuditTimeFormat, s)
+	if err != nil || t.Format(AuditTimeFormat) != s {
+		return time.Time{}, fmt.Errorf("time %q: want UTC with six fractional digits, like 2025-01-02T03:04:05.000000Z", s)
+	}
+	return t, nil
+}
+
+// CanonicalDetails encodes details as RFC 8785 canonical JSON.
 func CanonicalDetails(details map[string]any) (json.RawMessage, error) {
 	if details == nil {
 		return json.RawMessage("{}"), nil
@@ -39,41 +63,62 @@ func CanonicalDetails(details map[string]any) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b, nil
+	return CanonicalJSON(b)
 }
 
-// CanonicalBytes is the encoding of an event that its hash covers: the
-// fields joined by "\n" in a fixed order, strings quoted as JSON strings,
-// time as RFC 3339 with microseconds in UTC, details as stored.
-func (e AuditEvent) CanonicalBytes() []byte {
-	var b strings.Builder
-	q := func(s string) {
-		enc, _ := json.Marshal(s) // marshalling a string cannot fail
-		b.Write(enc)
-		b.WriteByte('\n')
+// AppendCanonical appends the canonical encoding of the event, the bytes
+// its hash covers: the RFC 8785 (JCS) serialisation of the JSON object
+//
+//	{"action", "actor", "details", "outcome", "remote_addr", "request_id",
+//	 "resource", "seq", "time"}
+//
+// with seq a number, time in AuditTimeFormat and details the stored JSON
+// (canonical already; "{}" when empty). prev_hash and hash are not part of
+// it. docs/audit.md specifies it for verifiers written in other languages.
+func (e AuditEvent) AppendCanonical(dst []byte) []byte {
+	dst = append(dst, `{"action":`...)
+	dst = appendJCSString(dst, e.Action)
+	dst = append(dst, `,"actor":`...)
+	dst = appendJCSString(dst, e.Actor)
+	dst = append(dst, `,"details":`...)
+	if len(e.Details) == 0 {
+		dst = append(dst, "{}"...)
+	} else {
+		dst = append(dst, e.Details...)
 	}
-	b.WriteString(strconv.FormatInt(e.Seq, 10))
-	b.WriteByte('\n')
-	q(e.Time.UTC().Format("2006-01-02T15:04:05.000000Z"))
-	q(e.Actor)
-	q(e.Action)
-	q(e.Resource)
-	q(e.Outcome)
-	q(e.RequestID)
-	q(e.RemoteAddr)
-	details := e.Details
-	if len(details) == 0 {
-		details = json.RawMessage("{}")
-	}
-	b.Write(details)
-	return []byte(b.String())
+	dst = append(dst, `,"outcome":`...)
+	dst = appendJCSString(dst, e.Outcome)
+	dst = append(dst, `,"remote_addr":`...)
+	dst = appendJCSString(dst, e.RemoteAddr)
+	dst = append(dst, `,"request_id":`...)
+	dst = appendJCSString(dst, e.RequestID)
+	dst = append(dst, `,"resource":`...)
+	dst = appendJCSString(dst, e.Resource)
+	dst = append(dst, `,"seq":`...)
+	dst = strconv.AppendInt(dst, e.Seq, 10)
+	dst = append(dst, `,"time":"`...)
+	dst = e.Time.UTC().AppendFormat(dst, AuditTimeFormat)
+	return append(dst, `"}`...)
 }
 
-// ComputeHash returns hex(SHA-256(PrevHash || "\n" || CanonicalBytes())).
+// CanonicalBytes is AppendCanonical into a new slice.
+func (e AuditEvent) CanonicalBytes() []byte { return e.AppendCanonical(nil) }
+
+// ComputeHash returns the event's chain hash: lowercase hex of
+// SHA-256(PrevHash || CanonicalBytes()), PrevHash being the 64 ASCII hex
+// digits of the previous event's hash (GenesisHash for the first event).
 func (e AuditEvent) ComputeHash() string {
-	h := sha256.New()
-	h.Write([]byte(e.PrevHash))
-	h.Write([]byte("\n"))
-	h.Write(e.CanonicalBytes())
-	return hex.EncodeToString(h.Sum(nil))
+	var h chainHasher
+	return h.hash(e)
+}
+
+// chainHasher computes event hashes reusing one buffer: verification hashes
+// hundreds of thousands of events a second.
+type chainHasher struct{ buf []byte }
+
+func (h *chainHasher) hash(e AuditEvent) string {
+	h.buf = append(h.buf[:0], e.PrevHash...)
+	h.buf = e.AppendCanonical(h.buf)
+	sum := sha256.Sum256(h.buf)
+	return hex.EncodeToString(sum[:])
 }

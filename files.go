@@ -168,13 +168,17 @@ func (s *Service) DownloadFile(ctx context.Context, in DownloadInput) (Download,
 	var f File
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
 		if a, ok := ActorFrom(ctx); ok && !a.HasAnyRole(RolePublisher, RoleApprover, RoleAuditor) {
-			// Deployers pull only finished versions.
+			// Deployers pull only what was released: finished versions that
+			// are (or were) on their way to production.
 			v, err := tx.GetVersion(ctx, in.Model, in.Version)
 			if err != nil {
 				return err
 			}
 			if v.Status != StatusReady {
 				return Errorf(ErrForbidden, "version %s/%d is %s: deployers may download ready versions only", in.Model, in.Version, v.Status)
+			}
+			if v.Stage != StageStaging && v.Stage != StageProduction && !v.EverProduction {
+				return Errorf(ErrForbidden, "version %s/%d is in stage %s: deployers may download versions in staging or production, or once in production", in.Model, in.Version, v.Stage)
 			}
 		}
 		var err error
@@ -188,6 +192,9 @@ func (s *Service) DownloadFile(ctx context.Context, in DownloadInput) (Download,
 		return s.audit(ctx, tx, action, versionResource(in.Model, in.Version), map[string]any{
 			"path": f.Path, "sha256": f.SHA256, "size": f.Size})
 	})
+	if errors.Is(err, ErrForbidden) {
+		s.RecordDenied(ctx, "downloadFile", versionResource(in.Model, in.Version), err.Error())
+	}
 	if err != nil {
 		return Download{}, err
 	}

@@ -3,6 +3,7 @@ package modelkeep
 import (
 	"encoding/base64"
 	"encoding/json"
+	"time"
 )
 
 // Page sizes for list calls.
@@ -45,4 +46,33 @@ func pageLimit(n int) (int, error) {
 		return 0, Errorf(ErrInvalid, "page_size must be between 1 and %d", MaxPageSize)
 	}
 	return n, nil
+}
+
+// startPage checks a list call's page size and token.
+func startPage(size int, token string) (int, pageCursor, error) {
+	limit, err := pageLimit(size)
+	if err != nil {
+		return 0, pageCursor{}, err
+	}
+	cur, err := decodePageToken(token)
+	return limit, cur, err
+}
+
+// endPage trims a store result fetched with limit+1 rows (the extra one
+// only says that there is more) and makes the next page's token from the
+// last item kept.
+func endPage[T any](items []T, limit int, cursor func(T) pageCursor) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, encodePageToken(cursor(items[limit-1]))
+}
+
+// microTime turns a cursor's Unix microseconds back into a time (zero for 0).
+func microTime(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
 }

@@ -22,6 +22,8 @@ type Service struct {
 	tokens *tokenCache
 	now    func() time.Time
 	logger *slog.Logger
+	// auditSigner signs audit checkpoints and exports (auditlog.go).
+	auditSigner *AuditSigner
 }
 
 // ServiceOptions tune a Service; the zero value is usable.
@@ -35,12 +37,16 @@ type ServiceOptions struct {
 	// TokenCacheTTL is how long LookupToken may answer from memory; 0 looks
 	// every token up in the database on every request.
 	TokenCacheTTL time.Duration
+	// AuditSigner signs audit checkpoints and exports; without one, neither
+	// can be made.
+	AuditSigner *AuditSigner
 }
 
 // NewService wires the use cases to their stores.
 func NewService(meta MetaStore, blobs BlobStore, opts ServiceOptions) *Service {
 	s := &Service{meta: meta, blobs: blobs, signer: opts.Signer, now: opts.Now, logger: opts.Logger,
 		tokens: &tokenCache{ttl: opts.TokenCacheTTL, entries: map[string]cachedToken{}}}
+	s.auditSigner = opts.AuditSigner
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -96,18 +102,7 @@ func (s *Service) audit(ctx context.Context, tx MetaStore, action, resource stri
 // transaction of its own (the call itself changes nothing). Failing to
 // record it is logged, not returned: the caller answers 403 either way.
 func (s *Service) RecordDenied(ctx context.Context, operation, resource, reason string) {
-	raw, _ := CanonicalDetails(map[string]any{"operation": operation, "reason": reason}) // strings always encode
-	ri := RequestInfoFrom(ctx)
-	err := s.meta.InTx(ctx, func(tx MetaStore) error {
-		_, err := tx.AppendAudit(ctx, AuditEvent{
-			Time: s.Now(), Actor: actorName(ctx), Action: "access.denied", Resource: resource,
-			Outcome: "denied", RequestID: ri.RequestID, RemoteAddr: ri.RemoteAddr, Details: raw,
-		})
-		return err
-	})
-	if err != nil {
-		s.logger.WarnContext(ctx, "record denied access in the audit log", "err", err)
-	}
+	s.recordRefusal(ctx, "access.denied", resource, map[string]any{"operation": operation, "reason": reason})
 }
 
 func modelResource(name string) string { return "models/" + name }
@@ -195,11 +190,7 @@ type ListModelsInput struct {
 // ListModels lists models by name; the second result is the next page token
 // ("" on the last page).
 func (s *Service) ListModels(ctx context.Context, in ListModelsInput) ([]Model, string, error) {
-	limit, err := pageLimit(in.PageSize)
-	if err != nil {
-		return nil, "", err
-	}
-	cur, err := decodePageToken(in.PageToken)
+	limit, cur, err := startPage(in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
@@ -218,11 +209,7 @@ func (s *Service) ListModels(ctx context.Context, in ListModelsInput) ([]Model, 
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(models) > limit {
-		models = models[:limit]
-		next = encodePageToken(pageCursor{Name: models[limit-1].Name})
-	}
+	models, next := endPage(models, limit, func(m Model) pageCursor { return pageCursor{Name: m.Name} })
 	return models, next, nil
 }
 
@@ -413,11 +400,7 @@ func (s *Service) ListVersions(ctx context.Context, in ListVersionsInput) ([]Ver
 	if err := ValidateName("model", in.Model); err != nil {
 		return nil, "", err
 	}
-	limit, err := pageLimit(in.PageSize)
-	if err != nil {
-		return nil, "", err
-	}
-	cur, err := decodePageToken(in.PageToken)
+	limit, cur, err := startPage(in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
@@ -440,11 +423,7 @@ func (s *Service) ListVersions(ctx context.Context, in ListVersionsInput) ([]Ver
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(versions) > limit {
-		versions = versions[:limit]
-		next = encodePageToken(pageCursor{Num: int64(versions[limit-1].Number)})
-	}
+	versions, next := endPage(versions, limit, func(v Version) pageCursor { return pageCursor{Num: int64(v.Number)} })
 	return versions, next, nil
 }
 

@@ -15,6 +15,9 @@ type MetaStore interface {
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 
+	GovernanceStore
+	AuditStore
+
 	// CreateModel inserts m; ErrConflict when the name exists.
 	CreateModel(ctx context.Context, m Model) error
 	GetModel(ctx context.Context, name string) (Model, error)

@@ -162,28 +162,19 @@ type ListTokensInput struct {
 
 // ListTokens lists token records, newest first (never their secrets).
 func (s *Service) ListTokens(ctx context.Context, in ListTokensInput) ([]Token, string, error) {
-	limit, err := pageLimit(in.PageSize)
+	limit, cur, err := startPage(in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
-	cur, err := decodePageToken(in.PageToken)
+	tokens, err := s.meta.ListTokens(ctx, TokenFilter{
+		IncludeRevoked: in.IncludeRevoked, BeforeCreatedAt: microTime(cur.Time), BeforeID: cur.Name, Limit: limit + 1,
+	})
 	if err != nil {
 		return nil, "", err
 	}
-	f := TokenFilter{IncludeRevoked: in.IncludeRevoked, BeforeID: cur.Name, Limit: limit + 1}
-	if cur.Time != 0 {
-		f.BeforeCreatedAt = time.UnixMicro(cur.Time).UTC()
-	}
-	tokens, err := s.meta.ListTokens(ctx, f)
-	if err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(tokens) > limit {
-		tokens = tokens[:limit]
-		last := tokens[limit-1]
-		next = encodePageToken(pageCursor{Name: last.ID, Time: last.CreatedAt.UnixMicro()})
-	}
+	tokens, next := endPage(tokens, limit, func(t Token) pageCursor {
+		return pageCursor{Name: t.ID, Time: t.CreatedAt.UnixMicro()}
+	})
 	return tokens, next, nil
 }
 

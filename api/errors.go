@@ -58,6 +58,15 @@ type ErrorBody struct {
 type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// FailedGates lists the promotion gates that refused an approval (412).
+	FailedGates []GateDetail `json:"failed_gates,omitempty"`
+}
+
+// GateDetail is one failed promotion gate.
+type GateDetail struct {
+	Gate   string `json:"gate"`
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail"`
 }
 
 // NewErrorHandler returns Echo's HTTPErrorHandler: the one place where
@@ -86,7 +95,15 @@ func NewErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		case statusOf(err) != http.StatusInternalServerError:
 			status = statusOf(err)
 			body.Error.Code = modelkeep.ErrorCode(err)
+			var ge *modelkeep.GateError
+			if errors.As(err, &ge) {
+				for _, g := range ge.Failed() {
+					body.Error.FailedGates = append(body.Error.FailedGates, GateDetail{Gate: g.Gate, Passed: g.Passed, Detail: g.Detail})
+				}
+			}
 			switch {
+			case errors.As(err, &ge):
+				body.Error.Message = ge.Error()
 			case errors.As(err, &de):
 				body.Error.Message = de.Message
 			case status >= 500:

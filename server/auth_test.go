@@ -56,11 +56,12 @@ func TestAuthStory(t *testing.T) {
 			if len(l.Models) != 1 || l.Models[0].Name != "fraud-detector" {
 				t.Fatalf("the scoped token lists %+v", l.Models)
 			}
-			// A deployer downloads ready versions only.
+			// A deployer downloads released versions only (ready, and in
+			// staging or production: see TestPromotionStory).
 			dep := admin.as(admin.issue("deploy-pipeline", []string{"deployer"}))
 			pending := pub.mustCreateVersion("fraud-detector")
 			pub.expect(pub.do("PUT", fmt.Sprintf("/api/v1/models/fraud-detector/versions/%d/files/w.bin", pending), []byte("w")), http.StatusCreated, nil)
-			dep.expect(dep.do("GET", base+"/files/model.bin", nil), http.StatusOK, nil)
+			dep.expectError(dep.do("GET", base+"/files/model.bin", nil), http.StatusForbidden, "forbidden", "stage")
 			dep.expectError(dep.do("GET", fmt.Sprintf("/api/v1/models/fraud-detector/versions/%d/files/w.bin", pending), nil), http.StatusForbidden, "forbidden", "ready")
 			dep.expectError(dep.do("PUT", base+"/files/x.bin", []byte("x")), http.StatusForbidden, "forbidden", "")
 
@@ -125,6 +126,16 @@ func TestRoleMatrix(t *testing.T) {
 			n := admin.mustCreateVersion("m")
 			admin.expect(admin.do("PUT", fmt.Sprintf("/api/v1/models/m/versions/%d/files/f.bin", n), []byte("x")), http.StatusCreated, nil)
 			admin.expect(admin.do("POST", fmt.Sprintf("/api/v1/models/m/versions/%d/finalize", n), nil), http.StatusOK, nil)
+			// Released to staging, so that deployers may pull it.
+			admin.requestTransition("m", n, "staging")
+			admin.expect(admin.do("PUT", "/api/v1/models/m/aliases/champion", map[string]any{"version": n}), http.StatusOK, nil)
+			fixturePub := admin.as(admin.issue("fixture-publisher", []string{"publisher"}))
+			// pendingTransition makes a transition into production that any
+			// approver other than its requester may decide.
+			pendingTransition := func() string {
+				v := admin.readyVersion("m", map[string]any{})
+				return fixturePub.requestTransition("m", v, "production").ID
+			}
 			tokens := map[string]string{}
 			for _, r := range modelkeep.Roles {
 				tokens[r] = admin.issue("matrix-"+r, []string{r})
@@ -157,9 +168,27 @@ func TestRoleMatrix(t *testing.T) {
 			seq := 0
 			request := func(o op) (string, any) {
 				seq++
-				path := strings.NewReplacer("{model}", "m", "{version}", "1", "{path}", "f.bin").Replace(o.path)
+				path := strings.NewReplacer("{model}", "m", "{version}", "1", "{path}", "f.bin",
+					"{stage}", "staging", "{alias}", "champion").Replace(o.path)
 				var body any
 				switch o.id {
+				case "requestTransition":
+					body = map[string]any{"to": "production"}
+				case "approveTransition", "rejectTransition", "getTransition":
+					path = strings.Replace(path, "{id}", pendingTransition(), 1)
+					body = map[string]any{"comment": "decided by the matrix"}
+				case "putPolicy":
+					body = map[string]any{"required_approvals": 1}
+				case "setAlias":
+					body = map[string]any{"version": 1}
+				case "deleteAlias":
+					name := fmt.Sprintf("del-%d", seq)
+					admin.expect(admin.do("PUT", "/api/v1/models/m/aliases/"+name, map[string]any{"version": 1}), http.StatusOK, nil)
+					path = strings.Replace(path, "/champion", "/"+name, 1)
+				case "recordDeployment":
+					body = map[string]any{"environment": "prod-eu", "strategy": "direct"}
+				case "logMetrics":
+					body = map[string]any{"metrics": []map[string]any{{"key": "auc", "value": 0.9}}}
 				case "createModel":
 					body = map[string]any{"name": fmt.Sprintf("new-%d", seq)}
 				case "updateModel":

@@ -86,6 +86,7 @@ func TestRowsMatchSchema(t *testing.T) {
 	rows := []any{
 		&migrationRow{}, &modelRow{}, &modelTagRow{}, &versionRow{}, &fileRow{},
 		&aliasRow{}, &auditEventRow{}, &auditHeadRow{}, &tokenRow{},
+		&transitionRow{}, &approvalRow{}, &policyRow{}, &deploymentRow{}, &metricRow{},
 	}
 	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		s := newStore(t, newURL)

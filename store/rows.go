@@ -57,6 +57,11 @@ type versionRow struct {
 	CreatedAt       time.Time  `gorm:"column:created_at;autoCreateTime:false"`
 	UpdatedAt       time.Time  `gorm:"column:updated_at;autoUpdateTime:false"`
 	FinalizedAt     *time.Time `gorm:"column:finalized_at"`
+	StageChangedAt  *time.Time `gorm:"column:stage_changed_at"`
+	// ProductionMarker is a generated column (1 in production, else NULL)
+	// under a unique key with model_id: the database's guard against two
+	// production versions of a model. Read-only: GORM must never write it.
+	ProductionMarker *int `gorm:"column:production_marker;->"`
 }
 
 func (versionRow) TableName() string { return "versions" }
@@ -90,6 +95,7 @@ type aliasRow struct {
 	VersionID int64     `gorm:"column:version_id"`
 	CreatedAt time.Time `gorm:"column:created_at;autoCreateTime:false"`
 	UpdatedAt time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
+	UpdatedBy string    `gorm:"column:updated_by"`
 }
 
 func (aliasRow) TableName() string { return "aliases" }

@@ -115,6 +115,11 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 	if err := q.Order("number DESC").Find(&rows).Error; err != nil {
 		return nil, dbErr(fmt.Sprintf("list versions of model %q", f.Model), err)
 	}
+	return s.toVersions(ctx, f.Model, rows)
+}
+
+// toVersions converts rows of model to versions, in order, with their aliases.
+func (s *Store) toVersions(ctx context.Context, model string, rows []versionRow) ([]modelkeep.Version, error) {
 	ids := make([]int64, len(rows))
 	for i, r := range rows {
 		ids[i] = r.ID
@@ -125,7 +130,7 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 	}
 	out := make([]modelkeep.Version, 0, len(rows))
 	for _, r := range rows {
-		v, err := toVersion(f.Model, r, aliases[r.ID])
+		v, err := toVersion(model, r, aliases[r.ID])
 		if err != nil {
 			return nil, err
 		}

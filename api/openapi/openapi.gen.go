@@ -45,6 +45,36 @@ func (e DatasetRefRole) Valid() bool {
 	}
 }
 
+// Defines values for DeploymentInputStrategy.
+const (
+	AbTest    DeploymentInputStrategy = "ab_test"
+	BlueGreen DeploymentInputStrategy = "blue_green"
+	Canary    DeploymentInputStrategy = "canary"
+	Direct    DeploymentInputStrategy = "direct"
+	Rolling   DeploymentInputStrategy = "rolling"
+	Shadow    DeploymentInputStrategy = "shadow"
+)
+
+// Valid indicates whether the value is a known member of the DeploymentInputStrategy enum.
+func (e DeploymentInputStrategy) Valid() bool {
+	switch e {
+	case AbTest:
+		return true
+	case BlueGreen:
+		return true
+	case Canary:
+		return true
+	case Direct:
+		return true
+	case Rolling:
+		return true
+	case Shadow:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorErrorCode.
 const (
 	ErrorErrorCodeConflict             ErrorErrorCode = "conflict"
@@ -96,6 +126,33 @@ func (e ErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for MetricGateOp.
+const (
+	EqualEqual       MetricGateOp = "=="
+	GreaterThan      MetricGateOp = ">"
+	GreaterThanEqual MetricGateOp = ">="
+	LessThan         MetricGateOp = "<"
+	LessThanEqual    MetricGateOp = "<="
+)
+
+// Valid indicates whether the value is a known member of the MetricGateOp enum.
+func (e MetricGateOp) Valid() bool {
+	switch e {
+	case EqualEqual:
+		return true
+	case GreaterThan:
+		return true
+	case GreaterThanEqual:
+		return true
+	case LessThan:
+		return true
+	case LessThanEqual:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	Admin     Role = "admin"
@@ -125,22 +182,64 @@ func (e Role) Valid() bool {
 
 // Defines values for Stage.
 const (
-	Archived   Stage = "archived"
-	None       Stage = "none"
-	Production Stage = "production"
-	Staging    Stage = "staging"
+	StageArchived   Stage = "archived"
+	StageNone       Stage = "none"
+	StageProduction Stage = "production"
+	StageStaging    Stage = "staging"
 )
 
 // Valid indicates whether the value is a known member of the Stage enum.
 func (e Stage) Valid() bool {
 	switch e {
-	case Archived:
+	case StageArchived:
 		return true
-	case None:
+	case StageNone:
 		return true
-	case Production:
+	case StageProduction:
 		return true
-	case Staging:
+	case StageStaging:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TransitionRequestTo.
+const (
+	TransitionRequestToArchived   TransitionRequestTo = "archived"
+	TransitionRequestToProduction TransitionRequestTo = "production"
+	TransitionRequestToStaging    TransitionRequestTo = "staging"
+)
+
+// Valid indicates whether the value is a known member of the TransitionRequestTo enum.
+func (e TransitionRequestTo) Valid() bool {
+	switch e {
+	case TransitionRequestToArchived:
+		return true
+	case TransitionRequestToProduction:
+		return true
+	case TransitionRequestToStaging:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TransitionStatus.
+const (
+	TransitionStatusApproved TransitionStatus = "approved"
+	TransitionStatusPending  TransitionStatus = "pending"
+	TransitionStatusRejected TransitionStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the TransitionStatus enum.
+func (e TransitionStatus) Valid() bool {
+	switch e {
+	case TransitionStatusApproved:
+		return true
+	case TransitionStatusPending:
+		return true
+	case TransitionStatusRejected:
 		return true
 	default:
 		return false
@@ -149,20 +248,43 @@ func (e Stage) Valid() bool {
 
 // Defines values for VersionStatus.
 const (
-	Pending VersionStatus = "pending"
-	Ready   VersionStatus = "ready"
+	VersionStatusPending VersionStatus = "pending"
+	VersionStatusReady   VersionStatus = "ready"
 )
 
 // Valid indicates whether the value is a known member of the VersionStatus enum.
 func (e VersionStatus) Valid() bool {
 	switch e {
-	case Pending:
+	case VersionStatusPending:
 		return true
-	case Ready:
+	case VersionStatusReady:
 		return true
 	default:
 		return false
 	}
+}
+
+// Alias defines model for Alias.
+type Alias struct {
+	Alias           string    `json:"alias"`
+	Model           string    `json:"model"`
+	PreviousVersion *int      `json:"previous_version,omitempty"`
+	UpdatedAt       time.Time `json:"updated_at"`
+	UpdatedBy       string    `json:"updated_by"`
+	Version         int       `json:"version"`
+}
+
+// AliasInput defines model for AliasInput.
+type AliasInput struct {
+	Version int `json:"version"`
+}
+
+// Approval defines model for Approval.
+type Approval struct {
+	Approver string       `json:"approver"`
+	At       time.Time    `json:"at"`
+	Comment  string       `json:"comment"`
+	Gates    []GateResult `json:"gates"`
 }
 
 // CreateModelRequest defines model for CreateModelRequest.
@@ -218,11 +340,55 @@ type DatasetRef struct {
 // DatasetRefRole defines model for DatasetRef.Role.
 type DatasetRefRole string
 
+// Decision defines model for Decision.
+type Decision struct {
+	Comment string `json:"comment"`
+}
+
+// Deployment defines model for Deployment.
+type Deployment struct {
+	DeployedAt     time.Time  `json:"deployed_at"`
+	DeployedBy     string     `json:"deployed_by"`
+	EndedAt        *time.Time `json:"ended_at,omitempty"`
+	Environment    string     `json:"environment"`
+	Id             string     `json:"id"`
+	Model          string     `json:"model"`
+	Replaces       *int       `json:"replaces,omitempty"`
+	Strategy       string     `json:"strategy"`
+	TrafficPercent int        `json:"traffic_percent"`
+	Version        int        `json:"version"`
+}
+
+// DeploymentInput defines model for DeploymentInput.
+type DeploymentInput struct {
+	// Environment Example: fraud-detector
+	Environment Name `json:"environment"`
+
+	// Replaces the version this rollout replaces (canary, blue/green)
+	Replaces *int                    `json:"replaces,omitempty"`
+	Strategy DeploymentInputStrategy `json:"strategy"`
+
+	// TrafficPercent share of traffic (100 when absent)
+	TrafficPercent *int `json:"traffic_percent,omitempty"`
+}
+
+// DeploymentInputStrategy defines model for DeploymentInput.Strategy.
+type DeploymentInputStrategy string
+
+// DeploymentList defines model for DeploymentList.
+type DeploymentList struct {
+	Deployments   []Deployment `json:"deployments"`
+	NextPageToken string       `json:"next_page_token"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	Error struct {
-		Code    ErrorErrorCode `json:"code"`
-		Message string         `json:"message"`
+		Code ErrorErrorCode `json:"code"`
+
+		// FailedGates with 412 from an approval, the promotion gates that failed
+		FailedGates *[]GateResult `json:"failed_gates,omitempty"`
+		Message     string        `json:"message"`
 	} `json:"error"`
 }
 
@@ -244,6 +410,13 @@ type FileList struct {
 	ManifestDigest *string `json:"manifest_digest,omitempty"`
 }
 
+// GateResult defines model for GateResult.
+type GateResult struct {
+	Detail string `json:"detail"`
+	Gate   string `json:"gate"`
+	Passed bool   `json:"passed"`
+}
+
 // IssuedToken defines model for IssuedToken.
 type IssuedToken struct {
 	CreatedAt time.Time  `json:"created_at"`
@@ -257,6 +430,51 @@ type IssuedToken struct {
 
 	// Token the signed bearer token; shown only in this response
 	Token string `json:"token"`
+}
+
+// Metric defines model for Metric.
+type Metric struct {
+	Dataset     string    `json:"dataset"`
+	Environment *string   `json:"environment,omitempty"`
+	Key         string    `json:"key"`
+	RecordedBy  string    `json:"recorded_by"`
+	Split       string    `json:"split"`
+	Step        int64     `json:"step"`
+	Timestamp   time.Time `json:"timestamp"`
+	Value       float64   `json:"value"`
+}
+
+// MetricGate defines model for MetricGate.
+type MetricGate struct {
+	Dataset   *string      `json:"dataset,omitempty"`
+	Key       string       `json:"key"`
+	Op        MetricGateOp `json:"op"`
+	Split     *string      `json:"split,omitempty"`
+	Threshold float64      `json:"threshold"`
+}
+
+// MetricGateOp defines model for MetricGate.Op.
+type MetricGateOp string
+
+// MetricInput defines model for MetricInput.
+type MetricInput struct {
+	Dataset     *string    `json:"dataset,omitempty"`
+	Environment *string    `json:"environment,omitempty"`
+	Key         string     `json:"key"`
+	Split       *string    `json:"split,omitempty"`
+	Step        *int64     `json:"step,omitempty"`
+	Timestamp   *time.Time `json:"timestamp,omitempty"`
+	Value       float64    `json:"value"`
+}
+
+// MetricList defines model for MetricList.
+type MetricList struct {
+	Metrics []Metric `json:"metrics"`
+}
+
+// MetricsInput defines model for MetricsInput.
+type MetricsInput struct {
+	Metrics []MetricInput `json:"metrics"`
 }
 
 // Model defines model for Model.
@@ -285,6 +503,26 @@ type ModelList struct {
 // Name Example: fraud-detector
 type Name = string
 
+// Policy defines model for Policy.
+type Policy struct {
+	MetricGates       []MetricGate      `json:"metric_gates"`
+	ProtectedAliases  []string          `json:"protected_aliases"`
+	RequiredApprovals int               `json:"required_approvals"`
+	RequiredTags      map[string]string `json:"required_tags"`
+	UpdatedAt         *time.Time        `json:"updated_at,omitempty"`
+	UpdatedBy         *string           `json:"updated_by,omitempty"`
+}
+
+// PolicyInput defines model for PolicyInput.
+type PolicyInput struct {
+	MetricGates       *[]MetricGate `json:"metric_gates,omitempty"`
+	ProtectedAliases  *[]Name       `json:"protected_aliases,omitempty"`
+	RequiredApprovals *int          `json:"required_approvals,omitempty"`
+
+	// RequiredTags tags a version must carry to enter production; an empty value accepts any value
+	RequiredTags *map[string]string `json:"required_tags,omitempty"`
+}
+
 // Role defines model for Role.
 type Role string
 
@@ -297,6 +535,35 @@ type Source struct {
 
 // Stage defines model for Stage.
 type Stage string
+
+// StagedVersion defines model for StagedVersion.
+type StagedVersion struct {
+	Aliases     []string     `json:"aliases"`
+	CreatedAt   time.Time    `json:"created_at"`
+	CreatedBy   string       `json:"created_by"`
+	Datasets    []DatasetRef `json:"datasets"`
+	Description string       `json:"description"`
+	Files       []File       `json:"files"`
+	FinalizedAt *time.Time   `json:"finalized_at,omitempty"`
+
+	// ManifestDigest `sha256:<hex>`, set when the version is finalized
+	ManifestDigest *string `json:"manifest_digest,omitempty"`
+
+	// Model Example: fraud-detector
+	Model  Name              `json:"model"`
+	Params map[string]string `json:"params"`
+	Parent *VersionRef       `json:"parent,omitempty"`
+
+	// Source the run that produced the version
+	Source Source        `json:"source"`
+	Stage  Stage         `json:"stage"`
+	Status VersionStatus `json:"status"`
+
+	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:`
+	Tags      Tags      `json:"tags"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int       `json:"version"`
+}
 
 // Tags string labels; at most 64, keys of 1 to 128 bytes without `:`
 type Tags map[string]string
@@ -318,6 +585,45 @@ type TokenList struct {
 	NextPageToken string      `json:"next_page_token"`
 	Tokens        []TokenInfo `json:"tokens"`
 }
+
+// Transition defines model for Transition.
+type Transition struct {
+	Approvals       []Approval `json:"approvals"`
+	Comment         string     `json:"comment"`
+	DecidedAt       *time.Time `json:"decided_at,omitempty"`
+	DecidedBy       *string    `json:"decided_by,omitempty"`
+	DecisionComment *string    `json:"decision_comment,omitempty"`
+	From            Stage      `json:"from"`
+	Id              string     `json:"id"`
+	ManifestDigest  string     `json:"manifest_digest"`
+
+	// Model Example: fraud-detector
+	Model             Name             `json:"model"`
+	RequestedAt       time.Time        `json:"requested_at"`
+	RequestedBy       string           `json:"requested_by"`
+	RequiredApprovals int              `json:"required_approvals"`
+	Status            TransitionStatus `json:"status"`
+	To                Stage            `json:"to"`
+	Version           int              `json:"version"`
+}
+
+// TransitionList defines model for TransitionList.
+type TransitionList struct {
+	NextPageToken string       `json:"next_page_token"`
+	Transitions   []Transition `json:"transitions"`
+}
+
+// TransitionRequest defines model for TransitionRequest.
+type TransitionRequest struct {
+	Comment *string             `json:"comment,omitempty"`
+	To      TransitionRequestTo `json:"to"`
+}
+
+// TransitionRequestTo defines model for TransitionRequest.To.
+type TransitionRequestTo string
+
+// TransitionStatus defines model for TransitionStatus.
+type TransitionStatus string
 
 // UpdateModelRequest defines model for UpdateModelRequest.
 type UpdateModelRequest struct {
@@ -380,6 +686,9 @@ type PageSize = int
 // PageToken defines model for PageToken.
 type PageToken = string
 
+// TransitionID defines model for TransitionID.
+type TransitionID = string
+
 // VersionNumber defines model for VersionNumber.
 type VersionNumber = int
 
@@ -403,6 +712,21 @@ type Unauthorized = Error
 
 // Unavailable defines model for Unavailable.
 type Unavailable = Error
+
+// ListDeploymentsParams defines parameters for ListDeployments.
+type ListDeploymentsParams struct {
+	Environment *Name `form:"environment,omitempty" json:"environment,omitempty"`
+	Model       *Name `form:"model,omitempty" json:"model,omitempty"`
+
+	// At an RFC 3339 time
+	At *time.Time `form:"at,omitempty" json:"at,omitempty"`
+
+	// PageSize items per page (default 50)
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken the `next_page_token` of the previous page
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
 
 // ListModelsParams defines parameters for ListModels.
 type ListModelsParams struct {
@@ -431,9 +755,26 @@ type ListVersionsParams struct {
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
+// ListMetricsParams defines parameters for ListMetrics.
+type ListMetricsParams struct {
+	Key *string `form:"key,omitempty" json:"key,omitempty"`
+}
+
 // ListTokensParams defines parameters for ListTokens.
 type ListTokensParams struct {
 	IncludeRevoked *bool `form:"include_revoked,omitempty" json:"include_revoked,omitempty"`
+
+	// PageSize items per page (default 50)
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken the `next_page_token` of the previous page
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// ListTransitionsParams defines parameters for ListTransitions.
+type ListTransitionsParams struct {
+	Status *TransitionStatus `form:"status,omitempty" json:"status,omitempty"`
+	Model  *Name             `form:"model,omitempty" json:"model,omitempty"`
 
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -448,14 +789,38 @@ type CreateModelJSONRequestBody = CreateModelRequest
 // UpdateModelJSONRequestBody defines body for UpdateModel for application/json ContentType.
 type UpdateModelJSONRequestBody = UpdateModelRequest
 
+// SetAliasJSONRequestBody defines body for SetAlias for application/json ContentType.
+type SetAliasJSONRequestBody = AliasInput
+
+// PutPolicyJSONRequestBody defines body for PutPolicy for application/json ContentType.
+type PutPolicyJSONRequestBody = PolicyInput
+
 // CreateVersionJSONRequestBody defines body for CreateVersion for application/json ContentType.
 type CreateVersionJSONRequestBody = CreateVersionRequest
+
+// RecordDeploymentJSONRequestBody defines body for RecordDeployment for application/json ContentType.
+type RecordDeploymentJSONRequestBody = DeploymentInput
+
+// LogMetricsJSONRequestBody defines body for LogMetrics for application/json ContentType.
+type LogMetricsJSONRequestBody = MetricsInput
+
+// RequestTransitionJSONRequestBody defines body for RequestTransition for application/json ContentType.
+type RequestTransitionJSONRequestBody = TransitionRequest
 
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = CreateTokenRequest
 
+// ApproveTransitionJSONRequestBody defines body for ApproveTransition for application/json ContentType.
+type ApproveTransitionJSONRequestBody = Decision
+
+// RejectTransitionJSONRequestBody defines body for RejectTransition for application/json ContentType.
+type RejectTransitionJSONRequestBody = Decision
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListDeployments The deployments ledger
+	// (GET /api/v1/deployments)
+	ListDeployments(ctx echo.Context, params ListDeploymentsParams) error
 	// ListModels List models
 	// (GET /api/v1/models)
 	ListModels(ctx echo.Context, params ListModelsParams) error
@@ -471,6 +836,24 @@ type ServerInterface interface {
 	// UpdateModel Change a model
 	// (PATCH /api/v1/models/{model})
 	UpdateModel(ctx echo.Context, model ModelName) error
+	// DeleteAlias Remove an alias
+	// (DELETE /api/v1/models/{model}/aliases/{alias})
+	DeleteAlias(ctx echo.Context, model ModelName, alias Name) error
+	// GetAlias Resolve an alias
+	// (GET /api/v1/models/{model}/aliases/{alias})
+	GetAlias(ctx echo.Context, model ModelName, alias Name) error
+	// SetAlias Point an alias at a version
+	// (PUT /api/v1/models/{model}/aliases/{alias})
+	SetAlias(ctx echo.Context, model ModelName, alias Name) error
+	// GetPolicy Get the promotion policy
+	// (GET /api/v1/models/{model}/policy)
+	GetPolicy(ctx echo.Context, model ModelName) error
+	// PutPolicy Set the promotion policy
+	// (PUT /api/v1/models/{model}/policy)
+	PutPolicy(ctx echo.Context, model ModelName) error
+	// GetVersionInStage The version in a stage
+	// (GET /api/v1/models/{model}/stages/{stage})
+	GetVersionInStage(ctx echo.Context, model ModelName, stage Stage) error
 	// ListVersions List versions
 	// (GET /api/v1/models/{model}/versions)
 	ListVersions(ctx echo.Context, model ModelName, params ListVersionsParams) error
@@ -480,12 +863,24 @@ type ServerInterface interface {
 	// GetVersion Get a version
 	// (GET /api/v1/models/{model}/versions/{version})
 	GetVersion(ctx echo.Context, model ModelName, version VersionNumber) error
+	// RecordDeployment Record a deployment
+	// (POST /api/v1/models/{model}/versions/{version}/deployments)
+	RecordDeployment(ctx echo.Context, model ModelName, version VersionNumber) error
 	// ListFiles List a version's files
 	// (GET /api/v1/models/{model}/versions/{version}/files)
 	ListFiles(ctx echo.Context, model ModelName, version VersionNumber) error
 	// FinalizeVersion Finalize a version
 	// (POST /api/v1/models/{model}/versions/{version}/finalize)
 	FinalizeVersion(ctx echo.Context, model ModelName, version VersionNumber) error
+	// ListMetrics A version's metrics
+	// (GET /api/v1/models/{model}/versions/{version}/metrics)
+	ListMetrics(ctx echo.Context, model ModelName, version VersionNumber, params ListMetricsParams) error
+	// LogMetrics Record metrics
+	// (POST /api/v1/models/{model}/versions/{version}/metrics)
+	LogMetrics(ctx echo.Context, model ModelName, version VersionNumber) error
+	// RequestTransition Request a stage transition
+	// (POST /api/v1/models/{model}/versions/{version}/transitions)
+	RequestTransition(ctx echo.Context, model ModelName, version VersionNumber) error
 	// ListTokens List tokens
 	// (GET /api/v1/tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
@@ -495,11 +890,69 @@ type ServerInterface interface {
 	// RevokeToken Revoke a token
 	// (DELETE /api/v1/tokens/{id})
 	RevokeToken(ctx echo.Context, id string) error
+	// ListTransitions List transition requests
+	// (GET /api/v1/transitions)
+	ListTransitions(ctx echo.Context, params ListTransitionsParams) error
+	// GetTransition Get a transition request
+	// (GET /api/v1/transitions/{id})
+	GetTransition(ctx echo.Context, id TransitionID) error
+	// ApproveTransition Approve a transition
+	// (POST /api/v1/transitions/{id}/approve)
+	ApproveTransition(ctx echo.Context, id TransitionID) error
+	// RejectTransition Reject a transition
+	// (POST /api/v1/transitions/{id}/reject)
+	RejectTransition(ctx echo.Context, id TransitionID) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ListDeployments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDeployments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDeploymentsParams
+	// ------------- Optional query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "model" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "model", ctx.QueryParams(), &params.Model, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Optional query parameter "at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "at", ctx.QueryParams(), &params.At, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter at: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDeployments(ctx, params)
+	return err
 }
 
 // ListModels converts echo context to params.
@@ -598,6 +1051,134 @@ func (w *ServerInterfaceWrapper) UpdateModel(ctx echo.Context) error {
 	return err
 }
 
+// DeleteAlias converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteAlias(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "alias" -------------
+	var alias Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "alias", ctx.Param("alias"), &alias, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter alias: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteAlias(ctx, model, alias)
+	return err
+}
+
+// GetAlias converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAlias(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "alias" -------------
+	var alias Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "alias", ctx.Param("alias"), &alias, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter alias: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAlias(ctx, model, alias)
+	return err
+}
+
+// SetAlias converts echo context to params.
+func (w *ServerInterfaceWrapper) SetAlias(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "alias" -------------
+	var alias Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "alias", ctx.Param("alias"), &alias, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter alias: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetAlias(ctx, model, alias)
+	return err
+}
+
+// GetPolicy converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPolicy(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPolicy(ctx, model)
+	return err
+}
+
+// PutPolicy converts echo context to params.
+func (w *ServerInterfaceWrapper) PutPolicy(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutPolicy(ctx, model)
+	return err
+}
+
+// GetVersionInStage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetVersionInStage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "stage" -------------
+	var stage Stage
+
+	err = runtime.BindStyledParameterWithOptions("simple", "stage", ctx.Param("stage"), &stage, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter stage: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetVersionInStage(ctx, model, stage)
+	return err
+}
+
 // ListVersions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListVersions(ctx echo.Context) error {
 	var err error
@@ -684,6 +1265,30 @@ func (w *ServerInterfaceWrapper) GetVersion(ctx echo.Context) error {
 	return err
 }
 
+// RecordDeployment converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordDeployment(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordDeployment(ctx, model, version)
+	return err
+}
+
 // ListFiles converts echo context to params.
 func (w *ServerInterfaceWrapper) ListFiles(ctx echo.Context) error {
 	var err error
@@ -729,6 +1334,87 @@ func (w *ServerInterfaceWrapper) FinalizeVersion(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.FinalizeVersion(ctx, model, version)
+	return err
+}
+
+// ListMetrics converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMetrics(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMetricsParams
+	// ------------- Optional query parameter "key" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "key", ctx.QueryParams(), &params.Key, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMetrics(ctx, model, version, params)
+	return err
+}
+
+// LogMetrics converts echo context to params.
+func (w *ServerInterfaceWrapper) LogMetrics(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LogMetrics(ctx, model, version)
+	return err
+}
+
+// RequestTransition converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestTransition(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestTransition(ctx, model, version)
 	return err
 }
 
@@ -786,6 +1472,93 @@ func (w *ServerInterfaceWrapper) RevokeToken(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RevokeToken(ctx, id)
+	return err
+}
+
+// ListTransitions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTransitions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTransitionsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "model" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "model", ctx.QueryParams(), &params.Model, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTransitions(ctx, params)
+	return err
+}
+
+// GetTransition converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTransition(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id TransitionID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTransition(ctx, id)
+	return err
+}
+
+// ApproveTransition converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveTransition(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id TransitionID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveTransition(ctx, id)
+	return err
+}
+
+// RejectTransition converts echo context to params.
+func (w *ServerInterfaceWrapper) RejectTransition(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id TransitionID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RejectTransition(ctx, id)
 	return err
 }
 
@@ -849,6 +1622,21 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
 	router.POST(options.BaseURL+"/api/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/api/v1/tokens/:id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
+	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/transitions", wrapper.RequestTransition, options.OperationMiddlewares["requestTransition"]...)
+	router.GET(options.BaseURL+"/api/v1/transitions", wrapper.ListTransitions, options.OperationMiddlewares["listTransitions"]...)
+	router.GET(options.BaseURL+"/api/v1/transitions/:id", wrapper.GetTransition, options.OperationMiddlewares["getTransition"]...)
+	router.POST(options.BaseURL+"/api/v1/transitions/:id/approve", wrapper.ApproveTransition, options.OperationMiddlewares["approveTransition"]...)
+	router.POST(options.BaseURL+"/api/v1/transitions/:id/reject", wrapper.RejectTransition, options.OperationMiddlewares["rejectTransition"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/stages/:stage", wrapper.GetVersionInStage, options.OperationMiddlewares["getVersionInStage"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/policy", wrapper.GetPolicy, options.OperationMiddlewares["getPolicy"]...)
+	router.PUT(options.BaseURL+"/api/v1/models/:model/policy", wrapper.PutPolicy, options.OperationMiddlewares["putPolicy"]...)
+	router.DELETE(options.BaseURL+"/api/v1/models/:model/aliases/:alias", wrapper.DeleteAlias, options.OperationMiddlewares["deleteAlias"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/aliases/:alias", wrapper.GetAlias, options.OperationMiddlewares["getAlias"]...)
+	router.PUT(options.BaseURL+"/api/v1/models/:model/aliases/:alias", wrapper.SetAlias, options.OperationMiddlewares["setAlias"]...)
+	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/deployments", wrapper.RecordDeployment, options.OperationMiddlewares["recordDeployment"]...)
+	router.GET(options.BaseURL+"/api/v1/deployments", wrapper.ListDeployments, options.OperationMiddlewares["listDeployments"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/metrics", wrapper.ListMetrics, options.OperationMiddlewares["listMetrics"]...)
+	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/metrics", wrapper.LogMetrics, options.OperationMiddlewares["logMetrics"]...)
 
 }
 
@@ -865,6 +1653,84 @@ type PreconditionFailedJSONResponse Error
 type UnauthorizedJSONResponse Error
 
 type UnavailableJSONResponse Error
+
+type ListDeploymentsRequestObject struct {
+	Params ListDeploymentsParams
+}
+
+type ListDeploymentsResponseObject interface {
+	VisitListDeploymentsResponse(w http.ResponseWriter) error
+}
+
+type ListDeployments200JSONResponse DeploymentList
+
+func (response ListDeployments200JSONResponse) VisitListDeploymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeployments400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListDeployments400JSONResponse) VisitListDeploymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeployments401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListDeployments401JSONResponse) VisitListDeploymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeployments403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListDeployments403JSONResponse) VisitListDeploymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDeployments503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListDeployments503JSONResponse) VisitListDeploymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type ListModelsRequestObject struct {
 	Params ListModelsParams
@@ -1321,6 +2187,572 @@ func (response UpdateModel503JSONResponse) VisitUpdateModelResponse(w http.Respo
 	return err
 }
 
+type DeleteAliasRequestObject struct {
+	Model ModelName `json:"model"`
+	Alias Name      `json:"alias"`
+}
+
+type DeleteAliasResponseObject interface {
+	VisitDeleteAliasResponse(w http.ResponseWriter) error
+}
+
+type DeleteAlias204Response struct {
+}
+
+func (response DeleteAlias204Response) VisitDeleteAliasResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteAlias400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteAlias400JSONResponse) VisitDeleteAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAlias401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteAlias401JSONResponse) VisitDeleteAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAlias403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteAlias403JSONResponse) VisitDeleteAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAlias404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteAlias404JSONResponse) VisitDeleteAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAlias503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response DeleteAlias503JSONResponse) VisitDeleteAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAliasRequestObject struct {
+	Model ModelName `json:"model"`
+	Alias Name      `json:"alias"`
+}
+
+type GetAliasResponseObject interface {
+	VisitGetAliasResponse(w http.ResponseWriter) error
+}
+
+type GetAlias200JSONResponse Version
+
+func (response GetAlias200JSONResponse) VisitGetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlias400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetAlias400JSONResponse) VisitGetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlias401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetAlias401JSONResponse) VisitGetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlias403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetAlias403JSONResponse) VisitGetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlias404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetAlias404JSONResponse) VisitGetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlias503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetAlias503JSONResponse) VisitGetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetAliasRequestObject struct {
+	Model ModelName `json:"model"`
+	Alias Name      `json:"alias"`
+	Body  *SetAliasJSONRequestBody
+}
+
+type SetAliasResponseObject interface {
+	VisitSetAliasResponse(w http.ResponseWriter) error
+}
+
+type SetAlias200JSONResponse Alias
+
+func (response SetAlias200JSONResponse) VisitSetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetAlias400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SetAlias400JSONResponse) VisitSetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetAlias401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SetAlias401JSONResponse) VisitSetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetAlias403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SetAlias403JSONResponse) VisitSetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetAlias404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SetAlias404JSONResponse) VisitSetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetAlias409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SetAlias409JSONResponse) VisitSetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetAlias503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SetAlias503JSONResponse) VisitSetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPolicyRequestObject struct {
+	Model ModelName `json:"model"`
+}
+
+type GetPolicyResponseObject interface {
+	VisitGetPolicyResponse(w http.ResponseWriter) error
+}
+
+type GetPolicy200JSONResponse Policy
+
+func (response GetPolicy200JSONResponse) VisitGetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPolicy400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetPolicy400JSONResponse) VisitGetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPolicy401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetPolicy401JSONResponse) VisitGetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPolicy403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetPolicy403JSONResponse) VisitGetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPolicy404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetPolicy404JSONResponse) VisitGetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPolicy503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetPolicy503JSONResponse) VisitGetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutPolicyRequestObject struct {
+	Model ModelName `json:"model"`
+	Body  *PutPolicyJSONRequestBody
+}
+
+type PutPolicyResponseObject interface {
+	VisitPutPolicyResponse(w http.ResponseWriter) error
+}
+
+type PutPolicy200JSONResponse Policy
+
+func (response PutPolicy200JSONResponse) VisitPutPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutPolicy400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PutPolicy400JSONResponse) VisitPutPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutPolicy401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PutPolicy401JSONResponse) VisitPutPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutPolicy403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PutPolicy403JSONResponse) VisitPutPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutPolicy404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PutPolicy404JSONResponse) VisitPutPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutPolicy503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PutPolicy503JSONResponse) VisitPutPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVersionInStageRequestObject struct {
+	Model ModelName `json:"model"`
+	Stage Stage     `json:"stage"`
+}
+
+type GetVersionInStageResponseObject interface {
+	VisitGetVersionInStageResponse(w http.ResponseWriter) error
+}
+
+type GetVersionInStage200JSONResponse StagedVersion
+
+func (response GetVersionInStage200JSONResponse) VisitGetVersionInStageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVersionInStage400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetVersionInStage400JSONResponse) VisitGetVersionInStageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVersionInStage401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetVersionInStage401JSONResponse) VisitGetVersionInStageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVersionInStage403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetVersionInStage403JSONResponse) VisitGetVersionInStageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVersionInStage404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetVersionInStage404JSONResponse) VisitGetVersionInStageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVersionInStage503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetVersionInStage503JSONResponse) VisitGetVersionInStageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListVersionsRequestObject struct {
 	Model  ModelName `json:"model"`
 	Params ListVersionsParams
@@ -1600,6 +3032,114 @@ func (response GetVersion503JSONResponse) VisitGetVersionResponse(w http.Respons
 	return err
 }
 
+type RecordDeploymentRequestObject struct {
+	Model   ModelName     `json:"model"`
+	Version VersionNumber `json:"version"`
+	Body    *RecordDeploymentJSONRequestBody
+}
+
+type RecordDeploymentResponseObject interface {
+	VisitRecordDeploymentResponse(w http.ResponseWriter) error
+}
+
+type RecordDeployment201JSONResponse Deployment
+
+func (response RecordDeployment201JSONResponse) VisitRecordDeploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordDeployment400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RecordDeployment400JSONResponse) VisitRecordDeploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordDeployment401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RecordDeployment401JSONResponse) VisitRecordDeploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordDeployment403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RecordDeployment403JSONResponse) VisitRecordDeploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordDeployment404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RecordDeployment404JSONResponse) VisitRecordDeploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordDeployment409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RecordDeployment409JSONResponse) VisitRecordDeploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordDeployment503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RecordDeployment503JSONResponse) VisitRecordDeploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListFilesRequestObject struct {
 	Model   ModelName     `json:"model"`
 	Version VersionNumber `json:"version"`
@@ -1803,6 +3343,302 @@ func (response FinalizeVersion412JSONResponse) VisitFinalizeVersionResponse(w ht
 type FinalizeVersion503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response FinalizeVersion503JSONResponse) VisitFinalizeVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMetricsRequestObject struct {
+	Model   ModelName     `json:"model"`
+	Version VersionNumber `json:"version"`
+	Params  ListMetricsParams
+}
+
+type ListMetricsResponseObject interface {
+	VisitListMetricsResponse(w http.ResponseWriter) error
+}
+
+type ListMetrics200JSONResponse MetricList
+
+func (response ListMetrics200JSONResponse) VisitListMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMetrics400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListMetrics400JSONResponse) VisitListMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMetrics401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListMetrics401JSONResponse) VisitListMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMetrics403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListMetrics403JSONResponse) VisitListMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMetrics404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListMetrics404JSONResponse) VisitListMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMetrics503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListMetrics503JSONResponse) VisitListMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogMetricsRequestObject struct {
+	Model   ModelName     `json:"model"`
+	Version VersionNumber `json:"version"`
+	Body    *LogMetricsJSONRequestBody
+}
+
+type LogMetricsResponseObject interface {
+	VisitLogMetricsResponse(w http.ResponseWriter) error
+}
+
+type LogMetrics201JSONResponse MetricList
+
+func (response LogMetrics201JSONResponse) VisitLogMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogMetrics400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response LogMetrics400JSONResponse) VisitLogMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogMetrics401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response LogMetrics401JSONResponse) VisitLogMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogMetrics403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response LogMetrics403JSONResponse) VisitLogMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogMetrics404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response LogMetrics404JSONResponse) VisitLogMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogMetrics503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response LogMetrics503JSONResponse) VisitLogMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTransitionRequestObject struct {
+	Model   ModelName     `json:"model"`
+	Version VersionNumber `json:"version"`
+	Body    *RequestTransitionJSONRequestBody
+}
+
+type RequestTransitionResponseObject interface {
+	VisitRequestTransitionResponse(w http.ResponseWriter) error
+}
+
+type RequestTransition201JSONResponse Transition
+
+func (response RequestTransition201JSONResponse) VisitRequestTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTransition400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RequestTransition400JSONResponse) VisitRequestTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTransition401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RequestTransition401JSONResponse) VisitRequestTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTransition403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RequestTransition403JSONResponse) VisitRequestTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTransition404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RequestTransition404JSONResponse) VisitRequestTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTransition409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RequestTransition409JSONResponse) VisitRequestTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTransition503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RequestTransition503JSONResponse) VisitRequestTransitionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -2056,8 +3892,409 @@ func (response RevokeToken503JSONResponse) VisitRevokeTokenResponse(w http.Respo
 	return err
 }
 
+type ListTransitionsRequestObject struct {
+	Params ListTransitionsParams
+}
+
+type ListTransitionsResponseObject interface {
+	VisitListTransitionsResponse(w http.ResponseWriter) error
+}
+
+type ListTransitions200JSONResponse TransitionList
+
+func (response ListTransitions200JSONResponse) VisitListTransitionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTransitions400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListTransitions400JSONResponse) VisitListTransitionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTransitions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListTransitions401JSONResponse) VisitListTransitionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTransitions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListTransitions403JSONResponse) VisitListTransitionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTransitions503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListTransitions503JSONResponse) VisitListTransitionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTransitionRequestObject struct {
+	Id TransitionID `json:"id"`
+}
+
+type GetTransitionResponseObject interface {
+	VisitGetTransitionResponse(w http.ResponseWriter) error
+}
+
+type GetTransition200JSONResponse Transition
+
+func (response GetTransition200JSONResponse) VisitGetTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTransition400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetTransition400JSONResponse) VisitGetTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTransition401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetTransition401JSONResponse) VisitGetTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTransition403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetTransition403JSONResponse) VisitGetTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTransition404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetTransition404JSONResponse) VisitGetTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTransition503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetTransition503JSONResponse) VisitGetTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTransitionRequestObject struct {
+	Id   TransitionID `json:"id"`
+	Body *ApproveTransitionJSONRequestBody
+}
+
+type ApproveTransitionResponseObject interface {
+	VisitApproveTransitionResponse(w http.ResponseWriter) error
+}
+
+type ApproveTransition200JSONResponse Transition
+
+func (response ApproveTransition200JSONResponse) VisitApproveTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTransition400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ApproveTransition400JSONResponse) VisitApproveTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTransition401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ApproveTransition401JSONResponse) VisitApproveTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTransition403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ApproveTransition403JSONResponse) VisitApproveTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTransition404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ApproveTransition404JSONResponse) VisitApproveTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTransition409JSONResponse struct{ ConflictJSONResponse }
+
+func (response ApproveTransition409JSONResponse) VisitApproveTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTransition412JSONResponse struct{ PreconditionFailedJSONResponse }
+
+func (response ApproveTransition412JSONResponse) VisitApproveTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveTransition503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ApproveTransition503JSONResponse) VisitApproveTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectTransitionRequestObject struct {
+	Id   TransitionID `json:"id"`
+	Body *RejectTransitionJSONRequestBody
+}
+
+type RejectTransitionResponseObject interface {
+	VisitRejectTransitionResponse(w http.ResponseWriter) error
+}
+
+type RejectTransition200JSONResponse Transition
+
+func (response RejectTransition200JSONResponse) VisitRejectTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectTransition400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RejectTransition400JSONResponse) VisitRejectTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectTransition401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RejectTransition401JSONResponse) VisitRejectTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectTransition403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RejectTransition403JSONResponse) VisitRejectTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectTransition404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response RejectTransition404JSONResponse) VisitRejectTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectTransition409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RejectTransition409JSONResponse) VisitRejectTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectTransition503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RejectTransition503JSONResponse) VisitRejectTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListDeployments The deployments ledger
+	// (GET /api/v1/deployments)
+	ListDeployments(ctx context.Context, request ListDeploymentsRequestObject) (ListDeploymentsResponseObject, error)
 	// ListModels List models
 	// (GET /api/v1/models)
 	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
@@ -2073,6 +4310,24 @@ type StrictServerInterface interface {
 	// UpdateModel Change a model
 	// (PATCH /api/v1/models/{model})
 	UpdateModel(ctx context.Context, request UpdateModelRequestObject) (UpdateModelResponseObject, error)
+	// DeleteAlias Remove an alias
+	// (DELETE /api/v1/models/{model}/aliases/{alias})
+	DeleteAlias(ctx context.Context, request DeleteAliasRequestObject) (DeleteAliasResponseObject, error)
+	// GetAlias Resolve an alias
+	// (GET /api/v1/models/{model}/aliases/{alias})
+	GetAlias(ctx context.Context, request GetAliasRequestObject) (GetAliasResponseObject, error)
+	// SetAlias Point an alias at a version
+	// (PUT /api/v1/models/{model}/aliases/{alias})
+	SetAlias(ctx context.Context, request SetAliasRequestObject) (SetAliasResponseObject, error)
+	// GetPolicy Get the promotion policy
+	// (GET /api/v1/models/{model}/policy)
+	GetPolicy(ctx context.Context, request GetPolicyRequestObject) (GetPolicyResponseObject, error)
+	// PutPolicy Set the promotion policy
+	// (PUT /api/v1/models/{model}/policy)
+	PutPolicy(ctx context.Context, request PutPolicyRequestObject) (PutPolicyResponseObject, error)
+	// GetVersionInStage The version in a stage
+	// (GET /api/v1/models/{model}/stages/{stage})
+	GetVersionInStage(ctx context.Context, request GetVersionInStageRequestObject) (GetVersionInStageResponseObject, error)
 	// ListVersions List versions
 	// (GET /api/v1/models/{model}/versions)
 	ListVersions(ctx context.Context, request ListVersionsRequestObject) (ListVersionsResponseObject, error)
@@ -2082,12 +4337,24 @@ type StrictServerInterface interface {
 	// GetVersion Get a version
 	// (GET /api/v1/models/{model}/versions/{version})
 	GetVersion(ctx context.Context, request GetVersionRequestObject) (GetVersionResponseObject, error)
+	// RecordDeployment Record a deployment
+	// (POST /api/v1/models/{model}/versions/{version}/deployments)
+	RecordDeployment(ctx context.Context, request RecordDeploymentRequestObject) (RecordDeploymentResponseObject, error)
 	// ListFiles List a version's files
 	// (GET /api/v1/models/{model}/versions/{version}/files)
 	ListFiles(ctx context.Context, request ListFilesRequestObject) (ListFilesResponseObject, error)
 	// FinalizeVersion Finalize a version
 	// (POST /api/v1/models/{model}/versions/{version}/finalize)
 	FinalizeVersion(ctx context.Context, request FinalizeVersionRequestObject) (FinalizeVersionResponseObject, error)
+	// ListMetrics A version's metrics
+	// (GET /api/v1/models/{model}/versions/{version}/metrics)
+	ListMetrics(ctx context.Context, request ListMetricsRequestObject) (ListMetricsResponseObject, error)
+	// LogMetrics Record metrics
+	// (POST /api/v1/models/{model}/versions/{version}/metrics)
+	LogMetrics(ctx context.Context, request LogMetricsRequestObject) (LogMetricsResponseObject, error)
+	// RequestTransition Request a stage transition
+	// (POST /api/v1/models/{model}/versions/{version}/transitions)
+	RequestTransition(ctx context.Context, request RequestTransitionRequestObject) (RequestTransitionResponseObject, error)
 	// ListTokens List tokens
 	// (GET /api/v1/tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
@@ -2097,6 +4364,18 @@ type StrictServerInterface interface {
 	// RevokeToken Revoke a token
 	// (DELETE /api/v1/tokens/{id})
 	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
+	// ListTransitions List transition requests
+	// (GET /api/v1/transitions)
+	ListTransitions(ctx context.Context, request ListTransitionsRequestObject) (ListTransitionsResponseObject, error)
+	// GetTransition Get a transition request
+	// (GET /api/v1/transitions/{id})
+	GetTransition(ctx context.Context, request GetTransitionRequestObject) (GetTransitionResponseObject, error)
+	// ApproveTransition Approve a transition
+	// (POST /api/v1/transitions/{id}/approve)
+	ApproveTransition(ctx context.Context, request ApproveTransitionRequestObject) (ApproveTransitionResponseObject, error)
+	// RejectTransition Reject a transition
+	// (POST /api/v1/transitions/{id}/reject)
+	RejectTransition(ctx context.Context, request RejectTransitionRequestObject) (RejectTransitionResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -2109,6 +4388,31 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ListDeployments operation middleware
+func (sh *strictHandler) ListDeployments(ctx echo.Context, params ListDeploymentsParams) error {
+	var request ListDeploymentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDeployments(ctx.Request().Context(), request.(ListDeploymentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDeployments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListDeploymentsResponseObject); ok {
+		return validResponse.VisitListDeploymentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // ListModels operation middleware
@@ -2280,6 +4584,206 @@ func (sh *strictHandler) UpdateModel(ctx echo.Context, model ModelName) error {
 	return nil
 }
 
+// DeleteAlias operation middleware
+func (sh *strictHandler) DeleteAlias(ctx echo.Context, model ModelName, alias Name) error {
+	var request DeleteAliasRequestObject
+
+	request.Model = model
+	request.Alias = alias
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteAlias(ctx.Request().Context(), request.(DeleteAliasRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteAlias")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteAliasResponseObject); ok {
+		return validResponse.VisitDeleteAliasResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAlias operation middleware
+func (sh *strictHandler) GetAlias(ctx echo.Context, model ModelName, alias Name) error {
+	var request GetAliasRequestObject
+
+	request.Model = model
+	request.Alias = alias
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAlias(ctx.Request().Context(), request.(GetAliasRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAlias")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAliasResponseObject); ok {
+		return validResponse.VisitGetAliasResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetAlias operation middleware
+func (sh *strictHandler) SetAlias(ctx echo.Context, model ModelName, alias Name) error {
+	var request SetAliasRequestObject
+
+	request.Model = model
+	request.Alias = alias
+
+	var body SetAliasJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetAlias(ctx.Request().Context(), request.(SetAliasRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetAlias")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetAliasResponseObject); ok {
+		return validResponse.VisitSetAliasResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPolicy operation middleware
+func (sh *strictHandler) GetPolicy(ctx echo.Context, model ModelName) error {
+	var request GetPolicyRequestObject
+
+	request.Model = model
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPolicy(ctx.Request().Context(), request.(GetPolicyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPolicy")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPolicyResponseObject); ok {
+		return validResponse.VisitGetPolicyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutPolicy operation middleware
+func (sh *strictHandler) PutPolicy(ctx echo.Context, model ModelName) error {
+	var request PutPolicyRequestObject
+
+	request.Model = model
+
+	var body PutPolicyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutPolicy(ctx.Request().Context(), request.(PutPolicyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutPolicy")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutPolicyResponseObject); ok {
+		return validResponse.VisitPutPolicyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetVersionInStage operation middleware
+func (sh *strictHandler) GetVersionInStage(ctx echo.Context, model ModelName, stage Stage) error {
+	var request GetVersionInStageRequestObject
+
+	request.Model = model
+	request.Stage = stage
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetVersionInStage(ctx.Request().Context(), request.(GetVersionInStageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetVersionInStage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetVersionInStageResponseObject); ok {
+		return validResponse.VisitGetVersionInStageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListVersions operation middleware
 func (sh *strictHandler) ListVersions(ctx echo.Context, model ModelName, params ListVersionsParams) error {
 	var request ListVersionsRequestObject
@@ -2380,6 +4884,55 @@ func (sh *strictHandler) GetVersion(ctx echo.Context, model ModelName, version V
 	return nil
 }
 
+// RecordDeployment operation middleware
+func (sh *strictHandler) RecordDeployment(ctx echo.Context, model ModelName, version VersionNumber) error {
+	var request RecordDeploymentRequestObject
+
+	request.Model = model
+	request.Version = version
+
+	var body RecordDeploymentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RecordDeployment(ctx.Request().Context(), request.(RecordDeploymentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RecordDeployment")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RecordDeploymentResponseObject); ok {
+		return validResponse.VisitRecordDeploymentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListFiles operation middleware
 func (sh *strictHandler) ListFiles(ctx echo.Context, model ModelName, version VersionNumber) error {
 	var request ListFilesRequestObject
@@ -2426,6 +4979,131 @@ func (sh *strictHandler) FinalizeVersion(ctx echo.Context, model ModelName, vers
 		return err
 	} else if validResponse, ok := response.(FinalizeVersionResponseObject); ok {
 		return validResponse.VisitFinalizeVersionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListMetrics operation middleware
+func (sh *strictHandler) ListMetrics(ctx echo.Context, model ModelName, version VersionNumber, params ListMetricsParams) error {
+	var request ListMetricsRequestObject
+
+	request.Model = model
+	request.Version = version
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMetrics(ctx.Request().Context(), request.(ListMetricsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMetrics")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMetricsResponseObject); ok {
+		return validResponse.VisitListMetricsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LogMetrics operation middleware
+func (sh *strictHandler) LogMetrics(ctx echo.Context, model ModelName, version VersionNumber) error {
+	var request LogMetricsRequestObject
+
+	request.Model = model
+	request.Version = version
+
+	var body LogMetricsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LogMetrics(ctx.Request().Context(), request.(LogMetricsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LogMetrics")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LogMetricsResponseObject); ok {
+		return validResponse.VisitLogMetricsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RequestTransition operation middleware
+func (sh *strictHandler) RequestTransition(ctx echo.Context, model ModelName, version VersionNumber) error {
+	var request RequestTransitionRequestObject
+
+	request.Model = model
+	request.Version = version
+
+	var body RequestTransitionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestTransition(ctx.Request().Context(), request.(RequestTransitionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestTransition")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestTransitionResponseObject); ok {
+		return validResponse.VisitRequestTransitionResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -2528,81 +5206,270 @@ func (sh *strictHandler) RevokeToken(ctx echo.Context, id string) error {
 	return nil
 }
 
+// ListTransitions operation middleware
+func (sh *strictHandler) ListTransitions(ctx echo.Context, params ListTransitionsParams) error {
+	var request ListTransitionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTransitions(ctx.Request().Context(), request.(ListTransitionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTransitions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTransitionsResponseObject); ok {
+		return validResponse.VisitListTransitionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTransition operation middleware
+func (sh *strictHandler) GetTransition(ctx echo.Context, id TransitionID) error {
+	var request GetTransitionRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTransition(ctx.Request().Context(), request.(GetTransitionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTransition")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTransitionResponseObject); ok {
+		return validResponse.VisitGetTransitionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveTransition operation middleware
+func (sh *strictHandler) ApproveTransition(ctx echo.Context, id TransitionID) error {
+	var request ApproveTransitionRequestObject
+
+	request.Id = id
+
+	var body ApproveTransitionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveTransition(ctx.Request().Context(), request.(ApproveTransitionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveTransition")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveTransitionResponseObject); ok {
+		return validResponse.VisitApproveTransitionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RejectTransition operation middleware
+func (sh *strictHandler) RejectTransition(ctx echo.Context, id TransitionID) error {
+	var request RejectTransitionRequestObject
+
+	request.Id = id
+
+	var body RejectTransitionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RejectTransition(ctx.Request().Context(), request.(RejectTransitionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RejectTransition")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RejectTransitionResponseObject); ok {
+		return validResponse.VisitRejectTransitionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7FzrctvGkn6VLuypipRAvImWZbq2Uo5PlONTiZOylOwPU0sMgSYxETCDzAwk0Qqr9tc+wD7EPth5klNz",
-	"AQiAoEjalpK4/McWgbn09PTl654e3HkhTzPOkCnpje68jAiSokJhfv3AI0xekxT1jwhlKGimKGfeyFMx",
-	"QqpffyGB6Ra+R/XzjKjY8z3zaOSZFp7vCfwtpwIjb6REjr4nwxhTokf9m8CZN/L+o7uio2vfyq6Zebn0",
-	"vZ/IHM/puxYyqMJUQoYCMjJHOIhwRvJEwZPeYUHRbzmKxYok3W4i9WBVMlJyS9M89Ub9Xq/neyll7qfv",
-	"qUWm+1GmcI6ipOeCXyFr50vA8FZNzERKtwqAz0C/yAReU55LQ+x99JluTQK/RzZXsSZxMCzJkkpQNjdU",
-	"/YJCUs5e5+kURTtl17YJMNMGDvo+DHw49uFf//P/h+1b6Lrcu4kl9wb94dPh6fHJ8OkWHi71cDLjTKKR",
-	"tG9I9AZ/y1Eq/SvkTCEzf5IsS2hI9Bq6v0puOL6b9HwrBHdTNWSGXZOERkBZlitv6XsvOZslNHyEqUM3",
-	"k4QbqmIjE2EuBDIFUhGFcIC3VCoJJBFIooUPNE1zRaYJHmpKz7iY0iiygvewpGrajBh+IUHwBCVEHBhX",
-	"QJKE34CKqdQUvebqjOcseniCGAeZh7G1On4pylzAjCaoaflJYMhZRHWHM0ITfASqiFbqclaIOErDpZgn",
-	"kabpZ0ZyFXNB3+Hj8MjK9hSJQGE30JFxTWiiBelxRCciikyJRL0/+vc04VOQigsEKiFnAkkYG3J0fzek",
-	"nvGlQKLQeJ6KRSCRZTBJfhI8Q6Gothszkkj0vazyqGH16obz5Ph03XIWlm4XX+R7iszltrYXuo01cYXF",
-	"fGsnuSxn59NfMbTWxyzYuJP3WzDeZlSgnNAWd5TQGSqaIhAJBL7jEOXC7DUcBE8HvTjwITjupcHhcxgM",
-	"Y7iJkQGZSmTKB6Ig5VLB6dOTXk97hIwohUIP+98Hb3tHzy6/OhiPO/avw68P4t/T3+XvqTw8/OpvXgub",
-	"jeKub5E316LhxpZwEHypifo6OCy8pulnQIaE0ipBShageB7Gz7VFso1kdQHanWl0YGFNSflbcvSud/Ss",
-	"M/ny66PLu77fH5wu28klt69s/+NB+ZoIQRb6rTGJeuhyjvsk4g23Fmo15hPjIN2P/vr4MrcCssatm5hr",
-	"nbqJiYJc1lhyEIT0aCZIHh0pQSijbK5ZSRIaYqDde1UXBqeGgvJ3G6Koym9BULH0zaLscMh7ai9RRKLa",
-	"nbV/tx3e4KzO4JPhOlP3Nw0GD8vNa6gNctp/NmgZo2Ec3c7ACmpr5bTNJRwUWqdRntuz6oQ18LfifEaE",
-	"s+f38arcGcMryXMRbjV857bVvqZvjcLKPu0nEftYZy2axiQyDTzflsz2fM/4RWP6tLJrwfQ9vCZJbp9d",
-	"tmycjMngyUnTfvSOnpGj2Yujs8u7k2G76cgFbYjGoDc8bWlYgOuGMA5Ot2njRm9inbImue4j2h+HPKrx",
-	"y0HjCRHzPLU2NDcABpnSIAEjz/dmJQj1PcbVZGbwn++lqGIeTfQjgxFN4wLxavdRAUqTmcVnvqc4nyRE",
-	"mHgoZzLPMi4URpMUI0omZn2+JwiboxlZEkXljBrk4HsRnaNUk5TKlKgwtuSWQMc3AYdgJGnd3hSl1HHY",
-	"6G4Lsw2XVu3X2d5ob5ndtjtn1MpnfRdMwLVOxf0CuFn6pIuUZ1ykRNmw62ToVSKyXmtUW12CiwGLONnS",
-	"sWlF31Nr5uur0qh8dzN+5jB802SnhNGZ3mO71ev+UKICzkKEanxLJZj4qQ5a7DJGWxjY4IRdRtvSX0mZ",
-	"Y1TmAUiS/DjzRm+3GEjd/BWbcW/pNzmmNqcUJJ0zrMP65yBjfsOAs2QBlJmIDIqgeuuy7Fzry7pc+jbt",
-	"02IsjHePJkTVpCsiCo80xmyTxaLPdNEq4A2HvPY+IdpSTypmcp01MZ3HKFUzt+FmBslhRgQc9GDGBTDO",
-	"8NBbF/+HCgJ8L8+iPbnWZurrrHIUrPGnxm+/umE1OtqE2ex5uyKvcPtOmmylp0WVG1mx7XbXTbzes20B",
-	"RZoSb0maaSvrWSQcocJQcVE3BS4KuCyjgaPLu57fHzxtN6lvGriCRCnV7M7yaUJljHp0kmWCX5s/I8wS",
-	"vrBP84iqmjdYjXpeArB74dC6yItcqztRkAke5SFGVePn+S1OfrIzJJlTNQl5mlLVaH/Sho9FziY0ao78",
-	"5KRNqNe27Fw591uwVWundjeKzC1os+tzMk9EGNNrjFp5eeFUcgeY3po/bbLZPoeETDGRz8tY+GTowxUu",
-	"pI5N+6A49AenMF0otBk9nisIRsE6bD9pA+0rX/AYtrZIE+wzpN3aeyL50iKstVkLmPGaX+25ovcLsu8J",
-	"pe+3N1Tj0Wac66/M0GbjWuHt5aaNbjeu242ib3317nyoQowGM9pAwK4G9mfjQPZKzKWU1WLXD0/VfVgM",
-	"+ssKR9QJIQklEveU6IfAQx+W/diS71ibbkYZSei7PdewFZIHDmiP817vOIzx1vyBgQ8arJsUXQOsl4S8",
-	"D2B3GroreNue0tm084+bbpGFd7y3uWlkW6tc7kjRuW384Ei2nuC4/0x1Dfh5fuXssRX9up0sWVvRn5Ih",
-	"BR/9Usc/ACQ79r2/JXcL2l2/C4u1zZKXA+9myyuSuV8ybi9N+zibfw/956XQFwgyQxZZ6Gjj/8s2ICox",
-	"zAVVi3NNr12XDaxf5DYRY3+dFRL+z/+6KM7i9Uj27UraY6UyewxGHZarm0PjMq8QM23pCEhMZkcxlzo4",
-	"tUcbAudUKrEAwiIgQtEZCRVIFNcoRlAmjH/lUzlmWS7jwnQWI0jTU8VI7WGo9MGGIJDRDBPKUEKWJwm4",
-	"GCUas0JgfNAbmFDCQgQ+m9HQJKR11AI3MYeIRuasoTNmY/aSs2tkellyBP88//E1THlEHfYFycgVTkIi",
-	"EWYUk0j68ObsJRwfHz+Dny9egrYRUpE0k/6YaRCNCjKN9IsDqbI0I/AhqJZP/Ot//2+9qMIHTDO1AM7G",
-	"TLuThEgzHh76hh2cIZhMnCZyYaJ/vEaxgBmhSS5wNGbB3dgm68beCO7GJlLSf45Xec2x58O4SP3Zd3bT",
-	"xuOxd6v/Mce9ru1yGXTG2kIlNEQmcZW/9l5kJIzxaNDpaTsjEic4ctTt3tzcdIh53eFi3nV9Zff7Vy+/",
-	"fX3+remjDQBVJq4t5amiJCOv1+nbZjxDRjLqjbzjTq9zbD1qbKS8SzLave53V/h9jmqDwErgIkKBEUwX",
-	"5vDNB55ZK5EstJSp4iUBmU9dvOSO7HR74AIq45o9Ma0VmXc8Q6c9inwVeSNP29QfCqBdrUJ626ROC9gR",
-	"ZRKZpIpe4+bZzTl0zXG0Fdz8tqnOpj2MXQM7V7gYXZMkx+C5zcUVR5G2woMoveANc9s37VU+g16vdfo2",
-	"y7tiWLesldqxrc1fLi8bBTmDXu+jFQqsckvtBRRkrk2P45sW4aGdvG3MkshupWTIdOlv71IrxjCdjrd3",
-	"WtXcLH3vyS49qsUWxt/kaUrEwkk5lPGkBV9lnuvS926PXMj7XikmDUx5GyB/YxyMMezA8KawnGbeDgx7",
-	"z1ag3OgOlaDIFbJ1Na1UZ7iKMJTqGx4tPpqwtNR/LOsQQYkcl2vi2v+44tpavWWh4p9bQoe9Z9t7lBVv",
-	"Hy7Sdr+AQIHb9pTqSz1c3TF178z/SyvICSpsE+mUX7vqB+uQjb2lShbgyIIiA4cKGacJAmGLauTpUAHc",
-	"EAmUwSrhuC77fzekrGS/Jn7DdRIt6X96cRlu71EW+f0B8mW5vp98aUvYimx+ZIW0OFCzvsvfodqwxb2H",
-	"tzClNH9iQvOBMvAdqvc3MDu5zTrg3AKbVmXxGjZlpvJgTdRexoTNnYFqwOCuw6Z6IXAwp9fa9+q/BWYJ",
-	"CdEUtOkHh+viWcnCPpADbsnz7uSAH0k9QsPX6LOatLhiw5oHccXdauaq1bReVC6ErJILDG9QKphRIVV7",
-	"0PfLKnPV0MK2gKlI5u0mSC47qiOhDYO5FOFOozWSp3/NWKyawrw3Gis3/LOKNQO4SrK10LDy0R/ujVoD",
-	"QAvSdfjnEqQlBC7voZSXufBWtd4PAmaAssBcYnS4KTT8pXZd6GGCw0aB8SOHh2VK/i8bID6uyvyYIQNS",
-	"qU7ZW2d28UvdO/fXcqOH0uC/JvY6WLQ+wAfjWHxwh0QmdCzOOcGec7aGClVxf1iLvQkPXa9OiD7LXD1g",
-	"+ACRe1AzvR0M1K9ymqLMneW/WxbetmrBt/YMhCZYUQL6Do3In//jxdHgyYlfzf1nRMV+ccDUVIrNpbft",
-	"aO+M2pqaB9OWsh55g7pY5nxWliamKbXlC+l4tNKasgT601aZ7p0W9WXzGvzD0um3xVGanC+k0TygTNKo",
-	"pmIdeKXM9TetMIQyCLoBHEhkCogcs4QqFCQBmRAZoxxBYFd3g3QeK2m50ZFkhgqZ5EIGh8/tgYAPQSfQ",
-	"mj5mQacTgMR5qsn3gUwlT3KFhiTrHackvHJTABEIAmcaGFqjMuz17Dloy4Vy9+ve2+T1Us37r6ntu9O2",
-	"0uhxd3kjMP+BXLXC8sDY0GBkzHPT5k4x5CnKMSsKrQL4CmK8Lcx3cQ5qD/6DsWcLsWxjW4sF4J7Rd1h/",
-	"orfHPhmP2dgLxlpGVNMVaLJcpYGtwvGhqL0x721FjqN0zMpb7JXTJqpMPYS96A7uuvuwPyjfxkQC4y6D",
-	"b6Sp7k/O3Fb+8RisLF/7RNHY3jn/YX+wvUPLdf0Pd2aFUHzEiGNVftue+DJ3b/VaRNTIeD13MbOtzJEY",
-	"ClSyA29sKbS9xiNt0YAxmwFlYZJHOHHF0v+pTWPQjqQuitrdHbJmjWFrGS/3xZSy3suZ1ynnCRL2V01z",
-	"rSqu701yqereffqVB2W9d6EQ7sGmM7R2n2XuvWmnVb2NZuqrtB8T0n6Ug5gCNhoiHJBaDZsPZMwa5WmH",
-	"HbhY3XKzA1Jpb7VheanNeBajUWNm776ROaGsA4H1+4FuqYT5vgrVq619OsDcENU0zBM+HbPKBwfsRaEv",
-	"g8MOvNBrtyrZ5nIq32p40AxX7WsQj5zfql5rbPt6jnn9SeuK4QAQKL7CtJO2rDmM7h2N7i1huCg/3GBi",
-	"ZgufZ4KnBl2ZPKyTMNCg33gNLb8ERNWB2KpSxo94tu4prKtZCey2moXCQ3wOkCvyYJm4r0BsKWOsfl+J",
-	"RnCg9zz4VdFgw3e4zOWkzUFT2wXx40Hr/WYTMMVIEhW/80Z3+leK2mxK98tVkHYWJE3cIwPPTetK/bRZ",
-	"VbVy+u2lduq2cHnTmosvtCU81EGqaVuriB11u/3B006v0+v0R6e9055BCo7lzRF1PBbBjKQ0oSir51ad",
-	"xlfoZEusbcMzjEBggibvy2fF8enzIgar1BMJXH2Pq7P2iTS5IZovKrrd6K61D1IJNORTWxzLc1UZtEhU",
-	"NUf8puJ0pfG6GfIssc7RuVz5HEjFkVXqTa3Aro/6DyMOvgnDdNQofXAy4TJ/VJp0gyBhlUg3n7e8XP47",
-	"AAD//w==",
+	"7H3pcty41eiroHhza6SE6m4t9nhaNZVyPOOJU5mlLGfyY9pXRJOnuzFiAwwASm4rqrq/7gPch/geLE/y",
+	"FTYSJMFetI3Hn/7YLS7gwcHZz8HBdZSyZcEoUCmi8XVUYI6XIIHrv75nGeQ/4CWoPzIQKSeFJIxG40gu",
+	"AC3V7S8EouqJOCLqeoHlIoojfWkc6SeiOOLwr5JwyKKx5CXEkUgXsMRq1D9wmEXj6H8NaziG5q4Y6i/f",
+	"3MTRT3gOZ+RjAAwiYSlQARwVeA5oL4MZLnOJno32HUT/KoGvapDUc+dCDeaDscQfyLJcRuPD0WgUR0tC",
+	"7Z9xJFeFeo9QCXPgFTzv2AXQMF4SCh/kuf6QVE8liM2QulFwuCSsFBrYdfDp19oA/h3oXC4UiEcnFVhC",
+	"ckLnGqp3HFNBFBxvvgkDJqsnkFoREPILgUgWXjt9vX/hCiwlcPXa//lldPAVPpi9vz4+uvlDFALtZ+CC",
+	"MPpDuZwCD8N2aR5BVD+D9g5jdBSj4xj95//+134YQvvKWjCrhT06PPny5MXx85MvNyzvjRpOFIwK0Ezw",
+	"F5y9NchSf6WMSqD6Jy6KnKRYzWH4q2CaGLYj7G85Z/ZTLXKmlzgnGSK0KGV0E0evGJ3lJH2ET6f2SwJd",
+	"EbnQ5JqWnAOVSEgsAe3BByKkQDjngLNVjMhyWUo8zWFfQfqa8SnJMsMTDwuqJmXFIV8IxFkOAmUMUSYR",
+	"znN2heSCCAXRD0y+ZiXNHh4gypAo04URiHFFyoyjGclBwfITh5TRTPPea0xyeASosJI31VdRxkBoLC1Y",
+	"nimY/kFxKReMk4/wODgytD0FzIGbBbRgXGKSK0J6HNLJsMRTLECtj/p7mrMpEpJxQESgknLA6UKDo963",
+	"Q6ovvsyJ+VFwVgCXxAgI7C635F5s1V/ojtME506G1Q9VkiiOyiLDErJzrNExY3ypfkXq4oEkWul2Rnbv",
+	"TFfBD6/53o0vR3+pdLeZXuxJW+8TDRjfV+Cw6a+QagGmcfZGizOFqswQI85/8lA4w7mAuIVVD9AN2tgH",
+	"2r0VBKUoOLvEeWAF9R2jmToY2wX5KVsuLfF27s2xNF/TNssmCv4OS3gLosw16HYwzDledeZcQV9/X0Pt",
+	"PhnCxSsOWIK27zzltsPyNNiqaZ48P35xEsANtXbkZosvjiSeb8TQO/VMGxf6I/0T1kbb7SYMHwrCQZyT",
+	"gNGXkxkokkBYIIy+YygruRZbaC/58mi0SGKUHI+Wyf4pOjpZoKsFUISnAqiMEZZoyYREL758Phop48Yz",
+	"rPaUZfX+T3uTycD82v/z3uLfy3+Lfy/F/v6f/hAiQc223SWK5krK2bEF2kv+qID6c7LvbFP9njblBaoU",
+	"LFriFZKsTBenSrmah4Q/AWWZOXr2TUJ88HF08NXg/I9/Pnh/fRgfHr24CYOLP7wx7x8ftek8jrR235pn",
+	"3jKjbOsxn2lbz/5x2B1flIZAOti6WjClHq4WWKJSNFCyl6TkYMZxmR1IjgkldK5QiXOSQqIsVZ8Xjl5o",
+	"CKq/Q8axT78OIDf1flK2JvUtuRdLLEBuj9pvzAtvYdZE8POTLlJ3Fw3a6xT9c2gM8uLwq6PAGC09b1cG",
+	"1Q6tYk7zuEB7juuUL2XXzP9gw8WqMV9gbqX7OlxVK6NxJVjJ042C78w8tavo60DordNuFLGLdFakqUUi",
+	"VUr5lwrZykhQJp4WfYrZFWHGEVzivDTX3gcWTizw0bPnYZfy5cHr99fPT8Kio+SkRRpHo5MX8Vqbp82b",
+	"67mxV5t8AylxQ+6AZM886HLFLmLCDRSGrcjZyn2nrbXVvR0tyuqlHpMSaLbjiEAvCWe011Qi2Y7mNIci",
+	"xymIsBktJMcS5mHoJcezGUnPC+BpEx5vhO2tZh01caZzbTL7M/YA6n6+ie64sWLrV/s2RnZrIbZifg/V",
+	"/VEc5YMr3zxnpUTuFbSXYor5KkbTvIThnANQLXzX2PfN1XMSR71/rt9XRq8e1KjM3IghscAZu1Jm8PTc",
+	"SqGMcIWykAQKkEBzZmKBOWhDyTyJ9g5HI98KsiqkCiF6cxpt9Fl6aGP9av+diF7+Xrpo7naqvZYXN11l",
+	"3gplBlioNRsfhO7roUkZZ70zFwhfTlnWUD42ZHaO+by0KCx1YAOoJKlyTaNYiSUbnIojyuT5TMeF4mgJ",
+	"csGyc3VJx470wy4SFmk3vQqgnM9M3CaOJGPnOeY6hFtSURYF48oFXkJG8LmeXxxxTOegRxZYEjEjOqKg",
+	"6HAOQp4viVhimS4MuFUAJNZUwinOg5RqQDivXMmW0UrkAp0cHqEZZ0uEKcLW441t9JktmfZK9PtIKuO2",
+	"mtSdvVKFTSHwHDbTiF7D+vkuUbQ5RJNCiHZeE2OKNGlEh4lDwn6drdFvaAibeqiUG6Hy+Um0E5PbyLVL",
+	"PBg4+mYUZu4Z2cUZem0jj51FwpTMFAUaQgwIO5CI0RSQL8+VNAecrZr+qZnGeAMCW5gw0whN3aOugGST",
+	"mOS9gZVwkA0LAb4pMWUsB0w7IOkRqudj97EQjG+EKCGrkj84z3+cReNfNtjr6vE3dMaim7g9MdmfRxJk",
+	"TqEZMD1FYsGuKGI0XyHi9KxNV2xEfZ8Mfn8TR9+D5CQNIN54FD2W33o77gJWPeZaynjWb1GKIifhEYWE",
+	"IsiKXbtBGZ9C4mWxvV2qHJUmp2esNGLZPmuyUx3Eqom61y2QcYU5Nx8fpCYOQoRm1uM7S9u7+/Zt1+jZ",
+	"s7h3gdrPrXVF4ogVvgKelKPRMXwdxfaX+5FWl9Iojr7+Ouz8uZX2QHgeChHIBQehMxe3Xh6m0F6P04/0",
+	"21jSu2C9xTYbfNLbrtLWqO3lqXXq7bfjr/51C6vNpb63veK0gnBT1N0N2w/OrdIet4P2jcsX15G5qpCh",
+	"L/q5y3yc490yxXUgcjfX373TI/lbscPO/VxZrtLPmnXV5oLMFyBku6LAfhkJhmaYo70RmjGOKKOwH9Qf",
+	"D5OvuE1SLxSVaqLKQtDBTwPfsb9gGxN3es17OKpKMWxHopp67sO3tB/ezq10dUvwAS8L5SVEJmifgYRU",
+	"Mt40ZW3C4n2VuDh4fz2KD4++DLsEP7GcpKs+YXO+W67PU/UBLBWcKYDVSuUEi9a4XUXZTqFY/J07Z7An",
+	"SFY952i5LxTf98Ua8/eetm6RQWBKbfjj5kqEsBiiGbOst5fbd1r49VmV9WSwjZBaP36YTryg1qY43dYE",
+	"tKmUrZPLwXOBcCXOl6WQKMWcr5BkCKgEjgrOsjJVz58iTBEsC7lC2lxAOE2hkAJhaq90sz3PT0IBiA5x",
+	"vG2lPXC2JErEFuU0J2KhE/BeLt5GbvXVMiOyEcGo53pW5YfWUltXzfGSmhCOmTxkvsMexYGw2fnWGZM5",
+	"kecpWy63MyB5Sc9NyL5hoj4PKbIOVs+kDRk5tCqNrJ0oPDfB3HpxFSp5uiCXkIVxqcbKfq6Ng+3cc/dC",
+	"1zm/j5DLluEP5YO/u2fOMddRjqeQi9Oq1OD5SYwuYCUQm6FDxUSHRy/QdCXB1P6xUqJknGzFJ3FUxzYe",
+	"wz50VRi7DLkum7SzMr1kFzvO6HY1DGsqFdYrR52AapcRxLXp1G8Qerh937fQYYNwsyEXm9jT9njwQ2br",
+	"GcoOvJ1RWNdI91WB4R0s26qiLLBg60rBMkhJtnMW1rzT6ziZjPT5uu/OOFturETQ8ngN23Tjx/2J2u0S",
+	"irqCZVeuqt6a9sUYt7N7hcSy3EyOFd2cmec1RW+Nyzvnj/XK6U9WEPvVfg1stFDaXbI4bEHXv9dzzh1k",
+	"QDXGDoKg5tiNksAbfldxcLs6qrUFHQER6Ns5uxs4HcG3YU5nFWm7bxZAM/NNa6iaPR6/asciaFL9Q/tl",
+	"OxWKLglt1FLdvXT0bjVRnj0YKNze1Z9+iKDX3arxNtTfdbUAoTgnH3ecw8a8YWKzgSbkv4APJh2QxEiA",
+	"NMUSrYxiBchtsoo7apnNJYab4xqPUf4nnDu0lV7ZTnlZiDzN9aDhyviWtftdrRcMcdqVrFDr8Y+nGw0e",
+	"44rH7xAJtei7vdqzE9qev2uHdL3CqwbeTtt5lLljcGsXTrufxV8D/zq1ZooUgqpTQFpyIldnCl4zL5NZ",
+	"f1maahHz12tH4X/75zu3A1PXDui7NbUvpCzMDiNind+mONQq8wKgUJIOIwH57GDBlFFmS+05zImQfIUw",
+	"zRDmksxwKpEAfgl8jKoC5l/ZVExoUYqFE51uBKHflAsgZp+ZiJGJOaGCFJATCgIVZZ4jp+sn1BFMjNQC",
+	"5gTTFBCbzUiqC6TLjChJzVBGMl37PpjQCX3F6CVQbVaN0d/OfvwBTVlGbLAACYov4DzFAtCMQJ6JGL19",
+	"/QodHx9/hf7x7hWq0oQintALWCllUCjLx22QqDbkJjFK/E2z//l//7+7lTa2wT1GJ1SpkxwLPR7sxxod",
+	"jALS5UIKyJVO8cAl8JUudCo5jCc0uZ6YiqJJNEbXEx0aUz8ndWnYJIrRxNUnmXtm0SaTSfRB/aN30tln",
+	"b26SwURJqJykQAXU9dTRywKnCzg4GoyUnOG5JRwxHg6vrq4GWN8eMD4f2nfF8O9vXn37w9m3+h2dZpU6",
+	"eVHRk8ck42g0ODSPsQIoLkg0jo4Ho8Gx0agLTeVDXJDh5eGwVRw4h4AS/wGuQEg0I1zIAfqnWuAEyyQ2",
+	"BSd691w9CuIl1TSKpYlEqrUeT+gk0vsmrnD9BKE6THkAJWIUHY2Onh8cHh6MDtWrh0fj0WgSGRQqsaMp",
+	"400WjSMlc79pFBT6G9R/uQ7uoG7VU+601Tw8ohNOu47V2o9Ja86wmjP0MdyEersEYRiiGlnDagv9ls+a",
+	"Cqeb963N0Eej0b1t0mwVs4Z3sOK5Lrz1afcmjk4MGKHRK3CH3sZt/crh5lcaW2L1S8ebX6p3Pt/E0bNt",
+	"3vC3vGrVVC6XmK+icfSuxWE5ZHOjdbTJ1iyvfR9HHw5sePFW6Qj1bScd6nBoUDB8bzQO4xlwyNB0pbeK",
+	"xYgVxobIV0oHSXcTI1FObfjZbjBTzyPGkTeultj6aYnngyD3f+/ili3Gb21exwIOCBWgPd9L6P+6EWG+",
+	"WRniwX/19V4IZzU6rtAFrMY62ZScGsnpNs6ZrfVKVOJ5z7fNnXDnh6PR6DNh/rq8YC3fW6r8nFleIQFV",
+	"4XnH5/bC3Vk8jgoWctffavNTm32IwpWzq/R3B+hk9FXtsmveIQJJfAG0y6beXuI69vgXlq3ujVgCu5Vv",
+	"mg6E5CXcdMj18H7JNdg2wziSnzaFnoy+2vxG1Wrk7iRt1gth5AynHak6oJiG1/r/G0PIOUgIkfSSXdq9",
+	"usZc1/KWSOFcJ+MyaWfJ0TjJwdQG1HEp6zNoA9YariY826X9bzQoNe03yO+kC6IB/ZMnl5PNb1TdVX4D",
+	"+jJY342+lCQMWjY/Ukct1qjprvJ3IHuWePTwEqai5s+MaO5IA9+BvL2A2UptNg3ODWZT3SpNmU2F3trV",
+	"IbVXC0znVkC1zOChtU11sdPenFwq3at+282Tuv2CurDfJU8vR/NACjiQBdpKAT8Se6Qar9kTmwRUsUbN",
+	"g6jioY2tD6/1j7Wq+SdXvYjsSwhzQFwrbOMCWn4U2l/qU7QvbS+izYrWDv1EDD4xGANJ7wy1iHTUoNMl",
+	"O8nNXn36rrENHMynUMEIlQJhGdSuPet6f+KjyqiEBchlnXB5opaaWgTL74tc7l/NxqG9H4bY9pJ0gZcF",
+	"YTSJkfqd50DnwJMYDQaDnm6SuKLBO/QqVbq/DDCF8Yi0a4ElW5JUR8xqd8XALRnCKNE5rKTioT3lpzC5",
+	"AH5FBOwPUFeW7gkw23ULXb++r4Xr1qL1zOe/+7cdvA5wj2wzmFn1sLzBOGVXT77YnaTET0qwVzICYVmX",
+	"6t9Rv/QbHkW1+yaogd5aCqv6H4i40/wA0wwVHUbye6EFFZXd9/OARGu/0EO1duZPeqrlCTb7WxRulT4l",
+	"fdWnGt667jh+S20zgwFyFcZV211kXEMl4CmTiMOBba8FWZdgfyp9gr1/0e5vl3pk2b6eTShcPbFKgFXO",
+	"7sgqW0lnM8LwWv9/0yul/7nQuqJVsqIrVsS4USpI2ZXpdQFIj4n21E9GYUKNkaOMI1MKsh/XMV8d5tWC",
+	"3tUuIlO7eIpORieIzPTm31DZwXcgrcPwhp7ZQrIHo+TmpqX1DoqeTTW3J9pup86rID5FGLkSwE/eaTFE",
+	"LZmm/bBzIioqvI1zYutF9R6zHqb1axR73XqnneoyMurXCwUT+D/XNYpb1O64ee42r7h3MFsMukuMwJXJ",
+	"/j7z6n6x6trMerXgT0KknYz3ymqd7Kgu/eYmZDCZ78ILGNlS2EoSVoc5VIe1wAcZPGQDUZ305FAKyPb7",
+	"0vw/N87ceJhEf6u18SOn+tdo4t9Jsv9xWebHQvkjAZ9/a55ZZ0y6QYbX9le/QfkjhSbZK0PJ6IDY6Ni4",
+	"zj50rcLBGjPwKTT9KSZ/70ByD23kbXi4eR7SNnZZTf/tOu5HBLNP/bzMMuF7bF/UvX8l0w056pJsdUUX",
+	"7uvK1gH6kearCW0FvXXdTWJ3SCaIcZTUVThJNyT+ckJnZZ5XX907HI3+t+vWG+v6HtdXF01LiUx/4H0E",
+	"1AA+oX7RbeNEBK+CXRduelMJuY5vdVs/r6fuwyjKdtvnR9aRfs/grthyrQ2fIut3zL8pNFYhEktN2xeC",
+	"V2JtN/06rJqeBLXst2Y3DcnBU7LkI2iVevbXlwdHz57Hfp24cmRjt1WprXT7O82GvcnXxLSzeDBtXLXf",
+	"7VHHT4GXsM+EPdk/s4vkSLVqefPZqmQ9w+G1IvWbx9XJcShOo8D5QmjOQ4QKkjVYbIDeSH2wj2IYrBTt",
+	"MEF7QulmLCY0JxI4zpHIsViAGKPEzO4KyHwhhcHGQOAZSKCCcZHsn5ri8Rglg0Rx+oQmg0GCBMy1fIoR",
+	"ngqWlxI0SMb6nuL0wn7C1gLNlONphMrJaGSUayAUZv9ae+Rjs0vS+pM1dl1ps2f9E7G8vscXQbff2lNj",
+	"LZ7bMncKKVuCmFC3ZT9Bf0IL+ODEtzOAzBbSZGK7+JqHza5+hOw18hGaV9TymCuTCZ1EyUTRiGyrgiqG",
+	"HZsTekSM3C5ufd/s7baQTmh11KS3M4FIvbPWpsXsmZQnh0fV3YXO79tq74Cp9tou5W/v41WNED5Tb29n",
+	"y+nk8GjzC4EzNe+uzBxRPGZEY+g1/Q1HNmpr6gJWMRISCmNRkSWcouQCVgm6ACiE3v9shuvZT2c/tVU0",
+	"3rRd7tkI9ywgSh+yALhu8dxXJG+n9mScefT80rPLltXa/97jJWsDEWaaruJU19TZeZ4ie8oLwjMJvCq1",
+	"k4xN6F59TpmrDrIBB7RkVM1SKdg5Q4yOUaK7q4+9h5IJ1aYLpijxYgTJfnBfO5vXjPgQ8YFGB/LH3iu3",
+	"llM/0+DA/fj6d+LQ2/r7ra5snwIbiwvNuKZavVMRK1kdG4ybkUHGJzRxLdRsoJDM2gEGUzmFs9X+ACl/",
+	"yXKgujXVLT2oDVJ6srOVLEAvDXREPeqJiiusTVsFR1V9iPZmrOQIViD2T+tzmYCrcatB7Ix0ibCdwIQS",
+	"geADpKUuUjTREqX+SZ4jx0jm0Fk7hXBIUt/yGuk9jMzpNtN7ZMHjtwoMCR7bFBHtmaSQc5r2Y73js4Xm",
+	"6inXPWf/KZx5RxFnmAy7ehefHu+pTrhuMhuuYdEH+BrGaRWvnNr0t2mnJCDlIMUAvTUNf83hS6aA3kQo",
+	"EkLTvMzg3LYE/loRdxK2ud+5DrVbmNytYRvmdwYzrA/Hsk26uqda/R4rVuq+wmvrVaS/dp9/Q4iqq7Hj",
+	"DHuhb2tzWJHq08qUevDPENNNsTAqgAtGtbrRXceIknm40XgsRthlxqoCTasy7dlkZkAiXH2mm5+2oDVH",
+	"Tag5sQzPMaEDlBh7JFFPKltHCkSk0fX1+eP6ZERtbedsOqHeqeXmCI8/JvsD9FLN3e5pCWg978D3By1W",
+	"aRwp/8gKzz+MLsA8RN/+rHlFYwBhQ4fbcktHYQyvSbZ2++q76vR3nZ4ykWp9yqay9nRJlbMhGbVaQzdG",
+	"Q9xXIKYVIGUHrBgEzDT1ZE2wm3e4Gg3x5Ec1jAyFlF0JYkN3qers/y8EIhnaU2ue/CpJ0rOTkGRr8xOh",
+	"o0ePj4InZ/q5iZabtrF936ltyIWmK+RMWZr17W3Sdkqjf/Z21bq7FNh2m6jfd8O936H102yrvt4E8tbn",
+	"8zeAqsk60fogG5DDDFYphN5CQyfuqxqI2tuvu7LOsdQmUZlLESwvbPnkD05jfaFz2Wiy/6ROmnWGXVL8",
+	"FHaV1Kv65puoT1NoQh7aT+8e3Wt9Y2P9X4rzXIe1HDcM0JtmgMwcRe5wYQ7zmsKEUiByYfxvh2TgiNqu",
+	"OHUcTpdgM472TkbH+1VZ0YRWGydb+3z1BwosBNrTuWFXDm/OPTcP7ZtOt6ahsBso6Z6RkaCMCEloKj1u",
+	"N+9cAiJiQl0Qqa53KjhcElYKP0boRSJdpM/6TxMq8NKyIzYtxwKujdkUCg8e0PvGninz2Hs718srF49D",
+	"e1XITmf8gbJyvvDlMAdE6P5TLv23yqVbOm1I0LvtNO1INnN2yYMJtlc5E436Gl/ts1IqzleXPRl1agSh",
+	"ORhGsfgS00yJrFXI5VPQ/w/l4+rYmaew+t08XoXG++CxBeBcLj5G42v1V12Tov6y7eUHK7zM7SWdQNNP",
+	"e4craN7zj1X45b3iLnOqQZ9vbePaKGcpzu0JCI12+ePh8PDoy8FoMBocjl+MXow0y9o5dnxgvIQMzfCS",
+	"5MS09HA5z0HLwRSB8kmTm4QMccjB9QSx3dNOUWebgtYxVXFaPb63uzIUS3LHPdjR7dMxEpKDBp+YGgRW",
+	"Sm9QV3vcHvGslU+xfaZnrOQHsAIR7oOid/4TENWmKGO06Nb9wXMkBq1tun2TMzs71Mz0WLxUAC2A+/hp",
+	"9nNvj/IXL1qtk6moAFbkJqpsY9XiFGEvAuz1zzaRnu6of9X0HevMr5qUiF2+3VprROiSWI5TH+v2e8rE",
+	"/u8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -253,6 +253,9 @@ func (b *bench) measure(ctx context.Context, o *op, round int) (sample, error) {
 	if b.cfg.sync {
 		syncDisks()
 	}
+	if err := b.settle(ctx); err != nil {
+		return sample{}, err
+	}
 	pid := b.mk.pid()
 	var s sample
 	cpu0, err := b.cpuNow()
@@ -285,6 +288,45 @@ func (b *bench) measure(ctx context.Context, o *op, round int) (sample, error) {
 	s.elapsed = elapsed
 	s.mibps = float64(b.payload.size) / (1 << 20) / elapsed.Seconds()
 	return s, nil
+}
+
+// settle waits up to -idle-wait for the machine to be idle (less than a
+// tenth of a CPU busy over half a second), so that a transfer does not
+// compete with other work; a machine that stays busy is reported, and the
+// transfer measured anyway.
+func (b *bench) settle(ctx context.Context) error {
+	if b.cfg.idleWait <= 0 {
+		return nil
+	}
+	const window = 500 * time.Millisecond
+	start := time.Now()
+	for {
+		before, err := readBusyCPU()
+		if err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(window):
+		}
+		after, err := readBusyCPU()
+		if err != nil {
+			return err
+		}
+		busy := float64(after-before) / float64(window)
+		waited := time.Since(start)
+		switch {
+		case busy < 0.1:
+			if waited > 2*window {
+				b.log("waited %s for the machine to be idle", waited.Round(time.Second))
+			}
+			return nil
+		case waited >= b.cfg.idleWait:
+			b.log("the machine is still busy after %s (%.0f%% of a CPU): measuring anyway", waited.Round(time.Second), busy*100)
+			return nil
+		}
+	}
 }
 
 func (b *bench) cpuNow() (cpuTimes, error) {

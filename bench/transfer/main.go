@@ -38,10 +38,11 @@ Transfer uploads and downloads one file of -size random bytes, -reps rounds:
              PUT .../versions/N/files/weights.bin with Content-Length and
              X-Checksum-Sha256, then GET it back.
 
-The order of the direct and the Modelkeep transfers alternates each round,
-all disks are synced before each transfer (-sync), and every download is
-hashed and checked against the file's SHA-256, direct and Modelkeep alike
-(-verify). While a Modelkeep transfer runs, the server's VmRSS
+The order of the direct and the Modelkeep transfers alternates each round.
+Before each transfer all disks are synced (-sync) and the machine is given
+time to become idle (-idle-wait), so that neither write-back nor other work
+slows one transfer more than another. Every download is hashed and checked
+against the file's SHA-256, direct and Modelkeep alike (-verify). While a Modelkeep transfer runs, the server's VmRSS
 (/proc/PID/status) is sampled every -sample-every.
 
 It prints the throughput of every round in MiB/s, the medians, the ratio of
@@ -69,7 +70,7 @@ type config struct {
 	minRatio                               float64
 	maxRSSGrowth                           int64
 	sdk, sync, verify                      bool
-	sampleEvery                            time.Duration
+	sampleEvery, idleWait                  time.Duration
 	serverEnv                              []string
 }
 
@@ -152,6 +153,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.BoolVar(&c.sdk, "sdk", true, "also measure the AWS SDK transfers as direct baselines")
 	fs.BoolVar(&c.sync, "sync", true, "sync(2) before each transfer, so that the write-back of one does not slow the next")
 	fs.BoolVar(&c.verify, "verify", true, "hash every download and compare it with the file's SHA-256")
+	fs.DurationVar(&c.idleWait, "idle-wait", time.Minute, "before each transfer, wait up to this long for the machine to be idle (below 10% of a CPU busy); 0: do not wait")
 	fs.DurationVar(&c.sampleEvery, "sample-every", 20*time.Millisecond, "RSS sampling interval")
 	fs.Var(listFlag{&c.serverEnv}, "server-env", "extra `KEY=VALUE` for the server's environment (GOGC=50, MODELKEEP_LOG_LEVEL=debug, ...); repeatable")
 	if err := fs.Parse(args); err != nil {

@@ -1,0 +1,454 @@
+package modelkeep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// MinAuditRetention is the shortest time audit events are kept: 184 days,
+// the longest six calendar months (EU AI Act Art. 19(1) asks for at least
+// six months). Nothing younger is ever pruned.
+const MinAuditRetention = 184 * 24 * time.Hour
+
+// Audit actions of the audit log's own use cases.
+const (
+	ActionAuditCheckpoint = "audit.checkpoint"
+	ActionAuditExport     = "audit.export"
+)
+
+const (
+	auditResource = "audit"
+	// pruneBatch bounds the events one prune transaction removes, so that a
+	// first prune of a large log does not build one huge transaction.
+	pruneBatch = 50_000
+)
+
+// requireWholeLog refuses tokens restricted to some models: the audit log
+// and its verification span every model.
+func (s *Service) requireWholeLog(ctx context.Context, operation string) error {
+	if a, ok := ActorFrom(ctx); ok && len(a.Models) > 0 {
+		reason := "a token restricted to some models cannot read the audit log, which spans all of them"
+		s.RecordDenied(ctx, operation, auditResource, reason)
+		return Errorf(ErrForbidden, "%s", reason)
+	}
+	return nil
+}
+
+// ListAuditInput selects and pages audit events.
+type ListAuditInput struct {
+	Actor     string
+	Action    string
+	Resource  string // exact, or a prefix ending in '*'
+	Outcome   string
+	Since     time.Time // inclusive; zero for no bound
+	Until     time.Time // exclusive; zero for no bound
+	Ascending bool      // oldest first; newest first by default
+	PageSize  int
+	PageToken string
+}
+
+// ListAuditEvents lists audit events, newest first unless in.Ascending;
+// the second result is the next page token ("" on the last page).
+func (s *Service) ListAuditEvents(ctx context.Context, in ListAuditInput) ([]AuditEvent, string, error) {
+	if err := s.requireWholeLog(ctx, "listAuditEvents"); err != nil {
+		return nil, "", err
+	}
+	limit, err := pageLimit(in.PageSize)
+	if err != nil {
+		return nil, "", err
+	}
+	cur, err := decodePageToken(in.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	if cur.Num < 0 {
+		return nil, "", Errorf(ErrInvalid, "invalid page_token")
+	}
+	switch in.Outcome {
+	case "", OutcomeSuccess, OutcomeDenied:
+	default:
+		return nil, "", Errorf(ErrInvalid, "outcome %q: want success or denied", in.Outcome)
+	}
+	if !in.Since.IsZero() && !in.Until.IsZero() && in.Until.Before(in.Since) {
+		return nil, "", Errorf(ErrInvalid, "until is before since")
+	}
+	q := AuditQuery{
+		Actor: in.Actor, Action: in.Action, Resource: in.Resource, Outcome: in.Outcome,
+		Since: in.Since, Until: in.Until, Ascending: in.Ascending, Limit: limit + 1,
+	}
+	if in.Ascending {
+		q.AfterSeq = cur.Num
+	} else {
+		q.BeforeSeq = cur.Num
+	}
+	events, err := s.meta.QueryAudit(ctx, q)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(events) > limit {
+		events = events[:limit]
+		next = encodePageToken(pageCursor{Num: events[limit-1].Seq})
+	}
+	return events, next, nil
+}
+
+// auditKeys are the keys whose checkpoints the server trusts: its own.
+// Checkpoints by other keys (another instance's, a rotated key) are counted
+// as unverified; give all public keys to `modelkeep audit verify` instead.
+func (s *Service) auditKeys() AuditKeyring {
+	if s.auditSigner == nil {
+		return AuditKeyring{}
+	}
+	return NewAuditKeyring(s.auditSigner.PublicKey())
+}
+
+// AuditPublicKey returns the id and PEM public key of the key that signs
+// checkpoints and exports (ok false when there is none).
+func (s *Service) AuditPublicKey() (keyID, pem string, ok bool) {
+	if s.auditSigner == nil {
+		return "", "", false
+	}
+	return s.auditSigner.KeyID(), s.auditSigner.PublicKeyPEM(), true
+}
+
+// VerifyAudit checks the whole stored chain, or from sinceSeq on: every
+// event's hash, the links between them, that no seq is missing, that the
+// chain reaches the recorded head, and every checkpoint in the range. It
+// reads the chain in batches (constant memory) and stops at the first
+// broken event. With sinceSeq it trusts the stored hash of event
+// sinceSeq-1: a quick check of recent events, not a proof of the whole log.
+func (s *Service) VerifyAudit(ctx context.Context, sinceSeq int64) (AuditVerification, error) {
+	if err := s.requireWholeLog(ctx, "verifyAudit"); err != nil {
+		return AuditVerification{}, err
+	}
+	if sinceSeq < 0 {
+		return AuditVerification{}, Errorf(ErrInvalid, "since_seq must not be negative")
+	}
+	return s.verifyChain(ctx, sinceSeq)
+}
+
+var errStopScan = errors.New("stop scan")
+
+func (s *Service) verifyChain(ctx context.Context, sinceSeq int64) (AuditVerification, error) {
+	v := newChainVerifier(s.auditKeys())
+	// The newest checkpoint is read before the head: the head only grows,
+	// so a checkpoint beyond it means events were cut from the end and the
+	// head row moved back.
+	newest, err := s.meta.LastAuditCheckpoint(ctx, math.MaxInt64, "")
+	hasNewest := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return AuditVerification{}, err
+	}
+	headSeq, headHash, err := s.meta.AuditHead(ctx)
+	if err != nil {
+		return AuditVerification{}, err
+	}
+	if hasNewest && newest.Seq > headSeq {
+		v.fail(headSeq+1, fmt.Sprintf("a signed checkpoint covers event %d but the chain head is %d: events were removed from its end", newest.Seq, headSeq))
+		return v.finish(headSeq, headHash), nil
+	}
+	first, _, err := s.meta.AuditSeqRange(ctx, time.Time{})
+	if err != nil {
+		return AuditVerification{}, err
+	}
+	start := first
+	switch {
+	case sinceSeq > headSeq+1:
+		return AuditVerification{}, Errorf(ErrInvalid, "since_seq %d is beyond the chain head %d", sinceSeq, headSeq)
+	case first == 0 && headSeq == 0:
+		return v.finish(0, GenesisHash), nil // nothing was ever recorded
+	case first != 0 && sinceSeq > first:
+		prev, err := s.meta.GetAuditEvent(ctx, sinceSeq-1)
+		if errors.Is(err, ErrNotFound) {
+			v.fail(sinceSeq-1, fmt.Sprintf("event %d is missing", sinceSeq-1))
+			return v.finish(headSeq, headHash), nil
+		}
+		if err != nil {
+			return AuditVerification{}, err
+		}
+		v.start(prev.Seq, prev.Hash)
+		start = sinceSeq
+	case first == 1:
+		v.start(0, GenesisHash)
+	default:
+		// The events before first (or all, when none is left) were pruned,
+		// or removed: a prune leaves a signed checkpoint of the last event
+		// it removed, and records itself in the chain.
+		gapEnd := first - 1
+		if first == 0 {
+			gapEnd = headSeq
+		}
+		base := int64(0)
+		if gapEnd > 1 {
+			prev, err := s.meta.LastAuditCheckpoint(ctx, gapEnd-1, CheckpointPrune)
+			if err == nil {
+				base = prev.Seq
+			} else if !errors.Is(err, ErrNotFound) {
+				return AuditVerification{}, err
+			}
+		}
+		anchor, err := s.meta.LastAuditCheckpoint(ctx, gapEnd, "")
+		switch {
+		case errors.Is(err, ErrNotFound) || err == nil && anchor.Seq != gapEnd:
+			v.fail(base+1, fmt.Sprintf("events %d to %d are missing and no signed prune anchor covers them", base+1, gapEnd))
+			return v.finish(headSeq, headHash), nil
+		case err != nil:
+			return AuditVerification{}, err
+		}
+		if !v.anchor(anchor, base) {
+			return v.finish(headSeq, headHash), nil
+		}
+		if first == 0 {
+			return v.finish(headSeq, headHash), nil
+		}
+	}
+	if err := scanChain(ctx, s.meta, start, headSeq, v.event, v.checkpoint); err != nil && !errors.Is(err, errStopScan) {
+		return AuditVerification{}, err
+	}
+	return v.finish(headSeq, headHash), nil
+}
+
+// scanChain feeds the events from..to and their checkpoints, merged in seq
+// order (each checkpoint right after its event), to onEvent and
+// onCheckpoint; either returning false stops the scan with errStopScan.
+func scanChain(ctx context.Context, meta MetaStore, from, to int64, onEvent func(AuditEvent) bool, onCheckpoint func(AuditCheckpoint) bool) error {
+	cps := &checkpointCursor{meta: meta, next: from, to: to}
+	return meta.ScanAudit(ctx, from, to, func(e AuditEvent) error {
+		if !onEvent(e) {
+			return errStopScan
+		}
+		for {
+			c, ok, err := cps.peek(ctx)
+			if err != nil {
+				return err
+			}
+			if !ok || c.Seq > e.Seq {
+				return nil
+			}
+			cps.pop()
+			if c.Seq < e.Seq {
+				continue // its event is missing: onEvent has reported the gap
+			}
+			if !onCheckpoint(c) {
+				return errStopScan
+			}
+		}
+	})
+}
+
+// checkpointCursor reads the checkpoints of a seq range in batches.
+type checkpointCursor struct {
+	meta     MetaStore
+	next, to int64
+	buf      []AuditCheckpoint
+	done     bool
+}
+
+func (c *checkpointCursor) peek(ctx context.Context) (AuditCheckpoint, bool, error) {
+	if len(c.buf) == 0 && !c.done {
+		const batch = 1000
+		var err error
+		c.buf, err = c.meta.AuditCheckpointsBetween(ctx, c.next, c.to, batch)
+		if err != nil {
+			return AuditCheckpoint{}, false, err
+		}
+		if len(c.buf) < batch {
+			c.done = true
+		}
+		if len(c.buf) > 0 {
+			c.next = c.buf[len(c.buf)-1].Seq + 1
+		}
+	}
+	if len(c.buf) == 0 {
+		return AuditCheckpoint{}, false, nil
+	}
+	return c.buf[0], true, nil
+}
+
+func (c *checkpointCursor) pop() { c.buf = c.buf[1:] }
+
+// signHead signs a checkpoint of the chain head, after checking that the
+// head names a stored event whose content matches its hash. ok is false
+// when the chain is empty.
+func (s *Service) signHead(ctx context.Context, kind string) (c AuditCheckpoint, ok bool, err error) {
+	if s.auditSigner == nil {
+		return AuditCheckpoint{}, false, Errorf(ErrPrecondition, "this server has no audit signing key")
+	}
+	seq, hash, err := s.meta.AuditHead(ctx)
+	if err != nil || seq == 0 {
+		return AuditCheckpoint{}, false, err
+	}
+	e, err := s.meta.GetAuditEvent(ctx, seq)
+	if errors.Is(err, ErrNotFound) {
+		return AuditCheckpoint{}, false, fmt.Errorf("audit chain head %d has no event: %w", seq, ErrConflict)
+	}
+	if err != nil {
+		return AuditCheckpoint{}, false, err
+	}
+	if e.Hash != hash || e.ComputeHash() != hash {
+		// Signing would vouch for a damaged chain; verify shows where.
+		return AuditCheckpoint{}, false, fmt.Errorf("audit event %d does not match the chain head; not signing: %w", seq, ErrConflict)
+	}
+	return s.auditSigner.Checkpoint(seq, hash, s.Now(), kind), true, nil
+}
+
+// CheckpointAudit signs and stores a checkpoint of the chain head if it
+// moved since the newest checkpoint: the periodic job. created is false
+// when there was nothing new to sign.
+func (s *Service) CheckpointAudit(ctx context.Context) (c AuditCheckpoint, created bool, err error) {
+	newest, err := s.meta.LastAuditCheckpoint(ctx, math.MaxInt64, "")
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return AuditCheckpoint{}, false, err
+	}
+	seq, _, err := s.meta.AuditHead(ctx)
+	if err != nil {
+		return AuditCheckpoint{}, false, err
+	}
+	if seq == 0 || newest.Seq >= seq {
+		return newest, false, nil
+	}
+	c, ok, err := s.signHead(ctx, CheckpointInterval)
+	if err != nil || !ok {
+		return AuditCheckpoint{}, false, err
+	}
+	return s.meta.AddAuditCheckpoint(ctx, c)
+}
+
+// CreateAuditCheckpoint signs and stores a checkpoint of the chain head on
+// request, recording the request in the log (after the head it signs).
+func (s *Service) CreateAuditCheckpoint(ctx context.Context) (AuditCheckpoint, error) {
+	c, ok, err := s.signHead(ctx, CheckpointRequest)
+	if err != nil {
+		return AuditCheckpoint{}, err
+	}
+	if !ok {
+		return AuditCheckpoint{}, Errorf(ErrPrecondition, "the audit log is empty: there is no head to sign")
+	}
+	err = s.meta.InTx(ctx, func(tx MetaStore) error {
+		var err error
+		if c, _, err = tx.AddAuditCheckpoint(ctx, c); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, ActionAuditCheckpoint, auditResource, map[string]any{
+			"seq": c.Seq, "hash": c.Hash, "key_id": c.KeyID})
+	})
+	if err != nil {
+		return AuditCheckpoint{}, err
+	}
+	return c, nil
+}
+
+// ListAuditCheckpoints lists checkpoints, newest first.
+func (s *Service) ListAuditCheckpoints(ctx context.Context, pageSize int, pageToken string) ([]AuditCheckpoint, string, error) {
+	limit, err := pageLimit(pageSize)
+	if err != nil {
+		return nil, "", err
+	}
+	cur, err := decodePageToken(pageToken)
+	if err != nil || cur.Num < 0 {
+		return nil, "", Errorf(ErrInvalid, "invalid page_token")
+	}
+	cps, err := s.meta.ListAuditCheckpoints(ctx, cur.Num, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(cps) > limit {
+		cps = cps[:limit]
+		next = encodePageToken(pageCursor{Num: cps[limit-1].Seq})
+	}
+	return cps, next, nil
+}
+
+// AuditPrune reports what PruneAudit removed (or would remove).
+type AuditPrune struct {
+	Cutoff     time.Time // events older than this may go
+	FirstSeq   int64     // the oldest stored event before the prune (0: none)
+	ThroughSeq int64     // the last event removed (or to remove)
+	Deleted    int64
+	Anchors    []AuditCheckpoint
+}
+
+// PruneAudit removes the events older than retention (at least
+// MinAuditRetention), keeping the chain verifiable: in each transaction it
+// signs a checkpoint of the last event it removes (the new anchor of the
+// chain), deletes the events up to it and appends an audit.prune event
+// naming it. Only a contiguous run of old events from the start goes: an
+// event is removed only if it and every event before it are older than the
+// cut-off, so nothing younger is ever removed, whatever the clocks did. A
+// chain that does not verify is not pruned: it is evidence.
+//
+// It needs a database user with DELETE on the audit tables, which the
+// server's user should not have (see docs/audit.md).
+func (s *Service) PruneAudit(ctx context.Context, retention time.Duration, dryRun bool) (AuditPrune, error) {
+	if retention < MinAuditRetention {
+		return AuditPrune{}, Errorf(ErrInvalid, "audit retention %s is below the minimum of 184 days", retention)
+	}
+	if s.auditSigner == nil {
+		return AuditPrune{}, Errorf(ErrPrecondition, "this server has no audit signing key to anchor the pruned chain")
+	}
+	out := AuditPrune{Cutoff: s.Now().Add(-retention)}
+	first, young, err := s.meta.AuditSeqRange(ctx, out.Cutoff)
+	if err != nil {
+		return AuditPrune{}, err
+	}
+	headSeq, _, err := s.meta.AuditHead(ctx)
+	if err != nil {
+		return AuditPrune{}, err
+	}
+	out.FirstSeq, out.ThroughSeq = first, headSeq
+	if young != 0 {
+		out.ThroughSeq = young - 1
+	}
+	if first == 0 || out.ThroughSeq < first {
+		out.ThroughSeq = 0
+		return out, nil
+	}
+	res, err := s.verifyChain(ctx, 0)
+	if err != nil {
+		return AuditPrune{}, err
+	}
+	if !res.OK {
+		return AuditPrune{}, Errorf(ErrPrecondition, "the audit chain is broken at seq %d (%s): pruning would destroy evidence; investigate first",
+			res.FirstBrokenSeq, res.Reason)
+	}
+	if dryRun {
+		out.Deleted = out.ThroughSeq - first + 1
+		return out, nil
+	}
+	for lo := first; lo <= out.ThroughSeq; {
+		hi := min(out.ThroughSeq, lo+pruneBatch-1)
+		err := s.meta.InTx(ctx, func(tx MetaStore) error {
+			e, err := tx.GetAuditEvent(ctx, hi)
+			if err != nil {
+				return fmt.Errorf("read the new anchor event %d: %w", hi, err)
+			}
+			anchor, _, err := tx.AddAuditCheckpoint(ctx, s.auditSigner.Checkpoint(hi, e.Hash, s.Now(), CheckpointPrune))
+			if err != nil {
+				return err
+			}
+			if anchor.Hash != e.Hash {
+				return Errorf(ErrConflict, "a checkpoint of event %d disagrees with it", hi)
+			}
+			n, err := tx.PruneAudit(ctx, hi)
+			if err != nil {
+				return err
+			}
+			out.Deleted += n
+			out.Anchors = append(out.Anchors, anchor)
+			return s.audit(ctx, tx, ActionAuditPrune, auditResource, map[string]any{
+				"through_seq": hi, "anchor_hash": e.Hash, "deleted": n,
+				"cutoff": FormatAuditTime(out.Cutoff), "retention_days": int64(retention / (24 * time.Hour)),
+			})
+		})
+		if err != nil {
+			return out, err
+		}
+		lo = hi + 1
+	}
+	return out, nil
+}

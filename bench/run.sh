@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# The Modelkeep benchmarks in one command, on a fresh machine:
+#
+#   bash bench/run.sh [OPTIONS] [--] [TRANSFER_FLAGS...]
+#
+# 1. The transfer benchmark (bench/transfer): a 1 GiB file uploaded and
+#    downloaded directly to an S3 server and through Modelkeep, side by side,
+#    with the server's memory sampled; it exits 1 when a target is missed.
+#    TRANSFER_FLAGS go to it as given: `bash bench/run.sh -- -h` lists them
+#    (-size 256MiB, -reps 5, -database mysql://..., ...).
+# 2. The Go benchmarks: go test -run '^$' -bench . -benchmem ./server/
+#    (BenchmarkGetVersion and its /healthz baseline; the mysql+s3 backend
+#    runs when MODELKEEP_TEST_MYSQL_DSN is set too).
+#
+# Options:
+#   --transfer-only   run only the transfer benchmark
+#   --go-only         run only the Go benchmarks
+#   -h, --help        show this help
+#
+# S3 server: when MODELKEEP_TEST_S3_ENDPOINT is not set, a versitygw (POSIX
+# backend in a fresh temporary directory, random keys) is started on a free
+# loopback port and removed at exit; versitygw is installed with `go install`
+# if it is missing. Set MODELKEEP_TEST_S3_ENDPOINT, MODELKEEP_TEST_S3_ACCESS_KEY
+# and MODELKEEP_TEST_S3_SECRET_KEY to use a server of your own.
+#
+# Needs: bash, Go, Linux; about 3 GiB free in $TMPDIR and the S3 server's disk.
+# Exit status: non-zero when a benchmark failed or missed its target.
+
+set -euo pipefail
+
+readonly VERSITYGW_VERSION=v1.8.0
+readonly WAIT_SECONDS=60
+
+usage() {
+	sed -n '2,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+}
+
+run_transfer=1
+run_go=1
+while (($# > 0)); do
+	case $1 in
+	-h | --help)
+		usage
+		exit 0
+		;;
+	--transfer-only) run_go=0 ;;
+	--go-only) run_transfer=0 ;;
+	--)
+		shift
+		break
+		;;
+	*) break ;;
+	esac
+	shift
+done
+transfer_args=("$@")
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+for arg in ${transfer_args[@]+"${transfer_args[@]}"}; do
+	case $arg in
+	-h | -help | --help)
+		# The transfer tool's own help; nothing to start for that.
+		exec go run ./bench/transfer -h
+		;;
+	esac
+done
+
+section() {
+	printf '\n==> %s\n' "$*"
+}
+
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 2
+}
+
+# rand_hex N prints 2N random hex digits.
+rand_hex() {
+	od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'
+}
+
+# tcp_open PORT: something accepts connections on 127.0.0.1:PORT.
+tcp_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# http_ok PORT PATH: GET http://127.0.0.1:PORT/PATH answers 200 (no curl needed).
+http_ok() (
+	exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+	printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$2" "$1" >&3
+	IFS= read -r -t 5 status <&3 || exit 1
+	[[ $status == "HTTP/1."?" 200"* ]]
+) 2>/dev/null
+
+# --- cleanup: everything this run started or created ---
+
+vgw_pid=""
+work_dir=""
+
+cleanup() {
+	set +e
+	if [[ -n $vgw_pid ]] && kill -0 "$vgw_pid" 2>/dev/null; then
+		kill "$vgw_pid" 2>/dev/null
+		for _ in {1..50}; do
+			kill -0 "$vgw_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$vgw_pid" 2>/dev/null
+		wait "$vgw_pid" 2>/dev/null
+	fi
+	if [[ -n $work_dir ]]; then
+		rm -rf -- "$work_dir"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- Go ---
+
+if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
+	PATH=/usr/local/go/bin:$PATH
+fi
+command -v go >/dev/null || die "go is not installed (https://go.dev/doc/install)"
+work_dir=$(mktemp -d "${TMPDIR:-/tmp}/modelkeep-bench-run.XXXXXX")
+
+# --- versitygw ---
+
+find_versitygw() {
+	local dir
+	if command -v versitygw; then
+		return 0
+	fi
+	for dir in "$(go env GOBIN)" "$(go env GOPATH | cut -d: -f1)/bin"; do
+		if [[ -n $dir && -x $dir/versitygw ]]; then
+			echo "$dir/versitygw"
+			return 0
+		fi
+	done
+	return 1
+}
+
+setup_versitygw() {
+	section "versitygw (S3)"
+	local bin
+	if ! bin=$(find_versitygw); then
+		echo "installing versitygw $VERSITYGW_VERSION with go install"
+		go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+		bin=$(find_versitygw) || die "versitygw is not where go install puts it"
+	fi
+
+	local access secret region=us-east-1
+	access=$(rand_hex 10)
+	secret=$(rand_hex 20)
+	mkdir -p "$work_dir/s3"
+
+	local attempt port=7070
+	for attempt in 1 2 3 4 5; do
+		while tcp_open "$port"; do
+			port=$((20000 + RANDOM % 40000))
+		done
+		ROOT_ACCESS_KEY=$access ROOT_SECRET_KEY=$secret VGW_REGION=$region \
+			"$bin" --port "127.0.0.1:$port" --health /_/health posix "$work_dir/s3" \
+			>"$work_dir/versitygw.log" 2>&1 &
+		vgw_pid=$!
+		local deadline=$((SECONDS + WAIT_SECONDS))
+		until http_ok "$port" /_/health; do
+			if ! kill -0 "$vgw_pid" 2>/dev/null || ((SECONDS >= deadline)); then
+				break
+			fi
+			sleep 0.2
+		done
+		if http_ok "$port" /_/health; then
+			break
+		fi
+		echo "versitygw did not come up on 127.0.0.1:$port (attempt $attempt):" >&2
+		tail -n 20 "$work_dir/versitygw.log" >&2
+		kill "$vgw_pid" 2>/dev/null || true
+		wait "$vgw_pid" 2>/dev/null || true
+		vgw_pid=""
+		port=$((20000 + RANDOM % 40000))
+	done
+	[[ -n $vgw_pid ]] || die "could not start versitygw"
+
+	export MODELKEEP_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+	export MODELKEEP_TEST_S3_ACCESS_KEY=$access
+	export MODELKEEP_TEST_S3_SECRET_KEY=$secret
+	export MODELKEEP_TEST_S3_REGION=$region
+	echo "versitygw $("$bin" --version 2>/dev/null | sed -n 's/^Version *: *//p') ($bin, pid $vgw_pid) on $MODELKEEP_TEST_S3_ENDPOINT"
+}
+
+if [[ -z ${MODELKEEP_TEST_S3_ENDPOINT:-} ]]; then
+	setup_versitygw
+else
+	section "S3"
+	echo "using MODELKEEP_TEST_S3_ENDPOINT=$MODELKEEP_TEST_S3_ENDPOINT from the environment"
+fi
+
+# --- benchmarks ---
+
+failed=()
+
+if ((run_transfer)); then
+	section "transfer benchmark"
+	# Built rather than `go run`, which turns every exit status into 1: the
+	# tool exits 1 for a missed target and 2 for a run that failed.
+	go build -o "$work_dir/transfer" ./bench/transfer
+	pid_args=()
+	if [[ -n $vgw_pid ]]; then
+		pid_args=(-s3-pid "$vgw_pid")
+	fi
+	status=0
+	"$work_dir/transfer" -tmp "$work_dir" ${pid_args[@]+"${pid_args[@]}"} ${transfer_args[@]+"${transfer_args[@]}"} || status=$?
+	case $status in
+	0) ;;
+	1) failed+=("transfer (target missed)") ;;
+	*) failed+=("transfer (exit status $status)") ;;
+	esac
+fi
+
+if ((run_go)); then
+	section "go test -run '^\$' -bench . -benchmem ./server/"
+	if ! go test -run '^$' -bench . -benchmem ./server/; then
+		failed+=("go benchmarks")
+	fi
+fi
+
+if ((${#failed[@]} > 0)); then
+	section "FAILED: ${failed[*]}"
+	exit 1
+fi

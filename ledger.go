@@ -1,0 +1,173 @@
+package modelkeep
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// DeploymentInput describes a rollout to record.
+type DeploymentInput struct {
+	Environment    string
+	Strategy       string
+	TrafficPercent *int // 100 when nil
+	Replaces       *int
+}
+
+// RecordDeployment adds a rollout of a ready staging or production version
+// to the ledger. A full rollout (100% of the traffic, not a shadow) ends the
+// model's deployments running in that environment.
+func (s *Service) RecordDeployment(ctx context.Context, model string, number int, in DeploymentInput) (Deployment, error) {
+	if err := validateVersionRef(model, number); err != nil {
+		return Deployment{}, err
+	}
+	if err := ValidateName("environment", in.Environment); err != nil {
+		return Deployment{}, err
+	}
+	if !slices.Contains(DeploymentStrategies, in.Strategy) {
+		return Deployment{}, Errorf(ErrInvalid, "strategy %q: want one of %s", in.Strategy, strings.Join(DeploymentStrategies, ", "))
+	}
+	traffic := 100
+	if in.TrafficPercent != nil {
+		traffic = *in.TrafficPercent
+	}
+	if traffic < 0 || traffic > 100 {
+		return Deployment{}, Errorf(ErrInvalid, "traffic_percent must be between 0 and 100")
+	}
+	d := Deployment{
+		ID: newUploadID(), Model: model, Version: number, Environment: in.Environment, Strategy: in.Strategy,
+		TrafficPercent: traffic, Replaces: in.Replaces, DeployedBy: actorName(ctx), DeployedAt: s.Now(),
+	}
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		v, err := tx.GetVersion(ctx, model, number)
+		if err != nil {
+			return err
+		}
+		if v.Status != StatusReady || (v.Stage != StageStaging && v.Stage != StageProduction) {
+			return Errorf(ErrConflict, "version %s/%d is %s in stage %s: only ready versions in staging or production are deployed", model, number, v.Status, v.Stage)
+		}
+		if in.Replaces != nil {
+			if *in.Replaces == number {
+				return Errorf(ErrInvalid, "a version does not replace itself")
+			}
+			if _, err := tx.GetVersion(ctx, model, *in.Replaces); errors.Is(err, ErrNotFound) {
+				return Errorf(ErrInvalid, "replaces: version %s/%d does not exist", model, *in.Replaces)
+			} else if err != nil {
+				return err
+			}
+		}
+		var ended []string
+		if traffic == 100 && in.Strategy != "shadow" {
+			if ended, err = tx.EndDeployments(ctx, model, in.Environment, d.DeployedAt); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateDeployment(ctx, d); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "deployment.record", versionResource(model, number), map[string]any{
+			"deployment": d.ID, "environment": d.Environment, "strategy": d.Strategy,
+			"traffic_percent": d.TrafficPercent, "replaces": d.Replaces, "ended": ended,
+			"manifest_digest": v.ManifestDigest})
+	})
+	if err != nil {
+		return Deployment{}, err
+	}
+	return d, nil
+}
+
+// ListDeploymentsInput selects and pages the ledger.
+type ListDeploymentsInput struct {
+	Environment string
+	Model       string
+	At          *time.Time
+	PageSize    int
+	PageToken   string
+}
+
+// ListDeployments reads the ledger, newest first; with At, what was running
+// then.
+func (s *Service) ListDeployments(ctx context.Context, in ListDeploymentsInput) ([]Deployment, string, error) {
+	limit, cur, err := startPage(in.PageSize, in.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := checkListScope(ctx, in.Model); err != nil {
+		return nil, "", err
+	}
+	ds, err := s.meta.ListDeployments(ctx, DeploymentFilter{
+		Environment: in.Environment, Model: in.Model, At: in.At,
+		BeforeDeployedAt: microTime(cur.Time), BeforeID: cur.Name, Limit: limit + 1,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	ds, next := endPage(ds, limit, func(d Deployment) pageCursor {
+		return pageCursor{Name: d.ID, Time: d.DeployedAt.UnixMicro()}
+	})
+	return ds, next, nil
+}
+
+// MaxMetricsPerCall bounds one LogMetrics call.
+const MaxMetricsPerCall = 1000
+
+// LogMetrics records metric points of a version, pending or ready
+// (evaluation and production monitoring go on after release).
+func (s *Service) LogMetrics(ctx context.Context, model string, number int, metrics []Metric) ([]Metric, error) {
+	if err := validateVersionRef(model, number); err != nil {
+		return nil, err
+	}
+	if len(metrics) == 0 || len(metrics) > MaxMetricsPerCall {
+		return nil, Errorf(ErrInvalid, "send 1 to %d metrics", MaxMetricsPerCall)
+	}
+	now := s.Now()
+	keys := map[string]bool{}
+	for i := range metrics {
+		m := &metrics[i]
+		switch {
+		case m.Key == "" || len(m.Key) > 255:
+			return nil, Errorf(ErrInvalid, "metrics[%d]: key must be 1 to 255 characters", i)
+		case math.IsNaN(m.Value) || math.IsInf(m.Value, 0):
+			return nil, Errorf(ErrInvalid, "metrics[%d]: value must be a finite number", i)
+		case m.Step < 0:
+			return nil, Errorf(ErrInvalid, "metrics[%d]: step must not be negative", i)
+		case len(m.Dataset) > 255 || len(m.Split) > 64 || len(m.Environment) > 128:
+			return nil, Errorf(ErrInvalid, "metrics[%d]: dataset, split or environment too long", i)
+		}
+		if m.Timestamp.IsZero() {
+			m.Timestamp = now
+		}
+		m.Timestamp = m.Timestamp.UTC().Truncate(time.Microsecond)
+		m.RecordedBy = actorName(ctx)
+		keys[m.Key] = true
+	}
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		if _, err := tx.GetVersion(ctx, model, number); err != nil {
+			return err
+		}
+		if err := tx.AddMetrics(ctx, model, number, metrics); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "metrics.log", versionResource(model, number), map[string]any{
+			"count": len(metrics), "keys": slices.Sorted(maps.Keys(keys))})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return metrics, nil
+}
+
+// ListMetrics returns a version's metrics (one key when key is not "").
+func (s *Service) ListMetrics(ctx context.Context, model string, number int, key string) ([]Metric, error) {
+	if err := validateVersionRef(model, number); err != nil {
+		return nil, err
+	}
+	if _, err := s.meta.GetVersion(ctx, model, number); err != nil {
+		return nil, err
+	}
+	return s.meta.ListMetrics(ctx, model, number, key)
+}

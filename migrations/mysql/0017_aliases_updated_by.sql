@@ -1,0 +1,2 @@
+-- aliases.updated_by: who last moved the alias ('' for aliases set before).
+ALTER TABLE aliases ADD COLUMN updated_by VARCHAR(255) NOT NULL DEFAULT '';

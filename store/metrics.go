@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+type metricRow struct {
+	ID          int64     `gorm:"column:id;primaryKey"`
+	VersionID   int64     `gorm:"column:version_id"`
+	MetricKey   string    `gorm:"column:metric_key"` // "key" is reserved in MySQL
+	Value       float64   `gorm:"column:value"`
+	Step        int64     `gorm:"column:step"`
+	Dataset     string    `gorm:"column:dataset"`
+	Split       string    `gorm:"column:split"`
+	Environment string    `gorm:"column:environment"`
+	TS          time.Time `gorm:"column:ts"`
+	RecordedBy  string    `gorm:"column:recorded_by"`
+}
+
+func (metricRow) TableName() string { return "metrics" }
+
+// metricsBatch bounds the rows of one INSERT: 10 columns each stays far below
+// the placeholder limits (65535 in MySQL, 32766 in SQLite) for the largest
+// call the domain allows (modelkeep.MaxMetricsPerCall).
+const metricsBatch = 500
+
+// AddMetrics records metrics of a version, in one transaction; a zero
+// Timestamp is the store's clock. ErrNotFound when the version does not
+// exist.
+func (s *Store) AddMetrics(ctx context.Context, model string, number int, metrics []modelkeep.Metric) error {
+	if len(metrics) == 0 {
+		return nil
+	}
+	return s.inTxStore(ctx, func(tx *Store) error {
+		db := tx.db.WithContext(ctx)
+		v, err := tx.versionRowOf(ctx, model, number)
+		if err != nil {
+			return err
+		}
+		rows := make([]metricRow, len(metrics))
+		for i, m := range metrics {
+			rows[i] = metricRow{
+				VersionID: v.ID, MetricKey: m.Key, Value: m.Value, Step: m.Step, Dataset: m.Dataset,
+				Split: m.Split, Environment: m.Environment, TS: tx.orNow(m.Timestamp), RecordedBy: m.RecordedBy,
+			}
+		}
+		if err := db.CreateInBatches(rows, metricsBatch).Error; err != nil {
+			return dbErr(fmt.Sprintf("add metrics to version %s/%d", model, number), err)
+		}
+		return nil
+	})
+}
+
+// ListMetrics returns the version's metrics, all keys when key is "", ordered
+// by key, step, timestamp (and insertion among equals). ErrNotFound when the
+// version does not exist.
+func (s *Store) ListMetrics(ctx context.Context, model string, number int, key string) ([]modelkeep.Metric, error) {
+	db := s.db.WithContext(ctx)
+	v, err := s.versionRowOf(ctx, model, number)
+	if err != nil {
+		return nil, err
+	}
+	q := db.Where("version_id = ?", v.ID)
+	if key != "" {
+		q = q.Where("metric_key = ?", key)
+	}
+	var rows []metricRow
+	if err := q.Order("metric_key, step, ts, id").Find(&rows).Error; err != nil {
+		return nil, dbErr(fmt.Sprintf("list metrics of version %s/%d", model, number), err)
+	}
+	out := make([]modelkeep.Metric, len(rows))
+	for i, r := range rows {
+		out[i] = modelkeep.Metric{
+			Key: r.MetricKey, Value: r.Value, Step: r.Step, Dataset: r.Dataset, Split: r.Split,
+			Environment: r.Environment, Timestamp: r.TS.UTC(), RecordedBy: r.RecordedBy,
+		}
+	}
+	return out, nil
+}
