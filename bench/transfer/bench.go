@@ -228,7 +228,11 @@ func (b *bench) measureAll(ctx context.Context) ([]*row, error) {
 				if err != nil {
 					return nil, fmt.Errorf("round %d, %s %s: %w", round+1, o.method, o.name, err)
 				}
-				b.log("round %d/%d  %-3s %-48s %7.1f MiB/s", round+1, b.cfg.reps, o.method, o.name, s.mibps)
+				rss := ""
+				if o.modelkeep {
+					rss = fmt.Sprintf("  server RSS %s -> %s", formatSize(s.rssBefore), formatSize(s.rssPeak))
+				}
+				b.log("round %d/%d  %-3s %-58s %7.1f MiB/s%s", round+1, b.cfg.reps, o.method, o.name, s.mibps, rss)
 				rows[o].samples = append(rows[o].samples, s)
 			}
 			if err := g.clean(ctx); err != nil {

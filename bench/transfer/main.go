@@ -52,7 +52,7 @@ over the rounds) and the CPU time each process used, then checks the targets:
 a ratio of at least -min-ratio and an RSS growth of at most -max-rss-growth.
 
 Exit status: 0 targets met, 1 a target missed (the failing check is printed),
-2 the benchmark could not run. The bucket, the temporary files and the
+2 the benchmark could not run, 130 interrupted. The bucket, the temporary files and the
 server are removed on exit, Ctrl-C included. Linux only (/proc).
 
 Flags:
@@ -153,7 +153,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.BoolVar(&c.sdk, "sdk", true, "also measure the AWS SDK transfers as direct baselines")
 	fs.BoolVar(&c.sync, "sync", true, "sync(2) before each transfer, so that the write-back of one does not slow the next")
 	fs.BoolVar(&c.verify, "verify", true, "hash every download and compare it with the file's SHA-256")
-	fs.DurationVar(&c.idleWait, "idle-wait", time.Minute, "before each transfer, wait up to this long for the machine to be idle (below 10% of a CPU busy); 0: do not wait")
+	fs.DurationVar(&c.idleWait, "idle-wait", 30*time.Second, "before each transfer, wait up to this long for the machine to be idle (below 10% of a CPU busy); 0: do not wait")
 	fs.DurationVar(&c.sampleEvery, "sample-every", 20*time.Millisecond, "RSS sampling interval")
 	fs.Var(listFlag{&c.serverEnv}, "server-env", "extra `KEY=VALUE` for the server's environment (GOGC=50, MODELKEEP_LOG_LEVEL=debug, ...); repeatable")
 	if err := fs.Parse(args); err != nil {
@@ -197,8 +197,15 @@ func main() {
 		os.Exit(2)
 	}
 	met, err := run(ctx, cfg, os.Stdout, os.Stderr)
+	interrupted := ctx.Err() != nil // before stop, which cancels ctx
 	stop()
 	switch {
+	case interrupted:
+		if err == nil {
+			err = errInterrupted
+		}
+		fmt.Fprintf(os.Stderr, "transfer: %v\n", err)
+		os.Exit(130)
 	case err != nil:
 		fmt.Fprintf(os.Stderr, "transfer: %v\n", err)
 		os.Exit(2)
@@ -206,6 +213,8 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+var errInterrupted = errors.New("interrupted")
 
 // run sets everything up, measures, reports and cleans up. It returns
 // whether every target was met.
@@ -277,6 +286,9 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (met bool, e
 		return false, err
 	}
 	rows, err := b.measureAll(ctx)
+	if ctx.Err() != nil {
+		return false, errInterrupted
+	}
 	if err != nil {
 		if tail := mk.logTail(); tail != "" {
 			fmt.Fprintf(stderr, "modelkeep log (last lines):\n%s\n", tail)

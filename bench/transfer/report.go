@@ -94,7 +94,8 @@ func (b *bench) report(w io.Writer, database string, rows []*row) bool {
 		}
 	}
 	header := append(b.header(database),
-		fmt.Sprintf("Modelkeep RSS: %s once started and set up, %s at the highest over the run", formatSize(b.rssStart), formatSize(peak)))
+		fmt.Sprintf("Modelkeep RSS: %s once started and set up, %s at the highest over the run (%+.1f MiB; freed memory goes back to the system lazily)",
+			formatSize(b.rssStart), formatSize(peak), float64(peak-b.rssStart)/(1<<20)))
 	fmt.Fprintln(w)
 	for _, l := range header {
 		fmt.Fprintf(w, "%s  \n", l)

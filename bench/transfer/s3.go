@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -31,7 +32,9 @@ type s3Client struct {
 }
 
 func newS3(cfg config) *s3Client {
+	httpClient := newHTTPClient()
 	client := s3.New(s3.Options{
+		HTTPClient:   httpClient,
 		BaseEndpoint: aws.String(cfg.endpoint),
 		Region:       cfg.region,
 		UsePathStyle: true,
@@ -51,15 +54,27 @@ func newS3(cfg config) *s3Client {
 		sdk:      client,
 		presign:  s3.NewPresignClient(client),
 		uploader: uploader,
-		http:     newHTTPClient(),
+		http:     httpClient,
 	}
 }
 
-// newHTTPClient is the client of every plain HTTP transfer, direct and
-// through Modelkeep alike: keep-alive, no transparent decompression.
+// newHTTPClient is the client of every transfer, direct and through
+// Modelkeep alike, and of the SDK: keep-alive, no transparent
+// decompression, and connections closed with a reset. An interrupted PUT
+// ends with its connection closed; versitygw up to v1.8.0 takes a FIN there
+// for the end of the body and stores the truncated object (a reset fails
+// the request), which could then appear after the bucket was emptied.
 func newHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DisableCompression = true
+	dial := t.DialContext
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		return c, err
+	}
 	return &http.Client{
 		Transport:     t,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -101,8 +116,24 @@ func (c *s3Client) deleteAll(ctx context.Context, bucket, prefix string) error {
 }
 
 // removeBucket empties bucket (objects and unfinished multipart uploads)
-// and deletes it.
+// and deletes it. After an interrupted transfer the server may still be
+// storing an object while the bucket is emptied, so it tries a few times.
 func (c *s3Client) removeBucket(ctx context.Context, bucket string) error {
+	var err error
+	for range 10 {
+		if err = c.emptyAndDelete(ctx, bucket); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (c *s3Client) emptyAndDelete(ctx context.Context, bucket string) error {
 	if err := c.deleteAll(ctx, bucket, ""); err != nil {
 		return err
 	}
