@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unicode/utf8"
 )
 
 // MinAuditRetention is the shortest time audit events are kept: 184 days,
@@ -25,6 +26,21 @@ const (
 	// first prune of a large log does not build one huge transaction.
 	pruneBatch = 50_000
 )
+
+// maxAuditResource is the longest resource the audit table keeps (MySQL
+// VARCHAR(2048), in characters).
+const maxAuditResource = 2048
+
+// clipResource shortens a resource named by a client (the path of a refused
+// request may be of any length) to what the audit table keeps, marking the
+// cut, so that the refusal is still recorded.
+func clipResource(r string) string {
+	if utf8.RuneCountInString(r) <= maxAuditResource {
+		return r
+	}
+	runes := []rune(r)
+	return string(runes[:maxAuditResource-1]) + "…"
+}
 
 // requireWholeLog refuses tokens restricted to some models: the audit log
 // and its verification span every model.
@@ -407,6 +423,13 @@ func (s *Service) PruneAudit(ctx context.Context, retention time.Duration, dryRu
 	if first == 0 || out.ThroughSeq < first {
 		out.ThroughSeq = 0
 		return out, nil
+	}
+	// The anchor must verify where the servers verify: with their key.
+	if newest, err := s.meta.LastAuditCheckpoint(ctx, math.MaxInt64, ""); err == nil && newest.KeyID != s.auditSigner.KeyID() {
+		return AuditPrune{}, Errorf(ErrPrecondition, "the newest audit checkpoint is signed by key %s, not by this key %s: "+
+			"prune with the servers' signing key (same data dir, JWT key or MODELKEEP_AUDIT_KEY_FILE)", newest.KeyID, s.auditSigner.KeyID())
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return AuditPrune{}, err
 	}
 	res, err := s.verifyChain(ctx, 0)
 	if err != nil {

@@ -180,7 +180,9 @@ func flip(c byte) string {
 }
 
 // lines splits a JSONL export, or a CSV one made only of one-line records.
-func lines(b []byte) []string { return strings.SplitAfter(string(b), "\n")[:bytes.Count(b, []byte("\n"))] }
+func lines(b []byte) []string {
+	return strings.SplitAfter(string(b), "\n")[:bytes.Count(b, []byte("\n"))]
+}
 
 func TestVerifyAuditExport(t *testing.T) {
 	signer := newTestSigner(t, 1)

@@ -69,6 +69,9 @@ func (s *Service) RecordDeployment(ctx context.Context, model string, number int
 		if err := tx.CreateDeployment(ctx, d); err != nil {
 			return err
 		}
+		if err := tx.AddLineage(ctx, []LineageLink{{From: VersionNode(model, number), To: DeploymentNode(d.ID), Relation: RelationDeployedTo}}); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, "deployment.record", versionResource(model, number), map[string]any{
 			"deployment": d.ID, "environment": d.Environment, "strategy": d.Strategy,
 			"traffic_percent": d.TrafficPercent, "replaces": d.Replaces, "ended": ended,

@@ -18,10 +18,16 @@ type pageCursor struct {
 	Name string `json:"n,omitempty"`
 	Num  int64  `json:"v,omitempty"`
 	Time int64  `json:"t,omitempty"` // Unix microseconds
+	// Search lists (filter.go): a metric sort value, whether the item had
+	// no value of the sort field, and the fingerprint of the filter and
+	// order the token belongs to.
+	Metric *float64 `json:"f,omitempty"`
+	Null   bool     `json:"z,omitempty"`
+	Query  string   `json:"q,omitempty"`
 }
 
 func encodePageToken(c pageCursor) string {
-	b, _ := json.Marshal(c) // a struct of strings and ints always marshals
+	b, _ := json.Marshal(c) // strings, ints and finite floats always marshal
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 

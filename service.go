@@ -102,7 +102,7 @@ func (s *Service) audit(ctx context.Context, tx MetaStore, action, resource stri
 // transaction of its own (the call itself changes nothing). Failing to
 // record it is logged, not returned: the caller answers 403 either way.
 func (s *Service) RecordDenied(ctx context.Context, operation, resource, reason string) {
-	s.recordRefusal(ctx, "access.denied", resource, map[string]any{"operation": operation, "reason": reason})
+	s.recordRefusal(ctx, "access.denied", clipResource(resource), map[string]any{"operation": operation, "reason": reason})
 }
 
 func modelResource(name string) string { return "models/" + name }
@@ -185,16 +185,30 @@ type ListModelsInput struct {
 	Tag       string // "key:value"
 	PageSize  int
 	PageToken string
+	// Filter is a filter expression and OrderBy a sort key (docs/search.md).
+	Filter  string
+	OrderBy string
 }
 
-// ListModels lists models by name; the second result is the next page token
-// ("" on the last page).
+// ListModels lists models, by name unless in.OrderBy says otherwise; the
+// second result is the next page token ("" on the last page).
 func (s *Service) ListModels(ctx context.Context, in ListModelsInput) ([]Model, string, error) {
+	q, err := parseListQuery(FilterModels, in.Filter, in.OrderBy)
+	if err != nil {
+		return nil, "", err
+	}
 	limit, cur, err := startPage(in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
-	f := ModelFilter{Query: in.Query, AfterName: cur.Name, Limit: limit + 1}
+	after, err := q.after(in.PageToken, cur)
+	if err != nil {
+		return nil, "", err
+	}
+	f := ModelFilter{Query: in.Query, Where: q.where, Order: q.order, After: after, Limit: limit + 1}
+	if q.order.IsZero() {
+		f.AfterName = cur.Name
+	}
 	if a, ok := ActorFrom(ctx); ok {
 		f.NamePatterns = a.Models // out-of-scope models are not even listed
 	}
@@ -209,7 +223,7 @@ func (s *Service) ListModels(ctx context.Context, in ListModelsInput) ([]Model, 
 	if err != nil {
 		return nil, "", err
 	}
-	models, next := endPage(models, limit, func(m Model) pageCursor { return pageCursor{Name: m.Name} })
+	models, next := endPage(models, limit, q.modelCursor)
 	return models, next, nil
 }
 
@@ -292,6 +306,11 @@ type CreateVersionInput struct {
 	Source      Source
 	Datasets    []DatasetRef
 	Parent      *VersionRef
+	// ParentRelation says how the version came from Parent (see
+	// ParentRelations; "" is derived_from); Run tells more about the run of
+	// Source.RunID. Both only feed the lineage graph (lineage.go).
+	ParentRelation string
+	Run            *RunDetails
 }
 
 func (in CreateVersionInput) validate() error {
@@ -325,7 +344,7 @@ func (in CreateVersionInput) validate() error {
 			return Errorf(ErrInvalid, "parent: version must be at least 1")
 		}
 	}
-	return nil
+	return in.validateLineage()
 }
 
 // CreateVersion opens a new pending version with the model's next number.
@@ -334,6 +353,9 @@ func (s *Service) CreateVersion(ctx context.Context, model string, in CreateVers
 		return Version{}, err
 	}
 	if err := in.validate(); err != nil {
+		return Version{}, err
+	}
+	if err := s.checkParentScope(ctx, model, in); err != nil {
 		return Version{}, err
 	}
 	now := s.Now()
@@ -358,9 +380,12 @@ func (s *Service) CreateVersion(ctx context.Context, model string, in CreateVers
 			return err
 		}
 		v.Number = n
-		return s.audit(ctx, tx, "version.create", versionResource(model, n), map[string]any{
+		if err := s.recordVersionLineage(ctx, tx, v, in); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "version.create", versionResource(model, n), lineageAuditDetails(map[string]any{
 			"description": v.Description, "tags": v.Tags, "params": v.Params, "source": v.Source,
-			"datasets": v.Datasets, "parent": v.Parent})
+			"datasets": v.Datasets, "parent": v.Parent}, in))
 	})
 	if err != nil {
 		return Version{}, err
@@ -393,18 +418,33 @@ type ListVersionsInput struct {
 	Status    string
 	PageSize  int
 	PageToken string
+	// Filter is a filter expression and OrderBy a sort key (docs/search.md).
+	Filter  string
+	OrderBy string
 }
 
-// ListVersions lists a model's versions, newest first.
+// ListVersions lists a model's versions, newest first unless in.OrderBy
+// says otherwise.
 func (s *Service) ListVersions(ctx context.Context, in ListVersionsInput) ([]Version, string, error) {
 	if err := ValidateName("model", in.Model); err != nil {
+		return nil, "", err
+	}
+	q, err := parseListQuery(FilterVersions, in.Filter, in.OrderBy)
+	if err != nil {
 		return nil, "", err
 	}
 	limit, cur, err := startPage(in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
-	f := VersionFilter{Model: in.Model, BeforeNumber: int(cur.Num), Limit: limit + 1}
+	after, err := q.after(in.PageToken, cur)
+	if err != nil {
+		return nil, "", err
+	}
+	f := VersionFilter{Model: in.Model, Where: q.where, Order: q.order, After: after, Limit: limit + 1}
+	if q.order.IsZero() {
+		f.BeforeNumber = int(cur.Num)
+	}
 	if in.Stage != "" {
 		if f.Stage, err = ParseStage(in.Stage); err != nil {
 			return nil, "", err
@@ -423,7 +463,19 @@ func (s *Service) ListVersions(ctx context.Context, in ListVersionsInput) ([]Ver
 	if err != nil {
 		return nil, "", err
 	}
-	versions, next := endPage(versions, limit, func(v Version) pageCursor { return pageCursor{Num: int64(v.Number)} })
+	// The token of a page sorted by a metric carries the last version's
+	// value of it, which Version does not hold: read it.
+	var metric *float64
+	if q.order.Field.Name == "metrics" && len(versions) > limit {
+		v, ok, err := s.meta.LatestMetric(ctx, in.Model, versions[limit-1].Number, q.order.Field.Key)
+		if err != nil {
+			return nil, "", err
+		}
+		if ok {
+			metric = &v
+		}
+	}
+	versions, next := endPage(versions, limit, func(v Version) pageCursor { return q.versionCursor(v, metric) })
 	return versions, next, nil
 }
 

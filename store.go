@@ -17,6 +17,8 @@ type MetaStore interface {
 
 	GovernanceStore
 	AuditStore
+	LineageStore
+	SearchStore
 
 	// CreateModel inserts m; ErrConflict when the name exists.
 	CreateModel(ctx context.Context, m Model) error
@@ -80,6 +82,13 @@ type ModelFilter struct {
 	Tags      map[string]string
 	AfterName string
 	Limit     int
+
+	// Where, when not nil, is a filter expression the models must match.
+	Where *Filter
+	// Order, when not zero, replaces the order by name; After then is the
+	// keyset position to continue after, and AfterName is unused.
+	Order Order
+	After *SortKey
 }
 
 // VersionFilter selects versions of one model in ListVersions.
@@ -89,6 +98,13 @@ type VersionFilter struct {
 	Status       VersionStatus // "" for any
 	BeforeNumber int
 	Limit        int
+
+	// Where, when not nil, is a filter expression the versions must match.
+	Where *Filter
+	// Order, when not zero, replaces newest first; After then is the keyset
+	// position to continue after, and BeforeNumber is unused.
+	Order Order
+	After *SortKey
 }
 
 // AuditFilter selects audit events in ListAudit.

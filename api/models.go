@@ -20,6 +20,7 @@ func (h *Handlers) CreateModel(ctx context.Context, req openapi.CreateModelReque
 func (h *Handlers) ListModels(ctx context.Context, req openapi.ListModelsRequestObject) (openapi.ListModelsResponseObject, error) {
 	models, next, err := h.svc.ListModels(ctx, modelkeep.ListModelsInput{
 		Query: deref(req.Params.Q), Tag: deref(req.Params.Tag),
+		Filter: deref(req.Params.Filter), OrderBy: deref(req.Params.OrderBy),
 		PageSize: deref(req.Params.PageSize), PageToken: deref(req.Params.PageToken),
 	})
 	if err != nil {

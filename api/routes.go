@@ -17,6 +17,7 @@ func Register(e *echo.Echo, h *Handlers) {
 	openapi.RegisterHandlers(e, openapi.NewStrictHandler(h, nil))
 	e.PUT(filePathRoute, h.UploadFile)
 	e.GET(filePathRoute, h.DownloadFile)
+	e.GET(auditExportRoute, h.ExportAudit)
 }
 
 // RequestContext puts the request id and the client address into the

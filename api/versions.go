@@ -17,7 +17,9 @@ func (h *Handlers) CreateVersion(ctx context.Context, req openapi.CreateVersionR
 	}
 	if p := req.Body.Parent; p != nil {
 		in.Parent = &modelkeep.VersionRef{Model: p.Model, Version: p.Version}
+		in.ParentRelation = string(deref(p.Relation))
 	}
+	in.Run = fromRunDetails(req.Body.Run)
 	v, err := h.svc.CreateVersion(ctx, req.Model, in)
 	if err != nil {
 		return nil, err
@@ -28,6 +30,7 @@ func (h *Handlers) CreateVersion(ctx context.Context, req openapi.CreateVersionR
 func (h *Handlers) ListVersions(ctx context.Context, req openapi.ListVersionsRequestObject) (openapi.ListVersionsResponseObject, error) {
 	versions, next, err := h.svc.ListVersions(ctx, modelkeep.ListVersionsInput{
 		Model: req.Model, Stage: string(deref(req.Params.Stage)), Status: string(deref(req.Params.Status)),
+		Filter: deref(req.Params.Filter), OrderBy: deref(req.Params.OrderBy),
 		PageSize: deref(req.Params.PageSize), PageToken: deref(req.Params.PageToken),
 	})
 	if err != nil {

@@ -212,6 +212,16 @@ func TestRoleMatrix(t *testing.T) {
 				case "revokeToken":
 					id, _ := admin.issueWithID("to-revoke", []string{"auditor"})
 					path = "/api/v1/tokens/" + id
+				case "createDataset":
+					body = map[string]any{"name": fmt.Sprintf("ds-%d", seq), "version": "1"}
+				case "getDataset":
+					admin.do("POST", "/api/v1/datasets", map[string]any{"name": "matrix-ds", "version": "1"}).Body.Close()
+					path = strings.Replace(path, "{name}", "matrix-ds", 1)
+				case "getRun":
+					admin.expect(admin.do("POST", "/api/v1/models/m/versions", map[string]any{"source": map[string]any{"run_id": "matrix-run"}}), http.StatusCreated, nil)
+					path = strings.Replace(path, "{run_id}", "matrix-run", 1)
+				case "compareMetrics":
+					path += "?key=auc"
 				}
 				return path, body
 			}

@@ -21,6 +21,10 @@ Usage:
   modelkeep migrate [flags]   apply pending database migrations and exit
   modelkeep token create --subject NAME --role ROLE [--role ROLE] [--ttl 24h] [--models PATTERN]
                               issue a bearer token (works before any user exists)
+  modelkeep audit verify FILE --public-key KEY
+                              verify an audit log export offline
+  modelkeep audit prune [--dry-run] [flags]
+                              remove audit events older than the retention (privileged database user)
   modelkeep version           print the version
 
 Run 'modelkeep <command> -h' for the flags of a command; every flag has a
@@ -44,6 +48,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		return 0
 	case "token":
 		return tokenCommand(ctx, rest, getenv, stdout, stderr)
+	case "audit":
+		return auditCommand(ctx, rest, getenv, stdout, stderr)
 	case "serve", "migrate":
 	default:
 		fmt.Fprintf(stderr, "modelkeep: unknown command %q\n\n%s", cmd, usageText)

@@ -40,6 +40,11 @@ type Config struct {
 	OIDCAudience  string
 	OIDCRoleClaim string
 	OIDCRoleMap   string // group=role,group=role
+	// The audit log (server/audit.go): how long events are kept (at least
+	// 184 days), how often the chain head is signed, and the signing key.
+	AuditRetention          time.Duration
+	AuditCheckpointInterval time.Duration
+	AuditKeyFile            string
 }
 
 // setting describes one configuration knob: its flag, its environment twin
@@ -92,6 +97,9 @@ var settings = []setting{
 	{"oidc-role-map", "MODELKEEP_OIDC_ROLE_MAP", "group-to-role map, e.g. ml-admins=admin,ml-approvers=approver", "", str(func(c *Config) *string { return &c.OIDCRoleMap })},
 	{"token-cache-ttl", "MODELKEEP_TOKEN_CACHE_TTL", "how long token records are cached; a revocation made through another server process sharing the database takes effect within it (0: look up every request)", "1s", dur(func(c *Config) *time.Duration { return &c.TokenCacheTTL })},
 	{"webui-dir", "MODELKEEP_WEBUI_DIR", "serve the web UI from this directory instead of the embedded copy (development)", "", str(func(c *Config) *string { return &c.WebUIDir })},
+	{"audit-retention", "MODELKEEP_AUDIT_RETENTION", "how long audit events are kept before `modelkeep audit prune` may remove them, in days (184d) or as a duration; at least 184d (EU AI Act Art. 19: six months)", "184d", setAuditRetention},
+	{"audit-checkpoint-interval", "MODELKEEP_AUDIT_CHECKPOINT_INTERVAL", "how often to sign a checkpoint of the audit chain head when it moved (0 disables)", "15m", setAuditCheckpointInterval},
+	{"audit-key-file", "MODELKEEP_AUDIT_KEY_FILE", "Ed25519 private key (PEM) that signs audit checkpoints and exports (default: the JWT key when it is Ed25519, else a key generated in <data-dir>/audit-key)", "", str(func(c *Config) *string { return &c.AuditKeyFile })},
 }
 
 // EnvVars lists the environment variables the server reads, in flag order.

@@ -43,9 +43,13 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("load token signing key: %w", err), meta.Close())
 	}
+	auditSigner, err := loadAuditSigner(cfg, key)
+	if err != nil {
+		return nil, errors.Join(err, meta.Close())
+	}
 	svc := modelkeep.NewService(meta, blobs, modelkeep.ServiceOptions{
 		Logger: logger, Signer: auth.NewIssuer(key, auth.DefaultIssuer, auth.DefaultAudience),
-		TokenCacheTTL: cfg.TokenCacheTTL,
+		TokenCacheTTL: cfg.TokenCacheTTL, AuditSigner: auditSigner,
 	})
 	verifier, err := newVerifier(cfg, key, svc)
 	if err != nil {
@@ -126,6 +130,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		defer close(jobsDone)
 		srv.sweepOrphans(jobs)
 	}()
+	auditJobDone := srv.startAuditCheckpoints(jobs)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
@@ -146,6 +151,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	stopJobs()
 	<-jobsDone
+	auditJobDone()
 	if err := srv.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close stores: %w", err))
 	}

@@ -30,7 +30,8 @@ const metricsBatch = 500
 
 // AddMetrics records metrics of a version, in one transaction; a zero
 // Timestamp is the store's clock. ErrNotFound when the version does not
-// exist.
+// exist. It keeps latest_metrics, the version's latest point of each key
+// that filters and order_by read, in the same transaction.
 func (s *Store) AddMetrics(ctx context.Context, model string, number int, metrics []modelkeep.Metric) error {
 	if len(metrics) == 0 {
 		return nil
@@ -39,6 +40,12 @@ func (s *Store) AddMetrics(ctx context.Context, model string, number int, metric
 		db := tx.db.WithContext(ctx)
 		v, err := tx.versionRowOf(ctx, model, number)
 		if err != nil {
+			return err
+		}
+		// Lock before inserting: on MySQL the inserts' foreign key checks
+		// take a shared lock on the version row, and two calls upgrading
+		// theirs to write latest_metrics would deadlock.
+		if err := tx.lockVersion(ctx, v.ID); err != nil {
 			return err
 		}
 		rows := make([]metricRow, len(metrics))
@@ -51,8 +58,19 @@ func (s *Store) AddMetrics(ctx context.Context, model string, number int, metric
 		if err := db.CreateInBatches(rows, metricsBatch).Error; err != nil {
 			return dbErr(fmt.Sprintf("add metrics to version %s/%d", model, number), err)
 		}
-		return nil
+		return tx.updateLatestMetrics(ctx, v, rows)
 	})
+}
+
+// LatestMetric returns the version's latest value of metric key (see
+// modelkeep.SearchStore); ok is false when it has none.
+func (s *Store) LatestMetric(ctx context.Context, model string, number int, key string) (float64, bool, error) {
+	v, err := s.versionRowOf(ctx, model, number)
+	if err != nil {
+		return 0, false, err
+	}
+	row, ok, err := s.latestMetricOf(ctx, v.ID, key)
+	return row.Value, ok, err
 }
 
 // ListMetrics returns the version's metrics, all keys when key is "", ordered

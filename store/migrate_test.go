@@ -87,6 +87,7 @@ func TestRowsMatchSchema(t *testing.T) {
 		&migrationRow{}, &modelRow{}, &modelTagRow{}, &versionRow{}, &fileRow{},
 		&aliasRow{}, &auditEventRow{}, &auditHeadRow{}, &tokenRow{},
 		&transitionRow{}, &approvalRow{}, &policyRow{}, &deploymentRow{}, &metricRow{},
+		&datasetRow{}, &runRow{}, &lineageEdgeRow{},
 	}
 	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		s := newStore(t, newURL)

@@ -88,9 +88,10 @@ func (s *Store) modelID(ctx context.Context, name string) (int64, error) {
 }
 
 // ListModels returns up to f.Limit models (all when Limit <= 0) ordered by
-// name, after f.AfterName. f.Query matches a case-insensitive substring of the
-// name or description, taken literally (% and _ are not wildcards); every
-// entry of f.Tags must be present with its value.
+// name, after f.AfterName, or in f.Order after f.After. f.Query matches a
+// case-insensitive substring of the name or description, taken literally (%
+// and _ are not wildcards); every entry of f.Tags must be present with its
+// value; f.Where must hold.
 func (s *Store) ListModels(ctx context.Context, f modelkeep.ModelFilter) ([]modelkeep.Model, error) {
 	db := s.db.WithContext(ctx)
 	q := db.Model(&modelRow{})
@@ -112,14 +113,33 @@ func (s *Store) ListModels(ctx context.Context, f modelkeep.ModelFilter) ([]mode
 	for _, k := range slices.Sorted(maps.Keys(f.Tags)) {
 		q = q.Where("EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = models.id AND t.tag_key = ? AND t.tag_value = ?)", k, f.Tags[k])
 	}
-	if f.AfterName != "" {
-		q = q.Where("name > ?", f.AfterName)
+	if f.Where != nil {
+		where, args, err := compileFilter(s.dialect, modelkeep.FilterModels, 0, f.Where)
+		if err != nil {
+			return nil, err
+		}
+		q = q.Where(where, args...)
+	}
+	if f.Order.IsZero() {
+		if f.AfterName != "" {
+			q = q.Where("name > ?", f.AfterName)
+		}
+		q = q.Order("name")
+	} else {
+		o, err := compileOrder(modelkeep.FilterModels, f.Order, f.After)
+		if err != nil {
+			return nil, err
+		}
+		if o.where != "" {
+			q = q.Where(o.where, o.whereArgs...)
+		}
+		q = q.Order(o.orderBy)
 	}
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}
 	var rows []modelRow
-	if err := q.Order("name").Find(&rows).Error; err != nil {
+	if err := q.Find(&rows).Error; err != nil {
 		return nil, dbErr("list models", err)
 	}
 	out := make([]modelkeep.Model, 0, len(rows))

@@ -52,7 +52,7 @@ func (s *Store) CreateVersion(ctx context.Context, v modelkeep.Version) (int, er
 		if err := db.Create(&row).Error; err != nil {
 			return dbErr(fmt.Sprintf("create version %s/%d", v.Model, row.Number), err)
 		}
-		return nil
+		return tx.putVersionKV(ctx, row.ID, row.ModelID, v.Tags, v.Params)
 	})
 	if err != nil {
 		return 0, err
@@ -89,30 +89,53 @@ func (s *Store) GetVersion(ctx context.Context, model string, number int) (model
 }
 
 // ListVersions returns up to f.Limit versions of f.Model (all when Limit <=
-// 0), newest first, with numbers below f.BeforeNumber when it is not 0,
-// filtered by stage and status when set. ErrNotFound when the model is
-// missing.
+// 0), newest first with numbers below f.BeforeNumber when it is not 0, or in
+// f.Order after f.After; filtered by stage and status when set and by
+// f.Where. ErrNotFound when the model is missing.
 func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]modelkeep.Version, error) {
 	modelID, err := s.modelID(ctx, f.Model)
 	if err != nil {
 		return nil, err
 	}
 	db := s.db.WithContext(ctx)
-	q := db.Where("model_id = ?", modelID)
+	// Columns are qualified: an order by a metric joins latest_metrics.
+	q := db.Model(&versionRow{}).Where("versions.model_id = ?", modelID)
 	if f.Stage != "" {
-		q = q.Where("stage = ?", string(f.Stage))
+		q = q.Where("versions.stage = ?", string(f.Stage))
 	}
 	if f.Status != "" {
-		q = q.Where("status = ?", string(f.Status))
+		q = q.Where("versions.status = ?", string(f.Status))
 	}
-	if f.BeforeNumber != 0 {
-		q = q.Where("number < ?", f.BeforeNumber)
+	if f.Where != nil {
+		where, args, err := compileFilter(s.dialect, modelkeep.FilterVersions, modelID, f.Where)
+		if err != nil {
+			return nil, err
+		}
+		q = q.Where(where, args...)
+	}
+	if f.Order.IsZero() {
+		if f.BeforeNumber != 0 {
+			q = q.Where("versions.number < ?", f.BeforeNumber)
+		}
+		q = q.Order("versions.number DESC")
+	} else {
+		o, err := compileOrder(modelkeep.FilterVersions, f.Order, f.After)
+		if err != nil {
+			return nil, err
+		}
+		if o.join != "" {
+			q = q.Select("versions.*").Joins(o.join, o.joinArgs...)
+		}
+		if o.where != "" {
+			q = q.Where(o.where, o.whereArgs...)
+		}
+		q = q.Order(o.orderBy)
 	}
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}
 	var rows []versionRow
-	if err := q.Order("number DESC").Find(&rows).Error; err != nil {
+	if err := q.Find(&rows).Error; err != nil {
 		return nil, dbErr(fmt.Sprintf("list versions of model %q", f.Model), err)
 	}
 	return s.toVersions(ctx, f.Model, rows)

@@ -21,6 +21,45 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for AuditCheckpointKind.
+const (
+	Interval AuditCheckpointKind = "interval"
+	Prune    AuditCheckpointKind = "prune"
+	Request  AuditCheckpointKind = "request"
+)
+
+// Valid indicates whether the value is a known member of the AuditCheckpointKind enum.
+func (e AuditCheckpointKind) Valid() bool {
+	switch e {
+	case Interval:
+		return true
+	case Prune:
+		return true
+	case Request:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditEventOutcome.
+const (
+	AuditEventOutcomeDenied  AuditEventOutcome = "denied"
+	AuditEventOutcomeSuccess AuditEventOutcome = "success"
+)
+
+// Valid indicates whether the value is a known member of the AuditEventOutcome enum.
+func (e AuditEventOutcome) Valid() bool {
+	switch e {
+	case AuditEventOutcomeDenied:
+		return true
+	case AuditEventOutcomeSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DatasetRefRole.
 const (
 	Evaluation DatasetRefRole = "evaluation"
@@ -126,6 +165,51 @@ func (e ErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for LineageNodeType.
+const (
+	LineageNodeTypeDataset      LineageNodeType = "dataset"
+	LineageNodeTypeDeployment   LineageNodeType = "deployment"
+	LineageNodeTypeModelVersion LineageNodeType = "model_version"
+	LineageNodeTypeRun          LineageNodeType = "run"
+)
+
+// Valid indicates whether the value is a known member of the LineageNodeType enum.
+func (e LineageNodeType) Valid() bool {
+	switch e {
+	case LineageNodeTypeDataset:
+		return true
+	case LineageNodeTypeDeployment:
+		return true
+	case LineageNodeTypeModelVersion:
+		return true
+	case LineageNodeTypeRun:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MetricComparisonAggregate.
+const (
+	MetricComparisonAggregateLast MetricComparisonAggregate = "last"
+	MetricComparisonAggregateMax  MetricComparisonAggregate = "max"
+	MetricComparisonAggregateMin  MetricComparisonAggregate = "min"
+)
+
+// Valid indicates whether the value is a known member of the MetricComparisonAggregate enum.
+func (e MetricComparisonAggregate) Valid() bool {
+	switch e {
+	case MetricComparisonAggregateLast:
+		return true
+	case MetricComparisonAggregateMax:
+		return true
+	case MetricComparisonAggregateMin:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MetricGateOp.
 const (
 	EqualEqual       MetricGateOp = "=="
@@ -147,6 +231,27 @@ func (e MetricGateOp) Valid() bool {
 	case LessThan:
 		return true
 	case LessThanEqual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ParentRefRelation.
+const (
+	DerivedFrom   ParentRefRelation = "derived_from"
+	DistilledFrom ParentRefRelation = "distilled_from"
+	FineTunedFrom ParentRefRelation = "fine_tuned_from"
+)
+
+// Valid indicates whether the value is a known member of the ParentRefRelation enum.
+func (e ParentRefRelation) Valid() bool {
+	switch e {
+	case DerivedFrom:
+		return true
+	case DistilledFrom:
+		return true
+	case FineTunedFrom:
 		return true
 	default:
 		return false
@@ -264,6 +369,84 @@ func (e VersionStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListAuditEventsParamsOutcome.
+const (
+	ListAuditEventsParamsOutcomeDenied  ListAuditEventsParamsOutcome = "denied"
+	ListAuditEventsParamsOutcomeSuccess ListAuditEventsParamsOutcome = "success"
+)
+
+// Valid indicates whether the value is a known member of the ListAuditEventsParamsOutcome enum.
+func (e ListAuditEventsParamsOutcome) Valid() bool {
+	switch e {
+	case ListAuditEventsParamsOutcomeDenied:
+		return true
+	case ListAuditEventsParamsOutcomeSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListAuditEventsParamsOrder.
+const (
+	Asc  ListAuditEventsParamsOrder = "asc"
+	Desc ListAuditEventsParamsOrder = "desc"
+)
+
+// Valid indicates whether the value is a known member of the ListAuditEventsParamsOrder enum.
+func (e ListAuditEventsParamsOrder) Valid() bool {
+	switch e {
+	case Asc:
+		return true
+	case Desc:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompareMetricsParamsAggregate.
+const (
+	CompareMetricsParamsAggregateLast CompareMetricsParamsAggregate = "last"
+	CompareMetricsParamsAggregateMax  CompareMetricsParamsAggregate = "max"
+	CompareMetricsParamsAggregateMin  CompareMetricsParamsAggregate = "min"
+)
+
+// Valid indicates whether the value is a known member of the CompareMetricsParamsAggregate enum.
+func (e CompareMetricsParamsAggregate) Valid() bool {
+	switch e {
+	case CompareMetricsParamsAggregateLast:
+		return true
+	case CompareMetricsParamsAggregateMax:
+		return true
+	case CompareMetricsParamsAggregateMin:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetLineageParamsDirection.
+const (
+	Both       GetLineageParamsDirection = "both"
+	Downstream GetLineageParamsDirection = "downstream"
+	Upstream   GetLineageParamsDirection = "upstream"
+)
+
+// Valid indicates whether the value is a known member of the GetLineageParamsDirection enum.
+func (e GetLineageParamsDirection) Valid() bool {
+	switch e {
+	case Both:
+		return true
+	case Downstream:
+		return true
+	case Upstream:
+		return true
+	default:
+		return false
+	}
+}
+
 // Alias defines model for Alias.
 type Alias struct {
 	Alias           string    `json:"alias"`
@@ -285,6 +468,119 @@ type Approval struct {
 	At       time.Time    `json:"at"`
 	Comment  string       `json:"comment"`
 	Gates    []GateResult `json:"gates"`
+}
+
+// AuditCheckpoint Ed25519 signature, base64, over the ASCII text
+// `modelkeep-audit-checkpoint/v1\n<seq>\n<hash>\n<time>\n`.
+type AuditCheckpoint struct {
+	// Hash lowercase hex SHA-256
+	Hash AuditHash `json:"hash"`
+
+	// KeyId hex of the first 8 bytes of SHA-256 of the raw public key
+	KeyId     string              `json:"key_id"`
+	Kind      AuditCheckpointKind `json:"kind"`
+	Seq       int64               `json:"seq"`
+	Signature []byte              `json:"signature"`
+
+	// Time UTC with exactly six fractional digits, as hashed and signed
+	//
+	// Example: 2026-01-02T03:04:05.123456Z
+	Time AuditTime `json:"time"`
+}
+
+// AuditCheckpointKind defines model for AuditCheckpoint.Kind.
+type AuditCheckpointKind string
+
+// AuditCheckpointList defines model for AuditCheckpointList.
+type AuditCheckpointList struct {
+	Checkpoints []AuditCheckpoint `json:"checkpoints"`
+
+	// KeyId the id of the key this server signs with
+	KeyId         *string `json:"key_id,omitempty"`
+	NextPageToken string  `json:"next_page_token"`
+
+	// PublicKey that key, as a PEM "PUBLIC KEY" block
+	PublicKey *string `json:"public_key,omitempty"`
+}
+
+// AuditEvent defines model for AuditEvent.
+type AuditEvent struct {
+	// Action e.g. `model.update`, `file.download`, `token.revoke`, `access.denied`
+	Action string `json:"action"`
+
+	// Actor the token's subject, or `anonymous`
+	Actor string `json:"actor"`
+
+	// Details what changed (before and after for updates); never secrets. The hash covers its RFC 8785 canonical form.
+	Details json.RawMessage `json:"details"`
+
+	// Hash lowercase hex SHA-256
+	Hash    AuditHash         `json:"hash"`
+	Outcome AuditEventOutcome `json:"outcome"`
+
+	// PrevHash lowercase hex SHA-256
+	PrevHash AuditHash `json:"prev_hash"`
+
+	// RemoteAddr the client's address as the server saw it
+	RemoteAddr string `json:"remote_addr"`
+	RequestId  string `json:"request_id"`
+
+	// Resource e.g. `models/fraud-detector/versions/3`
+	Resource string `json:"resource"`
+
+	// Seq position in the chain; 1, 2, 3, … with no gaps
+	Seq int64 `json:"seq"`
+
+	// Time UTC with exactly six fractional digits, as hashed and signed
+	//
+	// Example: 2026-01-02T03:04:05.123456Z
+	Time AuditTime `json:"time"`
+}
+
+// AuditEventOutcome defines model for AuditEvent.Outcome.
+type AuditEventOutcome string
+
+// AuditEventList defines model for AuditEventList.
+type AuditEventList struct {
+	Events        []AuditEvent `json:"events"`
+	NextPageToken string       `json:"next_page_token"`
+}
+
+// AuditHash lowercase hex SHA-256
+type AuditHash = string
+
+// AuditTime UTC with exactly six fractional digits, as hashed and signed
+//
+// Example: 2026-01-02T03:04:05.123456Z
+type AuditTime = string
+
+// AuditVerification defines model for AuditVerification.
+type AuditVerification struct {
+	// CheckpointsUnverified checkpoints signed by keys this server does not know (another instance's, a rotated key)
+	CheckpointsUnverified int `json:"checkpoints_unverified"`
+	CheckpointsVerified   int `json:"checkpoints_verified"`
+
+	// Events events checked
+	Events int64 `json:"events"`
+
+	// FirstBrokenSeq the first seq whose event was changed, removed or inserted (only when not ok)
+	FirstBrokenSeq *int64 `json:"first_broken_seq,omitempty"`
+	FirstSeq       *int64 `json:"first_seq,omitempty"`
+
+	// Head hash of the last event checked; the chain head when ok
+	Head string `json:"head"`
+
+	// HeadSeq the seq of the recorded chain head
+	HeadSeq int64  `json:"head_seq"`
+	LastSeq *int64 `json:"last_seq,omitempty"`
+
+	// LatestCheckpoint Ed25519 signature, base64, over the ASCII text
+	// `modelkeep-audit-checkpoint/v1\n<seq>\n<hash>\n<time>\n`.
+	LatestCheckpoint *AuditCheckpoint `json:"latest_checkpoint,omitempty"`
+	Ok               bool             `json:"ok"`
+
+	// Reason what is wrong there
+	Reason *string `json:"reason,omitempty"`
 }
 
 // CreateModelRequest defines model for CreateModelRequest.
@@ -318,13 +614,63 @@ type CreateVersionRequest struct {
 
 	// Params training parameters as strings (at most 1024)
 	Params *map[string]string `json:"params,omitempty"`
-	Parent *VersionRef        `json:"parent,omitempty"`
+	Parent *ParentRef         `json:"parent,omitempty"`
+
+	// Run more about the run of `source.run_id`, recorded with it
+	Run *RunDetails `json:"run,omitempty"`
 
 	// Source the run that produced the version
 	Source *Source `json:"source,omitempty"`
 
 	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:`
 	Tags *Tags `json:"tags,omitempty"`
+}
+
+// Dataset defines model for Dataset.
+type Dataset struct {
+	CreatedAt   time.Time `json:"created_at"`
+	CreatedBy   string    `json:"created_by"`
+	Description string    `json:"description"`
+	License     *string   `json:"license,omitempty"`
+
+	// Name Example: fraud-detector
+	Name      Name      `json:"name"`
+	Sha256    *string   `json:"sha256,omitempty"`
+	Size      *int64    `json:"size,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Uri       *string   `json:"uri,omitempty"`
+
+	// UsedBy the model versions that used it (getDataset only)
+	UsedBy *[]DatasetUse `json:"used_by,omitempty"`
+
+	// UsedByTruncated true when more versions used it than `used_by` lists
+	UsedByTruncated *bool  `json:"used_by_truncated,omitempty"`
+	Version         string `json:"version"`
+}
+
+// DatasetInput defines model for DatasetInput.
+type DatasetInput struct {
+	Description *string `json:"description,omitempty"`
+	License     *string `json:"license,omitempty"`
+
+	// Name Example: fraud-detector
+	Name   Name    `json:"name"`
+	Sha256 *string `json:"sha256,omitempty"`
+
+	// Size bytes
+	Size *int64  `json:"size,omitempty"`
+	Uri  *string `json:"uri,omitempty"`
+
+	// Version a dataset version; it stands in URL paths
+	//
+	// Example: 2026-11
+	Version DatasetVersion `json:"version"`
+}
+
+// DatasetList defines model for DatasetList.
+type DatasetList struct {
+	Datasets      []Dataset `json:"datasets"`
+	NextPageToken string    `json:"next_page_token"`
 }
 
 // DatasetRef defines model for DatasetRef.
@@ -339,6 +685,21 @@ type DatasetRef struct {
 
 // DatasetRefRole defines model for DatasetRef.Role.
 type DatasetRefRole string
+
+// DatasetUse defines model for DatasetUse.
+type DatasetUse struct {
+	// Model Example: fraud-detector
+	Model Name `json:"model"`
+
+	// Role training, validation, test, evaluation, or input when the version gave none
+	Role    string `json:"role"`
+	Version int    `json:"version"`
+}
+
+// DatasetVersion a dataset version; it stands in URL paths
+//
+// Example: 2026-11
+type DatasetVersion = string
 
 // Decision defines model for Decision.
 type Decision struct {
@@ -432,6 +793,38 @@ type IssuedToken struct {
 	Token string `json:"token"`
 }
 
+// Lineage defines model for Lineage.
+type Lineage struct {
+	Edges []LineageEdge `json:"edges"`
+	Nodes []LineageNode `json:"nodes"`
+
+	// Root the id of the version asked about
+	Root string `json:"root"`
+
+	// Truncated the walk stopped at its node or edge cap before the depth asked for
+	Truncated bool `json:"truncated"`
+}
+
+// LineageEdge defines model for LineageEdge.
+type LineageEdge struct {
+	From     string `json:"from"`
+	Relation string `json:"relation"`
+	To       string `json:"to"`
+}
+
+// LineageNode defines model for LineageNode.
+type LineageNode struct {
+	// Id Example: model_version:fraud-detector/3
+	Id string `json:"id"`
+
+	// Label Example: fraud-detector v3
+	Label string          `json:"label"`
+	Type  LineageNodeType `json:"type"`
+}
+
+// LineageNodeType defines model for LineageNode.Type.
+type LineageNodeType string
+
 // Metric defines model for Metric.
 type Metric struct {
 	Dataset     string    `json:"dataset"`
@@ -443,6 +836,17 @@ type Metric struct {
 	Timestamp   time.Time `json:"timestamp"`
 	Value       float64   `json:"value"`
 }
+
+// MetricComparison defines model for MetricComparison.
+type MetricComparison struct {
+	Aggregate     MetricComparisonAggregate `json:"aggregate"`
+	Key           string                    `json:"key"`
+	Metrics       []VersionMetric           `json:"metrics"`
+	NextPageToken string                    `json:"next_page_token"`
+}
+
+// MetricComparisonAggregate defines model for MetricComparison.Aggregate.
+type MetricComparisonAggregate string
 
 // MetricGate defines model for MetricGate.
 type MetricGate struct {
@@ -503,6 +907,19 @@ type ModelList struct {
 // Name Example: fraud-detector
 type Name = string
 
+// ParentRef defines model for ParentRef.
+type ParentRef struct {
+	// Model Example: fraud-detector
+	Model Name `json:"model"`
+
+	// Relation how the new version came from its parent (default derived_from)
+	Relation *ParentRefRelation `json:"relation,omitempty"`
+	Version  int                `json:"version"`
+}
+
+// ParentRefRelation how the new version came from its parent (default derived_from)
+type ParentRefRelation string
+
 // Policy defines model for Policy.
 type Policy struct {
 	MetricGates       []MetricGate      `json:"metric_gates"`
@@ -525,6 +942,44 @@ type PolicyInput struct {
 
 // Role defines model for Role.
 type Role string
+
+// Run defines model for Run.
+type Run struct {
+	CodeUri   *string   `json:"code_uri,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+
+	// Environment what the run ran on
+	Environment RunEnvironment    `json:"environment"`
+	GitCommit   *string           `json:"git_commit,omitempty"`
+	Parameters  map[string]string `json:"parameters"`
+	RunId       string            `json:"run_id"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+}
+
+// RunDetails more about the run of `source.run_id`, recorded with it
+type RunDetails struct {
+	// Environment what the run ran on
+	Environment *RunEnvironment `json:"environment,omitempty"`
+
+	// Parameters the run's parameters as strings (at most 1024)
+	Parameters *map[string]string `json:"parameters,omitempty"`
+}
+
+// RunEnvironment what the run ran on
+type RunEnvironment struct {
+	// Framework Example: pytorch
+	Framework *string `json:"framework,omitempty"`
+
+	// FrameworkVersion Example: 2.5.1
+	FrameworkVersion *string `json:"framework_version,omitempty"`
+
+	// Hardware Example: 8x NVIDIA A100 80GB
+	Hardware *string `json:"hardware,omitempty"`
+
+	// Libraries library name to version (at most 256)
+	Libraries *map[string]string `json:"libraries,omitempty"`
+}
 
 // Source the run that produced the version
 type Source struct {
@@ -667,6 +1122,20 @@ type VersionList struct {
 	Versions      []Version `json:"versions"`
 }
 
+// VersionMetric defines model for VersionMetric.
+type VersionMetric struct {
+	Dataset     string    `json:"dataset"`
+	Environment *string   `json:"environment,omitempty"`
+	Key         string    `json:"key"`
+	RecordedBy  string    `json:"recorded_by"`
+	Split       string    `json:"split"`
+	Stage       Stage     `json:"stage"`
+	Step        int64     `json:"step"`
+	Timestamp   time.Time `json:"timestamp"`
+	Value       float64   `json:"value"`
+	Version     int       `json:"version"`
+}
+
 // VersionRef defines model for VersionRef.
 type VersionRef struct {
 	// Model Example: fraud-detector
@@ -713,6 +1182,62 @@ type Unauthorized = Error
 // Unavailable defines model for Unavailable.
 type Unavailable = Error
 
+// ListAuditEventsParams defines parameters for ListAuditEvents.
+type ListAuditEventsParams struct {
+	Actor *string `form:"actor,omitempty" json:"actor,omitempty"`
+
+	// Action e.g. `model.update`, `file.download`, `access.denied`
+	Action *string `form:"action,omitempty" json:"action,omitempty"`
+
+	// Resource an exact resource, or a prefix ending in `*`
+	Resource *string                       `form:"resource,omitempty" json:"resource,omitempty"`
+	Outcome  *ListAuditEventsParamsOutcome `form:"outcome,omitempty" json:"outcome,omitempty"`
+
+	// Since events at or after this time
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until events before this time
+	Until *time.Time                  `form:"until,omitempty" json:"until,omitempty"`
+	Order *ListAuditEventsParamsOrder `form:"order,omitempty" json:"order,omitempty"`
+
+	// PageSize items per page (default 50)
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken the `next_page_token` of the previous page
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// ListAuditEventsParamsOutcome defines parameters for ListAuditEvents.
+type ListAuditEventsParamsOutcome string
+
+// ListAuditEventsParamsOrder defines parameters for ListAuditEvents.
+type ListAuditEventsParamsOrder string
+
+// ListAuditCheckpointsParams defines parameters for ListAuditCheckpoints.
+type ListAuditCheckpointsParams struct {
+	// PageSize items per page (default 50)
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken the `next_page_token` of the previous page
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// VerifyAuditParams defines parameters for VerifyAudit.
+type VerifyAuditParams struct {
+	SinceSeq *int64 `form:"since_seq,omitempty" json:"since_seq,omitempty"`
+}
+
+// ListDatasetsParams defines parameters for ListDatasets.
+type ListDatasetsParams struct {
+	Name *Name `form:"name,omitempty" json:"name,omitempty"`
+
+	// PageSize items per page (default 50)
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken the `next_page_token` of the previous page
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
 // ListDeploymentsParams defines parameters for ListDeployments.
 type ListDeploymentsParams struct {
 	Environment *Name `form:"environment,omitempty" json:"environment,omitempty"`
@@ -736,24 +1261,67 @@ type ListModelsParams struct {
 	// Tag `key:value`; only models with that tag
 	Tag *string `form:"tag,omitempty" json:"tag,omitempty"`
 
+	// Filter filter expression (docs/search.md), e.g. `tags.team = "risk" AND created_at >= "2025-01-01"`. Fields: `name`, `description`, `created_by`, `created_at`, `updated_at`, `tags.<key>`; operators `=`, `!=`, `<`, `<=`, `>`, `>=`, `IN`, `LIKE`, joined by `AND`, `OR` and parentheses. A page token is only valid with the filter and order_by it was made with.
+	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+
+	// OrderBy `<field> [ASC|DESC]`, one of `name` (the default), `created_at`, `updated_at`; ties are broken by name
+	OrderBy *string `form:"order_by,omitempty" json:"order_by,omitempty"`
+
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
 	// PageToken the `next_page_token` of the previous page
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
+
+// CompareMetricsParams defines parameters for CompareMetrics.
+type CompareMetricsParams struct {
+	Key     string  `form:"key" json:"key"`
+	Dataset *string `form:"dataset,omitempty" json:"dataset,omitempty"`
+	Split   *string `form:"split,omitempty" json:"split,omitempty"`
+
+	// Aggregate which point stands for a series (default last)
+	Aggregate *CompareMetricsParamsAggregate `form:"aggregate,omitempty" json:"aggregate,omitempty"`
+
+	// PageSize items per page (default 50)
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken the `next_page_token` of the previous page
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
+// CompareMetricsParamsAggregate defines parameters for CompareMetrics.
+type CompareMetricsParamsAggregate string
 
 // ListVersionsParams defines parameters for ListVersions.
 type ListVersionsParams struct {
 	Stage  *Stage         `form:"stage,omitempty" json:"stage,omitempty"`
 	Status *VersionStatus `form:"status,omitempty" json:"status,omitempty"`
 
+	// Filter filter expression (docs/search.md), e.g. `tags.team = "risk" AND metrics.auc >= 0.9 AND stage IN ("staging", "production")`. Fields: `version`, `status`, `stage`, `created_by`, `created_at`, `finalized_at`, `source.run_id`, `source.git_commit`, `tags.<key>`, `params.<key>`, `metrics.<key>` (the version's latest value of the metric); operators `=`, `!=`, `<`, `<=`, `>`, `>=`, `IN`, `LIKE`, joined by `AND`, `OR` and parentheses. A page token is only valid with the filter and order_by it was made with.
+	Filter *string `form:"filter,omitempty" json:"filter,omitempty"`
+
+	// OrderBy `<field> [ASC|DESC]`, one of `version` (`version DESC` is the default), `created_at`, `finalized_at`, `metrics.<key>`; ties are broken by version number, and versions without a value come last
+	OrderBy *string `form:"order_by,omitempty" json:"order_by,omitempty"`
+
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
 	// PageToken the `next_page_token` of the previous page
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
+
+// GetLineageParams defines parameters for GetLineage.
+type GetLineageParams struct {
+	// Direction which way to walk (default both)
+	Direction *GetLineageParamsDirection `form:"direction,omitempty" json:"direction,omitempty"`
+
+	// Depth how many edges away from the version (default 3)
+	Depth *int `form:"depth,omitempty" json:"depth,omitempty"`
+}
+
+// GetLineageParamsDirection defines parameters for GetLineage.
+type GetLineageParamsDirection string
 
 // ListMetricsParams defines parameters for ListMetrics.
 type ListMetricsParams struct {
@@ -782,6 +1350,9 @@ type ListTransitionsParams struct {
 	// PageToken the `next_page_token` of the previous page
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
+
+// CreateDatasetJSONRequestBody defines body for CreateDataset for application/json ContentType.
+type CreateDatasetJSONRequestBody = DatasetInput
 
 // CreateModelJSONRequestBody defines body for CreateModel for application/json ContentType.
 type CreateModelJSONRequestBody = CreateModelRequest
@@ -818,6 +1389,27 @@ type RejectTransitionJSONRequestBody = Decision
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListAuditEvents List audit events
+	// (GET /api/v1/audit)
+	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
+	// ListAuditCheckpoints List signed checkpoints
+	// (GET /api/v1/audit/checkpoints)
+	ListAuditCheckpoints(ctx echo.Context, params ListAuditCheckpointsParams) error
+	// CreateAuditCheckpoint Sign a checkpoint now
+	// (POST /api/v1/audit/checkpoints)
+	CreateAuditCheckpoint(ctx echo.Context) error
+	// VerifyAudit Verify the audit chain
+	// (GET /api/v1/audit/verify)
+	VerifyAudit(ctx echo.Context, params VerifyAuditParams) error
+	// ListDatasets List dataset versions
+	// (GET /api/v1/datasets)
+	ListDatasets(ctx echo.Context, params ListDatasetsParams) error
+	// CreateDataset Register a dataset version
+	// (POST /api/v1/datasets)
+	CreateDataset(ctx echo.Context) error
+	// GetDataset Get a dataset version and who used it
+	// (GET /api/v1/datasets/{name}/versions/{version})
+	GetDataset(ctx echo.Context, name Name, version DatasetVersion) error
 	// ListDeployments The deployments ledger
 	// (GET /api/v1/deployments)
 	ListDeployments(ctx echo.Context, params ListDeploymentsParams) error
@@ -845,6 +1437,9 @@ type ServerInterface interface {
 	// SetAlias Point an alias at a version
 	// (PUT /api/v1/models/{model}/aliases/{alias})
 	SetAlias(ctx echo.Context, model ModelName, alias Name) error
+	// CompareMetrics Compare one metric across a model's versions
+	// (GET /api/v1/models/{model}/metrics)
+	CompareMetrics(ctx echo.Context, model ModelName, params CompareMetricsParams) error
 	// GetPolicy Get the promotion policy
 	// (GET /api/v1/models/{model}/policy)
 	GetPolicy(ctx echo.Context, model ModelName) error
@@ -872,6 +1467,9 @@ type ServerInterface interface {
 	// FinalizeVersion Finalize a version
 	// (POST /api/v1/models/{model}/versions/{version}/finalize)
 	FinalizeVersion(ctx echo.Context, model ModelName, version VersionNumber) error
+	// GetLineage The lineage graph around a version
+	// (GET /api/v1/models/{model}/versions/{version}/lineage)
+	GetLineage(ctx echo.Context, model ModelName, version VersionNumber, params GetLineageParams) error
 	// ListMetrics A version's metrics
 	// (GET /api/v1/models/{model}/versions/{version}/metrics)
 	ListMetrics(ctx echo.Context, model ModelName, version VersionNumber, params ListMetricsParams) error
@@ -881,6 +1479,9 @@ type ServerInterface interface {
 	// RequestTransition Request a stage transition
 	// (POST /api/v1/models/{model}/versions/{version}/transitions)
 	RequestTransition(ctx echo.Context, model ModelName, version VersionNumber) error
+	// GetRun Get a training run
+	// (GET /api/v1/runs/{run_id})
+	GetRun(ctx echo.Context, runId string) error
 	// ListTokens List tokens
 	// (GET /api/v1/tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
@@ -907,6 +1508,197 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ListAuditEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditEventsParams
+	// ------------- Optional query parameter "actor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "actor", ctx.QueryParams(), &params.Actor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter actor: %s", err))
+	}
+
+	// ------------- Optional query parameter "action" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "action", ctx.QueryParams(), &params.Action, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter action: %s", err))
+	}
+
+	// ------------- Optional query parameter "resource" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "resource", ctx.QueryParams(), &params.Resource, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter resource: %s", err))
+	}
+
+	// ------------- Optional query parameter "outcome" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "outcome", ctx.QueryParams(), &params.Outcome, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter outcome: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// ------------- Optional query parameter "order" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order", ctx.QueryParams(), &params.Order, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAuditEvents(ctx, params)
+	return err
+}
+
+// ListAuditCheckpoints converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAuditCheckpoints(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAuditCheckpointsParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAuditCheckpoints(ctx, params)
+	return err
+}
+
+// CreateAuditCheckpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateAuditCheckpoint(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateAuditCheckpoint(ctx)
+	return err
+}
+
+// VerifyAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyAudit(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params VerifyAuditParams
+	// ------------- Optional query parameter "since_seq" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since_seq", ctx.QueryParams(), &params.SinceSeq, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since_seq: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyAudit(ctx, params)
+	return err
+}
+
+// ListDatasets converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDatasets(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDatasetsParams
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDatasets(ctx, params)
+	return err
+}
+
+// CreateDataset converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateDataset(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateDataset(ctx)
+	return err
+}
+
+// GetDataset converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDataset(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "name" -------------
+	var name Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version DatasetVersion
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDataset(ctx, name, version)
+	return err
 }
 
 // ListDeployments converts echo context to params.
@@ -973,6 +1765,20 @@ func (w *ServerInterfaceWrapper) ListModels(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "tag", ctx.QueryParams(), &params.Tag, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tag: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter: %s", err))
+	}
+
+	// ------------- Optional query parameter "order_by" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_by", ctx.QueryParams(), &params.OrderBy, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_by: %s", err))
 	}
 
 	// ------------- Optional query parameter "page_size" -------------
@@ -1123,6 +1929,66 @@ func (w *ServerInterfaceWrapper) SetAlias(ctx echo.Context) error {
 	return err
 }
 
+// CompareMetrics converts echo context to params.
+func (w *ServerInterfaceWrapper) CompareMetrics(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CompareMetricsParams
+	// ------------- Required query parameter "key" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "key", ctx.QueryParams(), &params.Key, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key: %s", err))
+	}
+
+	// ------------- Optional query parameter "dataset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dataset", ctx.QueryParams(), &params.Dataset, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dataset: %s", err))
+	}
+
+	// ------------- Optional query parameter "split" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "split", ctx.QueryParams(), &params.Split, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter split: %s", err))
+	}
+
+	// ------------- Optional query parameter "aggregate" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "aggregate", ctx.QueryParams(), &params.Aggregate, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter aggregate: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CompareMetrics(ctx, model, params)
+	return err
+}
+
 // GetPolicy converts echo context to params.
 func (w *ServerInterfaceWrapper) GetPolicy(ctx echo.Context) error {
 	var err error
@@ -1204,6 +2070,20 @@ func (w *ServerInterfaceWrapper) ListVersions(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "filter" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "filter", ctx.QueryParams(), &params.Filter, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter filter: %s", err))
+	}
+
+	// ------------- Optional query parameter "order_by" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "order_by", ctx.QueryParams(), &params.OrderBy, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter order_by: %s", err))
 	}
 
 	// ------------- Optional query parameter "page_size" -------------
@@ -1337,6 +2217,46 @@ func (w *ServerInterfaceWrapper) FinalizeVersion(ctx echo.Context) error {
 	return err
 }
 
+// GetLineage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLineage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetLineageParams
+	// ------------- Optional query parameter "direction" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "direction", ctx.QueryParams(), &params.Direction, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter direction: %s", err))
+	}
+
+	// ------------- Optional query parameter "depth" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "depth", ctx.QueryParams(), &params.Depth, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter depth: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLineage(ctx, model, version, params)
+	return err
+}
+
 // ListMetrics converts echo context to params.
 func (w *ServerInterfaceWrapper) ListMetrics(ctx echo.Context) error {
 	var err error
@@ -1415,6 +2335,22 @@ func (w *ServerInterfaceWrapper) RequestTransition(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RequestTransition(ctx, model, version)
+	return err
+}
+
+// GetRun converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "run_id" -------------
+	var runId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "run_id", ctx.Param("run_id"), &runId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter run_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRun(ctx, runId)
 	return err
 }
 
@@ -1637,6 +2573,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/deployments", wrapper.ListDeployments, options.OperationMiddlewares["listDeployments"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/metrics", wrapper.ListMetrics, options.OperationMiddlewares["listMetrics"]...)
 	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/metrics", wrapper.LogMetrics, options.OperationMiddlewares["logMetrics"]...)
+	router.GET(options.BaseURL+"/api/v1/datasets", wrapper.ListDatasets, options.OperationMiddlewares["listDatasets"]...)
+	router.POST(options.BaseURL+"/api/v1/datasets", wrapper.CreateDataset, options.OperationMiddlewares["createDataset"]...)
+	router.GET(options.BaseURL+"/api/v1/datasets/:name/versions/:version", wrapper.GetDataset, options.OperationMiddlewares["getDataset"]...)
+	router.GET(options.BaseURL+"/api/v1/runs/:run_id", wrapper.GetRun, options.OperationMiddlewares["getRun"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/lineage", wrapper.GetLineage, options.OperationMiddlewares["getLineage"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/metrics", wrapper.CompareMetrics, options.OperationMiddlewares["compareMetrics"]...)
+	router.GET(options.BaseURL+"/api/v1/audit", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
+	router.GET(options.BaseURL+"/api/v1/audit/verify", wrapper.VerifyAudit, options.OperationMiddlewares["verifyAudit"]...)
+	router.GET(options.BaseURL+"/api/v1/audit/checkpoints", wrapper.ListAuditCheckpoints, options.OperationMiddlewares["listAuditCheckpoints"]...)
+	router.POST(options.BaseURL+"/api/v1/audit/checkpoints", wrapper.CreateAuditCheckpoint, options.OperationMiddlewares["createAuditCheckpoint"]...)
 
 }
 
@@ -1653,6 +2599,608 @@ type PreconditionFailedJSONResponse Error
 type UnauthorizedJSONResponse Error
 
 type UnavailableJSONResponse Error
+
+type ListAuditEventsRequestObject struct {
+	Params ListAuditEventsParams
+}
+
+type ListAuditEventsResponseObject interface {
+	VisitListAuditEventsResponse(w http.ResponseWriter) error
+}
+
+type ListAuditEvents200JSONResponse AuditEventList
+
+func (response ListAuditEvents200JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListAuditEvents400JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAuditEvents401JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAuditEvents403JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditEvents503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListAuditEvents503JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpointsRequestObject struct {
+	Params ListAuditCheckpointsParams
+}
+
+type ListAuditCheckpointsResponseObject interface {
+	VisitListAuditCheckpointsResponse(w http.ResponseWriter) error
+}
+
+type ListAuditCheckpoints200JSONResponse AuditCheckpointList
+
+func (response ListAuditCheckpoints200JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpoints400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListAuditCheckpoints400JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpoints401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAuditCheckpoints401JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpoints403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAuditCheckpoints403JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpoints503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListAuditCheckpoints503JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAuditCheckpointRequestObject struct {
+}
+
+type CreateAuditCheckpointResponseObject interface {
+	VisitCreateAuditCheckpointResponse(w http.ResponseWriter) error
+}
+
+type CreateAuditCheckpoint201JSONResponse AuditCheckpoint
+
+func (response CreateAuditCheckpoint201JSONResponse) VisitCreateAuditCheckpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAuditCheckpoint401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateAuditCheckpoint401JSONResponse) VisitCreateAuditCheckpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAuditCheckpoint403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateAuditCheckpoint403JSONResponse) VisitCreateAuditCheckpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAuditCheckpoint409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateAuditCheckpoint409JSONResponse) VisitCreateAuditCheckpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAuditCheckpoint412JSONResponse struct{ PreconditionFailedJSONResponse }
+
+func (response CreateAuditCheckpoint412JSONResponse) VisitCreateAuditCheckpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAuditCheckpoint503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CreateAuditCheckpoint503JSONResponse) VisitCreateAuditCheckpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyAuditRequestObject struct {
+	Params VerifyAuditParams
+}
+
+type VerifyAuditResponseObject interface {
+	VisitVerifyAuditResponse(w http.ResponseWriter) error
+}
+
+type VerifyAudit200JSONResponse AuditVerification
+
+func (response VerifyAudit200JSONResponse) VisitVerifyAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyAudit400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response VerifyAudit400JSONResponse) VisitVerifyAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyAudit401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response VerifyAudit401JSONResponse) VisitVerifyAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyAudit403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response VerifyAudit403JSONResponse) VisitVerifyAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyAudit503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response VerifyAudit503JSONResponse) VisitVerifyAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDatasetsRequestObject struct {
+	Params ListDatasetsParams
+}
+
+type ListDatasetsResponseObject interface {
+	VisitListDatasetsResponse(w http.ResponseWriter) error
+}
+
+type ListDatasets200JSONResponse DatasetList
+
+func (response ListDatasets200JSONResponse) VisitListDatasetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDatasets400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListDatasets400JSONResponse) VisitListDatasetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDatasets401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListDatasets401JSONResponse) VisitListDatasetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDatasets403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListDatasets403JSONResponse) VisitListDatasetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDatasets503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListDatasets503JSONResponse) VisitListDatasetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDatasetRequestObject struct {
+	Body *CreateDatasetJSONRequestBody
+}
+
+type CreateDatasetResponseObject interface {
+	VisitCreateDatasetResponse(w http.ResponseWriter) error
+}
+
+type CreateDataset200JSONResponse Dataset
+
+func (response CreateDataset200JSONResponse) VisitCreateDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDataset201JSONResponse Dataset
+
+func (response CreateDataset201JSONResponse) VisitCreateDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDataset400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateDataset400JSONResponse) VisitCreateDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDataset401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateDataset401JSONResponse) VisitCreateDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDataset403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateDataset403JSONResponse) VisitCreateDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDataset409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateDataset409JSONResponse) VisitCreateDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDataset503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CreateDataset503JSONResponse) VisitCreateDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDatasetRequestObject struct {
+	Name    Name           `json:"name"`
+	Version DatasetVersion `json:"version"`
+}
+
+type GetDatasetResponseObject interface {
+	VisitGetDatasetResponse(w http.ResponseWriter) error
+}
+
+type GetDataset200JSONResponse Dataset
+
+func (response GetDataset200JSONResponse) VisitGetDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDataset400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetDataset400JSONResponse) VisitGetDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDataset401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetDataset401JSONResponse) VisitGetDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDataset403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetDataset403JSONResponse) VisitGetDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDataset404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetDataset404JSONResponse) VisitGetDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDataset503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetDataset503JSONResponse) VisitGetDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type ListDeploymentsRequestObject struct {
 	Params ListDeploymentsParams
@@ -2475,6 +4023,99 @@ func (response SetAlias503JSONResponse) VisitSetAliasResponse(w http.ResponseWri
 	return err
 }
 
+type CompareMetricsRequestObject struct {
+	Model  ModelName `json:"model"`
+	Params CompareMetricsParams
+}
+
+type CompareMetricsResponseObject interface {
+	VisitCompareMetricsResponse(w http.ResponseWriter) error
+}
+
+type CompareMetrics200JSONResponse MetricComparison
+
+func (response CompareMetrics200JSONResponse) VisitCompareMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompareMetrics400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CompareMetrics400JSONResponse) VisitCompareMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompareMetrics401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CompareMetrics401JSONResponse) VisitCompareMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompareMetrics403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CompareMetrics403JSONResponse) VisitCompareMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompareMetrics404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response CompareMetrics404JSONResponse) VisitCompareMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompareMetrics503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CompareMetrics503JSONResponse) VisitCompareMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPolicyRequestObject struct {
 	Model ModelName `json:"model"`
 }
@@ -2925,6 +4566,20 @@ func (response CreateVersion404JSONResponse) VisitCreateVersionResponse(w http.R
 	return err
 }
 
+type CreateVersion409JSONResponse struct{ ConflictJSONResponse }
+
+func (response CreateVersion409JSONResponse) VisitCreateVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateVersion503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CreateVersion503JSONResponse) VisitCreateVersionResponse(w http.ResponseWriter) error {
@@ -3354,6 +5009,100 @@ func (response FinalizeVersion503JSONResponse) VisitFinalizeVersionResponse(w ht
 	return err
 }
 
+type GetLineageRequestObject struct {
+	Model   ModelName     `json:"model"`
+	Version VersionNumber `json:"version"`
+	Params  GetLineageParams
+}
+
+type GetLineageResponseObject interface {
+	VisitGetLineageResponse(w http.ResponseWriter) error
+}
+
+type GetLineage200JSONResponse Lineage
+
+func (response GetLineage200JSONResponse) VisitGetLineageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLineage400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetLineage400JSONResponse) VisitGetLineageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLineage401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetLineage401JSONResponse) VisitGetLineageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLineage403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetLineage403JSONResponse) VisitGetLineageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLineage404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetLineage404JSONResponse) VisitGetLineageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLineage503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetLineage503JSONResponse) VisitGetLineageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListMetricsRequestObject struct {
 	Model   ModelName     `json:"model"`
 	Version VersionNumber `json:"version"`
@@ -3639,6 +5388,98 @@ func (response RequestTransition409JSONResponse) VisitRequestTransitionResponse(
 type RequestTransition503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RequestTransition503JSONResponse) VisitRequestTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRunRequestObject struct {
+	RunId string `json:"run_id"`
+}
+
+type GetRunResponseObject interface {
+	VisitGetRunResponse(w http.ResponseWriter) error
+}
+
+type GetRun200JSONResponse Run
+
+func (response GetRun200JSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRun400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetRun400JSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRun401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetRun401JSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRun403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetRun403JSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRun404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetRun404JSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetRun503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetRun503JSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -4292,6 +6133,27 @@ func (response RejectTransition503JSONResponse) VisitRejectTransitionResponse(w 
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListAuditEvents List audit events
+	// (GET /api/v1/audit)
+	ListAuditEvents(ctx context.Context, request ListAuditEventsRequestObject) (ListAuditEventsResponseObject, error)
+	// ListAuditCheckpoints List signed checkpoints
+	// (GET /api/v1/audit/checkpoints)
+	ListAuditCheckpoints(ctx context.Context, request ListAuditCheckpointsRequestObject) (ListAuditCheckpointsResponseObject, error)
+	// CreateAuditCheckpoint Sign a checkpoint now
+	// (POST /api/v1/audit/checkpoints)
+	CreateAuditCheckpoint(ctx context.Context, request CreateAuditCheckpointRequestObject) (CreateAuditCheckpointResponseObject, error)
+	// VerifyAudit Verify the audit chain
+	// (GET /api/v1/audit/verify)
+	VerifyAudit(ctx context.Context, request VerifyAuditRequestObject) (VerifyAuditResponseObject, error)
+	// ListDatasets List dataset versions
+	// (GET /api/v1/datasets)
+	ListDatasets(ctx context.Context, request ListDatasetsRequestObject) (ListDatasetsResponseObject, error)
+	// CreateDataset Register a dataset version
+	// (POST /api/v1/datasets)
+	CreateDataset(ctx context.Context, request CreateDatasetRequestObject) (CreateDatasetResponseObject, error)
+	// GetDataset Get a dataset version and who used it
+	// (GET /api/v1/datasets/{name}/versions/{version})
+	GetDataset(ctx context.Context, request GetDatasetRequestObject) (GetDatasetResponseObject, error)
 	// ListDeployments The deployments ledger
 	// (GET /api/v1/deployments)
 	ListDeployments(ctx context.Context, request ListDeploymentsRequestObject) (ListDeploymentsResponseObject, error)
@@ -4319,6 +6181,9 @@ type StrictServerInterface interface {
 	// SetAlias Point an alias at a version
 	// (PUT /api/v1/models/{model}/aliases/{alias})
 	SetAlias(ctx context.Context, request SetAliasRequestObject) (SetAliasResponseObject, error)
+	// CompareMetrics Compare one metric across a model's versions
+	// (GET /api/v1/models/{model}/metrics)
+	CompareMetrics(ctx context.Context, request CompareMetricsRequestObject) (CompareMetricsResponseObject, error)
 	// GetPolicy Get the promotion policy
 	// (GET /api/v1/models/{model}/policy)
 	GetPolicy(ctx context.Context, request GetPolicyRequestObject) (GetPolicyResponseObject, error)
@@ -4346,6 +6211,9 @@ type StrictServerInterface interface {
 	// FinalizeVersion Finalize a version
 	// (POST /api/v1/models/{model}/versions/{version}/finalize)
 	FinalizeVersion(ctx context.Context, request FinalizeVersionRequestObject) (FinalizeVersionResponseObject, error)
+	// GetLineage The lineage graph around a version
+	// (GET /api/v1/models/{model}/versions/{version}/lineage)
+	GetLineage(ctx context.Context, request GetLineageRequestObject) (GetLineageResponseObject, error)
 	// ListMetrics A version's metrics
 	// (GET /api/v1/models/{model}/versions/{version}/metrics)
 	ListMetrics(ctx context.Context, request ListMetricsRequestObject) (ListMetricsResponseObject, error)
@@ -4355,6 +6223,9 @@ type StrictServerInterface interface {
 	// RequestTransition Request a stage transition
 	// (POST /api/v1/models/{model}/versions/{version}/transitions)
 	RequestTransition(ctx context.Context, request RequestTransitionRequestObject) (RequestTransitionResponseObject, error)
+	// GetRun Get a training run
+	// (GET /api/v1/runs/{run_id})
+	GetRun(ctx context.Context, request GetRunRequestObject) (GetRunResponseObject, error)
 	// ListTokens List tokens
 	// (GET /api/v1/tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
@@ -4388,6 +6259,201 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ListAuditEvents operation middleware
+func (sh *strictHandler) ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error {
+	var request ListAuditEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAuditEvents(ctx.Request().Context(), request.(ListAuditEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAuditEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAuditEventsResponseObject); ok {
+		return validResponse.VisitListAuditEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAuditCheckpoints operation middleware
+func (sh *strictHandler) ListAuditCheckpoints(ctx echo.Context, params ListAuditCheckpointsParams) error {
+	var request ListAuditCheckpointsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAuditCheckpoints(ctx.Request().Context(), request.(ListAuditCheckpointsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAuditCheckpoints")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAuditCheckpointsResponseObject); ok {
+		return validResponse.VisitListAuditCheckpointsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateAuditCheckpoint operation middleware
+func (sh *strictHandler) CreateAuditCheckpoint(ctx echo.Context) error {
+	var request CreateAuditCheckpointRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateAuditCheckpoint(ctx.Request().Context(), request.(CreateAuditCheckpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateAuditCheckpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateAuditCheckpointResponseObject); ok {
+		return validResponse.VisitCreateAuditCheckpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// VerifyAudit operation middleware
+func (sh *strictHandler) VerifyAudit(ctx echo.Context, params VerifyAuditParams) error {
+	var request VerifyAuditRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyAudit(ctx.Request().Context(), request.(VerifyAuditRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyAudit")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyAuditResponseObject); ok {
+		return validResponse.VisitVerifyAuditResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListDatasets operation middleware
+func (sh *strictHandler) ListDatasets(ctx echo.Context, params ListDatasetsParams) error {
+	var request ListDatasetsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDatasets(ctx.Request().Context(), request.(ListDatasetsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDatasets")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListDatasetsResponseObject); ok {
+		return validResponse.VisitListDatasetsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateDataset operation middleware
+func (sh *strictHandler) CreateDataset(ctx echo.Context) error {
+	var request CreateDatasetRequestObject
+
+	var body CreateDatasetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateDataset(ctx.Request().Context(), request.(CreateDatasetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateDataset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateDatasetResponseObject); ok {
+		return validResponse.VisitCreateDatasetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDataset operation middleware
+func (sh *strictHandler) GetDataset(ctx echo.Context, name Name, version DatasetVersion) error {
+	var request GetDatasetRequestObject
+
+	request.Name = name
+	request.Version = version
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDataset(ctx.Request().Context(), request.(GetDatasetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDataset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDatasetResponseObject); ok {
+		return validResponse.VisitGetDatasetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // ListDeployments operation middleware
@@ -4679,6 +6745,32 @@ func (sh *strictHandler) SetAlias(ctx echo.Context, model ModelName, alias Name)
 		return err
 	} else if validResponse, ok := response.(SetAliasResponseObject); ok {
 		return validResponse.VisitSetAliasResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CompareMetrics operation middleware
+func (sh *strictHandler) CompareMetrics(ctx echo.Context, model ModelName, params CompareMetricsParams) error {
+	var request CompareMetricsRequestObject
+
+	request.Model = model
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CompareMetrics(ctx.Request().Context(), request.(CompareMetricsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CompareMetrics")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CompareMetricsResponseObject); ok {
+		return validResponse.VisitCompareMetricsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -4985,6 +7077,33 @@ func (sh *strictHandler) FinalizeVersion(ctx echo.Context, model ModelName, vers
 	return nil
 }
 
+// GetLineage operation middleware
+func (sh *strictHandler) GetLineage(ctx echo.Context, model ModelName, version VersionNumber, params GetLineageParams) error {
+	var request GetLineageRequestObject
+
+	request.Model = model
+	request.Version = version
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLineage(ctx.Request().Context(), request.(GetLineageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLineage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLineageResponseObject); ok {
+		return validResponse.VisitGetLineageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListMetrics operation middleware
 func (sh *strictHandler) ListMetrics(ctx echo.Context, model ModelName, version VersionNumber, params ListMetricsParams) error {
 	var request ListMetricsRequestObject
@@ -5104,6 +7223,31 @@ func (sh *strictHandler) RequestTransition(ctx echo.Context, model ModelName, ve
 		return err
 	} else if validResponse, ok := response.(RequestTransitionResponseObject); ok {
 		return validResponse.VisitRequestTransitionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetRun operation middleware
+func (sh *strictHandler) GetRun(ctx echo.Context, runId string) error {
+	var request GetRunRequestObject
+
+	request.RunId = runId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetRun(ctx.Request().Context(), request.(GetRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetRunResponseObject); ok {
+		return validResponse.VisitGetRunResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -5357,119 +7501,199 @@ func (sh *strictHandler) RejectTransition(ctx echo.Context, id TransitionID) err
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3pcty41eiroHhza6SE6m4t9nhaNZVyPOOJU5mlLGfyY9pXRJOnuzFiAwwASm4rqrq/7gPch/geLE/y",
-	"FTYSJMFetI3Hn/7YLS7gwcHZz8HBdZSyZcEoUCmi8XVUYI6XIIHrv75nGeQ/4CWoPzIQKSeFJIxG40gu",
-	"AC3V7S8EouqJOCLqeoHlIoojfWkc6SeiOOLwr5JwyKKx5CXEkUgXsMRq1D9wmEXj6H8NaziG5q4Y6i/f",
-	"3MTRT3gOZ+RjAAwiYSlQARwVeA5oL4MZLnOJno32HUT/KoGvapDUc+dCDeaDscQfyLJcRuPD0WgUR0tC",
-	"7Z9xJFeFeo9QCXPgFTzv2AXQMF4SCh/kuf6QVE8liM2QulFwuCSsFBrYdfDp19oA/h3oXC4UiEcnFVhC",
-	"ckLnGqp3HFNBFBxvvgkDJqsnkFoREPILgUgWXjt9vX/hCiwlcPXa//lldPAVPpi9vz4+uvlDFALtZ+CC",
-	"MPpDuZwCD8N2aR5BVD+D9g5jdBSj4xj95//+134YQvvKWjCrhT06PPny5MXx85MvNyzvjRpOFIwK0Ezw",
-	"F5y9NchSf6WMSqD6Jy6KnKRYzWH4q2CaGLYj7G85Z/ZTLXKmlzgnGSK0KGV0E0evGJ3lJH2ET6f2SwJd",
-	"EbnQ5JqWnAOVSEgsAe3BByKkQDjngLNVjMhyWUo8zWFfQfqa8SnJMsMTDwuqJmXFIV8IxFkOAmUMUSYR",
-	"znN2heSCCAXRD0y+ZiXNHh4gypAo04URiHFFyoyjGclBwfITh5TRTPPea0xyeASosJI31VdRxkBoLC1Y",
-	"nimY/kFxKReMk4/wODgytD0FzIGbBbRgXGKSK0J6HNLJsMRTLECtj/p7mrMpEpJxQESgknLA6UKDo963",
-	"Q6ovvsyJ+VFwVgCXxAgI7C635F5s1V/ojtME506G1Q9VkiiOyiLDErJzrNExY3ypfkXq4oEkWul2Rnbv",
-	"TFfBD6/53o0vR3+pdLeZXuxJW+8TDRjfV+Cw6a+QagGmcfZGizOFqswQI85/8lA4w7mAuIVVD9AN2tgH",
-	"2r0VBKUoOLvEeWAF9R2jmToY2wX5KVsuLfF27s2xNF/TNssmCv4OS3gLosw16HYwzDledeZcQV9/X0Pt",
-	"PhnCxSsOWIK27zzltsPyNNiqaZ48P35xEsANtXbkZosvjiSeb8TQO/VMGxf6I/0T1kbb7SYMHwrCQZyT",
-	"gNGXkxkokkBYIIy+YygruRZbaC/58mi0SGKUHI+Wyf4pOjpZoKsFUISnAqiMEZZoyYREL758Phop48Yz",
-	"rPaUZfX+T3uTycD82v/z3uLfy3+Lfy/F/v6f/hAiQc223SWK5krK2bEF2kv+qID6c7LvbFP9njblBaoU",
-	"LFriFZKsTBenSrmah4Q/AWWZOXr2TUJ88HF08NXg/I9/Pnh/fRgfHr24CYOLP7wx7x8ftek8jrR235pn",
-	"3jKjbOsxn2lbz/5x2B1flIZAOti6WjClHq4WWKJSNFCyl6TkYMZxmR1IjgkldK5QiXOSQqIsVZ8Xjl5o",
-	"CKq/Q8axT78OIDf1flK2JvUtuRdLLEBuj9pvzAtvYdZE8POTLlJ3Fw3a6xT9c2gM8uLwq6PAGC09b1cG",
-	"1Q6tYk7zuEB7juuUL2XXzP9gw8WqMV9gbqX7OlxVK6NxJVjJ042C78w8tavo60DordNuFLGLdFakqUUi",
-	"VUr5lwrZykhQJp4WfYrZFWHGEVzivDTX3gcWTizw0bPnYZfy5cHr99fPT8Kio+SkRRpHo5MX8Vqbp82b",
-	"67mxV5t8AylxQ+6AZM886HLFLmLCDRSGrcjZyn2nrbXVvR0tyuqlHpMSaLbjiEAvCWe011Qi2Y7mNIci",
-	"xymIsBktJMcS5mHoJcezGUnPC+BpEx5vhO2tZh01caZzbTL7M/YA6n6+ie64sWLrV/s2RnZrIbZifg/V",
-	"/VEc5YMr3zxnpUTuFbSXYor5KkbTvIThnANQLXzX2PfN1XMSR71/rt9XRq8e1KjM3IghscAZu1Jm8PTc",
-	"SqGMcIWykAQKkEBzZmKBOWhDyTyJ9g5HI98KsiqkCiF6cxpt9Fl6aGP9av+diF7+Xrpo7naqvZYXN11l",
-	"3gplBlioNRsfhO7roUkZZ70zFwhfTlnWUD42ZHaO+by0KCx1YAOoJKlyTaNYiSUbnIojyuT5TMeF4mgJ",
-	"csGyc3VJx470wy4SFmk3vQqgnM9M3CaOJGPnOeY6hFtSURYF48oFXkJG8LmeXxxxTOegRxZYEjEjOqKg",
-	"6HAOQp4viVhimS4MuFUAJNZUwinOg5RqQDivXMmW0UrkAp0cHqEZZ0uEKcLW441t9JktmfZK9PtIKuO2",
-	"mtSdvVKFTSHwHDbTiF7D+vkuUbQ5RJNCiHZeE2OKNGlEh4lDwn6drdFvaAibeqiUG6Hy+Um0E5PbyLVL",
-	"PBg4+mYUZu4Z2cUZem0jj51FwpTMFAUaQgwIO5CI0RSQL8+VNAecrZr+qZnGeAMCW5gw0whN3aOugGST",
-	"mOS9gZVwkA0LAb4pMWUsB0w7IOkRqudj97EQjG+EKCGrkj84z3+cReNfNtjr6vE3dMaim7g9MdmfRxJk",
-	"TqEZMD1FYsGuKGI0XyHi9KxNV2xEfZ8Mfn8TR9+D5CQNIN54FD2W33o77gJWPeZaynjWb1GKIifhEYWE",
-	"IsiKXbtBGZ9C4mWxvV2qHJUmp2esNGLZPmuyUx3Eqom61y2QcYU5Nx8fpCYOQoRm1uM7S9u7+/Zt1+jZ",
-	"s7h3gdrPrXVF4ogVvgKelKPRMXwdxfaX+5FWl9Iojr7+Ouz8uZX2QHgeChHIBQehMxe3Xh6m0F6P04/0",
-	"21jSu2C9xTYbfNLbrtLWqO3lqXXq7bfjr/51C6vNpb63veK0gnBT1N0N2w/OrdIet4P2jcsX15G5qpCh",
-	"L/q5y3yc490yxXUgcjfX373TI/lbscPO/VxZrtLPmnXV5oLMFyBku6LAfhkJhmaYo70RmjGOKKOwH9Qf",
-	"D5OvuE1SLxSVaqLKQtDBTwPfsb9gGxN3es17OKpKMWxHopp67sO3tB/ezq10dUvwAS8L5SVEJmifgYRU",
-	"Mt40ZW3C4n2VuDh4fz2KD4++DLsEP7GcpKs+YXO+W67PU/UBLBWcKYDVSuUEi9a4XUXZTqFY/J07Z7An",
-	"SFY952i5LxTf98Ua8/eetm6RQWBKbfjj5kqEsBiiGbOst5fbd1r49VmV9WSwjZBaP36YTryg1qY43dYE",
-	"tKmUrZPLwXOBcCXOl6WQKMWcr5BkCKgEjgrOsjJVz58iTBEsC7lC2lxAOE2hkAJhaq90sz3PT0IBiA5x",
-	"vG2lPXC2JErEFuU0J2KhE/BeLt5GbvXVMiOyEcGo53pW5YfWUltXzfGSmhCOmTxkvsMexYGw2fnWGZM5",
-	"kecpWy63MyB5Sc9NyL5hoj4PKbIOVs+kDRk5tCqNrJ0oPDfB3HpxFSp5uiCXkIVxqcbKfq6Ng+3cc/dC",
-	"1zm/j5DLluEP5YO/u2fOMddRjqeQi9Oq1OD5SYwuYCUQm6FDxUSHRy/QdCXB1P6xUqJknGzFJ3FUxzYe",
-	"wz50VRi7DLkum7SzMr1kFzvO6HY1DGsqFdYrR52AapcRxLXp1G8Qerh937fQYYNwsyEXm9jT9njwQ2br",
-	"GcoOvJ1RWNdI91WB4R0s26qiLLBg60rBMkhJtnMW1rzT6ziZjPT5uu/OOFturETQ8ngN23Tjx/2J2u0S",
-	"irqCZVeuqt6a9sUYt7N7hcSy3EyOFd2cmec1RW+Nyzvnj/XK6U9WEPvVfg1stFDaXbI4bEHXv9dzzh1k",
-	"QDXGDoKg5tiNksAbfldxcLs6qrUFHQER6Ns5uxs4HcG3YU5nFWm7bxZAM/NNa6iaPR6/asciaFL9Q/tl",
-	"OxWKLglt1FLdvXT0bjVRnj0YKNze1Z9+iKDX3arxNtTfdbUAoTgnH3ecw8a8YWKzgSbkv4APJh2QxEiA",
-	"NMUSrYxiBchtsoo7apnNJYab4xqPUf4nnDu0lV7ZTnlZiDzN9aDhyviWtftdrRcMcdqVrFDr8Y+nGw0e",
-	"44rH7xAJtei7vdqzE9qev2uHdL3CqwbeTtt5lLljcGsXTrufxV8D/zq1ZooUgqpTQFpyIldnCl4zL5NZ",
-	"f1maahHz12tH4X/75zu3A1PXDui7NbUvpCzMDiNind+mONQq8wKgUJIOIwH57GDBlFFmS+05zImQfIUw",
-	"zRDmksxwKpEAfgl8jKoC5l/ZVExoUYqFE51uBKHflAsgZp+ZiJGJOaGCFJATCgIVZZ4jp+sn1BFMjNQC",
-	"5gTTFBCbzUiqC6TLjChJzVBGMl37PpjQCX3F6CVQbVaN0d/OfvwBTVlGbLAACYov4DzFAtCMQJ6JGL19",
-	"/QodHx9/hf7x7hWq0oQintALWCllUCjLx22QqDbkJjFK/E2z//l//7+7lTa2wT1GJ1SpkxwLPR7sxxod",
-	"jALS5UIKyJVO8cAl8JUudCo5jCc0uZ6YiqJJNEbXEx0aUz8ndWnYJIrRxNUnmXtm0SaTSfRB/aN30tln",
-	"b26SwURJqJykQAXU9dTRywKnCzg4GoyUnOG5JRwxHg6vrq4GWN8eMD4f2nfF8O9vXn37w9m3+h2dZpU6",
-	"eVHRk8ck42g0ODSPsQIoLkg0jo4Ho8Gx0agLTeVDXJDh5eGwVRw4h4AS/wGuQEg0I1zIAfqnWuAEyyQ2",
-	"BSd691w9CuIl1TSKpYlEqrUeT+gk0vsmrnD9BKE6THkAJWIUHY2Onh8cHh6MDtWrh0fj0WgSGRQqsaMp",
-	"400WjSMlc79pFBT6G9R/uQ7uoG7VU+601Tw8ohNOu47V2o9Ja86wmjP0MdyEersEYRiiGlnDagv9ls+a",
-	"Cqeb963N0Eej0b1t0mwVs4Z3sOK5Lrz1afcmjk4MGKHRK3CH3sZt/crh5lcaW2L1S8ebX6p3Pt/E0bNt",
-	"3vC3vGrVVC6XmK+icfSuxWE5ZHOjdbTJ1iyvfR9HHw5sePFW6Qj1bScd6nBoUDB8bzQO4xlwyNB0pbeK",
-	"xYgVxobIV0oHSXcTI1FObfjZbjBTzyPGkTeultj6aYnngyD3f+/ili3Gb21exwIOCBWgPd9L6P+6EWG+",
-	"WRniwX/19V4IZzU6rtAFrMY62ZScGsnpNs6ZrfVKVOJ5z7fNnXDnh6PR6DNh/rq8YC3fW6r8nFleIQFV",
-	"4XnH5/bC3Vk8jgoWctffavNTm32IwpWzq/R3B+hk9FXtsmveIQJJfAG0y6beXuI69vgXlq3ujVgCu5Vv",
-	"mg6E5CXcdMj18H7JNdg2wziSnzaFnoy+2vxG1Wrk7iRt1gth5AynHak6oJiG1/r/G0PIOUgIkfSSXdq9",
-	"usZc1/KWSOFcJ+MyaWfJ0TjJwdQG1HEp6zNoA9YariY826X9bzQoNe03yO+kC6IB/ZMnl5PNb1TdVX4D",
-	"+jJY342+lCQMWjY/Ukct1qjprvJ3IHuWePTwEqai5s+MaO5IA9+BvL2A2UptNg3ODWZT3SpNmU2F3trV",
-	"IbVXC0znVkC1zOChtU11sdPenFwq3at+282Tuv2CurDfJU8vR/NACjiQBdpKAT8Se6Qar9kTmwRUsUbN",
-	"g6jioY2tD6/1j7Wq+SdXvYjsSwhzQFwrbOMCWn4U2l/qU7QvbS+izYrWDv1EDD4xGANJ7wy1iHTUoNMl",
-	"O8nNXn36rrENHMynUMEIlQJhGdSuPet6f+KjyqiEBchlnXB5opaaWgTL74tc7l/NxqG9H4bY9pJ0gZcF",
-	"YTSJkfqd50DnwJMYDQaDnm6SuKLBO/QqVbq/DDCF8Yi0a4ElW5JUR8xqd8XALRnCKNE5rKTioT3lpzC5",
-	"AH5FBOwPUFeW7gkw23ULXb++r4Xr1qL1zOe/+7cdvA5wj2wzmFn1sLzBOGVXT77YnaTET0qwVzICYVmX",
-	"6t9Rv/QbHkW1+yaogd5aCqv6H4i40/wA0wwVHUbye6EFFZXd9/OARGu/0EO1duZPeqrlCTb7WxRulT4l",
-	"fdWnGt667jh+S20zgwFyFcZV211kXEMl4CmTiMOBba8FWZdgfyp9gr1/0e5vl3pk2b6eTShcPbFKgFXO",
-	"7sgqW0lnM8LwWv9/0yul/7nQuqJVsqIrVsS4USpI2ZXpdQFIj4n21E9GYUKNkaOMI1MKsh/XMV8d5tWC",
-	"3tUuIlO7eIpORieIzPTm31DZwXcgrcPwhp7ZQrIHo+TmpqX1DoqeTTW3J9pup86rID5FGLkSwE/eaTFE",
-	"LZmm/bBzIioqvI1zYutF9R6zHqb1axR73XqnneoyMurXCwUT+D/XNYpb1O64ee42r7h3MFsMukuMwJXJ",
-	"/j7z6n6x6trMerXgT0KknYz3ymqd7Kgu/eYmZDCZ78ILGNlS2EoSVoc5VIe1wAcZPGQDUZ305FAKyPb7",
-	"0vw/N87ceJhEf6u18SOn+tdo4t9Jsv9xWebHQvkjAZ9/a55ZZ0y6QYbX9le/QfkjhSbZK0PJ6IDY6Ni4",
-	"zj50rcLBGjPwKTT9KSZ/70ByD23kbXi4eR7SNnZZTf/tOu5HBLNP/bzMMuF7bF/UvX8l0w056pJsdUUX",
-	"7uvK1gH6kearCW0FvXXdTWJ3SCaIcZTUVThJNyT+ckJnZZ5XX907HI3+t+vWG+v6HtdXF01LiUx/4H0E",
-	"1AA+oX7RbeNEBK+CXRduelMJuY5vdVs/r6fuwyjKdtvnR9aRfs/grthyrQ2fIut3zL8pNFYhEktN2xeC",
-	"V2JtN/06rJqeBLXst2Y3DcnBU7LkI2iVevbXlwdHz57Hfp24cmRjt1WprXT7O82GvcnXxLSzeDBtXLXf",
-	"7VHHT4GXsM+EPdk/s4vkSLVqefPZqmQ9w+G1IvWbx9XJcShOo8D5QmjOQ4QKkjVYbIDeSH2wj2IYrBTt",
-	"MEF7QulmLCY0JxI4zpHIsViAGKPEzO4KyHwhhcHGQOAZSKCCcZHsn5ri8Rglg0Rx+oQmg0GCBMy1fIoR",
-	"ngqWlxI0SMb6nuL0wn7C1gLNlONphMrJaGSUayAUZv9ae+Rjs0vS+pM1dl1ps2f9E7G8vscXQbff2lNj",
-	"LZ7bMncKKVuCmFC3ZT9Bf0IL+ODEtzOAzBbSZGK7+JqHza5+hOw18hGaV9TymCuTCZ1EyUTRiGyrgiqG",
-	"HZsTekSM3C5ufd/s7baQTmh11KS3M4FIvbPWpsXsmZQnh0fV3YXO79tq74Cp9tou5W/v41WNED5Tb29n",
-	"y+nk8GjzC4EzNe+uzBxRPGZEY+g1/Q1HNmpr6gJWMRISCmNRkSWcouQCVgm6ACiE3v9shuvZT2c/tVU0",
-	"3rRd7tkI9ywgSh+yALhu8dxXJG+n9mScefT80rPLltXa/97jJWsDEWaaruJU19TZeZ4ie8oLwjMJvCq1",
-	"k4xN6F59TpmrDrIBB7RkVM1SKdg5Q4yOUaK7q4+9h5IJ1aYLpijxYgTJfnBfO5vXjPgQ8YFGB/LH3iu3",
-	"llM/0+DA/fj6d+LQ2/r7ra5snwIbiwvNuKZavVMRK1kdG4ybkUHGJzRxLdRsoJDM2gEGUzmFs9X+ACl/",
-	"yXKgujXVLT2oDVJ6srOVLEAvDXREPeqJiiusTVsFR1V9iPZmrOQIViD2T+tzmYCrcatB7Ix0ibCdwIQS",
-	"geADpKUuUjTREqX+SZ4jx0jm0Fk7hXBIUt/yGuk9jMzpNtN7ZMHjtwoMCR7bFBHtmaSQc5r2Y73js4Xm",
-	"6inXPWf/KZx5RxFnmAy7ehefHu+pTrhuMhuuYdEH+BrGaRWvnNr0t2mnJCDlIMUAvTUNf83hS6aA3kQo",
-	"EkLTvMzg3LYE/loRdxK2ud+5DrVbmNytYRvmdwYzrA/Hsk26uqda/R4rVuq+wmvrVaS/dp9/Q4iqq7Hj",
-	"DHuhb2tzWJHq08qUevDPENNNsTAqgAtGtbrRXceIknm40XgsRthlxqoCTasy7dlkZkAiXH2mm5+2oDVH",
-	"Tag5sQzPMaEDlBh7JFFPKltHCkSk0fX1+eP6ZERtbedsOqHeqeXmCI8/JvsD9FLN3e5pCWg978D3By1W",
-	"aRwp/8gKzz+MLsA8RN/+rHlFYwBhQ4fbcktHYQyvSbZ2++q76vR3nZ4ykWp9yqay9nRJlbMhGbVaQzdG",
-	"Q9xXIKYVIGUHrBgEzDT1ZE2wm3e4Gg3x5Ec1jAyFlF0JYkN3qers/y8EIhnaU2ue/CpJ0rOTkGRr8xOh",
-	"o0ePj4InZ/q5iZabtrF936ltyIWmK+RMWZr17W3Sdkqjf/Z21bq7FNh2m6jfd8O936H102yrvt4E8tbn",
-	"8zeAqsk60fogG5DDDFYphN5CQyfuqxqI2tuvu7LOsdQmUZlLESwvbPnkD05jfaFz2Wiy/6ROmnWGXVL8",
-	"FHaV1Kv65puoT1NoQh7aT+8e3Wt9Y2P9X4rzXIe1HDcM0JtmgMwcRe5wYQ7zmsKEUiByYfxvh2TgiNqu",
-	"OHUcTpdgM472TkbH+1VZ0YRWGydb+3z1BwosBNrTuWFXDm/OPTcP7ZtOt6ahsBso6Z6RkaCMCEloKj1u",
-	"N+9cAiJiQl0Qqa53KjhcElYKP0boRSJdpM/6TxMq8NKyIzYtxwKujdkUCg8e0PvGninz2Hs718srF49D",
-	"e1XITmf8gbJyvvDlMAdE6P5TLv23yqVbOm1I0LvtNO1INnN2yYMJtlc5E436Gl/ts1IqzleXPRl1agSh",
-	"ORhGsfgS00yJrFXI5VPQ/w/l4+rYmaew+t08XoXG++CxBeBcLj5G42v1V12Tov6y7eUHK7zM7SWdQNNP",
-	"e4craN7zj1X45b3iLnOqQZ9vbePaKGcpzu0JCI12+ePh8PDoy8FoMBocjl+MXow0y9o5dnxgvIQMzfCS",
-	"5MS09HA5z0HLwRSB8kmTm4QMccjB9QSx3dNOUWebgtYxVXFaPb63uzIUS3LHPdjR7dMxEpKDBp+YGgRW",
-	"Sm9QV3vcHvGslU+xfaZnrOQHsAIR7oOid/4TENWmKGO06Nb9wXMkBq1tun2TMzs71Mz0WLxUAC2A+/hp",
-	"9nNvj/IXL1qtk6moAFbkJqpsY9XiFGEvAuz1zzaRnu6of9X0HevMr5qUiF2+3VprROiSWI5TH+v2e8rE",
-	"/u8AAAD//w==",
+	"7L3rdhs3lij8Kvjqm1khu0sUJcuOTa2sOWpf0ppJnCzbSa8zoUcFVW2SiIpABUBJZtxaa36dBzgPMQ/W",
+	"T3IWNoC6kChedLEdt//YVF1QG8DGvl/eR6mYF4ID1yoavY8KKukcNEj863uRQf6SzsH8kYFKJSs0Ezwa",
+	"RXoGZG5uf6UIN0/EETPXC6pnURzhpVGET0RxJOG3kknIopGWJcSRSmcwp2bUf5EwiUbR/79fw7Fv76p9",
+	"/PL1dRz9SKfwmv0eAINpmCtSgCQFnQLpZTChZa7Jw2HfQ/RbCXJRg2SeO1NmsCYYc/qOzct5NDoYDodx",
+	"NGfc/RlHelGY9xjXMAVZwfNGXAAPr0vC4Z0+ww9p81RCxISYG4WESyZKhcCugw9fWwbwO+BTPTMgHh5V",
+	"YCktGZ8iVG8k5YoZOE6fhQHT1RPE7Ago/ZUiLAvvHV7v3riCag3SvPZfvwz3ntC9ydv3Dw6v/yUKgfYz",
+	"SMUEf1nOz0GGYbu0jxCOz5DeQUwOY/IgJv/47//phyF0r6wFs9rYw4Ojr48eP3h09PWG7b02w6lCcAV4",
+	"CP5Cs1d2scxfqeAaOP6kRZGzlJo57P+qBCLDdoj9XErhPrWEzvyS5iwjjBeljq7j6Kngk5ylH+DTqfuS",
+	"IldMzxBd01JK4JooTTWQHrxjSitCcwk0W8SEzeelpuc59A2kL4Q8Z1lmz8T9goqobE7IV4pIkYMimSBc",
+	"aELzXFwRPWPKQPRS6Bei5Nn9A8QFUWU6swQxrlBZSDJhORhYfpSQCp7h2XtBWQ4fACpq6E31VZIJULhK",
+	"M5FnBqafOC31TEj2O3yYNbK4fQ5UgrQb6MC4pCw3iPRhUCejmp5TBWZ/zN/nuTgnSgsJhClScgk0nSE4",
+	"5n03pPniSc7sj0KKAqRmlkBQf3mJ7sWO/YXueE5w5mlY/VBFieKoLDKqITujuBwTIefmV2Qu7mmGTHdl",
+	"ZP/O+SL44TXfu27S0V8q3m2nFzeobeMTLRjfVuCI818hRQKGa3aK5MwsVWaRkeY/NpZwQnMF8dKqNgDd",
+	"wI2bQPu3gqAUhRSXNA/sIN6xnGllxXZZ/FTM5w55V+5NqbZfQ5llEwZ/SzW8AlXmCLobjEpJFytzrqCv",
+	"v49Q+08G16LMmH46g/SiEMwC3D4oz7PDhw8PnhDFppzqUkJMzJl5dBQT8y08OCevn56eEg3v9JgniC4X",
+	"AMUeNWPvpdXg+5cH4zEfl8Phg1TBb/gDqiszqmZLl8zqVpeSwdjgXHvDzEubVhCn+Ffz4HUcXcDijGWr",
+	"05zBOy+cTZhUmjwm5wsNylx8/deTvcOHj/x9Sa9IUZ7nLCUXsAjt/gWzzAa4QdZfEEmlQTi7X0aCMBMp",
+	"OTT2pH5dwW8tTGNcPzqK4gBdqDal9bwBPAQWIus2i/WGOXm7iV0GqtguuBvKTbRa1CY8W+Dad8xKUu0d",
+	"rdFl+zOyjMQrB6V7382Gssxv7QUsUGogCqRBbjMfKweF1nNJug/Td0SUM4MogW9TbT4ZE6oIJT8+/56M",
+	"ox9/+st3p0/Jfzz/3+PIcKT0IihIN3emuWSrUHXuxPNLR6GWaGCqHbltQwuD6YDY0z2wtD6JSWLkmkEm",
+	"rnguaGYu4EcHEi7FBT5A0xSUGmTAGWRJaBlpqkWHLuCFO1Ui6LHh1Anlgi/molTB0TLQlOWqm8lYxaD9",
+	"rSuzE+mM8ilkpHcOEyMDUJ4ROtEgyURIYqes+seEA6IGpBK0GpA3MyDmVJDU0ENFmFbk1Yun5PHXjx+S",
+	"1ADLUpqbMeaDaHkv4ujd3lTsuYtGthm8olffg1JGMbyOdydwotSpsOfckx9V4h5EZtZmF4JExwgiZzt/",
+	"TcJcaDijWdaxg2nOgBvt0jwCShlUN9f9AaNXhOnQPjpC6Q5t4LYSpUxhLZ6q/YmkZbaXgQaDZPtOKlD7",
+	"D4K44whve7xCOE2ZcasMzSjjx6SpllpNiQsypYVZ5hXKvU5wuRu67AiyPUuxP8SNdaoxo7W27S2sj08T",
+	"IRwWrickYWoOl7AzIbd0KUDDN9PbpaVxX9+BJv7VHYA2CuTiCmRqNAUjJjhxwCxRwPTx6Chk+nDDv2Eh",
+	"E9pPb55aDIJ3NNX5gij2jkyk3UOak4xNmVbIJcxGQIakyfAmMBsI7+i8MDpTdDg8fLQ3PNgbHr4ZPhgN",
+	"j0bDh4ODwwdHDx/9ZxMruyXXNjlaAv5nkGzi1LC1fPus5Jf4LAQYbuM5NwVyvjBcULU4b6WkXnBxRXqU",
+	"Cz0DSRhXmvIUvjLLQaTQRuUwb/eD8lETqCZIq0/WiLpETfA6wYFwtbeQylCAPDuXBtXOgjSlFjMV/Eau",
+	"ZkIBwS+RK6o8I4qJOZqXkBmux7gCaebaEzxfkKsZcFwecdHfBajtRcsZ0JCYbBidE5ZyqrSD2i3PcU0g",
+	"iXnfgikuQufB3O9eHLMsXtyGVMgMssa4283YwLfDhHPD3vVZ2tKFdpQ6xUUDu86FyIFyy62oCslUKHcw",
+	"Ra6k4FMzWwkbpT1czoqyueWoVrMD5+Ou8xmihE8lUA1o828YPHdQ2VuTbJusHz14fBQSpelmFmi9AHGk",
+	"6XQjI3ljnlleOfxI94TRkH+zCcO7gklQZyywxzmbgCG2Vsj/VpCslEhDSS/5+nA4M0Lyg+E86R+Tw6OZ",
+	"PTL0XAHXMaGazIVRRr9+NBzO2hynZ1jO2z/3xuOB/dX/t97s7/O/q7/PVb//5yATslLRKozTXJwTN7Yi",
+	"veRPBqh/S/r+DOJ76N6x0htyUTKnC6JFmc6OCc1z+5BqTiCKa7bf5JV07/fh3pPB2Z/+be/t+4P44PBx",
+	"mGfO6btT+/6Dw1VxAC2+W4sWr4Q1wNZjPkS5zP1xsDq+UzpCp1YYkoyHt1StJeklKduzQqeWlHHGp6gE",
+	"5SyFxFDq5lk4fIwQVH9vOvkeID/1blR2bpYbnl6qqYIdpLZn9oVXMGkv8KOj1UXdnTSgJ3KNPtca5PHB",
+	"k8OgUthiMG5nSO3kNIfTPq5Iz5+6g+Hhkduz5gdbbrd65QsqYTPT+BGfckslS74RbUv+zInkBiUrnWfd",
+	"O6/tU7uSypUZuX0NyHqIZLuZo/07HeboJbxYuW8OEFcQvLcL81AzamT3Dr9ll/CunM95CzHiRqZ6yYIT",
+	"K1W1YB1Od+9iMjTIUqOMME16U9Bu94iRF/tNSrzFUf5JQUgBc/CcaVny1MwyAJkswbKAuZBQg+ch0zPK",
+	"SeIGSkjOFIoxqyLTqn+igyq6oIPaK9EEqIV3cRNxNzos3FLcxGWxO5FroHfj6cOHj+L7Q/eTvRebMb69",
+	"u2gS393A4fC7ObPh0eN4rVNqCyx1XG4TRqzZ3LDR4qYM8E5sFtXHt7NaNHjvbji6CxYZcaNpUPQM1Cwy",
+	"zVlG3VnT1rMBlzQv7bWge+OmOHkTNFqWt5qfPNn7TyuJvq1/Ds5Gf957+34YHxx+3RHDspVK0SCkK/hV",
+	"eYN3WfuwCBOTegNiYtY/JvXyx9ZyUJTakuRmeM2UXgLhggcZ0s18rt5R3AjHMcCvWZ6f6+8shyy4c+Dh",
+	"PTbMQ2nKM0UYJz+9+s7oKzO1av86OIhuv81x9AxS5mHb4Vg1HL+rZH8XYd8PFFw9KHKxmAfdNxne21EA",
+	"qV7qkM6AZzuOCPySScE7neAdZv3uQAkJRU5TUGHzndKSapiGodeSTiYsPStApm14GiNsHw+BVvNVXG/O",
+	"uAHQ6ufbyx23dmz9bt9EFlnaiK1ITmOpu+Pz0ForRZ6LUhP/CumllFO5iMl5XsL+VALw/kb5oLl7nseY",
+	"98/wfSO34aCWoOSW8agZzcRVFEf0/MzxnYxJs2QhnhNAgfbM1IxKQHOHfZL0DobDpi3DKYJVcGhjTsON",
+	"lLEDN9bvdodwUt3fQT6p6cWdiCgNELaTUmwY1qp3KHw5FRm0wyeQyZ1ROS3dEpYYsgZcM6uHoEjqwg7j",
+	"iAt9NsGIvziag56J7MxcwqhAawz10ZTo5qpC484mNiIvjrQQZzmVGJxbclUWhZBGV5hDxugZzi+OJOVT",
+	"wJEV1UxNGMaKGTycgtJnc6bmVKczC24V2hbbcBBO8yCmWhDOqiChJdMT0zNydHBIJlLMCeWEulim2MUV",
+	"i7nQlr1rcEphNalbxxuZ1bSe6Y04gntYP7+KFMsnBFEhhDsvWB6QoTAAOETs71jB3+GQu5hkH1Ju4eia",
+	"UfhwT9guJs0XLqZ0ZZMoZxODgRYRA8QOzQIptARCQ82BZou29GSnMdqwgEsrYacRmnoDuwKUTVOWd4bM",
+	"hcNrqFItl15lQVgCCUeonvd+7iCMp0qVkFVh/TTPf5hEo182WNHM46d8IqLreHliujtDwHtAG6Gwx0TN",
+	"xBVHu42NOcCdsYHoG5e+iwa/vY6j7xgHd3iX6HA23QHt3DDPs2kQ+7jIdh/spSEX1yEbv9CbgrY8AlN1",
+	"ARmh56IMBpSsM1rNgFzR/IIoLYrCDKIxjMdMxahQZn1ISgviIoMweBgKPXPfnGDMxQYMxKn45YndmjfB",
+	"CuFic61XqYUU8w5ZOaedllQtNlNvHBkfbQy2Br6XjmO34bMyfq2eoczsA51HS6E5D0J7ltNzqw7Ug7Rf",
+	"I5fB9+yFWoJwymRkTe5xG5JKBF/StzrWBsV/JwFY+EIL8z1oydJO21KHlrVeZ3JBhIHtth7yLu1NFTkL",
+	"j6g0FFvatY2ipzSdF9vrgJc0L9tcNROlFYHcszbHZ2WJbVitfd0BGTf20M6nCVJ7Dbr346mYF1QyFQpg",
+	"odOpBM9oPOLkFDWLOeNW/A+KbF37Msdvbk8LnTXEoc5dSOp2IeuZ1TBtJ7dbUL51i7K7D3HFnv2we/mW",
+	"n1trLIkjUTT3yUaJfxPF7pf/kVaX0iiOvvkmbJD056MBwqOQlV7PJCjMmrkxUguDrPU43Yt+I7/DDqu+",
+	"RGyW7aR3tEtbL20nJVongH88qtS9b2HBfldS0EUDli2ubthucG6UcnMzaE99rmIdAVAl0XZFWewyH28a",
+	"/Pi+aBspdtllvDbi4YxNZ6D0cjar+zJRgkyoJL0hxpZzwSEcwHg/cVE38VKHfWxtXytCsLI+t/DB4p53",
+	"nKgqlGk7FEXsuQue6j68HQP1OfNd8uuSq8L7KbyTYr2Loo4l2fF47+R/augSS7GgmGILhMNVheYpnYO1",
+	"TRn9yYbE1Mn4GUh2CdmZeaCPJnMnnjeuR3E0YRzOdMnrKxlTmuW5v/D23lxWoT38UeQsXXTR9LPd0vka",
+	"ElUAGQspDF6YA5EzqpbG7VBzGtqym9mZtwp2eEuq5zzJ6Iqs6vpivTh3npm6rDWvTmkZ/ri9E6FV7N7W",
+	"m7PHW238+iC59WiwzaldP34YTxrejU0Om60RaFO1ipXQPDpVhFbkZF4qTVIq5YJoQYBrkKSQIisxNeKY",
+	"UE5gXugFQamM0DSFQitCubuyGrz36ChkiV5BjldLEQ80syogpvOpGebYNtJtnQsPr5YZ0y1Tdj3XVyUP",
+	"ezvOuiLA7kG62cEh+KrkzxtPX8fRlOmzVMznHfaEdtWYm1MVWfKuxK9bSy5u7Bawy97bGwssjXDNTTSl",
+	"jfgYLYe2S5v0UHIiJiSxAZ8DC3MS18kQ6AhiOrqFu3d1d7fbvp3Dbe18vlJ3GW97HV785+3p77ABGM3t",
+	"l15STsRqtvnEgH8l5EVbpCsWWkj08zWW5uFBaGWqEZraQyOAZfBwcLDNODMqsysql2TLx+/Iy59Pn52e",
+	"kJOD4ZA8Hn77l20Gy9m5pNKbwbag5EEDwXLWgxlzgTkDhnZ7il5t9uHDR4G9bkY8rtvq11Ug9A5b7HcX",
+	"vaKWjUDWdCFE8RravDnsrE0cN1k8ahq3IeIzOH/tHDmeQblILqXp1MZH1GzSMCWZzoyEHeRKOFbWCMXa",
+	"zuNVRV/G9+HF3NKj+PY6jt7csQxirxO07avjKgfn0VFs0xTFhBwYlD449DUiDDE2lDsZJVtJHHFUuws/",
+	"hEHDpyftMuS6AK2d1ZJLcbHjjG6W3LMmhWcLp85yfk1c6/rdAkFjbd92bXTYgrFN+Qi8s/06NL3Q6w+U",
+	"G3g7K0ZdUK6rZA7dwRRTld8JbNi6ujkZpCzbObDRvtNp6bNBnmfrvuvdrGtTbrSr19B1bFZDMrpjH7cz",
+	"y2Bq166nqnrrvMuVuJ0FQWmqy83oWOHNa/t85X7eai1vHZLZdGM7iJulkVqrsbSkq1sWh20R9e/1J+cW",
+	"NKAaYwdCUJ/YjZSgMfyu5OBmCYZrY6Q74hWqWiY7CzgrhG/DnF5XqO2/WQDP7Dedym/LZvyKJpqgSPUT",
+	"aok7ZVDPGW8pPbfPKbpd8l9DHgxUudvVMnkfXprbpaluSExd5QKM05z9vuMcNobiJS7AztVAg3fWf53E",
+	"REEga4MpUgFyk0C9HbnM5tzbzbac7fJiq4zlyU3yXJVXh7biK9sxLwdRg3Pdq3/t7pJugj45t5PV0sbN",
+	"RLOKN9p1jKszfgtLmFu+m7M9nzq6a/jMRoZXDbwdt2tH5XzyAV27HYRPI/xrF1GvxnOPrPcQLdagRvfo",
+	"Wr0/l2WbdgVFGRvrHRSXFKSlZHrx2sBr52UDlE9KG3Rv/3rht/Xf//bGlyjHAFi8W+/yTOvCluBlzuDR",
+	"ZoHf+4KhhrtRoiCf7M2EEcRdjruEKVNaLmxFPqnZhKbaFYoakaqaw6/iXI15UaqZZ5d+BIVv6hkwW4hZ",
+	"xcR6bEjBCsgZB0WKMs+Jl+/G3BOJmJgNzBnlKRAxmbAUrddlxgx3FiRjGRYCGYz5mD8V/BI4itIj8u+v",
+	"f3hJzkXGnIGIKE4v4AzLiE0Y5JmKsU7ggwcPnpCf3jwlFYKqeMwvYGEEgMJIu75aTFWxPolJ0qwq/4//",
+	"839Xa83HzjUm+JhX5ZrM/X6MyyE4EMy6MEAuMA4FLkEuMF+klDAa8+T92CZmjKMReT9Gc6j5Oa4zbMZR",
+	"TMY+zcPes5s2Ho+jd+YfLFPlnr2+dlVcG/nurob7SUHTGewdDoaGt8jcIY4a7e9fXV0NKN4eCDndd++q",
+	"/e9Onz5/+fo5voMkSqMVvMKnxiEZRcPBgX1MFMBpwaJR9GAwHDywUtQMsXyfFmz/8mAft9dcmEKoIq4t",
+	"Ceaizy0q5GIaEw5XoLQr7NVLDIWR31CVJri4Is9A6THH2/3YIKIGacufYdm+mNiKbzHxRftIDyvCYRov",
+	"FvGesHdjbo8wYZwkf0pGXaUO/5T0Y+JK/ln0Z3MY816iGE8hIYyneanYJcQkKblmeULgnbvUH5DniAqu",
+	"uheVktkyN2NuS11iKS6PxUoY6CjGyHNyDr4cGKFTyrjS1qGL9abGHN4VQuoBQVMVJjYYvmoOuxZEGWD9",
+	"kZVAJExKBdnI1hsTU6IKytWY0zx36z+3+GRoMB6T0ywaRUboqEsJqravb/TL+2C/BV86MdhqIRRDeR3f",
+	"sETqSknUDnAcmwu2fgi4YFbhodyWFKwQqoVJpIVIHWA06keGFybkCjGQhAarK1DWY+1QpDSw4PYoUo3z",
+	"wlqtmC7jRJIQDIj+LQi28yF3fLrKCFn/VTxhN/pqcB0NZWmN5iKszHCg0lZoFf5JVdqxoCFBpT4t+1XH",
+	"lS2ftWlT12+XemccDod3VtN/qeZouOGBoUZi4qizq5Z3HUdHFo7Q8BW8+41GH/jKweZXWi0U8KUHm1+q",
+	"O2Vcx9HDbd5otkhASa2cz6lcOJLXnq1XWH+xISlm+9/tObdKHdBShauY4Vr8b3+pEneQFz5tVPNsMUTk",
+	"EG2WGNcNRery6UY2odoV2kZ6Tn60MTaGNFFSA2GYmWIZuKKQTiTs0THXLL0AHdtoIMrymFDb4QZND+nC",
+	"cI4+ycFGBhm5J6cukugS0BtsJSTL1crCcCJmS3Ea2UXClWRaA1/Lap62inAv8Zs/6CFbqtW+9qQ1seWz",
+	"P2gubbNdeH234xZHhQgZBF/jScACv1pIUEtnYNJqyFOXRI1dYe0xL0AykbHU6ENYRteK+1blVe704KL7",
+	"ita5mA7IiYVMkTldjHlqJCymR4T5uujmLNTHzqjXsbmJWaoF466qNzYIskCOOQrFKBO50BqlqcQ5UG7J",
+	"ROhE2QqGy8VVV1D94L5QvatbzOouYO3VD4e4R8Mnm9+o+kSZFw4ON78QaEh0+0NikLiNuBxrddySI1nd",
+	"IRq9X7mD+sWik029AupQ/2omcnMANGW8qinMOEGRivRSgQWmNZnDXMhFH48OTkONOdQ60Ve2FLetupAz",
+	"fmEkQX0FwB37jW2UERdYypgpMmdKMT6NHcOr+Q12GQLbN6AK73NHmmdOJ18hOGPOMExtCgOSiIsEPQM0",
+	"V1AzWauH2jLUJFHwW+LqmRAprgx3G/N1laYH5G9mJKsvnuHreNjN0E74nUgx9wwcfiOCo9LmtL+YaFkq",
+	"zWxhY0vNMtspwQnN4fOPZcYXeCi3U9wqAMPy9TYl6u6flbaKp3dQmMvGM0ZlK3NNejRXovYDOXxVblv7",
+	"nzWrtZiwLFTehow0fYZBQvGDIQPWJmOwC883r2uQJeZiQi4ACtX0y6HwawRL94FBUE58VntctkBrl2G1",
+	"W4fMP6Ko2azFuFbEXCoJ908gZ67MuMb93BXzCGP/DnkKnZLoKycxrtTiQ4sfUv2lGrTO/KclTc0ZounF",
+	"mGtBfK8982NBrkCCNdq7RhauXqHhPnxAXqGICbLiG3QOY45hxObhqtjH1BFClsG8EBrzzA6Hw5r9OYZj",
+	"WWp/zJGGMk005Lmqhh45KybJYYIqJrKwCyh07O/UTQjGPKfphTVN0iwzPPLEPoXeei2I71Nh81GYIkfD",
+	"JyN/dcydtz/BPkZoyTfP2FesSK29kA2SlNzIJLSZYDcY85NGBTYjYWBR9nqPzKpoRRJP6hKXc9qehxaC",
+	"9BQASdJmwfCkH5OrGUtnRkiwsr7lRnO6cEozukNAQ7fo/qwutmEP3V9EtrhrauGSjdvOMS1LuL5/ShWi",
+	"Un7TDE7bvqjHq1gYV6vnEjhs/wdNDFpZOnOXis1W4H7aRHRnneeWVNdTn1WidwPSGxQ99t+bE3tdt6J6",
+	"735ddwolb2awDI1Fn6qO9oh0VQRHwsmsumAdoDVlWDbPGUXEJxbZhrrN3Jzh8HjMk5US4AlRdKEqCdVQ",
+	"RglY/LtvqKNti9Dy8ox5082jAFSlWDBZgR+iL99WVc2jj3PK9epOfOrn52jzG1V/5Nufn29Brx4dZNxX",
+	"M+GLwN+XFNOWqTt3bm2jenfndn3q13+8Jig3bGW+U2n0t00a1K4dGiQ2LxskwZsAqE7iWvlvjEJkyTH2",
+	"Ai0a5h82h9GYj2063RWtn2AcU672oCSCE1epeW94YF49OBwNh+Ooy77+rFVvdAvVaanc6o57FxrRB93c",
+	"Dg8oryM+1jgLqb6Rp/APqPm1a92uV/4aSPA5631vlk5YDtnURlM5ktlciNuTzQZ1qFO7goThe8uvRdtC",
+	"QnpCmt822sXIIv2YiMKGy+WLdpQLUeW5y65zJnQcQkjS+FRsH9V0inwD/7CjEHhXSFA2jzQTqdpXQGU6",
+	"G8yzftji8r3P31rLG1KqYI9xBZgBcAndYFry1wyvDZ3f37qjSB5tEVmQXMBihApkcmypru+sZVVbQ2bp",
+	"tOPb9k5HzMhwuMXnN6+1c+okBiMHGuicfEPGkWTqYhyRk5fPSB0nTFxhNjKODoeHD7E55cE4SgbkBSrX",
+	"I2dSi0nSgML8WQceN/9CTpTUocfYcdiAYePnL2Dh4uePicUGIRVJvjGP/X/4r32u/lVfhPoXXjx9af79",
+	"7vQ/nicx+VUw16kyOXn5zNz44VWC+GnD22egQBl5F8mVFXqZk2uxeHXTLI/riyF47sx4b/OcZtZ+P+jY",
+	"Xftu1wYfDZ9shV925mi3sPMlv5y8fvr3Z89fP32LjB4JrrN19izOY3hJf91OHBPNwNpGnM/BkYiOufjJ",
+	"d80mlKv+x2RzdRWrtRzO0d/P3qhZJdV6juYu3Kcl02r1yhrTfGSsDdQjR8MntYPF6suKaHoBfNBh4fre",
+	"SYP3Yd8KNN/cysp1cLfoGkJVd/S/WIyaKG33i1DiVYQdsToggu2/x/+vLSLnoCGE0nNx6Yy61u5TGW4q",
+	"A5BhMRju7nGc5WBrI9XZZC7qG9mPU9FsUuUq7j9DUGrcb6Hf0SqIFvTsMzOQfGj8squ+G34ZShh2b3KP",
+	"LY43D0I2to4tHt4/hamw+YtVbdWqdkMCcwPT2QaxCbfP2jjeYvZEOgtFhtqosSWVyRClfadJYbG33pRd",
+	"Gt5rfrsuQthN2FwIaHWNzOp7YsCB3O0P7GZaezxcyM6XYxJgxbg098KK911G7P57/LGWNf/oqzcS95JL",
+	"ZbERVucLn2UmrX7YxWhPzMtbMVo39BdkaHvyzKJgpKlbSI8NmDe6E93s5KdvWv3QwH6KuHh4qoPctWNf",
+	"74581Lb/riizL36rVWxRIr8rdLl7Nhv0KFlk6yXpjM4LbzWb0TwHPgWZxGQwGPTDXiZa4eAt3FyG95eh",
+	"nBAXbyIkoVrMWYqG4FpdsXBrQShJMFIiqasDGj0Fw2GumIL+gKzSUoxawRwSrN/bd+7mLUnr6+b5u3vZ",
+	"Acf+KKEpdlYdR96uOBdXX3SxW1GJHzGU3dMIQnVdqviW/KVb8Gj0YgiyoBdGg6fprB0VNqOK2DdJcgGL",
+	"OtTDP+VCPgSHMbcR+gVIogATfXvOWR0TLJ4Qk4ZDtT8y58xXdPeJ5WMuOJCe73qgNBQudtY2A+jH3n2S",
+	"C4RDyLpFAsbKXTE9G/Ok6lWTVNb0mcgz5dKyGjnwayNFbKMf+L7qdrOF19jWkegmiTu1PulyJDfqUuyS",
+	"ZxyMe3eFLYIDBUqOrnIRG+pnt9/1Vp5ggnCFB26bzRb3u7zVje5Cq2m9WzRQ+oMa9ZcbSnWZM+wpFJPW",
+	"Kf0ifbUUN3ta0fPk1oumUijldbk6aqYpmVWXPq4JpJt2F1XniI6sJEtqqiauKl7p4IouxhUhyLmlrQMj",
+	"pGS4nhX3iP/uCx1Y72b+BcuXrHjtJr2F36VPSdfoEutf+RbfFeZ9pdwMBsTXdFU++plYs5451TaHeq8K",
+	"819F2B/LJsLevVjebPXxgeXy9ceEw9WXoxLKH73lUdlKsrYj7L/H/7ujr/82Qzl/qWAU1otSo1ZxRi6u",
+	"fEo1jmljJ1DEtgqqjY9GYSqu/XXookNC76tFElst8pgcDY8Im2B/sI54aGfsOeWvXTW0e8Pkdpn49cYl",
+	"nE01ty+4vRzgVzlguRG23c598gYni9RaIO6HDUuqwsKbGJZcYcJ1IlWzKmSnSXZZZlwuzbV9yCLOJya2",
+	"QKatP3fjYMSfawl2m6xmt5K7rVzcOZgr8LmLBdmXPr2XGEFn1xjQMq2CBIeDJ3jPItrpS9Ib+4LPts5c",
+	"HZ4wjvrNIEK300lMEjtX92sKm2IJm3V98aWljjv+Qt3cozPmEKvySToP3vHzXb5lmYSD/yvl7CXOKOLl",
+	"fHy3/yWm8dYxjR5PSM//JOYRTMNcG+i4jCZd2xmMgmw3AY2biax18xDq9hwL9jmzyT933GSzhPDayMk/",
+	"RkL4hxY0MNjy0zWbdAVrevcRJa5YbTvnsal9cninfWfd3kFMDmPyICb/+O//GXMs1kIklAqy/oCctlKi",
+	"V8g86dl8SlnyBGu+jHliiWDinPeuLouvmGTT1shU0mI2amS8CYkdprjQY95ICV6ANhSmvmIp0mrSsO14",
+	"SKcSYMzRG4YGWZdVXqWP28xwn8O+mp9fJZxbjuX5CD4sS46ZmdUEUQi1UWEYlYNUKxNY8UmbIcxKYir7",
+	"g+6k759beWv3ExRbVWX+KGGxazSfP0hg7CfuXfuhwOJEqw61rQnWOm1/h3zrHzi0aY7RZK1YGXuNoArt",
+	"WVXbB2v09C9xH59iZOUtUO6+tfAND7s9f+kK6b/dBf+X04E/IJhdvP8ky1p1lb7CMgQ5dkUVWN+zdkQT",
+	"V1nGJkgOyA88X4z5UkQJBrUnToe0ZVdqHTJZjTc5GfNJmefVV3sHw+G/Ei3pZMLSGIPnsSYKTBfkvNRE",
+	"zWgmrvoEeObKLzZzN5tummYiNLroG1MJsVVbfafOkL2vcirVB3Ywjx/cw+fDVUqs2PWFsd4yuM0sY2XD",
+	"dti0fT5xRdZ246/7VR/QrjL6Eo1t0GCy7Hdb5un1X0/2Dh8+ipvpxgXVs9h3clhmukTwFJZbJSEtCBvj",
+	"XjDb4fHeuLH5QJfm6kwmXyzjoRrWDdo/cZvkUbXqAvvZsmSc4f57g+rXH5YnxyFDugEH+3ab88mr6tu+",
+	"GBk51VgZzBwYahjtfkJ6yvBmqsY8ZxokzYnKqZqBGtlOCGr/Cth0ppVdjYGiE9DAlZAq6R/bzMyYJIPE",
+	"qeGDQUIUTOe2qCo9VyIvNSBIVvo+p+mF+0SzZ4QlKkfDoWWuAV+F+2urgC/bOHh9xNeuO20Nip+I5PU9",
+	"vQjaXJw8NULyvExzzyEVc1BVXbtRQv5MZvDOk28vANkOO8k4stZS+7Az0xJ3jf0O7Stme+yV8ZiPo2Rs",
+	"cEQvs4LKyRjb7vIq9tYQV0TbNlKxkI45m89LbUhPI+2XoW3GG2Dw35gcHRxWd2cYPOtSKQOi2gu3lR9f",
+	"x6us1J+ptvcHKoHtkeJDWjT2fTmtzuJOInM2C6M0Wd+DodsZFHqWuIvu0FZE/qdCaQl0PrIKjiz58iGz",
+	"lsSGzqVJSueA9aGPSSaueGuE6rkMJLuEDJ8zL/UYRxULJ9hvNO1qyKiDMX+OYNqw1Xrw2A5TFZ5CJqBF",
+	"fQE9UWJCmD5GPTGnVglkjfKZX/m6d4lvK5bEJEFvF/WVSTQoncRjnriIJnvZqJbMqFCuyjYGRJvPYiBU",
+	"P/aKJ2QJ6cmSYyE8txJ9LH+Ca3FmJuEcTnCmS+4v4QcypjTLc39tzHtu6bXwq98OSTEAmJH2cCS7QhhY",
+	"g695U7cTkrIzLRLSqwLJRWPd+wNikIewDLmsecmumOtcaniqpdb/y15wo9RuSFly96w1uvs7Y247Jp35",
+	"CdiH8Jp9Zt99wntMDV4kNWjuhWpEbMUWrDzY6i/lLdxEwVIdZ2s6t4/FhAtpcShnvlLhOSyExU2L0gsU",
+	"PKoKsr7/AXoHiKRou9czyr1sMiBGuLqi+QVRWhSYSXAwHA4Jx/MppJFbhmOO5/GYJI1iixhTjxUXlegI",
+	"CfrOEYENVY9s8PcVXeAhMbBU4d7nQs+6wr0zJmG1NZUP9y4drTCSd3UyozgyI27V0WkmroyYsXC0iBr4",
+	"Kqyt0oQ8oA86oTQEbdlD6sq/Dz9iLXi/Nx38GzHmi1K4HC7VcrcRKs3QQb56j+UkPxkVcVNCUKOE/QUs",
+	"YszFqRoAHtt0IFfBvo637yiftnv6zPZZLfefnLHO/OJX8ctZa5y1k4btZV7t/R/dJ7LW2eDSTVzKNial",
+	"Vt0eaJ6LK8hcY0HvWdBCjHmvlv18ioZzKpC54GaWRomeCmIEsgQztUaNh5IxR/ME5SRp+AGSfrAEqpjW",
+	"B/E+fABu9I/iAFh/Uj9TB8Dd2PNvdUJvatPHvnqoKX8yPkN1gQfXlntYSSnXovb/xW3vn5BjnlCZzozi",
+	"5ZyBbLLsRLDpKzRb9K3YXjVPU+Qcuxr7FhcN2rkUEEBOLHTMPNogFVcUzVcGjioFjPQmopQEFqD6x5hr",
+	"7GipGbcaxM0Ic+zdBMacKQLvIC0xU8x6RAz7Z3leBzBRha0dcAphtyPeelNt8z3RnPoDHymcpzHDIOFB",
+	"oCAjPRf77QyjNpF5eZmrp3wD8f4Xl+UtSZw9ZNQnHTTx8Y4S7WVpKJs1RqxvviBLTs5hxnjWacaodBRU",
+	"4a253AbfxSQVGcRjXtM2a4Gr+b5v3tiyoHlzEdEizzpbXX8L+lV5ryZnM3yHEC3LL+FEgXAibzrE9flI",
+	"vQ5kaRgRs31BK7Ry3UBsUMxSBCxF9x3z/hDnxiPJvx6+SDrKyNh3ty+a8GgXFxra79bk+TjzHvaoaif4",
+	"HBMb/WttxwpSCVoNyCu4FBd4nrDzPFrybNgv9sLP4EzaJ74xk0jCKrFtW7+dRrw0bLhhNzZtrFbiXIgc",
+	"KP+jRuzjJzbH6+vm3n3+BY+1xxlPCdyFrtKdYTn3VKkSXbTnQKXBblxEW6+jAKkEJ752xyUzIkmDEP0q",
+	"zmNCfXBalcTqJFrXXLTK8HFB7n5+yK3wRI25mokr13xtQKzdXiWVkR35ForiGeSuM9mc6hR7eU9zcW6Y",
+	"oNYguSK9ZCJpme39KekPyImZu6vZ1BlibvH3PgPM8QsfSR7F7c3cGV09PAxvf9ZnBVfAsE+3z1udlhWG",
+	"sf/eSXNd5RnfzBrJbD5YxHkgXUqJV/FsP8JLcWF70csmA7FuQy72RDEIaFHmyRphN1dwtBziizDV0gHM",
+	"ouyKEFvIRvg+Skekh70Sf9WsS8TZIN44chaNov/6Zbj3hO5N3r5/cHj9L9EG2aZtRdnYiOnYZ1jalGSf",
+	"i9xR/wXllMYXts033iVFuB6/mSV8l62T/oDST7UmW4hAjf35/AWgarKetN5Lgc3wAasYQmeujyf3VRhy",
+	"bYyrQ1CmVINryq2CGT5LJrN7x7EupbxhKvnCTkK6+RIqfgqVN+pdPX0WdXEKROR99+ndje9L39iYgpPS",
+	"PEersz8NA3Latl/HtpyrWwubunoOY86BuZCX6myBxDiatpkc0yaFJL2j4YN+FdnvIm++Uiu10PADBVWK",
+	"9DA8s6o+gDF79qG+7Vk45s084cQz8LPqZCcEY6l4qhun3b5zCYSpMfc23jrloJBwyUSpmib8hqPAG+Kd",
+	"/jTmmG6LG0htS42AamMLZ8G929ufQcrqyNEPV/9qPb3y5nLSqyzqGDwHXJTTWZMOSyCM97+Es36scFaH",
+	"py0KertqXCuUTcKvkOp7I2xPc6FaIe5Nti9KbU6+bzpfhQAgIRRzzDdk6NjLDMlahFQ+A/0/6Tm2W/cl",
+	"Ue/WGq9Zxrs4YzOguZ79Ho3em7/qkDHzlyiA04INFnSeu0vo38anDTyQlpLpBZ49a2w8KfUsGv3y1pwu",
+	"BfJyTY9lXzFYpDQn9tkojkqZR6NopnUx2t8/OPx6MBwMBwejx8PHQzyybo4rOjCdQ0YmdM5s8G1d6mWw",
+	"pGCqQAaTDR3A7vs5+LqprtTFMVnJFEYeU+WHrLRkVh05UlRqNqGpdqNXNThs7KsVB7AwUqkHrapHEBrx",
+	"9ZK703X9nIhS7sECVLhWLFZHZKCqugSx67lN9XLhQoXV2wZLhca6JmeTq83McCxZcmz1Lpvr0+7MuzyK",
+	"a0it4pZbTNVSlQ3qRANcRjUleiaR+dd97EUr/r/+sHeorX70Lw0Tua1pXYAocmvKdgZydUxow+zcaKFq",
+	"zUsdu10Y9rFnXonJjKrZXjqjWEcLpX+Si+kIe51nzK5/jBJNlZwAEsa89/wncnJKTlJNTqQekINDBOzg",
+	"ST/2HdzYxNHp2Jvn0xmkF761CM+MgFoIqV2ff1FqTM8rDDqCG2JBxGSC1SpteTYEEQvUoSTqC3ibq4Hp",
+	"/hVpSIzBLwZxVOxDjtzeMYWZf5KmTcx2y2vUmP8XAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,0 +1,100 @@
+package api
+
+import (
+	"context"
+
+	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/api/openapi"
+)
+
+func toDataset(d modelkeep.Dataset) openapi.Dataset {
+	out := openapi.Dataset{
+		Name: d.Name, Version: d.Version, Uri: optString(d.URI), Sha256: optString(d.SHA256),
+		License: optString(d.License), Description: d.Description,
+		CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+	}
+	if d.Size != 0 {
+		out.Size = &d.Size
+	}
+	return out
+}
+
+func (h *Handlers) CreateDataset(ctx context.Context, req openapi.CreateDatasetRequestObject) (openapi.CreateDatasetResponseObject, error) {
+	b := req.Body
+	d, created, err := h.svc.RegisterDataset(ctx, modelkeep.Dataset{
+		Name: b.Name, Version: b.Version, URI: deref(b.Uri), SHA256: deref(b.Sha256), Size: deref(b.Size),
+		License: deref(b.License), Description: deref(b.Description),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		return openapi.CreateDataset201JSONResponse(toDataset(d)), nil
+	}
+	return openapi.CreateDataset200JSONResponse(toDataset(d)), nil
+}
+
+func (h *Handlers) ListDatasets(ctx context.Context, req openapi.ListDatasetsRequestObject) (openapi.ListDatasetsResponseObject, error) {
+	ds, next, err := h.svc.ListDatasets(ctx, modelkeep.ListDatasetsInput{
+		Name: deref(req.Params.Name), PageSize: deref(req.Params.PageSize), PageToken: deref(req.Params.PageToken),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := openapi.ListDatasets200JSONResponse{Datasets: make([]openapi.Dataset, 0, len(ds)), NextPageToken: next}
+	for _, d := range ds {
+		out.Datasets = append(out.Datasets, toDataset(d))
+	}
+	return out, nil
+}
+
+func (h *Handlers) GetDataset(ctx context.Context, req openapi.GetDatasetRequestObject) (openapi.GetDatasetResponseObject, error) {
+	d, err := h.svc.GetDataset(ctx, req.Name, req.Version)
+	if err != nil {
+		return nil, err
+	}
+	out := toDataset(d.Dataset)
+	uses := make([]openapi.DatasetUse, 0, len(d.UsedBy))
+	for _, u := range d.UsedBy {
+		uses = append(uses, openapi.DatasetUse{Model: u.Model, Version: u.Version, Role: u.Role})
+	}
+	out.UsedBy, out.UsedByTruncated = &uses, &d.UsedByTruncated
+	return openapi.GetDataset200JSONResponse(out), nil
+}
+
+func (h *Handlers) GetRun(ctx context.Context, req openapi.GetRunRequestObject) (openapi.GetRunResponseObject, error) {
+	r, err := h.svc.GetRun(ctx, req.RunId)
+	if err != nil {
+		return nil, err
+	}
+	return openapi.GetRun200JSONResponse{
+		RunId: r.ID, GitCommit: optString(r.GitCommit), CodeUri: optString(r.CodeURI),
+		Parameters: nonNilMap(r.Parameters), Environment: toRunEnvironment(r.Environment),
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}, nil
+}
+
+func toRunEnvironment(e modelkeep.RunEnvironment) openapi.RunEnvironment {
+	out := openapi.RunEnvironment{
+		Framework: optString(e.Framework), FrameworkVersion: optString(e.FrameworkVersion), Hardware: optString(e.Hardware),
+	}
+	if len(e.Libraries) > 0 {
+		out.Libraries = &e.Libraries
+	}
+	return out
+}
+
+// fromRunDetails converts the run details of a create-version request.
+func fromRunDetails(r *openapi.RunDetails) *modelkeep.RunDetails {
+	if r == nil {
+		return nil
+	}
+	out := &modelkeep.RunDetails{Parameters: deref(r.Parameters)}
+	if e := r.Environment; e != nil {
+		out.Environment = modelkeep.RunEnvironment{
+			Framework: deref(e.Framework), FrameworkVersion: deref(e.FrameworkVersion),
+			Libraries: deref(e.Libraries), Hardware: deref(e.Hardware),
+		}
+	}
+	return out
+}

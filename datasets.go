@@ -1,0 +1,423 @@
+package modelkeep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Dataset is one version of a dataset, registered so that model versions
+// can be traced back to the data they were trained and evaluated on. Its
+// name and version identify it; its SHA256 and Size, once known, say which
+// bytes that is and never change.
+type Dataset struct {
+	Name        string
+	Version     string
+	URI         string
+	SHA256      string // lowercase hex, "" if unknown
+	Size        int64  // bytes, 0 if unknown
+	License     string
+	Description string
+	CreatedBy   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// DatasetFilter selects datasets in ListDatasets.
+type DatasetFilter struct {
+	Name string // "" for every dataset
+	// Keyset: after (AfterName, AfterVersion) in name, version order.
+	AfterName    string
+	AfterVersion string
+	Limit        int
+}
+
+// DatasetUse is one model version that used a dataset, and how.
+type DatasetUse struct {
+	Model   string
+	Version int
+	Role    string // the lineage relation: training, validation, ..., or input
+}
+
+// DatasetDetail is a dataset with the model versions that used it.
+type DatasetDetail struct {
+	Dataset
+	UsedBy []DatasetUse
+	// UsedByTruncated is true when more than MaxDatasetUsers versions used
+	// it; UsedBy then holds the newest.
+	UsedByTruncated bool
+}
+
+// Run is a training run: the code and environment that produced one or more
+// versions. Its ID is the source.run_id the versions name.
+type Run struct {
+	ID          string
+	GitCommit   string
+	CodeURI     string
+	Parameters  map[string]string
+	Environment RunEnvironment
+	CreatedBy   string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// RunEnvironment is what a run ran on: framework and library versions and
+// the hardware, so that a result can be reproduced (EU AI Act Annex IV 2(b)).
+type RunEnvironment struct {
+	Framework        string            // e.g. pytorch
+	FrameworkVersion string            // e.g. 2.5.1
+	Libraries        map[string]string // name -> version
+	Hardware         string            // e.g. 8x NVIDIA A100 80GB
+}
+
+// IsZero reports whether nothing is known about the environment.
+func (e RunEnvironment) IsZero() bool {
+	return e.Framework == "" && e.FrameworkVersion == "" && len(e.Libraries) == 0 && e.Hardware == ""
+}
+
+// Equal reports whether two environments say the same (nil and empty
+// library maps are equal).
+func (e RunEnvironment) Equal(o RunEnvironment) bool {
+	return e.Framework == o.Framework && e.FrameworkVersion == o.FrameworkVersion &&
+		e.Hardware == o.Hardware && maps.Equal(e.Libraries, o.Libraries)
+}
+
+// RunDetails is what a version's creator may tell about the run of its
+// source.run_id beyond the commit and code URI.
+type RunDetails struct {
+	Parameters  map[string]string
+	Environment RunEnvironment
+}
+
+// Limits on dataset and run records.
+const (
+	MaxURILen        = 2048
+	MaxLicenseLen    = 256
+	MaxRunIDLen      = 256
+	MaxGitCommitLen  = 64
+	MaxLibraries     = 256
+	MaxEnvFieldLen   = 512
+	MaxDatasetUsers  = 1000
+	unversionedLabel = "unversioned"
+)
+
+var datasetVersionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$`)
+
+// ValidateDatasetVersion checks a dataset version: 1 to 128 characters of
+// letters, digits and . _ : + -, starting with a letter or digit, so that
+// it can stand in a URL path (/datasets/{name}/versions/{version}).
+func ValidateDatasetVersion(v string) error {
+	if !datasetVersionRE.MatchString(v) {
+		return Errorf(ErrInvalid, "invalid dataset version %q: must match [A-Za-z0-9][A-Za-z0-9._:+-]{0,127}", v)
+	}
+	return nil
+}
+
+// datasetVersionOf is the dataset version a version's reference names. A
+// reference without a version is recorded under its content, sha256-<first
+// 12 hex digits>, when it gives a digest: the same bytes then meet the same
+// record. With neither, it is "unversioned": the lineage still shows that
+// the data is not pinned.
+func datasetVersionOf(d DatasetRef) string {
+	switch {
+	case d.Version != "":
+		return d.Version
+	case d.SHA256 != "":
+		return "sha256-" + strings.ToLower(d.SHA256)[:12]
+	}
+	return unversionedLabel
+}
+
+// validate checks a dataset registration.
+func (d Dataset) validate() error {
+	if err := ValidateName("dataset", d.Name); err != nil {
+		return err
+	}
+	if err := ValidateDatasetVersion(d.Version); err != nil {
+		return err
+	}
+	if d.SHA256 != "" {
+		if _, err := ParseSHA256(d.SHA256); err != nil {
+			return err
+		}
+	}
+	switch {
+	case d.Size < 0:
+		return Errorf(ErrInvalid, "size must not be negative")
+	case len(d.URI) > MaxURILen:
+		return Errorf(ErrInvalid, "uri is longer than %d bytes", MaxURILen)
+	case len(d.License) > MaxLicenseLen:
+		return Errorf(ErrInvalid, "license is longer than %d bytes", MaxLicenseLen)
+	}
+	return ValidateDescription(d.Description)
+}
+
+// reconcileDataset decides how a registration, or a version's reference
+// (strict false), meets the stored record of the same name and version.
+// Content set on both sides must agree: another sha256 or size under the
+// same version is other data, and a dataset version names one content; the
+// caller must register a new version. A registration must also agree on the
+// descriptive fields it sets (it claims to describe this record), while a
+// reference only adds what the record lacks: the version keeps its own URI
+// in its datasets either way. It returns the fields to fill, if any.
+func reconcileDataset(stored, in Dataset, strict bool) (fill Dataset, changed bool, err error) {
+	fill = Dataset{Name: stored.Name, Version: stored.Version}
+	id := stored.Name + "@" + stored.Version
+	type field struct {
+		name       string
+		have, want string
+		content    bool // identifies the bytes
+		set        func(string)
+	}
+	fields := []field{
+		{name: "sha256", have: stored.SHA256, want: in.SHA256, content: true, set: func(v string) { fill.SHA256 = v }},
+		{name: "uri", have: stored.URI, want: in.URI, set: func(v string) { fill.URI = v }},
+		{name: "license", have: stored.License, want: in.License, set: func(v string) { fill.License = v }},
+		{name: "description", have: stored.Description, want: in.Description, set: func(v string) { fill.Description = v }},
+	}
+	if in.Size != 0 {
+		fields = append(fields, field{name: "size", have: sizeText(stored.Size), want: sizeText(in.Size), content: true,
+			set: func(string) { fill.Size = in.Size }})
+	}
+	for _, f := range fields {
+		switch {
+		case f.want == "" || f.want == f.have:
+		case f.have == "":
+			f.set(f.want)
+			changed = true
+		case f.content || strict:
+			return Dataset{}, false, Errorf(ErrConflict, "dataset %s is registered with %s %q, not %q: register the other data under a new version",
+				id, f.name, f.have, f.want)
+		}
+	}
+	return fill, changed, nil
+}
+
+func sizeText(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprint(n)
+}
+
+// validate checks what a version's creator tells about its run.
+func (r RunDetails) validate() error {
+	if err := ValidateTags("run.parameters", r.Parameters, MaxParams, MaxParamValueLen); err != nil {
+		return err
+	}
+	e := r.Environment
+	if len(e.Libraries) > MaxLibraries {
+		return Errorf(ErrInvalid, "run.environment.libraries: at most %d entries", MaxLibraries)
+	}
+	for k, v := range e.Libraries {
+		if k == "" || len(k) > 128 || len(v) > 128 {
+			return Errorf(ErrInvalid, "run.environment.libraries: %q: names and versions of 1 to 128 bytes", k)
+		}
+	}
+	for name, v := range map[string]string{"framework": e.Framework, "framework_version": e.FrameworkVersion, "hardware": e.Hardware} {
+		if len(v) > MaxEnvFieldLen {
+			return Errorf(ErrInvalid, "run.environment.%s is longer than %d bytes", name, MaxEnvFieldLen)
+		}
+	}
+	return nil
+}
+
+// ValidateRunID checks a run id: 1 to 256 bytes, no control characters.
+func ValidateRunID(id string) error {
+	if id == "" || len(id) > MaxRunIDLen || strings.ContainsFunc(id, unicode.IsControl) {
+		return Errorf(ErrInvalid, "invalid run id %q: 1 to %d bytes without control characters", id, MaxRunIDLen)
+	}
+	return nil
+}
+
+// reconcileRun decides how a version's account of its run meets the stored
+// run: what both tell must agree (a run has one commit, one set of
+// parameters, one environment), what only the new one tells is filled in.
+func reconcileRun(stored, in Run) (fill Run, changed bool, err error) {
+	fill = Run{ID: stored.ID}
+	conflict := func(field string) error {
+		return Errorf(ErrConflict, "run %q is registered with another %s", stored.ID, field)
+	}
+	switch {
+	case in.GitCommit == "" || in.GitCommit == stored.GitCommit:
+	case stored.GitCommit == "":
+		fill.GitCommit, changed = in.GitCommit, true
+	default:
+		return Run{}, false, conflict("git_commit")
+	}
+	switch {
+	case in.CodeURI == "" || in.CodeURI == stored.CodeURI:
+	case stored.CodeURI == "":
+		fill.CodeURI, changed = in.CodeURI, true
+	default:
+		return Run{}, false, conflict("code_uri")
+	}
+	switch {
+	case len(in.Parameters) == 0 || maps.Equal(in.Parameters, stored.Parameters):
+	case len(stored.Parameters) == 0:
+		fill.Parameters, changed = in.Parameters, true
+	default:
+		return Run{}, false, conflict("parameters")
+	}
+	switch {
+	case in.Environment.IsZero() || in.Environment.Equal(stored.Environment):
+	case stored.Environment.IsZero():
+		fill.Environment, changed = in.Environment, true
+	default:
+		return Run{}, false, conflict("environment")
+	}
+	return fill, changed, nil
+}
+
+// ensureDataset creates the dataset record of d or reconciles d with the
+// stored one (see reconcileDataset), in tx. It reports whether it created
+// the record.
+func ensureDataset(ctx context.Context, tx MetaStore, d Dataset, strict bool) (created bool, err error) {
+	stored, err := tx.GetDataset(ctx, d.Name, d.Version)
+	if errors.Is(err, ErrNotFound) {
+		err = tx.CreateDataset(ctx, d)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return false, err
+		}
+		// Another transaction registered it since: meet that record.
+		stored, err = tx.GetDataset(ctx, d.Name, d.Version)
+	}
+	if err != nil {
+		return false, err
+	}
+	fill, changed, err := reconcileDataset(stored, d, strict)
+	if err != nil || !changed {
+		return false, err
+	}
+	fill.UpdatedAt = d.UpdatedAt
+	return false, tx.FillDataset(ctx, fill)
+}
+
+// ensureRun is ensureDataset for runs.
+func ensureRun(ctx context.Context, tx MetaStore, r Run) error {
+	stored, err := tx.GetRun(ctx, r.ID)
+	if errors.Is(err, ErrNotFound) {
+		err = tx.CreateRun(ctx, r)
+		if err == nil || !errors.Is(err, ErrConflict) {
+			return err
+		}
+		stored, err = tx.GetRun(ctx, r.ID)
+	}
+	if err != nil {
+		return err
+	}
+	fill, changed, err := reconcileRun(stored, r)
+	if err != nil || !changed {
+		return err
+	}
+	fill.UpdatedAt = r.UpdatedAt
+	return tx.FillRun(ctx, fill)
+}
+
+// RegisterDataset records a dataset version. Registering the same name and
+// version again is idempotent when it tells the same: fields it leaves out
+// are kept, fields the record lacks are added, a field it sets otherwise
+// (another sha256, another uri) is ErrConflict. It returns the stored record
+// and whether it was created.
+func (s *Service) RegisterDataset(ctx context.Context, d Dataset) (Dataset, bool, error) {
+	d.SHA256 = strings.ToLower(d.SHA256)
+	if err := d.validate(); err != nil {
+		return Dataset{}, false, err
+	}
+	now := s.Now()
+	d.CreatedBy, d.CreatedAt, d.UpdatedAt = actorName(ctx), now, now
+	var (
+		out     Dataset
+		created bool
+	)
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		var err error
+		if created, err = ensureDataset(ctx, tx, d, true); err != nil {
+			return err
+		}
+		if out, err = tx.GetDataset(ctx, d.Name, d.Version); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "dataset.register", datasetResource(d.Name, d.Version), map[string]any{
+			"created": created, "uri": d.URI, "sha256": d.SHA256, "size": d.Size, "license": d.License,
+			"description": d.Description})
+	})
+	if err != nil {
+		return Dataset{}, false, err
+	}
+	return out, created, nil
+}
+
+func datasetResource(name, version string) string { return "datasets/" + name + "/versions/" + version }
+
+// GetDataset reads a dataset version with the model versions that used it;
+// a token restricted to some models sees only their versions.
+func (s *Service) GetDataset(ctx context.Context, name, version string) (DatasetDetail, error) {
+	if err := ValidateName("dataset", name); err != nil {
+		return DatasetDetail{}, err
+	}
+	if err := ValidateDatasetVersion(version); err != nil {
+		return DatasetDetail{}, err
+	}
+	d, err := s.meta.GetDataset(ctx, name, version)
+	if err != nil {
+		return DatasetDetail{}, err
+	}
+	var patterns []string
+	if a, ok := ActorFrom(ctx); ok {
+		patterns = a.Models
+	}
+	uses, err := s.meta.DatasetUsers(ctx, name, version, patterns, MaxDatasetUsers+1)
+	if err != nil {
+		return DatasetDetail{}, err
+	}
+	out := DatasetDetail{Dataset: d, UsedBy: uses}
+	if len(uses) > MaxDatasetUsers {
+		out.UsedBy, out.UsedByTruncated = uses[:MaxDatasetUsers], true
+	}
+	return out, nil
+}
+
+// ListDatasetsInput selects and pages datasets.
+type ListDatasetsInput struct {
+	Name      string
+	PageSize  int
+	PageToken string
+}
+
+// ListDatasets lists dataset versions by name, then version.
+func (s *Service) ListDatasets(ctx context.Context, in ListDatasetsInput) ([]Dataset, string, error) {
+	if in.Name != "" {
+		if err := ValidateName("dataset", in.Name); err != nil {
+			return nil, "", err
+		}
+	}
+	limit, cur, err := startPage(in.PageSize, in.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	// The cursor's Name is "<name>@<version>": names cannot hold '@'.
+	afterName, afterVersion, _ := strings.Cut(cur.Name, "@")
+	ds, err := s.meta.ListDatasets(ctx, DatasetFilter{Name: in.Name, AfterName: afterName, AfterVersion: afterVersion, Limit: limit + 1})
+	if err != nil {
+		return nil, "", err
+	}
+	ds, next := endPage(ds, limit, func(d Dataset) pageCursor { return pageCursor{Name: d.Name + "@" + d.Version} })
+	return ds, next, nil
+}
+
+// GetRun reads a training run.
+func (s *Service) GetRun(ctx context.Context, id string) (Run, error) {
+	if err := ValidateRunID(id); err != nil {
+		return Run{}, err
+	}
+	return s.meta.GetRun(ctx, id)
+}

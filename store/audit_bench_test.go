@@ -1,0 +1,147 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// benchDialects runs fn per dialect like forEachDialect, for benchmarks.
+func benchDialects(b *testing.B, fn func(b *testing.B, s *Store)) {
+	b.Run("sqlite", func(b *testing.B) {
+		s, err := Open(b.Context(), Options{URL: "sqlite:" + b.TempDir() + "/modelkeep.db"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		fn(b, s)
+	})
+	b.Run("mysql", func(b *testing.B) {
+		base := os.Getenv(mysqlEnv)
+		if base == "" {
+			b.Skipf("%s not set", mysqlEnv)
+		}
+		dbURL := benchMySQLDatabase(b, base)
+		s, err := Open(b.Context(), Options{URL: dbURL})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		fn(b, s)
+	})
+}
+
+// BenchmarkAuditAppendOverhead measures what recording a mutation in the
+// audit chain adds to it: the p50 latency of a model update in its own
+// transaction, with and without the audit event (lock the head, insert,
+// move the head), as the Service runs it.
+//
+//	go test ./store/ -run '^$' -bench AuditAppendOverhead -benchtime 2000x
+func BenchmarkAuditAppendOverhead(b *testing.B) {
+	benchDialects(b, func(b *testing.B, s *Store) {
+		ctx := b.Context()
+		if err := s.CreateModel(ctx, modelkeep.Model{Name: "m", Tags: map[string]string{}}); err != nil {
+			b.Fatal(err)
+		}
+		details, _ := modelkeep.CanonicalDetails(map[string]any{
+			"before": map[string]any{"description": "old", "tags": map[string]string{"team": "risk"}},
+			"after":  map[string]any{"description": "new", "tags": map[string]string{"team": "risk"}},
+		})
+		mutate := func(i int, audit bool) time.Duration {
+			start := time.Now()
+			err := s.InTx(ctx, func(tx modelkeep.MetaStore) error {
+				m, err := tx.GetModel(ctx, "m")
+				if err != nil {
+					return err
+				}
+				m.Description = fmt.Sprint("description ", i)
+				if err := tx.UpdateModel(ctx, m); err != nil {
+					return err
+				}
+				if !audit {
+					return nil
+				}
+				_, err = tx.AppendAudit(ctx, modelkeep.AuditEvent{
+					Actor: "bench", Action: "model.update", Resource: "models/m", Outcome: modelkeep.OutcomeSuccess,
+					RequestID: "req", RemoteAddr: "127.0.0.1", Details: details,
+				})
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return time.Since(start)
+		}
+		var with, without []time.Duration
+		for i := 0; b.Loop(); i++ {
+			// Alternate, so that both see the same database state and noise.
+			without = append(without, mutate(i, false))
+			with = append(with, mutate(i, true))
+		}
+		p50 := func(d []time.Duration) time.Duration { slices.Sort(d); return d[len(d)/2] }
+		pw, pwo := p50(with), p50(without)
+		b.ReportMetric(float64(pwo.Microseconds()), "p50-without-µs")
+		b.ReportMetric(float64(pw.Microseconds()), "p50-with-µs")
+		b.ReportMetric(float64((pw - pwo).Microseconds()), "p50-added-µs")
+	})
+}
+
+// BenchmarkVerifyAudit measures verification throughput over a chain of
+// MODELKEEP_BENCH_AUDIT_EVENTS events (default 200,000).
+//
+//	go test ./store/ -run '^$' -bench VerifyAudit -benchtime 3x
+func BenchmarkVerifyAudit(b *testing.B) {
+	n := 200_000
+	if v := os.Getenv("MODELKEEP_BENCH_AUDIT_EVENTS"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	benchDialects(b, func(b *testing.B, s *Store) {
+		if err := SeedAuditChain(b.Context(), s, n, time.Now().Add(-time.Hour)); err != nil {
+			b.Fatal(err)
+		}
+		svc := modelkeep.NewService(s, nil, modelkeep.ServiceOptions{})
+		for b.Loop() {
+			res, err := svc.VerifyAudit(b.Context(), 0)
+			if err != nil || !res.OK || res.Events != int64(n) {
+				b.Fatalf("%+v %v", res, err)
+			}
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+}
+
+// benchMySQLDatabase is newMySQLDatabase for a benchmark.
+func benchMySQLDatabase(b *testing.B, base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	name := fmt.Sprintf("mk_bench_%d", time.Now().UnixNano())
+	u.Path = "/" + name
+	cfg, err := mysqlConfig(u.String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.DBName = ""
+	connector, err := gomysql.NewConnector(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	admin := sql.OpenDB(connector)
+	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		admin.Exec("DROP DATABASE IF EXISTS " + name)
+		admin.Close()
+	})
+	return u.String()
+}

@@ -1,0 +1,389 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// This file compiles a parsed filter (modelkeep.Filter) and order
+// (modelkeep.Order) to SQL for GORM. Safety rests on two rules that the fuzz
+// test checks: the SQL text is built only from the constants below (tables,
+// columns, operators chosen by switch on the tree's enums), and every value
+// and key from the request goes in as a ? argument.
+
+// filterColumns maps the plain fields of each list to their columns.
+var filterColumns = map[modelkeep.FilterTarget]map[string]string{
+	modelkeep.FilterModels: {
+		"name":        "models.name",
+		"description": "models.description",
+		"created_by":  "models.created_by",
+		"created_at":  "models.created_at",
+		"updated_at":  "models.updated_at",
+	},
+	modelkeep.FilterVersions: {
+		"version":           "versions.number",
+		"status":            "versions.status",
+		"stage":             "versions.stage",
+		"created_by":        "versions.created_by",
+		"created_at":        "versions.created_at",
+		"finalized_at":      "versions.finalized_at",
+		"source.run_id":     "versions.source_run_id",
+		"source.git_commit": "versions.source_git_commit",
+	},
+}
+
+// keyedTable says how a keyed field (tags.<key>, ...) is looked up: the
+// items whose id (itemCol of the outer table) is among the item ids of the
+// side table's rows with that key and a matching value. Scoped tables have a
+// model_id, which a version list fixes.
+type keyedTable struct {
+	itemCol, table, alias, idCol, keyCol, valueCol string
+	scoped                                         bool
+}
+
+var keyedTables = map[modelkeep.FilterTarget]map[string]keyedTable{
+	modelkeep.FilterModels: {
+		"tags": {itemCol: "models.id", table: "model_tags", alias: "mt", idCol: "model_id", keyCol: "tag_key", valueCol: "tag_value"},
+	},
+	modelkeep.FilterVersions: {
+		"tags":    {itemCol: "versions.id", table: "version_tags", alias: "vt", idCol: "version_id", keyCol: "tag_key", valueCol: "tag_value", scoped: true},
+		"params":  {itemCol: "versions.id", table: "version_params", alias: "vp", idCol: "version_id", keyCol: "param_key", valueCol: "param_value", scoped: true},
+		"metrics": {itemCol: "versions.id", table: "latest_metrics", alias: "lm", idCol: "version_id", keyCol: "metric_key", valueCol: "value", scoped: true},
+	},
+}
+
+// sqlOps are the SQL spellings of the comparison operators.
+var sqlOps = map[modelkeep.Operator]string{
+	modelkeep.OpEq: "=", modelkeep.OpNe: "<>",
+	modelkeep.OpLt: "<", modelkeep.OpLe: "<=", modelkeep.OpGt: ">", modelkeep.OpGe: ">=",
+}
+
+// sqlBuilder accumulates SQL text from constants and the arguments of its
+// placeholders.
+type sqlBuilder struct {
+	sql  strings.Builder
+	args []any
+}
+
+func (b *sqlBuilder) text(s string) { b.sql.WriteString(s) }
+
+func (b *sqlBuilder) arg(v any) {
+	b.sql.WriteByte('?')
+	b.args = append(b.args, v)
+}
+
+// filterCompiler turns one filter into a WHERE fragment.
+type filterCompiler struct {
+	dialect string
+	target  modelkeep.FilterTarget
+	modelID int64 // the model a version list is of
+	b       sqlBuilder
+}
+
+// compileFilter returns f as a WHERE fragment with ? placeholders, and its
+// arguments. For versions, modelID is the model being listed: the side
+// tables' search indexes start with it.
+func compileFilter(dialect string, target modelkeep.FilterTarget, modelID int64, f *modelkeep.Filter) (string, []any, error) {
+	if f == nil || f.Root == nil {
+		return "", nil, nil
+	}
+	c := &filterCompiler{dialect: dialect, target: target, modelID: modelID}
+	if err := c.expr(f.Root); err != nil {
+		return "", nil, err
+	}
+	return c.b.sql.String(), c.b.args, nil
+}
+
+func (c *filterCompiler) expr(e modelkeep.FilterExpr) error {
+	switch e := e.(type) {
+	case *modelkeep.FilterAnd:
+		return c.join(e.Terms, " AND ")
+	case *modelkeep.FilterOr:
+		return c.join(e.Terms, " OR ")
+	case *modelkeep.Condition:
+		return c.condition(e)
+	}
+	return fmt.Errorf("compile filter: unexpected node %T", e)
+}
+
+func (c *filterCompiler) join(terms []modelkeep.FilterExpr, op string) error {
+	c.b.text("(")
+	for i, t := range terms {
+		if i > 0 {
+			c.b.text(op)
+		}
+		if err := c.expr(t); err != nil {
+			return err
+		}
+	}
+	c.b.text(")")
+	return nil
+}
+
+func (c *filterCompiler) condition(cond *modelkeep.Condition) error {
+	if len(cond.Values) == 0 {
+		return fmt.Errorf("compile filter: %s has no value", cond.Field)
+	}
+	if col, ok := filterColumns[c.target][cond.Field.Name]; ok && cond.Field.Key == "" {
+		return c.compare(col, cond)
+	}
+	kt, ok := keyedTables[c.target][cond.Field.Name]
+	if !ok || cond.Field.Key == "" {
+		return modelkeep.Errorf(modelkeep.ErrInvalid, "cannot filter on %s here", cond.Field)
+	}
+	// An IN subquery rather than EXISTS: it does not depend on the outer
+	// row, so each engine may drive the query from the side table's
+	// index when it is selective, or probe it row by row when it is not.
+	a := kt.alias + "."
+	c.b.text(kt.itemCol + " IN (SELECT " + a + kt.idCol + " FROM " + kt.table + " " + kt.alias + " WHERE ")
+	if kt.scoped {
+		c.b.text(a + "model_id = ")
+		c.b.arg(c.modelID)
+		c.b.text(" AND ")
+	}
+	c.b.text(a + kt.keyCol + " = ")
+	c.b.arg(cond.Field.Key)
+	c.b.text(" AND ")
+	if err := c.compare(a+kt.valueCol, cond); err != nil {
+		return err
+	}
+	c.b.text(")")
+	return nil
+}
+
+// compare writes `col <op> <values>`.
+func (c *filterCompiler) compare(col string, cond *modelkeep.Condition) error {
+	for _, v := range cond.Values {
+		switch v.(type) {
+		case string, int64, float64, time.Time:
+		default:
+			return fmt.Errorf("compile filter: %s: unexpected value type %T", cond.Field, v)
+		}
+	}
+	switch cond.Op {
+	case modelkeep.OpIn:
+		c.b.text(col + " IN (")
+		for i, v := range cond.Values {
+			if i > 0 {
+				c.b.text(", ")
+			}
+			c.b.arg(sqlValue(v))
+		}
+		c.b.text(")")
+	case modelkeep.OpLike:
+		pat, ok := cond.Values[0].(string)
+		if !ok {
+			return fmt.Errorf("compile filter: LIKE on %s needs a string pattern", cond.Field)
+		}
+		// LIKE is case-sensitive in both dialects: MySQL's LIKE is, on
+		// these utf8mb4_bin columns; SQLite's LIKE is not, but its GLOB is.
+		if c.dialect == dialectSQLite {
+			c.b.text(col + " GLOB ")
+			c.b.arg(likeToGlob(pat))
+		} else {
+			// CONCAT(col) is col, but keeps the optimizer from turning a
+			// pattern's prefix into an index range: MariaDB 10.11 builds
+			// too narrow a range on utf8mb4_bin and misses values with
+			// 4-byte characters (emoji) right after the prefix. Tags and
+			// params are still found by their (model_id, key) index range.
+			c.b.text("CONCAT(" + col + ") LIKE ")
+			c.b.arg(likeToMySQL(pat))
+			c.b.text(" ESCAPE '!'")
+		}
+	default:
+		op, ok := sqlOps[cond.Op]
+		if !ok || len(cond.Values) != 1 {
+			return fmt.Errorf("compile filter: operator %q with %d values", cond.Op, len(cond.Values))
+		}
+		c.b.text(col + " " + op + " ")
+		c.b.arg(sqlValue(cond.Values[0]))
+	}
+	return nil
+}
+
+// sqlValue normalises a value for the database: times in UTC at the
+// precision the columns keep.
+func sqlValue(v any) any {
+	if t, ok := v.(time.Time); ok {
+		return utc(t)
+	}
+	return v
+}
+
+// likeToMySQL turns a filter LIKE pattern (% and _ wildcards, \ escaping the
+// next character) into a MySQL LIKE pattern with ESCAPE '!' (see
+// escapeLike for why '!').
+func likeToMySQL(pat string) string {
+	var b strings.Builder
+	for i := 0; i < len(pat); i++ {
+		switch ch := pat[i]; {
+		case ch == '\\' && i+1 < len(pat):
+			i++
+			b.WriteString(escapeLike(pat[i : i+1]))
+		case ch == '%' || ch == '_':
+			b.WriteByte(ch)
+		default:
+			b.WriteString(escapeLike(pat[i : i+1]))
+		}
+	}
+	return b.String()
+}
+
+// likeToGlob turns a filter LIKE pattern into an SQLite GLOB pattern: * and
+// ? are GLOB's wildcards, and [c] matches c literally.
+func likeToGlob(pat string) string {
+	var b strings.Builder
+	for i := 0; i < len(pat); i++ {
+		ch := pat[i]
+		switch {
+		case ch == '\\' && i+1 < len(pat):
+			i++
+			b.WriteString(globLiteral(pat[i]))
+		case ch == '%':
+			b.WriteByte('*')
+		case ch == '_':
+			b.WriteByte('?')
+		default:
+			b.WriteString(globLiteral(ch))
+		}
+	}
+	return b.String()
+}
+
+func globLiteral(ch byte) string {
+	switch ch {
+	case '*', '?', '[':
+		return "[" + string(ch) + "]"
+	}
+	return string(ch)
+}
+
+// Orders.
+
+// sortSpec is how a list is sorted by one field: the column, whether it may
+// be NULL (no value: sorted last), the tie-breaker column ("" when the column
+// is unique itself) and, for metrics, the join that brings the column in.
+type sortSpec struct {
+	col      string
+	nullable bool
+	tie      string
+	join     string // with one ? for joinArg
+	joinArg  any
+}
+
+var sortColumns = map[modelkeep.FilterTarget]map[string]sortSpec{
+	modelkeep.FilterModels: {
+		"name":       {col: "models.name"},
+		"created_at": {col: "models.created_at", tie: "models.name"},
+		"updated_at": {col: "models.updated_at", tie: "models.name"},
+	},
+	modelkeep.FilterVersions: {
+		"version":      {col: "versions.number"},
+		"created_at":   {col: "versions.created_at", tie: "versions.number"},
+		"finalized_at": {col: "versions.finalized_at", nullable: true, tie: "versions.number"},
+		"metrics": {col: "sort_metric.value", nullable: true, tie: "versions.number",
+			join: "LEFT JOIN latest_metrics sort_metric ON sort_metric.version_id = versions.id AND sort_metric.metric_key = ?"},
+	},
+}
+
+// compiledOrder is an Order in SQL: the join it needs (if any), the ORDER BY
+// list and, when continuing a listing, the keyset condition.
+type compiledOrder struct {
+	join      string
+	joinArgs  []any
+	orderBy   string
+	where     string
+	whereArgs []any
+}
+
+// compileOrder compiles o (not zero) for target, continuing after `after`
+// when it is not nil.
+func compileOrder(target modelkeep.FilterTarget, o modelkeep.Order, after *modelkeep.SortKey) (compiledOrder, error) {
+	spec, ok := sortColumns[target][o.Field.Name]
+	if !ok || (spec.join != "") != (o.Field.Key != "") {
+		return compiledOrder{}, modelkeep.Errorf(modelkeep.ErrInvalid, "cannot sort by %s here", o.Field)
+	}
+	var out compiledOrder
+	if spec.join != "" {
+		out.join, out.joinArgs = spec.join, []any{o.Field.Key}
+	}
+	dir, cmp := " ASC", ">"
+	if o.Desc {
+		dir, cmp = " DESC", "<"
+	}
+	// Both databases sort NULL lowest: first ascending, last descending.
+	// Items without a value come last in both directions, so ascending
+	// sorts by "is NULL" first.
+	var order []string
+	if spec.nullable && !o.Desc {
+		order = append(order, spec.col+" IS NULL")
+	}
+	order = append(order, spec.col+dir)
+	if spec.tie != "" {
+		order = append(order, spec.tie+dir)
+	}
+	out.orderBy = strings.Join(order, ", ")
+	if after == nil {
+		return out, nil
+	}
+
+	var tie any = after.Number
+	if target == modelkeep.FilterModels {
+		tie = after.Name
+	}
+	var b sqlBuilder
+	switch {
+	case spec.tie == "":
+		// The column is the unique key: the tie-breaker is its value.
+		b.text(spec.col + " " + cmp + " ")
+		b.arg(tie)
+	case after.Value == nil:
+		if !spec.nullable {
+			return compiledOrder{}, modelkeep.Errorf(modelkeep.ErrInvalid, "invalid page_token")
+		}
+		// The last item had no value: the rest are those without one.
+		b.text("(" + spec.col + " IS NULL AND " + spec.tie + " " + cmp + " ")
+		b.arg(tie)
+		b.text(")")
+	default:
+		v, err := sortValue(spec, after.Value)
+		if err != nil {
+			return compiledOrder{}, err
+		}
+		b.text("((" + spec.col + " " + cmp + " ")
+		b.arg(v)
+		b.text(" OR (" + spec.col + " = ")
+		b.arg(v)
+		b.text(" AND " + spec.tie + " " + cmp + " ")
+		b.arg(tie)
+		b.text("))")
+		if spec.nullable {
+			b.text(" OR " + spec.col + " IS NULL)")
+		} else {
+			// Redundant, but a plain range the engines can seek to.
+			b.text(" AND " + spec.col + " " + cmp + "= ")
+			b.arg(v)
+			b.text(")")
+		}
+	}
+	out.where, out.whereArgs = b.sql.String(), b.args
+	return out, nil
+}
+
+// sortValue checks a keyset value against the column it continues.
+func sortValue(spec sortSpec, v any) (any, error) {
+	switch v := v.(type) {
+	case time.Time:
+		if spec.join == "" {
+			return utc(v), nil
+		}
+	case float64:
+		if spec.join != "" {
+			return v, nil
+		}
+	}
+	return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "invalid page_token")
+}

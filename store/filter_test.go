@@ -1,0 +1,707 @@
+package store
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/migrations"
+)
+
+// searchBase is the time the search fixtures start at.
+var searchBase = time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
+
+func at(minutes int) time.Time { return searchBase.Add(time.Duration(minutes) * time.Minute) }
+
+// weirdKey and weirdValue exercise quoting in the backfill migrations.
+const (
+	weirdKey   = "we\"ird\\key ü.x"
+	weirdValue = "val\"ue\\ 😀"
+)
+
+// seedSearch fills a store with the models and versions the search tests
+// expect (see the comments for what each exercises).
+func seedSearch(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := t.Context()
+	for i, m := range []modelkeep.Model{
+		{Name: "alpha", Description: "first 100% model", Tags: map[string]string{"team": "risk"}, CreatedBy: "alice"},
+		{Name: "beta", Description: "second", Tags: map[string]string{"team": "growth"}, CreatedBy: "bob"},
+		{Name: "gamma", Description: "third", Tags: map[string]string{"team": "risk", "tier": "1"}, CreatedBy: "alice"},
+		{Name: "delta_x", Description: "Fourth", CreatedBy: "alice"},
+		{Name: "deltayx", Description: "what? [x]*", CreatedBy: "bob"},
+	} {
+		// beta and gamma were created at the same time: ties break by name.
+		m.CreatedAt = at([]int{0, 1, 1, 2, 3}[i])
+		m.UpdatedAt = at([]int{9, 5, 7, 6, 8}[i])
+		if err := s.CreateModel(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Versions of model "m"; "other" has versions that would match most
+	// filters, to show that a version list stays within its model.
+	for _, name := range []string{"m", "other"} {
+		if err := s.CreateModel(ctx, modelkeep.Model{Name: name, CreatedAt: at(50)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	versions := []modelkeep.Version{
+		1: {Tags: map[string]string{"team": "risk", "env": "prod", weirdKey: weirdValue},
+			Params: map[string]string{"lr": "0.1", "opt": "adam", weirdKey: weirdValue},
+			Source: modelkeep.Source{RunID: "r1", GitCommit: "c1"}, CreatedBy: "alice", CreatedAt: at(100)},
+		2: {Tags: map[string]string{"team": "risk"}, Params: map[string]string{"lr": "0.01"}, CreatedBy: "bob", CreatedAt: at(102)},
+		3: {Tags: map[string]string{"team": "growth"}, CreatedBy: "alice", CreatedAt: at(102)},
+		4: {CreatedBy: "alice", CreatedAt: at(101)},
+		5: {CreatedBy: "alice", CreatedAt: at(103)},
+		6: {CreatedBy: "alice", CreatedAt: at(103)},
+	}
+	for n := 1; n < len(versions); n++ {
+		v := versions[n]
+		v.Model = "m"
+		if got, err := s.CreateVersion(ctx, v); err != nil || got != n {
+			t.Fatalf("create version %d: %d, %v", n, got, err)
+		}
+	}
+	for n := 1; n <= 2; n++ {
+		_, err := s.CreateVersion(ctx, modelkeep.Version{Model: "other", Tags: map[string]string{"team": "risk", "env": "prod"},
+			Params: map[string]string{"lr": "0.1"}, Source: modelkeep.Source{RunID: "r1"}, CreatedAt: at(100)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Latest metric values of m: 1 auc 0.8, 2 auc 0.95, 3 auc 0.91, 4 auc
+	// 0.65, 5 none, 6 auc 0.95 (a tie with 2).
+	metric := func(key string, v float64, step int64, ts time.Time) modelkeep.Metric {
+		return modelkeep.Metric{Key: key, Value: v, Step: step, Timestamp: ts, RecordedBy: "alice"}
+	}
+	for _, c := range []struct {
+		model  string
+		number int
+		points []modelkeep.Metric
+	}{
+		// Higher steps win.
+		{"m", 1, []modelkeep.Metric{metric("auc", 0.5, 0, at(200)), metric("auc", 0.8, 1, at(201)), metric("loss", 0.3, 1, at(201))}},
+		// A higher step recorded earlier beats a lower step recorded later,
+		// within a call and across calls.
+		{"m", 2, []modelkeep.Metric{metric("auc", 0.95, 5, at(200)), metric("auc", 0.99, 3, at(201))}},
+		{"m", 2, []modelkeep.Metric{metric("auc", 0.97, 4, at(300))}},
+		// On the same step, the newer timestamp wins, whatever the order.
+		{"m", 3, []modelkeep.Metric{metric("auc", 0.91, 2, at(202)), metric("auc", 0.7, 2, at(201))}},
+		// Same step and timestamp: the one recorded last wins.
+		{"m", 4, []modelkeep.Metric{metric("auc", 0.6, 1, at(200))}},
+		{"m", 4, []modelkeep.Metric{metric("auc", 0.65, 1, at(200))}},
+		{"m", 6, []modelkeep.Metric{metric("auc", 0.95, 0, at(200))}},
+		{"other", 1, []modelkeep.Metric{metric("auc", 0.99, 0, at(200))}},
+	} {
+		if err := s.AddMetrics(ctx, c.model, c.number, c.points); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		number int
+		at     time.Time
+	}{{1, at(400)}, {3, at(399)}, {6, at(399)}} {
+		if err := s.FinalizeVersion(ctx, "m", c.number, modelkeep.ManifestDigest(nil), c.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustSetStage(t, s, "m", 2, modelkeep.StageNone, modelkeep.StageStaging)
+	mustSetStage(t, s, "m", 3, modelkeep.StageNone, modelkeep.StageProduction)
+}
+
+func mustParseFilter(t testing.TB, target modelkeep.FilterTarget, src string) *modelkeep.Filter {
+	t.Helper()
+	f, err := modelkeep.ParseFilter(target, src)
+	if err != nil {
+		t.Fatalf("parse %q: %v", src, err)
+	}
+	return f
+}
+
+func mustParseOrder(t testing.TB, target modelkeep.FilterTarget, src string) modelkeep.Order {
+	t.Helper()
+	o, err := modelkeep.ParseOrder(target, src)
+	if err != nil {
+		t.Fatalf("parse order %q: %v", src, err)
+	}
+	return o
+}
+
+// listModelNames pages through ListModels, size items at a time, as the
+// service does.
+func listModelNames(t *testing.T, s *Store, where *modelkeep.Filter, order modelkeep.Order, size int) string {
+	t.Helper()
+	var names []string
+	f := modelkeep.ModelFilter{Where: where, Order: order, Limit: size}
+	for range 50 {
+		ms, err := s.ListModels(t.Context(), f)
+		if err != nil {
+			t.Fatalf("list models: %v", err)
+		}
+		for _, m := range ms {
+			names = append(names, m.Name)
+		}
+		if len(ms) < size {
+			return strings.Join(names, ",")
+		}
+		last := ms[len(ms)-1]
+		f.AfterName = last.Name
+		f.After = &modelkeep.SortKey{Name: last.Name}
+		switch order.Field.Name {
+		case "created_at":
+			f.After.Value = last.CreatedAt
+		case "updated_at":
+			f.After.Value = last.UpdatedAt
+		}
+	}
+	t.Fatal("too many pages")
+	return ""
+}
+
+// listVersionNumbers pages through ListVersions of model m.
+func listVersionNumbers(t *testing.T, s *Store, where *modelkeep.Filter, order modelkeep.Order, size int) string {
+	t.Helper()
+	var nums []string
+	f := modelkeep.VersionFilter{Model: "m", Where: where, Order: order, Limit: size}
+	for range 50 {
+		vs, err := s.ListVersions(t.Context(), f)
+		if err != nil {
+			t.Fatalf("list versions: %v", err)
+		}
+		for _, v := range vs {
+			nums = append(nums, fmt.Sprint(v.Number))
+		}
+		if len(vs) < size {
+			return strings.Join(nums, ",")
+		}
+		last := vs[len(vs)-1]
+		f.BeforeNumber = last.Number
+		f.After = &modelkeep.SortKey{Number: last.Number}
+		switch order.Field.Name {
+		case "created_at":
+			f.After.Value = last.CreatedAt
+		case "finalized_at":
+			if last.FinalizedAt != nil {
+				f.After.Value = *last.FinalizedAt
+			}
+		case "metrics":
+			v, ok, err := s.LatestMetric(t.Context(), "m", last.Number, order.Field.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				f.After.Value = v
+			}
+		}
+	}
+	t.Fatal("too many pages")
+	return ""
+}
+
+func TestFilterModels(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		seedSearch(t, s)
+		for _, tc := range []struct{ filter, want string }{
+			{`tags.team = "risk"`, "alpha,gamma"},
+			{`tags.team != "risk"`, "beta"}, // delta_x has no team tag: no match
+			{`tags.team IN ("risk", "growth") AND tags.tier = "1"`, "gamma"},
+			{`tags.tier = "1" OR name = "beta"`, "beta,gamma"},
+			// Precedence: AND before OR, parentheses first.
+			{`name = "alpha" OR name = "beta" AND tags.team = "risk"`, "alpha"},
+			{`(name = "alpha" OR name = "beta") AND tags.team = "growth"`, "beta"},
+			// LIKE: % and _ are wildcards, \ makes them literal.
+			{`name LIKE "delta_x"`, "delta_x,deltayx"},
+			{`name LIKE "delta\_x"`, "delta_x"},
+			{`name LIKE "%a\_%"`, "delta_x"},
+			{`description LIKE "%100\%%"`, "alpha"},
+			{`description LIKE "%100%%"`, "alpha"},
+			// LIKE is case-sensitive in both dialects.
+			{`description LIKE "fourth"`, ""},
+			{`description LIKE "Fourth"`, "delta_x"},
+			// GLOB's own wildcards are literal characters here.
+			{`description LIKE "what? [x]*"`, "deltayx"},
+			{`description LIKE "what_ [x]%"`, "deltayx"},
+			{`description LIKE "*"`, ""},
+			{`description LIKE "[x]"`, ""},
+			{`name IN ("beta", "nope", "gamma")`, "beta,gamma"},
+			{`created_by = "bob"`, "beta,deltayx"},
+			{`created_at = "2025-06-01T10:01:00Z"`, "beta,gamma"},
+			{`created_at > "2025-06-01T10:01:00Z" AND created_at <= "2025-06-01T10:02:00Z"`, "delta_x"},
+			{`updated_at >= "2025-06-01T10:08:00Z" AND name != "m" AND name != "other"`, "alpha,deltayx"},
+		} {
+			t.Run(tc.filter, func(t *testing.T) {
+				where := mustParseFilter(t, modelkeep.FilterModels, tc.filter+` AND name != "m" AND name != "other"`)
+				for _, size := range []int{1, 2, 100} {
+					if got := listModelNames(t, s, where, modelkeep.Order{}, size); got != tc.want {
+						t.Fatalf("page size %d: got %q, want %q", size, got, tc.want)
+					}
+				}
+			})
+		}
+	})
+}
+
+func TestOrderModels(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		seedSearch(t, s)
+		for _, tc := range []struct{ order, filter, want string }{
+			{"", "", "alpha,beta,delta_x,deltayx,gamma,m,other"},
+			{"name DESC", "", "other,m,gamma,deltayx,delta_x,beta,alpha"},
+			// beta and gamma tie on created_at: by name, in the same direction.
+			{"created_at", "", "alpha,beta,gamma,delta_x,deltayx,m,other"},
+			{"created_at DESC", "", "other,m,deltayx,delta_x,gamma,beta,alpha"},
+			{"created_at DESC", `tags.team = "risk" OR tags.team = "growth"`, "gamma,beta,alpha"},
+			{"updated_at DESC", `created_by != ""`, "alpha,deltayx,gamma,delta_x,beta"},
+		} {
+			t.Run(tc.order+" "+tc.filter, func(t *testing.T) {
+				where := mustParseFilter(t, modelkeep.FilterModels, tc.filter)
+				order := mustParseOrder(t, modelkeep.FilterModels, tc.order)
+				for _, size := range []int{1, 2, 3, 100} {
+					if got := listModelNames(t, s, where, order, size); got != tc.want {
+						t.Fatalf("page size %d: got %q, want %q", size, got, tc.want)
+					}
+				}
+			})
+		}
+	})
+}
+
+func TestFilterVersions(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		seedSearch(t, s)
+		for _, tc := range []struct{ filter, want string }{
+			{`tags.team = "risk"`, "2,1"},
+			{`tags.team = "risk" AND tags.env = "prod"`, "1"},
+			{`tags."we\"ird\\key ü.x" = "val\"ue\\ 😀"`, "1"},
+			{`tags.team != "risk"`, "3"}, // versions without the tag do not match
+			{`tags.team LIKE "r%"`, "2,1"},
+			{`tags.team IN ("growth", "nope")`, "3"},
+			// metrics.<key> is the latest value: highest step, then newest.
+			{`metrics.auc >= 0.9`, "6,3,2"},
+			{`metrics.auc > 0.9 AND tags.team = "risk"`, "2"},
+			{`metrics.auc < 0.9`, "4,1"},
+			{`metrics.auc = 0.95`, "6,2"},
+			{`metrics.auc != 0.95`, "4,3,1"},
+			{`metrics.loss <= 0.3`, "1"},
+			{`metrics.nope > -1e300`, ""},
+			{`params.lr = "0.1"`, "1"},
+			{`params.opt LIKE "ad%"`, "1"},
+			{`params.lr IN ("0.1", "0.01")`, "2,1"},
+			{`params."we\"ird\\key ü.x" LIKE "val\"ue\\\\ %"`, "1"},
+			{`stage IN ("staging", "production")`, "3,2"},
+			{`stage = "none"`, "6,5,4,1"},
+			{`status = "ready"`, "6,3,1"},
+			{`status = "ready" AND stage != "production"`, "6,1"},
+			{`finalized_at > "2025-06-01T16:39:00Z"`, "1"},
+			{`finalized_at >= "2025-06-01"`, "6,3,1"},
+			{`source.run_id = "r1"`, "1"},
+			{`source.git_commit = "c1"`, "1"},
+			{`version IN (1, 5) OR version >= 6`, "6,5,1"},
+			{`version > 2 AND version < 5`, "4,3"},
+			{`created_by = "bob"`, "2"},
+			{`created_at = "2025-06-01T11:42:00Z"`, "3,2"},
+			// AND binds tighter than OR; parentheses first.
+			{`tags.team = "risk" OR metrics.auc > 0.9 AND stage = "production"`, "3,2,1"},
+			{`(tags.team = "risk" OR metrics.auc > 0.9) AND stage = "production"`, "3"},
+			{`(tags.team = "risk" OR metrics.auc > 0.9) AND stage != "production"`, "6,2,1"},
+		} {
+			t.Run(tc.filter, func(t *testing.T) {
+				where := mustParseFilter(t, modelkeep.FilterVersions, tc.filter)
+				for _, size := range []int{1, 2, 100} {
+					if got := listVersionNumbers(t, s, where, modelkeep.Order{}, size); got != tc.want {
+						t.Fatalf("page size %d: got %q, want %q", size, got, tc.want)
+					}
+				}
+			})
+		}
+	})
+}
+
+func TestOrderVersions(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		seedSearch(t, s)
+		for _, tc := range []struct{ order, filter, want string }{
+			{"", "", "6,5,4,3,2,1"},
+			{"version", "", "1,2,3,4,5,6"},
+			// Ties (2 and 3, 5 and 6) break by number, in the same direction.
+			{"created_at", "", "1,4,2,3,5,6"},
+			{"created_at DESC", "", "6,5,3,2,4,1"},
+			// Versions without a value come last in both directions.
+			{"finalized_at DESC", "", "1,6,3,5,4,2"},
+			{"finalized_at", "", "3,6,1,2,4,5"},
+			{"metrics.auc DESC", "", "6,2,3,1,4,5"},
+			{"metrics.auc", "", "4,1,3,2,6,5"},
+			{"metrics.auc DESC", `stage = "none"`, "6,1,4,5"},
+			{"metrics.auc", `metrics.auc > 0.7`, "1,3,2,6"},
+			{"metrics.loss", "", "1,2,3,4,5,6"},
+			{"metrics.nope DESC", "", "6,5,4,3,2,1"},
+			{"created_at DESC", `tags.team = "risk" OR status = "ready"`, "6,3,2,1"},
+		} {
+			t.Run(tc.order+" "+tc.filter, func(t *testing.T) {
+				where := mustParseFilter(t, modelkeep.FilterVersions, tc.filter)
+				order := mustParseOrder(t, modelkeep.FilterVersions, tc.order)
+				for _, size := range []int{1, 2, 4, 100} {
+					if got := listVersionNumbers(t, s, where, order, size); got != tc.want {
+						t.Fatalf("page size %d: got %q, want %q", size, got, tc.want)
+					}
+				}
+			})
+		}
+	})
+}
+
+func TestLatestMetric(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		seedSearch(t, s)
+		for _, tc := range []struct {
+			number int
+			key    string
+			want   float64
+			ok     bool
+		}{
+			{1, "auc", 0.8, true}, {1, "loss", 0.3, true}, {2, "auc", 0.95, true}, {3, "auc", 0.91, true},
+			{4, "auc", 0.65, true}, {5, "auc", 0, false}, {6, "auc", 0.95, true}, {1, "nope", 0, false},
+		} {
+			got, ok, err := s.LatestMetric(t.Context(), "m", tc.number, tc.key)
+			if err != nil || got != tc.want || ok != tc.ok {
+				t.Errorf("LatestMetric(m/%d, %s) = %v, %v, %v; want %v, %v", tc.number, tc.key, got, ok, err, tc.want, tc.ok)
+			}
+		}
+		_, _, err := s.LatestMetric(t.Context(), "m", 99, "auc")
+		wantErrIs(t, err, modelkeep.ErrNotFound)
+
+		// The latest value agrees with ListMetrics' last point of the key.
+		for n := 1; n <= 6; n++ {
+			ms, err := s.ListMetrics(t.Context(), "m", n, "auc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok, _ := s.LatestMetric(t.Context(), "m", n, "auc")
+			if ok != (len(ms) > 0) || ok && got != ms[len(ms)-1].Value {
+				t.Errorf("version %d: latest %v (%v), ListMetrics %+v", n, got, ok, ms)
+			}
+		}
+	})
+}
+
+// sideTables reads the search side tables in a comparable form.
+func sideTables(t *testing.T, s *Store) string {
+	t.Helper()
+	var tags []versionTagRow
+	var params []versionParamRow
+	var latest []latestMetricRow
+	db := s.db.WithContext(t.Context())
+	if err := db.Order("version_id, tag_key").Find(&tags).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Order("version_id, param_key").Find(&params).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Order("version_id, metric_key").Find(&latest).Error; err != nil {
+		t.Fatal(err)
+	}
+	for i := range latest {
+		latest[i].TS = latest[i].TS.UTC()
+	}
+	return fmt.Sprintf("%+v\n%+v\n%+v", tags, params, latest)
+}
+
+// The backfill migrations (0021, 0023, 0025) must produce what CreateVersion
+// and AddMetrics maintain, odd keys included.
+func TestSearchBackfillMigrations(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		seedSearch(t, s)
+		want := sideTables(t, s)
+		if !strings.Contains(want, weirdValue) {
+			t.Fatalf("fixture lacks the odd tag: %s", want)
+		}
+		all, err := migrations.Load(s.dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := s.db.WithContext(t.Context())
+		for _, table := range []string{"version_tags", "version_params", "latest_metrics"} {
+			if err := db.Exec("DELETE FROM " + table).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, m := range all {
+			if !slices.Contains([]int{21, 23, 25}, m.Version) {
+				continue
+			}
+			for _, stmt := range m.Statements {
+				if err := db.Exec(stmt).Error; err != nil {
+					t.Fatalf("%s: %v", m.Name, err)
+				}
+			}
+		}
+		if got := sideTables(t, s); got != want {
+			t.Fatalf("after backfill:\n%s\nmaintained:\n%s", got, want)
+		}
+	})
+}
+
+func TestSearchRowsMatchSchema(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		m := s.db.Migrator()
+		for _, row := range []any{&versionTagRow{}, &versionParamRow{}, &latestMetricRow{}} {
+			stmt := &gorm.Statement{DB: s.db}
+			if err := stmt.Parse(row); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range stmt.Schema.Fields {
+				if !m.HasColumn(row, f.DBName) {
+					t.Errorf("%s.%s: no such column", stmt.Schema.Table, f.DBName)
+				}
+			}
+			cols, err := m.ColumnTypes(row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cols) != len(stmt.Schema.Fields) {
+				t.Errorf("%s has %d columns, the row %d fields", stmt.Schema.Table, len(cols), len(stmt.Schema.Fields))
+			}
+		}
+	})
+}
+
+func TestCompileFilter(t *testing.T) {
+	f := mustParseFilter(t, modelkeep.FilterVersions, `tags.team = "risk" AND (metrics.auc >= 0.9 OR tags.x LIKE "a\_%")`)
+	for _, tc := range []struct {
+		dialect, sql string
+		args         []any
+	}{
+		{dialectSQLite,
+			"(versions.id IN (SELECT vt.version_id FROM version_tags vt WHERE vt.model_id = ? AND vt.tag_key = ? AND vt.tag_value = ?) AND " +
+				"(versions.id IN (SELECT lm.version_id FROM latest_metrics lm WHERE lm.model_id = ? AND lm.metric_key = ? AND lm.value >= ?) OR " +
+				"versions.id IN (SELECT vt.version_id FROM version_tags vt WHERE vt.model_id = ? AND vt.tag_key = ? AND vt.tag_value GLOB ?)))",
+			[]any{int64(7), "team", "risk", int64(7), "auc", 0.9, int64(7), "x", "a_*"}},
+		{dialectMySQL,
+			"(versions.id IN (SELECT vt.version_id FROM version_tags vt WHERE vt.model_id = ? AND vt.tag_key = ? AND vt.tag_value = ?) AND " +
+				"(versions.id IN (SELECT lm.version_id FROM latest_metrics lm WHERE lm.model_id = ? AND lm.metric_key = ? AND lm.value >= ?) OR " +
+				"versions.id IN (SELECT vt.version_id FROM version_tags vt WHERE vt.model_id = ? AND vt.tag_key = ? AND CONCAT(vt.tag_value) LIKE ? ESCAPE '!')))",
+			[]any{int64(7), "team", "risk", int64(7), "auc", 0.9, int64(7), "x", "a!_%"}},
+	} {
+		sql, args, err := compileFilter(tc.dialect, modelkeep.FilterVersions, 7, f)
+		if err != nil || sql != tc.sql || !reflect.DeepEqual(args, tc.args) {
+			t.Errorf("%s:\n got %s %v (%v)\nwant %s %v", tc.dialect, sql, args, err, tc.sql, tc.args)
+		}
+	}
+}
+
+func TestLikePatterns(t *testing.T) {
+	for _, tc := range []struct{ in, mysql, glob string }{
+		{`a%b_c`, `a%b_c`, `a*b?c`},
+		{`100\%`, `100!%`, `100%`},
+		{`\_x\\y\z`, `!_x\yz`, `_x\yz`},
+		{`!*?[]`, `!!*?[]`, `![*][?][[]]`},
+	} {
+		if got := likeToMySQL(tc.in); got != tc.mysql {
+			t.Errorf("likeToMySQL(%q) = %q, want %q", tc.in, got, tc.mysql)
+		}
+		if got := likeToGlob(tc.in); got != tc.glob {
+			t.Errorf("likeToGlob(%q) = %q, want %q", tc.in, got, tc.glob)
+		}
+	}
+}
+
+func TestCompileOrderRefusesForeignKeys(t *testing.T) {
+	for _, tc := range []struct {
+		order string
+		after modelkeep.SortKey
+	}{
+		{"created_at DESC", modelkeep.SortKey{Value: 0.5, Number: 1}},  // a metric value for a time
+		{"metrics.auc DESC", modelkeep.SortKey{Value: time.Now()}},     // a time for a metric
+		{"created_at DESC", modelkeep.SortKey{Value: nil, Number: 1}},  // no value for a column that has one
+		{"metrics.auc DESC", modelkeep.SortKey{Value: "x", Number: 1}}, // nonsense
+	} {
+		o := mustParseOrder(t, modelkeep.FilterVersions, tc.order)
+		if _, err := compileOrder(modelkeep.FilterVersions, o, &tc.after); err == nil {
+			t.Errorf("compileOrder(%s, %+v) accepted", tc.order, tc.after)
+		}
+	}
+}
+
+// sqlWordRE finds the words of compiled SQL; allowedSQLWords are all it may
+// contain: identifiers from the allow-lists and keywords, never user text.
+var (
+	sqlWordRE       = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+	allowedSQLWords = map[string]bool{}
+)
+
+func init() {
+	for _, w := range strings.Fields(`models versions id name description created_by created_at updated_at number
+		status stage finalized_at source_run_id source_git_commit model_tags mt version_tags vt version_params vp
+		latest_metrics lm sort_metric model_id version_id tag_key tag_value param_key param_value metric_key value
+		IN SELECT FROM WHERE AND OR LIKE ESCAPE GLOB CONCAT IS NULL ASC DESC LEFT JOIN ON`) {
+		allowedSQLWords[w] = true
+	}
+}
+
+// checkCompiledSQL asserts that sql is made of allow-listed words, the
+// '!' escape literal and punctuation only, with one argument per placeholder.
+func checkCompiledSQL(t *testing.T, input, sql string, args []any) {
+	t.Helper()
+	if n := strings.Count(sql, "?"); n != len(args) {
+		t.Fatalf("%q: %d placeholders, %d arguments in %s", input, n, len(args), sql)
+	}
+	rest := strings.ReplaceAll(sql, "'!'", "")
+	for _, w := range sqlWordRE.FindAllString(rest, -1) {
+		if !allowedSQLWords[w] {
+			t.Fatalf("%q: SQL has the word %q, not from the allow-list: %s", input, w, sql)
+		}
+	}
+	rest = sqlWordRE.ReplaceAllString(rest, "")
+	if strings.Trim(rest, " .(),?=<>") != "" {
+		t.Fatalf("%q: SQL has unexpected characters %q: %s", input, rest, sql)
+	}
+}
+
+const canary = "zqxcanary"
+
+// canaried returns a copy of f with every key and string value replaced by
+// a canary, and how many it placed.
+func canaried(e modelkeep.FilterExpr) (modelkeep.FilterExpr, int) {
+	switch e := e.(type) {
+	case *modelkeep.FilterAnd:
+		out, n := &modelkeep.FilterAnd{}, 0
+		for _, x := range e.Terms {
+			c, k := canaried(x)
+			out.Terms, n = append(out.Terms, c), n+k
+		}
+		return out, n
+	case *modelkeep.FilterOr:
+		out, n := &modelkeep.FilterOr{}, 0
+		for _, x := range e.Terms {
+			c, k := canaried(x)
+			out.Terms, n = append(out.Terms, c), n+k
+		}
+		return out, n
+	case *modelkeep.Condition:
+		c, n := *e, 0
+		if c.Field.Key != "" {
+			c.Field.Key, n = canary, n+1
+		}
+		c.Values = slices.Clone(c.Values)
+		for i, v := range c.Values {
+			if _, ok := v.(string); ok {
+				c.Values[i], n = canary, n+1
+			}
+		}
+		return &c, n
+	}
+	return e, 0
+}
+
+// FuzzCompileFilter checks that whatever the parser accepts compiles to SQL
+// made only of allow-listed identifiers with every user value (keys included)
+// in the arguments, and that SQLite runs it.
+//
+//	go test -run '^$' -fuzz FuzzCompileFilter -fuzztime 60s ./store
+func FuzzCompileFilter(f *testing.F) {
+	for _, s := range []string{
+		`tags.team = "risk" AND metrics.auc >= 0.9 AND stage IN ("staging","production")`,
+		`(version < 3 OR name LIKE "a\%b_") AND created_at > "2025-01-01"`,
+		`tags."a' OR 1=1 --" != "'; DROP TABLE models; --" or params.lr in ("1", "2")`,
+		`metrics.auc DESC`,
+		`finalized_at >= "2025-01-31T12:00:00.123+02:00" OR description LIKE "[*?]"`,
+	} {
+		f.Add(s)
+	}
+	s, err := Open(f.Context(), Options{URL: "sqlite:" + f.TempDir() + "/fuzz.db"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	if err := s.CreateModel(f.Context(), modelkeep.Model{Name: "m", Tags: map[string]string{"team": "risk"}}); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := s.CreateVersion(f.Context(), modelkeep.Version{Model: "m", Tags: map[string]string{"team": "risk"}}); err != nil {
+		f.Fatal(err)
+	}
+	if err := s.AddMetrics(f.Context(), "m", 1, []modelkeep.Metric{{Key: "auc", Value: 0.9}}); err != nil {
+		f.Fatal(err)
+	}
+
+	f.Fuzz(func(t *testing.T, input string) {
+		ctx := t.Context()
+		for _, target := range []modelkeep.FilterTarget{modelkeep.FilterModels, modelkeep.FilterVersions} {
+			flt, err := modelkeep.ParseFilter(target, input)
+			if err == nil && flt != nil {
+				for _, dialect := range []string{dialectSQLite, dialectMySQL} {
+					sql, args, err := compileFilter(dialect, target, 1, flt)
+					if err != nil {
+						t.Fatalf("%q: compile: %v", input, err)
+					}
+					checkCompiledSQL(t, input, sql, args)
+					root, n := canaried(flt.Root)
+					sql, args, err = compileFilter(dialect, target, 1, &modelkeep.Filter{Root: root})
+					if err != nil {
+						t.Fatalf("%q: compile canaried: %v", input, err)
+					}
+					if strings.Contains(sql, canary) || slices.Index(args, any(canary)) < 0 && n > 0 {
+						t.Fatalf("%q: user text in the SQL %s or missing from the args %v", input, sql, args)
+					}
+				}
+				var lerr error
+				if target == modelkeep.FilterModels {
+					_, lerr = s.ListModels(ctx, modelkeep.ModelFilter{Where: flt, Limit: 5})
+				} else {
+					_, lerr = s.ListVersions(ctx, modelkeep.VersionFilter{Model: "m", Where: flt, Limit: 5})
+				}
+				if lerr != nil {
+					t.Fatalf("%q: the database refused the compiled filter: %v", input, lerr)
+				}
+			}
+
+			o, err := modelkeep.ParseOrder(target, input)
+			if err != nil || o.IsZero() {
+				continue
+			}
+			for _, after := range []*modelkeep.SortKey{
+				nil, {Name: "x", Number: 1}, {Value: time.Unix(1, 0), Name: "x", Number: 1}, {Value: math.Pi, Number: 1},
+			} {
+				co, err := compileOrder(target, o, after)
+				if err != nil {
+					continue // a SortKey of the wrong type: refused, as it should be
+				}
+				checkCompiledSQL(t, input, co.join+" "+co.orderBy, co.joinArgs)
+				checkCompiledSQL(t, input, co.where, co.whereArgs)
+				if o.Field.Key != "" {
+					withCanary := o
+					withCanary.Field.Key = canary
+					co, err := compileOrder(target, withCanary, after)
+					if err != nil || strings.Contains(co.join+co.orderBy+co.where, canary) || !slices.Contains(co.joinArgs, any(canary)) {
+						t.Fatalf("%q: the metric key is not (only) an argument: %+v, %v", input, co, err)
+					}
+				}
+			}
+			var lerr error
+			if target == modelkeep.FilterModels {
+				_, lerr = s.ListModels(ctx, modelkeep.ModelFilter{Order: o, Limit: 5})
+			} else {
+				_, lerr = s.ListVersions(ctx, modelkeep.VersionFilter{Model: "m", Order: o, Limit: 5})
+			}
+			if lerr != nil {
+				t.Fatalf("%q: the database refused the compiled order: %v", input, lerr)
+			}
+		}
+	})
+}

@@ -1,0 +1,397 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+type lineageEdgeRow struct {
+	ID        int64     `gorm:"column:id;primaryKey"`
+	FromType  string    `gorm:"column:from_type"`
+	FromID    string    `gorm:"column:from_id"`
+	ToType    string    `gorm:"column:to_type"`
+	ToID      string    `gorm:"column:to_id"`
+	Relation  string    `gorm:"column:relation"`
+	CreatedAt time.Time `gorm:"column:created_at;autoCreateTime:false"`
+}
+
+func (lineageEdgeRow) TableName() string { return "lineage_edges" }
+
+// nodeKey is a node as lineage_edges names it: its type and the row id of
+// its dataset, run or version (as text), or its deployment id.
+type nodeKey struct {
+	typ modelkeep.LineageNodeType
+	id  string
+}
+
+type edgeKey struct {
+	from, to nodeKey
+	relation string
+}
+
+func rowKey(typ modelkeep.LineageNodeType, id int64) nodeKey {
+	return nodeKey{typ: typ, id: strconv.FormatInt(id, 10)}
+}
+
+// AddLineage records links; a link that exists already is left alone (the
+// unique key on the whole edge, with ON CONFLICT DO NOTHING). ErrNotFound
+// when a node does not exist.
+func (s *Store) AddLineage(ctx context.Context, links []modelkeep.LineageLink) error {
+	if len(links) == 0 {
+		return nil
+	}
+	return s.inTxStore(ctx, func(tx *Store) error {
+		keys := map[modelkeep.LineageRef]nodeKey{}
+		rows := make([]lineageEdgeRow, 0, len(links))
+		now := tx.nowUTC()
+		for _, l := range links {
+			from, err := tx.nodeKeyOf(ctx, l.From, keys)
+			if err != nil {
+				return err
+			}
+			to, err := tx.nodeKeyOf(ctx, l.To, keys)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, lineageEdgeRow{FromType: string(from.typ), FromID: from.id,
+				ToType: string(to.typ), ToID: to.id, Relation: l.Relation, CreatedAt: now})
+		}
+		db := tx.db.WithContext(ctx)
+		if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+			return dbErr("add lineage edges", err)
+		}
+		return nil
+	})
+}
+
+// nodeKeyOf finds the row behind a node, remembering it in known.
+func (s *Store) nodeKeyOf(ctx context.Context, ref modelkeep.LineageRef, known map[modelkeep.LineageRef]nodeKey) (nodeKey, error) {
+	if k, ok := known[ref]; ok {
+		return k, nil
+	}
+	db := s.db.WithContext(ctx)
+	var k nodeKey
+	switch ref.Type {
+	case modelkeep.NodeDataset:
+		row, err := s.datasetRowOf(ctx, ref.Name, ref.Version)
+		if err != nil {
+			return nodeKey{}, err
+		}
+		k = rowKey(ref.Type, row.ID)
+	case modelkeep.NodeRun:
+		var row runRow
+		if err := db.Select("id").Where("run_id = ?", ref.Name).Take(&row).Error; err != nil {
+			return nodeKey{}, notFound("find run", err, "run %q not found", ref.Name)
+		}
+		k = rowKey(ref.Type, row.ID)
+	case modelkeep.NodeModelVersion:
+		row, err := s.versionRowOf(ctx, ref.Name, ref.Number)
+		if err != nil {
+			return nodeKey{}, err
+		}
+		k = rowKey(ref.Type, row.ID)
+	case modelkeep.NodeDeployment:
+		var row deploymentRow
+		if err := db.Select("id").Where("id = ?", ref.Name).Take(&row).Error; err != nil {
+			return nodeKey{}, notFound("find deployment", err, "deployment %q not found", ref.Name)
+		}
+		k = nodeKey{typ: ref.Type, id: row.ID}
+	default:
+		return nodeKey{}, fmt.Errorf("lineage node type %q is unknown", ref.Type)
+	}
+	known[ref] = k
+	return k, nil
+}
+
+// Lineage walks the graph around q.Start breadth-first: upstream along
+// edges into the frontier, downstream along edges out of it, each direction
+// one indexed query per level (the frontier's ids grouped by type), up to
+// q.Depth levels. It stops adding nodes at q.MaxNodes and edges at
+// q.MaxEdges, and then says Truncated.
+//
+// Versions are looked up as they are reached (one query per level that
+// reaches any), so that the walk neither shows nor passes through a version
+// outside q.Models or one that is gone with its model; edges keep the row
+// ids of deleted rows, and such nodes are dropped with their edges. The
+// other nodes are labelled at the end, one query per type.
+func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkeep.LineageGraph, error) {
+	start, err := s.versionRowOf(ctx, q.Start.Model, q.Start.Version)
+	if err != nil {
+		return modelkeep.LineageGraph{}, err
+	}
+	w := &lineageWalk{
+		db: s.db.WithContext(ctx), q: q, scope: modelkeep.Actor{Models: q.Models},
+		admitted: map[nodeKey]bool{}, hidden: map[nodeKey]bool{}, edges: map[edgeKey]bool{},
+		refs: map[nodeKey]modelkeep.LineageRef{}, labels: map[nodeKey]string{},
+	}
+	root := rowKey(modelkeep.NodeModelVersion, start.ID)
+	w.refs[root] = modelkeep.VersionNode(q.Start.Model, q.Start.Version)
+	w.admit(root)
+	if q.Upstream {
+		if err := w.walk(root, false); err != nil {
+			return modelkeep.LineageGraph{}, err
+		}
+	}
+	if q.Downstream {
+		if err := w.walk(root, true); err != nil {
+			return modelkeep.LineageGraph{}, err
+		}
+	}
+	if err := w.label(); err != nil {
+		return modelkeep.LineageGraph{}, err
+	}
+	return w.graph(root), nil
+}
+
+// lineageWalk is the state of one Lineage call.
+type lineageWalk struct {
+	db    *gorm.DB
+	q     modelkeep.LineageQuery
+	scope modelkeep.Actor
+
+	admitted  map[nodeKey]bool // nodes in the answer, within MaxNodes
+	order     []nodeKey
+	hidden    map[nodeKey]bool // versions out of scope or gone: not shown, not walked through
+	edges     map[edgeKey]bool
+	edgeOrder []edgeKey
+	refs      map[nodeKey]modelkeep.LineageRef // what each node is, once known
+	labels    map[nodeKey]string               // deployment labels
+	truncated bool
+}
+
+// admit adds a node to the answer unless the node cap is reached.
+func (w *lineageWalk) admit(k nodeKey) bool {
+	if w.admitted[k] {
+		return true
+	}
+	if len(w.order) >= w.q.MaxNodes {
+		w.truncated = true
+		return false
+	}
+	w.admitted[k] = true
+	w.order = append(w.order, k)
+	return true
+}
+
+// walk runs the breadth-first walk in one direction.
+func (w *lineageWalk) walk(root nodeKey, downstream bool) error {
+	near := "to" // upstream: the edges into the frontier
+	if downstream {
+		near = "from"
+	}
+	frontier := []nodeKey{root}
+	seen := map[nodeKey]bool{root: true}
+	for level := 0; level < w.q.Depth && len(frontier) > 0; level++ {
+		budget := w.q.MaxEdges - len(w.edgeOrder)
+		if budget <= 0 {
+			w.truncated = true
+			return nil
+		}
+		rows, err := w.level(near, frontier, budget+1)
+		if err != nil {
+			return err
+		}
+		if len(rows) > budget {
+			rows, w.truncated = rows[:budget], true
+		}
+		far := func(r lineageEdgeRow) nodeKey {
+			if downstream {
+				return nodeKey{modelkeep.LineageNodeType(r.ToType), r.ToID}
+			}
+			return nodeKey{modelkeep.LineageNodeType(r.FromType), r.FromID}
+		}
+		var reached []nodeKey
+		for _, r := range rows {
+			reached = append(reached, far(r))
+		}
+		if err := w.lookUpVersions(reached); err != nil {
+			return err
+		}
+		var next []nodeKey
+		for _, r := range rows {
+			other := far(r)
+			if w.hidden[other] || !w.admit(other) {
+				continue
+			}
+			e := edgeKey{
+				from:     nodeKey{modelkeep.LineageNodeType(r.FromType), r.FromID},
+				to:       nodeKey{modelkeep.LineageNodeType(r.ToType), r.ToID},
+				relation: r.Relation,
+			}
+			if !w.edges[e] {
+				w.edges[e] = true
+				w.edgeOrder = append(w.edgeOrder, e)
+			}
+			if !seen[other] {
+				seen[other] = true
+				next = append(next, other)
+			}
+		}
+		frontier = next
+	}
+	return nil
+}
+
+// level reads the edges whose near end ("from" or "to") is in the
+// frontier: one query, an index range per node type.
+func (w *lineageWalk) level(near string, frontier []nodeKey, limit int) ([]lineageEdgeRow, error) {
+	byType := map[modelkeep.LineageNodeType][]string{}
+	for _, k := range frontier {
+		byType[k.typ] = append(byType[k.typ], k.id)
+	}
+	var conds []string
+	var args []any
+	for _, typ := range slices.Sorted(maps.Keys(byType)) {
+		conds = append(conds, "("+near+"_type = ? AND "+near+"_id IN ?)")
+		args = append(args, string(typ), byType[typ])
+	}
+	var rows []lineageEdgeRow
+	// No ORDER BY: rows come in index order and the LIMIT stops the scan,
+	// even at a node with a million edges. The answer is sorted later.
+	err := w.db.Model(&lineageEdgeRow{}).Select("from_type", "from_id", "to_type", "to_id", "relation").
+		Where(strings.Join(conds, " OR "), args...).Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, dbErr("read lineage edges", err)
+	}
+	return rows, nil
+}
+
+// lookUpVersions finds the model and number of the version nodes among
+// keys not looked up yet, and hides those out of scope or gone.
+func (w *lineageWalk) lookUpVersions(keys []nodeKey) error {
+	var ids []int64
+	for _, k := range keys {
+		if k.typ != modelkeep.NodeModelVersion || w.hidden[k] {
+			continue
+		}
+		if _, ok := w.refs[k]; ok {
+			continue
+		}
+		id, err := strconv.ParseInt(k.id, 10, 64)
+		if err != nil {
+			w.hidden[k] = true
+			continue
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var rows []struct {
+		ID     int64  `gorm:"column:id"`
+		Number int    `gorm:"column:number"`
+		Model  string `gorm:"column:model"`
+	}
+	err := w.db.Table("versions").Select("versions.id AS id, versions.number AS number, models.name AS model").
+		Joins("JOIN models ON models.id = versions.model_id").Where("versions.id IN ?", ids).Scan(&rows).Error
+	if err != nil {
+		return dbErr("read lineage versions", err)
+	}
+	for _, r := range rows {
+		if w.scope.CanAccessModel(r.Model) {
+			w.refs[rowKey(modelkeep.NodeModelVersion, r.ID)] = modelkeep.VersionNode(r.Model, r.Number)
+		}
+	}
+	for _, id := range ids {
+		if k := rowKey(modelkeep.NodeModelVersion, id); !hasRef(w.refs, k) {
+			w.hidden[k] = true
+		}
+	}
+	return nil
+}
+
+// label finds what the admitted datasets, runs and deployments are: one
+// query per type.
+func (w *lineageWalk) label() error {
+	ids := map[modelkeep.LineageNodeType][]string{}
+	for _, k := range w.order {
+		if _, ok := w.refs[k]; !ok {
+			ids[k.typ] = append(ids[k.typ], k.id)
+		}
+	}
+	if len(ids[modelkeep.NodeDataset]) > 0 {
+		var rows []datasetRow
+		if err := w.db.Select("id", "name", "version").Where("id IN ?", ids[modelkeep.NodeDataset]).Find(&rows).Error; err != nil {
+			return dbErr("read lineage datasets", err)
+		}
+		for _, r := range rows {
+			w.refs[rowKey(modelkeep.NodeDataset, r.ID)] = modelkeep.DatasetNode(r.Name, r.Version)
+		}
+	}
+	if len(ids[modelkeep.NodeRun]) > 0 {
+		var rows []runRow
+		if err := w.db.Select("id", "run_id").Where("id IN ?", ids[modelkeep.NodeRun]).Find(&rows).Error; err != nil {
+			return dbErr("read lineage runs", err)
+		}
+		for _, r := range rows {
+			w.refs[rowKey(modelkeep.NodeRun, r.ID)] = modelkeep.RunNode(r.RunID)
+		}
+	}
+	if len(ids[modelkeep.NodeDeployment]) > 0 {
+		var views []deploymentView
+		err := w.db.Table("deployments").
+			Select("deployments.*, models.name AS model_name, versions.number AS version_number").
+			Joins("JOIN models ON models.id = deployments.model_id").
+			Joins("JOIN versions ON versions.id = deployments.version_id").
+			Where("deployments.id IN ?", ids[modelkeep.NodeDeployment]).Find(&views).Error
+		if err != nil {
+			return dbErr("read lineage deployments", err)
+		}
+		for _, v := range views {
+			d := toDeployment(v)
+			k := nodeKey{typ: modelkeep.NodeDeployment, id: d.ID}
+			w.refs[k] = modelkeep.DeploymentNode(d.ID)
+			w.labels[k] = modelkeep.DeploymentLabel(d)
+		}
+	}
+	return nil
+}
+
+// graph is the answer: the admitted nodes that exist, and the edges
+// between them, sorted by id.
+func (w *lineageWalk) graph(root nodeKey) modelkeep.LineageGraph {
+	g := modelkeep.LineageGraph{
+		Root: w.refs[root].ID(), Nodes: []modelkeep.LineageNode{}, Edges: []modelkeep.LineageEdge{}, Truncated: w.truncated,
+	}
+	nodes := map[nodeKey]modelkeep.LineageNode{}
+	for _, k := range w.order {
+		ref, ok := w.refs[k]
+		if !ok {
+			continue // its row is gone
+		}
+		n := ref.Node()
+		if l, ok := w.labels[k]; ok {
+			n.Label = l
+		}
+		nodes[k] = n
+		g.Nodes = append(g.Nodes, n)
+	}
+	for _, e := range w.edgeOrder {
+		from, okFrom := nodes[e.from]
+		to, okTo := nodes[e.to]
+		if okFrom && okTo {
+			g.Edges = append(g.Edges, modelkeep.LineageEdge{From: from.ID, To: to.ID, Relation: e.relation})
+		}
+	}
+	slices.SortFunc(g.Nodes, func(a, b modelkeep.LineageNode) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(g.Edges, func(a, b modelkeep.LineageEdge) int {
+		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Relation, b.Relation))
+	})
+	return g
+}
+
+func hasRef(refs map[nodeKey]modelkeep.LineageRef, k nodeKey) bool {
+	_, ok := refs[k]
+	return ok
+}

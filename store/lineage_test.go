@@ -1,0 +1,223 @@
+package store
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// lineageFixture builds
+//
+//	tx@1 ──training──> run r1 ──produced──> fraud/1 ──fine_tuned_from──> fraud-ft/1 ──deployed_to──> dep-1
+//	tx@1 ──training──────────────────────> fraud/1                        fraud-ft/1 ──distilled_from──> churn/1
+//	eval@1 ─evaluation───────────────────> fraud/1 ──derived_from──> gone/1 (model deleted)
+func lineageFixture(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := t.Context()
+	for _, d := range []string{"tx", "eval"} {
+		if err := s.CreateDataset(ctx, modelkeep.Dataset{Name: d, Version: "1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateRun(ctx, modelkeep.Run{ID: "r1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"fraud", "fraud-ft", "churn", "gone"} {
+		mustCreateModel(t, s, m, nil)
+		mustCreateVersion(t, s, m)
+	}
+	err := s.CreateDeployment(ctx, modelkeep.Deployment{ID: "dep-1", Model: "fraud-ft", Version: 1,
+		Environment: "prod-eu", Strategy: "canary", TrafficPercent: 10, DeployedBy: "deployer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, eval, run := modelkeep.DatasetNode("tx", "1"), modelkeep.DatasetNode("eval", "1"), modelkeep.RunNode("r1")
+	fraud, ft := modelkeep.VersionNode("fraud", 1), modelkeep.VersionNode("fraud-ft", 1)
+	links := []modelkeep.LineageLink{
+		{From: tx, To: run, Relation: "training"},
+		{From: tx, To: fraud, Relation: "training"},
+		{From: eval, To: fraud, Relation: "evaluation"},
+		{From: run, To: fraud, Relation: modelkeep.RelationProduced},
+		{From: fraud, To: ft, Relation: modelkeep.RelationFineTunedFrom},
+		{From: ft, To: modelkeep.DeploymentNode("dep-1"), Relation: modelkeep.RelationDeployedTo},
+		{From: ft, To: modelkeep.VersionNode("churn", 1), Relation: modelkeep.RelationDistilledFrom},
+		{From: fraud, To: modelkeep.VersionNode("gone", 1), Relation: modelkeep.RelationDerivedFrom},
+	}
+	if err := s.AddLineage(ctx, links); err != nil {
+		t.Fatal(err)
+	}
+	// Recording a link again changes nothing.
+	if err := s.AddLineage(ctx, links[:2]); err != nil {
+		t.Fatalf("add links again: %v", err)
+	}
+	if err := s.DeleteModel(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLineage(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		lineageFixture(t, s)
+
+		const (
+			tx    = "dataset:tx@1"
+			eval  = "dataset:eval@1"
+			run   = "run:r1"
+			fraud = "model_version:fraud/1"
+			ft    = "model_version:fraud-ft/1"
+			churn = "model_version:churn/1"
+			dep   = "deployment:dep-1"
+		)
+		q := func(model string, up, down bool, depth int) modelkeep.LineageQuery {
+			return modelkeep.LineageQuery{Start: modelkeep.VersionRef{Model: model, Version: 1}, Upstream: up, Downstream: down,
+				Depth: depth, MaxNodes: 100, MaxEdges: 100}
+		}
+		tests := []struct {
+			name          string
+			q             modelkeep.LineageQuery
+			wantNodes     []string
+			wantEdges     []string
+			wantTruncated bool
+		}{
+			{
+				name:      "upstream across models to the data",
+				q:         q("fraud-ft", true, false, 3),
+				wantNodes: []string{eval, tx, fraud, ft, run},
+				wantEdges: []string{
+					eval + " evaluation " + fraud, tx + " training " + fraud, tx + " training " + run,
+					fraud + " fine_tuned_from " + ft, run + " produced " + fraud,
+				},
+			},
+			{
+				name:      "depth bounds the walk",
+				q:         q("fraud-ft", true, false, 1),
+				wantNodes: []string{fraud, ft},
+				wantEdges: []string{fraud + " fine_tuned_from " + ft},
+			},
+			{
+				name:      "downstream to deployments; a deleted model's version is not shown",
+				q:         q("fraud", false, true, 3),
+				wantNodes: []string{dep, churn, fraud, ft},
+				wantEdges: []string{fraud + " fine_tuned_from " + ft, ft + " deployed_to " + dep, ft + " distilled_from " + churn},
+			},
+			{
+				name:      "both ways",
+				q:         q("fraud", true, true, 1),
+				wantNodes: []string{eval, tx, fraud, ft, run},
+				wantEdges: []string{
+					eval + " evaluation " + fraud, tx + " training " + fraud, fraud + " fine_tuned_from " + ft, run + " produced " + fraud,
+				},
+			},
+			{
+				name: "a model scope hides other models and what lies beyond them",
+				q: func() modelkeep.LineageQuery {
+					q := q("fraud", true, true, 3)
+					q.Models = []string{"fraud"}
+					return q
+				}(),
+				wantNodes: []string{eval, tx, fraud, run},
+				wantEdges: []string{eval + " evaluation " + fraud, tx + " training " + fraud, tx + " training " + run, run + " produced " + fraud},
+			},
+			{
+				name: "node cap",
+				q: func() modelkeep.LineageQuery {
+					q := q("fraud", false, true, 3)
+					q.MaxNodes = 2
+					return q
+				}(),
+				wantNodes:     []string{fraud, ft},
+				wantEdges:     []string{fraud + " fine_tuned_from " + ft},
+				wantTruncated: true,
+			},
+			{
+				name: "edge cap",
+				q: func() modelkeep.LineageQuery {
+					q := q("fraud-ft", false, true, 3)
+					q.MaxEdges = 1
+					return q
+				}(),
+				wantNodes:     nil, // one of the two edges, checked by count below
+				wantTruncated: true,
+			},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				g, err := s.Lineage(ctx, tt.q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g.Root != modelkeep.VersionNode(tt.q.Start.Model, 1).ID() || g.Truncated != tt.wantTruncated {
+					t.Errorf("root %q truncated %v", g.Root, g.Truncated)
+				}
+				if tt.wantNodes == nil {
+					if len(g.Edges) != 1 || len(g.Nodes) != 2 {
+						t.Errorf("got %d nodes, %d edges; want 2 and 1", len(g.Nodes), len(g.Edges))
+					}
+					return
+				}
+				var nodes, edges []string
+				for _, n := range g.Nodes {
+					nodes = append(nodes, n.ID)
+				}
+				for _, e := range g.Edges {
+					edges = append(edges, e.From+" "+e.Relation+" "+e.To)
+				}
+				if !slices.IsSorted(nodes) {
+					t.Errorf("nodes not sorted by id: %v", nodes)
+				}
+				slices.Sort(edges)
+				slices.Sort(tt.wantNodes)
+				slices.Sort(tt.wantEdges)
+				if !reflect.DeepEqual(nodes, tt.wantNodes) {
+					t.Errorf("nodes %v\nwant  %v", nodes, tt.wantNodes)
+				}
+				if !reflect.DeepEqual(edges, tt.wantEdges) {
+					t.Errorf("edges %v\nwant  %v", edges, tt.wantEdges)
+				}
+			})
+		}
+
+		t.Run("labels", func(t *testing.T) {
+			g, err := s.Lineage(ctx, q("fraud", true, true, 3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]modelkeep.LineageNode{
+				tx:    {ID: tx, Type: modelkeep.NodeDataset, Label: "tx@1"},
+				run:   {ID: run, Type: modelkeep.NodeRun, Label: "run r1"},
+				fraud: {ID: fraud, Type: modelkeep.NodeModelVersion, Label: "fraud v1"},
+				dep:   {ID: dep, Type: modelkeep.NodeDeployment, Label: "fraud-ft v1 in prod-eu (canary 10%)"},
+			}
+			for _, n := range g.Nodes {
+				if w, ok := want[n.ID]; ok && n != w {
+					t.Errorf("node %+v, want %+v", n, w)
+				}
+			}
+		})
+		t.Run("missing start", func(t *testing.T) {
+			_, err := s.Lineage(ctx, q("gone", true, true, 3))
+			wantErrIs(t, err, modelkeep.ErrNotFound)
+		})
+		t.Run("link to a missing node", func(t *testing.T) {
+			for _, ref := range []modelkeep.LineageRef{
+				modelkeep.DatasetNode("tx", "2"), modelkeep.RunNode("r2"), modelkeep.VersionNode("fraud", 9), modelkeep.DeploymentNode("dep-9"),
+			} {
+				err := s.AddLineage(ctx, []modelkeep.LineageLink{{From: ref, To: modelkeep.VersionNode("fraud", 1), Relation: "x"}})
+				wantErrIs(t, err, modelkeep.ErrNotFound)
+			}
+		})
+		t.Run("edges are stored once", func(t *testing.T) {
+			var n int64
+			if err := s.db.Model(&lineageEdgeRow{}).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			if n != 8 {
+				t.Errorf("%d edge rows, want 8", n)
+			}
+		})
+	})
+}
