@@ -322,9 +322,13 @@ func csvField(s string) string {
 	return s
 }
 
-func (c *csvEncoder) write(fields map[int]string) error {
-	for i := range c.row {
-		c.row[i] = csvSafe(fields[i])
+// write writes one record; set fills the fields it has (the rest stay
+// empty). The row is reused: no allocation per event beyond the writer's.
+func (c *csvEncoder) write(set func(row []string)) error {
+	clear(c.row)
+	set(c.row)
+	for i, f := range c.row {
+		c.row[i] = csvSafe(f)
 	}
 	return c.w.Write(c.row)
 }
@@ -355,27 +359,35 @@ func (c *csvEncoder) header(h exportHeader) error {
 	if err != nil {
 		return err
 	}
-	return c.write(map[int]string{colRecord: "header", colTime: h.ExportedAt, colDetails: string(b), colKeyID: h.KeyID})
+	return c.write(func(r []string) {
+		r[colRecord], r[colTime], r[colDetails], r[colKeyID] = "header", h.ExportedAt, string(b), h.KeyID
+	})
 }
 
 func (c *csvEncoder) event(e AuditEvent) error {
-	return c.write(map[int]string{
-		colRecord: "event", colSeq: strconvSeq(e.Seq), colTime: FormatAuditTime(e.Time), colActor: e.Actor,
-		colAction: e.Action, colResource: e.Resource, colOutcome: e.Outcome, colRequestID: e.RequestID,
-		colRemoteAddr: e.RemoteAddr, colDetails: string(e.Details), colPrevHash: e.PrevHash, colHash: e.Hash,
+	return c.write(func(r []string) {
+		r[colRecord], r[colSeq], r[colTime] = "event", strconvSeq(e.Seq), FormatAuditTime(e.Time)
+		r[colActor], r[colAction], r[colResource], r[colOutcome] = e.Actor, e.Action, e.Resource, e.Outcome
+		r[colRequestID], r[colRemoteAddr], r[colDetails] = e.RequestID, e.RemoteAddr, string(e.Details)
+		r[colPrevHash], r[colHash] = e.PrevHash, e.Hash
 	})
 }
 
 func (c *csvEncoder) checkpoint(cp AuditCheckpoint) error {
 	j := toCheckpointJSON(cp)
-	return c.write(map[int]string{colRecord: "checkpoint", colSeq: strconvSeq(j.Seq), colTime: j.Time,
-		colDetails: `{"kind":` + string(appendJCSString(nil, j.Kind)) + `}`, colHash: j.Hash, colKeyID: j.KeyID, colSignature: j.Signature})
+	return c.write(func(r []string) {
+		r[colRecord], r[colSeq], r[colTime] = "checkpoint", strconvSeq(j.Seq), j.Time
+		r[colDetails] = `{"kind":` + string(appendJCSString(nil, j.Kind)) + `}`
+		r[colHash], r[colKeyID], r[colSignature] = j.Hash, j.KeyID, j.Signature
+	})
 }
 
 func (c *csvEncoder) seal(s exportSeal) error {
-	details := fmt.Sprintf(`{"events":%d,"first_seq":%d}`, s.Events, s.FirstSeq)
-	return c.write(map[int]string{colRecord: "end", colSeq: strconvSeq(s.LastSeq), colTime: FormatAuditTime(s.Time),
-		colDetails: details, colHash: s.Head, colKeyID: s.KeyID, colSignature: base64.StdEncoding.EncodeToString(s.Signature)})
+	return c.write(func(r []string) {
+		r[colRecord], r[colSeq], r[colTime] = "end", strconvSeq(s.LastSeq), FormatAuditTime(s.Time)
+		r[colDetails] = fmt.Sprintf(`{"events":%d,"first_seq":%d}`, s.Events, s.FirstSeq)
+		r[colHash], r[colKeyID], r[colSignature] = s.Head, s.KeyID, base64.StdEncoding.EncodeToString(s.Signature)
+	})
 }
 
 func (c *csvEncoder) flush() error {

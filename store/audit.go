@@ -23,15 +23,8 @@ import (
 // events a second.
 const auditScanBatch = 1000
 
-// auditEventColumns are the columns ScanAudit reads, in scan order. On
-// SQLite the time is read as text and parsed here: the driver would try
-// layout after layout for every row, a fifth of the cost of reading it.
-const (
-	auditEventColumns       = "seq, time, actor, action, resource, outcome, request_id, remote_addr, details, prev_hash, hash"
-	auditEventColumnsSQLite = "seq, CAST(time AS TEXT), actor, action, resource, outcome, request_id, remote_addr, details, prev_hash, hash"
-	// sqliteTimeLayout is how the SQLite driver writes a time.Time.
-	sqliteTimeLayout = "2006-01-02 15:04:05.999999999-07:00"
-)
+// auditEventColumns are the columns ScanAudit reads, in scan order.
+const auditEventColumns = "seq, time, actor, action, resource, outcome, request_id, remote_addr, details, prev_hash, hash"
 
 // AppendAudit appends e to the hash chain in the caller's transaction (or in
 // one of its own): it locks the audit_head row, so appends serialise and the
@@ -277,37 +270,23 @@ func (s *Store) ScanAudit(ctx context.Context, from, to int64, fn func(modelkeep
 // hand: reflection-free, it keeps verification above 200,000 events a second.
 func (s *Store) readAuditBatch(ctx context.Context, from, to int64) ([]modelkeep.AuditEvent, error) {
 	db := s.db.WithContext(ctx)
-	cols := auditEventColumns
-	if s.dialect == dialectSQLite {
-		cols = auditEventColumnsSQLite
-	}
-	rows, err := db.Model(&auditEventRow{}).Select(cols).
+	rows, err := db.Model(&auditEventRow{}).Select(auditEventColumns).
 		Where("seq >= ? AND seq <= ?", from, to).Order("seq").Rows()
 	if err != nil {
 		return nil, dbErr("read audit events", err)
 	}
 	defer rows.Close()
 	out := make([]modelkeep.AuditEvent, 0, to-from+1)
-	var tm any
 	for rows.Next() {
 		var (
 			e       modelkeep.AuditEvent
 			details []byte
 		)
-		if err := rows.Scan(&e.Seq, &tm, &e.Actor, &e.Action, &e.Resource, &e.Outcome, &e.RequestID,
+		if err := rows.Scan(&e.Seq, &e.Time, &e.Actor, &e.Action, &e.Resource, &e.Outcome, &e.RequestID,
 			&e.RemoteAddr, &details, &e.PrevHash, &e.Hash); err != nil {
 			return nil, dbErr("read audit events", err)
 		}
-		switch t := tm.(type) {
-		case time.Time:
-			e.Time = t.UTC()
-		case string:
-			// A time that does not parse stays zero: it no longer matches
-			// its hash, and verification reports the event.
-			if pt, err := time.Parse(sqliteTimeLayout, t); err == nil {
-				e.Time = pt.UTC()
-			}
-		}
+		e.Time = e.Time.UTC()
 		e.Details = details
 		out = append(out, e)
 	}
