@@ -217,7 +217,11 @@ setup_mariadb() {
 	local host
 	for host in localhost 127.0.0.1; do
 		root_sql "CREATE USER '$db_user'@'$host' IDENTIFIED BY '$pass'"
-		root_sql "GRANT ALL PRIVILEGES ON \`mk\\_%\`.* TO '$db_user'@'$host'"
+		# WITH GRANT OPTION and CREATE USER: the audit tests create a
+		# least-privilege user with the grants docs/audit.md gives, on their
+		# own mk_ databases only.
+		root_sql "GRANT ALL PRIVILEGES ON \`mk\\_%\`.* TO '$db_user'@'$host' WITH GRANT OPTION"
+		root_sql "GRANT CREATE USER ON *.* TO '$db_user'@'$host'"
 	done
 	# The user must reach the server over TCP and be able to make databases.
 	MYSQL_PWD=$pass "${db_client[@]}" --protocol=tcp -h127.0.0.1 -P"$port" -u"$db_user" --batch \
