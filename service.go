@@ -384,8 +384,8 @@ func (s *Service) CreateVersion(ctx context.Context, model string, in CreateVers
 			return err
 		}
 		return s.audit(ctx, tx, "version.create", versionResource(model, n), lineageAuditDetails(map[string]any{
-			"description": v.Description, "tags": v.Tags, "params": v.Params, "source": v.Source,
-			"datasets": v.Datasets, "parent": v.Parent}, in))
+			"description": v.Description, "tags": v.Tags, "params": v.Params, "source": sourceDetails(v.Source),
+			"datasets": datasetDetails(v.Datasets), "parent": parentDetails(v.Parent)}, in))
 	})
 	if err != nil {
 		return Version{}, err
@@ -519,4 +519,26 @@ func nonNil(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
+}
+
+// The audit details of a version spell fields as the API does (snake_case):
+// the domain types carry no JSON tags.
+
+func sourceDetails(s Source) map[string]any {
+	return map[string]any{"run_id": s.RunID, "git_commit": s.GitCommit, "code_uri": s.CodeURI}
+}
+
+func datasetDetails(ds []DatasetRef) []map[string]any {
+	out := make([]map[string]any, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, map[string]any{"name": d.Name, "version": d.Version, "uri": d.URI, "sha256": d.SHA256, "role": d.Role})
+	}
+	return out
+}
+
+func parentDetails(p *VersionRef) any {
+	if p == nil {
+		return nil
+	}
+	return map[string]any{"model": p.Model, "version": p.Version}
 }

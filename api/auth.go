@@ -91,6 +91,11 @@ func Authorize(doc *openapi3.T, authn Authenticator, denied DeniedRecorder) (ech
 			if err != nil {
 				return err
 			}
+			if len(actor.Subject) > maxSubjectLen {
+				// The subject is recorded in every audit event the caller
+				// causes; one that cannot be stored must not get in.
+				return modelkeep.Errorf(modelkeep.ErrUnauthenticated, "the token's subject is longer than %d bytes", maxSubjectLen)
+			}
 			ctx := modelkeep.WithActor(req.Context(), actor)
 			c.SetRequest(req.WithContext(ctx))
 			if !actor.HasAnyRole(a.roles...) {
@@ -111,6 +116,10 @@ func Authorize(doc *openapi3.T, authn Authenticator, denied DeniedRecorder) (ech
 		}
 	}, nil
 }
+
+// maxSubjectLen bounds the subjects of identity-provider tokens (Modelkeep's
+// own are at most 128 bytes).
+const maxSubjectLen = 200
 
 // wwwAuthenticate is sent with every 401, as RFC 6750 asks.
 const wwwAuthenticate = `Bearer realm="modelkeep"`

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,14 +85,22 @@ func BenchmarkAuditExport(b *testing.B) {
 			base, token := benchServer(b, database, blobs)
 			for _, format := range []string{"jsonl", "csv"} {
 				b.Run(format, func(b *testing.B) {
-					var size int64
-					growth := heapPeak(func() {
-						for b.Loop() {
-							size = exportAudit(b, base, token, format)
-						}
+					var (
+						size   int64
+						growth uint64
+					)
+					rss := rssPeak(func() {
+						growth = heapPeak(func() {
+							for b.Loop() {
+								size = exportAudit(b, base, token, format)
+							}
+						})
 					})
 					secs := b.Elapsed().Seconds() / float64(b.N)
 					b.ReportMetric(float64(growth)/(1<<20), "heap-growth-MiB")
+					if rss >= 0 {
+						b.ReportMetric(float64(rss)/(1<<20), "rss-growth-MiB")
+					}
 					b.ReportMetric(float64(n)/secs, "events/s")
 					b.ReportMetric(float64(size)/(1<<20)/secs, "MiB/s")
 					b.ReportMetric(float64(size)/(1<<20), "export-MiB")
@@ -99,4 +108,46 @@ func BenchmarkAuditExport(b *testing.B) {
 			}
 		})
 	}
+}
+
+// rssPeak runs f and returns how far the process's resident set grew above
+// where it was before (Linux; -1 elsewhere).
+func rssPeak(f func()) int64 {
+	read := func() int64 {
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			return -1
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+				return kb << 10
+			}
+		}
+		return -1
+	}
+	base := read()
+	if base < 0 {
+		f()
+		return -1
+	}
+	peak := base
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			peak = max(peak, read())
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	f()
+	close(stop)
+	<-done
+	return peak - base
 }

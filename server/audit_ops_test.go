@@ -213,6 +213,7 @@ func TestAuditLeastPrivilege(t *testing.T) {
 		for _, g := range generated {
 			mustExec(t, adminDB, g)
 		}
+		t.Logf("granted ordinary reads and writes on %d tables", len(generated))
 	}
 	limited := *u
 	limited.User = url.UserPassword(user, password)

@@ -300,6 +300,17 @@ func TestConcurrentPromotions(t *testing.T) {
 			if len(prod.Versions) != 1 || len(archived.Versions) != n-1 {
 				t.Fatalf("%d production and %d archived versions, want 1 and %d", len(prod.Versions), len(archived.Versions), n-1)
 			}
+			// The audit trail agrees: an intact chain with every approval and
+			// every stage change (20 into production, 19 out of it).
+			if v := admin.verifyAudit(); !v.OK {
+				t.Fatalf("audit chain: %+v", v)
+			}
+			if got := len(admin.auditEvents("action=transition.approve&page_size=100")); got != n {
+				t.Fatalf("%d approval events, want %d", got, n)
+			}
+			if got := len(admin.auditEvents("action=version.stage&page_size=100")); got != 2*n-1 {
+				t.Fatalf("%d stage events, want %d", got, 2*n-1)
+			}
 		})
 	}
 }
