@@ -126,3 +126,21 @@ func (q listQuery) versionCursor(v Version, metric *float64) pageCursor {
 	}
 	return c
 }
+
+// startList checks a searchable list call's filter, order, page size and
+// page token together (the token must belong to the same filter and order).
+func startList(target FilterTarget, filter, orderBy string, size int, token string) (listQuery, int, pageCursor, *SortKey, error) {
+	q, err := parseListQuery(target, filter, orderBy)
+	if err != nil {
+		return listQuery{}, 0, pageCursor{}, nil, err
+	}
+	limit, cur, err := startPage(size, token)
+	if err != nil {
+		return listQuery{}, 0, pageCursor{}, nil, err
+	}
+	after, err := q.after(token, cur)
+	if err != nil {
+		return listQuery{}, 0, pageCursor{}, nil, err
+	}
+	return q, limit, cur, after, nil
+}

@@ -193,15 +193,7 @@ type ListModelsInput struct {
 // ListModels lists models, by name unless in.OrderBy says otherwise; the
 // second result is the next page token ("" on the last page).
 func (s *Service) ListModels(ctx context.Context, in ListModelsInput) ([]Model, string, error) {
-	q, err := parseListQuery(FilterModels, in.Filter, in.OrderBy)
-	if err != nil {
-		return nil, "", err
-	}
-	limit, cur, err := startPage(in.PageSize, in.PageToken)
-	if err != nil {
-		return nil, "", err
-	}
-	after, err := q.after(in.PageToken, cur)
+	q, limit, cur, after, err := startList(FilterModels, in.Filter, in.OrderBy, in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
@@ -429,15 +421,7 @@ func (s *Service) ListVersions(ctx context.Context, in ListVersionsInput) ([]Ver
 	if err := ValidateName("model", in.Model); err != nil {
 		return nil, "", err
 	}
-	q, err := parseListQuery(FilterVersions, in.Filter, in.OrderBy)
-	if err != nil {
-		return nil, "", err
-	}
-	limit, cur, err := startPage(in.PageSize, in.PageToken)
-	if err != nil {
-		return nil, "", err
-	}
-	after, err := q.after(in.PageToken, cur)
+	q, limit, cur, after, err := startList(FilterVersions, in.Filter, in.OrderBy, in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
