@@ -13,6 +13,13 @@
 #    runs when MODELKEEP_TEST_MYSQL_DSN is set too).
 #
 # Options:
+#   --search          run only the search benchmark instead: a fresh MariaDB
+#                     database mk_bench_search_<random> (and a user for it,
+#                     both dropped at exit) is seeded by bench/seed and
+#                     measured by bench/search. Needs MariaDB answering root on
+#                     its socket (`mariadb -uroot`; scripts/test.sh starts
+#                     one). `-scale F` after the options goes to the seeder,
+#                     every other flag to bench/search (-duration, -requests).
 #   --transfer-only   run only the transfer benchmark
 #   --go-only         run only the Go benchmarks
 #   -h, --help        show this help
@@ -37,12 +44,14 @@ usage() {
 
 run_transfer=1
 run_go=1
+run_search=0
 while (($# > 0)); do
 	case $1 in
 	-h | --help)
 		usage
 		exit 0
 		;;
+	--search) run_search=1 ;;
 	--transfer-only) run_go=0 ;;
 	--go-only) run_transfer=0 ;;
 	--)
@@ -97,9 +106,13 @@ http_ok() (
 
 vgw_pid=""
 work_dir=""
+search_db=""
 
 cleanup() {
 	set +e
+	if [[ -n $search_db ]]; then
+		mariadb -uroot --batch -e "DROP DATABASE IF EXISTS \`$search_db\`; DROP USER IF EXISTS '$search_db'@'127.0.0.1'"
+	fi
 	if [[ -n $vgw_pid ]] && kill -0 "$vgw_pid" 2>/dev/null; then
 		kill "$vgw_pid" 2>/dev/null
 		for _ in {1..50}; do
@@ -124,6 +137,45 @@ if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
 fi
 command -v go >/dev/null || die "go is not installed (https://go.dev/doc/install)"
 work_dir=$(mktemp -d "${TMPDIR:-/tmp}/modelkeep-bench-run.XXXXXX")
+
+# --- search benchmark (--search): MariaDB only, no S3 ---
+
+if ((run_search)); then
+	section "search benchmark"
+	command -v mariadb >/dev/null && mariadb -uroot --batch -e 'SELECT 1' >/dev/null 2>&1 ||
+		die "MariaDB does not answer root on its socket (mariadb -uroot); start it (scripts/test.sh does)"
+	seed_args=()
+	search_args=()
+	set -- ${transfer_args[@]+"${transfer_args[@]}"}
+	while (($# > 0)); do
+		case $1 in
+		-scale | --scale) seed_args+=(-scale "${2:?-scale needs a value}") && shift ;;
+		-scale=* | --scale=*) seed_args+=("$1") ;;
+		*) search_args+=("$1") ;;
+		esac
+		shift
+	done
+	port=$(mariadb -uroot --batch --skip-column-names -e 'SELECT @@port')
+	pass=$(rand_hex 16)
+	search_db="mk_bench_search_$(rand_hex 6)"
+	# The user has the database's name and rights on it alone; the URL goes
+	# to the tools in the environment, out of the process list.
+	mariadb -uroot --batch <<<"CREATE DATABASE \`$search_db\`;
+CREATE USER '$search_db'@'127.0.0.1' IDENTIFIED BY '$pass';
+GRANT ALL PRIVILEGES ON \`$search_db\`.* TO '$search_db'@'127.0.0.1';"
+	dsn="mysql://$search_db:$pass@127.0.0.1:$port/$search_db"
+	echo "database $search_db on 127.0.0.1:$port"
+	go build -o "$work_dir/seed" ./bench/seed
+	go build -o "$work_dir/search" ./bench/search
+	MODELKEEP_BENCH_MYSQL_DSN=$dsn "$work_dir/seed" ${seed_args[@]+"${seed_args[@]}"} || die "seeding failed"
+	status=0
+	MODELKEEP_BENCH_MYSQL_DSN=$dsn "$work_dir/search" ${search_args[@]+"${search_args[@]}"} || status=$?
+	case $status in
+	0) exit 0 ;;
+	1) section "FAILED: search (target missed)" && exit 1 ;;
+	*) section "FAILED: search (exit status $status)" && exit 1 ;;
+	esac
+fi
 
 # --- versitygw ---
 
