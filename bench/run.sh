@@ -35,8 +35,6 @@
 
 set -euo pipefail
 
-readonly VERSITYGW_VERSION=v1.8.0
-readonly WAIT_SECONDS=60
 
 usage() {
 	sed -n '2,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
@@ -65,6 +63,8 @@ done
 transfer_args=("$@")
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 for arg in ${transfer_args[@]+"${transfer_args[@]}"}; do
 	case $arg in
@@ -75,32 +75,14 @@ for arg in ${transfer_args[@]+"${transfer_args[@]}"}; do
 	esac
 done
 
-section() {
-	printf '\n==> %s\n' "$*"
-}
 
 die() {
 	printf 'error: %s\n' "$*" >&2
 	exit 2
 }
 
-# rand_hex N prints 2N random hex digits.
-rand_hex() {
-	od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'
-}
 
-# tcp_open PORT: something accepts connections on 127.0.0.1:PORT.
-tcp_open() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 
-# http_ok PORT PATH: GET http://127.0.0.1:PORT/PATH answers 200 (no curl needed).
-http_ok() (
-	exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-	printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$2" "$1" >&3
-	IFS= read -r -t 5 status <&3 || exit 1
-	[[ $status == "HTTP/1."?" 200"* ]]
-) 2>/dev/null
 
 # --- cleanup: everything this run started or created ---
 
@@ -179,67 +161,11 @@ fi
 
 # --- versitygw ---
 
-find_versitygw() {
-	local dir
-	if command -v versitygw; then
-		return 0
-	fi
-	for dir in "$(go env GOBIN)" "$(go env GOPATH | cut -d: -f1)/bin"; do
-		if [[ -n $dir && -x $dir/versitygw ]]; then
-			echo "$dir/versitygw"
-			return 0
-		fi
-	done
-	return 1
-}
 
 setup_versitygw() {
 	section "versitygw (S3)"
-	local bin
-	if ! bin=$(find_versitygw); then
-		echo "installing versitygw $VERSITYGW_VERSION with go install"
-		go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
-		bin=$(find_versitygw) || die "versitygw is not where go install puts it"
-	fi
-
-	local access secret region=us-east-1
-	access=$(rand_hex 10)
-	secret=$(rand_hex 20)
-	mkdir -p "$work_dir/s3"
-
-	local attempt port=7070
-	for attempt in 1 2 3 4 5; do
-		while tcp_open "$port"; do
-			port=$((20000 + RANDOM % 40000))
-		done
-		ROOT_ACCESS_KEY=$access ROOT_SECRET_KEY=$secret VGW_REGION=$region \
-			"$bin" --port "127.0.0.1:$port" --health /_/health posix "$work_dir/s3" \
-			>"$work_dir/versitygw.log" 2>&1 &
-		vgw_pid=$!
-		local deadline=$((SECONDS + WAIT_SECONDS))
-		until http_ok "$port" /_/health; do
-			if ! kill -0 "$vgw_pid" 2>/dev/null || ((SECONDS >= deadline)); then
-				break
-			fi
-			sleep 0.2
-		done
-		if http_ok "$port" /_/health; then
-			break
-		fi
-		echo "versitygw did not come up on 127.0.0.1:$port (attempt $attempt):" >&2
-		tail -n 20 "$work_dir/versitygw.log" >&2
-		kill "$vgw_pid" 2>/dev/null || true
-		wait "$vgw_pid" 2>/dev/null || true
-		vgw_pid=""
-		port=$((20000 + RANDOM % 40000))
-	done
-	[[ -n $vgw_pid ]] || die "could not start versitygw"
-
-	export MODELKEEP_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
-	export MODELKEEP_TEST_S3_ACCESS_KEY=$access
-	export MODELKEEP_TEST_S3_SECRET_KEY=$secret
-	export MODELKEEP_TEST_S3_REGION=$region
-	echo "versitygw $("$bin" --version 2>/dev/null | sed -n 's/^Version *: *//p') ($bin, pid $vgw_pid) on $MODELKEEP_TEST_S3_ENDPOINT"
+	start_versitygw "$work_dir/s3" "$work_dir/versitygw.log"
+	echo "versitygw $("$vgw_bin" --version 2>/dev/null | sed -n 's/^Version *: *//p') ($vgw_bin, pid $vgw_pid) on $MODELKEEP_TEST_S3_ENDPOINT"
 }
 
 if [[ -z ${MODELKEEP_TEST_S3_ENDPOINT:-} ]]; then

@@ -1,0 +1,94 @@
+# shellcheck shell=bash
+# Helpers shared by scripts/test.sh and bench/run.sh: small shell utilities
+# and starting a versitygw (the S3 server of the tests and benchmarks).
+# The sourcing script defines die() (its own exit status) and may read
+# vgw_pid to stop the server at exit.
+
+readonly VERSITYGW_VERSION=v1.8.0
+readonly WAIT_SECONDS=60
+
+section() {
+	printf '\n==> %s\n' "$*"
+}
+
+rand_hex() {
+	od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'
+}
+
+# tcp_open PORT: something listens on 127.0.0.1:PORT.
+tcp_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# http_ok PORT PATH: GET http://127.0.0.1:PORT/PATH answers 200 (no curl needed).
+http_ok() (
+	exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+	printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$2" "$1" >&3
+	IFS= read -r -t 5 status <&3 || exit 1
+	[[ $status == "HTTP/1."?" 200"* ]]
+) 2>/dev/null
+
+find_versitygw() {
+	local dir
+	if command -v versitygw; then
+		return 0
+	fi
+	for dir in "$(go env GOBIN)" "$(go env GOPATH | cut -d: -f1)/bin"; do
+		if [[ -n $dir && -x $dir/versitygw ]]; then
+			echo "$dir/versitygw"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# start_versitygw ROOT LOG: installs versitygw when missing, starts it with
+# random keys on a free loopback port (7070 when free) over the POSIX
+# directory ROOT, logging to LOG, waits until it is healthy, and exports
+# MODELKEEP_TEST_S3_{ENDPOINT,ACCESS_KEY,SECRET_KEY,REGION}. It sets
+# vgw_pid and vgw_bin.
+start_versitygw() {
+	local root=$1 log=$2
+	if ! vgw_bin=$(find_versitygw); then
+		echo "installing versitygw $VERSITYGW_VERSION with go install"
+		go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+		vgw_bin=$(find_versitygw) || die "versitygw is not where go install puts it"
+	fi
+	local access secret region=us-east-1
+	access=$(rand_hex 10)
+	secret=$(rand_hex 20)
+	mkdir -p "$root"
+
+	local attempt port=7070
+	for attempt in 1 2 3 4 5; do
+		while tcp_open "$port"; do
+			port=$((20000 + RANDOM % 40000))
+		done
+		ROOT_ACCESS_KEY=$access ROOT_SECRET_KEY=$secret VGW_REGION=$region \
+			"$vgw_bin" --port "127.0.0.1:$port" --health /_/health posix "$root" \
+			>"$log" 2>&1 &
+		vgw_pid=$!
+		local deadline=$((SECONDS + WAIT_SECONDS))
+		until http_ok "$port" /_/health; do
+			if ! kill -0 "$vgw_pid" 2>/dev/null || ((SECONDS >= deadline)); then
+				break
+			fi
+			sleep 0.2
+		done
+		if http_ok "$port" /_/health; then
+			break
+		fi
+		echo "versitygw did not come up on 127.0.0.1:$port (attempt $attempt):" >&2
+		tail -n 20 "$log" >&2
+		kill "$vgw_pid" 2>/dev/null || true
+		wait "$vgw_pid" 2>/dev/null || true
+		vgw_pid=""
+		port=$((20000 + RANDOM % 40000))
+	done
+	[[ -n $vgw_pid ]] || die "could not start versitygw"
+
+	export MODELKEEP_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+	export MODELKEEP_TEST_S3_ACCESS_KEY=$access
+	export MODELKEEP_TEST_S3_SECRET_KEY=$secret
+	export MODELKEEP_TEST_S3_REGION=$region
+}
