@@ -57,14 +57,11 @@ func (m *httpMetrics) middleware() echo.MiddlewareFunc {
 			if route == "" {
 				route = "unmatched"
 			}
+			// The request logger, inside this middleware, hands errors to the
+			// error handler, so the status sent is known here.
 			status := c.Response().Status
-			if err != nil {
-				// The error handler has not run yet; count what it will send.
-				if he, ok := err.(*echo.HTTPError); ok {
-					status = he.Code
-				} else {
-					status = 0 // decided by the error handler: counted as "error"
-				}
+			if err != nil && !c.Response().Committed {
+				status = 0 // not answered yet: counted as "error"
 			}
 			label := strconv.Itoa(status)
 			if status == 0 {
@@ -95,8 +92,8 @@ func newEcho(cfg Config, svc *modelkeep.Service, authn api.Authenticator, logger
 		},
 	}))
 	e.Use(middleware.RequestID())
-	e.Use(requestLogger(logger))
 	e.Use(metrics.middleware())
+	e.Use(requestLogger(logger))
 	e.Use(api.RequestContext())
 	doc, err := api.LoadSpec()
 	if err != nil {

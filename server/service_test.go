@@ -33,11 +33,13 @@ func TestServiceEndpoints(t *testing.T) {
 			}
 
 			e.mustCreateModel("counted")
+			e.expectError(e.do("GET", "/api/v1/models/missing", nil), http.StatusNotFound, "not_found", "missing")
 			resp := e.do("GET", "/metrics", nil)
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK ||
-				!strings.Contains(string(body), `modelkeep_http_requests_total{method="POST",route="/api/v1/models",status="201"} 1`) {
+				!strings.Contains(string(body), `modelkeep_http_requests_total{method="POST",route="/api/v1/models",status="201"} 1`) ||
+				!strings.Contains(string(body), `modelkeep_http_requests_total{method="GET",route="/api/v1/models/:model",status="404"} 1`) {
 				t.Fatalf("metrics: status %d, body lacks the request counter:\n%.2000s", resp.StatusCode, body)
 			}
 
