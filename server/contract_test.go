@@ -130,5 +130,6 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := tr.contract.check(req, resp); err != nil {
 		tr.t.Errorf("contract: %v", err)
 	}
+	watchIssuedToken(req, resp)
 	return resp, nil
 }

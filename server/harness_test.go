@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +44,12 @@ func startEnv(t *testing.T, database, blobs string, extra ...string) *env {
 		t.Fatalf("config: %v", err)
 	}
 	logs := &syncBuffer{}
+	watch.log(logs)
+	if u, err := url.Parse(database); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			watch.secret(pw)
+		}
+	}
 	// Everything, debug included, goes to the buffer (searched for secrets
 	// by the tests); warnings and errors also go to the test log.
 	logger := slog.New(teeHandler{
@@ -57,6 +64,7 @@ func startEnv(t *testing.T, database, blobs string, extra ...string) *env {
 	if err != nil {
 		t.Fatalf("issue admin token: %v", err)
 	}
+	watch.secret(token)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()
@@ -93,6 +101,7 @@ func (e *env) issueWithID(subject string, roles []string, models ...string) (id,
 	if err != nil {
 		e.t.Fatalf("issue token: %v", err)
 	}
+	watch.secret(token)
 	return t.ID, token
 }
 
@@ -248,4 +257,22 @@ func (e *env) blobKeys() []string {
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// status sends a JSON request from any goroutine (no t.Fatal) and returns
+// the status code; concurrency tests use it. The contract check is skipped:
+// its failures would report from the wrong goroutine.
+func (e *env) status(method, path string, body []byte) (int, error) {
+	req, err := http.NewRequest(method, e.http.URL+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }

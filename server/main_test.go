@@ -18,6 +18,15 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	// Secrets never appear in logs: every log of the whole run against every
+	// token issued and every database password used in it.
+	if leaks, logBytes, secrets := watch.leaks(); leaks > 0 {
+		fmt.Fprintf(os.Stderr, "secrets: %d secrets found in the server logs of this run\n", leaks)
+		code = 1
+	} else if code == 0 && (logBytes == 0 || secrets == 0) {
+		fmt.Fprintf(os.Stderr, "secrets: nothing to check (%d log bytes, %d secrets)\n", logBytes, secrets)
+		code = 1
+	}
 	// Only a full run can judge coverage: -run selects a part.
 	if code == 0 && flag.Lookup("test.run").Value.String() == "" && !testing.Short() {
 		if missing := theContract.unexercised(); len(missing) > 0 {
