@@ -68,7 +68,7 @@ func (s *Service) RequestTransition(ctx context.Context, model string, number in
 			return err
 		}
 		if to != StageProduction && actor.HasAnyRole(RoleApprover) {
-			return s.execute(ctx, tx, t, v, comment)
+			return s.execute(ctx, tx, t, comment)
 		}
 		return nil
 	})
@@ -82,7 +82,7 @@ func (s *Service) RequestTransition(ctx context.Context, model string, number in
 // caller's transaction. Into production, the model's current production
 // version is archived first: with the model locked, there is never a
 // moment with two.
-func (s *Service) execute(ctx context.Context, tx MetaStore, t Transition, v Version, comment string) error {
+func (s *Service) execute(ctx context.Context, tx MetaStore, t Transition, comment string) error {
 	if err := tx.LockModel(ctx, t.Model); err != nil {
 		return err
 	}
@@ -187,7 +187,7 @@ func (s *Service) ApproveTransition(ctx context.Context, id, comment string) (Tr
 		if len(t.Approvals)+1 < t.RequiredApprovals {
 			return nil
 		}
-		return s.execute(ctx, tx, t, v, comment)
+		return s.execute(ctx, tx, t, comment)
 	})
 	if gateErr != nil {
 		details := map[string]any{"gates": gateErr.Results}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 )
 
@@ -54,4 +55,15 @@ func TestEveryOperationHasARoute(t *testing.T) {
 	if len(extra) > 0 {
 		t.Errorf("routes missing from openapi.yaml: %v", extra)
 	}
+}
+
+// routesOf lists the operations of the spec as "METHOD /path" strings.
+func routesOf(doc *openapi3.T) []string {
+	var out []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			out = append(out, method+" "+path)
+		}
+	}
+	return out
 }

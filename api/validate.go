@@ -98,14 +98,3 @@ func reasonOf(re *openapi3filter.RequestError) string {
 	}
 	return re.Reason
 }
-
-// routesOf lists the operations of the spec as "METHOD /path" strings.
-func routesOf(doc *openapi3.T) []string {
-	var out []string
-	for path, item := range doc.Paths.Map() {
-		for method := range item.Operations() {
-			out = append(out, method+" "+path)
-		}
-	}
-	return out
-}

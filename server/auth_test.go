@@ -174,9 +174,11 @@ func TestRoleMatrix(t *testing.T) {
 				switch o.id {
 				case "requestTransition":
 					body = map[string]any{"to": "production"}
-				case "approveTransition", "rejectTransition", "getTransition":
+				case "approveTransition", "rejectTransition":
 					path = strings.Replace(path, "{id}", pendingTransition(), 1)
 					body = map[string]any{"comment": "decided by the matrix"}
+				case "getTransition":
+					path = strings.Replace(path, "{id}", pendingTransition(), 1)
 				case "putPolicy":
 					body = map[string]any{"required_approvals": 1}
 				case "setAlias":

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -328,16 +327,11 @@ func TestConcurrentLineage(t *testing.T) {
 				body, _ := json.Marshal(map[string]any{"datasets": datasets,
 					"source": map[string]any{"run_id": "shared-run", "git_commit": "abc1234"}})
 				wg.Go(func() {
-					req, _ := http.NewRequest("POST", admin.http.URL+fmt.Sprintf("/api/v1/models/m%d/versions", i), bytes.NewReader(body))
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("Authorization", "Bearer "+admin.token)
-					resp, err := http.DefaultClient.Do(req)
+					s, err := admin.status("POST", fmt.Sprintf("/api/v1/models/m%d/versions", i), body)
 					if err != nil {
 						t.Error(err)
-						return
 					}
-					resp.Body.Close()
-					statuses[i] = resp.StatusCode
+					statuses[i] = s
 				})
 			}
 			wg.Wait()

@@ -276,16 +276,11 @@ func TestConcurrentPromotions(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					req, _ := http.NewRequest("POST", appr.http.URL+"/api/v1/transitions/"+ids[i]+"/approve", strings.NewReader(`{"comment":"go"}`))
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("Authorization", "Bearer "+appr.token)
-					resp, err := http.DefaultClient.Do(req)
+					s, err := appr.status("POST", "/api/v1/transitions/"+ids[i]+"/approve", []byte(`{"comment":"go"}`))
 					if err != nil {
 						t.Error(err)
-						return
 					}
-					resp.Body.Close()
-					statuses[i] = resp.StatusCode
+					statuses[i] = s
 				}()
 			}
 			wg.Wait()
