@@ -439,10 +439,7 @@ func (s *Service) ListVersions(ctx context.Context, in ListVersionsInput) ([]Ver
 			return nil, "", err
 		}
 	}
-	// A missing model is a 404, not an empty list.
-	if _, err := s.meta.GetModel(ctx, in.Model); err != nil {
-		return nil, "", err
-	}
+	// A missing model is a 404, not an empty list: ListVersions says so.
 	versions, err := s.meta.ListVersions(ctx, f)
 	if err != nil {
 		return nil, "", err

@@ -35,7 +35,8 @@ type MetaStore interface {
 	CreateVersion(ctx context.Context, v Version) (int, error)
 	GetVersion(ctx context.Context, model string, number int) (Version, error)
 	// ListVersions returns up to f.Limit versions of f.Model, newest first,
-	// with numbers below f.BeforeNumber when it is not 0.
+	// with numbers below f.BeforeNumber when it is not 0; ErrNotFound when
+	// the model does not exist.
 	ListVersions(ctx context.Context, f VersionFilter) ([]Version, error)
 	// FinalizeVersion moves a pending version to ready with its manifest
 	// digest; ErrConflict when the version is not pending (compare and swap).

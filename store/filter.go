@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/modelkeep/modelkeep"
 )
@@ -42,15 +43,28 @@ var filterColumns = map[modelkeep.FilterTarget]map[string]string{
 type keyedTable struct {
 	itemCol, table, alias, idCol, keyCol, valueCol string
 	scoped                                         bool
+	// headCol, when set, holds the first headLen characters of the value
+	// and is what the side table's search index holds (0033, 0036):
+	// equalities compare it, and the value too when it is not shorter.
+	headCol string
+	// numberCol, when set, is the version number, last in the search index:
+	// the rows of one key and value come in the list's default order.
+	numberCol string
 }
+
+// headLen is the length of the value heads of version_tags and
+// version_params, in characters.
+const headLen = 255
 
 var keyedTables = map[modelkeep.FilterTarget]map[string]keyedTable{
 	modelkeep.FilterModels: {
 		"tags": {itemCol: "models.id", table: "model_tags", alias: "mt", idCol: "model_id", keyCol: "tag_key", valueCol: "tag_value"},
 	},
 	modelkeep.FilterVersions: {
-		"tags":    {itemCol: "versions.id", table: "version_tags", alias: "vt", idCol: "version_id", keyCol: "tag_key", valueCol: "tag_value", scoped: true},
-		"params":  {itemCol: "versions.id", table: "version_params", alias: "vp", idCol: "version_id", keyCol: "param_key", valueCol: "param_value", scoped: true},
+		"tags": {itemCol: "versions.id", table: "version_tags", alias: "vt", idCol: "version_id", keyCol: "tag_key", valueCol: "tag_value", scoped: true,
+			headCol: "tag_value_head", numberCol: "version_number"},
+		"params": {itemCol: "versions.id", table: "version_params", alias: "vp", idCol: "version_id", keyCol: "param_key", valueCol: "param_value", scoped: true,
+			headCol: "param_value_head", numberCol: "version_number"},
 		"metrics": {itemCol: "versions.id", table: "latest_metrics", alias: "lm", idCol: "version_id", keyCol: "metric_key", valueCol: "value", scoped: true},
 	},
 }
@@ -97,6 +111,113 @@ func compileFilter(dialect string, target modelkeep.FilterTarget, modelID int64,
 	return c.b.sql.String(), c.b.args, nil
 }
 
+// compileDrivenVersionList compiles a version list in the default order
+// (newest first) whose filter requires a tag or a param to equal a string,
+// as one query read from that equality's index. The side table's rows of
+// one key and value come sorted by version number there (0035, 0038), so
+// the engine reads them newest first, checks each version's other
+// conditions by primary key and stops when it has its page: the work grows
+// with the page and the conditions' selectivity, not with the model's size.
+// Left to choose, MariaDB starts from whichever condition its statistics
+// favour (often a metric range of thousands of rows) and then sorts what
+// survives, so the join order is fixed here: STRAIGHT_JOIN on MySQL, CROSS
+// JOIN on SQLite. The equality read first is the first one in the filter.
+//
+// ok is false when the list does not qualify (no such equality at the top
+// level of the filter, or another order); compileFilter handles it then.
+func compileDrivenVersionList(dialect string, modelID int64, f modelkeep.VersionFilter) (query string, args []any, ok bool, err error) {
+	if f.Where == nil || f.Where.Root == nil || !f.Order.IsZero() {
+		return "", nil, false, nil
+	}
+	c := &filterCompiler{dialect: dialect, target: modelkeep.FilterVersions, modelID: modelID}
+	terms := []modelkeep.FilterExpr{f.Where.Root}
+	if and, isAnd := f.Where.Root.(*modelkeep.FilterAnd); isAnd {
+		terms = and.Terms
+	}
+	drive := -1
+	for i, t := range terms {
+		if cond, isCond := t.(*modelkeep.Condition); isCond && c.drivable(cond) {
+			drive = i
+			break
+		}
+	}
+	if drive < 0 {
+		return "", nil, false, nil
+	}
+	driver := terms[drive].(*modelkeep.Condition)
+	dt, _ := c.keyedTable(driver)
+
+	join, sel := " JOIN ", "SELECT STRAIGHT_JOIN "+versionColumns+" FROM "
+	if dialect == dialectSQLite {
+		join, sel = " CROSS JOIN ", "SELECT "+versionColumns+" FROM "
+	}
+	c.b.text(sel + dt.table + " d")
+	// The other keyed conditions of the AND become joins on the side
+	// tables' primary keys (version id, key): at most one row each, so a
+	// join keeps or drops a version as the IN subquery would.
+	var rest []modelkeep.FilterExpr
+	for i, t := range terms {
+		if i == drive {
+			continue
+		}
+		cond, isCond := t.(*modelkeep.Condition)
+		kt, keyed := keyedTable{}, false
+		if isCond {
+			kt, keyed = c.keyedTable(cond)
+		}
+		if !keyed {
+			rest = append(rest, t)
+			continue
+		}
+		alias := fmt.Sprintf("j%d", i)
+		c.b.text(join + kt.table + " " + alias + " ON " + alias + "." + kt.idCol + " = d." + dt.idCol + " AND ")
+		if err := c.keyedMatch(kt, alias, cond); err != nil {
+			return "", nil, false, err
+		}
+	}
+	c.b.text(join + "versions ON versions.id = d." + dt.idCol + " WHERE d.model_id = ")
+	c.b.arg(modelID)
+	c.b.text(" AND ")
+	if err := c.keyedMatch(dt, "d", driver); err != nil {
+		return "", nil, false, err
+	}
+	if f.BeforeNumber != 0 {
+		c.b.text(" AND d." + dt.numberCol + " < ")
+		c.b.arg(f.BeforeNumber)
+	}
+	if f.Stage != "" {
+		c.b.text(" AND versions.stage = ")
+		c.b.arg(string(f.Stage))
+	}
+	if f.Status != "" {
+		c.b.text(" AND versions.status = ")
+		c.b.arg(string(f.Status))
+	}
+	for _, t := range rest {
+		c.b.text(" AND ")
+		if err := c.expr(t); err != nil {
+			return "", nil, false, err
+		}
+	}
+	c.b.text(" ORDER BY d." + dt.numberCol + " DESC")
+	if f.Limit > 0 {
+		c.b.text(" LIMIT ")
+		c.b.arg(f.Limit)
+	}
+	return c.b.sql.String(), c.b.args, true, nil
+}
+
+// drivable reports whether a version list can be read from cond's index in
+// number order: an equality of a tag or param with one string.
+func (c *filterCompiler) drivable(cond *modelkeep.Condition) bool {
+	kt, keyed := c.keyedTable(cond)
+	if !keyed || kt.numberCol == "" || cond.Op != modelkeep.OpEq || len(cond.Values) != 1 {
+		return false
+	}
+	_, _, ok := valueHeads(kt, cond)
+	return ok
+}
+
 func (c *filterCompiler) expr(e modelkeep.FilterExpr) error {
 	switch e := e.(type) {
 	case *modelkeep.FilterAnd:
@@ -130,28 +251,78 @@ func (c *filterCompiler) condition(cond *modelkeep.Condition) error {
 	if col, ok := filterColumns[c.target][cond.Field.Name]; ok && cond.Field.Key == "" {
 		return c.compare(col, cond)
 	}
-	kt, ok := keyedTables[c.target][cond.Field.Name]
-	if !ok || cond.Field.Key == "" {
+	kt, ok := c.keyedTable(cond)
+	if !ok {
 		return modelkeep.Errorf(modelkeep.ErrInvalid, "cannot filter on %s here", cond.Field)
 	}
 	// An IN subquery rather than EXISTS: it does not depend on the outer
 	// row, so each engine may drive the query from the side table's
 	// index when it is selective, or probe it row by row when it is not.
-	a := kt.alias + "."
-	c.b.text(kt.itemCol + " IN (SELECT " + a + kt.idCol + " FROM " + kt.table + " " + kt.alias + " WHERE ")
+	c.b.text(kt.itemCol + " IN (SELECT " + kt.alias + "." + kt.idCol + " FROM " + kt.table + " " + kt.alias + " WHERE ")
 	if kt.scoped {
-		c.b.text(a + "model_id = ")
+		c.b.text(kt.alias + ".model_id = ")
 		c.b.arg(c.modelID)
 		c.b.text(" AND ")
 	}
-	c.b.text(a + kt.keyCol + " = ")
-	c.b.arg(cond.Field.Key)
-	c.b.text(" AND ")
-	if err := c.compare(a+kt.valueCol, cond); err != nil {
+	if err := c.keyedMatch(kt, kt.alias, cond); err != nil {
 		return err
 	}
 	c.b.text(")")
 	return nil
+}
+
+// keyedTable returns the side table of a keyed condition (tags.<key>, ...).
+func (c *filterCompiler) keyedTable(cond *modelkeep.Condition) (keyedTable, bool) {
+	kt, ok := keyedTables[c.target][cond.Field.Name]
+	return kt, ok && cond.Field.Key != ""
+}
+
+// keyedMatch writes the condition on a row of kt (as alias) that holds
+// cond's key with a matching value.
+func (c *filterCompiler) keyedMatch(kt keyedTable, alias string, cond *modelkeep.Condition) error {
+	a := alias + "."
+	c.b.text(a + kt.keyCol + " = ")
+	c.b.arg(cond.Field.Key)
+	c.b.text(" AND ")
+	if heads, whole, ok := valueHeads(kt, cond); ok {
+		// The index holds the head: compare it, and the whole value only
+		// when a value is too long for its head to be all of it.
+		headCond := *cond
+		headCond.Values = heads
+		if err := c.compare(a+kt.headCol, &headCond); err != nil {
+			return err
+		}
+		if whole {
+			c.b.text(" AND ")
+			return c.compare(a+kt.valueCol, cond)
+		}
+		return nil
+	}
+	return c.compare(a+kt.valueCol, cond)
+}
+
+// valueHeads returns the heads of cond's values when cond is an equality
+// (= or IN) on a table with value heads, and whether a value is as long as
+// a head or longer, so that equal heads do not mean equal values.
+func valueHeads(kt keyedTable, cond *modelkeep.Condition) (heads []any, whole, ok bool) {
+	if kt.headCol == "" || (cond.Op != modelkeep.OpEq && cond.Op != modelkeep.OpIn) {
+		return nil, false, false
+	}
+	heads = make([]any, len(cond.Values))
+	for i, v := range cond.Values {
+		str, isString := v.(string)
+		if !isString || !utf8.ValidString(str) {
+			return nil, false, false
+		}
+		if n := utf8.RuneCountInString(str); n >= headLen {
+			whole = true
+			if n > headLen {
+				str = string([]rune(str)[:headLen])
+			}
+		}
+		heads[i] = str
+	}
+	return heads, whole, true
 }
 
 // compare writes `col <op> <values>`.
@@ -233,32 +404,33 @@ func likeToMySQL(pat string) string {
 }
 
 // likeToGlob turns a filter LIKE pattern into an SQLite GLOB pattern: * and
-// ? are GLOB's wildcards, and [c] matches c literally.
+// ? are GLOB's wildcards, and [c] matches c literally. It works on bytes:
+// a multi-byte character passes through byte by byte, unchanged.
 func likeToGlob(pat string) string {
 	var b strings.Builder
 	for i := 0; i < len(pat); i++ {
-		ch := pat[i]
-		switch {
+		switch ch := pat[i]; {
 		case ch == '\\' && i+1 < len(pat):
 			i++
-			b.WriteString(globLiteral(pat[i]))
+			b.WriteString(globLiteral(pat[i : i+1]))
 		case ch == '%':
 			b.WriteByte('*')
 		case ch == '_':
 			b.WriteByte('?')
 		default:
-			b.WriteString(globLiteral(ch))
+			b.WriteString(globLiteral(pat[i : i+1]))
 		}
 	}
 	return b.String()
 }
 
-func globLiteral(ch byte) string {
-	switch ch {
-	case '*', '?', '[':
-		return "[" + string(ch) + "]"
+// globLiteral returns the GLOB pattern that matches the byte c literally.
+func globLiteral(c string) string {
+	switch c {
+	case "*", "?", "[":
+		return "[" + c + "]"
 	}
-	return string(ch)
+	return c
 }
 
 // Orders.

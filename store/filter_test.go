@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"fmt"
 	"math"
 	"reflect"
@@ -20,6 +21,13 @@ import (
 var searchBase = time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
 
 func at(minutes int) time.Time { return searchBase.Add(time.Duration(minutes) * time.Minute) }
+
+// headNote is as long as the value heads the search indexes hold (headLen
+// characters, some of two bytes); longNote is longer with the same head.
+var (
+	headNote = strings.Repeat("nö", headLen/2) + "n"
+	longNote = headNote + "-and-more"
+)
 
 // weirdKey and weirdValue exercise quoting in the backfill migrations.
 const (
@@ -58,9 +66,10 @@ func seedSearch(t *testing.T, s *Store) {
 		1: {Tags: map[string]string{"team": "risk", "env": "prod", weirdKey: weirdValue},
 			Params: map[string]string{"lr": "0.1", "opt": "adam", weirdKey: weirdValue},
 			Source: modelkeep.Source{RunID: "r1", GitCommit: "c1"}, CreatedBy: "alice", CreatedAt: at(100)},
-		2: {Tags: map[string]string{"team": "risk"}, Params: map[string]string{"lr": "0.01"}, CreatedBy: "bob", CreatedAt: at(102)},
-		3: {Tags: map[string]string{"team": "growth"}, CreatedBy: "alice", CreatedAt: at(102)},
-		4: {CreatedBy: "alice", CreatedAt: at(101)},
+		2: {Tags: map[string]string{"team": "risk", "note": longNote}, Params: map[string]string{"lr": "0.01", "note": longNote},
+			CreatedBy: "bob", CreatedAt: at(102)},
+		3: {Tags: map[string]string{"team": "growth", "note": headNote + "x"}, CreatedBy: "alice", CreatedAt: at(102)},
+		4: {Tags: map[string]string{"note": headNote}, Params: map[string]string{"note": headNote + "ü"}, CreatedBy: "alice", CreatedAt: at(101)},
 		5: {CreatedBy: "alice", CreatedAt: at(103)},
 		6: {CreatedBy: "alice", CreatedAt: at(103)},
 	}
@@ -289,6 +298,22 @@ func TestFilterVersions(t *testing.T) {
 			{`tags.team != "risk"`, "3"}, // versions without the tag do not match
 			{`tags.team LIKE "r%"`, "2,1"},
 			{`tags.team IN ("growth", "nope")`, "3"},
+			// Values as long as the indexed head, or longer: equal heads are
+			// not equal values.
+			{`tags.note = "` + longNote + `"`, "2"},
+			{`tags.note = "` + headNote + `"`, "4"},
+			{`tags.note = "` + headNote + `x"`, "3"},
+			{`tags.note = "` + headNote[:len(headNote)-1] + `"`, ""},
+			{`tags.note IN ("` + longNote + `", "` + headNote + `")`, "4,2"},
+			{`tags.note LIKE "nö%"`, "4,3,2"},
+			{`tags.note LIKE "n_n%"`, "4,3,2"}, // _ is one character, ö two bytes
+			{`tags.note = "` + longNote + `" AND params.note = "` + longNote + `"`, "2"},
+			{`params.note = "` + headNote + `ü"`, "4"},
+			{`params.note = "` + headNote + `"`, ""},
+			{`params.note = "` + headNote + `ü" AND tags.note = "` + headNote + `"`, "4"},
+			{`tags.team = "risk" AND tags.note = "` + longNote + `" AND metrics.auc > 0.9`, "2"},
+			{`tags.team = "risk" AND (tags.note = "` + longNote + `" OR version = 1)`, "2,1"},
+			{`tags.team = "risk" AND stage != "production" AND status = "ready"`, "1"},
 			// metrics.<key> is the latest value: highest step, then newest.
 			{`metrics.auc >= 0.9`, "6,3,2"},
 			{`metrics.auc > 0.9 AND tags.team = "risk"`, "2"},
@@ -320,9 +345,16 @@ func TestFilterVersions(t *testing.T) {
 		} {
 			t.Run(tc.filter, func(t *testing.T) {
 				where := mustParseFilter(t, modelkeep.FilterVersions, tc.filter)
+				// The same filter in an OR with a condition no version meets
+				// is never read from a tag's or param's index
+				// (compileDrivenVersionList): both plans must agree.
+				generic := mustParseFilter(t, modelkeep.FilterVersions, "("+tc.filter+") OR version < 0")
 				for _, size := range []int{1, 2, 100} {
 					if got := listVersionNumbers(t, s, where, modelkeep.Order{}, size); got != tc.want {
 						t.Fatalf("page size %d: got %q, want %q", size, got, tc.want)
+					}
+					if got := listVersionNumbers(t, s, generic, modelkeep.Order{}, size); got != tc.want {
+						t.Fatalf("without a driving index, page size %d: got %q, want %q", size, got, tc.want)
 					}
 				}
 			})
@@ -421,7 +453,8 @@ func sideTables(t *testing.T, s *Store) string {
 	return fmt.Sprintf("%+v\n%+v\n%+v", tags, params, latest)
 }
 
-// The backfill migrations (0021, 0023, 0025) must produce what CreateVersion
+// The backfill migrations (0021, 0023, 0025, then 0034 and 0037 for the
+// version numbers) must produce what CreateVersion
 // and AddMetrics maintain, odd keys included.
 func TestSearchBackfillMigrations(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
@@ -442,7 +475,7 @@ func TestSearchBackfillMigrations(t *testing.T) {
 			}
 		}
 		for _, m := range all {
-			if !slices.Contains([]int{21, 23, 25}, m.Version) {
+			if !slices.Contains([]int{21, 23, 25, 34, 37}, m.Version) {
 				continue
 			}
 			for _, stmt := range m.Statements {
@@ -475,8 +508,10 @@ func TestSearchRowsMatchSchema(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(cols) != len(stmt.Schema.Fields) {
-				t.Errorf("%s has %d columns, the row %d fields", stmt.Schema.Table, len(cols), len(stmt.Schema.Fields))
+			// The value heads are generated by the database, not written.
+			generated := map[string]int{"version_tags": 1, "version_params": 1}[stmt.Schema.Table]
+			if len(cols) != len(stmt.Schema.Fields)+generated {
+				t.Errorf("%s has %d columns, the row %d fields and %d generated", stmt.Schema.Table, len(cols), len(stmt.Schema.Fields), generated)
 			}
 		}
 	})
@@ -489,12 +524,12 @@ func TestCompileFilter(t *testing.T) {
 		args         []any
 	}{
 		{dialectSQLite,
-			"(versions.id IN (SELECT vt.version_id FROM version_tags vt WHERE vt.model_id = ? AND vt.tag_key = ? AND vt.tag_value = ?) AND " +
+			"(versions.id IN (SELECT vt.version_id FROM version_tags vt WHERE vt.model_id = ? AND vt.tag_key = ? AND vt.tag_value_head = ?) AND " +
 				"(versions.id IN (SELECT lm.version_id FROM latest_metrics lm WHERE lm.model_id = ? AND lm.metric_key = ? AND lm.value >= ?) OR " +
 				"versions.id IN (SELECT vt.version_id FROM version_tags vt WHERE vt.model_id = ? AND vt.tag_key = ? AND vt.tag_value GLOB ?)))",
 			[]any{int64(7), "team", "risk", int64(7), "auc", 0.9, int64(7), "x", "a_*"}},
 		{dialectMySQL,
-			"(versions.id IN (SELECT vt.version_id FROM version_tags vt WHERE vt.model_id = ? AND vt.tag_key = ? AND vt.tag_value = ?) AND " +
+			"(versions.id IN (SELECT vt.version_id FROM version_tags vt WHERE vt.model_id = ? AND vt.tag_key = ? AND vt.tag_value_head = ?) AND " +
 				"(versions.id IN (SELECT lm.version_id FROM latest_metrics lm WHERE lm.model_id = ? AND lm.metric_key = ? AND lm.value >= ?) OR " +
 				"versions.id IN (SELECT vt.version_id FROM version_tags vt WHERE vt.model_id = ? AND vt.tag_key = ? AND CONCAT(vt.tag_value) LIKE ? ESCAPE '!')))",
 			[]any{int64(7), "team", "risk", int64(7), "auc", 0.9, int64(7), "x", "a!_%"}},
@@ -544,13 +579,17 @@ func TestCompileOrderRefusesForeignKeys(t *testing.T) {
 var (
 	sqlWordRE       = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
 	allowedSQLWords = map[string]bool{}
+	joinAliasRE     = regexp.MustCompile(`^j[0-9]+$`) // compileDrivenVersionList's joins
 )
 
 func init() {
 	for _, w := range strings.Fields(`models versions id name description created_by created_at updated_at number
 		status stage finalized_at source_run_id source_git_commit model_tags mt version_tags vt version_params vp
 		latest_metrics lm sort_metric model_id version_id tag_key tag_value param_key param_value metric_key value
-		IN SELECT FROM WHERE AND OR LIKE ESCAPE GLOB CONCAT IS NULL ASC DESC LEFT JOIN ON`) {
+		tag_value_head param_value_head version_number d
+		IN SELECT FROM WHERE AND OR LIKE ESCAPE GLOB CONCAT IS NULL ASC DESC LEFT JOIN ON
+		STRAIGHT_JOIN CROSS ORDER BY LIMIT
+		tags params datasets source_code_uri parent_model parent_version manifest_digest ever_production stage_changed_at`) {
 		allowedSQLWords[w] = true
 	}
 }
@@ -564,7 +603,7 @@ func checkCompiledSQL(t *testing.T, input, sql string, args []any) {
 	}
 	rest := strings.ReplaceAll(sql, "'!'", "")
 	for _, w := range sqlWordRE.FindAllString(rest, -1) {
-		if !allowedSQLWords[w] {
+		if !allowedSQLWords[w] && !joinAliasRE.MatchString(w) {
 			t.Fatalf("%q: SQL has the word %q, not from the allow-list: %s", input, w, sql)
 		}
 	}
@@ -659,6 +698,22 @@ func FuzzCompileFilter(f *testing.F) {
 					if strings.Contains(sql, canary) || slices.Index(args, any(canary)) < 0 && n > 0 {
 						t.Fatalf("%q: user text in the SQL %s or missing from the args %v", input, sql, args)
 					}
+					if target != modelkeep.FilterVersions {
+						continue
+					}
+					for _, vf := range []modelkeep.VersionFilter{
+						{Where: flt, Limit: 5},
+						{Where: &modelkeep.Filter{Root: root}, Limit: 5, BeforeNumber: 3, Stage: modelkeep.StageStaging, Status: modelkeep.StatusReady},
+					} {
+						sql, args, _, err := compileDrivenVersionList(dialect, 1, vf)
+						if err != nil {
+							t.Fatalf("%q: compile driven list: %v", input, err)
+						}
+						checkCompiledSQL(t, input, sql, args)
+						if strings.Contains(sql, canary) {
+							t.Fatalf("%q: user text in the SQL %s", input, sql)
+						}
+					}
 				}
 				var lerr error
 				if target == modelkeep.FilterModels {
@@ -702,6 +757,59 @@ func FuzzCompileFilter(f *testing.F) {
 			if lerr != nil {
 				t.Fatalf("%q: the database refused the compiled order: %v", input, lerr)
 			}
+		}
+	})
+}
+
+// TestDrivenListPlan checks the plan of a list filtered by a tag equality on
+// both databases: read from the tag's index in number order, no sort, so
+// the engine can stop after a page whatever the model's size.
+func TestDrivenListPlan(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		seedSearch(t, s)
+		modelID, err := s.modelID(t.Context(), "m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		where := mustParseFilter(t, modelkeep.FilterVersions, `tags.team = "risk" AND tags.env = "prod" AND metrics.auc >= 0.5`)
+		query, args, ok, err := compileDrivenVersionList(s.dialect, modelID, modelkeep.VersionFilter{Where: where, Limit: 101, BeforeNumber: 5})
+		if err != nil || !ok {
+			t.Fatalf("not driven: %v, %v", ok, err)
+		}
+		explain := "EXPLAIN "
+		if s.dialect == dialectSQLite {
+			explain = "EXPLAIN QUERY PLAN "
+		}
+		rows, err := s.db.WithContext(t.Context()).Raw(explain+query, args...).Rows()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var plan []string
+		for rows.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			var line []string
+			for i, v := range vals {
+				line = append(line, cols[i]+"="+v.String)
+			}
+			plan = append(plan, strings.Join(line, " "))
+		}
+		all := strings.Join(plan, "\n")
+		if len(plan) == 0 || !strings.Contains(plan[0], "ix_version_tags_value") ||
+			strings.Contains(all, "filesort") || strings.Contains(all, "TEMP B-TREE") {
+			t.Fatalf("want a read of ix_version_tags_value first and no sort; plan:\n%s", all)
+		}
+		if s.dialect == dialectMySQL && !strings.Contains(plan[0], "table=d") {
+			t.Fatalf("the driving table is not first; plan:\n%s", all)
 		}
 	})
 }

@@ -138,17 +138,6 @@ func encodeMap(m map[string]string) (string, error) {
 	return string(b), nil
 }
 
-func decodeMap(s string) (map[string]string, error) {
-	m := map[string]string{}
-	if s == "" {
-		return m, nil
-	}
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
 func toModel(r modelRow) (modelkeep.Model, error) {
 	tags, err := decodeMap(r.Tags)
 	if err != nil {

@@ -52,7 +52,7 @@ func (s *Store) CreateVersion(ctx context.Context, v modelkeep.Version) (int, er
 		if err := db.Create(&row).Error; err != nil {
 			return dbErr(fmt.Sprintf("create version %s/%d", v.Model, row.Number), err)
 		}
-		return tx.putVersionKV(ctx, row.ID, row.ModelID, v.Tags, v.Params)
+		return tx.putVersionKV(ctx, row, v.Tags, v.Params)
 	})
 	if err != nil {
 		return 0, err
@@ -77,7 +77,7 @@ func (s *Store) versionRowOf(ctx context.Context, model string, number int) (ver
 
 // GetVersion reads one version with its aliases.
 func (s *Store) GetVersion(ctx context.Context, model string, number int) (modelkeep.Version, error) {
-	row, err := s.versionRowOf(ctx, model, number)
+	row, err := s.getVersionRow(ctx, model, number)
 	if err != nil {
 		return modelkeep.Version{}, err
 	}
@@ -98,6 +98,17 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 		return nil, err
 	}
 	db := s.db.WithContext(ctx)
+	var rows []versionRow
+	query, args, driven, err := compileDrivenVersionList(s.dialect, modelID, f)
+	if err != nil {
+		return nil, err
+	}
+	if driven {
+		if rows, err = scanVersions(db.Raw(query, args...), describeList(f.Model)); err != nil {
+			return nil, err
+		}
+		return s.toVersions(ctx, f.Model, rows)
+	}
 	// Columns are qualified: an order by a metric joins latest_metrics.
 	q := db.Model(&versionRow{}).Where("versions.model_id = ?", modelID)
 	if f.Stage != "" {
@@ -124,7 +135,7 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 			return nil, err
 		}
 		if o.join != "" {
-			q = q.Select("versions.*").Joins(o.join, o.joinArgs...)
+			q = q.Joins(o.join, o.joinArgs...)
 		}
 		if o.where != "" {
 			q = q.Where(o.where, o.whereArgs...)
@@ -134,9 +145,8 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}
-	var rows []versionRow
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, dbErr(fmt.Sprintf("list versions of model %q", f.Model), err)
+	if rows, err = scanVersions(q.Select(versionColumns), describeList(f.Model)); err != nil {
+		return nil, err
 	}
 	return s.toVersions(ctx, f.Model, rows)
 }

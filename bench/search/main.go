@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -70,20 +71,44 @@ func (r result) rps() float64 { return float64(len(r.latencies)) / r.elapsed.Sec
 
 func main() {
 	log.SetFlags(0)
+	os.Exit(benchmark())
+}
+
+// benchmark runs the command and returns its exit status; the deferred
+// profile write runs before main exits.
+func benchmark() int {
 	database := flag.String("database", os.Getenv("MODELKEEP_BENCH_MYSQL_DSN"), "mysql://user:pass@host:port/db seeded by bench/seed (default $MODELKEEP_BENCH_MYSQL_DSN)")
 	clients := flag.Int("clients", 16, "concurrent clients")
 	duration := flag.Duration("duration", 10*time.Second, "longest time per scenario")
 	requests := flag.Int("requests", 5000, "most requests per scenario")
 	warmup := flag.Int("warmup", 200, "requests per scenario before measuring (not recorded)")
+	only := flag.String("only", "", "run only the scenarios whose name contains this text")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	flag.Parse()
-	met, err := run(*database, *clients, *duration, *requests, *warmup)
-	if err != nil {
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return exitStatus(false, err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return exitStatus(false, err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	return exitStatus(run(*database, *only, *clients, *duration, *requests, *warmup))
+}
+
+// exitStatus maps run's result to the command's exit status.
+func exitStatus(met bool, err error) int {
+	switch {
+	case err != nil:
 		log.Printf("search: %v", err)
-		os.Exit(2)
+		return 2
+	case !met:
+		return 1
 	}
-	if !met {
-		os.Exit(1)
-	}
+	return 0
 }
 
 // model is a model of the seeded database and its number of versions.
@@ -92,7 +117,7 @@ type model struct {
 	count int
 }
 
-func run(database string, clients int, duration time.Duration, requests, warmup int) (bool, error) {
+func run(database, only string, clients int, duration time.Duration, requests, warmup int) (bool, error) {
 	if database == "" {
 		return false, errors.New("no database: pass -database or set MODELKEEP_BENCH_MYSQL_DSN")
 	}
@@ -188,6 +213,9 @@ func run(database string, clients int, duration time.Duration, requests, warmup 
 	}
 	allMet := true
 	for _, sc := range scenarios {
+		if !strings.Contains(sc.name, only) {
+			continue
+		}
 		base0 := measure(client, base, token, healthz, clients, duration, requests, warmup)
 		res := measure(client, base, token, sc, clients, duration, requests, warmup)
 		verdict := "met"

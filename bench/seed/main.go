@@ -384,8 +384,8 @@ func (s *seeder) seedVersions(ctx context.Context) error {
 		vb := nb("versions", "id", "model_id", "number", "description", "tags", "params", "source_run_id", "source_git_commit",
 			"source_code_uri", "datasets", "parent_model", "parent_version", "status", "stage", "manifest_digest", "ever_production",
 			"created_by", "created_at", "updated_at", "finalized_at")
-		tb := nb("version_tags", "version_id", "model_id", "tag_key", "tag_value")
-		pb := nb("version_params", "version_id", "model_id", "param_key", "param_value")
+		tb := nb("version_tags", "version_id", "model_id", "version_number", "tag_key", "tag_value")
+		pb := nb("version_params", "version_id", "model_id", "version_number", "param_key", "param_value")
 		for m, count := range s.counts {
 			name := modelName(m)
 			for number := 1; number <= count; number++ {
@@ -406,10 +406,10 @@ func (s *seeder) seedVersions(ctx context.Context) error {
 				stage := stages[mix(uint64(id)^0x7777)%uint64(len(stages))]
 				vb.add(id, m+1, number, "", tags, params, "", "", "", "[]", parentModel, parentVersion,
 					"ready", stage, digest, false, actor, t, t, t)
-				tb.add(id, m+1, "team", team)
-				tb.add(id, m+1, "tier", tier)
-				pb.add(id, m+1, "batch_size", batch)
-				pb.add(id, m+1, "lr", lr)
+				tb.add(id, m+1, number, "team", team)
+				tb.add(id, m+1, number, "tier", tier)
+				pb.add(id, m+1, number, "batch_size", batch)
+				pb.add(id, m+1, number, "lr", lr)
 			}
 		}
 		return nil
