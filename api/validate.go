@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/labstack/echo/v4"
 
@@ -55,13 +58,21 @@ func ValidateRequests(doc *openapi3.T) (echo.MiddlewareFunc, error) {
 		}
 		return err.Reason
 	})
+	// Echo has matched the route already: its path template names the
+	// spec's operation, so most requests skip the validator's own router
+	// (a regular expression per route). Paths are used as Echo spells them,
+	// {name} as :name.
+	routes := specRoutes(doc)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			if !strings.HasPrefix(req.URL.Path, "/api/") || isByteRoute(c.Path()) {
 				return next(c)
 			}
-			route, params, err := router.FindRoute(req)
+			route, params, err := matchedRoute(c, routes)
+			if route == nil {
+				route, params, err = router.FindRoute(req)
+			}
 			if err != nil {
 				// Unknown routes and methods: Echo answers 404/405 itself.
 				return next(c)
@@ -73,6 +84,45 @@ func ValidateRequests(doc *openapi3.T) (echo.MiddlewareFunc, error) {
 			return next(c)
 		}
 	}, nil
+}
+
+// specRoutes returns the spec's operations by method and Echo path
+// template ("GET /api/v1/models/:model").
+func specRoutes(doc *openapi3.T) map[string]*routers.Route {
+	routes := map[string]*routers.Route{}
+	for path, item := range doc.Paths.Map() {
+		echoPath := specParamRE.ReplaceAllString(path, ":$1")
+		for method, op := range item.Operations() {
+			routes[method+" "+echoPath] = &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op}
+		}
+	}
+	return routes
+}
+
+// specParamRE matches a path parameter of the spec, {name}.
+var specParamRE = regexp.MustCompile(`\{([^}/]+)\}`)
+
+// matchedRoute returns the spec route of the route Echo matched and its
+// path parameters, unescaped as the validator's router gives them; a nil
+// route when the spec has no such route.
+func matchedRoute(c echo.Context, routes map[string]*routers.Route) (*routers.Route, map[string]string, error) {
+	route := routes[c.Request().Method+" "+c.Path()]
+	if route == nil {
+		return nil, nil, nil
+	}
+	names, values := c.ParamNames(), c.ParamValues()
+	params := make(map[string]string, len(names))
+	for i, name := range names {
+		if i >= len(values) {
+			break
+		}
+		v, err := url.PathUnescape(values[i])
+		if err != nil {
+			return nil, nil, nil // let the validator's router decide
+		}
+		params[name] = v
+	}
+	return route, params, nil
 }
 
 func validationError(err error) error {

@@ -147,9 +147,9 @@ func compileDrivenVersionList(dialect string, modelID int64, f modelkeep.Version
 	driver := terms[drive].(*modelkeep.Condition)
 	dt, _ := c.keyedTable(driver)
 
-	join, sel := " JOIN ", "SELECT STRAIGHT_JOIN "+versionColumns+" FROM "
+	join, sel := " JOIN ", "SELECT STRAIGHT_JOIN "+versionSelect(dialect)+" FROM "
 	if dialect == dialectSQLite {
-		join, sel = " CROSS JOIN ", "SELECT "+versionColumns+" FROM "
+		join, sel = " CROSS JOIN ", "SELECT "+versionSelect(dialect)+" FROM "
 	}
 	c.b.text(sel + dt.table + " d")
 	// The other keyed conditions of the AND become joins on the side

@@ -589,7 +589,7 @@ func init() {
 		tag_value_head param_value_head version_number d
 		IN SELECT FROM WHERE AND OR LIKE ESCAPE GLOB CONCAT IS NULL ASC DESC LEFT JOIN ON
 		STRAIGHT_JOIN CROSS ORDER BY LIMIT
-		tags params datasets source_code_uri parent_model parent_version manifest_digest ever_production stage_changed_at`) {
+`) {
 		allowedSQLWords[w] = true
 	}
 }
@@ -709,7 +709,8 @@ func FuzzCompileFilter(f *testing.F) {
 						if err != nil {
 							t.Fatalf("%q: compile driven list: %v", input, err)
 						}
-						checkCompiledSQL(t, input, sql, args)
+						// The select list is a constant of its own (versions_read.go).
+						checkCompiledSQL(t, input, strings.Replace(sql, versionSelect(dialect), "", 1), args)
 						if strings.Contains(sql, canary) {
 							t.Fatalf("%q: user text in the SQL %s", input, sql)
 						}

@@ -126,7 +126,7 @@ func (s *Store) nodeKeyOf(ctx context.Context, ref modelkeep.LineageRef, known m
 // ids of deleted rows, and such nodes are dropped with their edges. The
 // other nodes are labelled at the end, one query per type.
 func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkeep.LineageGraph, error) {
-	start, err := s.versionRowOf(ctx, q.Start.Model, q.Start.Version)
+	startID, err := s.versionIDOf(ctx, q.Start.Model, q.Start.Version)
 	if err != nil {
 		return modelkeep.LineageGraph{}, err
 	}
@@ -135,18 +135,11 @@ func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkee
 		admitted: map[nodeKey]bool{}, hidden: map[nodeKey]bool{}, edges: map[edgeKey]bool{},
 		refs: map[nodeKey]modelkeep.LineageRef{}, labels: map[nodeKey]string{},
 	}
-	root := rowKey(modelkeep.NodeModelVersion, start.ID)
+	root := rowKey(modelkeep.NodeModelVersion, startID)
 	w.refs[root] = modelkeep.VersionNode(q.Start.Model, q.Start.Version)
 	w.admit(root)
-	if q.Upstream {
-		if err := w.walk(root, false); err != nil {
-			return modelkeep.LineageGraph{}, err
-		}
-	}
-	if q.Downstream {
-		if err := w.walk(root, true); err != nil {
-			return modelkeep.LineageGraph{}, err
-		}
+	if err := w.walk(root); err != nil {
+		return modelkeep.LineageGraph{}, err
 	}
 	if err := w.label(); err != nil {
 		return modelkeep.LineageGraph{}, err
@@ -184,87 +177,154 @@ func (w *lineageWalk) admit(k nodeKey) bool {
 	return true
 }
 
-// walk runs the breadth-first walk in one direction.
-func (w *lineageWalk) walk(root nodeKey, downstream bool) error {
-	near := "to" // upstream: the edges into the frontier
-	if downstream {
-		near = "from"
+// walkDirection is one direction of the walk: its frontier and the nodes
+// it has reached.
+type walkDirection struct {
+	downstream bool
+	frontier   []nodeKey
+	seen       map[nodeKey]bool
+}
+
+// near is the end of an edge that touches the frontier: "to" upstream (the
+// edges into it), "from" downstream.
+func (d *walkDirection) near() string {
+	if d.downstream {
+		return "from"
 	}
-	frontier := []nodeKey{root}
-	seen := map[nodeKey]bool{root: true}
-	for level := 0; level < w.q.Depth && len(frontier) > 0; level++ {
+	return "to"
+}
+
+// far is the end of r away from the frontier.
+func (d *walkDirection) far(r lineageEdgeRow) nodeKey {
+	if d.downstream {
+		return nodeKey{modelkeep.LineageNodeType(r.ToType), r.ToID}
+	}
+	return nodeKey{modelkeep.LineageNodeType(r.FromType), r.FromID}
+}
+
+// walk runs the breadth-first walk, both directions level by level: one
+// query reads a level's edges in both directions, one more looks up the
+// versions they reach, so a walk of depth d takes 2d queries at most.
+func (w *lineageWalk) walk(root nodeKey) error {
+	var dirs []*walkDirection
+	if w.q.Upstream {
+		dirs = append(dirs, &walkDirection{frontier: []nodeKey{root}, seen: map[nodeKey]bool{root: true}})
+	}
+	if w.q.Downstream {
+		dirs = append(dirs, &walkDirection{downstream: true, frontier: []nodeKey{root}, seen: map[nodeKey]bool{root: true}})
+	}
+	for level := 0; level < w.q.Depth; level++ {
+		var active []*walkDirection
+		for _, d := range dirs {
+			if len(d.frontier) > 0 {
+				active = append(active, d)
+			}
+		}
+		if len(active) == 0 {
+			return nil
+		}
 		budget := w.q.MaxEdges - len(w.edgeOrder)
 		if budget <= 0 {
 			w.truncated = true
 			return nil
 		}
-		rows, err := w.level(near, frontier, budget+1)
+		rows, err := w.level(active, budget+1)
 		if err != nil {
 			return err
 		}
-		if len(rows) > budget {
-			rows, w.truncated = rows[:budget], true
-		}
-		far := func(r lineageEdgeRow) nodeKey {
-			if downstream {
-				return nodeKey{modelkeep.LineageNodeType(r.ToType), r.ToID}
-			}
-			return nodeKey{modelkeep.LineageNodeType(r.FromType), r.FromID}
-		}
 		var reached []nodeKey
-		for _, r := range rows {
-			reached = append(reached, far(r))
+		for i, d := range active {
+			for _, r := range rows[i] {
+				reached = append(reached, d.far(r))
+			}
 		}
 		if err := w.lookUpVersions(reached); err != nil {
 			return err
 		}
-		var next []nodeKey
-		for _, r := range rows {
-			other := far(r)
-			if w.hidden[other] || !w.admit(other) {
-				continue
-			}
-			e := edgeKey{
-				from:     nodeKey{modelkeep.LineageNodeType(r.FromType), r.FromID},
-				to:       nodeKey{modelkeep.LineageNodeType(r.ToType), r.ToID},
-				relation: r.Relation,
-			}
-			if !w.edges[e] {
-				w.edges[e] = true
-				w.edgeOrder = append(w.edgeOrder, e)
-			}
-			if !seen[other] {
-				seen[other] = true
-				next = append(next, other)
-			}
+		for i, d := range active {
+			d.frontier = w.follow(d, rows[i])
 		}
-		frontier = next
 	}
 	return nil
 }
 
-// level reads the edges whose near end ("from" or "to") is in the
-// frontier: one query, an index range per node type.
-func (w *lineageWalk) level(near string, frontier []nodeKey, limit int) ([]lineageEdgeRow, error) {
-	byType := map[modelkeep.LineageNodeType][]string{}
-	for _, k := range frontier {
-		byType[k.typ] = append(byType[k.typ], k.id)
+// follow adds the edges of one level in direction d, within the edge
+// budget, and returns the next frontier.
+func (w *lineageWalk) follow(d *walkDirection, rows []lineageEdgeRow) []nodeKey {
+	var next []nodeKey
+	for _, r := range rows {
+		other := d.far(r)
+		if w.hidden[other] {
+			continue
+		}
+		e := edgeKey{
+			from:     nodeKey{modelkeep.LineageNodeType(r.FromType), r.FromID},
+			to:       nodeKey{modelkeep.LineageNodeType(r.ToType), r.ToID},
+			relation: r.Relation,
+		}
+		if !w.edges[e] && len(w.edgeOrder) >= w.q.MaxEdges {
+			w.truncated = true
+			return next
+		}
+		if !w.admit(other) {
+			continue
+		}
+		if !w.edges[e] {
+			w.edges[e] = true
+			w.edgeOrder = append(w.edgeOrder, e)
+		}
+		if !d.seen[other] {
+			d.seen[other] = true
+			next = append(next, other)
+		}
 	}
-	var conds []string
+	return next
+}
+
+// level reads, for each direction, at most limit edges whose near end is in
+// its frontier: one query (a UNION ALL of one SELECT per direction), an
+// index range per node type. rows[i] are the edges of dirs[i].
+func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRow, error) {
+	var parts []string
 	var args []any
-	for _, typ := range slices.Sorted(maps.Keys(byType)) {
-		conds = append(conds, "("+near+"_type = ? AND "+near+"_id IN ?)")
-		args = append(args, string(typ), byType[typ])
+	for i, d := range dirs {
+		byType := map[modelkeep.LineageNodeType][]string{}
+		for _, k := range d.frontier {
+			byType[k.typ] = append(byType[k.typ], k.id)
+		}
+		var conds []string
+		for _, typ := range slices.Sorted(maps.Keys(byType)) {
+			conds = append(conds, "("+d.near()+"_type = ? AND "+d.near()+"_id IN ?)")
+			args = append(args, string(typ), byType[typ])
+		}
+		// No ORDER BY: rows come in index order and the LIMIT stops the
+		// scan, even at a node with a million edges. The answer is sorted
+		// later. Each SELECT is a derived table so that its LIMIT is its
+		// own on SQLite too.
+		parts = append(parts, fmt.Sprintf("SELECT * FROM (SELECT %d AS dir, from_type, from_id, to_type, to_id, relation "+
+			"FROM lineage_edges WHERE %s LIMIT %d) AS d%d", i, strings.Join(conds, " OR "), limit, i))
 	}
-	var rows []lineageEdgeRow
-	// No ORDER BY: rows come in index order and the LIMIT stops the scan,
-	// even at a node with a million edges. The answer is sorted later.
-	err := w.db.Model(&lineageEdgeRow{}).Select("from_type", "from_id", "to_type", "to_id", "relation").
-		Where(strings.Join(conds, " OR "), args...).Limit(limit).Find(&rows).Error
+	sqlRows, err := w.db.Raw(strings.Join(parts, " UNION ALL "), args...).Rows()
 	if err != nil {
 		return nil, dbErr("read lineage edges", err)
 	}
-	return rows, nil
+	defer sqlRows.Close()
+	out := make([][]lineageEdgeRow, len(dirs))
+	for sqlRows.Next() {
+		var dir int
+		var r lineageEdgeRow
+		if err := sqlRows.Scan(&dir, &r.FromType, &r.FromID, &r.ToType, &r.ToID, &r.Relation); err != nil {
+			return nil, dbErr("read lineage edges", err)
+		}
+		if dir < 0 || dir >= len(out) {
+			return nil, fmt.Errorf("read lineage edges: unexpected direction %d", dir)
+		}
+		out[dir] = append(out[dir], r)
+	}
+	if err := sqlRows.Err(); err != nil {
+		return nil, dbErr("read lineage edges", err)
+	}
+	return out, nil
 }
 
 // lookUpVersions finds the model and number of the version nodes among

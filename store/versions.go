@@ -77,15 +77,7 @@ func (s *Store) versionRowOf(ctx context.Context, model string, number int) (ver
 
 // GetVersion reads one version with its aliases.
 func (s *Store) GetVersion(ctx context.Context, model string, number int) (modelkeep.Version, error) {
-	row, err := s.getVersionRow(ctx, model, number)
-	if err != nil {
-		return modelkeep.Version{}, err
-	}
-	aliases, err := s.aliasesOf(ctx, row.ID)
-	if err != nil {
-		return modelkeep.Version{}, err
-	}
-	return toVersion(model, row, aliases[row.ID])
+	return s.getVersion(ctx, model, number)
 }
 
 // ListVersions returns up to f.Limit versions of f.Model (all when Limit <=
@@ -98,16 +90,12 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 		return nil, err
 	}
 	db := s.db.WithContext(ctx)
-	var rows []versionRow
 	query, args, driven, err := compileDrivenVersionList(s.dialect, modelID, f)
 	if err != nil {
 		return nil, err
 	}
 	if driven {
-		if rows, err = scanVersions(db.Raw(query, args...), describeList(f.Model)); err != nil {
-			return nil, err
-		}
-		return s.toVersions(ctx, f.Model, rows)
+		return s.readVersions(ctx, db.Raw(query, args...), f.Model, describeList(f.Model))
 	}
 	// Columns are qualified: an order by a metric joins latest_metrics.
 	q := db.Model(&versionRow{}).Where("versions.model_id = ?", modelID)
@@ -145,10 +133,7 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}
-	if rows, err = scanVersions(q.Select(versionColumns), describeList(f.Model)); err != nil {
-		return nil, err
-	}
-	return s.toVersions(ctx, f.Model, rows)
+	return s.readVersions(ctx, q.Select(versionSelect(s.dialect)), f.Model, describeList(f.Model))
 }
 
 // toVersions converts rows of model to versions, in order, with their aliases.

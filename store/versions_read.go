@@ -4,15 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strings"
 
 	"gorm.io/gorm"
 
 	"github.com/modelkeep/modelkeep"
 )
 
-// The hot version reads (get one, list a page) scan their rows by hand into
-// versionRow: GORM's reflection-driven scan cost more CPU than the query at
-// 100 versions a page (bench/README.md). versionColumns and scanVersion list
+// The hot version reads (get one, list a page) are one query each, aliases
+// included, and scan their rows by hand: GORM's reflection-driven scan and
+// a second query for the aliases cost more than the read itself at 100
+// versions a page (bench/README.md). versionColumns and scanVersion list
 // the same columns in the same order; TestVersionColumnsMatchRow keeps them
 // in step with versionRow.
 const versionColumns = "versions.id, versions.model_id, versions.number, versions.description, versions.tags, versions.params, " +
@@ -20,54 +23,129 @@ const versionColumns = "versions.id, versions.model_id, versions.number, version
 	"versions.parent_version, versions.status, versions.stage, versions.manifest_digest, versions.ever_production, " +
 	"versions.created_by, versions.created_at, versions.updated_at, versions.finalized_at, versions.stage_changed_at"
 
-// scanVersion reads one row of versionColumns.
-func scanVersion(rows *sql.Rows) (versionRow, error) {
+// aliasListColumn is the version's aliases joined by commas (alias names
+// have none), NULL when it has none. MySQL cuts GROUP_CONCAT at
+// group_concat_max_len, which the DSN raises to maxAliasList (dsn.go); a
+// list that long is read again in full (readVersions).
+var aliasListColumn = map[string]string{
+	dialectMySQL:  "(SELECT GROUP_CONCAT(a.alias SEPARATOR ',') FROM aliases a WHERE a.version_id = versions.id)",
+	dialectSQLite: "(SELECT group_concat(a.alias, ',') FROM aliases a WHERE a.version_id = versions.id)",
+}
+
+// maxAliasList is MySQL's group_concat_max_len for this store's sessions;
+// maxNameLen is the longest alias name.
+const (
+	maxAliasList = 1 << 20
+	maxNameLen   = 128
+)
+
+// versionSelect is the column list of a version read on dialect.
+func versionSelect(dialect string) string {
+	return versionColumns + ", " + aliasListColumn[dialect]
+}
+
+// readVersion is a version row and its aliases, as one query reads them.
+type readVersion struct {
+	row     versionRow
+	aliases []string // sorted
+	// cut is true when the alias list may have been cut short.
+	cut bool
+}
+
+// scanVersion reads one row of versionSelect.
+func scanVersion(rows *sql.Rows) (readVersion, error) {
 	var r versionRow
+	var aliases sql.NullString
 	err := rows.Scan(&r.ID, &r.ModelID, &r.Number, &r.Description, &r.Tags, &r.Params,
 		&r.Datasets, &r.SourceRunID, &r.SourceGitCommit, &r.SourceCodeURI, &r.ParentModel,
 		&r.ParentVersion, &r.Status, &r.Stage, &r.ManifestDigest, &r.EverProduction,
-		&r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.FinalizedAt, &r.StageChangedAt)
-	return r, err
+		&r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.FinalizedAt, &r.StageChangedAt, &aliases)
+	if err != nil {
+		return readVersion{}, err
+	}
+	rv := readVersion{row: r, aliases: []string{}}
+	if aliases.Valid && aliases.String != "" {
+		rv.aliases = strings.Split(aliases.String, ",")
+		slices.Sort(rv.aliases)
+		rv.cut = len(aliases.String) >= maxAliasList-maxNameLen
+	}
+	return rv, nil
 }
 
-// scanVersions runs a query built by GORM (q, selecting versionColumns) or
-// given as SQL text (q.Raw) and reads its rows.
-func scanVersions(q *gorm.DB, what string) ([]versionRow, error) {
+// readVersions runs q, a query built by GORM (selecting versionSelect) or
+// given as SQL text (db.Raw), and converts its rows to versions of model.
+func (s *Store) readVersions(ctx context.Context, q *gorm.DB, model, what string) ([]modelkeep.Version, error) {
 	rows, err := q.Rows()
 	if err != nil {
 		return nil, dbErr(what, err)
 	}
-	defer rows.Close()
-	var out []versionRow
+	var read []readVersion
 	for rows.Next() {
-		r, err := scanVersion(rows)
+		rv, err := scanVersion(rows)
 		if err != nil {
+			rows.Close()
 			return nil, dbErr(what, err)
 		}
-		out = append(out, r)
+		read = append(read, rv)
 	}
-	if err := rows.Err(); err != nil {
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
 		return nil, dbErr(what, err)
+	}
+	out := make([]modelkeep.Version, 0, len(read))
+	for _, rv := range read {
+		if rv.cut {
+			all, err := s.aliasesOf(ctx, rv.row.ID)
+			if err != nil {
+				return nil, err
+			}
+			rv.aliases = all[rv.row.ID]
+		}
+		v, err := toVersion(model, rv.row, rv.aliases)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
 
-// getVersionRow reads version number of the model named model in one query;
+// getVersion reads version number of the model named model in one query;
 // when there is none, a second one tells which of the two is missing.
-func (s *Store) getVersionRow(ctx context.Context, model string, number int) (versionRow, error) {
+func (s *Store) getVersion(ctx context.Context, model string, number int) (modelkeep.Version, error) {
 	db := s.db.WithContext(ctx)
-	rows, err := scanVersions(db.Raw("SELECT "+versionColumns+" FROM versions JOIN models ON models.id = versions.model_id "+
-		"WHERE models.name = ? AND versions.number = ?", model, number), "get version")
+	vs, err := s.readVersions(ctx, db.Raw("SELECT "+versionSelect(s.dialect)+" FROM versions JOIN models ON models.id = versions.model_id "+
+		"WHERE models.name = ? AND versions.number = ?", model, number), model, "get version")
 	if err != nil {
-		return versionRow{}, err
+		return modelkeep.Version{}, err
 	}
-	if len(rows) == 1 {
-		return rows[0], nil
+	if len(vs) == 1 {
+		return vs[0], nil
 	}
 	if _, err := s.modelID(ctx, model); err != nil {
-		return versionRow{}, err
+		return modelkeep.Version{}, err
 	}
-	return versionRow{}, modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
+	return modelkeep.Version{}, modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
+}
+
+// versionIDOf returns the row id of version number of the model named
+// model, in one query when both exist.
+func (s *Store) versionIDOf(ctx context.Context, model string, number int) (int64, error) {
+	db := s.db.WithContext(ctx)
+	var ids []int64
+	err := db.Raw("SELECT versions.id FROM versions JOIN models ON models.id = versions.model_id "+
+		"WHERE models.name = ? AND versions.number = ?", model, number).Scan(&ids).Error
+	if err != nil {
+		return 0, dbErr("get version", err)
+	}
+	if len(ids) == 1 {
+		return ids[0], nil
+	}
+	if _, err := s.modelID(ctx, model); err != nil {
+		return 0, err
+	}
+	return 0, modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
 }
 
 // describeList names a version list in errors.

@@ -1,11 +1,15 @@
 package store
 
 import (
+	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/modelkeep/modelkeep"
 )
@@ -247,5 +251,62 @@ func TestListVersions(t *testing.T) {
 				t.Errorf("GetVersion aliases %q (%v)", v.Aliases, err)
 			}
 		})
+	})
+}
+
+// TestVersionColumnsMatchRow keeps the hand-written version reads
+// (versions_read.go) in step with versionRow: every column GORM maps, in
+// the order scanVersion reads them.
+func TestVersionColumnsMatchRow(t *testing.T) {
+	stmt := &gorm.Statement{DB: openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "m.db")).db}
+	if err := stmt.Parse(&versionRow{}); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, f := range stmt.Schema.Fields {
+		if f.DBName != "production_marker" { // generated, never read
+			want = append(want, "versions."+f.DBName)
+		}
+	}
+	if got := strings.Split(versionColumns, ", "); !slices.Equal(got, want) {
+		t.Fatalf("versionColumns:\n %v\nversionRow:\n %v", got, want)
+	}
+}
+
+// A version's aliases come with it in one query, sorted, on every read path.
+func TestVersionReadsCarryAliases(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		mustCreateModel(t, s, "m", nil)
+		for range 3 {
+			if _, err := s.CreateVersion(ctx, modelkeep.Version{Model: "m", Tags: map[string]string{"team": "risk"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, a := range []struct {
+			alias  string
+			number int
+		}{{"zeta", 2}, {"alpha", 2}, {"mid", 2}, {"solo", 3}} {
+			if _, err := s.SetAlias(ctx, modelkeep.Alias{Model: "m", Name: a.alias, Version: a.number, UpdatedBy: "alice"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := map[int]string{1: "", 2: "alpha,mid,zeta", 3: "solo"}
+		v, err := s.GetVersion(ctx, "m", 2)
+		if err != nil || strings.Join(v.Aliases, ",") != want[2] {
+			t.Fatalf("GetVersion: %v, %v", v.Aliases, err)
+		}
+		for _, filter := range []string{"", `tags.team = "risk"`, `tags.team = "risk" OR version > 0`} {
+			vs, err := s.ListVersions(ctx, modelkeep.VersionFilter{Model: "m", Where: mustParseFilter(t, modelkeep.FilterVersions, filter)})
+			if err != nil || len(vs) != 3 {
+				t.Fatalf("list %q: %d versions, %v", filter, len(vs), err)
+			}
+			for _, v := range vs {
+				if got := strings.Join(v.Aliases, ","); got != want[v.Number] || v.Aliases == nil {
+					t.Errorf("list %q: version %d aliases %q, want %q", filter, v.Number, got, want[v.Number])
+				}
+			}
+		}
 	})
 }
