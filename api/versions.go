@@ -36,11 +36,11 @@ func (h *Handlers) ListVersions(ctx context.Context, req openapi.ListVersionsReq
 	if err != nil {
 		return nil, err
 	}
-	out := openapi.ListVersions200JSONResponse{Versions: make([]openapi.Version, 0, len(versions)), NextPageToken: next}
+	out := versionListResponse{Versions: make([]openapi.Version, 0, len(versions)), NextPageToken: next}
 	for _, v := range versions {
 		out.Versions = append(out.Versions, toVersion(v))
 	}
-	return out, nil
+	return out, nil // encoded by appendVersion, as ListVersions200JSONResponse would be
 }
 
 func (h *Handlers) GetVersion(ctx context.Context, req openapi.GetVersionRequestObject) (openapi.GetVersionResponseObject, error) {
@@ -48,7 +48,7 @@ func (h *Handlers) GetVersion(ctx context.Context, req openapi.GetVersionRequest
 	if err != nil {
 		return nil, err
 	}
-	return openapi.GetVersion200JSONResponse(toVersion(v)), nil
+	return versionResponse(toVersion(v)), nil // encoded as GetVersion200JSONResponse would be
 }
 
 func (h *Handlers) FinalizeVersion(ctx context.Context, req openapi.FinalizeVersionRequestObject) (openapi.FinalizeVersionResponseObject, error) {
