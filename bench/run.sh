@@ -19,7 +19,14 @@
 #                     measured by bench/search. Needs MariaDB answering root on
 #                     its socket (`mariadb -uroot`; scripts/test.sh starts
 #                     one). `-scale F` after the options goes to the seeder,
-#                     every other flag to bench/search (-duration, -requests).
+#                     every other flag to bench/search (-duration, -requests,
+#                     -only SCENARIO, -cpuprofile FILE). For the run, MariaDB
+#                     gets the settings a registry of this size runs with in
+#                     production: an InnoDB buffer pool of 4 GiB (the data and
+#                     indexes are about 3.5 GiB) and the adaptive hash index
+#                     on; both are dynamic and put back at exit. --db-defaults
+#                     leaves MariaDB's settings alone.
+#   --db-defaults     with --search: keep MariaDB's own settings
 #   --transfer-only   run only the transfer benchmark
 #   --go-only         run only the Go benchmarks
 #   -h, --help        show this help
@@ -43,6 +50,7 @@ usage() {
 run_transfer=1
 run_go=1
 run_search=0
+tune_db=1
 while (($# > 0)); do
 	case $1 in
 	-h | --help)
@@ -50,6 +58,7 @@ while (($# > 0)); do
 		exit 0
 		;;
 	--search) run_search=1 ;;
+	--db-defaults) tune_db=0 ;;
 	--transfer-only) run_go=0 ;;
 	--go-only) run_transfer=0 ;;
 	--)
@@ -89,9 +98,13 @@ die() {
 vgw_pid=""
 work_dir=""
 search_db=""
+db_restore=""
 
 cleanup() {
 	set +e
+	if [[ -n $db_restore ]]; then
+		mariadb -uroot --batch -e "$db_restore"
+	fi
 	if [[ -n $search_db ]]; then
 		mariadb -uroot --batch -e "DROP DATABASE IF EXISTS \`$search_db\`; DROP USER IF EXISTS '$search_db'@'127.0.0.1'"
 	fi
@@ -147,6 +160,15 @@ CREATE USER '$search_db'@'127.0.0.1' IDENTIFIED BY '$pass';
 GRANT ALL PRIVILEGES ON \`$search_db\`.* TO '$search_db'@'127.0.0.1';"
 	dsn="mysql://$search_db:$pass@127.0.0.1:$port/$search_db"
 	echo "database $search_db on 127.0.0.1:$port"
+	if ((tune_db)); then
+		read -r old_pool old_ahi < <(mariadb -uroot --batch --skip-column-names \
+			-e 'SELECT @@innodb_buffer_pool_size, @@innodb_adaptive_hash_index')
+		db_restore="SET GLOBAL innodb_buffer_pool_size = $old_pool; SET GLOBAL innodb_adaptive_hash_index = $old_ahi"
+		want_pool=$((4 << 30))
+		((old_pool > want_pool)) && want_pool=$old_pool
+		mariadb -uroot --batch -e "SET GLOBAL innodb_buffer_pool_size = $want_pool; SET GLOBAL innodb_adaptive_hash_index = ON"
+		echo "MariaDB for this run: innodb_buffer_pool_size $want_pool (was $old_pool), adaptive hash index on (was $old_ahi)"
+	fi
 	go build -o "$work_dir/seed" ./bench/seed
 	go build -o "$work_dir/search" ./bench/search
 	MODELKEEP_BENCH_MYSQL_DSN=$dsn "$work_dir/seed" ${seed_args[@]+"${seed_args[@]}"} || die "seeding failed"
