@@ -3,7 +3,9 @@ package store
 import (
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/modelkeep/modelkeep"
 )
@@ -12,7 +14,7 @@ import (
 //
 //	tx@1 ──training──> run r1 ──produced──> fraud/1 ──fine_tuned_from──> fraud-ft/1 ──deployed_to──> dep-1
 //	tx@1 ──training──────────────────────> fraud/1                        fraud-ft/1 ──distilled_from──> churn/1
-//	eval@1 ─evaluation───────────────────> fraud/1 ──derived_from──> gone/1 (model deleted)
+//	eval@1 ─evaluation───────────────────> fraud/1 ──derived_from──> gone/1 (model deleted, edge left dangling)
 func lineageFixture(t *testing.T, s *Store) {
 	t.Helper()
 	ctx := t.Context()
@@ -52,7 +54,27 @@ func lineageFixture(t *testing.T, s *Store) {
 	if err := s.AddLineage(ctx, links[:2]); err != nil {
 		t.Fatalf("add links again: %v", err)
 	}
+	goneID, err := s.versionIDOf(ctx, "gone", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DeleteModel(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	// DeleteModel took the edge to gone/1 with it; databases written before
+	// it did keep such edges, and reads must still skip them: one dangling
+	// edge, as such a database has.
+	var left int64
+	if err := s.db.Model(&lineageEdgeRow{}).Where("to_id = ?", strconv.FormatInt(goneID, 10)).Count(&left).Error; err != nil || left != 0 {
+		t.Fatalf("%d edges to the deleted model's version left (%v)", left, err)
+	}
+	fraudID, err := s.versionIDOf(ctx, "fraud", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dangling := lineageEdgeRow{FromType: string(modelkeep.NodeModelVersion), FromID: strconv.FormatInt(fraudID, 10),
+		ToType: string(modelkeep.NodeModelVersion), ToID: strconv.FormatInt(goneID, 10), Relation: modelkeep.RelationDerivedFrom, CreatedAt: time.Now()}
+	if err := s.db.Create(&dangling).Error; err != nil {
 		t.Fatal(err)
 	}
 }

@@ -227,6 +227,17 @@ func (s *Store) DeleteModel(ctx context.Context, name string) error {
 			return modelkeep.Errorf(modelkeep.ErrConflict,
 				"model %q cannot be deleted: version %d is or was in production, and its records must be kept", name, prod[0])
 		}
+		// Lineage edges name versions by row id, without foreign keys
+		// (0032): drop those of the model's versions with it, rather than
+		// leave every later walk to skip them.
+		idText := map[string]string{dialectMySQL: "CAST(v.id AS CHAR)", dialectSQLite: "CAST(v.id AS TEXT)"}[tx.dialect]
+		for _, end := range []string{"from", "to"} {
+			err := db.Exec("DELETE FROM lineage_edges WHERE "+end+"_type = ? AND "+end+"_id IN (SELECT "+idText+
+				" FROM versions v WHERE v.model_id = ?)", string(modelkeep.NodeModelVersion), id).Error
+			if err != nil {
+				return dbErr(fmt.Sprintf("delete model %q: lineage", name), err)
+			}
+		}
 		if err := db.Where("id = ?", id).Delete(&modelRow{}).Error; err != nil {
 			return dbErr(fmt.Sprintf("delete model %q", name), err)
 		}

@@ -85,12 +85,12 @@ func (s *Store) GetVersion(ctx context.Context, model string, number int) (model
 // f.Order after f.After; filtered by stage and status when set and by
 // f.Where. ErrNotFound when the model is missing.
 func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]modelkeep.Version, error) {
-	modelID, err := s.modelID(ctx, f.Model)
+	modelID, withAliases, err := s.listedModel(ctx, f.Model)
 	if err != nil {
 		return nil, err
 	}
 	db := s.db.WithContext(ctx)
-	query, args, driven, err := compileDrivenVersionList(s.dialect, modelID, f)
+	query, args, driven, err := compileDrivenVersionList(s.dialect, modelID, withAliases, f)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}
-	return s.readVersions(ctx, q.Select(versionSelect(s.dialect)), f.Model, describeList(f.Model))
+	return s.readVersions(ctx, q.Select(versionSelect(s.dialect, withAliases)), f.Model, describeList(f.Model))
 }
 
 // toVersions converts rows of model to versions, in order, with their aliases.

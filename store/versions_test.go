@@ -308,5 +308,16 @@ func TestVersionReadsCarryAliases(t *testing.T) {
 				}
 			}
 		}
+		// A model without aliases skips the alias subquery: still [].
+		mustCreateModel(t, s, "plain", nil)
+		if _, err := s.CreateVersion(ctx, modelkeep.Version{Model: "plain", Tags: map[string]string{"team": "risk"}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, filter := range []string{"", `tags.team = "risk"`} {
+			vs, err := s.ListVersions(ctx, modelkeep.VersionFilter{Model: "plain", Where: mustParseFilter(t, modelkeep.FilterVersions, filter)})
+			if err != nil || len(vs) != 1 || vs[0].Aliases == nil || len(vs[0].Aliases) != 0 {
+				t.Fatalf("list plain %q: %+v, %v", filter, vs, err)
+			}
+		}
 	})
 }
