@@ -349,9 +349,16 @@ func TestFilterVersions(t *testing.T) {
 				// is never read from a tag's or param's index
 				// (compileDrivenVersionList): both plans must agree.
 				generic := mustParseFilter(t, modelkeep.FilterVersions, "("+tc.filter+") OR version < 0")
+				// And without the posting cache, tag and param equalities
+				// are read from their index (compileDrivenVersionList).
+				noCache := *s
+				noCache.postingCache = nil
 				for _, size := range []int{1, 2, 100} {
 					if got := listVersionNumbers(t, s, where, modelkeep.Order{}, size); got != tc.want {
 						t.Fatalf("page size %d: got %q, want %q", size, got, tc.want)
+					}
+					if got := listVersionNumbers(t, &noCache, where, modelkeep.Order{}, size); got != tc.want {
+						t.Fatalf("without the posting cache, page size %d: got %q, want %q", size, got, tc.want)
 					}
 					if got := listVersionNumbers(t, s, generic, modelkeep.Order{}, size); got != tc.want {
 						t.Fatalf("without a driving index, page size %d: got %q, want %q", size, got, tc.want)

@@ -62,6 +62,9 @@ type Store struct {
 	now     func() time.Time
 	logger  *slog.Logger
 	inTx    bool
+	// postingCache serves tag and param equalities of version lists
+	// (postings.go); shared by the store and its transactions' copies.
+	postingCache *postingCache
 }
 
 var _ modelkeep.MetaStore = (*Store)(nil)
@@ -130,7 +133,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		return nil, dbErr("open database", err)
 	}
-	s := &Store{db: db, dialect: t.dialect, now: now, logger: logger}
+	s := &Store{db: db, dialect: t.dialect, now: now, logger: logger, postingCache: newPostingCache(postingCacheEntries)}
 	err = s.Ping(ctx)
 	if err == nil {
 		err = s.migrate(ctx)

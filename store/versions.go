@@ -85,9 +85,13 @@ func (s *Store) GetVersion(ctx context.Context, model string, number int) (model
 // f.Order after f.After; filtered by stage and status when set and by
 // f.Where. ErrNotFound when the model is missing.
 func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]modelkeep.Version, error) {
-	modelID, withAliases, err := s.listedModel(ctx, f.Model)
+	m, err := s.listedModel(ctx, f.Model)
 	if err != nil {
 		return nil, err
+	}
+	modelID, withAliases := m.id, m.hasAliases
+	if vs, ok, err := s.listFromPostings(ctx, m, f); ok || err != nil {
+		return vs, err
 	}
 	db := s.db.WithContext(ctx)
 	query, args, driven, err := compileDrivenVersionList(s.dialect, modelID, withAliases, f)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -49,23 +50,27 @@ func versionSelect(dialect string, withAliases bool) string {
 	return versionColumns + ", " + aliasListColumn[dialect]
 }
 
-// listedModel returns the row id of the model named name and whether it has
-// any alias; ErrNotFound when there is no such model.
-func (s *Store) listedModel(ctx context.Context, name string) (id int64, hasAliases bool, err error) {
+// listedModel reads what a version list needs of the model named name: its
+// row id, creation time and latest version number, and whether it has any
+// alias; ErrNotFound when there is no such model.
+func (s *Store) listedModel(ctx context.Context, name string) (modelAt, error) {
 	db := s.db.WithContext(ctx)
 	var rows []struct {
-		ID         int64 `gorm:"column:id"`
-		HasAliases bool  `gorm:"column:has_aliases"`
+		ID            int64     `gorm:"column:id"`
+		CreatedAt     time.Time `gorm:"column:created_at"`
+		LatestVersion int       `gorm:"column:latest_version"`
+		HasAliases    bool      `gorm:"column:has_aliases"`
 	}
-	err = db.Raw("SELECT m.id AS id, EXISTS (SELECT 1 FROM aliases a WHERE a.model_id = m.id) AS has_aliases "+
-		"FROM models m WHERE m.name = ?", name).Scan(&rows).Error
+	err := db.Raw("SELECT m.id AS id, m.created_at AS created_at, m.latest_version AS latest_version, "+
+		"EXISTS (SELECT 1 FROM aliases a WHERE a.model_id = m.id) AS has_aliases FROM models m WHERE m.name = ?", name).Scan(&rows).Error
 	if err != nil {
-		return 0, false, dbErr("get model", err)
+		return modelAt{}, dbErr("get model", err)
 	}
 	if len(rows) == 0 {
-		return 0, false, modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", name)
+		return modelAt{}, modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", name)
 	}
-	return rows[0].ID, rows[0].HasAliases, nil
+	r := rows[0]
+	return modelAt{id: r.ID, born: r.CreatedAt.UnixMicro(), latest: r.LatestVersion, hasAliases: r.HasAliases}, nil
 }
 
 // readVersion is a version row and its aliases, as one query reads them.

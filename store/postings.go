@@ -1,0 +1,385 @@
+package store
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// A filter such as tags.team = "risk" AND tags.tier = "gold" AND
+// metrics.auc >= 0.9 over the newest versions of a big model needs the
+// versions that have both tags. Read from the database, that is one index
+// look-up per candidate (compileDrivenVersionList): thousands per page. The
+// posting cache keeps, per model and tag or param equality, the sorted list
+// of the versions that have it, and intersects the lists in memory; only the
+// survivors go to the database, for the remaining conditions and their rows.
+//
+// The lists are exact, not a cache that may be stale, because of three
+// facts of the schema (the tests of postings_test.go hold them):
+//   - a version's tags and params never change after CreateVersion (there
+//     is no call that changes them; one that comes must bump the model out
+//     of this cache);
+//   - versions are never deleted one by one, only with their model, and a
+//     model deleted and created again is a different model here: the key
+//     holds the model's creation time next to its id (SQLite may reuse a
+//     deleted model's id);
+//   - numbers are handed out under the model row's lock, so when
+//     models.latest_version reads N, versions 1..N are all committed.
+//
+// So a list that covers versions 1..upTo stays right, and catching up with
+// a model that has grown reads only the versions after upTo. Lists live in
+// one LRU bounded by postingCacheEntries versions in all (12 bytes each).
+type postingCache struct {
+	mu      sync.Mutex
+	entries map[postingKey]*list.Element // of *postingList
+	lru     *list.List                   // front: most recently used
+	size    int                          // versions held in all
+	max     int
+}
+
+// postingCacheEntries bounds the cache: about 48 MiB of lists.
+const postingCacheEntries = 4 << 20
+
+type postingKey struct {
+	modelID   int64
+	modelBorn int64 // models.created_at in microseconds
+	table     string
+	key       string
+	value     string
+}
+
+// postingList holds the versions 1..upTo of a model that have one key and
+// value, by ascending number.
+type postingList struct {
+	key     postingKey
+	upTo    int
+	numbers []int32
+	ids     []int64
+}
+
+func newPostingCache(max int) *postingCache {
+	return &postingCache{entries: map[postingKey]*list.Element{}, lru: list.New(), max: max}
+}
+
+// cachable reports whether cond can be answered from a posting list: an
+// equality of a tag or param with one string shorter than a value head
+// (so that the head is the value, and the index alone answers it).
+func (c *filterCompiler) cachable(cond *modelkeep.Condition) bool {
+	kt, keyed := c.keyedTable(cond)
+	if !keyed || kt.numberCol == "" || cond.Op != modelkeep.OpEq || len(cond.Values) != 1 {
+		return false
+	}
+	v, ok := cond.Values[0].(string)
+	return ok && utf8.ValidString(v) && utf8.RuneCountInString(v) < headLen
+}
+
+// modelAt is what a version list knows of its model when it starts.
+type modelAt struct {
+	id         int64
+	born       int64 // created_at, microseconds
+	latest     int   // models.latest_version
+	hasAliases bool
+}
+
+// postings returns the list of the model's versions 1..m.latest that have
+// cond's key and value, reading from the database only the versions the
+// cached list does not cover yet. The list returned must not be changed.
+func (s *Store) postings(ctx context.Context, m modelAt, kt keyedTable, cond *modelkeep.Condition) (*postingList, error) {
+	key := postingKey{modelID: m.id, modelBorn: m.born, table: kt.table, key: cond.Field.Key, value: cond.Values[0].(string)}
+	pc := s.postingCache
+	pc.mu.Lock()
+	var cached *postingList
+	if e, ok := pc.entries[key]; ok {
+		pc.lru.MoveToFront(e)
+		cached = e.Value.(*postingList)
+	}
+	pc.mu.Unlock()
+	if cached != nil && cached.upTo >= m.latest {
+		return cached, nil
+	}
+	upTo := 0
+	if cached != nil {
+		upTo = cached.upTo
+	}
+	// The versions after upTo, up to the latest committed when the list
+	// started: reading past it could see a version whose predecessors are
+	// not all visible to this read yet.
+	db := s.db.WithContext(ctx)
+	rows, err := db.Raw("SELECT "+kt.numberCol+", "+kt.idCol+" FROM "+kt.table+" WHERE model_id = ? AND "+kt.keyCol+" = ? AND "+
+		kt.headCol+" = ? AND "+kt.numberCol+" > ? AND "+kt.numberCol+" <= ? ORDER BY "+kt.numberCol,
+		m.id, key.key, key.value, upTo, m.latest).Rows()
+	if err != nil {
+		return nil, dbErr("read search postings", err)
+	}
+	defer rows.Close()
+	next := &postingList{key: key, upTo: m.latest}
+	if cached != nil {
+		// A new list, never the cached one changed: other requests may be
+		// reading it.
+		next.numbers = append(make([]int32, 0, len(cached.numbers)+16), cached.numbers...)
+		next.ids = append(make([]int64, 0, len(cached.ids)+16), cached.ids...)
+	}
+	for rows.Next() {
+		var n int32
+		var id int64
+		if err := rows.Scan(&n, &id); err != nil {
+			return nil, dbErr("read search postings", err)
+		}
+		next.numbers = append(next.numbers, n)
+		next.ids = append(next.ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("read search postings", err)
+	}
+	pc.put(next)
+	return next, nil
+}
+
+// put stores l, replacing a shorter list of the same key, and evicts the
+// least recently used lists beyond the budget.
+func (pc *postingCache) put(l *postingList) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if e, ok := pc.entries[l.key]; ok {
+		old := e.Value.(*postingList)
+		if old.upTo >= l.upTo {
+			return // another request got further meanwhile
+		}
+		pc.size -= len(old.numbers)
+		pc.lru.Remove(e)
+		delete(pc.entries, l.key)
+	}
+	if len(l.numbers) > pc.max {
+		return // larger than the whole cache: used once, not kept
+	}
+	pc.entries[l.key] = pc.lru.PushFront(l)
+	pc.size += len(l.numbers)
+	for pc.size > pc.max {
+		e := pc.lru.Back()
+		old := e.Value.(*postingList)
+		pc.size -= len(old.numbers)
+		pc.lru.Remove(e)
+		delete(pc.entries, old.key)
+	}
+}
+
+// intersectNewest calls yield with the (number, id) pairs present in every
+// list, newest first, starting below before (0: from the newest), until
+// yield returns false.
+func intersectNewest(lists []*postingList, before int, yield func(number int32, id int64) bool) {
+	if len(lists) == 0 {
+		return
+	}
+	pos := make([]int, len(lists)) // index of the next candidate in each list, walking down
+	for i, l := range lists {
+		pos[i] = len(l.numbers) - 1
+		if before > 0 {
+			// The first entry at or above before, minus one.
+			lo, hi := 0, len(l.numbers)
+			for lo < hi {
+				mid := (lo + hi) / 2
+				if int(l.numbers[mid]) < before {
+					lo = mid + 1
+				} else {
+					hi = mid
+				}
+			}
+			pos[i] = lo - 1
+		}
+	}
+	for {
+		// The highest number every list can still reach.
+		target := int32(-1)
+		for i, l := range lists {
+			if pos[i] < 0 {
+				return
+			}
+			if n := l.numbers[pos[i]]; target < 0 || n < target {
+				target = n
+			}
+		}
+		all := true
+		for i, l := range lists {
+			for pos[i] >= 0 && l.numbers[pos[i]] > target {
+				pos[i]--
+			}
+			if pos[i] < 0 {
+				return
+			}
+			if l.numbers[pos[i]] != target {
+				all = false
+			}
+		}
+		if !all {
+			continue
+		}
+		if !yield(target, lists[0].ids[pos[0]]) {
+			return
+		}
+		for i := range lists {
+			pos[i]--
+		}
+	}
+}
+
+// Batches of candidates a posting-list answer sends to the database: the
+// first is a few pages' worth (the other conditions may drop most), the
+// next ones grow, up to what one statement may bind.
+const (
+	firstCandidateBatch = 8
+	maxCandidateBatch   = 8192
+)
+
+// listFromPostings answers a version list in the default order whose filter
+// is an AND holding cachable tag or param equalities: their posting lists
+// are intersected newest first, and batches of the versions in all of them
+// go to the database with the rest of the filter (compileCandidateList)
+// until the page is full. ok is false when the list does not qualify.
+func (s *Store) listFromPostings(ctx context.Context, m modelAt, f modelkeep.VersionFilter) ([]modelkeep.Version, bool, error) {
+	if s.postingCache == nil || s.inTx || f.Where == nil || f.Where.Root == nil || !f.Order.IsZero() {
+		return nil, false, nil
+	}
+	c := &filterCompiler{dialect: s.dialect, target: modelkeep.FilterVersions, modelID: m.id}
+	terms := []modelkeep.FilterExpr{f.Where.Root}
+	if and, isAnd := f.Where.Root.(*modelkeep.FilterAnd); isAnd {
+		terms = and.Terms
+	}
+	var lists []*postingList
+	var rest []modelkeep.FilterExpr
+	for _, t := range terms {
+		cond, isCond := t.(*modelkeep.Condition)
+		if !isCond || !c.cachable(cond) {
+			rest = append(rest, t)
+			continue
+		}
+		kt, _ := c.keyedTable(cond)
+		l, err := s.postings(ctx, m, kt, cond)
+		if err != nil {
+			return nil, false, err
+		}
+		lists = append(lists, l)
+	}
+	if len(lists) == 0 {
+		return nil, false, nil
+	}
+	batch := maxCandidateBatch
+	if f.Limit > 0 {
+		batch = min(max(firstCandidateBatch*f.Limit, 64), maxCandidateBatch)
+	}
+	var out []modelkeep.Version
+	before := f.BeforeNumber
+	for {
+		var ids []int64
+		var last int32
+		intersectNewest(lists, before, func(n int32, id int64) bool {
+			ids, last = append(ids, id), n
+			return len(ids) < batch
+		})
+		if len(ids) == 0 {
+			return out, true, nil
+		}
+		need := 0
+		if f.Limit > 0 {
+			need = f.Limit - len(out)
+		}
+		query, args, err := compileCandidateList(s.dialect, m, f, rest, ids, need)
+		if err != nil {
+			return nil, false, err
+		}
+		vs, err := s.readVersions(ctx, s.db.WithContext(ctx).Raw(query, args...), f.Model, describeList(f.Model))
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, vs...)
+		if f.Limit > 0 && len(out) >= f.Limit || len(ids) < batch {
+			return out, true, nil
+		}
+		before, batch = int(last), min(batch*4, maxCandidateBatch)
+	}
+}
+
+// compileCandidateList compiles the read of the candidates ids (versions of
+// m that passed the posting lists) that also meet rest and f's stage and
+// status, newest first, at most need (0: all). When rest has keyed
+// conditions the first one's table is read first, by primary key, and the
+// others are joined to it as in compileDrivenVersionList, so that versions
+// rows are read only for the survivors.
+func compileCandidateList(dialect string, m modelAt, f modelkeep.VersionFilter, rest []modelkeep.FilterExpr, ids []int64, need int) (string, []any, error) {
+	c := &filterCompiler{dialect: dialect, target: modelkeep.FilterVersions, modelID: m.id}
+	join, sel := " JOIN ", "SELECT STRAIGHT_JOIN "+versionSelect(dialect, m.hasAliases)+" FROM "
+	if dialect == dialectSQLite {
+		join, sel = " CROSS JOIN ", "SELECT "+versionSelect(dialect, m.hasAliases)+" FROM "
+	}
+	c.b.text(sel)
+	idsIn := func(col string) {
+		c.b.text(col + " IN (")
+		for i, id := range ids {
+			if i > 0 {
+				c.b.text(",")
+			}
+			c.b.arg(id)
+		}
+		c.b.text(")")
+	}
+	type keyedTerm struct {
+		alias string
+		kt    keyedTable
+		cond  *modelkeep.Condition
+	}
+	var keyed []keyedTerm
+	var where []modelkeep.FilterExpr
+	for i, t := range rest {
+		if cond, isCond := t.(*modelkeep.Condition); isCond {
+			if kt, ok := c.keyedTable(cond); ok {
+				keyed = append(keyed, keyedTerm{alias: fmt.Sprintf("j%d", i), kt: kt, cond: cond})
+				continue
+			}
+		}
+		where = append(where, t)
+	}
+	if len(keyed) == 0 {
+		c.b.text("versions WHERE ")
+		idsIn("versions.id")
+	} else {
+		d := keyed[0]
+		c.b.text(d.kt.table + " " + d.alias)
+		for _, k := range keyed[1:] {
+			c.b.text(join + k.kt.table + " " + k.alias + " ON " + k.alias + "." + k.kt.idCol + " = " + d.alias + "." + d.kt.idCol + " AND ")
+			if err := c.keyedMatch(k.kt, k.alias, k.cond); err != nil {
+				return "", nil, err
+			}
+		}
+		c.b.text(join + "versions ON versions.id = " + d.alias + "." + d.kt.idCol + " WHERE ")
+		idsIn(d.alias + "." + d.kt.idCol)
+		c.b.text(" AND ")
+		if err := c.keyedMatch(d.kt, d.alias, d.cond); err != nil {
+			return "", nil, err
+		}
+	}
+	c.b.text(" AND versions.model_id = ")
+	c.b.arg(m.id)
+	if f.Stage != "" {
+		c.b.text(" AND versions.stage = ")
+		c.b.arg(string(f.Stage))
+	}
+	if f.Status != "" {
+		c.b.text(" AND versions.status = ")
+		c.b.arg(string(f.Status))
+	}
+	for _, t := range where {
+		c.b.text(" AND ")
+		if err := c.expr(t); err != nil {
+			return "", nil, err
+		}
+	}
+	c.b.text(" ORDER BY versions.number DESC")
+	if need > 0 {
+		c.b.text(" LIMIT ")
+		c.b.arg(need)
+	}
+	return c.b.sql.String(), c.b.args, nil
+}

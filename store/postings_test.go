@@ -1,0 +1,181 @@
+package store
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+func postingListOf(numbers ...int32) *postingList {
+	l := &postingList{numbers: numbers}
+	for _, n := range numbers {
+		l.ids = append(l.ids, int64(n)*10)
+	}
+	return l
+}
+
+func TestIntersectNewest(t *testing.T) {
+	for _, tc := range []struct {
+		lists  [][]int32
+		before int
+		want   string
+	}{
+		{[][]int32{{1, 2, 3}}, 0, "3,2,1"},
+		{[][]int32{{1, 2, 3}}, 3, "2,1"},
+		{[][]int32{{1, 2, 3}}, 1, ""},
+		{[][]int32{{1, 2, 3}}, 99, "3,2,1"},
+		{[][]int32{{1, 3, 5, 7, 9}, {2, 3, 4, 5, 9, 10}}, 0, "9,5,3"},
+		{[][]int32{{1, 3, 5, 7, 9}, {2, 3, 4, 5, 9, 10}}, 9, "5,3"},
+		{[][]int32{{1, 3, 5, 7, 9}, {2, 3, 4, 5, 9, 10}, {3, 9}}, 0, "9,3"},
+		{[][]int32{{1, 2}, {3, 4}}, 0, ""},
+		{[][]int32{{}, {3, 4}}, 0, ""},
+	} {
+		var lists []*postingList
+		for _, l := range tc.lists {
+			lists = append(lists, postingListOf(l...))
+		}
+		var got []string
+		intersectNewest(lists, tc.before, func(n int32, id int64) bool {
+			if id != int64(n)*10 {
+				t.Errorf("number %d came with id %d", n, id)
+			}
+			got = append(got, fmt.Sprint(n))
+			return true
+		})
+		if strings.Join(got, ",") != tc.want {
+			t.Errorf("%v before %d: got %v, want %s", tc.lists, tc.before, got, tc.want)
+		}
+	}
+	// yield false stops.
+	n := 0
+	intersectNewest([]*postingList{postingListOf(1, 2, 3, 4)}, 0, func(int32, int64) bool { n++; return n < 2 })
+	if n != 2 {
+		t.Errorf("yield called %d times after false", n)
+	}
+}
+
+func TestPostingCacheEvicts(t *testing.T) {
+	pc := newPostingCache(5)
+	key := func(v string) postingKey { return postingKey{modelID: 1, table: "version_tags", key: "k", value: v} }
+	put := func(v string, upTo int, numbers ...int32) {
+		l := postingListOf(numbers...)
+		l.key, l.upTo = key(v), upTo
+		pc.put(l)
+	}
+	put("a", 3, 1, 2, 3)
+	put("b", 2, 1, 2)
+	put("c", 2, 1, 2) // over 5: a, the least recently used, goes
+	if _, ok := pc.entries[key("a")]; ok || pc.size != 4 {
+		t.Fatalf("a kept or size %d", pc.size)
+	}
+	put("b", 1, 1) // older than the cached b: ignored
+	if l := pc.entries[key("b")].Value.(*postingList); l.upTo != 2 {
+		t.Fatalf("b replaced by an older list: %+v", l)
+	}
+	put("d", 9, 1, 2, 3, 4, 5, 6) // larger than the cache: not kept
+	if _, ok := pc.entries[key("d")]; ok || pc.size != 4 {
+		t.Fatalf("d kept or size %d", pc.size)
+	}
+}
+
+// The posting lists follow the model: versions created after a list was
+// cached are in the next answer, and a model deleted and created again
+// (SQLite may give it the old id) does not inherit the old versions.
+func TestPostingsFollowTheModel(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		where := mustParseFilter(t, modelkeep.FilterVersions, `tags.team = "risk" AND params.lr = "0.1"`)
+		create := func(tags, params map[string]string) {
+			t.Helper()
+			if _, err := s.CreateVersion(ctx, modelkeep.Version{Model: "m", Tags: tags, Params: params}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		risk, lr := map[string]string{"team": "risk"}, map[string]string{"lr": "0.1"}
+		for round := range 2 {
+			mustCreateModel(t, s, "m", nil)
+			create(risk, lr)
+			create(risk, nil)
+			if got := listVersionNumbers(t, s, where, modelkeep.Order{}, 10); got != "1" {
+				t.Fatalf("round %d: got %q, want 1", round, got)
+			}
+			if len(s.postingCache.entries) == 0 {
+				t.Fatal("the list did not go through the posting cache")
+			}
+			create(risk, lr)
+			create(nil, lr)
+			create(risk, lr)
+			if got := listVersionNumbers(t, s, where, modelkeep.Order{}, 10); got != "5,3,1" {
+				t.Fatalf("round %d after more versions: got %q", round, got)
+			}
+			if got := listVersionNumbers(t, s, where, modelkeep.Order{}, 1); got != "5,3,1" {
+				t.Fatalf("round %d by pages of 1: got %q", round, got)
+			}
+			if err := s.DeleteModel(ctx, "m"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// Lists read while versions are being created agree with the database read
+// without the cache, at every moment: each answer is checked against the
+// versions that existed when it was read (numbers only grow).
+func TestPostingsUnderConcurrentCreates(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		mustCreateModel(t, s, "m", nil)
+		tagsOf := func(n int) map[string]string {
+			return map[string]string{"team": fmt.Sprint("t", n%3), "tier": fmt.Sprint("x", n%2)}
+		}
+		const versions = 60
+		where := mustParseFilter(t, modelkeep.FilterVersions, `tags.team = "t0" AND tags.tier = "x1"`)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for n := 1; n <= versions; n++ {
+				if _, err := s.CreateVersion(ctx, modelkeep.Version{Model: "m", Tags: tagsOf(n)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+		for range 2 {
+			wg.Go(func() {
+				r := rand.New(rand.NewPCG(1, 2))
+				for range 40 {
+					vs, err := s.ListVersions(ctx, modelkeep.VersionFilter{Model: "m", Where: where, Limit: 1 + r.IntN(5)})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					var got []int
+					for _, v := range vs {
+						got = append(got, v.Number)
+					}
+					// The newest matches below the first one answered, in order.
+					if len(got) == 0 {
+						continue
+					}
+					var want []int
+					for n := got[0]; n >= 1 && len(want) < len(got); n-- {
+						if tg := tagsOf(n); tg["team"] == "t0" && tg["tier"] == "x1" {
+							want = append(want, n)
+						}
+					}
+					if !slices.Equal(got, want) {
+						t.Errorf("got %v, want %v", got, want)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	})
+}
