@@ -48,6 +48,9 @@ type latestMetricRow struct {
 	Value     float64   `gorm:"column:value"`
 	Step      int64     `gorm:"column:step"`
 	TS        time.Time `gorm:"column:ts"`
+	// Rev is the models.metrics_rev of the AddMetrics call that wrote the
+	// row (migrations 0039, 0040; store/metriccache.go).
+	Rev int64 `gorm:"column:rev"`
 }
 
 func (latestMetricRow) TableName() string { return "latest_metrics" }
@@ -90,13 +93,14 @@ func supersedes(a, b latestMetricRow) bool {
 }
 
 // updateLatestMetrics folds points just recorded for version v (in the order
-// recorded) into latest_metrics. The caller holds the version row's lock, so
+// recorded) into latest_metrics, stamping the rows it writes with rev, the
+// call's models.metrics_rev. The caller holds the version row's lock, so
 // concurrent calls for one version take turns and never both insert a key.
-func (s *Store) updateLatestMetrics(ctx context.Context, v versionRow, points []metricRow) error {
+func (s *Store) updateLatestMetrics(ctx context.Context, v versionRow, points []metricRow, rev int64) error {
 	db := s.db.WithContext(ctx)
 	best := map[string]latestMetricRow{}
 	for _, p := range points {
-		r := latestMetricRow{VersionID: v.ID, ModelID: v.ModelID, MetricKey: p.MetricKey, Value: p.Value, Step: p.Step, TS: p.TS}
+		r := latestMetricRow{VersionID: v.ID, ModelID: v.ModelID, MetricKey: p.MetricKey, Value: p.Value, Step: p.Step, TS: p.TS, Rev: rev}
 		if cur, ok := best[p.MetricKey]; !ok || supersedes(cur, r) {
 			best[p.MetricKey] = r
 		}
@@ -122,7 +126,7 @@ func (s *Store) updateLatestMetrics(ctx context.Context, v versionRow, points []
 	}
 	err := db.Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "version_id"}, {Name: "metric_key"}},
-		DoUpdates: clause.AssignmentColumns([]string{"value", "step", "ts"}),
+		DoUpdates: clause.AssignmentColumns([]string{"value", "step", "ts", "rev"}),
 	}).CreateInBatches(rows, metricsBatch).Error
 	if err != nil {
 		return dbErr("update latest metrics", err)

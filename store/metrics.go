@@ -38,6 +38,20 @@ func (s *Store) AddMetrics(ctx context.Context, model string, number int, metric
 	}
 	return s.inTxStore(ctx, func(tx *Store) error {
 		db := tx.db.WithContext(ctx)
+		// First the model's metrics revision (metriccache.go), which locks
+		// the model row: models before versions, the order every
+		// transaction that takes both keeps.
+		res := db.Exec("UPDATE models SET metrics_rev = metrics_rev + 1 WHERE name = ?", model)
+		if res.Error != nil {
+			return dbErr(fmt.Sprintf("add metrics to version %s/%d", model, number), res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", model)
+		}
+		var rev int64
+		if err := db.Raw("SELECT metrics_rev FROM models WHERE name = ?", model).Scan(&rev).Error; err != nil {
+			return dbErr(fmt.Sprintf("add metrics to version %s/%d", model, number), err)
+		}
 		v, err := tx.versionRowOf(ctx, model, number)
 		if err != nil {
 			return err
@@ -58,7 +72,7 @@ func (s *Store) AddMetrics(ctx context.Context, model string, number int, metric
 		if err := db.CreateInBatches(rows, metricsBatch).Error; err != nil {
 			return dbErr(fmt.Sprintf("add metrics to version %s/%d", model, number), err)
 		}
-		return tx.updateLatestMetrics(ctx, v, rows)
+		return tx.updateLatestMetrics(ctx, v, rows, rev)
 	})
 }
 

@@ -82,6 +82,7 @@ type modelAt struct {
 	id         int64
 	born       int64 // created_at, microseconds
 	latest     int   // models.latest_version
+	metricsRev int64 // models.metrics_rev
 	hasAliases bool
 }
 
@@ -249,35 +250,60 @@ func (s *Store) listFromPostings(ctx context.Context, m modelAt, f modelkeep.Ver
 		terms = and.Terms
 	}
 	var lists []*postingList
+	var metrics []metricCondition
 	var rest []modelkeep.FilterExpr
 	for _, t := range terms {
 		cond, isCond := t.(*modelkeep.Condition)
-		if !isCond || !c.cachable(cond) {
+		switch {
+		case isCond && c.cachable(cond):
+			kt, _ := c.keyedTable(cond)
+			l, err := s.postings(ctx, m, kt, cond)
+			if err != nil {
+				return nil, false, err
+			}
+			lists = append(lists, l)
+		case isCond && s.metricCache != nil && c.cachableMetric(cond):
+			mv, err := s.metricValuesOf(ctx, m, cond.Field.Key)
+			if err != nil {
+				return nil, false, err
+			}
+			metrics = append(metrics, metricCondition{values: mv, cond: cond})
+		default:
 			rest = append(rest, t)
-			continue
 		}
-		kt, _ := c.keyedTable(cond)
-		l, err := s.postings(ctx, m, kt, cond)
-		if err != nil {
-			return nil, false, err
-		}
-		lists = append(lists, l)
 	}
 	if len(lists) == 0 {
 		return nil, false, nil
 	}
+	// When the database has nothing left to check, every candidate is an
+	// answer: a batch is exactly what the page lacks.
+	exact := len(rest) == 0 && f.Stage == "" && f.Status == ""
 	batch := maxCandidateBatch
 	if f.Limit > 0 {
 		batch = min(max(firstCandidateBatch*f.Limit, 64), maxCandidateBatch)
+		if exact {
+			batch = min(f.Limit, maxCandidateBatch)
+		}
 	}
 	var out []modelkeep.Version
 	before := f.BeforeNumber
 	for {
 		var ids []int64
 		var last int32
+		exhausted := true
 		intersectNewest(lists, before, func(n int32, id int64) bool {
-			ids, last = append(ids, id), n
-			return len(ids) < batch
+			last = n
+			for _, mc := range metrics {
+				if !mc.matches(id) {
+					return true
+				}
+			}
+			ids = append(ids, id)
+			if len(ids) < batch {
+				return true
+			}
+			exhausted = false
+			return false
 		})
 		if len(ids) == 0 {
 			return out, true, nil
@@ -295,7 +321,7 @@ func (s *Store) listFromPostings(ctx context.Context, m modelAt, f modelkeep.Ver
 			return nil, false, err
 		}
 		out = append(out, vs...)
-		if f.Limit > 0 && len(out) >= f.Limit || len(ids) < batch {
+		if f.Limit > 0 && len(out) >= f.Limit || exhausted {
 			return out, true, nil
 		}
 		before, batch = int(last), min(batch*4, maxCandidateBatch)

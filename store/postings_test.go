@@ -179,3 +179,110 @@ func TestPostingsUnderConcurrentCreates(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// Metric thresholds checked in memory follow every AddMetrics: each answer
+// is what the database gives without the caches.
+func TestMetricCacheFollowsNewPoints(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		noCache := *s
+		noCache.postingCache, noCache.metricCache = nil, nil
+		mustCreateModel(t, s, "m", nil)
+		for range 6 {
+			if _, err := s.CreateVersion(ctx, modelkeep.Version{Model: "m", Tags: map[string]string{"team": "risk"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		where := mustParseFilter(t, modelkeep.FilterVersions, `tags.team = "risk" AND metrics.auc >= 0.9 AND metrics.loss != 0.5`)
+		check := func(step string, want string) {
+			t.Helper()
+			for _, size := range []int{1, 2, 10} {
+				if got := listVersionNumbers(t, s, where, modelkeep.Order{}, size); got != want {
+					t.Fatalf("%s, page size %d: got %q, want %q", step, size, got, want)
+				}
+				if got := listVersionNumbers(t, &noCache, where, modelkeep.Order{}, size); got != want {
+					t.Fatalf("%s, without the caches: got %q, want %q", step, got, want)
+				}
+			}
+		}
+		add := func(number int, key string, value float64, step int64) {
+			t.Helper()
+			if err := s.AddMetrics(ctx, "m", number, []modelkeep.Metric{{Key: key, Value: value, Step: step}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check("no metrics", "")
+		add(2, "auc", 0.95, 1)
+		add(2, "loss", 0.1, 1)
+		add(4, "auc", 0.91, 1)
+		add(4, "loss", 0.2, 1)
+		add(5, "auc", 0.99, 1) // no loss: != does not match a missing metric
+		check("first points", "4,2")
+		if len(s.metricCache.entries) == 0 {
+			t.Fatal("the list did not go through the metric cache")
+		}
+		add(4, "auc", 0.5, 2) // a later step replaces the value
+		check("auc of 4 fell", "2")
+		add(2, "auc", 0.1, 0) // an earlier step does not
+		add(5, "loss", 0.3, 1)
+		add(6, "auc", 0.9, 1)
+		add(6, "loss", 0.5, 1)
+		check("more points", "5,2")
+	})
+}
+
+// Lists read while metrics are being recorded agree with the database: a
+// version's answer never flips back, as its auc only rises here.
+func TestMetricCacheUnderConcurrentPoints(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		mustCreateModel(t, s, "m", nil)
+		const versions = 20
+		for range versions {
+			if _, err := s.CreateVersion(ctx, modelkeep.Version{Model: "m", Tags: map[string]string{"team": "risk"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		where := mustParseFilter(t, modelkeep.FilterVersions, `tags.team = "risk" AND metrics.auc >= 0.9`)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			// Version n's auc rises to 0.95, newest first.
+			for n := versions; n >= 1; n-- {
+				if err := s.AddMetrics(ctx, "m", n, []modelkeep.Metric{{Key: "auc", Value: 0.95, Step: 1}}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+		for range 2 {
+			wg.Go(func() {
+				prev := 0
+				for range 30 {
+					vs, err := s.ListVersions(ctx, modelkeep.VersionFilter{Model: "m", Where: where})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					// Always a run from the newest down, growing.
+					for i, v := range vs {
+						if v.Number != versions-i {
+							t.Errorf("answer %d: version %d at %d", len(vs), v.Number, i)
+							return
+						}
+					}
+					if len(vs) < prev {
+						t.Errorf("answer shrank from %d to %d", prev, len(vs))
+						return
+					}
+					prev = len(vs)
+				}
+			})
+		}
+		wg.Wait()
+		if got := listVersionNumbers(t, s, where, modelkeep.Order{}, 100); strings.Count(got, ",") != versions-1 {
+			t.Fatalf("after all points: %q", got)
+		}
+	})
+}

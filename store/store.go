@@ -62,9 +62,11 @@ type Store struct {
 	now     func() time.Time
 	logger  *slog.Logger
 	inTx    bool
-	// postingCache serves tag and param equalities of version lists
-	// (postings.go); shared by the store and its transactions' copies.
+	// postingCache and metricCache serve tag and param equalities and
+	// metric thresholds of version lists (postings.go, metriccache.go);
+	// shared by the store and its transactions' copies.
 	postingCache *postingCache
+	metricCache  *metricCache
 }
 
 var _ modelkeep.MetaStore = (*Store)(nil)
@@ -133,7 +135,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		return nil, dbErr("open database", err)
 	}
-	s := &Store{db: db, dialect: t.dialect, now: now, logger: logger, postingCache: newPostingCache(postingCacheEntries)}
+	s := &Store{db: db, dialect: t.dialect, now: now, logger: logger, postingCache: newPostingCache(postingCacheEntries),
+		metricCache: newMetricCache(metricCacheEntries)}
 	err = s.Ping(ctx)
 	if err == nil {
 		err = s.migrate(ctx)
