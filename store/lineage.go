@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"maps"
 	"slices"
@@ -24,6 +25,10 @@ type lineageEdgeRow struct {
 	ToID      string    `gorm:"column:to_id"`
 	Relation  string    `gorm:"column:relation"`
 	CreatedAt time.Time `gorm:"column:created_at;autoCreateTime:false"`
+
+	// The walk reads the version at the far end with the edge (level).
+	farModel  sql.NullString `gorm:"-"`
+	farNumber sql.NullInt64  `gorm:"-"`
 }
 
 func (lineageEdgeRow) TableName() string { return "lineage_edges" }
@@ -132,6 +137,7 @@ func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkee
 	}
 	w := &lineageWalk{
 		db: s.db.WithContext(ctx), q: q, scope: modelkeep.Actor{Models: q.Models},
+		intType:  map[string]string{dialectMySQL: "UNSIGNED", dialectSQLite: "INTEGER"}[s.dialect],
 		admitted: map[nodeKey]bool{}, hidden: map[nodeKey]bool{}, edges: map[edgeKey]bool{},
 		refs: map[nodeKey]modelkeep.LineageRef{}, labels: map[nodeKey]string{},
 	}
@@ -149,9 +155,10 @@ func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkee
 
 // lineageWalk is the state of one Lineage call.
 type lineageWalk struct {
-	db    *gorm.DB
-	q     modelkeep.LineageQuery
-	scope modelkeep.Actor
+	db      *gorm.DB
+	q       modelkeep.LineageQuery
+	scope   modelkeep.Actor
+	intType string // what CAST turns a node id (text) into a row id with
 
 	admitted  map[nodeKey]bool // nodes in the answer, within MaxNodes
 	order     []nodeKey
@@ -203,8 +210,8 @@ func (d *walkDirection) far(r lineageEdgeRow) nodeKey {
 }
 
 // walk runs the breadth-first walk, both directions level by level: one
-// query reads a level's edges in both directions, one more looks up the
-// versions they reach, so a walk of depth d takes 2d queries at most.
+// query reads a level's edges in both directions with the versions they
+// reach, so a walk of depth d takes d queries at most.
 func (w *lineageWalk) walk(root nodeKey) error {
 	var dirs []*walkDirection
 	if w.q.Upstream {
@@ -232,14 +239,10 @@ func (w *lineageWalk) walk(root nodeKey) error {
 		if err != nil {
 			return err
 		}
-		var reached []nodeKey
 		for i, d := range active {
 			for _, r := range rows[i] {
-				reached = append(reached, d.far(r))
+				w.learnVersion(d.far(r), r)
 			}
-		}
-		if err := w.lookUpVersions(reached); err != nil {
-			return err
 		}
 		for i, d := range active {
 			d.frontier = w.follow(d, rows[i])
@@ -292,17 +295,26 @@ func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRo
 		for _, k := range d.frontier {
 			byType[k.typ] = append(byType[k.typ], k.id)
 		}
+		near, far := d.near(), "to"
+		if !d.downstream {
+			far = "from"
+		}
+		// The far end's version, when it is one, comes with the edge: its
+		// model and number, NULL when the version is gone.
+		args = append(args, string(modelkeep.NodeModelVersion))
 		var conds []string
 		for _, typ := range slices.Sorted(maps.Keys(byType)) {
-			conds = append(conds, "("+d.near()+"_type = ? AND "+d.near()+"_id IN ?)")
+			conds = append(conds, "(e."+near+"_type = ? AND e."+near+"_id IN ?)")
 			args = append(args, string(typ), byType[typ])
 		}
 		// No ORDER BY: rows come in index order and the LIMIT stops the
 		// scan, even at a node with a million edges. The answer is sorted
 		// later. Each SELECT is a derived table so that its LIMIT is its
 		// own on SQLite too.
-		parts = append(parts, fmt.Sprintf("SELECT * FROM (SELECT %d AS dir, from_type, from_id, to_type, to_id, relation "+
-			"FROM lineage_edges WHERE %s LIMIT %d) AS d%d", i, strings.Join(conds, " OR "), limit, i))
+		parts = append(parts, fmt.Sprintf("SELECT * FROM (SELECT %d AS dir, e.from_type, e.from_id, e.to_type, e.to_id, e.relation, "+
+			"m.name AS far_model, v.number AS far_number FROM lineage_edges e "+
+			"LEFT JOIN versions v ON e.%s_type = ? AND v.id = CAST(e.%s_id AS %s) LEFT JOIN models m ON m.id = v.model_id "+
+			"WHERE %s LIMIT %d) AS d%d", i, far, far, w.intType, strings.Join(conds, " OR "), limit, i))
 	}
 	sqlRows, err := w.db.Raw(strings.Join(parts, " UNION ALL "), args...).Rows()
 	if err != nil {
@@ -313,7 +325,7 @@ func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRo
 	for sqlRows.Next() {
 		var dir int
 		var r lineageEdgeRow
-		if err := sqlRows.Scan(&dir, &r.FromType, &r.FromID, &r.ToType, &r.ToID, &r.Relation); err != nil {
+		if err := sqlRows.Scan(&dir, &r.FromType, &r.FromID, &r.ToType, &r.ToID, &r.Relation, &r.farModel, &r.farNumber); err != nil {
 			return nil, dbErr("read lineage edges", err)
 		}
 		if dir < 0 || dir >= len(out) {
@@ -327,48 +339,18 @@ func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRo
 	return out, nil
 }
 
-// lookUpVersions finds the model and number of the version nodes among
-// keys not looked up yet, and hides those out of scope or gone.
-func (w *lineageWalk) lookUpVersions(keys []nodeKey) error {
-	var ids []int64
-	for _, k := range keys {
-		if k.typ != modelkeep.NodeModelVersion || w.hidden[k] {
-			continue
-		}
-		if _, ok := w.refs[k]; ok {
-			continue
-		}
-		id, err := strconv.ParseInt(k.id, 10, 64)
-		if err != nil {
-			w.hidden[k] = true
-			continue
-		}
-		ids = append(ids, id)
+// learnVersion records what the walk learnt of k, the far end of edge r,
+// when k is a version not known yet: its model and number, or that it is
+// hidden (gone, or out of the query's model scope).
+func (w *lineageWalk) learnVersion(k nodeKey, r lineageEdgeRow) {
+	if k.typ != modelkeep.NodeModelVersion || w.hidden[k] || hasRef(w.refs, k) {
+		return
 	}
-	if len(ids) == 0 {
-		return nil
+	if r.farModel.Valid && r.farNumber.Valid && w.scope.CanAccessModel(r.farModel.String) {
+		w.refs[k] = modelkeep.VersionNode(r.farModel.String, int(r.farNumber.Int64))
+		return
 	}
-	var rows []struct {
-		ID     int64  `gorm:"column:id"`
-		Number int    `gorm:"column:number"`
-		Model  string `gorm:"column:model"`
-	}
-	err := w.db.Table("versions").Select("versions.id AS id, versions.number AS number, models.name AS model").
-		Joins("JOIN models ON models.id = versions.model_id").Where("versions.id IN ?", ids).Scan(&rows).Error
-	if err != nil {
-		return dbErr("read lineage versions", err)
-	}
-	for _, r := range rows {
-		if w.scope.CanAccessModel(r.Model) {
-			w.refs[rowKey(modelkeep.NodeModelVersion, r.ID)] = modelkeep.VersionNode(r.Model, r.Number)
-		}
-	}
-	for _, id := range ids {
-		if k := rowKey(modelkeep.NodeModelVersion, id); !hasRef(w.refs, k) {
-			w.hidden[k] = true
-		}
-	}
-	return nil
+	w.hidden[k] = true
 }
 
 // label finds what the admitted datasets, runs and deployments are: one

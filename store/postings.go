@@ -4,6 +4,8 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"math"
+	"slices"
 	"sync"
 	"unicode/utf8"
 
@@ -178,18 +180,10 @@ func intersectNewest(lists []*postingList, before int, yield func(number int32, 
 	pos := make([]int, len(lists)) // index of the next candidate in each list, walking down
 	for i, l := range lists {
 		pos[i] = len(l.numbers) - 1
-		if before > 0 {
-			// The first entry at or above before, minus one.
-			lo, hi := 0, len(l.numbers)
-			for lo < hi {
-				mid := (lo + hi) / 2
-				if int(l.numbers[mid]) < before {
-					lo = mid + 1
-				} else {
-					hi = mid
-				}
-			}
-			pos[i] = lo - 1
+		if before > 0 && before <= math.MaxInt32 {
+			// Just below the first entry at or above before.
+			first, _ := slices.BinarySearch(l.numbers, int32(before))
+			pos[i] = first - 1
 		}
 	}
 	for {
