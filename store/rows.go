@@ -23,6 +23,9 @@ type modelRow struct {
 	CreatedAt     time.Time `gorm:"column:created_at;autoCreateTime:false"`
 	UpdatedAt     time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
 	LatestVersion int       `gorm:"column:latest_version"`
+	// MetricsRev counts the AddMetrics calls on the model's versions
+	// (metriccache.go); only AddMetrics writes it, with an UPDATE.
+	MetricsRev int64 `gorm:"column:metrics_rev;->"`
 }
 
 func (modelRow) TableName() string { return "models" }
