@@ -30,8 +30,12 @@ import (
 // default, proxies often drop idle TCP after minutes), so the pool never
 // hands out a connection the network has silently closed.
 const (
-	mysqlMaxOpenConns    = 20
-	mysqlMaxIdleConns    = 10
+	mysqlMaxOpenConns = 20
+	// As many idle as open: with fewer, a server under steady concurrency
+	// closes connections on release and opens new ones for the next
+	// requests (300 handshakes in 10,000 requests of bench/search with 10).
+	// Idle ones are closed after mysqlConnMaxIdleTime anyway.
+	mysqlMaxIdleConns    = mysqlMaxOpenConns
 	mysqlConnMaxLifetime = 5 * time.Minute
 	mysqlConnMaxIdleTime = time.Minute
 	mysqlDialTimeout     = 10 * time.Second
