@@ -185,6 +185,15 @@ func compileDrivenVersionList(dialect string, modelID int64, withAliases bool, f
 		c.b.text(" AND d." + dt.numberCol + " < ")
 		c.b.arg(f.BeforeNumber)
 	}
+	if err := c.listTail(f, rest, "d."+dt.numberCol, f.Limit); err != nil {
+		return "", nil, false, err
+	}
+	return c.b.sql.String(), c.b.args, true, nil
+}
+
+// listTail ends a version list's query: the list's stage and status, the
+// rest of its filter, newest first by orderCol, at most limit (0: all).
+func (c *filterCompiler) listTail(f modelkeep.VersionFilter, rest []modelkeep.FilterExpr, orderCol string, limit int) error {
 	if f.Stage != "" {
 		c.b.text(" AND versions.stage = ")
 		c.b.arg(string(f.Stage))
@@ -196,15 +205,15 @@ func compileDrivenVersionList(dialect string, modelID int64, withAliases bool, f
 	for _, t := range rest {
 		c.b.text(" AND ")
 		if err := c.expr(t); err != nil {
-			return "", nil, false, err
+			return err
 		}
 	}
-	c.b.text(" ORDER BY d." + dt.numberCol + " DESC")
-	if f.Limit > 0 {
+	c.b.text(" ORDER BY " + orderCol + " DESC")
+	if limit > 0 {
 		c.b.text(" LIMIT ")
-		c.b.arg(f.Limit)
+		c.b.arg(limit)
 	}
-	return c.b.sql.String(), c.b.args, true, nil
+	return nil
 }
 
 // drivable reports whether a version list can be read from cond's index in

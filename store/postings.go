@@ -382,24 +382,8 @@ func compileCandidateList(dialect string, m modelAt, f modelkeep.VersionFilter, 
 	}
 	c.b.text(" AND versions.model_id = ")
 	c.b.arg(m.id)
-	if f.Stage != "" {
-		c.b.text(" AND versions.stage = ")
-		c.b.arg(string(f.Stage))
-	}
-	if f.Status != "" {
-		c.b.text(" AND versions.status = ")
-		c.b.arg(string(f.Status))
-	}
-	for _, t := range where {
-		c.b.text(" AND ")
-		if err := c.expr(t); err != nil {
-			return "", nil, err
-		}
-	}
-	c.b.text(" ORDER BY versions.number DESC")
-	if need > 0 {
-		c.b.text(" LIMIT ")
-		c.b.arg(need)
+	if err := c.listTail(f, where, "versions.number", need); err != nil {
+		return "", nil, err
 	}
 	return c.b.sql.String(), c.b.args, nil
 }
