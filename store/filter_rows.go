@@ -42,8 +42,9 @@ type versionParamRow struct {
 func (versionParamRow) TableName() string { return "version_params" }
 
 type latestMetricRow struct {
-	VersionID int64     `gorm:"column:version_id;primaryKey;autoIncrement:false"`
-	ModelID   int64     `gorm:"column:model_id"`
+	VersionID     int64 `gorm:"column:version_id;primaryKey;autoIncrement:false"`
+	ModelID       int64 `gorm:"column:model_id"`
+	VersionNumber int   `gorm:"column:version_number"`
 	MetricKey string    `gorm:"column:metric_key;primaryKey"`
 	Value     float64   `gorm:"column:value"`
 	Step      int64     `gorm:"column:step"`
@@ -100,7 +101,8 @@ func (s *Store) updateLatestMetrics(ctx context.Context, v versionRow, points []
 	db := s.db.WithContext(ctx)
 	best := map[string]latestMetricRow{}
 	for _, p := range points {
-		r := latestMetricRow{VersionID: v.ID, ModelID: v.ModelID, MetricKey: p.MetricKey, Value: p.Value, Step: p.Step, TS: p.TS, Rev: rev}
+		r := latestMetricRow{VersionID: v.ID, ModelID: v.ModelID, VersionNumber: v.Number, MetricKey: p.MetricKey,
+			Value: p.Value, Step: p.Step, TS: p.TS, Rev: rev}
 		if cur, ok := best[p.MetricKey]; !ok || supersedes(cur, r) {
 			best[p.MetricKey] = r
 		}

@@ -101,20 +101,31 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 	if driven {
 		return s.readVersions(ctx, db.Raw(query, args...), f.Model, describeList(f.Model))
 	}
-	// Columns are qualified: an order by a metric joins latest_metrics.
-	q := db.Model(&versionRow{}).Where("versions.model_id = ?", modelID)
-	if f.Stage != "" {
-		q = q.Where("versions.stage = ?", string(f.Stage))
-	}
-	if f.Status != "" {
-		q = q.Where("versions.status = ?", string(f.Status))
-	}
-	if f.Where != nil {
-		where, args, err := compileFilter(s.dialect, modelkeep.FilterVersions, modelID, f.Where)
-		if err != nil {
-			return nil, err
+	// The list's own conditions; columns are qualified, as a sort by a
+	// metric reads latest_metrics too.
+	where := func(q *gorm.DB) (*gorm.DB, error) {
+		q = q.Where("versions.model_id = ?", modelID)
+		if f.Stage != "" {
+			q = q.Where("versions.stage = ?", string(f.Stage))
 		}
-		q = q.Where(where, args...)
+		if f.Status != "" {
+			q = q.Where("versions.status = ?", string(f.Status))
+		}
+		if f.Where != nil {
+			cond, args, err := compileFilter(s.dialect, modelkeep.FilterVersions, modelID, f.Where)
+			if err != nil {
+				return nil, err
+			}
+			q = q.Where(cond, args...)
+		}
+		return q, nil
+	}
+	if f.Order.Field.Name == "metrics" {
+		return s.listByMetric(ctx, m, f, where)
+	}
+	q, err := where(db.Model(&versionRow{}))
+	if err != nil {
+		return nil, err
 	}
 	if f.Order.IsZero() {
 		if f.BeforeNumber != 0 {

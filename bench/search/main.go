@@ -197,6 +197,10 @@ func run(database, only string, clients int, duration time.Duration, requests, w
 		{name: "filter 2 tags + metric", target: 50 * time.Millisecond, next: func(*rand.Rand) string {
 			return "/api/v1/models/" + bigModel + "/versions?page_size=100&filter=" + url.QueryEscape(filter)
 		}},
+		// Not one of the targets: measured for the record.
+		{name: "sort 100 by metrics.auc", next: func(*rand.Rand) string {
+			return "/api/v1/models/" + bigModel + "/versions?page_size=100&order_by=" + url.QueryEscape("metrics.auc DESC")
+		}},
 		{name: "lineage depth 3 both", target: 25 * time.Millisecond, next: func(r *rand.Rand) string {
 			m, n := randomVersion(r)
 			return fmt.Sprintf("/api/v1/models/%s/versions/%d/lineage?direction=both&depth=3", m, n)
@@ -218,17 +222,20 @@ func run(database, only string, clients int, duration time.Duration, requests, w
 		}
 		base0 := measure(client, base, token, healthz, clients, duration, requests, warmup)
 		res := measure(client, base, token, sc, clients, duration, requests, warmup)
-		verdict := "met"
-		if res.errors > 0 || len(res.latencies) == 0 {
+		verdict, target := "met", "< "+ms(sc.target)
+		switch {
+		case res.errors > 0 || len(res.latencies) == 0:
 			verdict = "MISSED (errors: " + res.firstErr + ")"
 			allMet = false
-		} else if res.pct(0.99) >= sc.target {
+		case sc.target == 0:
+			verdict, target = "(no target)", "-"
+		case res.pct(0.99) >= sc.target:
 			verdict = "MISSED"
 			allMet = false
 		}
 		line("  baseline "+healthz.name, base0, "", "", "")
 		ratio := fmt.Sprintf("%.1f× p99", float64(res.pct(0.99))/float64(max(base0.pct(0.99), time.Microsecond)))
-		line(sc.name, res, "< "+ms(sc.target), ratio, verdict)
+		line(sc.name, res, target, ratio, verdict)
 		fmt.Printf("%-32s throughput %.2f× the baseline's\n", "", res.rps()/base0.rps())
 	}
 	return allMet, nil

@@ -454,7 +454,7 @@ func (s *seeder) modelOf(id int64) int {
 func (s *seeder) seedMetrics(ctx context.Context) error {
 	return s.pool(ctx, func(nb func(string, ...string) *batcher) error {
 		mb := nb("metrics", "version_id", "metric_key", "value", "step", "dataset", "split", "environment", "ts", "recorded_by")
-		lb := nb("latest_metrics", "version_id", "model_id", "metric_key", "value", "step", "ts")
+		lb := nb("latest_metrics", "version_id", "model_id", "version_number", "metric_key", "value", "step", "ts")
 		per, extra := s.c.metrics/s.c.versions, s.c.metrics%s.c.versions
 		type last struct {
 			value float64
@@ -494,7 +494,7 @@ func (s *seeder) seedMetrics(ctx context.Context) error {
 				}
 				for k, l := range latest {
 					if l.ok {
-						lb.add(id, m+1, metricKeys[k], l.value, l.step, l.ts)
+						lb.add(id, m+1, number, metricKeys[k], l.value, l.step, l.ts)
 					}
 				}
 			}
