@@ -42,13 +42,13 @@ type versionParamRow struct {
 func (versionParamRow) TableName() string { return "version_params" }
 
 type latestMetricRow struct {
-	VersionID     int64 `gorm:"column:version_id;primaryKey;autoIncrement:false"`
-	ModelID       int64 `gorm:"column:model_id"`
-	VersionNumber int   `gorm:"column:version_number"`
-	MetricKey string    `gorm:"column:metric_key;primaryKey"`
-	Value     float64   `gorm:"column:value"`
-	Step      int64     `gorm:"column:step"`
-	TS        time.Time `gorm:"column:ts"`
+	VersionID     int64     `gorm:"column:version_id;primaryKey;autoIncrement:false"`
+	ModelID       int64     `gorm:"column:model_id"`
+	VersionNumber int       `gorm:"column:version_number"`
+	MetricKey     string    `gorm:"column:metric_key;primaryKey"`
+	Value         float64   `gorm:"column:value"`
+	Step          int64     `gorm:"column:step"`
+	TS            time.Time `gorm:"column:ts"`
 	// Rev is the models.metrics_rev of the AddMetrics call that wrote the
 	// row (migrations 0039, 0040; store/metriccache.go).
 	Rev int64 `gorm:"column:rev"`
