@@ -16,10 +16,12 @@ import (
 // Unlike tags, metrics change: AddMetrics may record a newer point at any
 // time. Each AddMetrics call bumps models.metrics_rev under the model row's
 // lock and stamps the latest_metrics rows it writes with the new revision
-// (migrations 0039, 0040), so revisions are committed in order: a list that
-// reads metrics_rev = R knows every row stamped up to R is visible, and the
-// cache catches up by reading the rows stamped after the revision it holds.
-// The values a list sees are then exactly the committed ones as of R.
+// (migrations 0039, 0040), so revisions are committed in order and one
+// statement sees every row stamped up to some revision. The cache catches up
+// by reading the rows stamped after the revision it holds, with no upper
+// bound: a row stamped at or below what the list read may have been
+// overwritten by a newer call since, and carries the newer stamp. A list
+// that read metrics_rev = R then sees values at least as new as R.
 type metricCache struct {
 	mu      sync.Mutex
 	entries map[metricKey]*list.Element // of *metricValues
@@ -32,18 +34,21 @@ type metricCache struct {
 const metricCacheEntries = 1 << 20
 
 type metricKey struct {
-	modelID   int64
-	modelBorn int64
-	key       string
+	modelID int64
+	key     string
 }
 
 // metricValues is one model's latest values of one metric, by version id,
 // as of revision rev.
 type metricValues struct {
-	key    metricKey
-	mu     sync.RWMutex
-	rev    int64 // -1: nothing read yet
-	values map[int64]float64
+	key metricKey
+	// refresh serialises catch-ups; mu guards rev and values, and is held
+	// for writing only while a catch-up applies what it read, not while it
+	// queries.
+	refresh sync.Mutex
+	mu      sync.RWMutex
+	rev     int64 // -1: nothing read yet
+	values  map[int64]float64
 	// counted is how many values the cache's size counts for this entry;
 	// guarded by the cache's mu, not mu.
 	counted int
@@ -65,7 +70,7 @@ func (mv *metricValues) lookup(versionID int64) (float64, bool) {
 // with revision m.metricsRev.
 func (s *Store) metricValuesOf(ctx context.Context, m modelAt, key string) (*metricValues, error) {
 	mc := s.metricCache
-	k := metricKey{modelID: m.id, modelBorn: m.born, key: key}
+	k := metricKey{modelID: m.id, key: key}
 	mc.mu.Lock()
 	var mv *metricValues
 	if e, ok := mc.entries[k]; ok {
@@ -77,36 +82,54 @@ func (s *Store) metricValuesOf(ctx context.Context, m modelAt, key string) (*met
 	}
 	mc.mu.Unlock()
 
-	mv.mu.RLock()
-	current := mv.rev >= m.metricsRev
-	mv.mu.RUnlock()
-	if current {
+	current := func() (int64, bool) {
+		mv.mu.RLock()
+		defer mv.mu.RUnlock()
+		return mv.rev, mv.rev >= m.metricsRev
+	}
+	if _, ok := current(); ok {
 		return mv, nil
 	}
-	mv.mu.Lock()
-	defer mv.mu.Unlock()
-	if mv.rev >= m.metricsRev {
+	mv.refresh.Lock()
+	defer mv.refresh.Unlock()
+	from, ok := current()
+	if ok {
 		return mv, nil // another list caught up meanwhile
 	}
-	rows, err := s.db.WithContext(ctx).Raw("SELECT version_id, value FROM latest_metrics WHERE model_id = ? AND metric_key = ? AND rev > ? AND rev <= ?",
-		m.id, key, mv.rev, m.metricsRev).Rows()
+	type point struct {
+		id    int64
+		value float64
+	}
+	var points []point
+	newest := m.metricsRev
+	rows, err := s.db.WithContext(ctx).Raw("SELECT version_id, value, rev FROM latest_metrics WHERE model_id = ? AND metric_key = ? AND rev > ?",
+		m.id, key, from).Rows()
 	if err != nil {
 		return nil, dbErr("read metric values", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
-		var v float64
-		if err := rows.Scan(&id, &v); err != nil {
+		var p point
+		var rev int64
+		if err := rows.Scan(&p.id, &p.value, &rev); err != nil {
 			return nil, dbErr("read metric values", err)
 		}
-		mv.values[id] = v
+		points = append(points, p)
+		newest = max(newest, rev)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, dbErr("read metric values", err)
 	}
-	mv.rev = m.metricsRev
-	mc.grew(mv, len(mv.values))
+	mv.mu.Lock()
+	for _, p := range points {
+		mv.values[p.id] = p.value
+	}
+	// Revisions commit in order, so the statement saw every row up to the
+	// newest stamp it read.
+	mv.rev = newest
+	n := len(mv.values)
+	mv.mu.Unlock()
+	mc.grew(mv, n)
 	return mv, nil
 }
 

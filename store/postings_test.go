@@ -286,3 +286,57 @@ func TestMetricCacheUnderConcurrentPoints(t *testing.T) {
 		}
 	})
 }
+
+// A catch-up that starts from a revision older than the rows' stamps still
+// sees them: a point recorded after the list read metrics_rev restamps the
+// row above that revision, and must not drop the version's value.
+func TestMetricCacheCatchUpPastTheListsRevision(t *testing.T) {
+	s := newStore(t, func(t *testing.T) string { return "sqlite:" + t.TempDir() + "/m.db" })
+	ctx := t.Context()
+	mustCreateModel(t, s, "m", nil)
+	if _, err := s.CreateVersion(ctx, modelkeep.Version{Model: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddMetrics(ctx, "m", 1, []modelkeep.Metric{{Key: "auc", Value: 0.95, Step: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.listedModel(ctx, "m") // the list reads revision 1
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddMetrics(ctx, "m", 1, []modelkeep.Metric{{Key: "auc", Value: 0.97, Step: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	mv, err := s.metricValuesOf(ctx, m, "auc") // then catches up
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := s.versionRowOf(ctx, "m", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := mv.lookup(v1.ID); !ok || got != 0.97 || mv.rev != 2 {
+		t.Fatalf("after the catch-up: %v, %v at revision %d; want 0.97 at 2", got, ok, mv.rev)
+	}
+}
+
+// A filter of metric thresholds alone is answered by SQL: no posting list
+// to start from, so the metric values are not read into the cache.
+func TestMetricOnlyFilterSkipsTheCaches(t *testing.T) {
+	s := newStore(t, func(t *testing.T) string { return "sqlite:" + t.TempDir() + "/m.db" })
+	ctx := t.Context()
+	mustCreateModel(t, s, "m", nil)
+	if _, err := s.CreateVersion(ctx, modelkeep.Version{Model: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddMetrics(ctx, "m", 1, []modelkeep.Metric{{Key: "auc", Value: 0.95}}); err != nil {
+		t.Fatal(err)
+	}
+	where := mustParseFilter(t, modelkeep.FilterVersions, `metrics.auc >= 0.9`)
+	if got := listVersionNumbers(t, s, where, modelkeep.Order{}, 10); got != "1" {
+		t.Fatalf("got %q", got)
+	}
+	if n := len(s.metricCache.entries); n != 0 {
+		t.Fatalf("%d metric cache entries, want 0", n)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -51,18 +50,18 @@ func versionSelect(dialect string, withAliases bool) string {
 }
 
 // listedModel reads what a version list needs of the model named name: its
-// row id, creation time and latest version number, and whether it has any
-// alias; ErrNotFound when there is no such model.
+// row id, latest version number and metrics revision (postings.go,
+// metriccache.go), and whether it has any alias; ErrNotFound when there is
+// no such model.
 func (s *Store) listedModel(ctx context.Context, name string) (modelAt, error) {
 	db := s.db.WithContext(ctx)
 	var rows []struct {
 		ID            int64     `gorm:"column:id"`
-		CreatedAt     time.Time `gorm:"column:created_at"`
 		LatestVersion int       `gorm:"column:latest_version"`
 		MetricsRev    int64     `gorm:"column:metrics_rev"`
 		HasAliases    bool      `gorm:"column:has_aliases"`
 	}
-	err := db.Raw("SELECT m.id AS id, m.created_at AS created_at, m.latest_version AS latest_version, m.metrics_rev AS metrics_rev, "+
+	err := db.Raw("SELECT m.id AS id, m.latest_version AS latest_version, m.metrics_rev AS metrics_rev, "+
 		"EXISTS (SELECT 1 FROM aliases a WHERE a.model_id = m.id) AS has_aliases FROM models m WHERE m.name = ?", name).Scan(&rows).Error
 	if err != nil {
 		return modelAt{}, dbErr("get model", err)
@@ -71,7 +70,7 @@ func (s *Store) listedModel(ctx context.Context, name string) (modelAt, error) {
 		return modelAt{}, modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", name)
 	}
 	r := rows[0]
-	return modelAt{id: r.ID, born: r.CreatedAt.UnixMicro(), latest: r.LatestVersion, metricsRev: r.MetricsRev, hasAliases: r.HasAliases}, nil
+	return modelAt{id: r.ID, latest: r.LatestVersion, metricsRev: r.MetricsRev, hasAliases: r.HasAliases}, nil
 }
 
 // readVersion is a version row and its aliases, as one query reads them.
