@@ -445,14 +445,13 @@ func globLiteral(c string) string {
 // Orders.
 
 // sortSpec is how a list is sorted by one field: the column, whether it may
-// be NULL (no value: sorted last), the tie-breaker column ("" when the column
-// is unique itself) and, for metrics, the join that brings the column in.
+// be NULL (no value: sorted last) and the tie-breaker column ("" when the
+// column is unique itself). Sorts by a metric are not compiled here: they
+// read the metric's index in two phases (metricorder.go).
 type sortSpec struct {
 	col      string
 	nullable bool
 	tie      string
-	join     string // with one ? for joinArg
-	joinArg  any
 }
 
 var sortColumns = map[modelkeep.FilterTarget]map[string]sortSpec{
@@ -465,16 +464,12 @@ var sortColumns = map[modelkeep.FilterTarget]map[string]sortSpec{
 		"version":      {col: "versions.number"},
 		"created_at":   {col: "versions.created_at", tie: "versions.number"},
 		"finalized_at": {col: "versions.finalized_at", nullable: true, tie: "versions.number"},
-		"metrics": {col: "sort_metric.value", nullable: true, tie: "versions.number",
-			join: "LEFT JOIN latest_metrics sort_metric ON sort_metric.version_id = versions.id AND sort_metric.metric_key = ?"},
 	},
 }
 
-// compiledOrder is an Order in SQL: the join it needs (if any), the ORDER BY
-// list and, when continuing a listing, the keyset condition.
+// compiledOrder is an Order in SQL: the ORDER BY list and, when continuing
+// a listing, the keyset condition.
 type compiledOrder struct {
-	join      string
-	joinArgs  []any
 	orderBy   string
 	where     string
 	whereArgs []any
@@ -484,13 +479,10 @@ type compiledOrder struct {
 // when it is not nil.
 func compileOrder(target modelkeep.FilterTarget, o modelkeep.Order, after *modelkeep.SortKey) (compiledOrder, error) {
 	spec, ok := sortColumns[target][o.Field.Name]
-	if !ok || (spec.join != "") != (o.Field.Key != "") {
+	if !ok || o.Field.Key != "" {
 		return compiledOrder{}, modelkeep.Errorf(modelkeep.ErrInvalid, "cannot sort by %s here", o.Field)
 	}
 	var out compiledOrder
-	if spec.join != "" {
-		out.join, out.joinArgs = spec.join, []any{o.Field.Key}
-	}
 	dir, cmp := " ASC", ">"
 	if o.Desc {
 		dir, cmp = " DESC", "<"
@@ -554,17 +546,11 @@ func compileOrder(target modelkeep.FilterTarget, o modelkeep.Order, after *model
 	return out, nil
 }
 
-// sortValue checks a keyset value against the column it continues.
-func sortValue(spec sortSpec, v any) (any, error) {
-	switch v := v.(type) {
-	case time.Time:
-		if spec.join == "" {
-			return utc(v), nil
-		}
-	case float64:
-		if spec.join != "" {
-			return v, nil
-		}
+// sortValue checks a keyset value against the column it continues: every
+// column compiled here is a time.
+func sortValue(_ sortSpec, v any) (any, error) {
+	if t, ok := v.(time.Time); ok {
+		return utc(t), nil
 	}
 	return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "invalid page_token")
 }

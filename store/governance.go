@@ -90,13 +90,10 @@ func (s *Store) VersionsInStage(ctx context.Context, model string, stage modelke
 	if err != nil {
 		return nil, err
 	}
-	var rows []versionRow
 	// "x IS NULL" is 0 or 1 in both dialects: it puts NULLs last portably
 	// (MySQL has no NULLS LAST).
-	err = db.Where("model_id = ? AND stage = ?", modelID, string(stage)).
-		Order("stage_changed_at IS NULL, stage_changed_at DESC, number DESC").Find(&rows).Error
-	if err != nil {
-		return nil, dbErr(fmt.Sprintf("list versions of model %q in %s", model, stage), err)
-	}
-	return s.toVersions(ctx, model, rows)
+	q := db.Table("versions").Select(versionSelect(s.dialect, true)).
+		Where("versions.model_id = ? AND versions.stage = ?", modelID, string(stage)).
+		Order("versions.stage_changed_at IS NULL, versions.stage_changed_at DESC, versions.number DESC")
+	return s.readVersions(ctx, q, model, fmt.Sprintf("list versions of model %q in %s", model, stage))
 }

@@ -131,7 +131,7 @@ func (s *Store) nodeKeyOf(ctx context.Context, ref modelkeep.LineageRef, known m
 // ids of deleted rows, and such nodes are dropped with their edges. The
 // other nodes are labelled at the end, one query per type.
 func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkeep.LineageGraph, error) {
-	startID, err := s.versionIDOf(ctx, q.Start.Model, q.Start.Version)
+	start, err := s.versionRowOf(ctx, q.Start.Model, q.Start.Version)
 	if err != nil {
 		return modelkeep.LineageGraph{}, err
 	}
@@ -141,7 +141,7 @@ func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkee
 		admitted: map[nodeKey]bool{}, hidden: map[nodeKey]bool{}, edges: map[edgeKey]bool{},
 		refs: map[nodeKey]modelkeep.LineageRef{}, labels: map[nodeKey]string{},
 	}
-	root := rowKey(modelkeep.NodeModelVersion, startID)
+	root := rowKey(modelkeep.NodeModelVersion, start.ID)
 	w.refs[root] = modelkeep.VersionNode(q.Start.Model, q.Start.Version)
 	w.admit(root)
 	if err := w.walk(root); err != nil {

@@ -54,7 +54,7 @@ func lineageFixture(t *testing.T, s *Store) {
 	if err := s.AddLineage(ctx, links[:2]); err != nil {
 		t.Fatalf("add links again: %v", err)
 	}
-	goneID, err := s.versionIDOf(ctx, "gone", 1)
+	gone, err := s.versionRowOf(ctx, "gone", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,15 +65,15 @@ func lineageFixture(t *testing.T, s *Store) {
 	// it did keep such edges, and reads must still skip them: one dangling
 	// edge, as such a database has.
 	var left int64
-	if err := s.db.Model(&lineageEdgeRow{}).Where("to_id = ?", strconv.FormatInt(goneID, 10)).Count(&left).Error; err != nil || left != 0 {
+	if err := s.db.Model(&lineageEdgeRow{}).Where("to_id = ?", strconv.FormatInt(gone.ID, 10)).Count(&left).Error; err != nil || left != 0 {
 		t.Fatalf("%d edges to the deleted model's version left (%v)", left, err)
 	}
-	fraudID, err := s.versionIDOf(ctx, "fraud", 1)
+	fraud1, err := s.versionRowOf(ctx, "fraud", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dangling := lineageEdgeRow{FromType: string(modelkeep.NodeModelVersion), FromID: strconv.FormatInt(fraudID, 10),
-		ToType: string(modelkeep.NodeModelVersion), ToID: strconv.FormatInt(goneID, 10), Relation: modelkeep.RelationDerivedFrom, CreatedAt: time.Now()}
+	dangling := lineageEdgeRow{FromType: string(modelkeep.NodeModelVersion), FromID: strconv.FormatInt(fraud1.ID, 10),
+		ToType: string(modelkeep.NodeModelVersion), ToID: strconv.FormatInt(gone.ID, 10), Relation: modelkeep.RelationDerivedFrom, CreatedAt: time.Now()}
 	if err := s.db.Create(&dangling).Error; err != nil {
 		t.Fatal(err)
 	}

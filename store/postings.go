@@ -47,8 +47,8 @@ const postingCacheEntries = 4 << 20
 type postingKey struct {
 	modelID int64
 	table   string
-	key       string
-	value     string
+	key     string
+	value   string
 }
 
 // postingList holds the versions 1..upTo of a model that have one key and

@@ -60,24 +60,41 @@ func (s *Store) CreateVersion(ctx context.Context, v modelkeep.Version) (int, er
 	return row.Number, nil
 }
 
-// versionRowOf reads the row of version number of model; ErrNotFound names
-// whichever of the two is missing.
+// versionRowOf reads the row of version number of model in one query;
+// when there is none, a second one tells which of the two is missing
+// (ErrNotFound names it).
 func (s *Store) versionRowOf(ctx context.Context, model string, number int) (versionRow, error) {
-	modelID, err := s.modelID(ctx, model)
+	db := s.db.WithContext(ctx)
+	var rows []versionRow
+	err := db.Select("versions.*").Joins("JOIN models ON models.id = versions.model_id").
+		Where("models.name = ? AND versions.number = ?", model, number).Limit(1).Find(&rows).Error
 	if err != nil {
+		return versionRow{}, dbErr("get version", err)
+	}
+	if len(rows) == 1 {
+		return rows[0], nil
+	}
+	if _, err := s.modelID(ctx, model); err != nil {
 		return versionRow{}, err
 	}
-	db := s.db.WithContext(ctx)
-	var row versionRow
-	if err := db.Where("model_id = ? AND number = ?", modelID, number).Take(&row).Error; err != nil {
-		return versionRow{}, notFound("get version", err, "version %d of model %q not found", number, model)
-	}
-	return row, nil
+	return versionRow{}, modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
 }
 
-// GetVersion reads one version with its aliases.
+// GetVersion reads one version with its aliases, in one query.
 func (s *Store) GetVersion(ctx context.Context, model string, number int) (modelkeep.Version, error) {
-	return s.getVersion(ctx, model, number)
+	db := s.db.WithContext(ctx)
+	vs, err := s.readVersions(ctx, db.Raw("SELECT "+versionSelect(s.dialect, true)+" FROM versions JOIN models ON models.id = versions.model_id "+
+		"WHERE models.name = ? AND versions.number = ?", model, number), model, "get version")
+	if err != nil {
+		return modelkeep.Version{}, err
+	}
+	if len(vs) == 1 {
+		return vs[0], nil
+	}
+	if _, err := s.modelID(ctx, model); err != nil {
+		return modelkeep.Version{}, err
+	}
+	return modelkeep.Version{}, modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
 }
 
 // ListVersions returns up to f.Limit versions of f.Model (all when Limit <=
@@ -137,9 +154,6 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 		if err != nil {
 			return nil, err
 		}
-		if o.join != "" {
-			q = q.Joins(o.join, o.joinArgs...)
-		}
 		if o.where != "" {
 			q = q.Where(o.where, o.whereArgs...)
 		}
@@ -149,27 +163,6 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 		q = q.Limit(f.Limit)
 	}
 	return s.readVersions(ctx, q.Select(versionSelect(s.dialect, withAliases)), f.Model, describeList(f.Model))
-}
-
-// toVersions converts rows of model to versions, in order, with their aliases.
-func (s *Store) toVersions(ctx context.Context, model string, rows []versionRow) ([]modelkeep.Version, error) {
-	ids := make([]int64, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	aliases, err := s.aliasesOf(ctx, ids...)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]modelkeep.Version, 0, len(rows))
-	for _, r := range rows {
-		v, err := toVersion(model, r, aliases[r.ID])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }
 
 // aliasesOf returns the aliases of the given versions, sorted, by version id.

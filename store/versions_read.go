@@ -56,10 +56,10 @@ func versionSelect(dialect string, withAliases bool) string {
 func (s *Store) listedModel(ctx context.Context, name string) (modelAt, error) {
 	db := s.db.WithContext(ctx)
 	var rows []struct {
-		ID            int64     `gorm:"column:id"`
-		LatestVersion int       `gorm:"column:latest_version"`
-		MetricsRev    int64     `gorm:"column:metrics_rev"`
-		HasAliases    bool      `gorm:"column:has_aliases"`
+		ID            int64 `gorm:"column:id"`
+		LatestVersion int   `gorm:"column:latest_version"`
+		MetricsRev    int64 `gorm:"column:metrics_rev"`
+		HasAliases    bool  `gorm:"column:has_aliases"`
 	}
 	err := db.Raw("SELECT m.id AS id, m.latest_version AS latest_version, m.metrics_rev AS metrics_rev, "+
 		"EXISTS (SELECT 1 FROM aliases a WHERE a.model_id = m.id) AS has_aliases FROM models m WHERE m.name = ?", name).Scan(&rows).Error
@@ -138,43 +138,6 @@ func (s *Store) readVersions(ctx context.Context, q *gorm.DB, model, what string
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// getVersion reads version number of the model named model in one query;
-// when there is none, a second one tells which of the two is missing.
-func (s *Store) getVersion(ctx context.Context, model string, number int) (modelkeep.Version, error) {
-	db := s.db.WithContext(ctx)
-	vs, err := s.readVersions(ctx, db.Raw("SELECT "+versionSelect(s.dialect, true)+" FROM versions JOIN models ON models.id = versions.model_id "+
-		"WHERE models.name = ? AND versions.number = ?", model, number), model, "get version")
-	if err != nil {
-		return modelkeep.Version{}, err
-	}
-	if len(vs) == 1 {
-		return vs[0], nil
-	}
-	if _, err := s.modelID(ctx, model); err != nil {
-		return modelkeep.Version{}, err
-	}
-	return modelkeep.Version{}, modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
-}
-
-// versionIDOf returns the row id of version number of the model named
-// model, in one query when both exist.
-func (s *Store) versionIDOf(ctx context.Context, model string, number int) (int64, error) {
-	db := s.db.WithContext(ctx)
-	var ids []int64
-	err := db.Raw("SELECT versions.id FROM versions JOIN models ON models.id = versions.model_id "+
-		"WHERE models.name = ? AND versions.number = ?", model, number).Scan(&ids).Error
-	if err != nil {
-		return 0, dbErr("get version", err)
-	}
-	if len(ids) == 1 {
-		return ids[0], nil
-	}
-	if _, err := s.modelID(ctx, model); err != nil {
-		return 0, err
-	}
-	return 0, modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
 }
 
 // describeList names a version list in errors.
