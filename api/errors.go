@@ -69,11 +69,21 @@ type GateDetail struct {
 	Detail string `json:"detail"`
 }
 
+// errorHandledKey marks a request whose error has been answered.
+const errorHandledKey = "modelkeep.error_handled"
+
 // NewErrorHandler returns Echo's HTTPErrorHandler: the one place where
 // errors become statuses. Domain errors show their message; Echo's own keep
 // their status; anything else is logged and answered as a bare 500.
 func NewErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
+		// The request logger calls this handler to learn the status, and
+		// Echo calls it again with the same error at the end: answer and
+		// log once.
+		if handled, _ := c.Get(errorHandledKey).(bool); handled {
+			return
+		}
+		c.Set(errorHandledKey, true)
 		status, body := http.StatusInternalServerError, ErrorBody{Error: ErrorDetail{Code: "internal", Message: "internal error"}}
 		var he *echo.HTTPError
 		var de *modelkeep.Error
@@ -96,13 +106,11 @@ func NewErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			status = statusOf(err)
 			body.Error.Code = modelkeep.ErrorCode(err)
 			var ge *modelkeep.GateError
-			if errors.As(err, &ge) {
+			switch {
+			case errors.As(err, &ge):
 				for _, g := range ge.Failed() {
 					body.Error.FailedGates = append(body.Error.FailedGates, GateDetail{Gate: g.Gate, Passed: g.Passed, Detail: g.Detail})
 				}
-			}
-			switch {
-			case errors.As(err, &ge):
 				body.Error.Message = ge.Error()
 			case errors.As(err, &de):
 				body.Error.Message = de.Message
@@ -119,9 +127,7 @@ func NewErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			logger.ErrorContext(c.Request().Context(), "request failed", "err", err)
 		}
 		if c.Response().Committed {
-			// Either the bytes are out already (nothing to add) or an
-			// earlier call of this handler answered (the request logger
-			// calls it to learn the status).
+			// The bytes are out already: nothing to add.
 			return
 		}
 		if status == http.StatusUnauthorized {

@@ -48,6 +48,8 @@ func TestBadInput(t *testing.T) {
 				{"missing parent", "POST", "/api/v1/models/m/versions", map[string]any{"parent": map[string]any{"model": "m", "version": 99}}, "parent"},
 				{"bad model in path", "GET", "/api/v1/models/Bad", nil, "model"},
 				{"bad version in path", "GET", "/api/v1/models/m/versions/abc", nil, "version"},
+				// Validated as the handler reads it ("x%61", not "xa").
+				{"escaped escape in path", "GET", "/api/v1/models/x%2561", nil, "model"},
 				{"version zero", "GET", "/api/v1/models/m/versions/0", nil, "version"},
 				{"page size zero", "GET", "/api/v1/models?page_size=0", nil, "page_size"},
 				{"page size too big", "GET", "/api/v1/models?page_size=5000", nil, "page_size"},

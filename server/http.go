@@ -106,11 +106,7 @@ func newEcho(cfg Config, svc *modelkeep.Service, authn api.Authenticator, logger
 		return nil, err
 	}
 	e.Use(authorize)
-	validator, err := api.ValidateRequests(doc)
-	if err != nil {
-		return nil, err
-	}
-	e.Use(validator)
+	e.Use(api.ValidateRequests(doc))
 
 	h := api.NewHandlers(svc, api.Options{Logger: logger, MaxUploadSize: cfg.MaxUploadSize, PresignTTL: cfg.PresignTTL})
 	api.Register(e, h)
