@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -358,10 +357,6 @@ func TestChainVerifier(t *testing.T) {
 func TestCanonicalDetailsNumbers(t *testing.T) {
 	raw, err := CanonicalDetails(map[string]any{"size": int64(1) << 40, "ratio": 0.1, "big": math.MaxInt32})
 	if err != nil {
-		t.Fatal(err)
-	}
-	var back map[string]json.Number
-	if err := json.Unmarshal(raw, &back); err != nil {
 		t.Fatal(err)
 	}
 	if string(raw) != `{"big":2147483647,"ratio":0.1,"size":1099511627776}` {

@@ -2,6 +2,7 @@ package modelkeep
 
 import (
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 )
@@ -104,28 +105,33 @@ func TestReconcileRun(t *testing.T) {
 		name     string
 		stored   Run
 		in       Run
+		wantFill Run // what the stored run gains
 		changed  bool
 		conflict string
 	}{
-		{name: "the same again", stored: stored, in: stored},
-		{name: "nothing told", stored: stored, in: Run{ID: "r"}},
-		{name: "fills the code uri", stored: stored, in: Run{ID: "r", CodeURI: "git://x"}, changed: true},
-		{name: "fills a bare run", stored: Run{ID: "r"}, in: stored, changed: true},
+		{name: "the same again", stored: stored, in: stored, wantFill: Run{ID: "r"}},
+		{name: "nothing told", stored: stored, in: Run{ID: "r"}, wantFill: Run{ID: "r"}},
+		{name: "fills the code uri", stored: stored, in: Run{ID: "r", CodeURI: "git://x"}, wantFill: Run{ID: "r", CodeURI: "git://x"}, changed: true},
+		{name: "fills a bare run", stored: Run{ID: "r"}, in: stored, wantFill: stored, changed: true},
 		{name: "another commit", stored: stored, in: Run{ID: "r", GitCommit: "def"}, conflict: "git_commit"},
 		{name: "other parameters", stored: stored, in: Run{ID: "r", Parameters: map[string]string{"lr": "2"}}, conflict: "parameters"},
 		{name: "another environment", stored: stored, in: Run{ID: "r", Environment: RunEnvironment{Framework: "jax"}}, conflict: "environment"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, changed, err := reconcileRun(tt.stored, tt.in)
+			fill, changed, err := reconcileRun(tt.stored, tt.in)
 			if tt.conflict != "" {
 				if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), tt.conflict) {
 					t.Fatalf("err = %v, want a conflict about %s", err, tt.conflict)
 				}
 				return
 			}
-			if err != nil || changed != tt.changed {
-				t.Errorf("changed %v err %v, want %v", changed, err, tt.changed)
+			// Empty and nil maps are the same fill.
+			same := fill.ID == tt.wantFill.ID && fill.GitCommit == tt.wantFill.GitCommit && fill.CodeURI == tt.wantFill.CodeURI &&
+				maps.Equal(fill.Parameters, tt.wantFill.Parameters) && fill.Environment.Framework == tt.wantFill.Environment.Framework &&
+				maps.Equal(fill.Environment.Libraries, tt.wantFill.Environment.Libraries)
+			if err != nil || changed != tt.changed || !same {
+				t.Errorf("fill %+v changed %v err %v, want %+v changed %v", fill, changed, err, tt.wantFill, tt.changed)
 			}
 		})
 	}

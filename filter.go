@@ -101,12 +101,13 @@ var (
 		"source.git_commit": {typ: FieldText},
 		"tags":              {typ: FieldText, keyed: true, maxKey: MaxTagKeyLen},
 		"params":            {typ: FieldText, keyed: true, maxKey: MaxTagKeyLen},
-		"metrics":           {typ: FieldNumber, keyed: true, maxKey: maxMetricKeyLen, sortable: true},
+		"metrics":           {typ: FieldNumber, keyed: true, maxKey: MaxMetricKeyLen, sortable: true},
 	}
 )
 
-// maxMetricKeyLen is LogMetrics' limit on a metric key.
-const maxMetricKeyLen = 255
+// MaxMetricKeyLen is the longest metric key, in bytes: metrics, gates,
+// comparisons and filters all keep to it.
+const MaxMetricKeyLen = 255
 
 func stageNames() []string {
 	out := make([]string, len(ValidStages))

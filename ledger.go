@@ -132,8 +132,8 @@ func (s *Service) LogMetrics(ctx context.Context, model string, number int, metr
 	for i := range metrics {
 		m := &metrics[i]
 		switch {
-		case m.Key == "" || len(m.Key) > 255:
-			return nil, Errorf(ErrInvalid, "metrics[%d]: key must be 1 to 255 characters", i)
+		case m.Key == "" || len(m.Key) > MaxMetricKeyLen:
+			return nil, Errorf(ErrInvalid, "metrics[%d]: key must be 1 to %d bytes", i, MaxMetricKeyLen)
 		case math.IsNaN(m.Value) || math.IsInf(m.Value, 0):
 			return nil, Errorf(ErrInvalid, "metrics[%d]: value must be a finite number", i)
 		case m.Step < 0:

@@ -35,9 +35,9 @@ const (
 // RelationDerivedFrom when the creator does not say.
 var ParentRelations = []string{RelationDerivedFrom, RelationFineTunedFrom, RelationDistilledFrom}
 
-// Lineage walk bounds. The store walks one query per level and direction,
-// so the depth bounds the queries and the caps bound the rows and the
-// response.
+// Lineage walk bounds. The store reads one level per query (both
+// directions, with the versions reached), so the depth bounds the queries
+// and the caps bound the rows and the response.
 const (
 	DefaultLineageDepth = 3
 	MaxLineageDepth     = 10

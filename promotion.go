@@ -135,15 +135,9 @@ func (s *Service) ApproveTransition(ctx context.Context, id, comment string) (Tr
 	approver := actorName(ctx)
 	var gateErr *GateError
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
-		t, err := tx.GetTransition(ctx, id)
+		t, err := pendingTransition(ctx, tx, actor, id)
 		if err != nil {
 			return err
-		}
-		if !actor.CanAccessModel(t.Model) {
-			return Errorf(ErrForbidden, "the token is not valid for model %q", t.Model)
-		}
-		if t.Status != TransitionPending {
-			return Errorf(ErrConflict, "transition %s is %s already", id, t.Status)
 		}
 		v, err := tx.GetVersion(ctx, t.Model, t.Version)
 		if err != nil {
@@ -201,6 +195,23 @@ func (s *Service) ApproveTransition(ctx context.Context, id, comment string) (Tr
 	return s.meta.GetTransition(ctx, id)
 }
 
+// pendingTransition reads transition id for a decision by actor: ErrForbidden
+// when the actor's token does not cover its model, ErrConflict when it is
+// decided already.
+func pendingTransition(ctx context.Context, tx MetaStore, actor Actor, id string) (Transition, error) {
+	t, err := tx.GetTransition(ctx, id)
+	if err != nil {
+		return Transition{}, err
+	}
+	if !actor.CanAccessModel(t.Model) {
+		return Transition{}, Errorf(ErrForbidden, "the token is not valid for model %q", t.Model)
+	}
+	if t.Status != TransitionPending {
+		return Transition{}, Errorf(ErrConflict, "transition %s is %s already", id, t.Status)
+	}
+	return t, nil
+}
+
 // RejectTransition closes a pending transition without moving the version.
 func (s *Service) RejectTransition(ctx context.Context, id, comment string) (Transition, error) {
 	if err := validateComment(comment, true); err != nil {
@@ -208,15 +219,9 @@ func (s *Service) RejectTransition(ctx context.Context, id, comment string) (Tra
 	}
 	actor, _ := ActorFrom(ctx)
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
-		t, err := tx.GetTransition(ctx, id)
+		t, err := pendingTransition(ctx, tx, actor, id)
 		if err != nil {
 			return err
-		}
-		if !actor.CanAccessModel(t.Model) {
-			return Errorf(ErrForbidden, "the token is not valid for model %q", t.Model)
-		}
-		if t.Status != TransitionPending {
-			return Errorf(ErrConflict, "transition %s is %s already", id, t.Status)
 		}
 		if err := tx.DecideTransition(ctx, id, TransitionRejected, actorName(ctx), comment, s.Now()); err != nil {
 			return err

@@ -43,7 +43,10 @@ type VerifierOptions struct {
 	// Lookup returns the record of the token with this jti, an error wrapping
 	// modelkeep.ErrNotFound when there is none, or one wrapping
 	// modelkeep.ErrUnavailable when the store cannot answer. It runs on every
-	// request, so revocation and expiry, judged on the record, apply at once.
+	// request; revocation and expiry, judged on the record, apply as soon as
+	// Lookup sees them (the server's Lookup caches records for
+	// MODELKEEP_TOKEN_CACHE_TTL, 1 s by default; revoking through the same
+	// process clears its cache at once).
 	Lookup func(ctx context.Context, jti string) (modelkeep.Token, error)
 	// OIDC, when set, also accepts tokens of that identity provider.
 	OIDC *OIDCConfig

@@ -120,16 +120,16 @@ func (s *Store) nodeKeyOf(ctx context.Context, ref modelkeep.LineageRef, known m
 }
 
 // Lineage walks the graph around q.Start breadth-first: upstream along
-// edges into the frontier, downstream along edges out of it, each direction
-// one indexed query per level (the frontier's ids grouped by type), up to
-// q.Depth levels. It stops adding nodes at q.MaxNodes and edges at
+// edges into the frontier, downstream along edges out of it, one query per
+// level for both directions (an index range per direction and node type),
+// up to q.Depth levels. It stops adding nodes at q.MaxNodes and edges at
 // q.MaxEdges, and then says Truncated.
 //
-// Versions are looked up as they are reached (one query per level that
-// reaches any), so that the walk neither shows nor passes through a version
-// outside q.Models or one that is gone with its model; edges keep the row
-// ids of deleted rows, and such nodes are dropped with their edges. The
-// other nodes are labelled at the end, one query per type.
+// The versions an edge reaches come with it (level), so that the walk
+// neither shows nor passes through a version outside q.Models or one that
+// is gone; edges left behind by rows deleted before DeleteModel removed
+// them are dropped with their nodes. The other nodes are labelled at the
+// end, one query per type.
 func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkeep.LineageGraph, error) {
 	start, err := s.versionRowOf(ctx, q.Start.Model, q.Start.Version)
 	if err != nil {
