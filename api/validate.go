@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/modelkeep/modelkeep"
 )
@@ -35,6 +37,20 @@ func LoadSpec() (*openapi3.T, error) {
 // must never be read whole, so the validator leaves their bodies alone.
 func isByteRoute(routePath string) bool {
 	return strings.HasSuffix(routePath, "/*")
+}
+
+// MaxJSONBody bounds a JSON request body: the largest valid one, a version
+// with 1,024 params of 8 KiB, stays below it.
+const MaxJSONBody = 16 << 20
+
+// LimitJSONBodies refuses a JSON request body over MaxJSONBody with 413
+// before it is read into memory (by Content-Length, or as it streams). The
+// byte routes stream to the blob store and keep their own limit.
+func LimitJSONBodies() echo.MiddlewareFunc {
+	return middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit:   fmt.Sprintf("%dB", MaxJSONBody),
+		Skipper: func(c echo.Context) bool { return isByteRoute(c.Path()) },
+	})
 }
 
 // ValidateRequests checks JSON requests (parameters and bodies) against the
@@ -115,6 +131,9 @@ func matchedRoute(c echo.Context, routes map[string]*routers.Route) (*routers.Ro
 }
 
 func validationError(err error) error {
+	if he := (*echo.HTTPError)(nil); errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
+		return he // the body was cut off by LimitJSONBodies
+	}
 	var re *openapi3filter.RequestError
 	if errors.As(err, &re) {
 		var se *openapi3.SchemaError

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelkeep/modelkeep/api"
 	"github.com/modelkeep/modelkeep/internal/testenv"
 )
 
@@ -124,6 +125,15 @@ func TestBadInput(t *testing.T) {
 				if after := e.blobKeys(); len(after) != len(before) {
 					t.Fatalf("blobs before %v, after %v", before, after)
 				}
+			})
+			t.Run("json body too large", func(t *testing.T) {
+				e := *e
+				e.t = t
+				body := []byte(`{"name":"big","description":"` + strings.Repeat("x", api.MaxJSONBody) + `"}`)
+				e.expectError(e.do("POST", "/api/v1/models", body), http.StatusRequestEntityTooLarge, "too_large", "")
+				// Without Content-Length the limit is found while reading.
+				e.expectError(e.do("POST", "/api/v1/models", io.MultiReader(strings.NewReader(string(body)))), http.StatusRequestEntityTooLarge, "too_large", "")
+				e.expectError(e.do("GET", "/api/v1/models/big", nil), http.StatusNotFound, "not_found", "")
 			})
 			t.Run("client disconnects mid-upload", func(t *testing.T) {
 				e := *e

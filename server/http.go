@@ -106,6 +106,7 @@ func newEcho(cfg Config, svc *modelkeep.Service, authn api.Authenticator, logger
 		return nil, err
 	}
 	e.Use(authorize)
+	e.Use(api.LimitJSONBodies())
 	e.Use(api.ValidateRequests(doc))
 
 	h := api.NewHandlers(svc, api.Options{Logger: logger, MaxUploadSize: cfg.MaxUploadSize, PresignTTL: cfg.PresignTTL})

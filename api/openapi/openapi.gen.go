@@ -1176,6 +1176,9 @@ type NotFound = Error
 // PreconditionFailed defines model for PreconditionFailed.
 type PreconditionFailed = Error
 
+// TooLarge defines model for TooLarge.
+type TooLarge = Error
+
 // Unauthorized defines model for Unauthorized.
 type Unauthorized = Error
 
@@ -2596,6 +2599,8 @@ type NotFoundJSONResponse Error
 
 type PreconditionFailedJSONResponse Error
 
+type TooLargeJSONResponse Error
+
 type UnauthorizedJSONResponse Error
 
 type UnavailableJSONResponse Error
@@ -3095,6 +3100,20 @@ func (response CreateDataset409JSONResponse) VisitCreateDatasetResponse(w http.R
 	return err
 }
 
+type CreateDataset413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response CreateDataset413JSONResponse) VisitCreateDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateDataset503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CreateDataset503JSONResponse) VisitCreateDatasetResponse(w http.ResponseWriter) error {
@@ -3436,6 +3455,20 @@ func (response CreateModel409JSONResponse) VisitCreateModelResponse(w http.Respo
 	return err
 }
 
+type CreateModel413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response CreateModel413JSONResponse) VisitCreateModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateModel503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CreateModel503JSONResponse) VisitCreateModelResponse(w http.ResponseWriter) error {
@@ -3717,6 +3750,20 @@ func (response UpdateModel404JSONResponse) VisitUpdateModelResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateModel413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response UpdateModel413JSONResponse) VisitUpdateModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4009,6 +4056,20 @@ func (response SetAlias409JSONResponse) VisitSetAliasResponse(w http.ResponseWri
 	return err
 }
 
+type SetAlias413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response SetAlias413JSONResponse) VisitSetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SetAlias503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response SetAlias503JSONResponse) VisitSetAliasResponse(w http.ResponseWriter) error {
@@ -4283,6 +4344,20 @@ func (response PutPolicy404JSONResponse) VisitPutPolicyResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutPolicy413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response PutPolicy413JSONResponse) VisitPutPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4580,6 +4655,20 @@ func (response CreateVersion409JSONResponse) VisitCreateVersionResponse(w http.R
 	return err
 }
 
+type CreateVersion413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response CreateVersion413JSONResponse) VisitCreateVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateVersion503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CreateVersion503JSONResponse) VisitCreateVersionResponse(w http.ResponseWriter) error {
@@ -4777,6 +4866,20 @@ func (response RecordDeployment409JSONResponse) VisitRecordDeploymentResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RecordDeployment413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response RecordDeployment413JSONResponse) VisitRecordDeploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5277,6 +5380,20 @@ func (response LogMetrics404JSONResponse) VisitLogMetricsResponse(w http.Respons
 	return err
 }
 
+type LogMetrics413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response LogMetrics413JSONResponse) VisitLogMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LogMetrics503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response LogMetrics503JSONResponse) VisitLogMetricsResponse(w http.ResponseWriter) error {
@@ -5381,6 +5498,20 @@ func (response RequestTransition409JSONResponse) VisitRequestTransitionResponse(
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestTransition413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response RequestTransition413JSONResponse) VisitRequestTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5629,6 +5760,20 @@ func (response CreateToken403JSONResponse) VisitCreateTokenResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response CreateToken413JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6010,6 +6155,20 @@ func (response ApproveTransition412JSONResponse) VisitApproveTransitionResponse(
 	return err
 }
 
+type ApproveTransition413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response ApproveTransition413JSONResponse) VisitApproveTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ApproveTransition503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ApproveTransition503JSONResponse) VisitApproveTransitionResponse(w http.ResponseWriter) error {
@@ -6113,6 +6272,20 @@ func (response RejectTransition409JSONResponse) VisitRejectTransitionResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectTransition413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response RejectTransition413JSONResponse) VisitRejectTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7501,199 +7674,200 @@ func (sh *strictHandler) RejectTransition(ctx echo.Context, id TransitionID) err
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rdhs3lij8Kvjqm1khu0sUJcuOTa2sOWpf0ppJnCzbSa8zoUcFVW2SiIpABUBJZtxaa36dBzgPMQ/W",
-	"T3IWNoC6kChedLEdt//YVF1QG8DGvl/eR6mYF4ID1yoavY8KKukcNEj863uRQf6SzsH8kYFKJSs0Ezwa",
-	"RXoGZG5uf6UIN0/EETPXC6pnURzhpVGET0RxJOG3kknIopGWJcSRSmcwp2bUf5EwiUbR/79fw7Fv76p9",
-	"/PL1dRz9SKfwmv0eAINpmCtSgCQFnQLpZTChZa7Jw2HfQ/RbCXJRg2SeO1NmsCYYc/qOzct5NDoYDodx",
-	"NGfc/RlHelGY9xjXMAVZwfNGXAAPr0vC4Z0+ww9p81RCxISYG4WESyZKhcCugw9fWwbwO+BTPTMgHh5V",
-	"YCktGZ8iVG8k5YoZOE6fhQHT1RPE7Ago/ZUiLAvvHV7v3riCag3SvPZfvwz3ntC9ydv3Dw6v/yUKgfYz",
-	"SMUEf1nOz0GGYbu0jxCOz5DeQUwOY/IgJv/47//phyF0r6wFs9rYw4Ojr48eP3h09PWG7b02w6lCcAV4",
-	"CP5Cs1d2scxfqeAaOP6kRZGzlJo57P+qBCLDdoj9XErhPrWEzvyS5iwjjBeljq7j6Kngk5ylH+DTqfuS",
-	"IldMzxBd01JK4JooTTWQHrxjSitCcwk0W8SEzeelpuc59A2kL4Q8Z1lmz8T9goqobE7IV4pIkYMimSBc",
-	"aELzXFwRPWPKQPRS6Bei5Nn9A8QFUWU6swQxrlBZSDJhORhYfpSQCp7h2XtBWQ4fACpq6E31VZIJULhK",
-	"M5FnBqafOC31TEj2O3yYNbK4fQ5UgrQb6MC4pCw3iPRhUCejmp5TBWZ/zN/nuTgnSgsJhClScgk0nSE4",
-	"5n03pPniSc7sj0KKAqRmlkBQf3mJ7sWO/YXueE5w5mlY/VBFieKoLDKqITujuBwTIefmV2Qu7mmGTHdl",
-	"ZP/O+SL44TXfu27S0V8q3m2nFzeobeMTLRjfVuCI818hRQKGa3aK5MwsVWaRkeY/NpZwQnMF8dKqNgDd",
-	"wI2bQPu3gqAUhRSXNA/sIN6xnGllxXZZ/FTM5w55V+5NqbZfQ5llEwZ/SzW8AlXmCLobjEpJFytzrqCv",
-	"v49Q+08G16LMmH46g/SiEMwC3D4oz7PDhw8PnhDFppzqUkJMzJl5dBQT8y08OCevn56eEg3v9JgniC4X",
-	"AMUeNWPvpdXg+5cH4zEfl8Phg1TBb/gDqiszqmZLl8zqVpeSwdjgXHvDzEubVhCn+Ffz4HUcXcDijGWr",
-	"05zBOy+cTZhUmjwm5wsNylx8/deTvcOHj/x9Sa9IUZ7nLCUXsAjt/gWzzAa4QdZfEEmlQTi7X0aCMBMp",
-	"OTT2pH5dwW8tTGNcPzqK4gBdqDal9bwBPAQWIus2i/WGOXm7iV0GqtguuBvKTbRa1CY8W+Dad8xKUu0d",
-	"rdFl+zOyjMQrB6V7382Gssxv7QUsUGogCqRBbjMfKweF1nNJug/Td0SUM4MogW9TbT4ZE6oIJT8+/56M",
-	"ox9/+st3p0/Jfzz/3+PIcKT0IihIN3emuWSrUHXuxPNLR6GWaGCqHbltQwuD6YDY0z2wtD6JSWLkmkEm",
-	"rnguaGYu4EcHEi7FBT5A0xSUGmTAGWRJaBlpqkWHLuCFO1Ui6LHh1Anlgi/molTB0TLQlOWqm8lYxaD9",
-	"rSuzE+mM8ilkpHcOEyMDUJ4ROtEgyURIYqes+seEA6IGpBK0GpA3MyDmVJDU0ENFmFbk1Yun5PHXjx+S",
-	"1ADLUpqbMeaDaHkv4ujd3lTsuYtGthm8olffg1JGMbyOdydwotSpsOfckx9V4h5EZtZmF4JExwgiZzt/",
-	"TcJcaDijWdaxg2nOgBvt0jwCShlUN9f9AaNXhOnQPjpC6Q5t4LYSpUxhLZ6q/YmkZbaXgQaDZPtOKlD7",
-	"D4K44whve7xCOE2ZcasMzSjjx6SpllpNiQsypYVZ5hXKvU5wuRu67AiyPUuxP8SNdaoxo7W27S2sj08T",
-	"IRwWrickYWoOl7AzIbd0KUDDN9PbpaVxX9+BJv7VHYA2CuTiCmRqNAUjJjhxwCxRwPTx6Chk+nDDv2Eh",
-	"E9pPb55aDIJ3NNX5gij2jkyk3UOak4xNmVbIJcxGQIakyfAmMBsI7+i8MDpTdDg8fLQ3PNgbHr4ZPhgN",
-	"j0bDh4ODwwdHDx/9ZxMruyXXNjlaAv5nkGzi1LC1fPus5Jf4LAQYbuM5NwVyvjBcULU4b6WkXnBxRXqU",
-	"Cz0DSRhXmvIUvjLLQaTQRuUwb/eD8lETqCZIq0/WiLpETfA6wYFwtbeQylCAPDuXBtXOgjSlFjMV/Eau",
-	"ZkIBwS+RK6o8I4qJOZqXkBmux7gCaebaEzxfkKsZcFwecdHfBajtRcsZ0JCYbBidE5ZyqrSD2i3PcU0g",
-	"iXnfgikuQufB3O9eHLMsXtyGVMgMssa4283YwLfDhHPD3vVZ2tKFdpQ6xUUDu86FyIFyy62oCslUKHcw",
-	"Ra6k4FMzWwkbpT1czoqyueWoVrMD5+Ou8xmihE8lUA1o828YPHdQ2VuTbJusHz14fBQSpelmFmi9AHGk",
-	"6XQjI3ljnlleOfxI94TRkH+zCcO7gklQZyywxzmbgCG2Vsj/VpCslEhDSS/5+nA4M0Lyg+E86R+Tw6OZ",
-	"PTL0XAHXMaGazIVRRr9+NBzO2hynZ1jO2z/3xuOB/dX/t97s7/O/q7/PVb//5yATslLRKozTXJwTN7Yi",
-	"veRPBqh/S/r+DOJ76N6x0htyUTKnC6JFmc6OCc1z+5BqTiCKa7bf5JV07/fh3pPB2Z/+be/t+4P44PBx",
-	"mGfO6btT+/6Dw1VxAC2+W4sWr4Q1wNZjPkS5zP1xsDq+UzpCp1YYkoyHt1StJeklKduzQqeWlHHGp6gE",
-	"5SyFxFDq5lk4fIwQVH9vOvkeID/1blR2bpYbnl6qqYIdpLZn9oVXMGkv8KOj1UXdnTSgJ3KNPtca5PHB",
-	"k8OgUthiMG5nSO3kNIfTPq5Iz5+6g+Hhkduz5gdbbrd65QsqYTPT+BGfckslS74RbUv+zInkBiUrnWfd",
-	"O6/tU7uSypUZuX0NyHqIZLuZo/07HeboJbxYuW8OEFcQvLcL81AzamT3Dr9ll/CunM95CzHiRqZ6yYIT",
-	"K1W1YB1Od+9iMjTIUqOMME16U9Bu94iRF/tNSrzFUf5JQUgBc/CcaVny1MwyAJkswbKAuZBQg+ch0zPK",
-	"SeIGSkjOFIoxqyLTqn+igyq6oIPaK9EEqIV3cRNxNzos3FLcxGWxO5FroHfj6cOHj+L7Q/eTvRebMb69",
-	"u2gS393A4fC7ObPh0eN4rVNqCyx1XG4TRqzZ3LDR4qYM8E5sFtXHt7NaNHjvbji6CxYZcaNpUPQM1Cwy",
-	"zVlG3VnT1rMBlzQv7bWge+OmOHkTNFqWt5qfPNn7TyuJvq1/Ds5Gf957+34YHxx+3RHDspVK0SCkK/hV",
-	"eYN3WfuwCBOTegNiYtY/JvXyx9ZyUJTakuRmeM2UXgLhggcZ0s18rt5R3AjHMcCvWZ6f6+8shyy4c+Dh",
-	"PTbMQ2nKM0UYJz+9+s7oKzO1av86OIhuv81x9AxS5mHb4Vg1HL+rZH8XYd8PFFw9KHKxmAfdNxne21EA",
-	"qV7qkM6AZzuOCPySScE7neAdZv3uQAkJRU5TUGHzndKSapiGodeSTiYsPStApm14GiNsHw+BVvNVXG/O",
-	"uAHQ6ufbyx23dmz9bt9EFlnaiK1ITmOpu+Pz0ForRZ6LUhP/CumllFO5iMl5XsL+VALw/kb5oLl7nseY",
-	"98/wfSO34aCWoOSW8agZzcRVFEf0/MzxnYxJs2QhnhNAgfbM1IxKQHOHfZL0DobDpi3DKYJVcGhjTsON",
-	"lLEDN9bvdodwUt3fQT6p6cWdiCgNELaTUmwY1qp3KHw5FRm0wyeQyZ1ROS3dEpYYsgZcM6uHoEjqwg7j",
-	"iAt9NsGIvziag56J7MxcwqhAawz10ZTo5qpC484mNiIvjrQQZzmVGJxbclUWhZBGV5hDxugZzi+OJOVT",
-	"wJEV1UxNGMaKGTycgtJnc6bmVKczC24V2hbbcBBO8yCmWhDOqiChJdMT0zNydHBIJlLMCeWEulim2MUV",
-	"i7nQlr1rcEphNalbxxuZ1bSe6Y04gntYP7+KFMsnBFEhhDsvWB6QoTAAOETs71jB3+GQu5hkH1Ju4eia",
-	"UfhwT9guJs0XLqZ0ZZMoZxODgRYRA8QOzQIptARCQ82BZou29GSnMdqwgEsrYacRmnoDuwKUTVOWd4bM",
-	"hcNrqFItl15lQVgCCUeonvd+7iCMp0qVkFVh/TTPf5hEo182WNHM46d8IqLreHliujtDwHtAG6Gwx0TN",
-	"xBVHu42NOcCdsYHoG5e+iwa/vY6j7xgHd3iX6HA23QHt3DDPs2kQ+7jIdh/spSEX1yEbv9CbgrY8AlN1",
-	"ARmh56IMBpSsM1rNgFzR/IIoLYrCDKIxjMdMxahQZn1ISgviIoMweBgKPXPfnGDMxQYMxKn45YndmjfB",
-	"CuFic61XqYUU8w5ZOaedllQtNlNvHBkfbQy2Br6XjmO34bMyfq2eoczsA51HS6E5D0J7ltNzqw7Ug7Rf",
-	"I5fB9+yFWoJwymRkTe5xG5JKBF/StzrWBsV/JwFY+EIL8z1oydJO21KHlrVeZ3JBhIHtth7yLu1NFTkL",
-	"j6g0FFvatY2ipzSdF9vrgJc0L9tcNROlFYHcszbHZ2WJbVitfd0BGTf20M6nCVJ7Dbr346mYF1QyFQpg",
-	"odOpBM9oPOLkFDWLOeNW/A+KbF37Msdvbk8LnTXEoc5dSOp2IeuZ1TBtJ7dbUL51i7K7D3HFnv2we/mW",
-	"n1trLIkjUTT3yUaJfxPF7pf/kVaX0iiOvvkmbJD056MBwqOQlV7PJCjMmrkxUguDrPU43Yt+I7/DDqu+",
-	"RGyW7aR3tEtbL20nJVongH88qtS9b2HBfldS0EUDli2ubthucG6UcnMzaE99rmIdAVAl0XZFWewyH28a",
-	"/Pi+aBspdtllvDbi4YxNZ6D0cjar+zJRgkyoJL0hxpZzwSEcwHg/cVE38VKHfWxtXytCsLI+t/DB4p53",
-	"nKgqlGk7FEXsuQue6j68HQP1OfNd8uuSq8L7KbyTYr2Loo4l2fF47+R/augSS7GgmGILhMNVheYpnYO1",
-	"TRn9yYbE1Mn4GUh2CdmZeaCPJnMnnjeuR3E0YRzOdMnrKxlTmuW5v/D23lxWoT38UeQsXXTR9LPd0vka",
-	"ElUAGQspDF6YA5EzqpbG7VBzGtqym9mZtwp2eEuq5zzJ6Iqs6vpivTh3npm6rDWvTmkZ/ri9E6FV7N7W",
-	"m7PHW238+iC59WiwzaldP34YTxrejU0Om60RaFO1ipXQPDpVhFbkZF4qTVIq5YJoQYBrkKSQIisxNeKY",
-	"UE5gXugFQamM0DSFQitCubuyGrz36ChkiV5BjldLEQ80syogpvOpGebYNtJtnQsPr5YZ0y1Tdj3XVyUP",
-	"ezvOuiLA7kG62cEh+KrkzxtPX8fRlOmzVMznHfaEdtWYm1MVWfKuxK9bSy5u7Bawy97bGwssjXDNTTSl",
-	"jfgYLYe2S5v0UHIiJiSxAZ8DC3MS18kQ6AhiOrqFu3d1d7fbvp3Dbe18vlJ3GW97HV785+3p77ABGM3t",
-	"l15STsRqtvnEgH8l5EVbpCsWWkj08zWW5uFBaGWqEZraQyOAZfBwcLDNODMqsysql2TLx+/Iy59Pn52e",
-	"kJOD4ZA8Hn77l20Gy9m5pNKbwbag5EEDwXLWgxlzgTkDhnZ7il5t9uHDR4G9bkY8rtvq11Ug9A5b7HcX",
-	"vaKWjUDWdCFE8RravDnsrE0cN1k8ahq3IeIzOH/tHDmeQblILqXp1MZH1GzSMCWZzoyEHeRKOFbWCMXa",
-	"zuNVRV/G9+HF3NKj+PY6jt7csQxirxO07avjKgfn0VFs0xTFhBwYlD449DUiDDE2lDsZJVtJHHFUuws/",
-	"hEHDpyftMuS6AK2d1ZJLcbHjjG6W3LMmhWcLp85yfk1c6/rdAkFjbd92bXTYgrFN+Qi8s/06NL3Q6w+U",
-	"G3g7K0ZdUK6rZA7dwRRTld8JbNi6ujkZpCzbObDRvtNp6bNBnmfrvuvdrGtTbrSr19B1bFZDMrpjH7cz",
-	"y2Bq166nqnrrvMuVuJ0FQWmqy83oWOHNa/t85X7eai1vHZLZdGM7iJulkVqrsbSkq1sWh20R9e/1J+cW",
-	"NKAaYwdCUJ/YjZSgMfyu5OBmCYZrY6Q74hWqWiY7CzgrhG/DnF5XqO2/WQDP7Dedym/LZvyKJpqgSPUT",
-	"aok7ZVDPGW8pPbfPKbpd8l9DHgxUudvVMnkfXprbpaluSExd5QKM05z9vuMcNobiJS7AztVAg3fWf53E",
-	"REEga4MpUgFyk0C9HbnM5tzbzbac7fJiq4zlyU3yXJVXh7biK9sxLwdRg3Pdq3/t7pJugj45t5PV0sbN",
-	"RLOKN9p1jKszfgtLmFu+m7M9nzq6a/jMRoZXDbwdt2tH5XzyAV27HYRPI/xrF1GvxnOPrPcQLdagRvfo",
-	"Wr0/l2WbdgVFGRvrHRSXFKSlZHrx2sBr52UDlE9KG3Rv/3rht/Xf//bGlyjHAFi8W+/yTOvCluBlzuDR",
-	"ZoHf+4KhhrtRoiCf7M2EEcRdjruEKVNaLmxFPqnZhKbaFYoakaqaw6/iXI15UaqZZ5d+BIVv6hkwW4hZ",
-	"xcR6bEjBCsgZB0WKMs+Jl+/G3BOJmJgNzBnlKRAxmbAUrddlxgx3FiRjGRYCGYz5mD8V/BI4itIj8u+v",
-	"f3hJzkXGnIGIKE4v4AzLiE0Y5JmKsU7ggwcPnpCf3jwlFYKqeMwvYGEEgMJIu75aTFWxPolJ0qwq/4//",
-	"839Xa83HzjUm+JhX5ZrM/X6MyyE4EMy6MEAuMA4FLkEuMF+klDAa8+T92CZmjKMReT9Gc6j5Oa4zbMZR",
-	"TMY+zcPes5s2Ho+jd+YfLFPlnr2+dlVcG/nurob7SUHTGewdDoaGt8jcIY4a7e9fXV0NKN4eCDndd++q",
-	"/e9Onz5/+fo5voMkSqMVvMKnxiEZRcPBgX1MFMBpwaJR9GAwHDywUtQMsXyfFmz/8mAft9dcmEKoIq4t",
-	"Ceaizy0q5GIaEw5XoLQr7NVLDIWR31CVJri4Is9A6THH2/3YIKIGacufYdm+mNiKbzHxRftIDyvCYRov",
-	"FvGesHdjbo8wYZwkf0pGXaUO/5T0Y+JK/ln0Z3MY816iGE8hIYyneanYJcQkKblmeULgnbvUH5DniAqu",
-	"uheVktkyN2NuS11iKS6PxUoY6CjGyHNyDr4cGKFTyrjS1qGL9abGHN4VQuoBQVMVJjYYvmoOuxZEGWD9",
-	"kZVAJExKBdnI1hsTU6IKytWY0zx36z+3+GRoMB6T0ywaRUboqEsJqravb/TL+2C/BV86MdhqIRRDeR3f",
-	"sETqSknUDnAcmwu2fgi4YFbhodyWFKwQqoVJpIVIHWA06keGFybkCjGQhAarK1DWY+1QpDSw4PYoUo3z",
-	"wlqtmC7jRJIQDIj+LQi28yF3fLrKCFn/VTxhN/pqcB0NZWmN5iKszHCg0lZoFf5JVdqxoCFBpT4t+1XH",
-	"lS2ftWlT12+XemccDod3VtN/qeZouOGBoUZi4qizq5Z3HUdHFo7Q8BW8+41GH/jKweZXWi0U8KUHm1+q",
-	"O2Vcx9HDbd5otkhASa2cz6lcOJLXnq1XWH+xISlm+9/tObdKHdBShauY4Vr8b3+pEneQFz5tVPNsMUTk",
-	"EG2WGNcNRery6UY2odoV2kZ6Tn60MTaGNFFSA2GYmWIZuKKQTiTs0THXLL0AHdtoIMrymFDb4QZND+nC",
-	"cI4+ycFGBhm5J6cukugS0BtsJSTL1crCcCJmS3Ea2UXClWRaA1/Lap62inAv8Zs/6CFbqtW+9qQ1seWz",
-	"P2gubbNdeH234xZHhQgZBF/jScACv1pIUEtnYNJqyFOXRI1dYe0xL0AykbHU6ENYRteK+1blVe704KL7",
-	"ita5mA7IiYVMkTldjHlqJCymR4T5uujmLNTHzqjXsbmJWaoF466qNzYIskCOOQrFKBO50BqlqcQ5UG7J",
-	"ROhE2QqGy8VVV1D94L5QvatbzOouYO3VD4e4R8Mnm9+o+kSZFw4ON78QaEh0+0NikLiNuBxrddySI1nd",
-	"IRq9X7mD+sWik029AupQ/2omcnMANGW8qinMOEGRivRSgQWmNZnDXMhFH48OTkONOdQ60Ve2FLetupAz",
-	"fmEkQX0FwB37jW2UERdYypgpMmdKMT6NHcOr+Q12GQLbN6AK73NHmmdOJ18hOGPOMExtCgOSiIsEPQM0",
-	"V1AzWauH2jLUJFHwW+LqmRAprgx3G/N1laYH5G9mJKsvnuHreNjN0E74nUgx9wwcfiOCo9LmtL+YaFkq",
-	"zWxhY0vNMtspwQnN4fOPZcYXeCi3U9wqAMPy9TYl6u6flbaKp3dQmMvGM0ZlK3NNejRXovYDOXxVblv7",
-	"nzWrtZiwLFTehow0fYZBQvGDIQPWJmOwC883r2uQJeZiQi4ACtX0y6HwawRL94FBUE58VntctkBrl2G1",
-	"W4fMP6Ko2azFuFbEXCoJ908gZ67MuMb93BXzCGP/DnkKnZLoKycxrtTiQ4sfUv2lGrTO/KclTc0ZounF",
-	"mGtBfK8982NBrkCCNdq7RhauXqHhPnxAXqGICbLiG3QOY45hxObhqtjH1BFClsG8EBrzzA6Hw5r9OYZj",
-	"WWp/zJGGMk005Lmqhh45KybJYYIqJrKwCyh07O/UTQjGPKfphTVN0iwzPPLEPoXeei2I71Nh81GYIkfD",
-	"JyN/dcydtz/BPkZoyTfP2FesSK29kA2SlNzIJLSZYDcY85NGBTYjYWBR9nqPzKpoRRJP6hKXc9qehxaC",
-	"9BQASdJmwfCkH5OrGUtnRkiwsr7lRnO6cEozukNAQ7fo/qwutmEP3V9EtrhrauGSjdvOMS1LuL5/ShWi",
-	"Un7TDE7bvqjHq1gYV6vnEjhs/wdNDFpZOnOXis1W4H7aRHRnneeWVNdTn1WidwPSGxQ99t+bE3tdt6J6",
-	"735ddwolb2awDI1Fn6qO9oh0VQRHwsmsumAdoDVlWDbPGUXEJxbZhrrN3Jzh8HjMk5US4AlRdKEqCdVQ",
-	"RglY/LtvqKNti9Dy8ox5082jAFSlWDBZgR+iL99WVc2jj3PK9epOfOrn52jzG1V/5Nufn29Brx4dZNxX",
-	"M+GLwN+XFNOWqTt3bm2jenfndn3q13+8Jig3bGW+U2n0t00a1K4dGiQ2LxskwZsAqE7iWvlvjEJkyTH2",
-	"Ai0a5h82h9GYj2063RWtn2AcU672oCSCE1epeW94YF49OBwNh+Ooy77+rFVvdAvVaanc6o57FxrRB93c",
-	"Dg8oryM+1jgLqb6Rp/APqPm1a92uV/4aSPA5631vlk5YDtnURlM5ktlciNuTzQZ1qFO7goThe8uvRdtC",
-	"QnpCmt822sXIIv2YiMKGy+WLdpQLUeW5y65zJnQcQkjS+FRsH9V0inwD/7CjEHhXSFA2jzQTqdpXQGU6",
-	"G8yzftji8r3P31rLG1KqYI9xBZgBcAndYFry1wyvDZ3f37qjSB5tEVmQXMBihApkcmypru+sZVVbQ2bp",
-	"tOPb9k5HzMhwuMXnN6+1c+okBiMHGuicfEPGkWTqYhyRk5fPSB0nTFxhNjKODoeHD7E55cE4SgbkBSrX",
-	"I2dSi0nSgML8WQceN/9CTpTUocfYcdiAYePnL2Dh4uePicUGIRVJvjGP/X/4r32u/lVfhPoXXjx9af79",
-	"7vQ/nicx+VUw16kyOXn5zNz44VWC+GnD22egQBl5F8mVFXqZk2uxeHXTLI/riyF47sx4b/OcZtZ+P+jY",
-	"Xftu1wYfDZ9shV925mi3sPMlv5y8fvr3Z89fP32LjB4JrrN19izOY3hJf91OHBPNwNpGnM/BkYiOufjJ",
-	"d80mlKv+x2RzdRWrtRzO0d/P3qhZJdV6juYu3Kcl02r1yhrTfGSsDdQjR8MntYPF6suKaHoBfNBh4fre",
-	"SYP3Yd8KNN/cysp1cLfoGkJVd/S/WIyaKG33i1DiVYQdsToggu2/x/+vLSLnoCGE0nNx6Yy61u5TGW4q",
-	"A5BhMRju7nGc5WBrI9XZZC7qG9mPU9FsUuUq7j9DUGrcb6Hf0SqIFvTsMzOQfGj8squ+G34ZShh2b3KP",
-	"LY43D0I2to4tHt4/hamw+YtVbdWqdkMCcwPT2QaxCbfP2jjeYvZEOgtFhtqosSWVyRClfadJYbG33pRd",
-	"Gt5rfrsuQthN2FwIaHWNzOp7YsCB3O0P7GZaezxcyM6XYxJgxbg098KK911G7P57/LGWNf/oqzcS95JL",
-	"ZbERVucLn2UmrX7YxWhPzMtbMVo39BdkaHvyzKJgpKlbSI8NmDe6E93s5KdvWv3QwH6KuHh4qoPctWNf",
-	"74581Lb/riizL36rVWxRIr8rdLl7Nhv0KFlk6yXpjM4LbzWb0TwHPgWZxGQwGPTDXiZa4eAt3FyG95eh",
-	"nBAXbyIkoVrMWYqG4FpdsXBrQShJMFIiqasDGj0Fw2GumIL+gKzSUoxawRwSrN/bd+7mLUnr6+b5u3vZ",
-	"Acf+KKEpdlYdR96uOBdXX3SxW1GJHzGU3dMIQnVdqviW/KVb8Gj0YgiyoBdGg6fprB0VNqOK2DdJcgGL",
-	"OtTDP+VCPgSHMbcR+gVIogATfXvOWR0TLJ4Qk4ZDtT8y58xXdPeJ5WMuOJCe73qgNBQudtY2A+jH3n2S",
-	"C4RDyLpFAsbKXTE9G/Ok6lWTVNb0mcgz5dKyGjnwayNFbKMf+L7qdrOF19jWkegmiTu1PulyJDfqUuyS",
-	"ZxyMe3eFLYIDBUqOrnIRG+pnt9/1Vp5ggnCFB26bzRb3u7zVje5Cq2m9WzRQ+oMa9ZcbSnWZM+wpFJPW",
-	"Kf0ifbUUN3ta0fPk1oumUijldbk6aqYpmVWXPq4JpJt2F1XniI6sJEtqqiauKl7p4IouxhUhyLmlrQMj",
-	"pGS4nhX3iP/uCx1Y72b+BcuXrHjtJr2F36VPSdfoEutf+RbfFeZ9pdwMBsTXdFU++plYs5451TaHeq8K",
-	"819F2B/LJsLevVjebPXxgeXy9ceEw9WXoxLKH73lUdlKsrYj7L/H/7ujr/82Qzl/qWAU1otSo1ZxRi6u",
-	"fEo1jmljJ1DEtgqqjY9GYSqu/XXookNC76tFElst8pgcDY8Im2B/sI54aGfsOeWvXTW0e8Pkdpn49cYl",
-	"nE01ty+4vRzgVzlguRG23c598gYni9RaIO6HDUuqwsKbGJZcYcJ1IlWzKmSnSXZZZlwuzbV9yCLOJya2",
-	"QKatP3fjYMSfawl2m6xmt5K7rVzcOZgr8LmLBdmXPr2XGEFn1xjQMq2CBIeDJ3jPItrpS9Ib+4LPts5c",
-	"HZ4wjvrNIEK300lMEjtX92sKm2IJm3V98aWljjv+Qt3cozPmEKvySToP3vHzXb5lmYSD/yvl7CXOKOLl",
-	"fHy3/yWm8dYxjR5PSM//JOYRTMNcG+i4jCZd2xmMgmw3AY2biax18xDq9hwL9jmzyT933GSzhPDayMk/",
-	"RkL4hxY0MNjy0zWbdAVrevcRJa5YbTvnsal9cninfWfd3kFMDmPyICb/+O//GXMs1kIklAqy/oCctlKi",
-	"V8g86dl8SlnyBGu+jHliiWDinPeuLouvmGTT1shU0mI2amS8CYkdprjQY95ICV6ANhSmvmIp0mrSsO14",
-	"SKcSYMzRG4YGWZdVXqWP28xwn8O+mp9fJZxbjuX5CD4sS46ZmdUEUQi1UWEYlYNUKxNY8UmbIcxKYir7",
-	"g+6k759beWv3ExRbVWX+KGGxazSfP0hg7CfuXfuhwOJEqw61rQnWOm1/h3zrHzi0aY7RZK1YGXuNoArt",
-	"WVXbB2v09C9xH59iZOUtUO6+tfAND7s9f+kK6b/dBf+X04E/IJhdvP8ky1p1lb7CMgQ5dkUVWN+zdkQT",
-	"V1nGJkgOyA88X4z5UkQJBrUnToe0ZVdqHTJZjTc5GfNJmefVV3sHw+G/Ei3pZMLSGIPnsSYKTBfkvNRE",
-	"zWgmrvoEeObKLzZzN5tummYiNLroG1MJsVVbfafOkL2vcirVB3Ywjx/cw+fDVUqs2PWFsd4yuM0sY2XD",
-	"dti0fT5xRdZ246/7VR/QrjL6Eo1t0GCy7Hdb5un1X0/2Dh8+ipvpxgXVs9h3clhmukTwFJZbJSEtCBvj",
-	"XjDb4fHeuLH5QJfm6kwmXyzjoRrWDdo/cZvkUbXqAvvZsmSc4f57g+rXH5YnxyFDugEH+3ab88mr6tu+",
-	"GBk51VgZzBwYahjtfkJ6yvBmqsY8ZxokzYnKqZqBGtlOCGr/Cth0ppVdjYGiE9DAlZAq6R/bzMyYJIPE",
-	"qeGDQUIUTOe2qCo9VyIvNSBIVvo+p+mF+0SzZ4QlKkfDoWWuAV+F+2urgC/bOHh9xNeuO20Nip+I5PU9",
-	"vQjaXJw8NULyvExzzyEVc1BVXbtRQv5MZvDOk28vANkOO8k4stZS+7Az0xJ3jf0O7Stme+yV8ZiPo2Rs",
-	"cEQvs4LKyRjb7vIq9tYQV0TbNlKxkI45m89LbUhPI+2XoW3GG2Dw35gcHRxWd2cYPOtSKQOi2gu3lR9f",
-	"x6us1J+ptvcHKoHtkeJDWjT2fTmtzuJOInM2C6M0Wd+DodsZFHqWuIvu0FZE/qdCaQl0PrIKjiz58iGz",
-	"lsSGzqVJSueA9aGPSSaueGuE6rkMJLuEDJ8zL/UYRxULJ9hvNO1qyKiDMX+OYNqw1Xrw2A5TFZ5CJqBF",
-	"fQE9UWJCmD5GPTGnVglkjfKZX/m6d4lvK5bEJEFvF/WVSTQoncRjnriIJnvZqJbMqFCuyjYGRJvPYiBU",
-	"P/aKJ2QJ6cmSYyE8txJ9LH+Ca3FmJuEcTnCmS+4v4QcypjTLc39tzHtu6bXwq98OSTEAmJH2cCS7QhhY",
-	"g695U7cTkrIzLRLSqwLJRWPd+wNikIewDLmsecmumOtcaniqpdb/y15wo9RuSFly96w1uvs7Y247Jp35",
-	"CdiH8Jp9Zt99wntMDV4kNWjuhWpEbMUWrDzY6i/lLdxEwVIdZ2s6t4/FhAtpcShnvlLhOSyExU2L0gsU",
-	"PKoKsr7/AXoHiKRou9czyr1sMiBGuLqi+QVRWhSYSXAwHA4Jx/MppJFbhmOO5/GYJI1iixhTjxUXlegI",
-	"CfrOEYENVY9s8PcVXeAhMbBU4d7nQs+6wr0zJmG1NZUP9y4drTCSd3UyozgyI27V0WkmroyYsXC0iBr4",
-	"Kqyt0oQ8oA86oTQEbdlD6sq/Dz9iLXi/Nx38GzHmi1K4HC7VcrcRKs3QQb56j+UkPxkVcVNCUKOE/QUs",
-	"YszFqRoAHtt0IFfBvo637yiftnv6zPZZLfefnLHO/OJX8ctZa5y1k4btZV7t/R/dJ7LW2eDSTVzKNial",
-	"Vt0eaJ6LK8hcY0HvWdBCjHmvlv18ioZzKpC54GaWRomeCmIEsgQztUaNh5IxR/ME5SRp+AGSfrAEqpjW",
-	"B/E+fABu9I/iAFh/Uj9TB8Dd2PNvdUJvatPHvnqoKX8yPkN1gQfXlntYSSnXovb/xW3vn5BjnlCZzozi",
-	"5ZyBbLLsRLDpKzRb9K3YXjVPU+Qcuxr7FhcN2rkUEEBOLHTMPNogFVcUzVcGjioFjPQmopQEFqD6x5hr",
-	"7GipGbcaxM0Ic+zdBMacKQLvIC0xU8x6RAz7Z3leBzBRha0dcAphtyPeelNt8z3RnPoDHymcpzHDIOFB",
-	"oCAjPRf77QyjNpF5eZmrp3wD8f4Xl+UtSZw9ZNQnHTTx8Y4S7WVpKJs1RqxvviBLTs5hxnjWacaodBRU",
-	"4a253AbfxSQVGcRjXtM2a4Gr+b5v3tiyoHlzEdEizzpbXX8L+lV5ryZnM3yHEC3LL+FEgXAibzrE9flI",
-	"vQ5kaRgRs31BK7Ry3UBsUMxSBCxF9x3z/hDnxiPJvx6+SDrKyNh3ty+a8GgXFxra79bk+TjzHvaoaif4",
-	"HBMb/WttxwpSCVoNyCu4FBd4nrDzPFrybNgv9sLP4EzaJ74xk0jCKrFtW7+dRrw0bLhhNzZtrFbiXIgc",
-	"KP+jRuzjJzbH6+vm3n3+BY+1xxlPCdyFrtKdYTn3VKkSXbTnQKXBblxEW6+jAKkEJ752xyUzIkmDEP0q",
-	"zmNCfXBalcTqJFrXXLTK8HFB7n5+yK3wRI25mokr13xtQKzdXiWVkR35ForiGeSuM9mc6hR7eU9zcW6Y",
-	"oNYguSK9ZCJpme39KekPyImZu6vZ1BlibvH3PgPM8QsfSR7F7c3cGV09PAxvf9ZnBVfAsE+3z1udlhWG",
-	"sf/eSXNd5RnfzBrJbD5YxHkgXUqJV/FsP8JLcWF70csmA7FuQy72RDEIaFHmyRphN1dwtBziizDV0gHM",
-	"ouyKEFvIRvg+Skekh70Sf9WsS8TZIN44chaNov/6Zbj3hO5N3r5/cHj9L9EG2aZtRdnYiOnYZ1jalGSf",
-	"i9xR/wXllMYXts033iVFuB6/mSV8l62T/oDST7UmW4hAjf35/AWgarKetN5Lgc3wAasYQmeujyf3VRhy",
-	"bYyrQ1CmVINryq2CGT5LJrN7x7EupbxhKvnCTkK6+RIqfgqVN+pdPX0WdXEKROR99+ndje9L39iYgpPS",
-	"PEersz8NA3Latl/HtpyrWwubunoOY86BuZCX6myBxDiatpkc0yaFJL2j4YN+FdnvIm++Uiu10PADBVWK",
-	"9DA8s6o+gDF79qG+7Vk45s084cQz8LPqZCcEY6l4qhun3b5zCYSpMfc23jrloJBwyUSpmib8hqPAG+Kd",
-	"/jTmmG6LG0htS42AamMLZ8G929ufQcrqyNEPV/9qPb3y5nLSqyzqGDwHXJTTWZMOSyCM97+Es36scFaH",
-	"py0KertqXCuUTcKvkOp7I2xPc6FaIe5Nti9KbU6+bzpfhQAgIRRzzDdk6NjLDMlahFQ+A/0/6Tm2W/cl",
-	"Ue/WGq9Zxrs4YzOguZ79Ho3em7/qkDHzlyiA04INFnSeu0vo38anDTyQlpLpBZ49a2w8KfUsGv3y1pwu",
-	"BfJyTY9lXzFYpDQn9tkojkqZR6NopnUx2t8/OPx6MBwMBwejx8PHQzyybo4rOjCdQ0YmdM5s8G1d6mWw",
-	"pGCqQAaTDR3A7vs5+LqprtTFMVnJFEYeU+WHrLRkVh05UlRqNqGpdqNXNThs7KsVB7AwUqkHrapHEBrx",
-	"9ZK703X9nIhS7sECVLhWLFZHZKCqugSx67lN9XLhQoXV2wZLhca6JmeTq83McCxZcmz1Lpvr0+7MuzyK",
-	"a0it4pZbTNVSlQ3qRANcRjUleiaR+dd97EUr/r/+sHeorX70Lw0Tua1pXYAocmvKdgZydUxow+zcaKFq",
-	"zUsdu10Y9rFnXonJjKrZXjqjWEcLpX+Si+kIe51nzK5/jBJNlZwAEsa89/wncnJKTlJNTqQekINDBOzg",
-	"ST/2HdzYxNHp2Jvn0xmkF761CM+MgFoIqV2ff1FqTM8rDDqCG2JBxGSC1SpteTYEEQvUoSTqC3ibq4Hp",
-	"/hVpSIzBLwZxVOxDjtzeMYWZf5KmTcx2y2vUmP8XAAD//w==",
+	"7L3pchs5lij8KvjymwmT3SmKkmWXTUXFXLWXas1UuSpsV0/cKXqUUOYhiVISyAKQklluRcyv+wD3IebB",
+	"5klu4ADIhURy0WK73P5jU7kgD4CDsy8folTMC8GBaxWNPkQFlXQOGiT+9YPIIH9F52D+yEClkhWaCR6N",
+	"Ij0DMje3HyjCzRNxxMz1gupZFEd4aRThE1EcSfitZBKyaKRlCXGk0hnMqRn1nyRMolH0/+/XcOzbu2of",
+	"v3x9HUc/0Sm8Yb8HwGAa5ooUIElBp0B6GUxomWvyaNj3EP1WglzUIJnnzpQZrAnGnL5n83IejQ6Gw2Ec",
+	"zRl3f8aRXhTmPcY1TEFW8LwVF8DD65JweK/P8EPaPJUQMSHmRiHhkolSIbDr4MPXlgH8HvhUzwyIh0cV",
+	"WEpLxqcI1VtJuWIGjtPnYcB09QQxOwJKP1CEZeG9w+vdG1dQrUGa1/7zl+HeU7o3effh4eH1P0Uh0P4G",
+	"UjHBX5Xzc5Bh2C7tI4TjM6R3EJPDmDyMyf/813/3wxC6V9aCWW3s4cHRN0dPHj4++mbD9l6b4VQhuAI8",
+	"BH+h2Wu7WOavVHANHH/SoshZSs0c9n9VApFhO8R+IaVwn1pCZ35Jc5YRxotSR9dx9EzwSc7Sj/Dp1H1J",
+	"kSumZ4iuaSklcE2UphpID94zpRWhuQSaLWLC5vNS0/Mc+gbSl0KesyyzZ+J+QUVUNifkgSJS5KBIJggX",
+	"mtA8F1dEz5gyEL0S+qUoeXb/AHFBVJnOLEGMK1QWkkxYDgaWnySkgmd49l5SlsNHgIoaelN9lWQCFK7S",
+	"TOSZgemtEN9TOYWPs2HnIlsQpoi4BInYpUBegnygSM7mDJH9Z05LPROS/Q4fZ9PsYTsHKg1MSHMtGJeU",
+	"5QazP87SZFTTc6rAIAwuVS7OidJCglmwkkug6QzBMe+7Ic0XT3JmfxRSFCA1sxSL+stLhDh2/Dh0x7Om",
+	"M09U64cq0hhHZZFRDdkZxeWYCDk3vyJzcU8zlAJWRvbvnC+CH17zvesmYf+lEibs9OIG+W98ogXjuwoc",
+	"cf4rpIhkuGanSF/NUmX2dND8p8YSTmiuIF5a1QagG8SDJtD+rSAoRSHFJc0DO4h3LKtcWbFdFj8V87lD",
+	"3pV7U6rt11CI2oTB31ENr0GVOYLuBqNS0sXKnCvo6+8j1P6TwbUoM6afzSC9KASzALcPyovs8NGjg6dE",
+	"sSmnupQQE3NmHh/FNUk5efPs9JRoeK/HPEF0uQAo9qgZey+tBt+/PBiP+bgcDh+mCn7DH1BdmVE1W7pk",
+	"Vre6lAzGBufaG2Ze2rSCOMW/mgev4+gCFmcsW53mDN57aXHCpNLkCTlfaFDm4pu/nuwdPnrs70t6RYry",
+	"PGcpuYBFaPcvmOV+wA2y/oJIKg3C2f0yIo2ZSMmhsSf16wp+a2Ea4/rxURQH6EK1Ka3nDeAhsBBZt1ms",
+	"t8wpAE3sMlDFdsHdUG6i1aI24dkC175nVrRr72iNLtufkWUkXjko3ftuNpRlfmsvYIFijGOSiPRWMAut",
+	"55K6EabviChnBlEC36bafDImVBFKfnrxAxlHP/38l+9Pn5F/e/G/x5HhSOlFULJv7kxzyVah6tyJF5eO",
+	"Qi3RwFQ7ctuGFgbTAbGne2BpfRKTxAhag0xc8VzQzFzAjw4kXIoLfICmKSg1yIAzyJLQMtJUiw7lxEub",
+	"qkTQY8OpE8oFX8xFqYKjZaApy1U3k7GaSvtbV2Yn0hnlU8hI7xwmRgagPCN0okGSiZDETln1jwkHRA1I",
+	"JWg1IG9nQMypIKmhh4owrcjrl8/Ik2+ePCKpAZalNDdjzAfR8l7E0fu9qdhzF41sM3hNr34ApYymeh3v",
+	"TuBEqVNhz7knP6rEPYjMrM0uBImOEUTOdv6ahLnQcEazrGMH05wBN+queQSUMqheS6FE0SvCdGgfHaF0",
+	"hzZwW4lSprAWT9X+RNIy28tAg0GyfScVqP2HQdxxhLc9XiGc6s641c5mlPFj0tSTrerGBZnSwizzCuVe",
+	"J7jcDV12BNmepdgf4sY61ZjRWtv2FtbHp4kQDgvXE5IwNYdL2JmQW7oUoOGb6e3S0riv70AT/+oOQBsF",
+	"cnEFMjWaghETnDhglihgi3l8FLLFuOHfspBN7+e3zywGwXua6nxBFHtPJtLuIc1JxqZMK+QSZiMgQ9Jk",
+	"eBOYDYT3dF4YnSk6HB4+3hse7A0P3w4fjoZHo+GjwcHhw6NHj/+jiZXdkmubHC0B/zeQbOLUsLV8+6zk",
+	"l/gsBBhu4zk3BXK+MFxQtThvpTVfcHFFepQLPQNJGFea8hQemOUgUmijcpi3+0H5qAlUE6TVJ2tEXaIm",
+	"eJ3gQLjaW0hlKECenUuDamdBmlKLmQp+I1czoYDgl8gVVZ4RxcQczUvIDNdjXIE0c+0Jni/I1Qw4Lo+4",
+	"6O8C1Pai5QxoSEw2jM4JSzlV2kHtlue4JpDEvG/BFBeh82Dudy+OWRYvbkMqZAZZY9ztZmzg22HCuWHv",
+	"+ixt6UI7Sp3iooFd50LkQLnlVlSFZCqUO5giV1LwqZmthI3SHi5nRdncclSr2YHzcdf5DFHCZxKoBnRC",
+	"NCywO6jsrUm2beiPHz45ConSdDMLtG6JONJ0upGRvDXPLK8cfqR7wuhZuNmE4X3BJKgzFtjjnE3AEFsr",
+	"5H8nSFZKpKGkl3xzOJwZIfnhcJ70j8nh0cweGXqugOuYUE3mwiij3zweDmdtjtMzLOfdn3vj8cD+6v9L",
+	"b/b3+d/V3+eq3/9zkAlZqWgVxmkuzokbW5Fe8icD1L8kfX8G8T30N1npDbkomdMF0aJMZ8eE5rl9SDUn",
+	"EMU122/ySrr3+3Dv6eDsT/+y9+7DQXxw+CTMM+f0/al9/+HhqjiAJuitRYvXwlqE6zEfoVzm/jhYHd8p",
+	"HaFTKwxJxsNbqtaS9JKU7VmhU0vKOONTVIJylkJiKHXzLBw+QQiqvzedfA+Qn3o3Kju/zw1PL9VUwQ5S",
+	"23P7wmuYtBf48dHqou5OGtA1ukafaw3y5ODpYVApbDEYtzOk9rqaw2kfV6TnT93B8PDI7Vnzgy0/YL3y",
+	"BZWwmWn8hE+5pZIl34i2JX/uRHKDkpXOs+6dN/apXUnlyozcvgZkPUSy3czR/p0Oc/QSXqzcNweIKwje",
+	"24V5qBk1snuHI7VLeFfOCb6FGHEjU71kwYmVqlqwjigA7/MyNMhSo4wwTXpT0G73iJEX+01KvMVR/llB",
+	"SAFz8JxpWfLUzDIAmSzBsoC5kFCD5yHTM8pJ4gZKSM4UijGrItOqf6KDKrooiNor0QSohXdxE3E3Oizc",
+	"UtzEZbE7kWugd+Ppw0eP4/tD95O9l5sxvr27aBLf3cDh8Ls5s+HRk3itU2oLLHVcbhNGrNncsNHipgzw",
+	"TmwW1ce3s1o0eO9uOLoLFhlxo2lQ9AzULDLNWUbdWdPWswGXNC/ttaB746Y4eRM0Wpa3mp882fsPK4m+",
+	"q38OzkZ/3nv3YRgfHH7TEVSzlUrRIKQr+FV5g3dZ+7AIE5N6A2Ji1j8m9fLH1nJQlNqS5Ga8z5ReAuGC",
+	"BxnSzXyu3lHciA8ywK9Znr/V31mOoXDnwMN7bJiH0pRnijBOfn79vdFXZmrV/nVwEN1+m+PoOaTMw7bD",
+	"sWo4flfJ/i7Cvh8ouHpQ5GIxD7pvMry3owBSvdQhnQHPdhwR+CWTgnc6wTvM+t2BEhKKnKagwuY7pSXV",
+	"MA1DryWdTFh6VoBM2/A0Rtg+HgKt5qu43pxxA6DVz7eXO27t2PrdvokssrQRW5GcxlJ3BwyitVaKPBel",
+	"Jv4V0kspp3IRk/O8hP2pBOD9jfJBc/c8jzHvn+H7Rm7DQS1ByS3jUTOaiasojuj5meM7GZNmyUI8J4AC",
+	"7ZmpGZWA5g77JOkdDIdNW4ZTBKto1cachhspYwdurN/tDuGkur+DfFLTizsRURogbCel2DCsVe9Q+HIq",
+	"MmiHTyCTO6NyWrolLDFkDbhmVg9BkdTFQcYRF/psgiGIcTQHPRPZmbmEYYrWGOrDO9HNVcXqnU1siGAc",
+	"aSHOcgzSM99SZVEIaXSFOWSMnuH84khSPgUcWVHN1IRhrJjBwykofTZnak51OrPgVqFtsQ0H4TQPYqoF",
+	"4awKEloyPTE9I0cHh2QixZxQTqiLZYpdoLOYC23ZuwanFFaTunW8kVlN65neiCO4h/Xzq0ixfEIQFUK4",
+	"85LlARkKI5JDxP6OFfwdDrkLkvYx7haOrhmFD/eE7WLSfOmCXFc2iXI2MRhoETFA7NAskEJLIDTUHGi2",
+	"aEtPdhqjDQu4tBJ2GqGpN7ArQNk0ZXlnyFw4vIYq1XLpVRaEJZBwhOp57+cOwniqVAlZlWdA8/zHSTT6",
+	"ZYMVzTx+yiciuo6XJ6a7Uxa8B7QRCntM1ExccbTb2JgD3BkbGb9x6bto8LvrOPqecXCHd4kOZ9Md0M4N",
+	"8yKbBrGPi2z3wV4ZcnEdsvELvSloyyMwVReQEXouymBAyTqj1QzIFc0viNKiKMwgGsN4zFSMCmXWh6S0",
+	"IC4yCIOHodAz980JxlxswECcil+e2K15E6wQLjbXepVaSDHvkJVz2mlJ1WIz9caR8dHGYGvge+U4dhs+",
+	"K+PX6hnKzD7QebQUmvMwtGc5PbfqQD1I+zVyGXzPXqglCKdMRtbkHrchqUTwJX2rY21Q/HcSgIUvtDA/",
+	"gJYs7bQtdWhZ63UmF0QY2G7rIe/S3lSRs/CISkOxpV3bKHpK03mxvQ54SfOyzVUzUVoRyD1rk45WltiG",
+	"1drXHZBxYw/tfJogtdegez+eiXlBJVOhABY6nUrwjMYjTk5Rs5gzbsX/oMjWtS9z/Ob2tNBZQxzq3IWk",
+	"bheynlkN03ZyuwXlO7cou/sQV+zZj7qXb/m5tcaSOBJFc59slPi3Uex++R9pdSmN4ujbb8MGSX8+GiA8",
+	"Dlnp9UyCwjSeGyO1MMhaj9O96DfyO+yw6kvEZtlOeke7tPXSdlKidQL4p6NK3fsWFux3JQVdNGDZ4uqG",
+	"7QbnRik3N4P21CdP1hEAVVZvV5TFLvPxpsFP74u2kWKXXcZrIx7O2HQGSi+n17ovEyXIhErSG2JsORcc",
+	"wgGM9xMXdRMvddjH1va1IgQr63MLHyzueceJqkKZtkNRxJ674Knuw9sxUJ/E3yW/LrkqvJ/COynWuyjq",
+	"WJIdj/dO/qeGLrEUC4o5v0A4XFVontI5WNuU0Z9sSExdHSADyS4hOzMP9NFk7sTzxvUojiaMw5kueX0l",
+	"Y0qzPPcX3t2byyq0hz+JnKWLLpp+tls6X0OiCiBjIYXBC3MgckbV0rgdak5DW3YzO/NWwQ5vSfWcJxld",
+	"kVVdX6wX584zU5e15tUpLcMft3citIrd23pz9nirjV8fJLceDbY5tevHD+NJw7uxyWGzNQJtKp+xEppH",
+	"p4rQipzMS6VJSqVcEC0IcA2SFFJkJaZGHBPKCcwLvSAolRGaplBoRSh3V1aD9x4fhSzRK8jxeinigWZW",
+	"BcR0PjXDHNtGuq1z4eHVMmO6Zcqu5/q65GFvx1lXBNg9SDc7OARfl/xF4+nrOJoyfZaK+bzDntAuY3Nz",
+	"qiJL3pX4dWvJxY3dAnbZe3tjgaURrrmJprQRH6Pl0HZpkx5KTsSEJDbgc2BhTuI6GQIdQUxHt3D3ru7u",
+	"dtu3c7itnc8DdZfxttfhxX/Rnv4OG4DR3H7pJeVErGabTwz4V0JetEW6YqGFRD9fY2keHYRWphqhqT00",
+	"AlgGjwYH24wzozK7onJJtnzynrz62+nz0xNycjAckifD7/6yzWA5O5dUejPYFpQ8aCBYznowYy4wZ8DQ",
+	"bk/Rq80+fPQ4sNfNiMd1W/2mCoTeYYv97qJX1LIRyJouhCheQ5s3h521ieMmi0dN4zZEfAbnr50jxzMo",
+	"F8mlNJ3a+IiaTRqmJNOZkbCDXAnHyhqhWNt5vKroy/g+vJhbehTfXcfR2zuWQex1grZ9dVzl4Dw+im2a",
+	"opiQA4PSB4e+RoQhxoZyJ6NkK4kjjmp34ccwaPj0pF2GXBegtbNacikudpzRzZJ71qTwbOHUWc6viWtd",
+	"v1sgaKztu66NDlswtikfgXe2X4emF3r9gXIDb2fFqCvcdZXMoTuYYqryO4ENW1c3J4OUZTsHNtp3Oi19",
+	"NsjzbN13vZt1bcqNdvUauo7NakhGd+zjdmYZTO3a9VRVb513uRK3syAoTXW5GR0rvHljn6/cz1ut5a1D",
+	"MptubAdxszRSazWWlnR1y+KwLaL+vf7k3IIGVGPsQAjqE7uREjSG35Uc3CzBcG2MdEe8QlXLZGcBZ4Xw",
+	"bZjTmwq1/TcL4Jn9plP5bdmMX9FEExSpfkYtcacM6jnjLaXn9jlFt0v+a8iDgSp3u1om78NLc7s01Q2J",
+	"qatcgHGas993nMPGULzEBdi5Gmjw3vqvk5goCGRtMEUqQG4SqLcjl9mce7vZlrNdXmyVsTy5SZ6r8urQ",
+	"VnxlO+blIGpwrnv1r91d0k3QJ+d2slrauJloVvFGu45xdcZvYQlzy3dztudTR3cNn9nI8KqBt+N27aic",
+	"zz6ga7eD8HmEf+0i6tV47pH1HqLFGtToHl2r9+eybNOuoChjY72D4pKCtJRML94YeO28bIDySWmD7u1f",
+	"L/22/uu/v/U10zEAFu/WuzzTurAleJkzeLRZ4A++YKjhbpQoyCd7M2EEcZfjLmHKlJYLW5FPajahqXaF",
+	"okakqubwqzhXY16UaubZpR9B4Zt6BsxWhlYxsR4bUrACcsZBkaLMc+LluzH3RCImZgNzRnkKREwmLEXr",
+	"dZkxw50FyViGhUAGYz7mzwS/BI6i9Ij865sfX5FzkTFnICKK0ws4wzJiEwZ5pmKsE/jw4cOn5Oe3z0iF",
+	"oCoe8wtYGAGgMNKurxZTldBPYpI0y9z/z//5v6vF72PnGhN8zKtyTeZ+P8blEBwIZl3YEtETIQlcglxg",
+	"vkgpYTTmyYexTcwYRyPyYYzmUPNzXGfYjKOYjH2ah71nN208HkfvzT9Ypso9e33tqrg28t1dUfmTgqYz",
+	"2DscDA1vkblDHDXa37+6uhpQvD0Qcrrv3lX7358+e/HqzQt8B0mURit4hU+NQzKKhoMD+5gogNOCRaPo",
+	"4WA4eGilqBli+T4t2P7lwT5ur7kwhVBFXFsSzEWfW1TIxTQmHK5AaVfYq5cYCiO/pSpNcHFFnoHSY463",
+	"+7FBRA3Slj/Dsn0xsRXfYuKL9pEeVoTDNF6sKj5h78fcHmHCOEn+lIy6Sh3+KenHxJX8s+jP5jDmvUQx",
+	"nkJCGE/zUrFLiElScs3yhMB7d6k/IC8QFVx1Lyols2VuxtyWusRSXB6LlTDQUYyR5+QcfDkwQqeUcaWt",
+	"QxfrTY05vC+E1AOCpipMbDB81Rx2LYgywPojK4FImJQKspGtNyamRBWUqzGnee7Wf27xydBgPCanWTSK",
+	"jNBRlxJUbV/f6JcPwQYQvnRisPdDKIbyOr5hidSVkqgd4Dg2F+xFEXDBrMJDuS0pWCFUC5NIC5E6wGjU",
+	"jwwvTMgVYiAJDVZXoKzH2qFIaWDB7VGkGueFtVoxXcaJJCEYEP1bEGznQ+74dJURsv6reMJu9NXgOhrK",
+	"0hrNRViZ4UClrdAq/JOqtGNBQ4JKfVr2qxYwWz5r06au3y018zgcDu+spv9SzdFwBwZDjcTEUWdXLe86",
+	"jo4sHKHhK3j3G51H8JWDza+0WijgSw83v1S37riOo0fbvNFskYCSWjmfU7lwJK89W6+w/mJDUsz2v99z",
+	"bpU6oKUKVzHDtfjf/lIl7iAvfNao5tliiMgh2iwxrjuc1OXTjWxCtSu0jfSc/GRjbAxpoqQGwjAzxTJw",
+	"RSGdSNijY65ZegE6ttFAlOUxobblDpoe0oXhHH2Sg40MMnJPTl0k0SWgN9hKSJarlYXhRMyW4jSyi4Qr",
+	"ybQGvpbVPGsV4V7iN3/QQ7ZUq33tSWtiyxd/0FzaZrvw+m7HLY4KETIIvsGTgAV+tZCgls7ApNUhqC6J",
+	"GrvC2mNegGQiY6nRh7CMrhX3rcqr3OnBRfcVrXMxHZATC5kic7oY89RIWEyPCPN10c1ZqI+dUa9jcxOz",
+	"VAvGXVVv7FhkgRxzFIpRJnKhNUpTiXOg3JKJ0ImyFQyXi6uuoPrBfaF6V7eY1V3A2qsfD3GPhk83v1E1",
+	"rjIvHBxufiHQIen2h8QgcRtxOdbquCVHsrpDNPqwcgf1i0Unm3oN1KH+1Uzk5gBoynhVU5hxgiIV6aUC",
+	"C0xrMoe5kIs+Hh2chhpzqHWiB7YUt626kDN+YSRBfQXAHfuNbZQRF1jKmCkyZ0oxPo0dw6v5DXYZAts3",
+	"oArvc0eaZ04nXyE4Y84wTG0KA5KIiwQ9AzRXUDNZq4faMtQkUfBb4uqZECmuDHcb83WVpgfk381IVl88",
+	"w9fxsJuhnfA7kWLuGTj8RgRHpc1pfzHRslSa2cLGlppltlOCE5rD5x/LjC/wUG6nuFUAhuXrbUrU3T8r",
+	"bRVP76Awl41njMpW5pr0aK5E7Qdy+Krctva/aFZrMWFZqLwNGWn6DIOE4kdDBqxNxmAXnm9e1yBLzMWE",
+	"XAAUqumXQ+HXCJbuA4OgnPi89rhsgdYuw2q3lp1/RFGzWYtxrYi5VBLuH0DOXJlxjfu5K+YRxv4d8hQ6",
+	"JdHXTmJcqcWHFj+k+ks1aJ35T0uamjNE04sx14L4Xnvmx4JcgQRrtHeNLFy9QsN9+IC8RhETZMU36BzG",
+	"HMOIzcNVsY+pI4Qsg3khNOaZHQ6HNftzDMey1P6YIw1lmmjIc1UNPXJWTJLDBFVMZGEXUOjY36mbEIx5",
+	"TtMLa5qkWWZ45Il9Cr31WhDfp8LmozBFjoZPR/7qmDtvf4J9jNCSj60Z8RUrUmsvZIMkJTcyCW0m2A3G",
+	"/KRRgc1IGFiUvd4jsypakcSTusTlnLbnoYUgPQVAkrRZMDzpx+RqxtKZERKsrG+50ZwunNKM7hDQ0C26",
+	"P6+LbdhD9xeRLe6aWrhk47ZzTMsSru+fUoWolN80g9O2UevxKhbG1eq5BA7b/0ETg1aWztylYrMVuJ83",
+	"Eb2BzrPFJ6oOrLcn055crVLJG9DqoKyy/8Ec8eu6d9UH9+u6U4p5O4NlaCy+VYW3R6SrhDhSWmb1C+sx",
+	"rUnJsj3PaC4+E8m2BG4m8wyHx2OerNQMT4iiC1WJtIaUSsBq4X1DTm0fhZZbaMybfiEFoCpNhMkK/BBB",
+	"+q4qgx59GrKgV3ficz9wR5vfqDo83/78fAd69eggp7+aCV81/r7EnrYQ3rlza1vtuzu367S//uM1Qblh",
+	"M/adaqm/a9KgdrHRILF51SAJ3mZAdRLX1oLGKESWHIM10ARi/mFzGI352ObfXdH6CcYxR2sPSiI4caWd",
+	"94YH5tWDw9FwOI66DPLPWwVKt9C1luqz7rh3oRF9lM7t8IDyOkRkjXeR6hu5Fv+AqmK7OO56bbGBBF+y",
+	"ovh26YTlkE1t+JUjmc2FuD3ZbFCHOhcsSBh+sPxatE0qpCek+W3DY4ws0o+JKGx8Xb5oh8UQVZ67dDxn",
+	"c8chhCSNT8X2UU2nyDfwDzsKgfeFBGUTTzORqn0FVKazwTzrh000P/iEr7W8IaUK9hhXgCkDl9ANpiV/",
+	"zXjc0Pn9rTvs5PEWoQjJBSxGqHEmx5bq+lZcVhc2ZJZOO75t73QEmQyHW3x+81o7L1BiMHKggc7Jt2Qc",
+	"SaYuxhE5efWc1IHFxFVyI+PocHj4CLtZHoyjZEBeojY+cja4mCQNKMyfdaRy8y/kREkdq4wtig0YNuD+",
+	"AhYu4P6YWGwQUpHkW/PY/4f/2ufqX/VFqH/hxdNX5t/vT//tRRKTXwVzrS2Tk1fPzY0fXyeInzYefgYK",
+	"lJF3kVxZoZc5uRarXTft+Li+GLPnzox3T89pZg3+g47dte92bfDR8OlW+GVnjoYOO1/yy8mbZ39//uLN",
+	"s3fI6JHgOuNoz+I8xqP01+3EMdEMrDHFOSkcieiYi59812xCye1/TDZXl71ay+Ec/f3iraBVFq7naO7C",
+	"fZo+rVavrPXNh9LayD5yNHxae2SsvqyIphfABx0msR+cNHgfBrFAt86tzGIHd4uuIVR1R/+rielWZ8Bu",
+	"MKHE6xQ7HoOAzLb/Af+/tpifg4bQGZiLS2c2toaiytJTWYwMT8KAen8oWA62+lKdr+biypFfOZ3Opm2u",
+	"HpbnCEp9WFr4erQKogU9+8IsKjsj5C3xy676bvhlSGfYgco9tjhmPggZ5Tq2eHj/JKnC5q9muFUz3A0J",
+	"zA1sbRvkLNw+axR5h/kZ6SwUe2rj0pZ0LEOU9p3qheXkelN2aZi1+e36FGG/YnMhoAY2crfviWMHssM/",
+	"siNr7fFwQUFf5DH56Lwb1/JeePe+S9Ld/4A/1vLyn3xBSeJectk1NujrfOET36TVQLs484l5eSvO7Ib+",
+	"SmTbvkKzKBj86hbSYwOmsu5EaDsZ8NtWizawnyIuRJ/qIDvu2Ne7oze1d6Er8O2rZ2wVW5TI7wpd7p4v",
+	"B31WFtl6STqj88Lb5WY0z4FPQSYxGQwG/bAfi1Y4eAtHmhEWylCaiguBEZJQLeYsRVNzrd9YuLUglCQY",
+	"vJHUBQuNYoMROldMQX9AVmkpBtJgWguWFO47h/aWpPVN8/zdvbCBY3+SaBk7q44jb1eci6t/dOXtY0sk",
+	"P2E4vicqhOq63PItGVK3pNLoJxHkWS+FtLEkrci2GVXEvkmSC1jU0Sf+KReFIjiMuc0yKEASBZis3HP+",
+	"85hgAYiYNHy8/ZE5mL4qvU+OH3PBgfR85waloXDxv7ahQT/2Hp1cIBxC1m0eMN7viunZmCdVv52kMvDP",
+	"RJ4pl1rWyONfG7ximxXBD1XHni0c2bYWRjcN3al9S5dvu1FbY5dc6WDsvivOERwoUDZ1le3YcEW7/a4/",
+	"9ASTnCs8cNtstrjf5UBvdEhaTU3eognUH9TPsNwUq8tgYk+hmLRO6VdxraXp2dOKzjC3XjSVQimv/NWB",
+	"PE1Rrrr0aY0s3bS7qLpfdGRWWVJTNaJV8UoXWvR6rkhNzlNufSohrcT13bhH/Hdf6MB6N/OvWL5kJ2w3",
+	"Gi78Ln1OykmXHvDatymvMO+BcjMYEF+XVvkIbmINh+ZU2zzwvSpVYRVhfyqbCHv3cnyzXclHFuTXHxMO",
+	"V1/mUfnYkvmbW56trURxO8L+B/y/O4L832eoGCxVycIiWWrUqkjJxZXPI8cxbfwHyuRWBbYx3ih9xbUL",
+	"Eb2GyBl8iUxiS2Qek6PhEWETbIrWEdPtzEmn/I0rAXdvqN+ujb/efIWzqeb2lW8sBylWPmFupHO3c5+9",
+	"ScsitRaI+2HTlaqw8CamK1eNcZ0M1iyF2Wn0XRYyl+uRbR92ifOJia0Kaovu3Tig8m+1yLtNKrdbyd1W",
+	"Lu4czFU13cVG7eu93kucozOEDGiZVoGOw8FTvGcR7fQV6Y19lWtbXK+OmBhH/WYgpNvpJCaJnav7NYVN",
+	"8ZDNYsb40lKbIX+h7mjSGTeJpQglnQfv+Pku37JMwsH/QDkDi7OieMUA3+1/jcu8dVymxxPS8z+JeQRz",
+	"T9cGay6jSdd2BiM5251P42b2bt0xhbo9xyqFzs7yjx372aybvDb684+RBf+xBQ0MGP187SxdAafeQUWJ",
+	"q9Dbzttsqqsc3mvfTrh3EJPDmDyMyf/813+POVaoIRJKBVl/QE5beeArZJ70bE6oLHmChW7GPLFEMHHh",
+	"Aa4YjS8TZVPvyFTSYjZqZO0JiW21uNBj3siDXoA2FKa+YinSaqa0bfNIpxJgzNHfhhZcl0pf5czbdHif",
+	"uL9alKDKsrccy/MRfFiWHLNLqwmiEGoD1TBQCKlWJrDMlTZDmJXE/P2H3Znuf2vl3t1PYG9VivqThPau",
+	"0Xz+IMG9X5r/7scCSzituuy2pnDrzAM7JJn/yKFNpIzqa+XQ2KsQVbTRqp4/WKPYfw1F+RyjQ2+Bcvet",
+	"tm942O35K9du4N0u+L+cA/0RwewSFk6yrFV96gHWXsixd6zAKqi1q5u4+js2K3RAfuT5YsyXglwwMD9x",
+	"SqctTlMrnclqCMzJmE/KPK++2jsYDv+ZaEknE5bGmACAlWNguiDnpSZqRjNx1SfAM1ekspmw2nQENbO/",
+	"MQigMZUQH7Y1iuq04PsqOlN9YAcD/ME9fD5cy8XKaV858ccu/WLWvbKSO/TbPuu6ooO7MeT9qr1qV3cC",
+	"ieY8aHBl9rutnvXmryd7h48ex82k7ILqWewbZCxzaSJ4CssdqJB4hM19L5ltnHlv7Nt8oEs3dkaZr7b3",
+	"UGnwBrOYuE3yqFo11/1ieTjOcP+DQfXrj8vE45Cp3oCD7dDN+eRVUXNf442caiy4Zg4MNZx5PyE9ZZg5",
+	"VWOeMw2S5kTlVM1AjWyDCbV/BWw608quxkDRCWjgSkiV9I9t/mpMkkHiFP3BICEKpnNbq5aeK5GXGhAk",
+	"K66f0/TCfaLZisMSlaPh0HLjgDfE/bVVDJrtx7w+CG3XnbYmy89EVPuBXgStOk4AGyF5Xqa555CKOaiq",
+	"XOAoIX8mM3jvybeXmGzjomQcWXusfdgZgom7xn6H9hWzPfbKeMzHUTI2OKKXWUHlxoxt034Ve3uLq01u",
+	"+9NYSMeczeelNqSnkRzN0PrjTTz4b0yODg6ruzMMAHb5owHZ7qXbyk+vFFZ28C9UPfwDVRb3SPExTSD7",
+	"vuhYZwkskTkjh9GyrHfD0O0MCj1L3EV3aCsi/3OhtAQ6H1mNSJZ8+ZBZW2VDSdMkpXPAstvHJBNXvDVC",
+	"9VwGkl1Chs+Zl3qMo06GE+w3eqE1ZNTBmL9AMG0kbT14bIepynMhE9CivoC+LjEhTB+jYplTqzWyRlXS",
+	"B746YOK7tSUxSdCfRn39Fg1KJ/GYJy7Iyl42uigzOpcrXo4x2uazGJvVj72mCllCerLkWC7QrUQfi8Tg",
+	"WpyZSTiXFpzpkvtL+IGMKc3y3F8b855bei386reDXgwAZqQ9HMmuEIbu4GvemO6EpOxMi4T0qth20Vj3",
+	"/oAY5CEsQy5rXrIr5hrCGp5qqfX/shfcKLWjU5bcPWvN+v7OmNtGVGd+AvYhvGaf2Xef8D5ZgxdJDZp7",
+	"oRoRO9wF6zO22nZ5GzpRsFQe2xrn7WMx4UJaHMqZr+d4DgthcdOi9AIFj6owr28rgf4HIil6B/SMci+b",
+	"DIgRrq5ofkGUFgUmNxwMh0PC8XwKaeSW4ZjjeTwmSaMkJYb5Y11KJTqCjr53RGBDbSgbj35FF3hIDCxV",
+	"BPq50LOuCPSMSVjt+OUj0EtHK4zkXZ3MKI7MiFs1ypqJKyNmLBwtoga+CmurVCcP6MNOKA1BW/bBuqr6",
+	"w09YYt/vTQf/Roz5qhQuB2S1HHqESjN0kK/eY9HNz0ZF3JSj1OgMcAGLGNODqr6KxzZDyTUGqFMAOorM",
+	"7Z7Rs32izf3ni6wzv/hV/HrWGmftpGF7mVd7/0d3oqz1TrgMGJd2jom1VRMNmufiCjLXr9G7IrQQY96r",
+	"ZT+fNeK8EGQuuJmlUaKnghiBLMHksVHjoWTM0TxBOUkajoOkHywUK6b1QbwPp4Eb/ZN4DNaf1C/VY/Bp",
+	"HAC3OtI3dQJgf0NUrT8br6S6wJNua1ys5NFrUXsY47Z/UcgxT6hMZ0ZTc+5GNln2OtgUHJot+lbOr5rY",
+	"KXKO3aV9q5EGsV0KOSAnFjpmHm3QliuK9i4DR5XGRnoTUUoCC1D9Y8yXdsTXjFsN4maEhQXcBMacKQLv",
+	"IS0x2826UIy8wPK8jqmiClts4BTCjk289bba5nsiUvUHPlGEUWOGQUqFQEFGei4c3VlSbTL28jJXT/lG",
+	"7v2vlrqPTRPtqaQ+caKJwHdUXUCWhhRac8f6Jhiy5OQcZoxnnYaSSgtCI4E1yNsAwpikIoN4zGtiaG18",
+	"tWThu262bHTeIEW0yLPOHuXfgX5d3qtR2wzfIabL8muEUyDCyRsncX0+Uc8JWRrOxWxD1wqtXFcWG6ez",
+	"FMVL0UHIvMfFOQpJ8s+HL5OOYjv23e0rRTzexUmHFsI1uUrOgIjNxdpJSsfERjBb67SCVIJWA/IaLsUF",
+	"niczsLUV2tBlxtO8zOBM2ie+NZNIwkr3WwvVVjr30rDhTuvYbbNaiXMhcqD8j5p1gJ/YnHOgm3v35Ree",
+	"1h5nPCVwF7oqooYF41OlSnQCnwOVBrtxEW2RkgKkEpz4giWXzMgwDUL0qziPCfXxclUirhOBXVfYKkvJ",
+	"Ber7+SG3whM15momrlzXvAGxngGVVGZ85Fsou2eQu5Zyc6pTbMI+zcW5YYJag+SK9JKJpGW296ekPyAn",
+	"Zu6uslVnmLzF3/sMkscvfCIBFrc3c2d09fAwvP2Zc9uPLCTikhl+6xBjq+O1wmH2Pzjxr6vq5dtZI4PP",
+	"x684p6jLo/FKpO08eSkusDcRkU2OYz2ZXOyJYhDQ08yTNYZvLoxpWcpX6aulNJhF2RUhthCm8H0Up0gP",
+	"u2L+qlmXTLRBHnL0LxpF//nLcO8p3Zu8+/Dw8Pqfog3CUNtOs7GD1rFPK7V52D4Bu6NKDgo2jS9sm2S9",
+	"S150PX4zNfoue179AcWlak22kJka+/PlS0zVZD1pvZe6peEDVjGEznwlT+6ryOja3FdHxUypBtd+XQWz",
+	"lJaMcveOY11afMO28pWdhJT5JVT8HMqN1Lt6+jzq4hSIyPvu07ub95e+sTGNKKV5jnZtfxoG5LRtIY9t",
+	"lVy3FjZf9xzGnANzUTjV2QKJoT1tQzzmigpJekfDh/0q2cAFAz1QKxXj8AMFVYr0MGK0KrmAYYT2ob5t",
+	"NjnmzeToxDPws+pkJwTDu3iqG6fdvnMJhKkx91bkOguikHDJRKmaToKGK8Kb+p3CNeaYY4wbSG1rk4Au",
+	"ZMuLwb1b9J9Dyupg1o9XJWw9vfIGedKrbPYYzwdclNNZkw5LIIx/tdvfPML2Y2tzDrFbJPd2NctWSKGE",
+	"XyHV90YJn+VCtcL0m3KCKLUhFeZyg6jZ7u6pmGOSJUNfY2Zo3CKkIxro/0EPvt26r9mJH98RZ9b9Lg7l",
+	"DGiuZ79How/mrzpOzvwlCuC0YIMFnefuEvro8WkDD6SlZHqBh9XaP09KPYtGv7wzx1GBvFzTfttXbhYp",
+	"zYl9NoqjUubRKJppXYz29w8OvxkMB8PBwejJ8MkQz7ib44qWTeeQkQmdMxtxXFfQGSypsCqQtmXDHyAj",
+	"EnLw9WtdBZFjspJPjVysSopZ6datOhLDqNRsQlPtRq9Km9iAXytwYL2pUg9axaQgNOKbJQ+sawg7EaXc",
+	"gwWocM1eLDrJQFXVG2LXjp3q5XqQCoviDZbqt3VNzqagm5nhWLI0AM1ANten3bR5eRTXq1zFLU+dquU2",
+	"G8mKJr6Makr0TKJ4Ue1LK/i+ufHex7f60b80rPa2tngBositdd3Z7NUxoQ1LeKO7rjVgdex2YfjNnnkl",
+	"JjOqZnvpjGJ5MtQvSC6mI2yDnzG7/jHKTFVGBkgY896Ln8nJKTlJNTmRekAODhGwg6f92PfqYxNH2GPv",
+	"MUhnkF74njA8MyJwIaRWNudelBpzEguDjuCGWBAxmWARUFv1DkHEun8o6/pC6uZqYLp/RRoSYwCPQRwV",
+	"+7Apt3dMYbqjpGkTs93yGkXp/wUAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
