@@ -164,9 +164,12 @@ type GovernanceStore interface {
 	// ListDeployments returns up to f.Limit deployments, newest first.
 	ListDeployments(ctx context.Context, f DeploymentFilter) ([]Deployment, error)
 
+	// AddMetrics records points of a version; ErrNotFound when the model or
+	// the version does not exist.
 	AddMetrics(ctx context.Context, model string, number int, metrics []Metric) error
 	// ListMetrics returns the version's metrics (all keys when key is ""),
-	// ordered by key, then step, then timestamp.
+	// ordered by key, then step, then timestamp; ErrNotFound when the model
+	// or the version does not exist.
 	ListMetrics(ctx context.Context, model string, number int, key string) ([]Metric, error)
 }
 

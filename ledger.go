@@ -149,9 +149,7 @@ func (s *Service) LogMetrics(ctx context.Context, model string, number int, metr
 		keys[m.Key] = true
 	}
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
-		if _, err := tx.GetVersion(ctx, model, number); err != nil {
-			return err
-		}
+		// AddMetrics says ErrNotFound for a missing model or version.
 		if err := tx.AddMetrics(ctx, model, number, metrics); err != nil {
 			return err
 		}
@@ -169,8 +167,6 @@ func (s *Service) ListMetrics(ctx context.Context, model string, number int, key
 	if err := validateVersionRef(model, number); err != nil {
 		return nil, err
 	}
-	if _, err := s.meta.GetVersion(ctx, model, number); err != nil {
-		return nil, err
-	}
+	// ListMetrics says ErrNotFound for a missing model or version.
 	return s.meta.ListMetrics(ctx, model, number, key)
 }
