@@ -116,6 +116,10 @@ type Metric struct {
 	Environment string // for production monitoring
 	Timestamp   time.Time
 	RecordedBy  string
+	// Seq is the point's place in the order of recording, set when the
+	// store lists points (0 otherwise): the last tie-breaker of the list
+	// order, which page tokens carry. It is not shown.
+	Seq int64
 }
 
 // GovernanceStore keeps stages, transitions, policies, aliases,
@@ -167,10 +171,25 @@ type GovernanceStore interface {
 	// AddMetrics records points of a version; ErrNotFound when the model or
 	// the version does not exist.
 	AddMetrics(ctx context.Context, model string, number int, metrics []Metric) error
-	// ListMetrics returns the version's metrics (all keys when key is ""),
-	// ordered by key, then step, then timestamp; ErrNotFound when the model
-	// or the version does not exist.
+	// ListMetrics returns all the version's metrics (all keys when key is
+	// ""), ordered by key, then step, then timestamp, then Seq; ErrNotFound
+	// when the model or the version does not exist.
 	ListMetrics(ctx context.Context, model string, number int, key string) ([]Metric, error)
+	// ListMetricsPage returns up to f.Limit points in ListMetrics' order
+	// after f.After; ErrNotFound when the model or the version does not
+	// exist.
+	ListMetricsPage(ctx context.Context, f MetricFilter) ([]Metric, error)
+}
+
+// MetricFilter selects and pages a version's metric points.
+type MetricFilter struct {
+	Model  string
+	Number int
+	Key    string // "" for every key
+	// After, when not nil, is the keyset position: the points after it in
+	// (Key, Step, Timestamp, Seq) order.
+	After *Metric
+	Limit int // every point when <= 0
 }
 
 // TransitionFilter selects transitions.

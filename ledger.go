@@ -162,11 +162,51 @@ func (s *Service) LogMetrics(ctx context.Context, model string, number int, metr
 	return metrics, nil
 }
 
-// ListMetrics returns a version's metrics (one key when key is not "").
-func (s *Service) ListMetrics(ctx context.Context, model string, number int, key string) ([]Metric, error) {
+// ListMetricsInput selects and pages a version's metric points.
+type ListMetricsInput struct {
+	Key       string // "" for every key
+	PageSize  int
+	PageToken string
+}
+
+// ListMetrics returns a page of a version's metric points (of one key when
+// in.Key is not ""), ordered by key, step, timestamp and then the order of
+// recording; the second result is the next page token ("" on the last
+// page). The token is a point's position in that order, so points recorded
+// meanwhile are listed when they sort after it and never repeat any.
+func (s *Service) ListMetrics(ctx context.Context, model string, number int, in ListMetricsInput) ([]Metric, string, error) {
 	if err := validateVersionRef(model, number); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	// ListMetrics says ErrNotFound for a missing model or version.
-	return s.meta.ListMetrics(ctx, model, number, key)
+	if len(in.Key) > MaxMetricKeyLen {
+		return nil, "", Errorf(ErrInvalid, "key must be at most %d bytes", MaxMetricKeyLen)
+	}
+	limit, cur, err := startPage(in.PageSize, in.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	f := MetricFilter{Model: model, Number: number, Key: in.Key, Limit: limit + 1}
+	if in.PageToken != "" {
+		// Every listed point has a key, a step >= 0 and a Seq >= 1.
+		if cur.Name == "" || cur.Num < 0 || cur.Seq < 1 {
+			return nil, "", Errorf(ErrInvalid, "invalid page_token")
+		}
+		if in.Key != "" && cur.Name != in.Key {
+			return nil, "", Errorf(ErrInvalid, "page_token belongs to a listing of another key; leave it out to start from the first page")
+		}
+		ts, err := cursorTime(cur.Time)
+		if err != nil {
+			return nil, "", err
+		}
+		f.After = &Metric{Key: cur.Name, Step: cur.Num, Timestamp: ts, Seq: cur.Seq}
+	}
+	// ListMetricsPage says ErrNotFound for a missing model or version.
+	ms, err := s.meta.ListMetricsPage(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	ms, next := endPage(ms, limit, func(m Metric) pageCursor {
+		return pageCursor{Name: m.Key, Num: m.Step, Time: m.Timestamp.UnixMicro(), Seq: m.Seq}
+	})
+	return ms, next, nil
 }

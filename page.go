@@ -24,6 +24,11 @@ type pageCursor struct {
 	Metric *float64 `json:"f,omitempty"`
 	Null   bool     `json:"z,omitempty"`
 	Query  string   `json:"q,omitempty"`
+	// Further tie-breakers of lists whose order needs them: a metric
+	// point's recording order (ListMetrics) and a dataset use's role
+	// (GetDataset's used_by).
+	Seq  int64  `json:"s,omitempty"`
+	Role string `json:"r,omitempty"`
 }
 
 func encodePageToken(c pageCursor) string {
@@ -73,6 +78,17 @@ func endPage[T any](items []T, limit int, cursor func(T) pageCursor) ([]T, strin
 	}
 	items = items[:limit]
 	return items, encodePageToken(cursor(items[limit-1]))
+}
+
+// cursorTime turns a cursor's Unix microseconds back into a time that a
+// stored item can have (RFC 3339 years, 0000 to 9999): a token that says
+// otherwise was not made by this server.
+func cursorTime(us int64) (time.Time, error) {
+	t := time.UnixMicro(us).UTC()
+	if t.Year() < 0 || t.Year() > 9999 {
+		return time.Time{}, Errorf(ErrInvalid, "invalid page_token")
+	}
+	return t, nil
 }
 
 // microTime turns a cursor's Unix microseconds back into a time (zero for 0).

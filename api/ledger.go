@@ -72,9 +72,11 @@ func (h *Handlers) LogMetrics(ctx context.Context, req openapi.LogMetricsRequest
 }
 
 func (h *Handlers) ListMetrics(ctx context.Context, req openapi.ListMetricsRequestObject) (openapi.ListMetricsResponseObject, error) {
-	ms, err := h.svc.ListMetrics(ctx, req.Model, req.Version, deref(req.Params.Key))
+	ms, next, err := h.svc.ListMetrics(ctx, req.Model, req.Version, modelkeep.ListMetricsInput{
+		Key: deref(req.Params.Key), PageSize: deref(req.Params.PageSize), PageToken: deref(req.Params.PageToken),
+	})
 	if err != nil {
 		return nil, err
 	}
-	return openapi.ListMetrics200JSONResponse{Metrics: toMetrics(ms)}, nil
+	return openapi.ListMetrics200JSONResponse{Metrics: toMetrics(ms), NextPageToken: next}, nil
 }

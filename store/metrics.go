@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/modelkeep/modelkeep"
 )
 
@@ -87,29 +89,75 @@ func (s *Store) LatestMetric(ctx context.Context, model string, number int, key 
 	return row.Value, ok, err
 }
 
-// ListMetrics returns the version's metrics, all keys when key is "", ordered
-// by key, step, timestamp (and insertion among equals). ErrNotFound when the
-// version does not exist.
+// ListMetrics returns all the version's metrics, all keys when key is "",
+// ordered by key, step, timestamp and id (the order of recording).
+// ErrNotFound when the version does not exist.
 func (s *Store) ListMetrics(ctx context.Context, model string, number int, key string) ([]modelkeep.Metric, error) {
-	db := s.db.WithContext(ctx)
-	v, err := s.versionRowOf(ctx, model, number)
+	return s.ListMetricsPage(ctx, modelkeep.MetricFilter{Model: model, Number: number, Key: key})
+}
+
+// ListMetricsPage returns up to f.Limit of the version's metrics (all when
+// Limit <= 0) in ListMetrics' order, after f.After when it is set; each
+// point's Seq is its id. ErrNotFound when the version does not exist.
+func (s *Store) ListMetricsPage(ctx context.Context, f modelkeep.MetricFilter) ([]modelkeep.Metric, error) {
+	v, err := s.versionRowOf(ctx, f.Model, f.Number)
 	if err != nil {
 		return nil, err
 	}
-	q := db.Where("version_id = ?", v.ID)
-	if key != "" {
-		q = q.Where("metric_key = ?", key)
-	}
 	var rows []metricRow
-	if err := q.Order("metric_key, step, ts, id").Find(&rows).Error; err != nil {
-		return nil, dbErr(fmt.Sprintf("list metrics of version %s/%d", model, number), err)
+	if err := metricsPageQuery(s.db.WithContext(ctx), v.ID, f).Find(&rows).Error; err != nil {
+		return nil, dbErr(fmt.Sprintf("list metrics of version %s/%d", f.Model, f.Number), err)
 	}
 	out := make([]modelkeep.Metric, len(rows))
 	for i, r := range rows {
 		out[i] = modelkeep.Metric{
 			Key: r.MetricKey, Value: r.Value, Step: r.Step, Dataset: r.Dataset, Split: r.Split,
-			Environment: r.Environment, Timestamp: r.TS.UTC(), RecordedBy: r.RecordedBy,
+			Environment: r.Environment, Timestamp: r.TS.UTC(), RecordedBy: r.RecordedBy, Seq: r.ID,
 		}
 	}
 	return out, nil
+}
+
+// metricsPageQuery is ListMetricsPage's query for the version with row id
+// versionID (f.Model and f.Number unused).
+//
+// A page is a range of ix_metrics_version_key (version_id, metric_key, step,
+// ts), which ends with the primary key in both databases (InnoDB appends it
+// to every secondary index, SQLite the rowid that id is), read in order
+// from the position on, without a sort; TestListMetricsPagePlan checks the
+// plans. The position is written twice: as a row comparison up to ts,
+// which SQLite reads as the start of the range, and expanded into ORs,
+// which MariaDB does (and which is exact, id included). Of one key, the
+// order leaves metric_key out: MariaDB sorts otherwise.
+func metricsPageQuery(db *gorm.DB, versionID int64, f modelkeep.MetricFilter) *gorm.DB {
+	q := db.Model(&metricRow{}).Where("version_id = ?", versionID)
+	a := f.After
+	if f.Key != "" {
+		q = q.Where("metric_key = ?", f.Key)
+		switch {
+		case a == nil || a.Key < f.Key:
+			a = nil // the whole key is after the position
+		case a.Key > f.Key:
+			q = q.Where("1 = 0") // the whole key is before it
+			a = nil
+		}
+	}
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
+	}
+	switch {
+	case a != nil && f.Key != "":
+		ts := utc(a.Timestamp)
+		q = q.Where("(step, ts) >= (?, ?)", a.Step, ts).
+			Where("(step > ? OR (step = ? AND (ts > ? OR (ts = ? AND id > ?))))", a.Step, a.Step, ts, ts, a.Seq)
+	case a != nil:
+		ts := utc(a.Timestamp)
+		q = q.Where("(metric_key, step, ts) >= (?, ?, ?)", a.Key, a.Step, ts).
+			Where("(metric_key > ? OR (metric_key = ? AND (step > ? OR (step = ? AND (ts > ? OR (ts = ? AND id > ?))))))",
+				a.Key, a.Key, a.Step, a.Step, ts, ts, a.Seq)
+	}
+	if f.Key != "" {
+		return q.Order("step, ts, id")
+	}
+	return q.Order("metric_key, step, ts, id")
 }

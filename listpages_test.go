@@ -1,0 +1,90 @@
+package modelkeep
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+)
+
+// fakePagesMeta answers ListMetricsPage from a slice, as
+// the store does (in order, after the position, up to the limit), and
+// records the filters it was given.
+type fakePagesMeta struct {
+	MetaStore // nil: other methods are not used
+	metrics   []Metric
+	mfs       []MetricFilter
+}
+
+func (f *fakePagesMeta) ListMetricsPage(_ context.Context, mf MetricFilter) ([]Metric, error) {
+	f.mfs = append(f.mfs, mf)
+	i := 0
+	if mf.After != nil {
+		i = slices.IndexFunc(f.metrics, func(m Metric) bool { return m.Seq == mf.After.Seq }) + 1
+	}
+	return f.metrics[i:min(len(f.metrics), i+mf.Limit)], nil
+}
+
+// TestListMetricsPages: the page token is the last point's position and
+// comes back as the store's After; every point once; bad tokens are
+// ErrInvalid before the store is asked.
+func TestListMetricsPages(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 500, time.UTC).Truncate(time.Microsecond)
+	meta := &fakePagesMeta{}
+	for i := range 7 {
+		meta.metrics = append(meta.metrics, Metric{Key: "auc", Step: int64(i / 2), Timestamp: t0.Add(time.Duration(i%2) * time.Microsecond), Seq: int64(10 + i)})
+	}
+	s := NewService(meta, nil, ServiceOptions{})
+	ctx := context.Background()
+
+	var got []Metric
+	token := ""
+	for range 10 {
+		ms, next, err := s.ListMetrics(ctx, "m", 1, ListMetricsInput{Key: "auc", PageSize: 3, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ms...)
+		if token = next; token == "" {
+			break
+		}
+	}
+	if !reflect.DeepEqual(got, meta.metrics) {
+		t.Errorf("paged %+v\nwant %+v", got, meta.metrics)
+	}
+	if len(meta.mfs) != 3 || meta.mfs[0].After != nil || meta.mfs[0].Limit != 4 || meta.mfs[0].Key != "auc" {
+		t.Fatalf("filters %+v", meta.mfs)
+	}
+	if a := meta.mfs[1].After; a == nil || !reflect.DeepEqual(*a, Metric{Key: "auc", Step: 1, Timestamp: t0, Seq: 12}) {
+		t.Errorf("second page after %+v, want the third point's position", a)
+	}
+	if _, _, err := s.ListMetrics(ctx, "m", 1, ListMetricsInput{}); err != nil || meta.mfs[3].Limit != DefaultPageSize+1 {
+		t.Errorf("default page: %v, filter %+v", err, meta.mfs[3])
+	}
+
+	_, next, err := s.ListMetrics(ctx, "m", 1, ListMetricsInput{PageSize: 1})
+	if err != nil || next == "" {
+		t.Fatalf("first page: %q, %v", next, err)
+	}
+	asked := len(meta.mfs)
+	for name, in := range map[string]ListMetricsInput{
+		"negative page size": {PageSize: -1},
+		"page size too big":  {PageSize: MaxPageSize + 1},
+		"garbage token":      {PageToken: "%%"},
+		"token of nothing":   {PageToken: encodePageToken(pageCursor{})},
+		"token without seq":  {PageToken: encodePageToken(pageCursor{Name: "auc", Num: 1})},
+		"negative step":      {PageToken: encodePageToken(pageCursor{Name: "auc", Num: -1, Seq: 1})},
+		"year 10000":         {PageToken: encodePageToken(pageCursor{Name: "auc", Seq: 1, Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()})},
+		"token of other key": {Key: "loss", PageToken: next},
+		"key too long":       {Key: string(make([]byte, MaxMetricKeyLen+1))},
+	} {
+		if _, _, err := s.ListMetrics(ctx, "m", 1, in); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+	if len(meta.mfs) != asked {
+		t.Errorf("the store was asked %d times for bad pages", len(meta.mfs)-asked)
+	}
+}

@@ -1,0 +1,195 @@
+package server_test
+
+import (
+	"cmp"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelkeep/modelkeep/internal/testenv"
+)
+
+// metricPage is a page of GET .../versions/{n}/metrics.
+type metricPage struct {
+	Metrics []struct {
+		Key   string
+		Value float64
+		Step  int64
+	}
+	NextPageToken string `json:"next_page_token"`
+}
+
+// handToken makes a page token the way the server encodes them, to say
+// what no server would.
+func handToken(json string) string { return base64.RawURLEncoding.EncodeToString([]byte(json)) }
+
+// TestMetricPages: a version's metric points page with page_size and
+// page_token, every point exactly once and in order (key, step, timestamp,
+// then the order of recording), with and without ?key=, on every backend;
+// points recorded between two pages are listed when they sort after the
+// first page; bad page sizes and tokens are 400; promotion gates still
+// read every point.
+func TestMetricPages(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			database, blobs := b.New(t)
+			admin := startEnv(t, database, blobs)
+			pub := admin.as(admin.issue("ml-training", []string{"publisher"}))
+			aud := admin.as(admin.issue("compliance", []string{"auditor"}))
+			pub.mustCreateModel("fraud-detector")
+			v := pub.mustCreateVersion("fraud-detector")
+			base := fmt.Sprintf("/api/v1/models/fraud-detector/versions/%d/metrics", v)
+
+			// 70 points; each value says which. Equal keys, steps and
+			// timestamps in groups of about six: only the order of
+			// recording orders those. Whole seconds and fractions.
+			t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+			times := []time.Time{t0, t0.Add(500 * time.Millisecond), t0.Add(50 * time.Millisecond), t0.Add(-time.Second)}
+			type point struct {
+				key   string
+				step  int64
+				ts    time.Time
+				value float64
+			}
+			var points []point
+			var bodies [2][]map[string]any
+			for i := range 70 {
+				p := point{key: []string{"loss", "auc", "loss_val"}[i%3], step: int64(i % 4), ts: times[i%len(times)], value: float64(i)}
+				points = append(points, p)
+				bodies[i/40] = append(bodies[i/40], map[string]any{"key": p.key, "value": p.value, "step": p.step,
+					"timestamp": p.ts.Format(time.RFC3339Nano), "dataset": "holdout", "split": "test"})
+			}
+			for _, body := range bodies {
+				pub.expect(pub.do("POST", base, map[string]any{"metrics": body}), http.StatusCreated, &metricPage{})
+			}
+			slices.SortStableFunc(points, func(a, b point) int {
+				return cmp.Or(strings.Compare(a.key, b.key), cmp.Compare(a.step, b.step), a.ts.Compare(b.ts))
+			})
+			want := func(key string) []float64 {
+				var out []float64
+				for _, p := range points {
+					if key == "" || p.key == key {
+						out = append(out, p.value)
+					}
+				}
+				return out
+			}
+
+			// walk reads every page of a listing; query holds the filter.
+			walk := func(t *testing.T, query url.Values, size int) []float64 {
+				t.Helper()
+				var got []float64
+				token := ""
+				for range 200 {
+					q := url.Values{}
+					for k, vs := range query {
+						q[k] = vs
+					}
+					if size > 0 {
+						q.Set("page_size", fmt.Sprint(size))
+					}
+					if token != "" {
+						q.Set("page_token", token)
+					}
+					var page metricPage
+					aud.expect(aud.do("GET", base+"?"+q.Encode(), nil), http.StatusOK, &page)
+					full := cmp.Or(size, 50)
+					if len(page.Metrics) > full || page.NextPageToken != "" && len(page.Metrics) != full {
+						t.Fatalf("a page of %d points with page_size %d (next %q)", len(page.Metrics), size, page.NextPageToken)
+					}
+					for _, m := range page.Metrics {
+						if k := query.Get("key"); k != "" && m.Key != k {
+							t.Fatalf("key %q listed for ?key=%s", m.Key, k)
+						}
+						got = append(got, m.Value)
+					}
+					if token = page.NextPageToken; token == "" {
+						return got
+					}
+				}
+				t.Fatal("no last page after 200 pages")
+				return nil
+			}
+			for _, key := range []string{"", "loss", "auc", "f1"} {
+				for _, size := range []int{0, 1, 4, 7, 23, 50, 1000} {
+					t.Run(fmt.Sprintf("key %q page_size %d", key, size), func(t *testing.T) {
+						q := url.Values{}
+						if key != "" {
+							q.Set("key", key)
+						}
+						if got := walk(t, q, size); !slices.Equal(got, want(key)) {
+							t.Errorf("values in page order %v\nwant %v", got, want(key))
+						}
+					})
+				}
+			}
+
+			t.Run("points recorded between pages", func(t *testing.T) {
+				var first metricPage
+				aud.expect(aud.do("GET", base+"?page_size=5", nil), http.StatusOK, &first)
+				// "a" sorts before the first page's points, "zz" after all.
+				pub.expect(pub.do("POST", base, map[string]any{"metrics": []map[string]any{
+					{"key": "a", "value": 1000}, {"key": "zz", "value": 1001},
+				}}), http.StatusCreated, nil)
+				got := walk(t, url.Values{"page_token": {first.NextPageToken}}, 9)
+				if w := append(want("")[5:], 1001); !slices.Equal(got, w) {
+					t.Errorf("after the first page %v\nwant %v", got, w)
+				}
+			})
+
+			t.Run("bad pages", func(t *testing.T) {
+				var loss metricPage
+				aud.expect(aud.do("GET", base+"?key=loss&page_size=2", nil), http.StatusOK, &loss)
+				for _, tc := range []struct{ name, query, want string }{
+					{"page size zero", "page_size=0", "page_size"},
+					{"page size too big", "page_size=1001", "page_size"},
+					{"page size not a number", "page_size=ten", "page_size"},
+					{"garbage token", "page_token=%25%25", "page_token"},
+					{"token of nothing", "page_token=" + handToken(`{}`), "page_token"},
+					{"token of a negative step", "page_token=" + handToken(`{"n":"loss","v":-1,"s":3}`), "page_token"},
+					{"token beyond year 9999", "page_token=" + handToken(`{"n":"loss","t":9000000000000000000,"s":3}`), "page_token"},
+					{"token of another key", "key=auc&page_token=" + url.QueryEscape(loss.NextPageToken), "another key"},
+					{"token too long", "page_token=" + strings.Repeat("a", 1025), "page_token"},
+					{"key too long", "key=" + strings.Repeat("k", 256), "key"},
+				} {
+					t.Run(tc.name, func(t *testing.T) {
+						aud := *aud
+						aud.t = t
+						aud.expectError(aud.do("GET", base+"?"+tc.query, nil), http.StatusBadRequest, "invalid_argument", tc.want)
+					})
+				}
+				aud.expectError(aud.do("GET", "/api/v1/models/fraud-detector/versions/99/metrics?page_size=2", nil), http.StatusNotFound, "not_found", "")
+			})
+
+			t.Run("gates read every point", func(t *testing.T) {
+				appr := admin.as(admin.issue("risk-officer", []string{"approver"}))
+				admin.mustCreateModel("gated")
+				appr.expect(appr.do("PUT", "/api/v1/models/gated/policy", map[string]any{
+					"metric_gates": []map[string]any{{"key": "zz", "op": ">=", "threshold": 0.9}},
+				}), http.StatusOK, nil)
+				gv := pub.readyVersion("gated", map[string]any{})
+				many := make([]map[string]any, 1000)
+				for i := range many {
+					many[i] = map[string]any{"key": "a", "value": i, "step": i}
+				}
+				// More points than the largest page before the one the gate
+				// reads.
+				gbase := fmt.Sprintf("/api/v1/models/gated/versions/%d/metrics", gv)
+				pub.expect(pub.do("POST", gbase, map[string]any{"metrics": many}), http.StatusCreated, nil)
+				pub.expect(pub.do("POST", gbase, map[string]any{"metrics": many[:1]}), http.StatusCreated, nil)
+				pub.expect(pub.do("POST", gbase, map[string]any{"metrics": []map[string]any{{"key": "zz", "value": 0.95}}}), http.StatusCreated, nil)
+				tr := pub.requestTransition("gated", gv, "production")
+				var done transition
+				appr.expect(appr.do("POST", "/api/v1/transitions/"+tr.ID+"/approve", map[string]any{"comment": "gates pass"}), http.StatusOK, &done)
+				if done.Status != "approved" || pub.stageOf("gated", gv) != "production" {
+					t.Fatalf("approval = %+v", done)
+				}
+			})
+		})
+	}
+}
