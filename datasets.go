@@ -42,14 +42,33 @@ type DatasetUse struct {
 	Model   string
 	Version int
 	Role    string // the lineage relation: training, validation, ..., or input
+	// VersionCreatedAt is when the version was created: uses are listed
+	// newest first. It is not shown.
+	VersionCreatedAt time.Time
 }
 
-// DatasetDetail is a dataset with the model versions that used it.
+// DatasetUseFilter selects and pages the versions that used a dataset.
+type DatasetUseFilter struct {
+	Name    string
+	Version string
+	// Patterns, when not empty, keeps only the versions of models matching
+	// one of these globs (* and ?): the caller's model scope.
+	Patterns []string
+	// After, when not nil, is the keyset position: the uses after it in
+	// (VersionCreatedAt descending, Model, Version descending, Role) order.
+	After *DatasetUse
+	Limit int // every use when <= 0
+}
+
+// DatasetDetail is a dataset with a page of the model versions that used
+// it.
 type DatasetDetail struct {
 	Dataset
 	UsedBy []DatasetUse
-	// UsedByTruncated is true when more than MaxDatasetUsers versions used
-	// it; UsedBy then holds the newest.
+	// UsedByNextPageToken continues UsedBy ("" on its last page).
+	UsedByNextPageToken string
+	// UsedByTruncated is true when more versions used it than UsedBy
+	// holds: when UsedByNextPageToken is not "".
 	UsedByTruncated bool
 }
 
@@ -102,7 +121,6 @@ const (
 	MaxGitCommitLen  = 64
 	MaxLibraries     = 256
 	MaxEnvFieldLen   = 512
-	MaxDatasetUsers  = 1000
 	unversionedLabel = "unversioned"
 )
 
@@ -358,31 +376,53 @@ func (s *Service) RegisterDataset(ctx context.Context, d Dataset) (Dataset, bool
 
 func datasetResource(name, version string) string { return "datasets/" + name + "/versions/" + version }
 
-// GetDataset reads a dataset version with the model versions that used it;
-// a token restricted to some models sees only their versions.
-func (s *Service) GetDataset(ctx context.Context, name, version string) (DatasetDetail, error) {
+// GetDatasetInput pages the model versions that used a dataset.
+type GetDatasetInput struct {
+	PageSize  int
+	PageToken string
+}
+
+// GetDataset reads a dataset version with a page of the model versions that
+// used it, newest first; a token restricted to some models sees only their
+// versions (the store matches the scope, so pages are full).
+func (s *Service) GetDataset(ctx context.Context, name, version string, in GetDatasetInput) (DatasetDetail, error) {
 	if err := ValidateName("dataset", name); err != nil {
 		return DatasetDetail{}, err
 	}
 	if err := ValidateDatasetVersion(version); err != nil {
 		return DatasetDetail{}, err
 	}
+	limit, cur, err := startPage(in.PageSize, in.PageToken)
+	if err != nil {
+		return DatasetDetail{}, err
+	}
+	f := DatasetUseFilter{Name: name, Version: version, Limit: limit + 1}
+	if in.PageToken != "" {
+		if ValidateName("model", cur.Name) != nil || cur.Num < 1 || cur.Role == "" {
+			return DatasetDetail{}, Errorf(ErrInvalid, "invalid page_token")
+		}
+		at, err := cursorTime(cur.Time)
+		if err != nil {
+			return DatasetDetail{}, err
+		}
+		f.After = &DatasetUse{Model: cur.Name, Version: int(cur.Num), Role: cur.Role, VersionCreatedAt: at}
+	}
+	if a, ok := ActorFrom(ctx); ok {
+		f.Patterns = a.Models
+	}
 	d, err := s.meta.GetDataset(ctx, name, version)
 	if err != nil {
 		return DatasetDetail{}, err
 	}
-	var patterns []string
-	if a, ok := ActorFrom(ctx); ok {
-		patterns = a.Models
-	}
-	uses, err := s.meta.DatasetUsers(ctx, name, version, patterns, MaxDatasetUsers+1)
+	uses, err := s.meta.DatasetUsers(ctx, f)
 	if err != nil {
 		return DatasetDetail{}, err
 	}
-	out := DatasetDetail{Dataset: d, UsedBy: uses}
-	if len(uses) > MaxDatasetUsers {
-		out.UsedBy, out.UsedByTruncated = uses[:MaxDatasetUsers], true
-	}
+	out := DatasetDetail{Dataset: d}
+	out.UsedBy, out.UsedByNextPageToken = endPage(uses, limit, func(u DatasetUse) pageCursor {
+		return pageCursor{Name: u.Model, Num: int64(u.Version), Role: u.Role, Time: u.VersionCreatedAt.UnixMicro()}
+	})
+	out.UsedByTruncated = out.UsedByNextPageToken != ""
 	return out, nil
 }
 

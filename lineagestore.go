@@ -16,10 +16,12 @@ type LineageStore interface {
 	// ListDatasets returns up to f.Limit datasets ordered by name, then
 	// version, after (f.AfterName, f.AfterVersion).
 	ListDatasets(ctx context.Context, f DatasetFilter) ([]Dataset, error)
-	// DatasetUsers lists the versions with a lineage edge from the dataset,
-	// newest first, up to limit, leaving out models outside patterns (when
-	// not empty). ErrNotFound when the dataset does not exist.
-	DatasetUsers(ctx context.Context, name, version string, patterns []string, limit int) ([]DatasetUse, error)
+	// DatasetUsers lists the versions with a lineage edge from dataset
+	// f.Name@f.Version, one per edge (a version that used it in two roles
+	// is listed twice), newest first (see DatasetUseFilter), up to f.Limit
+	// after f.After, leaving out models outside f.Patterns (when not
+	// empty). ErrNotFound when the dataset does not exist.
+	DatasetUsers(ctx context.Context, f DatasetUseFilter) ([]DatasetUse, error)
 
 	// CreateRun inserts r; ErrConflict when its id exists.
 	CreateRun(ctx context.Context, r Run) error

@@ -9,13 +9,15 @@ import (
 	"time"
 )
 
-// fakePagesMeta answers ListMetricsPage from a slice, as
+// fakePagesMeta answers ListMetricsPage and DatasetUsers from slices, as
 // the store does (in order, after the position, up to the limit), and
 // records the filters it was given.
 type fakePagesMeta struct {
 	MetaStore // nil: other methods are not used
 	metrics   []Metric
+	uses      []DatasetUse
 	mfs       []MetricFilter
+	dfs       []DatasetUseFilter
 }
 
 func (f *fakePagesMeta) ListMetricsPage(_ context.Context, mf MetricFilter) ([]Metric, error) {
@@ -25,6 +27,19 @@ func (f *fakePagesMeta) ListMetricsPage(_ context.Context, mf MetricFilter) ([]M
 		i = slices.IndexFunc(f.metrics, func(m Metric) bool { return m.Seq == mf.After.Seq }) + 1
 	}
 	return f.metrics[i:min(len(f.metrics), i+mf.Limit)], nil
+}
+
+func (f *fakePagesMeta) GetDataset(_ context.Context, name, version string) (Dataset, error) {
+	return Dataset{Name: name, Version: version}, nil
+}
+
+func (f *fakePagesMeta) DatasetUsers(_ context.Context, df DatasetUseFilter) ([]DatasetUse, error) {
+	f.dfs = append(f.dfs, df)
+	i := 0
+	if df.After != nil {
+		i = slices.Index(f.uses, *df.After) + 1
+	}
+	return f.uses[i:min(len(f.uses), i+df.Limit)], nil
 }
 
 // TestListMetricsPages: the page token is the last point's position and
@@ -86,5 +101,59 @@ func TestListMetricsPages(t *testing.T) {
 	}
 	if len(meta.mfs) != asked {
 		t.Errorf("the store was asked %d times for bad pages", len(meta.mfs)-asked)
+	}
+}
+
+// TestGetDatasetPages: used_by pages by the token the service makes; the
+// caller's model scope goes to the store; truncated means a next page.
+func TestGetDatasetPages(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	meta := &fakePagesMeta{uses: []DatasetUse{
+		{Model: "fraud-b", Version: 2, Role: "training", VersionCreatedAt: t0.Add(time.Second)},
+		{Model: "fraud-a", Version: 3, Role: "evaluation", VersionCreatedAt: t0},
+		{Model: "fraud-a", Version: 3, Role: "training", VersionCreatedAt: t0},
+		{Model: "fraud-b", Version: 1, Role: "training", VersionCreatedAt: t0},
+	}}
+	s := NewService(meta, nil, ServiceOptions{})
+	ctx := WithActor(context.Background(), Actor{Subject: "a", Roles: []string{RoleAuditor}, Models: []string{"fraud-*"}})
+
+	var got []DatasetUse
+	token := ""
+	for range 10 {
+		d, err := s.GetDataset(ctx, "tx", "1", GetDatasetInput{PageSize: 2, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Name != "tx" || d.UsedByTruncated != (d.UsedByNextPageToken != "") || len(d.UsedBy) > 2 {
+			t.Fatalf("page %+v", d)
+		}
+		got = append(got, d.UsedBy...)
+		if token = d.UsedByNextPageToken; token == "" {
+			break
+		}
+	}
+	if !reflect.DeepEqual(got, meta.uses) {
+		t.Errorf("paged %+v\nwant %+v", got, meta.uses)
+	}
+	if len(meta.dfs) != 2 || !slices.Equal(meta.dfs[0].Patterns, []string{"fraud-*"}) || meta.dfs[0].Limit != 3 ||
+		meta.dfs[1].After == nil || *meta.dfs[1].After != meta.uses[1] {
+		t.Errorf("filters %+v", meta.dfs)
+	}
+
+	asked := len(meta.dfs)
+	for name, in := range map[string]GetDatasetInput{
+		"page size too big": {PageSize: MaxPageSize + 1},
+		"garbage token":     {PageToken: "!"},
+		"token of nothing":  {PageToken: encodePageToken(pageCursor{})},
+		"bad model name":    {PageToken: encodePageToken(pageCursor{Name: "Fraud", Num: 1, Role: "training"})},
+		"no version":        {PageToken: encodePageToken(pageCursor{Name: "fraud-a", Role: "training"})},
+		"no role":           {PageToken: encodePageToken(pageCursor{Name: "fraud-a", Num: 1})},
+	} {
+		if _, err := s.GetDataset(ctx, "tx", "1", in); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+	if len(meta.dfs) != asked {
+		t.Errorf("the store was asked %d times for bad pages", len(meta.dfs)-asked)
 	}
 }

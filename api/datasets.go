@@ -49,7 +49,9 @@ func (h *Handlers) ListDatasets(ctx context.Context, req openapi.ListDatasetsReq
 }
 
 func (h *Handlers) GetDataset(ctx context.Context, req openapi.GetDatasetRequestObject) (openapi.GetDatasetResponseObject, error) {
-	d, err := h.svc.GetDataset(ctx, req.Name, req.Version)
+	d, err := h.svc.GetDataset(ctx, req.Name, req.Version, modelkeep.GetDatasetInput{
+		PageSize: deref(req.Params.PageSize), PageToken: deref(req.Params.PageToken),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +60,7 @@ func (h *Handlers) GetDataset(ctx context.Context, req openapi.GetDatasetRequest
 	for _, u := range d.UsedBy {
 		uses = append(uses, openapi.DatasetUse{Model: u.Model, Version: u.Version, Role: u.Role})
 	}
-	out.UsedBy, out.UsedByTruncated = &uses, &d.UsedByTruncated
+	out.UsedBy, out.UsedByTruncated, out.NextPageToken = &uses, &d.UsedByTruncated, &d.UsedByNextPageToken
 	return openapi.GetDataset200JSONResponse(out), nil
 }
 

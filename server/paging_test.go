@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"testing"
@@ -189,6 +190,143 @@ func TestMetricPages(t *testing.T) {
 				if done.Status != "approved" || pub.stageOf("gated", gv) != "production" {
 					t.Fatalf("approval = %+v", done)
 				}
+			})
+		})
+	}
+}
+
+// usedByPage is GET /api/v1/datasets/{name}/versions/{version}.
+type usedByPage struct {
+	Name   string
+	UsedBy []struct {
+		Model   string
+		Version int
+		Role    string
+	} `json:"used_by"`
+	UsedByTruncated bool   `json:"used_by_truncated"`
+	NextPageToken   string `json:"next_page_token"`
+}
+
+// TestDatasetUsedByPages: a dataset's used_by pages with page_size and
+// page_token, newest first, every use exactly once, on every backend; a
+// token restricted to some models sees only their uses, in full pages;
+// used_by_truncated says that there is a next page; bad page sizes and
+// tokens are 400.
+func TestDatasetUsedByPages(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			database, blobs := b.New(t)
+			admin := startEnv(t, database, blobs)
+			pub := admin.as(admin.issue("ml-training", []string{"publisher"}))
+			const dataset = "/api/v1/datasets/transactions/versions/2026-11"
+
+			// 48 versions of four models, created in turns; every third
+			// names the dataset in two roles: 64 uses. fraud_x is no match
+			// for fraud-* (_ is no wildcard).
+			models := []string{"fraud-a", "churn", "fraud-b", "fraud_x"}
+			for _, m := range models {
+				pub.mustCreateModel(m)
+			}
+			var uses []string // newest first
+			for i := range 48 {
+				m := models[i%len(models)]
+				roles := []string{"training"}
+				if i%3 == 0 {
+					roles = append(roles, "validation")
+				}
+				var datasets []map[string]any
+				for _, r := range roles {
+					datasets = append(datasets, map[string]any{"name": "transactions", "version": "2026-11", "role": r})
+				}
+				var v struct{ Version int }
+				pub.expect(pub.do("POST", "/api/v1/models/"+m+"/versions", map[string]any{"datasets": datasets}), http.StatusCreated, &v)
+				var these []string
+				for _, r := range roles {
+					these = append(these, fmt.Sprintf("%s/%d %s", m, v.Version, r))
+				}
+				uses = append(these, uses...)
+			}
+			scoped := func(patterns ...string) []string {
+				return slices.DeleteFunc(slices.Clone(uses), func(u string) bool {
+					model, _, _ := strings.Cut(u, "/")
+					return !slices.ContainsFunc(patterns, func(p string) bool {
+						ok, _ := path.Match(p, model)
+						return ok
+					})
+				})
+			}
+
+			walk := func(t *testing.T, e *env, size int) []string {
+				t.Helper()
+				var got []string
+				token := ""
+				for range 200 {
+					q := url.Values{}
+					if size > 0 {
+						q.Set("page_size", fmt.Sprint(size))
+					}
+					if token != "" {
+						q.Set("page_token", token)
+					}
+					var page usedByPage
+					e.expect(e.do("GET", dataset+"?"+q.Encode(), nil), http.StatusOK, &page)
+					full := cmp.Or(size, 50)
+					if page.Name != "transactions" || page.UsedByTruncated != (page.NextPageToken != "") ||
+						len(page.UsedBy) > full || page.NextPageToken != "" && len(page.UsedBy) != full {
+						t.Fatalf("page_size %d: %d uses, truncated %v, next %q", size, len(page.UsedBy), page.UsedByTruncated, page.NextPageToken)
+					}
+					for _, u := range page.UsedBy {
+						got = append(got, fmt.Sprintf("%s/%d %s", u.Model, u.Version, u.Role))
+					}
+					if token = page.NextPageToken; token == "" {
+						return got
+					}
+				}
+				t.Fatal("no last page after 200 pages")
+				return nil
+			}
+			tests := []struct {
+				name     string
+				patterns []string // the token's model scope
+				want     []string
+			}{
+				{name: "unscoped", want: uses},
+				{name: "fraud-*", patterns: []string{"fraud-*"}, want: scoped("fraud-*")},
+				{name: "churn and fraud-b", patterns: []string{"churn", "fraud-b"}, want: scoped("churn", "fraud-b")},
+				{name: "no model that used it", patterns: []string{"other-*"}},
+			}
+			for _, tt := range tests {
+				aud := admin.as(admin.issue("auditor-"+tt.name, []string{"auditor"}, tt.patterns...))
+				for _, size := range []int{0, 1, 5, 17, 50, 1000} {
+					t.Run(fmt.Sprintf("%s page_size %d", tt.name, size), func(t *testing.T) {
+						if got := walk(t, aud, size); !slices.Equal(got, tt.want) {
+							t.Errorf("used_by in page order %v\nwant %v", got, tt.want)
+						}
+					})
+				}
+			}
+
+			t.Run("bad pages", func(t *testing.T) {
+				for _, tc := range []struct{ name, query string }{
+					{"page size zero", "page_size=0"},
+					{"page size too big", "page_size=1001"},
+					{"garbage token", "page_token=%25%25"},
+					{"token of nothing", "page_token=" + handToken(`{}`)},
+					{"token of a bad model name", "page_token=" + handToken(`{"n":"Fraud","v":1,"r":"training"}`)},
+					{"token without a role", "page_token=" + handToken(`{"n":"fraud-a","v":1}`)},
+					{"token beyond year 9999", "page_token=" + handToken(`{"n":"fraud-a","v":1,"r":"training","t":-9000000000000000000}`)},
+				} {
+					t.Run(tc.name, func(t *testing.T) {
+						e := *admin
+						e.t = t
+						want := "page_token"
+						if strings.HasPrefix(tc.query, "page_size") {
+							want = "page_size"
+						}
+						e.expectError(e.do("GET", dataset+"?"+tc.query, nil), http.StatusBadRequest, "invalid_argument", want)
+					})
+				}
+				admin.expectError(admin.do("GET", "/api/v1/datasets/transactions/versions/1999?page_size=2", nil), http.StatusNotFound, "not_found", "")
 			})
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -127,47 +128,62 @@ func (s *Store) ListDatasets(ctx context.Context, f modelkeep.DatasetFilter) ([]
 	return out, nil
 }
 
-// DatasetUsers lists the versions that have a lineage edge from the dataset
-// (each with the relation, so a version that used it in two roles is listed
-// twice), newest first, up to limit (all when limit <= 0), leaving out
-// models no pattern matches when patterns is not empty. Versions gone with
-// their model are left out. ErrNotFound when the dataset does not exist.
-func (s *Store) DatasetUsers(ctx context.Context, name, version string, patterns []string, limit int) ([]modelkeep.DatasetUse, error) {
-	ds, err := s.datasetRowOf(ctx, name, version)
+// DatasetUsers lists the versions that have a lineage edge from dataset
+// f.Name@f.Version (each with the relation, so a version that used it in two
+// roles is listed twice), newest first: by the version's creation time
+// descending, then model name, version number descending and relation, a
+// total order (a version is one model and number) that page positions
+// (f.After) are taken in. Up to f.Limit (all when Limit <= 0), of models one
+// of f.Patterns matches when there are patterns. Versions gone with their
+// model are left out. ErrNotFound when the dataset does not exist.
+//
+// The scope and the position are conditions of the query, so a page holds
+// f.Limit uses whatever the scope leaves out. The edges of the dataset are
+// an index range (uq_lineage_edges); the order is sorted, since it is the
+// versions' and to_id is text.
+func (s *Store) DatasetUsers(ctx context.Context, f modelkeep.DatasetUseFilter) ([]modelkeep.DatasetUse, error) {
+	ds, err := s.datasetRowOf(ctx, f.Name, f.Version)
 	if err != nil {
 		return nil, err
 	}
 	db := s.db.WithContext(ctx)
 	q := db.Table("lineage_edges").
-		Select("models.name AS model_name, versions.number AS number, lineage_edges.relation AS relation").
+		Select("models.name AS model_name, versions.number AS number, versions.created_at AS created_at, lineage_edges.relation AS relation").
 		// to_id is the version's row id as text; the comparison converts it
 		// to a number, so versions is read by its primary key.
 		Joins("JOIN versions ON versions.id = lineage_edges.to_id").
 		Joins("JOIN models ON models.id = versions.model_id").
 		Where("lineage_edges.from_type = ? AND lineage_edges.from_id = ? AND lineage_edges.to_type = ?",
 			string(modelkeep.NodeDataset), strconv.FormatInt(ds.ID, 10), string(modelkeep.NodeModelVersion))
-	// The scope is matched here, by the domain's rule, rather than in SQL:
-	// a limit only applies to an unscoped listing.
-	scope := modelkeep.Actor{Models: patterns}
-	if limit > 0 && len(patterns) == 0 {
-		q = q.Limit(limit)
+	if len(f.Patterns) > 0 {
+		conds := make([]string, len(f.Patterns))
+		args := make([]any, len(f.Patterns))
+		for i, p := range f.Patterns {
+			conds[i], args[i] = "models.name LIKE ? ESCAPE '!'", globToLike(p)
+		}
+		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
+	}
+	if a := f.After; a != nil {
+		at := utc(a.VersionCreatedAt)
+		q = q.Where("(versions.created_at < ? OR (versions.created_at = ? AND (models.name > ? OR (models.name = ? AND "+
+			"(versions.number < ? OR (versions.number = ? AND lineage_edges.relation > ?))))))",
+			at, at, a.Model, a.Model, a.Version, a.Version, a.Role)
+	}
+	if f.Limit > 0 {
+		q = q.Limit(f.Limit)
 	}
 	var rows []struct {
-		ModelName string `gorm:"column:model_name"`
-		Number    int    `gorm:"column:number"`
-		Relation  string `gorm:"column:relation"`
+		ModelName string    `gorm:"column:model_name"`
+		Number    int       `gorm:"column:number"`
+		CreatedAt time.Time `gorm:"column:created_at"`
+		Relation  string    `gorm:"column:relation"`
 	}
-	if err := q.Order("versions.id DESC, lineage_edges.relation").Scan(&rows).Error; err != nil {
-		return nil, dbErr(fmt.Sprintf("list users of dataset %s@%s", name, version), err)
+	if err := q.Order("versions.created_at DESC, models.name, versions.number DESC, lineage_edges.relation").Scan(&rows).Error; err != nil {
+		return nil, dbErr(fmt.Sprintf("list users of dataset %s@%s", f.Name, f.Version), err)
 	}
-	out := []modelkeep.DatasetUse{}
-	for _, r := range rows {
-		if limit > 0 && len(out) == limit {
-			break
-		}
-		if scope.CanAccessModel(r.ModelName) {
-			out = append(out, modelkeep.DatasetUse{Model: r.ModelName, Version: r.Number, Role: r.Relation})
-		}
+	out := make([]modelkeep.DatasetUse, len(rows))
+	for i, r := range rows {
+		out[i] = modelkeep.DatasetUse{Model: r.ModelName, Version: r.Number, Role: r.Relation, VersionCreatedAt: r.CreatedAt.UTC()}
 	}
 	return out, nil
 }

@@ -1,7 +1,11 @@
 package store
 
 import (
+	"cmp"
+	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,60 +109,103 @@ func TestDatasetUsers(t *testing.T) {
 			t.Fatal(err)
 		}
 		ds := modelkeep.DatasetNode("tx", "1")
-		for _, m := range []string{"fraud-a", "fraud-b", "churn", "gone"} {
+		// Versions created at three times, several at each, so that every
+		// tie-breaker of the order is needed: the creation time (newest
+		// first), the model name, the version number (highest first) and
+		// the role. A whole second and fractions of it on purpose (SQLite
+		// compares the times as text).
+		t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+		times := []time.Time{t0, t0.Add(500 * time.Millisecond), t0.Add(50 * time.Millisecond)}
+		type use = modelkeep.DatasetUse
+		var all []use
+		for i, m := range []string{"fraud-b", "churn", "fraud-a", "gone", "fraud_x"} {
 			mustCreateModel(t, s, m, nil)
-			n := mustCreateVersion(t, s, m)
-			links := []modelkeep.LineageLink{{From: ds, To: modelkeep.VersionNode(m, n), Relation: "training"}}
-			if m == "fraud-b" {
-				links = append(links, modelkeep.LineageLink{From: ds, To: modelkeep.VersionNode(m, n), Relation: "evaluation"})
-			}
-			if err := s.AddLineage(ctx, links); err != nil {
-				t.Fatal(err)
+			for j := range 4 {
+				at := times[(i+j)%len(times)]
+				n, err := s.CreateVersion(ctx, modelkeep.Version{Model: m, CreatedBy: "alice", CreatedAt: at})
+				if err != nil {
+					t.Fatal(err)
+				}
+				roles := []string{"training"}
+				if j%2 == 1 {
+					roles = append(roles, "evaluation")
+				}
+				var links []modelkeep.LineageLink
+				for _, r := range roles {
+					links = append(links, modelkeep.LineageLink{From: ds, To: modelkeep.VersionNode(m, n), Relation: r})
+					if m != "gone" {
+						all = append(all, use{Model: m, Version: n, Role: r, VersionCreatedAt: at})
+					}
+				}
+				if err := s.AddLineage(ctx, links); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		if err := s.DeleteModel(ctx, "gone"); err != nil {
 			t.Fatal(err)
 		}
+		slices.SortFunc(all, func(a, b use) int {
+			return cmp.Or(b.VersionCreatedAt.Compare(a.VersionCreatedAt), strings.Compare(a.Model, b.Model),
+				cmp.Compare(b.Version, a.Version), strings.Compare(a.Role, b.Role))
+		})
+		scoped := func(patterns ...string) []use {
+			var out []use
+			for _, u := range all {
+				if (modelkeep.Actor{Models: patterns}).CanAccessModel(u.Model) {
+					out = append(out, u)
+				}
+			}
+			return out
+		}
 
 		tests := []struct {
 			name     string
 			patterns []string
-			limit    int
-			want     []modelkeep.DatasetUse
+			want     []use
 		}{
-			{name: "all, newest first", want: []modelkeep.DatasetUse{
-				{Model: "churn", Version: 1, Role: "training"},
-				{Model: "fraud-b", Version: 1, Role: "evaluation"}, {Model: "fraud-b", Version: 1, Role: "training"},
-				{Model: "fraud-a", Version: 1, Role: "training"},
-			}},
-			{name: "limit", limit: 1, want: []modelkeep.DatasetUse{{Model: "churn", Version: 1, Role: "training"}}},
-			{name: "scoped", patterns: []string{"fraud-*"}, want: []modelkeep.DatasetUse{
-				{Model: "fraud-b", Version: 1, Role: "evaluation"}, {Model: "fraud-b", Version: 1, Role: "training"},
-				{Model: "fraud-a", Version: 1, Role: "training"},
-			}},
-			{name: "scoped with a limit", patterns: []string{"fraud-*"}, limit: 1, want: []modelkeep.DatasetUse{
-				{Model: "fraud-b", Version: 1, Role: "evaluation"},
-			}},
+			{name: "all", want: all},
+			// _ in a name is no LIKE wildcard: fraud-* leaves fraud_x out.
+			{name: "scoped", patterns: []string{"fraud-*"}, want: scoped("fraud-*")},
+			{name: "two patterns", patterns: []string{"churn", "fraud-?"}, want: scoped("churn", "fraud-?")},
+			{name: "scope of no use", patterns: []string{"nothing-*"}},
 		}
 		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				got, err := s.DatasetUsers(ctx, "tx", "1", tt.patterns, tt.limit)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !reflect.DeepEqual(got, tt.want) {
-					t.Errorf("got  %+v\nwant %+v", got, tt.want)
-				}
-			})
+			for _, limit := range []int{0, 1, 2, 3, 7, 100} {
+				t.Run(fmt.Sprintf("%s/limit %d", tt.name, limit), func(t *testing.T) {
+					var got []use
+					f := modelkeep.DatasetUseFilter{Name: "tx", Version: "1", Patterns: tt.patterns, Limit: limit}
+					for page := 0; ; page++ {
+						if page > len(all)+1 {
+							t.Fatalf("no end after %d pages", page)
+						}
+						uses, err := s.DatasetUsers(ctx, f)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if uses == nil || limit > 0 && len(uses) > limit {
+							t.Fatalf("page %d: %d uses (nil %v), limit %d", page, len(uses), uses == nil, limit)
+						}
+						got = append(got, uses...)
+						if limit <= 0 || len(uses) < limit {
+							break
+						}
+						f.After = &uses[len(uses)-1]
+					}
+					if !slices.Equal(got, tt.want) {
+						t.Errorf("got  %+v\nwant %+v", got, tt.want)
+					}
+				})
+			}
 		}
 		t.Run("unused", func(t *testing.T) {
-			got, err := s.DatasetUsers(ctx, "unused", "1", nil, 0)
+			got, err := s.DatasetUsers(ctx, modelkeep.DatasetUseFilter{Name: "unused", Version: "1"})
 			if err != nil || got == nil || len(got) != 0 {
 				t.Errorf("got %+v, %v; want an empty list", got, err)
 			}
 		})
 		t.Run("missing", func(t *testing.T) {
-			_, err := s.DatasetUsers(ctx, "tx", "2", nil, 0)
+			_, err := s.DatasetUsers(ctx, modelkeep.DatasetUseFilter{Name: "tx", Version: "2"})
 			wantErrIs(t, err, modelkeep.ErrNotFound)
 		})
 	})

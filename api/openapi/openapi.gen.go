@@ -634,16 +634,21 @@ type Dataset struct {
 	License     *string   `json:"license,omitempty"`
 
 	// Name Example: fraud-detector
-	Name      Name      `json:"name"`
-	Sha256    *string   `json:"sha256,omitempty"`
-	Size      *int64    `json:"size,omitempty"`
-	UpdatedAt time.Time `json:"updated_at"`
-	Uri       *string   `json:"uri,omitempty"`
+	Name Name `json:"name"`
 
-	// UsedBy the model versions that used it (getDataset only)
+	// NextPageToken the `page_token` of the next page of `used_by`, empty on its last page (getDataset only)
+	NextPageToken *string   `json:"next_page_token,omitempty"`
+	Sha256        *string   `json:"sha256,omitempty"`
+	Size          *int64    `json:"size,omitempty"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	Uri           *string   `json:"uri,omitempty"`
+
+	// UsedBy a page of the model versions that used it, newest first (getDataset only)
 	UsedBy *[]DatasetUse `json:"used_by,omitempty"`
 
-	// UsedByTruncated true when more versions used it than `used_by` lists
+	// UsedByTruncated true when more versions used it than `used_by` lists, that is
+	// when `next_page_token` is not empty (getDataset only)
+	// Deprecated: read `next_page_token`, which also says how to get the rest
 	UsedByTruncated *bool  `json:"used_by_truncated,omitempty"`
 	Version         string `json:"version"`
 }
@@ -1247,6 +1252,15 @@ type ListDatasetsParams struct {
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
+// GetDatasetParams defines parameters for GetDataset.
+type GetDatasetParams struct {
+	// PageSize items per page (default 50)
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken the `next_page_token` of the previous page
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
 // ListDeploymentsParams defines parameters for ListDeployments.
 type ListDeploymentsParams struct {
 	Environment *Name `form:"environment,omitempty" json:"environment,omitempty"`
@@ -1424,7 +1438,7 @@ type ServerInterface interface {
 	CreateDataset(ctx echo.Context) error
 	// GetDataset Get a dataset version and who used it
 	// (GET /api/v1/datasets/{name}/versions/{version})
-	GetDataset(ctx echo.Context, name Name, version DatasetVersion) error
+	GetDataset(ctx echo.Context, name Name, version DatasetVersion, params GetDatasetParams) error
 	// ListDeployments The deployments ledger
 	// (GET /api/v1/deployments)
 	ListDeployments(ctx echo.Context, params ListDeploymentsParams) error
@@ -1711,8 +1725,24 @@ func (w *ServerInterfaceWrapper) GetDataset(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetDatasetParams
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.GetDataset(ctx, name, version)
+	err = w.Handler.GetDataset(ctx, name, version, params)
 	return err
 }
 
@@ -3157,6 +3187,7 @@ func (response CreateDataset503JSONResponse) VisitCreateDatasetResponse(w http.R
 type GetDatasetRequestObject struct {
 	Name    Name           `json:"name"`
 	Version DatasetVersion `json:"version"`
+	Params  GetDatasetParams
 }
 
 type GetDatasetResponseObject interface {
@@ -6630,11 +6661,12 @@ func (sh *strictHandler) CreateDataset(ctx echo.Context) error {
 }
 
 // GetDataset operation middleware
-func (sh *strictHandler) GetDataset(ctx echo.Context, name Name, version DatasetVersion) error {
+func (sh *strictHandler) GetDataset(ctx echo.Context, name Name, version DatasetVersion, params GetDatasetParams) error {
 	var request GetDatasetRequestObject
 
 	request.Name = name
 	request.Version = version
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.GetDataset(ctx.Request().Context(), request.(GetDatasetRequestObject))
@@ -7739,163 +7771,166 @@ var swaggerSpec = []string{
 	"LnN/HKyO75SO0KmVliTD4S10Y0m6ccL3UOg0inLBxQSUoIwnLLaUun4WDh8BBOXfm06+B8hPvR2Vnd/n",
 	"mqeXGqrZDlLbU3zhFRs3F/jh0eqi7k4awDW6Rp9rDPLo4PFhUClsMBi3M6TyutrDiY9r0vWn7mBweOT2",
 	"rP7Bhh+wWvmcKraZabyEp9xSqUJsRNtCPHUiuUXJUudZ985rfGpXUrkyI7evAVkPkGw3c7R/p8UcvYQX",
-	"K/ftARKaBe/twjz0lFrZvcWR2ia8a+cE30KMuJapXvHgxApdLlhLFID3eVkahNQoJdyQ7oQZt3vEyou9",
-	"OiXe4ij/pFlIAXPwnBlViMTOMgCZKhiygJlUrALPQ2amVJDYDRSTjGsQY1ZFplX/RAtVdFEQlVeiDlAD",
-	"76I64m50WLiluI7LYnciV0Pv2tOHDx5Gd4fuJ3vPN2N8c3fBJL67gcPhd31mg6NH0Vqn1BZY6rjcJoxY",
-	"s7lho8V1GeCt2CzKj29ntajx3t1wdBcssuJG3aDoGahdZJrxlLqzZtCzwS5pVuC1oHvjujh5HTRalrfq",
-	"nzzZ+w+URN9WP/tnwz/tvX0/iA4Ov2kJqtlKpagR0hX8Kr3Bu6x9WISJSLUBEbHrH5Fq+SO0HOSFQZJc",
-	"j/eZ0EtGhBRBhnQ9n6t3FNfigyzwa5bn5+o7yzEU7hx4eI8t89CGilQTLshPr763+spUr9q/Dg46N9/m",
-	"qPOUJdzDtsOxqjl+V8n+LsK+Hyi4eizP5GIWdN+kcG9HAaR8qUU6YyLdcUQmLrmSotUJ3mLWbw+UUCzP",
-	"aMJ02HynjaKGTcLQG0XHY56c5UwlTXhqI2wfDwFW81Vcr8+4BtDq55vLHTV2bP1uX0cWWdqIrUhObanb",
-	"AwbBWqtklsnCEP8K6SZUULWIyHlWsP2JYkz0NsoH9d3zPMa+fwbvW7kNBkWCkiHj0VOaynkn6tDzM8d3",
-	"Uq7skoV4TgAFmjPTU6oYmDvwSdI9GAzqtgynCJbRqrU5DTZSxhbcWL/bLcJJeX8H+aSiF7ciotRA2E5K",
-	"wTCsVe9Q+HIiU9YMnwAmd0bVpHBLWEDIGhOGox4CIqmLg4w6QpqzMYQgRp0ZM1OZntlLEKaIxlAf3glu",
-	"rjJW72yMIYJRx0h5lkGQnv2WLvJcKqsrzFjK6RnML+ooKiYMRtbUcD3mECtm8XDCtDmbcT2jJpkiuGVo",
-	"W4ThIIJmQUxFEM7KIKEl0xM3U3J0cEjGSs4IFYS6WKbIBTrLmTTI3g1zSmE5qRvHG9nVRM/0RhyBPaye",
-	"X0WK5RMCqBDCnec8C8hQEJEcIva3rODvcMhdkLSPcUc42mYUPtxjvotJ87kLcl3ZJCr42GIgImKA2IFZ",
-	"IGENgdBSc0bTRVN6wmkMNyzg0krgNEJTr2FXgLIZyrPWkLlweA3VuuHSKy0ISyDBCOXz3s8dhPFU64Kl",
-	"ZZ4BzbIfx53hLxusaPbxUzGWnatoeWKmPWXBe0BrobDHRE/lXIDdBmMOYGcwMn7j0rfR4LdXUed7Lpg7",
-	"vEt0OJ3sgHZumGfpJIh9Qqa7D/bCkourkI1fmk1BWx6Bqb5gKaHnsggGlKwzWk0ZmdPsgmgj89wOYiCM",
-	"x07FqlB2fUhCc+IigyB4mOVm6r45hpiLDRgIU/HLE7k1r4MVwsX6Wq9SCyVnLbJyRlstqUZupt4wMjxa",
-	"G2wNfC8cx27ChzJ+pZ6BzOwDnYdLoTn3Q3uW0XNUB6pBmq+Ry+B7eKGSIJwy2UGTe9SEpBTBl/StlrUB",
-	"8d9JAAhfaGF+YEbxpNW21KJlrdeZXBBhYLvRQ96mvek84+ERtWH5lnZtq+hpQ2f59jrgJc2KJldNZYEi",
-	"kHsWk45WlhjDavF1B2RU20OcTx2k5hq078cTOcup4joUwEInE8U8o/GIk1HQLGZcoPgfFNna9mUG39ye",
-	"FjpriEOd25DUcSGrmVUwbSe3IyjfuUXZ3Ye4Ys9+0L58y8+tNZZEHZnX9wmjxL/tRO6X/5GUl5JO1Pn2",
-	"27BB0p+PGggPQ1Z6M1VMQxrPtZFaWmStxmlf9Gv5HXZY9SVis2wnvaVd2nppWynROgH841Gl9n0LC/a7",
-	"koI2GrBscXXDtoPzMijw3RY41yBJ1yFA18obut4cT30GaBXGUKYmt4WK7LIp3r758R3qGO522WaBtzLu",
-	"lE+mTJvlHGH3ZaIlGVNFugMIkBdSsHAU5t0Ed13H1R52FDYdxgDByvrcwJEMe95CFsp4rO1QFLDnVk4h",
-	"fni7Q+grEbQJ4Uv+Fu9s8Z6W9X6WKiBmx+O9kxOtphAtBbRC4jIjgs1LNE/ojKGBzSqBGNdTlThImeKX",
-	"LD2zD/TA7u90jNr1TtQZc8HOTCGqKynXhmeZv/D2zvxuoT18KTOeLNo4wdluOYk1sTCAjLmSFi/sgcg4",
-	"1UvjtuhqNZXfzezMmzZbXD7lc55ktIWHtX2xWpxbT69dVv1Xp7QMf9TcidAqtm/r9dnjjTZ+faTfejTY",
-	"5tSuHz+MJzUXzSav09YItKkGyEp8IZ1oQktyMiu0IQlVakGMJEwYpkiuZFpAfscxoYKwWW4WBERLQpOE",
-	"5UYTKtyV1QjEh0chc/oKcrxaCtugKeqxkJOop5AoXMsZdn5IuFqk3DTs8dVcXxUi7LI5awtjuwPpZgev",
-	"5qtCPKs9fRV1JtycJXI2azGKNGvxXJ+qqEK0Za/dWHJxYzeAXXZBX1tgqcWcbqIpTcSHkD8wwGLmRiGI",
-	"HJMYo1b7CHMcVRkd4M3ipnMDn/Xq7m63fTvHDON87unbDBq+Ci/+s+b0d9gACEn3S6+oIHI1ZX5swZ9L",
-	"ddEU6fKFkQqclbWleXAQWplyhLr2UIvC6T/oH2wzzpSqdE7Vkmz56B158fPp09MTcnIwGJBHg+/+ss1g",
-	"GT9XVHlb3haUPGjlWE7dsGMuIPHB0m5P0cvNPnzwMLDX9bDNdVv9uozm3mGL/e6CaxfZCEvrfpBOtIY2",
-	"b46daxLHTWabisZtCFsNzt8444RnUC4cTRs6wSCPik1apqSSqZWwg1wJxkpr8WTbue3KENLoLlyxW7pF",
-	"315FnTe3LIPgdQIOCn1cJhI9PIow11KOyYFF6YNDX+jCEmNLueNhvJXEEXUqn+eHMGj4HKtdhlwXZbaz",
-	"WnIpL3ac0fUylNbkIW3hmVpOEooqXb9dIKit7du2jQ5bMLapgQF3tl+Huit9/YFyA29nxajK9LXV/aE7",
-	"mGLKGkKBDVtX/CdlCU93js7Ed1otfRiperbuu95XvDZvyLiiE23HZjWupD2AczuzDOSn7XqqyrfO2/yh",
-	"21kQtKGm2IyOJd68xudLH/pWa3njuNK6L95BXK/v1FiNpSVd3bIobIuofq8/OTegAeUYOxCC6sRupAS1",
-	"4XclB9fLklwb6N0SdFEWZNlZwFkhfBvm9LpEbf/NnIkUv+lUfqz98SuYaIIi1U+gJe6UBj7joqH03Dwx",
-	"6mYZjDV5MFCqb1fL5F14aW6Wa7shu3aVC3BBM/77jnPYGE8YuyhBV8iNvUMnfBwRzQKpJ1yTEpDrRBvu",
-	"yGU2JxBvtuVsl9xbpl2Pr5Osq706tBVf2Y55OYhqnOtO/Wu3lzkU9Mm5nSyXNqpny5W8EdcxKs/4DSxh",
-	"bvmuz/Z8/uuuMUAbGV458Hbcrhla9MlHpe12ED6NGLZdRL0Kzz2y3kHIW40a3aFr9e5clk3aFRRlMGA9",
-	"KC5plhSKm8VrCy/OC6OsTwrMHMC/nvtt/fe/v/GF3yGKF+5Wuzw1Jsc6wtwZPJos8Adf9dRyN0o0y8Z7",
-	"U2kFcZeor9iEa6MWWFZQGT6miXHVroakLEnxqzzXI5EXeurZpR9Bw5tmyjiWt9YRQY8NyXnOMi6YJnmR",
-	"ZcTLdyPhiURE7AZmnIqEETke8wSs10XKLXeWJOUpVDPpj8RIPJHikgkQpYfk31//+IKcy5Q7AxHRgl6w",
-	"M6iFNuYsS3UExQ7v37//mPz05gkpEVRHI3HBFlYAyK2060velH0A4ojE9Vr9//x//3+1gn/kXGNSjERZ",
-	"c8re70WwHFIwAqkjWOd6LBVhl0wtIOmlUGw4EvH7EWaXjDpD8n4E5lD7c1SlCY06ERn5XBW8h5s2Go06",
-	"7+w/UGvLPXt15UrR1pL2XWX8k5wmU7Z32B9Y3qIyhzh6uL8/n8/7FG73pZrsu3f1/venT569eP0M3gES",
-	"ZcAKXuJT7ZAMO4P+AT4mcyZozjvDzv3+oH8fpagpYPk+zfn+5cE+bK+9MGGhsr5Y18yF0CMqZHISEcHm",
-	"TBtXnawbWwqjvqU6iWFxZZYybUYCbvcii4iGKazhBrUHI4Jl6yLiKw+SLpS1g1xkKI0+5u9GAo8w4YLE",
-	"f4yHbfUa/xj3IuLqFiL68xkbiW6suUhYTLhIskLzSxaRuBCGZzFh79ylXp88A1RwJcqoUhxr9YwE1uuE",
-	"emIei7W00FEI9BfknPmaZoROKBfaoEMXimaNBHuXS2X6BExVkJ1h+ao97EYSbYH1R1Yxoti40CwdYtE0",
-	"OSE6p0KPBM0yt/4zxCdLg+GYnKadYccKHVU9RN309Q1/eR/sYuHrPwYbWIQCQa+ia9Z5Xanr2gKOY3PB",
-	"hhoBF8wqPFRgXcQSoRqYRBqI1AJGrQhmeGFCrhALSWiwqoxmNdYOlVYDC45HkRqYFxSchZwfJ5KEYAD0",
-	"b0CwnQ+55dNlWsv6r8IJu9ZXg+toKUtjNBdhZYdjOmmEVsGfVCctCxoSVKrTsl/2sdnyWcz9unq71JHk",
-	"cDC4tcYES4VTw20kLDWSY0edXcm/q6hzhHCEhi/h3a+1T4FXDja/0ugDAS/d3/xS1X/kKuo82OaNep8H",
-	"kNSK2YyqhSN5zdl6hfUXDEmx2/9uz7lVqoCWMlzFDtfgf/tL5cSDvPBJrSRpgyECh2iyxKhq01LVgLey",
-	"CTWuWjjQc/ISY2wsaaKkAsIyM81T5ipbOpGwS0fC8OSCmQijgSjPIkKxbxCYHpKF5Rw9kjGMDLJyT0Zd",
-	"JNElA28wSkjI1YrcciKO9USt7KLYXHFjmFjLap40Kokv8ZvP9JAtFZxfe9Lq2PLFHzSXe9qsHr/bcYs6",
-	"uQwZBF/DSYAqxUYqppfOwLjR5qiq6xq56uAjkTPFZcoTqw9BLWAU91Hl1e70wKL7styZnPTJCUKmyYwu",
-	"RiKxEhY3Q8J9cXd7FqpjZ9XryN6EVNucC1eaHNouIZAjAUIxyEQutEYbqmAOVCCZCJ0oLMO4XCF2BdUP",
-	"7grV21rerO4CFJD9cIh7NHi8+Y2y+5Z94eBw8wuBNk83PyQWiZuIK6DgyA05EuoOneH7lTugXyxa2dQr",
-	"Rh3qz6cyswfAUC7KwshcEBCpSDeRUCXbkBmbSbXowdGBaeiRYJVOdA/riWPpiIyLCysJmjljwrHfCKOM",
-	"hIR6zFyTGdeai0nkGF7Fb6BVEsPmB2V4nzvSInU6+QrBGQkOYWoT1iexvIjBM0AzzSomi3oo1tImsWa/",
-	"xa4oC1FybrnbSKwrl90nf7cjob54Bq/DYbdDO+F3rOTMM3D2G5EClDan/UXEqEIbjtWZkZql2O7BCc3h",
-	"8w+10hdwKLdT3EoAw/L1NnX27p6VNirAt1CYy9ozVmUrMkO6NNOy8gM5fNVuW3tfNKtFTFgWKm9CRuo+",
-	"wyCh+NGSAbTJWOyC8y2qQmqxvRiTC8ZyXffLgfBrBUv3gX5QTnxaeVy2QGuXYbVb39HPUdSsF5RcK2Iu",
-	"1bX7F5AzV2Zc4X7mKpKEsX+HPIVWSfSVkxhXCgqCxQ+o/lIhXWf+M4om9gzR5GIkjCS+YaD9sSBzphga",
-	"7V03Dld00XIf0SevQMRkquQbdMZGAsKI7cNlxZKJI4Q8ZbNcGsgzOxwMKvbnGA6y1N5IAA3lhhiWZboc",
-	"euismCRjY1AxgYVdsNxE/k7VSWEkMppcoGmSpqnlkSf4FHjrjSS+2Qbmo3BNjgaPh/7qSDhvfwzNmMCS",
-	"D/0l4RUUqY0XspkihbAyCa0n2PVH4qRWRs5KGFBZvtojuypGk9iTutjlnDbnYaQkXc0YiZN61fO4F5H5",
-	"lCdTKySgrI/caEYXTmkGdwgzrF10f1pVDMFD9xeZLm6bWrhk46ZzzKiCXd09pQpRKb9pFqex2+zxKhZG",
-	"5eq5BA5sYmGIRSukM7ep2GwF7qdNRK+h82zxibKN7M3JtCdXq1TyGrQ6KKvsv7dH/KpqwPXe/bpqlWLe",
-	"TNkyNIhvZfXwIWmrgw6UlqN+gR7TipQs2/Os5uIzkbCvcT2ZZzA4Hol4pfB5TDRd6FKktaRUMSh53rPk",
-	"FJtBNNxCI1H3C2nGdKmJcFWCHyJI35W13DsfhyyY1Z341A/c0eY3yjbVNz8/3zGzenSA08+n0pe+vyux",
-	"pymEt+7cPU2cMB7o6O7utLdz305sX/fxiqBcs6P8TgXh39ZpULNiapDYvKiRBG8zoCaOKmtBbRSiCgHB",
-	"GmACsf/wGRuOxAjz7+a0eoILyNHaYwWRgrj61HuDA/vqweFwMBh12gzyTxtVVrfQtZaKzO64d6ERfZTO",
-	"zfCAiipEZI13kZpruRY/Q1WxWeF3vbZYQ4IvWVF8s3TCMpZOMPzKkcz6QtycbNaoQ5ULFiQMPyC/lk2T",
-	"CulKZX9jeIyVRXoRkTnG12WLZlgM0cW5S8dzNncYQipS+1SEjxo6Ab4Bf+AohL3LFdOYeJrKRO9rRlUy",
-	"7c/SXthE84NP+FrLGxKq2R4XmkHKwCVrBxPJXz0eN3R+f2sPO3m4RShCfMEWQ9A442Okur6fGOrClszS",
-	"Scu38U5LkMlgsMXnN6+18wLFFiP7htEZ+ZaMOorri1GHnLx4SqrAYuLK0ZFR53Bw+ABach6MOnGfPAdt",
-	"fOhscBGJa1DYP6tI5fpfwIniKlYZ+ixbMDDg/oItXMD9MUFskEqT+Fv72P+Cf/G56ld1kVW/4OLpC/vv",
-	"96d/exZH5FfJXX/O+OTFU3vjx1cx4CfGw0+ZZtrKu0CuUOjlTq6Fkt11Oz6sL8TsuTPj3dMzmqLBv9+y",
-	"u/hu2wYfDR5vhV84czB04HzJLyevn/zj6bPXT94CoweC64yjXcR5iEfprduJY2I4Q2OKc1I4EtEyFz/5",
-	"ttmEkts/TzZXlb1ay+Ec/f3iraBlFq7naO7CXZo+UavXaH3zobQY2UeOBo8rjwzqy5oYesFEv8Uk9oOT",
-	"Bu/CIBZoObqVWezgdtE1hKru6H81Md3oDOAGE0q8TrHjMQjIbPvv4f8rxPyMGRY6AzN56czGaCgqLT2l",
-	"xcjyJAio94eCZwyrL1X5ai6uHPiV0+kwbXP1sDwFUKrD0sDXo1UQEfT0C7Oo7IyQN8QvXPXd8MuSzrAD",
-	"VXhsccy8HzLKtWzx4O5JUonNX81wq2a4axKYa9jaNshZsH1oFHkL+RnJNBR7inFpSzqWJUr7TvWCcnLd",
-	"Cb+0zNr+ds2WoOmyvRBQA2u523fEsQPZ4R/YkbX2eLigoC/ymHxw3g1reSe8e98l6e6/hx9reflLX1CS",
-	"uJdcdg0GfZ0vfOKbQg20jTOf2Je34sxu6K9EtukrtIsCwa9uIT02QCrrToS2lQG/afSZY/gp4kL0qQmy",
-	"45Z9vT16U3kX2gLfvnrGVrFFy+y20OX2+XLQZ4XI1o2TKZ3l3i43pVnGxISpOCL9fr8X9mPREgdv4Eiz",
-	"wkIRSlNxITBSEWrkjCdgaq70G4TbSEJJDMEbcVWw0Co2EKEz55r1+mSVlkIgDaS1QEnhnnNob0laX9fP",
-	"3+0LGzD2R4mWwVm1HHlccSHn/+rK24eWSF5COL4nKoSaqtzyDRlSu6RS6ycR5FnPpcJYkkZk25Rqgm+S",
-	"+IItqugT/5SLQpGCjQRmGeRMEc0gWbnr/OcRgQIQEan5eHtDezB9VXqfHD8SUjDS9Z0btGG5i//Fhga9",
-	"yHt0MglwSFW1eYB4vzk305GIy6ZBcWngn8os1S61rJbHvzZ4BTsusR/Krh9bOLKxFkY7Dd2pB02bb7tW",
-	"W2OXXOlg7L4rzhEcKFA2dZXtYLgibr9rcj2GJOcSD9w22y3utTnQa22eVlOTt+hk9Zn6GZY7e7UZTPAU",
-	"ynHjlH4V1xqaHp5WcIa59aKJklp75a8K5KmLcuWlj2tkaafdedn9oiWzCklN2U1XRyutdMHruSI1OU85",
-	"+lRCWonru3GH+O++0IL1buZfsXzJTtjslpz7XfqUlJM2PeCV77VeYt497WbQJ74urfYR3AQNh/ZUYx74",
-	"XpmqsIqwL4s6wt6+HF9vV/KBBfn1x0Sw+Zd5VD60ZP76hmdrK1EcR9h/D/+3R5D/fQqKwVKVLCiSpYeN",
-	"ipRCzn0eOYyJ8R8gk6MKjDHeIH1FlQsRvIbAGXyJTIIlMo/J0eCI8DE0RWuJ6XbmpFPx2pWAuzPUb9bG",
-	"X2++gtmUc/vKN5aDFEufsLDSudu5T96khUhtJOB+2HSlSyy8junKVWNcJ4PVS2G2Gn2XhczlemTbh13C",
-	"fCKCVUGx6N61Ayp/rkTebVK53UrutnJR62CuqukuNmpf7/VO4hydIaRPi6QMdBz0H8M9RLTTF6Q78lWu",
-	"sbheFTEx6vTqgZBup+OIxDhX92vCNsVD1osZw0tLbYb8haqjSWvcJJQiVHQWvOPnu3wLmYSD/552BhZn",
-	"RfGKAbzb+xqXeeO4TI8npOt/EvsI5J6uDdZcRpO27QxGcjY7n0b17N2qYwp1ew5VCp2d5V879rNeN3lt",
-	"9OfnkQX/oQUNCBj9dO0sbQGn3kFFiavQ28zbrKurgr0zvp1w9yAihxG5H5F//td/jwRUqCGKFZqlvT45",
-	"beSBr5B50sWcUFWIGArdjESMRDB24QGuGI0vE4Wpd2SiaD4d1rL2pIK2WkKakajlQS+YsRSmuoIUaTVT",
-	"Gts80olibCTA3wYWXJdKX+bMYzq8T9xfLUpQZtkjx/J8BB5WhYDs0nKCIIRioBoECgHVSiWUuTJ2CLuS",
-	"kL9/vz3T/edG7t3dBPaWpag/SmjvGs3nMwnu/dL8dz/mUMJp1WW3NYVbZx7YIcn8R8GaRMqqviiHRl6F",
-	"KKONVvX8/hrF/msoyqcYHXoDlLtrtX3Dw27PX7h2A293wf/lHOgPCGabsHCSpo3qU/eg9kIGvWMlVEGt",
-	"XN3E1d/BrNA++VFki5FYCnKBwPzYKZ1YnKZSOuPVEJiTkRgXWVZ+tXswGPwbMYqOxzyJIAEAKsewyYKc",
-	"F4boKU3lvEeYSF2RynrCat0RVM/+hiCA2lRCfBhrFFVpwXdVdKb8wA4G+IM7+Hy4lgvKaV858Ycu/WLX",
-	"vbSSO/TbPuu6pIO7MeT9sr1qW3cCBeY8VuPK/HesnvX6ryd7hw8eRvWk7JyaaeQbZCxzaSJFwpY7UAHx",
-	"CJv7nnNsnHln7Nt+oE03dkaZr7b3UGnwGrMYu03yqFo21/1ieTjMcP+9RfWrD8vEo5Cp3oID7dDt+RRl",
-	"UXNf442cGii4Zg8MtZx5PyZdbZk51SORccMUzYjOqJ4yPcQGE3p/zvhkajSuRl/TMTNMaKl03DvG/NWI",
-	"xP3YKfr9fkw0m8ywVi091zIrDAOQUFw/p8mF+0S9FQcSlaPBALlxwBvi/toqBg37Ma8PQtt1p9Fk+YmI",
-	"aj/Qi6BVxwlgQyDPyzT3nCVyxnRZLnAYkz+RKXvnybeXmLBxUTzqoD0WH3aGYOKu8d9Z84rdHrwyGolR",
-	"Jx5ZHDHLrKB0Y0bYtF9H3t7iapNjfxqEdCT4bFYYS3pqydEcrD/exAP/RuTo4LC8O4UAYJc/GpDtnrut",
-	"/PhKYWkH/0LVw8+osrhHig9pAtn3RcdaS2DJ1Bk5rJaF3g1Lt1OWm2nsLrpDWxL5n3JtFKOzIWpEqhDL",
-	"hwxtlTUlzZCEzhiU3T4mqZyLxgjlcylT/JKl8Jx9qcsF6GQwwV6tF1pNRu2PxDMAEyNpq8EjHKYszwVM",
-	"wMjqAvi65JhwcwyKZUZRa+S1qqT3fHXA2HdriyMSgz+N+vothmkTRyMRuyArvGx1UW51Lle8HGK07Wch",
-	"NqsXeU2VpTHpqkJAuUC3Ej0oEgNrcWYn4Vxa7MwUwl+CD6RcG55l/tpIdN3SG+lXvxn0YgGwI+3BSLhC",
-	"ELoDr3ljuhOS0jMjY9ItY9tlbd17fWKRh/AUuKx9CVfMNYS1PBWp9f/BC26UytGpCuGeRbO+vzMS2Ijq",
-	"zE8AH4Jr+My++4T3yVq8iCvQ3AvliNDhLlifsdG2y9vQiWZL5bHROI+PRURIhTiUcV/P8ZwtJOImovQC",
-	"BI+yMK9vKwH+B6IoeAfMlAovm/SJFa7mNLsg2sgckhsOBoMBEXA+pbJyy2Ak4Dwek7hWkhLC/KEupZYt",
-	"QUffOyKwoTYUxqPP6QIOiYWljEA/l2baFoGecsVWO375CPTC0QoreZcnsxN17IhbNcqayrkVMxaOFlEL",
-	"X4m1ZaqTB/R+K5SWoC37YF1V/cFHLLHv96aFfwPGfFUKlwOyGg49QpUdOshX77Do5iejIm7KUTopHe9N",
-	"y6uL9ccE24Zh5YItIp9FBL0XHeNFbyo2HJFj52a1ykGXEiMNzfDekFRdO33XGQqNQaHsuWlGzURITNsj",
-	"bjDiBMrn9o4xocoOxnJdS1nok78t9x0dOsZWj4bB6Hhslz8SbknsIxDK4wGGMvEu8bj0Jc8YFVgmxjur",
-	"c0Zd6pXXFTKuDdZWxy+W0TQAKYCOZqhKI7WLCwymrSToNbKodkpu+lyTf162kE3aQHd/OL6S0BoJPVmh",
-	"AvoL8I2tdTo1iB3mS5e9UWiWyTlLXRtO72EyUo5EtxLpfTKQcy6RmRR2lpb8TSSx5CaGnMBh7aF4JOD0",
-	"U0Himj8o7gUPu5xUZ/0ufEFu9I/iCMJvt9m/v1RH0Mfx69zoSF/XtwNtK4GvfjLOZn0BJx1Ll6yURzCy",
-	"chxHTbexVCMRU5VMrQLuvMh8vOxMwswqmi56qL6VvQk1OYem4b6DTI3YLkWSkBOEjttHa7RlTsGMaeEo",
-	"sxNJdywLRdiC6d4xpME74mvHLQdxM4J6EW4CI8E1Ye9YUkASI3rGrHzHs6wSb6iGzikwhbC/Gm69Kbf5",
-	"johU9YGPFDhWm2GQUgFQLCVdl2XgDOSYY7+8zOVTvj9/76sB9kPTRDyV1OfD1BH4lopGqMKSQrRire9t",
-	"ogpBztmUi7TV/lUqt2D7QT8LxoVGJJEpi0aiIoZouq0kC99MtWF69XZGYmSWtrae/46ZV8Wd+irs8C12",
-	"DlV8DVwLBK55mzOsz0dqJaIKy7k49ukt0co128Hwq6XgbAp+X+4dac7/S+J/O3wet9RQwne3LwDycBff",
-	"K+jia1LQnF0YesY1c8+Ona6PTgfNEsWM7pNX7FJewHmyA6MJGCPSuUiyImVnCp/41k4iDgecvEGotlLr",
-	"l4YNN9CHJqrlSpxLmTEqPlcdHz6xOZXE1Pfuy68nbjzOeErgLrQVug0LxqdaF+DbP2dUWeyGRcTaMzlT",
-	"Wgri69BccivD1AjRr/I8ItSHQZb51U4Eds1+S3Oby7/w8wNuBSdqJPRUzl0zxD5Bh4+OS+8M8C2Q3VOW",
-	"uU6BM2oS6K0/yeS5ZYLGMCU06cZjRYt0749xr09O7NxdwbLW7AfE37vMfYAvfCQBFrY3dWd09fBwuP2J",
-	"c9sPLCTCkll+6xBjq+O1wmH23zvxr62Y6ZtpzRTtjcDO1+3So7wSiQ1FL+UFtJwiqs5x0EEt5J7M+wE9",
-	"zT5ZYfjmeqfIUr5KXw2lwS7KrgixhTAF74M4RbrQ7PRXw9tkog3ykKN/nWHnP38Z7D2me+O37+8fXv2h",
-	"s0EYatppNjZGO/bZwphe7/PqW4ofgWBT+8K2ufO7pLtX49cz3m+zldlnKC6Va7KFzFTbny9fYion60nr",
-	"nZSjDR+wkiG0pqF5cl8GvFfmvirYaUINc131dTD5bMkod+c41qbF12wrX9lJSJlfQsVPoYpMtaunTztt",
-	"nAIQed99enfz/tI3NmaHJTTLwK7tT0OfnDYt5BEWP3ZrgWnY52wkBOMuuKo8W0xBxFbTEA8pwFKR7tHg",
-	"fq/MIXExXvf0SiFA+EBOtSZdCAQuK2lAdCg+1MMeoiNRz3mPPQM/K092TCBqTySmdtrxnUtGuB4Jb0Wu",
-	"kltyxS65LHTdSVBzRXhTv1O4RgJSx2EDKXasCehCWDWO3blF/ylLeBWj/OGKv62nV94gT7qlzR7CNJmQ",
-	"xWRap8OKES6+2u2vHzj9obU5h9gNknuzUnQrpFCxX1li7owSPsmkbmRf1OUEWRhLKuzlGlHDpv2JnEHu",
-	"LAdfY2pp3CKkI1ro/0UPPm7d16TTD++Is+t+G4dyymhmpr93hu/tX1X4o/1L5kzQnPcXdJa5S+Cjh6ct",
-	"PCwpFDcLOKxo/zwpzLQz/OWtPY6aqcs1XdV9QW6Z0Izgs52oU6isM+xMjcmH+/sHh9/0B/1B/2D4aPBo",
-	"AGfczXFFy6YzlpIxnXEMJK8KI/WXVFgdyMbD8AeWEsUy5ssSu8Iwx2QlTR64WJnrtNKEXbfk+1Fl+Jgm",
-	"xo1eVqzBOG4UOKCMWGH6jRphLDTi6yUPrOvzO5aF2mMLpsOlmKGWKGe6LMqBYhFEjS6ZoTXUOuwvleVr",
-	"mxxWFrAzg7FUYQGaMlVfn2Yv7uVRXAt6HTU8dbqS2zBAGUx8KTWUmKkC8aLcl0ZORX3jvY9v9aN/qVnt",
-	"sWR8zmSeoXXd2ez1MaE1S3itaTIasFp2O7f8Zs++EpEp1dO9ZEqh6hzoFySTkyGZTyVJOa5/BDJTmWjD",
-	"FBuJ7rOfyMkpOUkMOVGmTw4OAbCDx73It2DkY0fYI+8xSKYsufCtfkRqReBcKqOxlIIsDKSa5hYdmRti",
-	"QeR4DLVdsZghgAjlHEHW9fXx7dXAdP8KNCSCAB6LODryYVNu77iGLFZFkzpmu+W1itL/BAAA//8=",
+	"K/ftARKaBe/twjwCOkTAkRzwIdsX0dktxyQuNEwljgib5WZBrHpoNIpE6BGfMOPWj1iJrRfUN6fUKhIt",
+	"Xt02TUI7j/wWMs21/AaKB1fZTXl1xWi5LBWr8Io2MY5IpoSbiAg2Z9o40Te0RLvQm580C2mJDs4zowqR",
+	"2NkjxLli7q+QAcheQ841k4pV4DvI7TREtesk49oqZAbFt5GAN1fDDziqMIgiK9MFc/aSrGgVsArWPS83",
+	"WgEyXf1AROZTnkwJzbQkmi40mco5MZJMmHGyszZhZ08Li3EhJZWLp75MjUMc1anARu+Pm/h1/D+7c4wa",
+	"rag9ffjg4Q0Fz3XH9WTv+eYT28Q58C/sbi1y57M+s8HRo2ith2+L0+REhk0YsWZzwxag60oTt2IAKj++",
+	"nQmoJsjshqO7YJGV3erWWS+N2EWmGU+pO2sG3UTskmYFXnu7IwtZi5PXQaNl4bX+yZO9/0Cx/m31s382",
+	"/NPe2/eD6ODwm5YIpa30sxrBX8Gv0rW+y9qH5cGIVBsQEbv+EamWP0IzTF4YZBT14KkJvWRESBFkqNdz",
+	"YHuvey3YygK/Znl+rr6zzKDdOfDwHluWpg0VqSZckJ9efW+Vv6leNSYeHHRuvs1R5ylLuIdth2NV86Kv",
+	"kv1dNCc/UHD1WJ7JxSzoC0vh3o4CVPlSi6jLRLrjiExcciVFa0RBi4+kPepEsTyjCdNhW6g2iho2CUNv",
+	"FB2PeXKWM5U04amNsH1wCbggVnG9PuMaQKufby531Nix9bt9HVlkaSO2Ijm1pW6PvgTTt5JZJgtD/Cuk",
+	"m1BB1SIi51nB9ieKMdHbKB/Ud8/zGPv+Gbxv5TYYFAlKhoxHT2kq552oQ8/PHN9JubJLFuI5ARRozkxP",
+	"qUKFAJ8k3YPBoG4Yclp1Gfpbm9NgI2VswY31u90inJT3d5BPKnpxKyJKDYTtpBSMaVt1tYUvJzJlzVgU",
+	"YHJnVE0Kt4QFxP8xYThqSCCSuqDSqCOkORtDPGfUmTEzlemZvQQxn2hZ9rGy4DMsAx/PxhhvGXWMlGcZ",
+	"RDzab+kiz6WyusKMpZyewfyijqJiwmBkTQ3XYw6BdxYPJ0ybsxnXM2qSKYJbxglGGFsjaBbEVAThrIy4",
+	"WrLjcTMlRweHZKzkjFBBqAsMi1zUuJxJg+zdMKfKlpO6cfCWXU1082/EEdjD6vlVpFg+IYAKIdx5zrOA",
+	"DAXh3SFif8sGih0OuYs49wkDCEfbjMKHe8x3sQ8/dxHDK5tEBR9bDEREDBA70OcT1hAILTVnNF00pSec",
+	"xnDDAi6tBE4jNPUadgUom6E8a40/DMcqUa0b/tHSg7UEEoxQPu+DBoIwnmpdsLRM2qBZ9uO4M/xlg0nS",
+	"Pn4qxrJzFS1PbI3ZzruTa3HFx0RP5VyAwQUDOGBnMM1g49K30eC3V1Hney6YO7xLdDid7IB2bphn6SSI",
+	"fUKmuw/2wpKLq5DDRJpNEXAegam+YCmh57IIRucsGdeWx5vT7IJoI/PcDmLANmqnYlUouz4koTlxYVYQ",
+	"ic1yM3XfHEMAywYMhKn45YncmtfBCuFifa1XqYWSsxZZOaOtZmkjN1NvGBkerQ22Br4XjmM34UMZv1LP",
+	"QGb2UePDpTin+6E9y+g5qgPVIM3XyGXwPbxQSRBOmeyg/yJqQlKK4Ev6VsvagPjvJACEL7QwPzCjeNJq",
+	"W2rRstbrTC4iM7DdGG7Qpr3pPOPhEbVh+ZZ2eavoaUNn+fY64CXNiiZXTWWBIpB7FjO4VpYYY5TxdQdk",
+	"VNtDnE8dpOYatO/HEznLqeI6FA1EJxPFPKPxiJNR0CxmXKD4HxTZ2vZlBt/cnhY6a4hDnduQ1HEhq5lV",
+	"MG0ntyMo37lF2d0hu2LPftC+fMvPrTWWRB2Z1/cJQ+6/7UTul/+RlJeSTtT59tuwQdKfjxoID0NWejNV",
+	"TENO1LWRWlpkrcZpX/Rr+R12WPUlYrNsJ72lXdp6aVsp0ToB/ONRpfZ9Cwv2u5KCNhqwbHF1w7aD8zIo",
+	"8N0WONcgSdchQNdKwrreHE99Om0VE1LmebfF3eyyKd6++fGjEzB28LLNAm9l3CmfTJk2ywnX7stESzKm",
+	"inQHkG0gpGDhkNa7iZS7TqhA2FHYdBgDBCvrcwNHMux5C1kog9u2Q1HAnls5hfjh7Q6hL+vQJoQv+Vu8",
+	"s8V7Wtb7Warooh2P905OtJpCtBQdDFngjAg2L9E8oTOGBjarBGKQVFUvImWKX7L0zD7QA7u/0zFq1ztR",
+	"Z8wFOzOFqK6kXBueZf7C2zvzu4X28KXMeLJo4wRnuyV41sTCADLmSlq8sAci41Qvjduiq9VUfjezM2/a",
+	"bHH5lM95ktEWa9f2xWpxbj1XeVn1X53SMvxRcydCq9i+rddnjzfa+PVhk+vRYJtTu378MJ7UXDSbvE5b",
+	"I9CmgiorkVl0ogktycms0IYkVKkFMZIwYZgiuZJpAckyx4QKF24FoiWhScJyowkV7spqOOfDo5A5fQU5",
+	"Xi2FbdAU9VhI8NRTyLquJWA7PyRcLVJuGvb4aq6vChF22Zy1heHdgXSzg1fzVSGe1Z6+ijoTbs4SOZu1",
+	"GEWahY2uT1VUIdpSAW8subixG8Auu6CvLbDUAng30ZQm4kMgIhhgMZSvEBB5iiHAfYQ5jqr0GPBmcdO5",
+	"gc96dXe3276dA7BxPvf0bUZgX4UX/1lz+jtsAMT3+6VXVBC5Wn9gbMGfS3XRFOnyhZEKnJW1pXlwEFqZ",
+	"coS69lCLwuk/6B9sM86UqnRO1ZJs+egdefHz6dPTE3JyMBiQR4Pv/rLNYBk/V1R5W94WlDxo5VjOg7Fj",
+	"LiCLxNJuT9HLzT588DCw1/WwzXVb/boMjd9hi/3ugmsX2QhL636QTrSGNm+OnWsSx01mm4rGbQhbDc7f",
+	"OOOEZ1AuHE0bOsEgj4pNWqakkqmVsINcCcZKa/Fk27ntyhDS6C5csVu6Rd9eRZ03tyyD4HUCDgp9XGZl",
+	"PTyKMHFVjsmBRemDQ181xBJjS7njYbyVxBF1Kp/nhzBo+IS1XYZcF2W2s1pyKS92nNH10r3WJHVt4Zla",
+	"zriKKl2/XSCore3bto0OWzC2KSgCd7Zfh7orff2BcgNvZ8Woah62FVGiO5hiyoJMgQ1bV0kpZQlPd47O",
+	"xHdaLX0YqXq27rveV7w2Ccu4Ch5tx2Y1rqQ9gHM7swwk++16qsq3ztv8odtZELShptiMjiXevMbnSx/6",
+	"Vmt547jSui/eQVwvltVYjaUlXd2yKGyLqH6vPzk3oAHlGDsQgurEbqQEteF3JQfXSzldG+jdEnRRVrfZ",
+	"WcBZIXwb5vS6RG3/zZyJFL/pVH4spPIrmGiCItVPoCXulFM/46Kh9Nw8Mepm6aA1eTBQ93BXy+RdeGlu",
+	"lri8IVV5lQtwQTP++45z2BhPGLsoQVcVj71DJ3wcEc0CqSdckxKQ60Qb7shlNmdjb7blbJcpXeawj6+T",
+	"+ay9OrQVX9mOeTmIapzrTv1rt5c5FPTJuZ0slzaqZ8uVvBHXMSrP+A0sYW75rs/2fFburjFAGxleOfB2",
+	"3K4ZWvTJR6XtdhA+jRi2XUS9Cs89st5ByFuNGt2ha/XuXJZN2hUUZTBgPSguaZYUipvFawsvzgujrE8K",
+	"zBzAv577bf33v7/xVfQhihfuVrs8NSbHoszcGTyaLPAHX0LWcjdKNMvGe1NpBXFXXkCxCddGLbBGozJ8",
+	"TBPjSocNSVnf41d5rkciL/TUs0s/goY3zZRxrBWuI4IeG5LznGVcME3yIsuIl+9GwhOJiNgNzDgVCSNy",
+	"POYJWK+LlFvuLEnKUygN0x+JkXgixSUTIEoPyb+//vEFOZcpdwYiogW9YGdQWG7MWZbqCCpH3r9//zH5",
+	"6c0TUiKojkbigi2sAJBbadfXDyqbKsRRs2jFP//f/w+VC/DFKkaiLOBl7/ciWA4pGIHUESwaPpaKsEum",
+	"FpD0Uig2HIn4/QizS0adIXk/AnOo/Tmq0oRGnYiMfK4K3sNNG41GnXf2HyiK4J69unJ1fWtJ+67NwElO",
+	"kynbO+wPLG9RmUMcPdzfn8/nfQq3+1JN9t27ev/70yfPXrx+Bu8AiTJgBS/xqXZIhp1B/wAfkzkTNOed",
+	"Yed+f9C/j1LUFLB8n+Z8//JgH7bXXpiwUI1kLBLnQugRFTI5Wa53EVsKo76lOolhcWWWMm1GAm73IouI",
+	"hiksiAeFHCOCNQAj4ss4ki7UCIRcZKgzP+bvRgKPMOGCxH+Mh23FL/8Y9yLiikAi+vMZG4lurLlIWEy4",
+	"SLJC80sWkbgQhmcxYe/cpV6fPANUcPXeqFIcCx+NBBY/heJsHou1JK4qSEIFOWe+QByhE8qFNujQhQpk",
+	"I8He5VKZPgFTFWRnWL5qD7uRRFtg/ZFVjCg2LjRLh1iBTk6IzqnQI0GzzK3/DPHJ0mA4JqdpZ9ixQkdV",
+	"XFI3fX3DX94HW4L4YprBbiChQNCr6JpFc1eK5LaA49hcsDtJwAWzCg8VWGSyRKgGJpEGIrWAUasoGl6Y",
+	"kCvEQhIarKpJWo21Q9nawILjUaQG5gXVeyHnx4kkIRgA/RsQbOdDbvl0mday/qtwwq711eA6WsrSGM1F",
+	"WNnhmE4aoVXwJ9VJy4KGBJXqtOyXTYG2fBZzv67eLrV3ORwMbq3Lw1IV2nBPDlejCKmzq594FXWOEI7Q",
+	"8CW8+7VeNPDKweZXGk014KX7m1+qmrlcRZ0H27xRb5oBkloxm1G1cCSvOVuvsP6CISl2+9/tObdKFdBS",
+	"hqvY4Rr8b3+pNnuQFz6p1XdtMETgEE2WGFU9b6qC+lY2ocaVXgd6Tl5ijI0lTZRUQFhmpnnKXKkjJxJ2",
+	"6UgYnlwwE2E0EOVZRCg2YQLTQ7KwnKNHMoaRQVbuyaiLJLpk4A1GCQm5WpFbTsSxOKuVXRSbK24ME2tZ",
+	"zZNGWfYlfvOZHrKl6v1rT1odW774g+ZyT5ul+Hc7blEnlyGD4Gs4CVDy2UjF9NIZGDd6RlVFciNXan0k",
+	"cqa4THli9SEorIziPqq82p0eWHRf4zyTkz45Qcg0mdHFSCRWwuJmSLivlG/PQnXsrHod2ZuQaptz4eq8",
+	"Qw8rBHIkQCgGmciF1mhDFcyBCiQToROFNS2Xy+2uoPrBXaF6W/+g1V2AarwfDnGPBo83v1G2MrMvHBxu",
+	"fiHQM+vmh8QicRNxBRQcuSFHQt2hM3y/cgf0i0Urm3rFqEP9+VRm9gAYykVZZZoLAiIV6SYSSo4bMmMz",
+	"qRY9ODowDT0SrNKJ7mFxdiwdkXFxYSVBM2dMOPbrygUKCcWtuSYzrjUXk8gxvIrfQN8php0kyvA+d6RF",
+	"6nTyFYIzEhzC1CasT2J5AdUHwSJVMVnUQ7EwOYk1+y12RVmIknPL3UZiXe3xPvm7HQn1xTN4HQ67HdoJ",
+	"v2MlZ56Bs9+IFKC0Oe0vIkYV2nAsdY3ULMXeGU5oDp9/KDy/gEO5neJWAhiWr7eps3f3rLRRTr+FwlzW",
+	"nrEqW5EZ0oVqj6UfyOGrdtva+6JZLWLCslB5EzJS9xkGCcWPlgygTcZiF5xvURVSi+3FmFwwluu6Xw6E",
+	"XytYug/0g3Li08rjsgVauwyr3Zq4fo6iZr2g5FoRc6mu3b+AnLky4wr3M1eRJIz9O+QptEqir5zEuFJQ",
+	"ECx+QPWXyv86859RNLFniCYXI2Ek8d0X7Y8FmTPF0GjvWpu4oouW+4g+eQUiJlMl36AzNhIQRmwfLiuW",
+	"TBwh5Cmb5dJAntnhYFCxP8dwkKX2XNVebohhWabLoYfOikkyNgYVE1jYBctN5O9UbSlGIqPJBZomaZpa",
+	"HnmCT4G33kjiO5dgPgrX5GjweOivjoTz9sfQ2Qos+dCsE15Bkdp4IZspUggrk9B6gl1/JE5qZeSshAFl",
+	"+qs94libOvakLnY5p815GClJVzNG4qReQj7ulUWGvayP3GhGF05pBncIM6xddH9aVQzBQ/cXmS5um1q4",
+	"ZOOmc8yogl3dPaUKUSm/aRansXXv8SoWRuXquQQO7AhiiEUrpDO3qdhsBe6nTUSvofNs8YmyJ+/NybQn",
+	"V6tU8hq0Oiir7L+3R/yq6mb23v26apVi3kzZMjSIb2VN8yFZV8fdyfRAdLk3E3BVIyrLlj2rw/icJGwX",
+	"PRJd2qRUvrq6HW4uXU9prqG8OkuJmfOE9fojUfNzAslvuDoB6Ko0e3fFT9o7HonV2uz2PHFRgJpVq+Lf",
+	"8ItaYg6Pj0S7V0ozpks9iCtS+Ym5IOMiy2AoHaKO35UV4b8EA+Ea4mJW0e9TpzJHm98oG53fnGh8x8wq",
+	"vQBcn0+lPyd3Jes1Ea915+5p4jQQUE5chcambtLkvLvrKus+XlHRwPdrZbKvBcJKFfy3dcLbLBMbpLAv",
+	"atTPG0qoiaPKRFIbhahCQIQK2H3sP3zGhiMxwqTDOa2e4AIS0/ZYYcmTK8q9Nziwrx4cDgeDUafNC/G0",
+	"UVp2CwVzqbLujnsXGtGHJt0MD6io4mLWuFSpuZY/9TOktM2yxutV5BoSfMna8ZulE5axdIIxZ45k1hfi",
+	"5mSzRh2qBLggYfgBxQTZtCORrlT2N8YEWcmlFxGZY1BhtmjGAhFdnLscRN+NyA4hFal9KsJHDZ0A34A/",
+	"cBTC3uWKacy2TWWi9zWjKpn2Z2kvbJf6wWe5reUNCdVsjwvNIE/ikrWDieSvHoQcOr+/tcfaPNwi/iK+",
+	"YIshqNnxMVJd35EODQCWzNJJy7fxTktkzWCwxec3r7VzfcUWI/uG0Rn5low6iuuLUYecvHhKqmhq4mrw",
+	"kVHncHD4AJq6How6cZ88BxPE0BkeIxLXoLB/VuHZ9b+AE8VVgDZ06rZgYJbBBVu4LINjgtgglSbxt/ax",
+	"/wX/4nPVr+oiq37BxdMX9t/vT//2LI7Ir5K7Dq/xyYun9saPr1CGxySAKdNMWzEbyBX20ONOnIY65XXn",
+	"BawvBCq6M+N98jOaopej37K7+G7bBh8NHm+FXzhzsO7gfMkvJ6+f/OPps9dP3gKjx95gaBHuIs5DEE5v",
+	"3U4cE8MZWpCcZ8aRiJa5+Mm3zSaU0f95srmq1tdaDufo7xdv+i1Tjz1Hcxfu0t6LpgyNJkevJmM4Izka",
+	"PK7cUGgZ0MTQCyb6LXbAH5w0eBdWwEDT2q1sgQe3i64hVHVH/6td7UZnADeYUOJ1ih2PQUBm238P/18h",
+	"5mfMsNAZmMlLZytHm1hp1Cq9HJYnQRaBPxQ8Y1hyqkrSc8H0wK+cToe5qquH5SmAUh2WBr4erYKIoKdf",
+	"mEVlZ4S8IX7hqu+GX5Z0hr3GwmOLY+b9kPGvZYsHd0+SSmz+aoZbNcNdk8Bcw9a2Qc6C7UOjyFtISkmm",
+	"oYBbDMZb0rEsUdp3qhfU0OtO+KVl1va36zAFbbvthYAaWEtYvyOOHUiJ/8Deu7XHw0VCfZHH5IPzbljL",
+	"O+Hd+y4zef89/FjLy1/6KprEveRSijDS7Xzhs/0UaqBtnPnEvrwVZ3ZDfyWyTQepXRSI+HUL6bEB8nd3",
+	"IrStDPhNo7kew08Rl5dATZAdt+zr7dGbyrvQFu331TO2ii1aZreFLrfPl4M+K0S2bpxM6Sz3drkpzTIm",
+	"JkzFEen3+72wH4uWOHgDR5oVFopQbo6L+5GKUCNnPAFTc6XfINxGEkpiiFiJqyqNVrGBsKQ516zXJ6u0",
+	"FKKHIJcH6ij3gLhuTVpf18/f7QsbMPZHCRHCWbUceVxxIef/6srbh5ZIXkIOgicqhJqqxvQNGVK7pFJr",
+	"ohHkWc+lwrCZRpDMlGqCb5L4gi2qQBv/lAu4kYKNBKZW5EwRzSBDu+v85xGBqhcRqfl4e0N7MH0pfh/5",
+	"MhJSMNL17Sq0YbkLesYuDr3Ie3QyCXBIVfW2gCDHOTfTkYjLTklxaeCfyizVLp+uHtTjLSnBEEJoM8V+",
+	"KFudbOHIxgIg7TR0p8Y7bb7tWkGRXRLEgwkLriJJcKBArdhVtoMxmrj9rrP3GDK7Szxw22y3uNfmQK/1",
+	"tlrNx96ifddn6mdYbmfWZjDBUyjHjVP6VVxraHp4WsEZ5taLJkpq7ZW/KpCnLsqVlz6ukaWddudly4+W",
+	"dDIkNWULYR2t9A8Gr+eK1FQPtwxqJa7ZyB3iv/tCC9a7mX/F8iU7YbNFdO536VNSTtr0gFe+wXyJefe0",
+	"m0Gf+GK82oetEzQc2lONye97ZX7GKsK+LOoIe/tyfL1HywcW5NcfE8HmX+ZR+dCS+esbnq2tRHEcYf89",
+	"/N8eNv/3KSgGS6XBoDKYHjbKcAo598nzMCbGf4BMjiqwVZ1RwO5FlQsRvIbAGXxdUIJ1QY/J0eCI8DF0",
+	"gmuJHXfmpFPx2tW9uzPUbzYEWG++gtmUc/vKN5aDFEufsLDSudu5T96khUhtJOB+2HSlSyy8junKlaBc",
+	"J4PV63+2Gn2XhczlImzbh13CfCKCpVCx0uC1Ayp/rkTebfLX3UrutnJR62CulOsuNmpf5PZO4hydIaRP",
+	"i6QMdBz0H8M9RLTTF6Q78qW9saJgFTEx6vTqgZBup+OIxDhX92vCNsVD1is4w0tLvZX8haqNS2vcJNRf",
+	"VHQWvOPnu3wLmYSD/552BhZnRfGKAbzb+xqXeeO4TI8npOt/EvsIJNyuDdZcRpO27QxGcjbbvUb1lOWq",
+	"TQx1ew6lGZ2d5V879rNeLHpt9Ofnkfr/oQUNCBj9dO0sbQGn3kFFiStL3ExWraurgr0zvody9yAihxG5",
+	"H5F//td/jwSU5SGKFZqlvT45bSS/r5B50sVEWFWIGKr7QL6pJYKxCw9wFXh8bSxMvSMTRfPpsJa1JxX0",
+	"EhPSjEQt+XvBjKUw1RWkSKvp4djbkk4UYyMB/jaw4Lr6AWWhAKwB4KsVrFZiKEsLIMfyfAQeVoXoWape",
+	"ThCEUAxUg0AhoFqphNpexg5hVxKKFtxvT+//uZF7dzeBvWX97Y8S2rtG8/lMgnu/NP/djznUrVp12W1N",
+	"4daZB3bIrP9RsCaRsqovyqGRVyHKaKNVPb+/RrH/GoryKUaH3gDl7lpt3/Cw2/MXrsfC213wfzkH+gOC",
+	"2SYsnKRpo+TWPSgzkUHDXAmlXytXN3FFhzArtE9+FNliJJaCXCAwP3ZKJ1bkqZTOeDUE5mQkoL6D/2r3",
+	"YDD4N2IUHY95EkECAJTLYZMFOS8M0VOaynmPMJG6ypz1hNVG3Y1a9jcEAdSmEuLDWJipSgu+q0o75Qd2",
+	"MMAf3MHnwwVsUE77yok/dL0bu+6lldyh3/ZZ1yUd3I0h75c9ZdtaMigw57EaV+a/Y8mw13892Tt88DCq",
+	"J2Xn1Ewj3xVkmUsTKRK23HYLiEfY3PecY7fQO2Pf9gNturEzyny1vYfqodeYxdhtkkfVsqPwF8vDYYb7",
+	"7y2qX31YJh6FTPUWHOgBb8+nKCu5+8J25NRAlTl7YKjlzPsx6WrLzKkeiYwbpmhGdEb1lOkhdtXQ+3PG",
+	"J1OjcTX6mo6ZYUJLpePeMeavRiTux07R7/djotlkhgV66bmWWWEYgITi+jlNLtwn6v1HkKgcDQbIjQPe",
+	"EPfXVjFo2IR6fRDarjuNJstPRFT7gV4ErTpOABsCeV6muecskTOmyxqJw5j8iUzZO0++vcSE3ZriUQft",
+	"sfiwMwQTd43/zppX7PbgldFIjDrxyOKIWWYFpRszImjdj7y9xRVkx6Y8COlI8NmsMJb01JKjOVh/vIkH",
+	"/o3I0cFheXcKAcAufzQg2z13W/nxlcLSDv6FqoefUTl1jxQf0gSy74uOtZbAkqkzclgtC70blm6nLDfT",
+	"2F10h7Yk8j/l2ihGZ0PUiFQhlg8Z2iprSpohCZ0xqDV+TFI5F40RyudSpvglS+E5+1KXC9DJYIK9WgO4",
+	"mozaH4lnACZG0laDRzhMWZ4LmICR1QXwdckx4eYYFMuMotbIa6VYUUNlpBv7FnVxRGLwp1Ffv8UwbeJo",
+	"JGIXZIWXrS7Krc7lKrZDjLb9LMRm9SKvqbI0Jl1VCGJkuRI9KBIDa3FmJ+FcWuzMFMJfgg+kXBueZf7a",
+	"SHTd0hvpV78Z9GIBsCPtwUi4QhC6A695Y7oTktIzI2PSLWPbZW3de31ikYfwFLisfQlXzHXBtTwVqfX/",
+	"wQtulMrRqQrhnkWzvr8zEth968xPAB+Ca/jMvvuE98lCgckKNPdCOSK09XNlIdf0KvM2dKLZUk1wNM7j",
+	"YxERUiEOZdyXkTxnC4m4iSi9AMGjrEbse2mA/4EoCt4BM6XCyyZ9YoWrOc0uiDYyh+SGg8FgQAScT6ms",
+	"3DIYCTiPxyQ2qhAJNRZ1IMxf04UmWrYEHX3viMCG2lAYjz6nCzgkFpYyAv1cmmlbBHrKFVttc+Yj0AtH",
+	"K6zkXZ7MTtSxI27VHWwq51bMWDhaRC18JdaWqU4e0PutUFqCtuyDda0EBh+xr4Dfmxb+DRjzVSlcDshq",
+	"OPQIVXboIF+9w6Kbn4yKuClH6aRRJLhSpl2sPybYNgwrF2wR+SwiaDjpGC96U7HLihw7N6tVDrqUGGlo",
+	"hveGtZK8vtUOhW6oUOvdNKNmIiSm7RE3GHECVXt7x5hQZQdjua6lLPTJ35aLCA8dY6tHw2B0vAbJbiTc",
+	"kthHIJTHAwy18V3icelLnjEqsEyMd1bnjLrUK68rYBXksgZxFU0DkALoaIaqNFK7uMBg2kqCXiOLaqfk",
+	"ps81+edlC9lcqontVu8rCa2R0JMVKqC/AN/YWqdTg9hhvnTZEIZmmZyz1PUe9R4mI+VIdCuR3icDOecS",
+	"mUlhZ2nJ30QSS25iyAkc1h6KRwJOPxUkrvmD4l7wsMtJddbvwhfkRv8ojiD8dpv9+0t1BH0cv86NjvR1",
+	"fTvQqxP46ifjbNYXcNKxdMlKeQQjK8dx1HQbSzUSMVXJ1CrgzovMx8vOJMysoumih+pb2ZBRk3PolO7b",
+	"5tSI7VIkCTlB6Lh9tEZb5hTMmBaOMjuRdMeyUIQtmO4dQxq8I7523HIQNyOoF+EmMBJcE/aOJQUkMaJn",
+	"zMp3PMsq8YZqaBcDUwj7q+HWm3Kb74hIVR/4SIFjtRkGKRUAxVLSdVkGzkCOOfbLy1w+5TYr7X01wH5o",
+	"moinkvp8mDoC31LRCFVYUohWrPUNXVQhyDmbcpG22r9K5RZsP+hnwbjQiCQyZdFIVMQQTbeVZOE7yDZM",
+	"r97OSIzM0tZ++98x86q4U1+FHb7FzqGKr4FrgcA1b3OG9flIrURUYTkXx+bEJVrV2gqtBGdT8Pty70hz",
+	"/l8S/9vh87ilhhK+u30BkIe7+F5BF1+TgubswtAor5l7dux0fXQ6aJYoZnSfvGKX8gLOkx0YTcAYkc5F",
+	"khUpO1P4xLd2EnE44OQNQrWVWr80bEPFd6bPzhA6x5YrcS5lxqj4XHV8+MTmVBJT37svv5648TjjKYG7",
+	"0FboNiwYn2pdgG//nFFlsRsWEWvP5ExpKYivQ3PJrQxTI0S/yvOIUB8GWeZXOxHYdTguzW0u/8LPD7gV",
+	"nKiR0FM5dx0g+wQdPjouvTPAt0B2T1nm2iPOqEmmoG5n8twyQWOYEpp047GiRbr3x7jXJyd27q5gWWv2",
+	"A+LvXeY+wBc+kgAL25u6M7p6eDjc/sS57QcWEmHJLL91iLHV8VrhMPvvnfjXVsz0zbRmivZGYOfrdulR",
+	"XonELqqX8gJaThFV5zjooBZyT+b9gJ5mn6wwfHO9U2QpX6WvhtJgF2VXhNhCmIL3QZwiXejw+qvhbTLR",
+	"BnnI0b/OsPOfvwz2HtO98dv39w+v/tDZIAw17TQbG6Md+2xhTK/3efUtxY9AsKl9Ydvc+V3S3avx6xnv",
+	"t9nK7DMUl8o12UJmqu3Ply8xlZP1pPVOytGGD1jJEFrT0Dy5LwPeK3NfFew0oQZkqCIzOph8tmSUu3Mc",
+	"a9Pia7aVr+wkpMwvoeKnUEWm2tXTp502TgGIvO8+vbt5f+kbG7PDEpplYNf2p6FPTpsW8giLH7u1wDTs",
+	"czYSgnEXXFWeLaYgYqtpiIcUYKlI92hwv1fmkLgYr3t6pRAgfCCnWpMuBAKXlTQgOhQf6mEP0ZGo57zH",
+	"noGflSc7JhC1JxJTO+34ziUjXI+EtyJXyS25YpdcFrruJKi5Iryp3ylcIwGp47CBFDvWBHQhrBrH7tyi",
+	"/5QlvIpR/nDF39bTK2+QJ93SZg9hmkzIYjKt02HFCBdf7fbXD5z+0NqcQ+wGyb1ZKboVUqjYrywxd0YJ",
+	"n2RSN7Iv6nKCLIwlFfZyjagdI+WUM8id5eBrTC2NW4R0RAv9v+jBx637mnT64R1xdt1v41BOGc3M9PfO",
+	"8L39qwp/tH/JnAma8/6CzjJ3CXz08LSFhyWF4mYBhxXtnyeFmXaGv7y1x1Ezdbmmq7ovyC0TmhF8thN1",
+	"CpV1hp2pMflwf//g8Jv+oD/oHwwfDR4N4Iy7Oa5o2XTGUjKmM46B5FVhpP6SCqsD2XgY/sBSoljGfFli",
+	"VxjmmKykyQMXK3OdVpqw65Z8P6oMH9PEuNHLijUYx40CB5QRK0y/USOMhUZ8veSBdX1+x7JQe2zBdLgU",
+	"M9QS5UyXRTki12WfmuUynxpqHfaXyvK1TQ4rC9iZwViqsABNmaqvT7MX9/IorgW9jhqeOl3JbRigDCa+",
+	"lBpKzFSBeFHuSyOnor7x3se3+tG/1Kz2WDI+ZzLP0LrubPb6mNCaJbzWNBkNWC27nVt+s2dficiU6ule",
+	"MqVQdQ70C5LJyZDMp5KkHNc/ApmpTLRhio1E99lP5OSUnCSGnCjTJweHANjB417kWzDysSPskfcYJFOW",
+	"XPhWPyK1InAuldFYSkEWBlJNc4uOzA2xIHI8htquWMwQQIRyjiDr+vr49mpgun8FGhJBAI9FHB35sCm3",
+	"d1xDFquiSR2z3fJaRel/AgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
