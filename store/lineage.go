@@ -131,17 +131,17 @@ func (s *Store) nodeKeyOf(ctx context.Context, ref modelkeep.LineageRef, known m
 // them are dropped with their nodes. The other nodes are labelled at the
 // end, one query per type.
 func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkeep.LineageGraph, error) {
-	start, err := s.versionRowOf(ctx, q.Start.Model, q.Start.Version)
+	startID, err := s.versionIDByName(ctx, q.Start.Model, q.Start.Version)
 	if err != nil {
 		return modelkeep.LineageGraph{}, err
 	}
 	w := &lineageWalk{
-		db: s.db.WithContext(ctx), q: q, scope: modelkeep.Actor{Models: q.Models},
+		db: s.db.WithContext(ctx), q: q, scope: modelkeep.Actor{Models: q.Models}, dialect: s.dialect,
 		intType:  map[string]string{dialectMySQL: "UNSIGNED", dialectSQLite: "INTEGER"}[s.dialect],
 		admitted: map[nodeKey]bool{}, hidden: map[nodeKey]bool{}, edges: map[edgeKey]bool{},
 		refs: map[nodeKey]modelkeep.LineageRef{}, labels: map[nodeKey]string{},
 	}
-	root := rowKey(modelkeep.NodeModelVersion, start.ID)
+	root := rowKey(modelkeep.NodeModelVersion, startID)
 	w.refs[root] = modelkeep.VersionNode(q.Start.Model, q.Start.Version)
 	w.admit(root)
 	if err := w.walk(root); err != nil {
@@ -153,11 +153,30 @@ func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkee
 	return w.graph(root), nil
 }
 
+// versionIDByName returns the row id of a version, from the indexes alone;
+// ErrNotFound when the model or the version does not exist.
+func (s *Store) versionIDByName(ctx context.Context, model string, number int) (int64, error) {
+	var ids []int64
+	err := s.db.WithContext(ctx).Raw("SELECT versions.id FROM versions JOIN models ON models.id = versions.model_id "+
+		"WHERE models.name = ? AND versions.number = ?", model, number).Scan(&ids).Error
+	if err != nil {
+		return 0, dbErr("get version", err)
+	}
+	if len(ids) == 1 {
+		return ids[0], nil
+	}
+	if _, err := s.modelID(ctx, model); err != nil {
+		return 0, err
+	}
+	return 0, modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
+}
+
 // lineageWalk is the state of one Lineage call.
 type lineageWalk struct {
 	db      *gorm.DB
 	q       modelkeep.LineageQuery
 	scope   modelkeep.Actor
+	dialect string
 	intType string // what CAST turns a node id (text) into a row id with
 
 	admitted  map[nodeKey]bool // nodes in the answer, within MaxNodes
@@ -309,12 +328,20 @@ func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRo
 		}
 		// No ORDER BY: rows come in index order and the LIMIT stops the
 		// scan, even at a node with a million edges. The answer is sorted
-		// later. Each SELECT is a derived table so that its LIMIT is its
-		// own on SQLite too.
-		parts = append(parts, fmt.Sprintf("SELECT * FROM (SELECT %d AS dir, e.from_type, e.from_id, e.to_type, e.to_id, e.relation, "+
+		// later. Each SELECT keeps its own LIMIT: in parentheses on MySQL,
+		// as a derived table on SQLite, whose compound SELECTs take no
+		// parentheses (on MariaDB a derived table costs a temporary table
+		// per execution, the parenthesised form none).
+		part := fmt.Sprintf("SELECT %d AS dir, e.from_type, e.from_id, e.to_type, e.to_id, e.relation, "+
 			"m.name AS far_model, v.number AS far_number FROM lineage_edges e "+
 			"LEFT JOIN versions v ON e.%s_type = ? AND v.id = CAST(e.%s_id AS %s) LEFT JOIN models m ON m.id = v.model_id "+
-			"WHERE %s LIMIT %d) AS d%d", i, far, far, w.intType, strings.Join(conds, " OR "), limit, i))
+			"WHERE %s LIMIT %d", i, far, far, w.intType, strings.Join(conds, " OR "), limit)
+		if w.dialect == dialectSQLite {
+			part = fmt.Sprintf("SELECT * FROM (%s) AS d%d", part, i)
+		} else {
+			part = "(" + part + ")"
+		}
+		parts = append(parts, part)
 	}
 	sqlRows, err := w.db.Raw(strings.Join(parts, " UNION ALL "), args...).Rows()
 	if err != nil {
