@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -108,9 +107,6 @@ func mysqlConfig(raw string) (*gomysql.Config, error) {
 		// truncated (a truncated audit field would break its hash). The same
 		// on MySQL 8.4 and MariaDB whatever the server's default.
 		"sql_mode": "'TRADITIONAL'",
-		// Version reads list aliases with GROUP_CONCAT, which MySQL cuts at
-		// 1 KiB by default (versions_read.go).
-		"group_concat_max_len": strconv.Itoa(maxAliasList),
 	}
 	for k, vs := range u.Query() {
 		v := vs[len(vs)-1]

@@ -125,7 +125,7 @@ func compileFilter(dialect string, target modelkeep.FilterTarget, modelID int64,
 //
 // ok is false when the list does not qualify (no such equality at the top
 // level of the filter, or another order); compileFilter handles it then.
-func compileDrivenVersionList(dialect string, modelID int64, withAliases bool, f modelkeep.VersionFilter) (query string, args []any, ok bool, err error) {
+func compileDrivenVersionList(dialect string, modelID int64, f modelkeep.VersionFilter) (query string, args []any, ok bool, err error) {
 	if f.Where == nil || f.Where.Root == nil || !f.Order.IsZero() {
 		return "", nil, false, nil
 	}
@@ -147,9 +147,9 @@ func compileDrivenVersionList(dialect string, modelID int64, withAliases bool, f
 	driver := terms[drive].(*modelkeep.Condition)
 	dt, _ := c.keyedTable(driver)
 
-	join, sel := " JOIN ", "SELECT STRAIGHT_JOIN "+versionSelect(dialect, withAliases)+" FROM "
+	join, sel := " JOIN ", "SELECT STRAIGHT_JOIN "+stateColumns+" FROM "
 	if dialect == dialectSQLite {
-		join, sel = " CROSS JOIN ", "SELECT "+versionSelect(dialect, withAliases)+" FROM "
+		join, sel = " CROSS JOIN ", "SELECT "+stateColumns+" FROM "
 	}
 	c.b.text(sel + dt.table + " d")
 	// The other keyed conditions of the AND become joins on the side

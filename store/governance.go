@@ -92,8 +92,8 @@ func (s *Store) VersionsInStage(ctx context.Context, model string, stage modelke
 	}
 	// "x IS NULL" is 0 or 1 in both dialects: it puts NULLs last portably
 	// (MySQL has no NULLS LAST).
-	q := db.Table("versions").Select(versionSelect(s.dialect, true)).
+	q := db.Table("versions").Select(stateColumns).
 		Where("versions.model_id = ? AND versions.stage = ?", modelID, string(stage)).
 		Order("versions.stage_changed_at IS NULL, versions.stage_changed_at DESC, versions.number DESC")
-	return s.readVersions(ctx, q, model, fmt.Sprintf("list versions of model %q in %s", model, stage))
+	return s.readVersions(ctx, q, model, true, fmt.Sprintf("list versions of model %q in %s", model, stage))
 }

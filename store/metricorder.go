@@ -26,7 +26,7 @@ func (s *Store) listByMetric(ctx context.Context, m modelAt, f modelkeep.Version
 		if f.Limit > 0 {
 			withValue = withValue.Limit(f.Limit)
 		}
-		if out, err = s.readVersions(ctx, withValue, f.Model, describeList(f.Model)); err != nil {
+		if out, err = s.readVersions(ctx, withValue, f.Model, m.hasAliases, describeList(f.Model)); err != nil {
 			return nil, err
 		}
 		if f.Limit > 0 && len(out) >= f.Limit {
@@ -36,7 +36,7 @@ func (s *Store) listByMetric(ctx context.Context, m modelAt, f modelkeep.Version
 	if f.Limit > 0 {
 		withoutValue = withoutValue.Limit(f.Limit - len(out))
 	}
-	vs, err := s.readVersions(ctx, withoutValue, f.Model, describeList(f.Model))
+	vs, err := s.readVersions(ctx, withoutValue, f.Model, m.hasAliases, describeList(f.Model))
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (s *Store) metricOrderQueries(db *gorm.DB, m modelAt, f modelkeep.VersionFi
 		}
 		afterValue = &v
 	}
-	sel := versionSelect(s.dialect, m.hasAliases)
+	sel := stateColumns
 	inNullPhase := f.After != nil && f.After.Value == nil
 	if !inNullPhase {
 		// The join order is fixed (STRAIGHT_JOIN, CROSS JOIN): the index

@@ -315,7 +315,7 @@ func (s *Store) listFromPostings(ctx context.Context, m modelAt, f modelkeep.Ver
 		if err != nil {
 			return nil, false, err
 		}
-		vs, err := s.readVersions(ctx, s.db.WithContext(ctx).Raw(query, args...), f.Model, describeList(f.Model))
+		vs, err := s.readVersions(ctx, s.db.WithContext(ctx).Raw(query, args...), f.Model, m.hasAliases, describeList(f.Model))
 		if err != nil {
 			return nil, false, err
 		}
@@ -335,9 +335,9 @@ func (s *Store) listFromPostings(ctx context.Context, m modelAt, f modelkeep.Ver
 // rows are read only for the survivors.
 func compileCandidateList(dialect string, m modelAt, f modelkeep.VersionFilter, rest []modelkeep.FilterExpr, ids []int64, need int) (string, []any, error) {
 	c := &filterCompiler{dialect: dialect, target: modelkeep.FilterVersions, modelID: m.id}
-	join, sel := " JOIN ", "SELECT STRAIGHT_JOIN "+versionSelect(dialect, m.hasAliases)+" FROM "
+	join, sel := " JOIN ", "SELECT STRAIGHT_JOIN "+stateColumns+" FROM "
 	if dialect == dialectSQLite {
-		join, sel = " CROSS JOIN ", "SELECT "+versionSelect(dialect, m.hasAliases)+" FROM "
+		join, sel = " CROSS JOIN ", "SELECT "+stateColumns+" FROM "
 	}
 	c.b.text(sel)
 	idsIn := func(col string) {

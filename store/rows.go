@@ -203,52 +203,11 @@ func fromVersion(v modelkeep.Version) (versionRow, error) {
 }
 
 func toVersion(model string, r versionRow, aliases []string) (modelkeep.Version, error) {
-	tags, err := decodeMap(r.Tags)
+	b, err := decodeBody(model, r)
 	if err != nil {
-		return modelkeep.Version{}, fmt.Errorf("decode tags of version %s/%d: %w", model, r.Number, err)
+		return modelkeep.Version{}, err
 	}
-	params, err := decodeMap(r.Params)
-	if err != nil {
-		return modelkeep.Version{}, fmt.Errorf("decode params of version %s/%d: %w", model, r.Number, err)
-	}
-	var ds []datasetJSON
-	if r.Datasets != "" {
-		if err := json.Unmarshal([]byte(r.Datasets), &ds); err != nil {
-			return modelkeep.Version{}, fmt.Errorf("decode datasets of version %s/%d: %w", model, r.Number, err)
-		}
-	}
-	datasets := make([]modelkeep.DatasetRef, 0, len(ds))
-	for _, d := range ds {
-		datasets = append(datasets, modelkeep.DatasetRef(d))
-	}
-	if aliases == nil {
-		aliases = []string{}
-	}
-	v := modelkeep.Version{
-		Model:          model,
-		Number:         r.Number,
-		Description:    r.Description,
-		Tags:           tags,
-		Params:         params,
-		Source:         modelkeep.Source{RunID: r.SourceRunID, GitCommit: r.SourceGitCommit, CodeURI: r.SourceCodeURI},
-		Datasets:       datasets,
-		Status:         modelkeep.VersionStatus(r.Status),
-		Stage:          modelkeep.Stage(r.Stage),
-		Aliases:        aliases,
-		ManifestDigest: r.ManifestDigest,
-		CreatedBy:      r.CreatedBy,
-		CreatedAt:      r.CreatedAt.UTC(),
-		UpdatedAt:      r.UpdatedAt.UTC(),
-		EverProduction: r.EverProduction,
-	}
-	if r.ParentModel != nil && r.ParentVersion != nil {
-		v.Parent = &modelkeep.VersionRef{Model: *r.ParentModel, Version: *r.ParentVersion}
-	}
-	if r.FinalizedAt != nil {
-		t := r.FinalizedAt.UTC()
-		v.FinalizedAt = &t
-	}
-	return v, nil
+	return assembleVersion(model, stateOf(r), b, aliases), nil
 }
 
 func toFile(r fileRow) modelkeep.File {

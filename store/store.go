@@ -71,6 +71,9 @@ type Store struct {
 	// shared by the store and its transactions' copies.
 	postingCache *postingCache
 	metricCache  *metricCache
+	// bodyCache holds the bodies of recently listed versions
+	// (versions_read.go, versionbody.go).
+	bodyCache *bodyCache
 }
 
 var _ modelkeep.MetaStore = (*Store)(nil)
@@ -140,7 +143,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, dbErr("open database", err)
 	}
 	s := &Store{db: db, dialect: t.dialect, now: now, logger: logger, postingCache: newPostingCache(postingCacheEntries),
-		metricCache: newMetricCache(metricCacheEntries)}
+		metricCache: newMetricCache(metricCacheEntries), bodyCache: newBodyCache(bodyCacheEntries)}
 	err = s.Ping(ctx)
 	if err == nil {
 		err = s.migrate(ctx)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -80,16 +81,37 @@ func (s *Store) versionRowOf(ctx context.Context, model string, number int) (ver
 	return versionRow{}, modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
 }
 
-// GetVersion reads one version with its aliases, in one query.
+// GetVersion reads one version with its aliases, in one query: a row per
+// alias (a LEFT JOIN, which needs no temporary table, unlike an alias list
+// built by GROUP_CONCAT).
 func (s *Store) GetVersion(ctx context.Context, model string, number int) (modelkeep.Version, error) {
-	db := s.db.WithContext(ctx)
-	vs, err := s.readVersions(ctx, db.Raw("SELECT "+versionSelect(s.dialect, true)+" FROM versions JOIN models ON models.id = versions.model_id "+
-		"WHERE models.name = ? AND versions.number = ?", model, number), model, "get version")
+	rows, err := s.db.WithContext(ctx).Raw("SELECT "+versionColumns+", a.alias FROM versions JOIN models ON models.id = versions.model_id "+
+		"LEFT JOIN aliases a ON a.version_id = versions.id WHERE models.name = ? AND versions.number = ?", model, number).Rows()
 	if err != nil {
-		return modelkeep.Version{}, err
+		return modelkeep.Version{}, dbErr("get version", err)
 	}
-	if len(vs) == 1 {
-		return vs[0], nil
+	var row versionRow
+	found := false
+	aliases := []string{}
+	for rows.Next() {
+		r, alias, err := scanVersion(rows)
+		if err != nil {
+			rows.Close()
+			return modelkeep.Version{}, dbErr("get version", err)
+		}
+		row, found = r, true
+		if alias.Valid {
+			aliases = append(aliases, alias.String)
+		}
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return modelkeep.Version{}, dbErr("get version", err)
+	}
+	if found {
+		slices.Sort(aliases)
+		return toVersion(model, row, aliases)
 	}
 	if _, err := s.modelID(ctx, model); err != nil {
 		return modelkeep.Version{}, err
@@ -111,12 +133,12 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 		return vs, err
 	}
 	db := s.db.WithContext(ctx)
-	query, args, driven, err := compileDrivenVersionList(s.dialect, modelID, withAliases, f)
+	query, args, driven, err := compileDrivenVersionList(s.dialect, modelID, f)
 	if err != nil {
 		return nil, err
 	}
 	if driven {
-		return s.readVersions(ctx, db.Raw(query, args...), f.Model, describeList(f.Model))
+		return s.readVersions(ctx, db.Raw(query, args...), f.Model, withAliases, describeList(f.Model))
 	}
 	// The list's own conditions; columns are qualified, as a sort by a
 	// metric reads latest_metrics too.
@@ -162,7 +184,7 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}
-	return s.readVersions(ctx, q.Select(versionSelect(s.dialect, withAliases)), f.Model, describeList(f.Model))
+	return s.readVersions(ctx, q.Select(stateColumns), f.Model, withAliases, describeList(f.Model))
 }
 
 // aliasesOf returns the aliases of the given versions, sorted, by version id.

@@ -3,139 +3,206 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
-	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/modelkeep/modelkeep"
 )
 
-// The hot version reads (get one, list a page) are one query each, aliases
-// included, and scan their rows by hand: GORM's reflection-driven scan and
-// a second query for the aliases cost more than the read itself at 100
-// versions a page (bench/README.md). versionColumns and scanVersion list
-// the same columns in the same order; TestVersionColumnsMatchRow keeps them
-// in step with versionRow.
+// The hot version reads scan their rows by hand: GORM's reflection-driven
+// scan cost more than the read itself at 100 versions a page
+// (bench/README.md).
+//
+// A version has two parts. Its state (status, stage, digest, dates) changes
+// over its life. Its body (description, tags, params, datasets, source,
+// parent, creator) is written when it is created and never changed, so the
+// store keeps recently read bodies in memory (bodyCache) and a version
+// list reads only the state of its page from the database, plus the bodies
+// it does not hold. A single version (GetVersion) is read whole in one
+// query. Any future call that changes a body column must also drop the
+// version from the cache (and from the posting lists, postings.go).
+//
+// versionColumns is a whole row, in versionRow's order
+// (TestVersionColumnsMatchRow); stateColumns and bodyColumns split it.
 const versionColumns = "versions.id, versions.model_id, versions.number, versions.description, versions.tags, versions.params, " +
 	"versions.datasets, versions.source_run_id, versions.source_git_commit, versions.source_code_uri, versions.parent_model, " +
 	"versions.parent_version, versions.status, versions.stage, versions.manifest_digest, versions.ever_production, " +
 	"versions.created_by, versions.created_at, versions.updated_at, versions.finalized_at, versions.stage_changed_at"
 
-// aliasListColumn is the version's aliases joined by commas (alias names
-// have none), NULL when it has none. MySQL cuts GROUP_CONCAT at
-// group_concat_max_len, which the DSN raises to maxAliasList (dsn.go); a
-// list that long is read again in full (readVersions).
-var aliasListColumn = map[string]string{
-	dialectMySQL:  "(SELECT GROUP_CONCAT(a.alias SEPARATOR ',') FROM aliases a WHERE a.version_id = versions.id)",
-	dialectSQLite: "(SELECT group_concat(a.alias, ',') FROM aliases a WHERE a.version_id = versions.id)",
+// stateColumns is what a version list selects (scanState reads them).
+const stateColumns = "versions.id, versions.model_id, versions.number, versions.status, versions.stage, " +
+	"versions.manifest_digest, versions.ever_production, versions.created_at, versions.updated_at, versions.finalized_at"
+
+// versionState is a row of stateColumns: what a list reads of each version.
+type versionState struct {
+	id, modelID    int64
+	number         int
+	status, stage  string
+	manifestDigest string
+	everProduction bool
+	createdAt      time.Time
+	updatedAt      time.Time
+	finalizedAt    sql.NullTime
 }
 
-// maxAliasList is MySQL's group_concat_max_len for this store's sessions;
-// maxNameLen is the longest alias name.
-const (
-	maxAliasList = 1 << 20
-	maxNameLen   = 128
-)
-
-// versionSelect is the column list of a version read on dialect; without
-// aliases, when the model has none, the alias list is NULL (saving a
-// subquery per row: a third of a page's database time).
-func versionSelect(dialect string, withAliases bool) string {
-	if !withAliases {
-		return versionColumns + ", NULL"
+// stateOf is the state part of a whole row.
+func stateOf(r versionRow) versionState {
+	st := versionState{id: r.ID, modelID: r.ModelID, number: r.Number, status: r.Status, stage: r.Stage,
+		manifestDigest: r.ManifestDigest, everProduction: r.EverProduction, createdAt: r.CreatedAt, updatedAt: r.UpdatedAt}
+	if r.FinalizedAt != nil {
+		st.finalizedAt = sql.NullTime{Time: *r.FinalizedAt, Valid: true}
 	}
-	return versionColumns + ", " + aliasListColumn[dialect]
+	return st
 }
+
+// bodyColumns is the body of a version, after its id (scanBody reads them).
+const bodyColumns = "versions.id, versions.description, versions.tags, versions.params, versions.datasets, " +
+	"versions.source_run_id, versions.source_git_commit, versions.source_code_uri, versions.parent_model, " +
+	"versions.parent_version, versions.created_by"
 
 // listedModel reads what a version list needs of the model named name: its
 // row id, latest version number and metrics revision (postings.go,
 // metriccache.go), and whether it has any alias; ErrNotFound when there is
 // no such model.
 func (s *Store) listedModel(ctx context.Context, name string) (modelAt, error) {
-	db := s.db.WithContext(ctx)
-	var rows []struct {
-		ID            int64 `gorm:"column:id"`
-		LatestVersion int   `gorm:"column:latest_version"`
-		MetricsRev    int64 `gorm:"column:metrics_rev"`
-		HasAliases    bool  `gorm:"column:has_aliases"`
+	var m modelAt
+	err := s.db.WithContext(ctx).Raw("SELECT m.id, m.latest_version, m.metrics_rev, "+
+		"EXISTS (SELECT 1 FROM aliases a WHERE a.model_id = m.id) FROM models m WHERE m.name = ?", name).
+		Row().Scan(&m.id, &m.latest, &m.metricsRev, &m.hasAliases)
+	if errors.Is(err, sql.ErrNoRows) {
+		return modelAt{}, modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", name)
 	}
-	err := db.Raw("SELECT m.id AS id, m.latest_version AS latest_version, m.metrics_rev AS metrics_rev, "+
-		"EXISTS (SELECT 1 FROM aliases a WHERE a.model_id = m.id) AS has_aliases FROM models m WHERE m.name = ?", name).Scan(&rows).Error
 	if err != nil {
 		return modelAt{}, dbErr("get model", err)
 	}
-	if len(rows) == 0 {
-		return modelAt{}, modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", name)
-	}
-	r := rows[0]
-	return modelAt{id: r.ID, latest: r.LatestVersion, metricsRev: r.MetricsRev, hasAliases: r.HasAliases}, nil
+	return m, nil
 }
 
-// readVersion is a version row and its aliases, as one query reads them.
-type readVersion struct {
-	row     versionRow
-	aliases []string // sorted
-	// cut is true when the alias list may have been cut short.
-	cut bool
-}
-
-// scanVersion reads one row of versionSelect.
-func scanVersion(rows *sql.Rows) (readVersion, error) {
+// scanVersion reads one row of versionColumns followed by one alias (NULL
+// when none), as GetVersion's LEFT JOIN returns them.
+func scanVersion(rows *sql.Rows) (versionRow, sql.NullString, error) {
 	var r versionRow
-	var aliases sql.NullString
+	var alias sql.NullString
 	err := rows.Scan(&r.ID, &r.ModelID, &r.Number, &r.Description, &r.Tags, &r.Params,
 		&r.Datasets, &r.SourceRunID, &r.SourceGitCommit, &r.SourceCodeURI, &r.ParentModel,
 		&r.ParentVersion, &r.Status, &r.Stage, &r.ManifestDigest, &r.EverProduction,
-		&r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.FinalizedAt, &r.StageChangedAt, &aliases)
-	if err != nil {
-		return readVersion{}, err
-	}
-	rv := readVersion{row: r, aliases: []string{}}
-	if aliases.Valid && aliases.String != "" {
-		rv.aliases = strings.Split(aliases.String, ",")
-		slices.Sort(rv.aliases)
-		rv.cut = len(aliases.String) >= maxAliasList-maxNameLen
-	}
-	return rv, nil
+		&r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.FinalizedAt, &r.StageChangedAt, &alias)
+	return r, alias, err
 }
 
-// readVersions runs q, a query built by GORM (selecting versionSelect) or
-// given as SQL text (db.Raw), and converts its rows to versions of model.
-func (s *Store) readVersions(ctx context.Context, q *gorm.DB, model, what string) ([]modelkeep.Version, error) {
+// scanState reads one row of stateColumns.
+func scanState(rows *sql.Rows, st *versionState) error {
+	return rows.Scan(&st.id, &st.modelID, &st.number, &st.status, &st.stage,
+		&st.manifestDigest, &st.everProduction, &st.createdAt, &st.updatedAt, &st.finalizedAt)
+}
+
+// scanBody reads one row of bodyColumns into the body columns of r.
+func scanBody(rows *sql.Rows, r *versionRow) error {
+	return rows.Scan(&r.ID, &r.Description, &r.Tags, &r.Params, &r.Datasets,
+		&r.SourceRunID, &r.SourceGitCommit, &r.SourceCodeURI, &r.ParentModel, &r.ParentVersion, &r.CreatedBy)
+}
+
+// readVersions runs q, a version list built by GORM or given as SQL text
+// (db.Raw) that selects stateColumns, and returns its versions of model in
+// the query's order: the bodies come from the cache or from one more query
+// for those it lacks, and the aliases (when the model may have some) from
+// one more.
+func (s *Store) readVersions(ctx context.Context, q *gorm.DB, model string, withAliases bool, what string) ([]modelkeep.Version, error) {
 	rows, err := q.Rows()
 	if err != nil {
 		return nil, dbErr(what, err)
 	}
-	var read []readVersion
+	states := make([]versionState, 0, 128)
 	for rows.Next() {
-		rv, err := scanVersion(rows)
-		if err != nil {
+		states = append(states, versionState{})
+		if err := scanState(rows, &states[len(states)-1]); err != nil {
 			rows.Close()
 			return nil, dbErr(what, err)
 		}
-		read = append(read, rv)
 	}
 	err = rows.Err()
 	rows.Close()
 	if err != nil {
 		return nil, dbErr(what, err)
 	}
-	out := make([]modelkeep.Version, 0, len(read))
-	for _, rv := range read {
-		if rv.cut {
-			all, err := s.aliasesOf(ctx, rv.row.ID)
-			if err != nil {
-				return nil, err
-			}
-			rv.aliases = all[rv.row.ID]
+	bodies := make([]*versionBody, len(states))
+	var missing []int64
+	for i, st := range states {
+		if bodies[i] = s.bodyCache.get(st); bodies[i] == nil {
+			missing = append(missing, st.id)
 		}
-		v, err := toVersion(model, rv.row, rv.aliases)
+	}
+	if len(missing) > 0 {
+		read, err := s.readBodies(ctx, model, missing)
+		if err != nil {
+			return nil, dbErr(what, err)
+		}
+		for i, st := range states {
+			if bodies[i] != nil {
+				continue
+			}
+			b := read[st.id]
+			if b == nil {
+				// Versions are deleted only with their model, and the
+				// body was read after the state: the model is gone.
+				return nil, modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", model)
+			}
+			b.modelID, b.number, b.createdAt = st.modelID, st.number, st.createdAt
+			bodies[i] = b
+			if !s.inTx {
+				// Never from a transaction, which may roll the version back.
+				s.bodyCache.put(st.id, b)
+			}
+		}
+	}
+	var aliases map[int64][]string
+	if withAliases && len(states) > 0 {
+		ids := make([]int64, len(states))
+		for i, st := range states {
+			ids[i] = st.id
+		}
+		if aliases, err = s.aliasesOf(ctx, ids...); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]modelkeep.Version, len(states))
+	for i, st := range states {
+		out[i] = assembleVersion(model, st, bodies[i], aliases[st.id])
+	}
+	return out, nil
+}
+
+// readBodies reads the bodies of the given versions, by id, in batches.
+func (s *Store) readBodies(ctx context.Context, model string, ids []int64) (map[int64]*versionBody, error) {
+	db := s.db.WithContext(ctx)
+	out := make(map[int64]*versionBody, len(ids))
+	for batch := range slices.Chunk(ids, maxCandidateBatch[s.dialect]) {
+		rows, err := db.Raw("SELECT "+bodyColumns+" FROM versions WHERE versions.id IN ?", batch).Rows()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		for rows.Next() {
+			var r versionRow
+			if err := scanBody(rows, &r); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			b, err := decodeBody(model, r)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[r.ID] = b
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

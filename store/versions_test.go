@@ -271,6 +271,13 @@ func TestVersionColumnsMatchRow(t *testing.T) {
 	if got := strings.Split(versionColumns, ", "); !slices.Equal(got, want) {
 		t.Fatalf("versionColumns:\n %v\nversionRow:\n %v", got, want)
 	}
+	// A list reads the state and the body separately: together (the id
+	// once) they are the whole row.
+	split := append(strings.Split(stateColumns, ", "), strings.Split(bodyColumns, ", ")[1:]...)
+	split = append(split, "versions.stage_changed_at") // not part of a Version
+	if slices.Sort(split); !slices.Equal(split, slices.Sorted(slices.Values(want))) {
+		t.Fatalf("stateColumns and bodyColumns:\n %v\nversionRow:\n %v", split, want)
+	}
 }
 
 // A version's aliases come with it in one query, sorted, on every read path.

@@ -1,0 +1,149 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// versionBody is the part of a version written when it is created and never
+// changed (versions_read.go), decoded. Versions assembled from one share its
+// maps and slices: they are read-only, like every Version the store returns.
+type versionBody struct {
+	// The row the body belongs to: a cached body serves a row only when all
+	// three match (ids alone could in principle be reused after a rollback
+	// on SQLite).
+	modelID   int64
+	number    int
+	createdAt time.Time
+
+	description    string
+	tags, params   map[string]string
+	source         modelkeep.Source
+	datasets       []modelkeep.DatasetRef
+	parent         *modelkeep.VersionRef
+	createdBy      string
+	approxByteSize int
+}
+
+// decodeBody decodes the body columns of r (model names the version in
+// errors).
+func decodeBody(model string, r versionRow) (*versionBody, error) {
+	tags, err := decodeMap(r.Tags)
+	if err != nil {
+		return nil, fmt.Errorf("decode tags of version %s/%d: %w", model, r.Number, err)
+	}
+	params, err := decodeMap(r.Params)
+	if err != nil {
+		return nil, fmt.Errorf("decode params of version %s/%d: %w", model, r.Number, err)
+	}
+	var ds []datasetJSON
+	if r.Datasets != "" && r.Datasets != "[]" {
+		if err := json.Unmarshal([]byte(r.Datasets), &ds); err != nil {
+			return nil, fmt.Errorf("decode datasets of version %s/%d: %w", model, r.Number, err)
+		}
+	}
+	datasets := make([]modelkeep.DatasetRef, 0, len(ds))
+	for _, d := range ds {
+		datasets = append(datasets, modelkeep.DatasetRef(d))
+	}
+	b := &versionBody{
+		modelID: r.ModelID, number: r.Number, createdAt: r.CreatedAt,
+		description: r.Description, tags: tags, params: params,
+		source:   modelkeep.Source{RunID: r.SourceRunID, GitCommit: r.SourceGitCommit, CodeURI: r.SourceCodeURI},
+		datasets: datasets, createdBy: r.CreatedBy,
+		approxByteSize: 256 + len(r.Description) + 2*(len(r.Tags)+len(r.Params)+len(r.Datasets)) +
+			len(r.SourceRunID) + len(r.SourceGitCommit) + len(r.SourceCodeURI) + len(r.CreatedBy),
+	}
+	if r.ParentModel != nil && r.ParentVersion != nil {
+		b.parent = &modelkeep.VersionRef{Model: *r.ParentModel, Version: *r.ParentVersion}
+	}
+	return b, nil
+}
+
+// assembleVersion is the version of model whose state is st and body b.
+func assembleVersion(model string, st versionState, b *versionBody, aliases []string) modelkeep.Version {
+	if aliases == nil {
+		aliases = []string{}
+	}
+	v := modelkeep.Version{
+		Model:          model,
+		Number:         st.number,
+		Description:    b.description,
+		Tags:           b.tags,
+		Params:         b.params,
+		Source:         b.source,
+		Datasets:       b.datasets,
+		Parent:         b.parent,
+		Status:         modelkeep.VersionStatus(st.status),
+		Stage:          modelkeep.Stage(st.stage),
+		Aliases:        aliases,
+		ManifestDigest: st.manifestDigest,
+		CreatedBy:      b.createdBy,
+		CreatedAt:      st.createdAt.UTC(),
+		UpdatedAt:      st.updatedAt.UTC(),
+		EverProduction: st.everProduction,
+	}
+	if st.finalizedAt.Valid {
+		t := st.finalizedAt.Time.UTC()
+		v.FinalizedAt = &t
+	}
+	return v
+}
+
+// Bounds of the body cache: at most bodyCacheEntries bodies, none larger
+// than maxCachedBody (estimated), so at most 64 MiB; a version list's page
+// of 100 typical versions takes about 100 KiB.
+const (
+	bodyCacheEntries = 16384
+	maxCachedBody    = 4 << 10
+)
+
+// bodyCache holds recently read version bodies by row id. Like the token
+// cache (auth/cache.go) it keeps two generations: inserts go to cur, and
+// when cur holds half the capacity it becomes prev and the old prev is
+// dropped whole. Reads share the lock; a hot body that ages out is read
+// again once.
+type bodyCache struct {
+	half      int
+	mu        sync.RWMutex
+	cur, prev map[int64]*versionBody
+}
+
+func newBodyCache(entries int) *bodyCache {
+	half := max(entries/2, 1)
+	return &bodyCache{half: half, cur: make(map[int64]*versionBody, half)}
+}
+
+// get returns the cached body of the version whose state is st, or nil.
+func (c *bodyCache) get(st versionState) *versionBody {
+	c.mu.RLock()
+	b, inCur := c.cur[st.id]
+	if !inCur {
+		b = c.prev[st.id]
+	}
+	c.mu.RUnlock()
+	if b != nil && !inCur {
+		c.put(st.id, b) // still in use: into the current generation
+	}
+	if b == nil || b.modelID != st.modelID || b.number != st.number || !b.createdAt.Equal(st.createdAt) {
+		return nil
+	}
+	return b
+}
+
+func (c *bodyCache) put(id int64, b *versionBody) {
+	if b.approxByteSize > maxCachedBody {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.cur) >= c.half {
+		c.prev = c.cur
+		c.cur = make(map[int64]*versionBody, c.half)
+	}
+	c.cur[id] = b
+}
