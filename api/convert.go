@@ -79,7 +79,9 @@ func optString(s string) *string {
 	if s == "" {
 		return nil
 	}
-	return &s
+	p := new(string) // not &s, which would put s on the heap on every call
+	*p = s
+	return p
 }
 
 func deref[T any](p *T) T {

@@ -5,30 +5,36 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
-	"github.com/modelkeep/modelkeep/api/openapi"
+	"github.com/modelkeep/modelkeep"
 )
 
-// appendVersion appends v as JSON exactly as encoding/json writes it by
-// reflection (the same fields in the same order, the same escaping), at a
-// fraction of the cost: encoding a page of 100 versions was a fifth of a
-// version list's CPU (bench/README.md). A MarshalJSON method would not do:
-// encoding/json re-reads and compacts what a marshaler returns, which costs
-// more than it saves. TestVersionJSON compares the two on odd values.
-func appendVersion(b []byte, v openapi.Version) ([]byte, error) {
+// appendVersion appends the JSON of v's API representation (toVersion)
+// exactly as encoding/json writes it by reflection (the same fields in the
+// same order, the same escaping), at a fraction of the cost and without
+// building the representation: encoding a page of 100 versions was a fifth
+// of a version list's CPU (bench/README.md). A MarshalJSON method would not
+// do: encoding/json re-reads and compacts what a marshaler returns, which
+// costs more than it saves. TestVersionJSON compares the two on odd values.
+func appendVersion(b []byte, v modelkeep.Version) ([]byte, error) {
 	start := len(b)
 	b = append(b, `{"aliases":`...)
-	b = appendStrings(b, v.Aliases)
+	if v.Aliases == nil {
+		b = append(b, "[]"...)
+	} else {
+		b = appendStrings(b, v.Aliases)
+	}
 	b = append(b, `,"created_at":`...)
 	b, ok := appendTime(b, v.CreatedAt)
 	b = append(b, `,"created_by":`...)
 	b = appendString(b, v.CreatedBy)
 	b = append(b, `,"datasets":`...)
-	if len(v.Datasets) == 0 && v.Datasets != nil {
+	if len(v.Datasets) == 0 {
 		b = append(b, "[]"...)
 	} else {
-		ds, err := json.Marshal(v.Datasets)
+		ds, err := json.Marshal(toVersion(v).Datasets)
 		if err != nil {
 			return nil, err
 		}
@@ -42,9 +48,9 @@ func appendVersion(b []byte, v openapi.Version) ([]byte, error) {
 		b, okF = appendTime(b, *v.FinalizedAt)
 		ok = ok && okF
 	}
-	if v.ManifestDigest != nil {
+	if v.ManifestDigest != "" {
 		b = append(b, `,"manifest_digest":`...)
-		b = appendString(b, *v.ManifestDigest)
+		b = appendString(b, v.ManifestDigest)
 	}
 	b = append(b, `,"model":`...)
 	b = appendString(b, v.Model)
@@ -59,19 +65,19 @@ func appendVersion(b []byte, v openapi.Version) ([]byte, error) {
 	}
 	b = append(b, `,"source":{`...)
 	sep := ""
-	if v.Source.CodeUri != nil {
+	if v.Source.CodeURI != "" {
 		b = append(b, `"code_uri":`...)
-		b = appendString(b, *v.Source.CodeUri)
+		b = appendString(b, v.Source.CodeURI)
 		sep = ","
 	}
-	if v.Source.GitCommit != nil {
+	if v.Source.GitCommit != "" {
 		b = append(b, sep+`"git_commit":`...)
-		b = appendString(b, *v.Source.GitCommit)
+		b = appendString(b, v.Source.GitCommit)
 		sep = ","
 	}
-	if v.Source.RunId != nil {
+	if v.Source.RunID != "" {
 		b = append(b, sep+`"run_id":`...)
-		b = appendString(b, *v.Source.RunId)
+		b = appendString(b, v.Source.RunID)
 	}
 	b = append(b, `},"stage":`...)
 	b = appendString(b, string(v.Stage))
@@ -83,11 +89,11 @@ func appendVersion(b []byte, v openapi.Version) ([]byte, error) {
 	var okU bool
 	b, okU = appendTime(b, v.UpdatedAt)
 	b = append(b, `,"version":`...)
-	b = strconv.AppendInt(b, int64(v.Version), 10)
+	b = strconv.AppendInt(b, int64(v.Number), 10)
 	b = append(b, '}')
 	if !ok || !okU {
 		// A time encoding/json refuses (a year outside 0-9999): let it say so.
-		enc, err := json.Marshal(v)
+		enc, err := json.Marshal(toVersion(v))
 		return append(b[:start], enc...), err
 	}
 	return b, nil
@@ -122,11 +128,9 @@ func appendStrings(b []byte, ss []string) []byte {
 	return append(b, ']')
 }
 
-// appendMap appends m with its keys sorted, as encoding/json does.
+// appendMap appends m with its keys sorted, as encoding/json does; nil as
+// {} (toVersion's nonNilMap).
 func appendMap(b []byte, m map[string]string) []byte {
-	if m == nil {
-		return append(b, "null"...)
-	}
 	b = append(b, '{')
 	var small [16]string // most maps are small: sort their keys on the stack
 	keys := small[:0]
@@ -165,38 +169,57 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) error {
 	return err
 }
 
-// versionResponse is GetVersion's 200 answer, encoded by appendVersion.
-type versionResponse openapi.Version
+// encodeBuffers recycles the buffers responses are encoded into: a page of
+// 100 versions is about 70 KiB, garbage the collector would otherwise
+// sweep after every list.
+var encodeBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBuffer keeps the rare huge response's buffer out of the pool.
+const maxPooledBuffer = 1 << 20
+
+// writeEncoded encodes a response with encode into a pooled buffer and sends
+// it as writeJSON does.
+func writeEncoded(w http.ResponseWriter, status int, encode func([]byte) ([]byte, error)) error {
+	buf := encodeBuffers.Get().(*[]byte)
+	b, err := encode((*buf)[:0])
+	if err == nil {
+		err = writeJSON(w, status, b)
+	}
+	if cap(b) <= maxPooledBuffer {
+		*buf = b[:0]
+		encodeBuffers.Put(buf)
+	}
+	return err
+}
+
+// versionResponse is GetVersion's 200 answer: the JSON of
+// GetVersion200JSONResponse(toVersion(v)), encoded by appendVersion.
+type versionResponse modelkeep.Version
 
 func (r versionResponse) VisitGetVersionResponse(w http.ResponseWriter) error {
-	b, err := appendVersion(make([]byte, 0, 1024), openapi.Version(r))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, b)
+	return writeEncoded(w, http.StatusOK, func(b []byte) ([]byte, error) {
+		return appendVersion(b, modelkeep.Version(r))
+	})
 }
 
-// versionListResponse is ListVersions' 200 answer, encoded by appendVersion.
-type versionListResponse openapi.VersionList
+// versionListResponse is ListVersions' 200 answer: the JSON of
+// ListVersions200JSONResponse with toVersion of each version, encoded by
+// appendVersion.
+type versionListResponse struct {
+	versions      []modelkeep.Version
+	nextPageToken string
+}
 
 func (r versionListResponse) VisitListVersionsResponse(w http.ResponseWriter) error {
-	b, err := appendVersionList(make([]byte, 0, 1024+768*len(r.Versions)), openapi.VersionList(r))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, b)
+	return writeEncoded(w, http.StatusOK, r.append)
 }
 
-// appendVersionList appends l as encoding/json writes it.
-func appendVersionList(b []byte, l openapi.VersionList) ([]byte, error) {
+// append appends the list as encoding/json writes an openapi.VersionList.
+func (r versionListResponse) append(b []byte) ([]byte, error) {
 	b = append(b, `{"next_page_token":`...)
-	b = appendString(b, l.NextPageToken)
-	b = append(b, `,"versions":`...)
-	if l.Versions == nil {
-		return append(b, "null}"...), nil
-	}
-	b = append(b, '[')
-	for i, v := range l.Versions {
+	b = appendString(b, r.nextPageToken)
+	b = append(b, `,"versions":[`...)
+	for i, v := range r.versions {
 		if i > 0 {
 			b = append(b, ',')
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/api/openapi"
 )
 
@@ -20,12 +21,11 @@ func TestVersionJSON(t *testing.T) {
 		"bad\xffutf8", "line\u2028sep", "fraud-detector", "sha256:abc"}
 	r := rand.New(rand.NewPCG(1, 2))
 	pick := func() string { return odd[r.IntN(len(odd))] }
-	opt := func() *string {
+	opt := func() string {
 		if r.IntN(2) == 0 {
-			return nil
+			return ""
 		}
-		s := pick()
-		return &s
+		return pick()
 	}
 	strMap := func() map[string]string {
 		switch r.IntN(3) {
@@ -43,33 +43,34 @@ func TestVersionJSON(t *testing.T) {
 	times := []time.Time{{}, time.Date(2026, 11, 25, 23, 1, 2, 345678000, time.UTC),
 		time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
 	for i := range 2000 {
-		v := openapi.Version{
+		dv := modelkeep.Version{
 			CreatedAt: times[r.IntN(3)], CreatedBy: pick(), Description: pick(), ManifestDigest: opt(), Model: pick(),
-			Params: strMap(), Tags: strMap(), Source: openapi.Source{CodeUri: opt(), GitCommit: opt(), RunId: opt()},
-			Stage: openapi.Stage(pick()), Status: openapi.VersionStatus(pick()), UpdatedAt: times[r.IntN(len(times))], Version: r.IntN(1 << 20),
+			Params: strMap(), Tags: strMap(), Source: modelkeep.Source{CodeURI: opt(), GitCommit: opt(), RunID: opt()},
+			Stage: modelkeep.Stage(pick()), Status: modelkeep.VersionStatus(pick()), UpdatedAt: times[r.IntN(len(times))],
+			Number: r.IntN(1 << 20), EverProduction: r.IntN(2) == 0,
 		}
 		switch r.IntN(3) {
 		case 1:
-			v.Aliases = []string{}
+			dv.Aliases = []string{}
 		case 2:
-			v.Aliases = []string{pick(), pick()}
+			dv.Aliases = []string{pick(), pick()}
 		}
 		switch r.IntN(3) {
 		case 1:
-			v.Datasets = []openapi.DatasetRef{}
+			dv.Datasets = []modelkeep.DatasetRef{}
 		case 2:
-			role := openapi.DatasetRefRole("training")
-			v.Datasets = []openapi.DatasetRef{{Name: pick(), Role: &role, Version: opt()}}
+			dv.Datasets = []modelkeep.DatasetRef{{Name: pick(), Role: "training", Version: opt(), URI: opt(), SHA256: opt()}}
 		}
 		if r.IntN(2) == 0 {
 			ft := times[r.IntN(3)]
-			v.FinalizedAt = &ft
+			dv.FinalizedAt = &ft
 		}
 		if r.IntN(2) == 0 {
-			v.Parent = &openapi.VersionRef{Model: pick(), Version: r.IntN(100)}
+			dv.Parent = &modelkeep.VersionRef{Model: pick(), Version: r.IntN(100)}
 		}
+		v := toVersion(dv) // what the generated code would encode
 		want, wantErr := json.Marshal(v)
-		got, err := appendVersion([]byte("prefix"), v)
+		got, err := appendVersion([]byte("prefix"), dv)
 		if (err != nil) != (wantErr != nil) || err == nil && !bytes.Equal(got, append([]byte("prefix"), want...)) {
 			t.Fatalf("case %d:\n got %s (%v)\nwant %s (%v)", i, got, err, want, wantErr)
 		}
@@ -77,12 +78,17 @@ func TestVersionJSON(t *testing.T) {
 			continue
 		}
 		// The whole responses, as the generated code would send them.
-		list := openapi.VersionList{NextPageToken: pick(), Versions: []openapi.Version{v, v}}
+		token := pick()
+		list := openapi.VersionList{NextPageToken: token, Versions: []openapi.Version{v, v}}
 		for _, tc := range []struct {
 			ours, generated interface {
 				VisitListVersionsResponse(w http.ResponseWriter) error
 			}
-		}{{versionListResponse(list), openapi.ListVersions200JSONResponse(list)}} {
+		}{
+			{versionListResponse{versions: []modelkeep.Version{dv, dv}, nextPageToken: token}, openapi.ListVersions200JSONResponse(list)},
+			{versionListResponse{versions: []modelkeep.Version{}, nextPageToken: token},
+				openapi.ListVersions200JSONResponse(openapi.VersionList{NextPageToken: token, Versions: []openapi.Version{}})},
+		} {
 			a, b := httptest.NewRecorder(), httptest.NewRecorder()
 			if err := tc.ours.VisitListVersionsResponse(a); err != nil {
 				t.Fatal(err)
@@ -95,7 +101,7 @@ func TestVersionJSON(t *testing.T) {
 			}
 		}
 		a, b := httptest.NewRecorder(), httptest.NewRecorder()
-		if err := versionResponse(v).VisitGetVersionResponse(a); err != nil {
+		if err := versionResponse(dv).VisitGetVersionResponse(a); err != nil {
 			t.Fatal(err)
 		}
 		if err := openapi.GetVersion200JSONResponse(v).VisitGetVersionResponse(b); err != nil {
@@ -110,21 +116,24 @@ func TestVersionJSON(t *testing.T) {
 func BenchmarkVersionJSON(b *testing.B) {
 	d := "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	now := time.Now().UTC()
-	vs := make([]openapi.Version, 100)
+	vs := make([]modelkeep.Version, 100)
 	for i := range vs {
-		vs[i] = openapi.Version{Aliases: []string{}, CreatedAt: now, CreatedBy: "bench-seed", Datasets: []openapi.DatasetRef{}, ManifestDigest: &d,
-			Model: "bench-big", Params: map[string]string{"batch_size": "32", "lr": "0.018"}, Parent: &openapi.VersionRef{Model: "bench-big", Version: i},
-			Stage: "none", Status: "ready", Tags: openapi.Tags{"team": "team-4", "tier": "platinum"}, UpdatedAt: now, FinalizedAt: &now, Version: i + 1}
+		vs[i] = modelkeep.Version{Aliases: []string{}, CreatedAt: now, CreatedBy: "bench-seed", Datasets: []modelkeep.DatasetRef{}, ManifestDigest: d,
+			Model: "bench-big", Params: map[string]string{"batch_size": "32", "lr": "0.018"}, Parent: &modelkeep.VersionRef{Model: "bench-big", Version: i},
+			Stage: "none", Status: "ready", Tags: map[string]string{"team": "team-4", "tier": "platinum"}, UpdatedAt: now, FinalizedAt: &now, Number: i + 1}
 	}
-	list := openapi.VersionList{NextPageToken: "token", Versions: vs}
 	b.Run("encoding/json", func(b *testing.B) {
 		for b.Loop() {
+			list := openapi.VersionList{NextPageToken: "token", Versions: make([]openapi.Version, 0, len(vs))}
+			for _, v := range vs {
+				list.Versions = append(list.Versions, toVersion(v))
+			}
 			openapi.ListVersions200JSONResponse(list).VisitListVersionsResponse(httptest.NewRecorder())
 		}
 	})
 	b.Run("appendVersion", func(b *testing.B) {
 		for b.Loop() {
-			versionListResponse(list).VisitListVersionsResponse(httptest.NewRecorder())
+			versionListResponse{versions: vs, nextPageToken: "token"}.VisitListVersionsResponse(httptest.NewRecorder())
 		}
 	})
 }

@@ -36,11 +36,8 @@ func (h *Handlers) ListVersions(ctx context.Context, req openapi.ListVersionsReq
 	if err != nil {
 		return nil, err
 	}
-	out := versionListResponse{Versions: make([]openapi.Version, 0, len(versions)), NextPageToken: next}
-	for _, v := range versions {
-		out.Versions = append(out.Versions, toVersion(v))
-	}
-	return out, nil // encoded by appendVersion, as ListVersions200JSONResponse would be
+	// Encoded by appendVersion, as ListVersions200JSONResponse would be.
+	return versionListResponse{versions: versions, nextPageToken: next}, nil
 }
 
 func (h *Handlers) GetVersion(ctx context.Context, req openapi.GetVersionRequestObject) (openapi.GetVersionResponseObject, error) {
@@ -48,7 +45,7 @@ func (h *Handlers) GetVersion(ctx context.Context, req openapi.GetVersionRequest
 	if err != nil {
 		return nil, err
 	}
-	return versionResponse(toVersion(v)), nil // encoded as GetVersion200JSONResponse would be
+	return versionResponse(v), nil // encoded as GetVersion200JSONResponse would be
 }
 
 func (h *Handlers) FinalizeVersion(ctx context.Context, req openapi.FinalizeVersionRequestObject) (openapi.FinalizeVersionResponseObject, error) {
