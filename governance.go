@@ -135,8 +135,8 @@ type GovernanceStore interface {
 	// a second production version of a model.
 	SetStage(ctx context.Context, model string, number int, from, to Stage, at time.Time) error
 	// VersionsInStage lists a model's versions in a stage, the one moved
-	// there last first.
-	VersionsInStage(ctx context.Context, model string, stage Stage) ([]Version, error)
+	// there last first: at most limit of them (all when limit <= 0).
+	VersionsInStage(ctx context.Context, model string, stage Stage, limit int) ([]Version, error)
 
 	CreateTransition(ctx context.Context, t Transition) error
 	// GetTransition reads a transition with its approvals (oldest first).

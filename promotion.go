@@ -99,7 +99,7 @@ func (s *Service) execute(ctx context.Context, tx MetaStore, t Transition, comme
 	}
 	now := s.Now()
 	if t.To == StageProduction {
-		current, err := tx.VersionsInStage(ctx, t.Model, StageProduction)
+		current, err := tx.VersionsInStage(ctx, t.Model, StageProduction, 0)
 		if err != nil {
 			return err
 		}
@@ -301,7 +301,7 @@ func (s *Service) VersionInStage(ctx context.Context, model string, stage Stage)
 	if _, err := s.meta.GetModel(ctx, model); err != nil {
 		return Version{}, nil, err
 	}
-	vs, err := s.meta.VersionsInStage(ctx, model, stage)
+	vs, err := s.meta.VersionsInStage(ctx, model, stage, 1)
 	if err != nil {
 		return Version{}, nil, err
 	}

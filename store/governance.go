@@ -83,17 +83,21 @@ func (s *Store) SetStage(ctx context.Context, model string, number int, from, to
 // VersionsInStage returns the model's versions in stage, the one moved there
 // last first: by stage_changed_at, newest first, then versions that never
 // recorded a stage change (set before the column existed), by number,
-// highest first. ErrNotFound when the model does not exist.
-func (s *Store) VersionsInStage(ctx context.Context, model string, stage modelkeep.Stage) ([]modelkeep.Version, error) {
+// highest first; at most limit (all when limit <= 0). ErrNotFound when the
+// model does not exist.
+func (s *Store) VersionsInStage(ctx context.Context, model string, stage modelkeep.Stage, limit int) ([]modelkeep.Version, error) {
 	db := s.db.WithContext(ctx)
-	modelID, err := s.modelID(ctx, model)
+	m, err := s.listedModel(ctx, model)
 	if err != nil {
 		return nil, err
 	}
 	// "x IS NULL" is 0 or 1 in both dialects: it puts NULLs last portably
 	// (MySQL has no NULLS LAST).
 	q := db.Table("versions").Select(stateColumns).
-		Where("versions.model_id = ? AND versions.stage = ?", modelID, string(stage)).
+		Where("versions.model_id = ? AND versions.stage = ?", m.id, string(stage)).
 		Order("versions.stage_changed_at IS NULL, versions.stage_changed_at DESC, versions.number DESC")
-	return s.readVersions(ctx, q, model, true, fmt.Sprintf("list versions of model %q in %s", model, stage))
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
+	return s.readVersions(ctx, q, model, m.hasAliases, fmt.Sprintf("list versions of model %q in %s", model, stage))
 }

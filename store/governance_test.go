@@ -21,7 +21,7 @@ func mustSetStage(t *testing.T, s *Store, model string, number int, from, to mod
 // VersionsInStage returns them.
 func stageNumbers(t *testing.T, s *Store, model string, stage modelkeep.Stage) []int {
 	t.Helper()
-	vs, err := s.VersionsInStage(t.Context(), model, stage)
+	vs, err := s.VersionsInStage(t.Context(), model, stage, 0)
 	if err != nil {
 		t.Fatalf("versions of %q in %s: %v", model, stage, err)
 	}
@@ -128,7 +128,7 @@ func TestVersionsInStage(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		vs, err := s.VersionsInStage(ctx, "m", "staging")
+		vs, err := s.VersionsInStage(ctx, "m", "staging", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,10 +143,20 @@ func TestVersionsInStage(t *testing.T) {
 		if !slices.Equal(vs[0].Aliases, []string{"candidate"}) || vs[0].Model != "m" || vs[0].Tags == nil {
 			t.Errorf("versions are not complete: %+v", vs[0])
 		}
+		for limit, want := range map[int][]int{1: {2}, 2: {2, 1}, 9: {2, 1, 3, 5, 4}} {
+			vs, err := s.VersionsInStage(ctx, "m", "staging", limit)
+			got := []int{}
+			for _, v := range vs {
+				got = append(got, v.Number)
+			}
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("limit %d: %v (%v), want %v", limit, got, err, want)
+			}
+		}
 		if got := stageNumbers(t, s, "m", "production"); len(got) != 0 {
 			t.Errorf("production versions %v, want none", got)
 		}
-		_, err = s.VersionsInStage(ctx, "nope", "staging")
+		_, err = s.VersionsInStage(ctx, "nope", "staging", 0)
 		wantErrIs(t, err, modelkeep.ErrNotFound)
 	})
 }
@@ -192,7 +202,7 @@ func TestConcurrentPromotions(t *testing.T) {
 					if err := tx.LockModel(ctx, "m"); err != nil {
 						return err
 					}
-					current, err := tx.VersionsInStage(ctx, "m", modelkeep.StageProduction)
+					current, err := tx.VersionsInStage(ctx, "m", modelkeep.StageProduction, 0)
 					if err != nil {
 						return err
 					}

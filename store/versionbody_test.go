@@ -113,6 +113,27 @@ func TestListsFromCachedBodies(t *testing.T) {
 			t.Errorf("%d bodies cached after the lists, want 6", n)
 		}
 		check("warm")
+		// The warm lists took the bodies from the cache: a body planted for
+		// version 3 (the same row) shows in them...
+		v3, err := s.versionRowOf(ctx, "m", 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := stateOf(v3)
+		planted := *s.bodyCache.get(state)
+		planted.description = "from the cache"
+		s.bodyCache.put(v3.ID, &planted)
+		if d := descriptionOf(t, s, 3); d != "from the cache" {
+			t.Fatalf("list after planting a body: description %q, want the planted one", d)
+		}
+		// ...but one that claims the same id for another row (created at
+		// another instant) is not served: the row's own body is read again.
+		foreign := planted
+		foreign.createdAt = state.createdAt.Add(time.Second)
+		s.bodyCache.put(v3.ID, &foreign)
+		if d := descriptionOf(t, s, 3); d != "version 3" {
+			t.Fatalf("list with a foreign body cached: description %q, want %q", d, "version 3")
+		}
 		if err := s.SetStage(ctx, "m", 2, modelkeep.StageNone, modelkeep.StageStaging, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
@@ -124,9 +145,8 @@ func TestListsFromCachedBodies(t *testing.T) {
 		if err != nil || len(staged) != 1 || staged[0].Stage != modelkeep.StageStaging || len(staged[0].Aliases) != 1 {
 			t.Fatalf("staging list %+v, %v", staged, err)
 		}
-		// A model deleted and created again under the same name: its
-		// versions have new rows, and the lists show them, not the old
-		// bodies.
+		// A model deleted and created again under the same name: the lists
+		// show its new versions.
 		if err := s.DeleteModel(ctx, "m"); err != nil {
 			t.Fatal(err)
 		}
@@ -140,4 +160,20 @@ func TestListsFromCachedBodies(t *testing.T) {
 		}
 		check("after re-creation")
 	})
+}
+
+// descriptionOf lists model m and returns the description of its version n.
+func descriptionOf(t *testing.T, s *Store, n int) string {
+	t.Helper()
+	vs, err := s.ListVersions(t.Context(), modelkeep.VersionFilter{Model: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		if v.Number == n {
+			return v.Description
+		}
+	}
+	t.Fatalf("version %d not listed", n)
+	return ""
 }

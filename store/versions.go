@@ -187,19 +187,19 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 	return s.readVersions(ctx, q.Select(stateColumns), f.Model, withAliases, describeList(f.Model))
 }
 
-// aliasesOf returns the aliases of the given versions, sorted, by version id.
+// aliasesOf returns the aliases of the given versions, sorted, by version
+// id; the ids are bound in batches (SQLite takes at most 32,766 variables).
 func (s *Store) aliasesOf(ctx context.Context, versionIDs ...int64) (map[int64][]string, error) {
 	out := map[int64][]string{}
-	if len(versionIDs) == 0 {
-		return out, nil
-	}
 	db := s.db.WithContext(ctx)
-	var rows []aliasRow
-	if err := db.Where("version_id IN ?", versionIDs).Order("alias").Find(&rows).Error; err != nil {
-		return nil, dbErr("read aliases", err)
-	}
-	for _, r := range rows {
-		out[r.VersionID] = append(out[r.VersionID], r.Alias)
+	for batch := range slices.Chunk(versionIDs, maxCandidateBatch[s.dialect]) {
+		var rows []aliasRow
+		if err := db.Where("version_id IN ?", batch).Order("alias").Find(&rows).Error; err != nil {
+			return nil, dbErr("read aliases", err)
+		}
+		for _, r := range rows {
+			out[r.VersionID] = append(out[r.VersionID], r.Alias)
+		}
 	}
 	return out, nil
 }

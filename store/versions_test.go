@@ -328,3 +328,29 @@ func TestVersionReadsCarryAliases(t *testing.T) {
 		}
 	})
 }
+
+// aliasesOf binds its ids in batches: more than SQLite's 32,766 variables
+// in one statement would fail.
+func TestAliasesOfManyVersions(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		mustCreateModel(t, s, "m", nil)
+		mustCreateVersion(t, s, "m")
+		if _, err := s.SetAlias(ctx, modelkeep.Alias{Model: "m", Name: "champion", Version: 1, UpdatedBy: "alice"}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.versionRowOf(ctx, "m", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]int64, 40_000)
+		for i := range ids {
+			ids[i] = v.ID + int64(i) // the real one first, then ids no version has
+		}
+		got, err := s.aliasesOf(ctx, ids...)
+		if err != nil || len(got) != 1 || !slices.Equal(got[v.ID], []string{"champion"}) {
+			t.Fatalf("aliasesOf 40,000 ids: %v, %v", got, err)
+		}
+	})
+}
