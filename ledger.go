@@ -134,6 +134,11 @@ func (s *Service) LogMetrics(ctx context.Context, model string, number int, metr
 		switch {
 		case m.Key == "" || len(m.Key) > MaxMetricKeyLen:
 			return nil, Errorf(ErrInvalid, "metrics[%d]: key must be 1 to %d bytes", i, MaxMetricKeyLen)
+		case strings.TrimSpace(m.Key) != m.Key:
+			// MySQL compares keys ignoring trailing spaces and SQLite does
+			// not: "auc " and "auc" would be one metric on one database and
+			// two on the other.
+			return nil, Errorf(ErrInvalid, "metrics[%d]: key must not begin or end with spaces", i)
 		case math.IsNaN(m.Value) || math.IsInf(m.Value, 0):
 			return nil, Errorf(ErrInvalid, "metrics[%d]: value must be a finite number", i)
 		case m.Step < 0:

@@ -297,6 +297,18 @@ func TestLineageStory(t *testing.T) {
 				t.Fatalf("second page: %+v", cmp)
 			}
 			aud.expectError(aud.do("GET", "/api/v1/models/fraud-detector/metrics", nil), http.StatusBadRequest, "invalid_argument", "key")
+			// Points that cannot be stored as given are refused whole.
+			for _, bad := range []struct {
+				point map[string]any
+				says  string
+			}{
+				{map[string]any{"key": "auc ", "value": 0.9}, "spaces"},
+				{map[string]any{"key": " auc", "value": 0.9}, "spaces"},
+				{map[string]any{"key": "auc", "value": 0.9, "step": -1}, "step"},
+			} {
+				pub.expectError(pub.do("POST", fmt.Sprintf("/api/v1/models/fraud-detector/versions/%d/metrics", v1),
+					map[string]any{"metrics": []map[string]any{{"key": "loss", "value": 0.1}, bad.point}}), http.StatusBadRequest, "invalid_argument", bad.says)
+			}
 			aud.expectError(aud.do("GET", "/api/v1/models/no-such-model/metrics?key=auc", nil), http.StatusNotFound, "not_found", "no-such-model")
 		})
 	}
