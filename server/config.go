@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,11 @@ type Config struct {
 	AuditRetention          time.Duration
 	AuditCheckpointInterval time.Duration
 	AuditKeyFile            string
+	// MaxConcurrentRequests is how many API requests run at once, the
+	// others waiting their turn in arrival order for up to MaxQueueWait
+	// (admission.go); 0 turns the line off.
+	MaxConcurrentRequests int
+	MaxQueueWait          time.Duration
 }
 
 // setting describes one configuration knob: its flag, its environment twin
@@ -99,7 +105,26 @@ var settings = []setting{
 	{"webui-dir", "MODELKEEP_WEBUI_DIR", "serve the web UI from this directory instead of the embedded copy (development)", "", str(func(c *Config) *string { return &c.WebUIDir })},
 	{"audit-retention", "MODELKEEP_AUDIT_RETENTION", "how long audit events are kept before `modelkeep audit prune` may remove them, in days (184d) or as a duration; at least 184d (EU AI Act Art. 19: six months)", "184d", setAuditRetention},
 	{"audit-checkpoint-interval", "MODELKEEP_AUDIT_CHECKPOINT_INTERVAL", "how often to sign a checkpoint of the audit chain head when it moved (0 disables)", "15m", setAuditCheckpointInterval},
+	{"max-concurrent-requests", "MODELKEEP_MAX_CONCURRENT_REQUESTS", "how many API requests run at once; the others wait their turn in arrival order (uploads, downloads and exports are not counted): auto (4 per CPU), a number, or off", "auto", setMaxConcurrent},
+	{"max-queue-wait", "MODELKEEP_MAX_QUEUE_WAIT", "how long an API request may wait for its turn before it is answered 503 with Retry-After", "10s", dur(func(c *Config) *time.Duration { return &c.MaxQueueWait })},
 	{"audit-key-file", "MODELKEEP_AUDIT_KEY_FILE", "Ed25519 private key (PEM) that signs audit checkpoints and exports (default: the JWT key when it is Ed25519, else a key generated in <data-dir>/audit-key)", "", str(func(c *Config) *string { return &c.AuditKeyFile })},
+}
+
+// setMaxConcurrent reads auto, off or a positive number.
+func setMaxConcurrent(c *Config, v string) error {
+	switch v {
+	case "auto":
+		c.MaxConcurrentRequests = 4 * runtime.GOMAXPROCS(0)
+	case "off":
+		c.MaxConcurrentRequests = 0
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100_000 {
+			return fmt.Errorf("invalid value %q: want auto, off or a number from 1 to 100000", v)
+		}
+		c.MaxConcurrentRequests = n
+	}
+	return nil
 }
 
 // EnvVars lists the environment variables the server reads, in flag order.
@@ -196,6 +221,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenCacheTTL > time.Minute {
 		errs = append(errs, fmt.Errorf("token cache ttl %s: at most 1m, or revocations would linger", c.TokenCacheTTL))
+	}
+	if c.MaxConcurrentRequests > 0 && c.MaxQueueWait < time.Millisecond {
+		errs = append(errs, fmt.Errorf("max queue wait %s: at least 1ms", c.MaxQueueWait))
 	}
 	if c.OrphanSweepInterval < 0 || c.OrphanMinAge < 0 || c.ShutdownGrace < 0 || c.TokenCacheTTL < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))

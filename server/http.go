@@ -108,6 +108,19 @@ func newEcho(cfg Config, svc *modelkeep.Service, authn api.Authenticator, logger
 	e.Use(authorize)
 	e.Use(api.LimitJSONBodies())
 	e.Use(api.ValidateRequests(doc))
+	if cfg.MaxConcurrentRequests > 0 {
+		// Last, so that a request holds its turn only while it is served:
+		// its body has been read and checked by then.
+		line := newAdmission(cfg.MaxConcurrentRequests, maxQueuedRequests, cfg.MaxQueueWait)
+		metrics.registry.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "modelkeep_http_requests_waiting", Help: "API requests waiting for their turn (MODELKEEP_MAX_CONCURRENT_REQUESTS).",
+			}, func() float64 { return float64(line.waiting.Load()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "modelkeep_http_requests_admitted", Help: "API requests running, out of MODELKEEP_MAX_CONCURRENT_REQUESTS.",
+			}, func() float64 { return float64(len(line.slots)) }))
+		e.Use(line.middleware())
+	}
 
 	h := api.NewHandlers(svc, api.Options{Logger: logger, MaxUploadSize: cfg.MaxUploadSize, PresignTTL: cfg.PresignTTL})
 	api.Register(e, h)

@@ -42,6 +42,12 @@ func TestServiceEndpoints(t *testing.T) {
 				!strings.Contains(string(body), `modelkeep_http_requests_total{method="GET",route="/api/v1/models/:model",status="404"} 1`) {
 				t.Fatalf("metrics: status %d, body lacks the request counter:\n%.2000s", resp.StatusCode, body)
 			}
+			// The line of API requests (admission.go): nothing waits, and
+			// the scrape itself is not counted.
+			if !strings.Contains(string(body), "modelkeep_http_requests_waiting 0\n") ||
+				!strings.Contains(string(body), "modelkeep_http_requests_admitted 0\n") {
+				t.Fatalf("metrics: body lacks the admission gauges:\n%.4000s", body)
+			}
 
 			resp = e.do("GET", "/openapi.yaml", nil)
 			body, _ = io.ReadAll(resp.Body)

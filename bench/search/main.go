@@ -157,7 +157,8 @@ func run(database, only string, clients int, duration time.Duration, requests, w
 	defer os.RemoveAll(dataDir)
 	args := []string{"--data-dir", dataDir, "--database", database, "--blobs", "file:" + dataDir + "/blobs",
 		"--orphan-sweep-interval", "0", "--audit-checkpoint-interval", "0"}
-	cfg, err := server.ParseConfig("serve", args, func(string) string { return "" }, io.Discard)
+	// The server reads the MODELKEEP_* environment as in production (flags win).
+	cfg, err := server.ParseConfig("serve", args, os.Getenv, io.Discard)
 	if err != nil {
 		return false, fmt.Errorf("config: %w", err)
 	}
