@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -136,7 +137,7 @@ func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkee
 		return modelkeep.LineageGraph{}, err
 	}
 	w := &lineageWalk{
-		db: s.db.WithContext(ctx), q: q, scope: modelkeep.Actor{Models: q.Models}, dialect: s.dialect,
+		db: s.db.WithContext(ctx), q: q, scope: modelkeep.Actor{Models: q.Models}, dialect: s.dialect, known: s.nodeLabels,
 		intType:  map[string]string{dialectMySQL: "UNSIGNED", dialectSQLite: "INTEGER"}[s.dialect],
 		admitted: map[nodeKey]bool{}, hidden: map[nodeKey]bool{}, edges: map[edgeKey]bool{},
 		refs: map[nodeKey]modelkeep.LineageRef{}, labels: map[nodeKey]string{},
@@ -177,7 +178,8 @@ type lineageWalk struct {
 	q       modelkeep.LineageQuery
 	scope   modelkeep.Actor
 	dialect string
-	intType string // what CAST turns a node id (text) into a row id with
+	intType string      // what CAST turns a node id (text) into a row id with
+	known   *nodeLabels // datasets and runs met before
 
 	admitted  map[nodeKey]bool // nodes in the answer, within MaxNodes
 	order     []nodeKey
@@ -381,13 +383,18 @@ func (w *lineageWalk) learnVersion(k nodeKey, r lineageEdgeRow) {
 }
 
 // label finds what the admitted datasets, runs and deployments are: one
-// query per type.
+// query per type, for the datasets and runs nodeLabels does not hold.
 func (w *lineageWalk) label() error {
 	ids := map[modelkeep.LineageNodeType][]string{}
 	for _, k := range w.order {
-		if _, ok := w.refs[k]; !ok {
-			ids[k.typ] = append(ids[k.typ], k.id)
+		if _, ok := w.refs[k]; ok {
+			continue
 		}
+		if ref, ok := w.known.get(k); ok {
+			w.refs[k] = ref
+			continue
+		}
+		ids[k.typ] = append(ids[k.typ], k.id)
 	}
 	if len(ids[modelkeep.NodeDataset]) > 0 {
 		var rows []datasetRow
@@ -395,7 +402,9 @@ func (w *lineageWalk) label() error {
 			return dbErr("read lineage datasets", err)
 		}
 		for _, r := range rows {
-			w.refs[rowKey(modelkeep.NodeDataset, r.ID)] = modelkeep.DatasetNode(r.Name, r.Version)
+			k := rowKey(modelkeep.NodeDataset, r.ID)
+			w.refs[k] = modelkeep.DatasetNode(r.Name, r.Version)
+			w.known.put(k, w.refs[k])
 		}
 	}
 	if len(ids[modelkeep.NodeRun]) > 0 {
@@ -404,7 +413,9 @@ func (w *lineageWalk) label() error {
 			return dbErr("read lineage runs", err)
 		}
 		for _, r := range rows {
-			w.refs[rowKey(modelkeep.NodeRun, r.ID)] = modelkeep.RunNode(r.RunID)
+			k := rowKey(modelkeep.NodeRun, r.ID)
+			w.refs[k] = modelkeep.RunNode(r.RunID)
+			w.known.put(k, w.refs[k])
 		}
 	}
 	if len(ids[modelkeep.NodeDeployment]) > 0 {
@@ -463,4 +474,44 @@ func (w *lineageWalk) graph(root nodeKey) modelkeep.LineageGraph {
 func hasRef(refs map[nodeKey]modelkeep.LineageRef, k nodeKey) bool {
 	_, ok := refs[k]
 	return ok
+}
+
+// nodeLabels remembers what dataset and run rows are (name and version, run
+// id), for the lineage walks: those rows are never renamed or deleted, so
+// what was read once stays true. Bounded like bodyCache: two generations.
+type nodeLabels struct {
+	half      int
+	mu        sync.RWMutex
+	cur, prev map[nodeKey]modelkeep.LineageRef
+}
+
+// nodeLabelEntries bounds nodeLabels (a few MiB).
+const nodeLabelEntries = 32768
+
+func newNodeLabels(entries int) *nodeLabels {
+	half := max(entries/2, 1)
+	return &nodeLabels{half: half, cur: make(map[nodeKey]modelkeep.LineageRef, half)}
+}
+
+func (c *nodeLabels) get(k nodeKey) (modelkeep.LineageRef, bool) {
+	if k.typ != modelkeep.NodeDataset && k.typ != modelkeep.NodeRun {
+		return modelkeep.LineageRef{}, false
+	}
+	c.mu.RLock()
+	ref, ok := c.cur[k]
+	if !ok {
+		ref, ok = c.prev[k]
+	}
+	c.mu.RUnlock()
+	return ref, ok
+}
+
+func (c *nodeLabels) put(k nodeKey, ref modelkeep.LineageRef) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.cur) >= c.half {
+		c.prev = c.cur
+		c.cur = make(map[nodeKey]modelkeep.LineageRef, c.half)
+	}
+	c.cur[k] = ref
 }

@@ -208,6 +208,15 @@ func TestLineage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The datasets and runs met before are named from memory: the
+			// same answer as a walk that reads them all.
+			warm := s.nodeLabels
+			s.nodeLabels = newNodeLabels(nodeLabelEntries)
+			cold, err := s.Lineage(ctx, q("fraud", true, true, 3))
+			s.nodeLabels = warm
+			if err != nil || !reflect.DeepEqual(cold, g) {
+				t.Fatalf("walk with no labels known:\n%+v (%v)\nwith labels known:\n%+v", cold, err, g)
+			}
 			want := map[string]modelkeep.LineageNode{
 				tx:    {ID: tx, Type: modelkeep.NodeDataset, Label: "tx@1"},
 				run:   {ID: run, Type: modelkeep.NodeRun, Label: "run r1"},

@@ -74,6 +74,9 @@ type Store struct {
 	// bodyCache holds the bodies of recently listed versions
 	// (versions_read.go, versionbody.go).
 	bodyCache *bodyCache
+	// nodeLabels holds the names of datasets and runs that lineage walks
+	// met (lineage.go).
+	nodeLabels *nodeLabels
 }
 
 var _ modelkeep.MetaStore = (*Store)(nil)
@@ -143,7 +146,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, dbErr("open database", err)
 	}
 	s := &Store{db: db, dialect: t.dialect, now: now, logger: logger, postingCache: newPostingCache(postingCacheEntries),
-		metricCache: newMetricCache(metricCacheEntries), bodyCache: newBodyCache(bodyCacheEntries)}
+		metricCache: newMetricCache(metricCacheEntries), bodyCache: newBodyCache(bodyCacheEntries),
+		nodeLabels: newNodeLabels(nodeLabelEntries)}
 	err = s.Ping(ctx)
 	if err == nil {
 		err = s.migrate(ctx)
