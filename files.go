@@ -152,6 +152,12 @@ type DownloadInput struct {
 	// otherwise the content is streamed.
 	Redirect   bool
 	PresignTTL time.Duration
+	// Check, when set, runs once the file is known and the caller allowed,
+	// before anything is recorded, and is told whether the answer will be a
+	// presigned URL: an error from it ends the download, unrecorded, and is
+	// returned as is. The HTTP layer answers conditional and range requests
+	// there (304, 412 and 416 move no bytes, so they are not downloads).
+	Check func(f File, redirect bool) error
 }
 
 // DownloadFile records the download in the audit log, then opens the file or
@@ -184,6 +190,11 @@ func (s *Service) DownloadFile(ctx context.Context, in DownloadInput) (Download,
 		var err error
 		if f, err = tx.GetFile(ctx, in.Model, in.Version, in.Path); err != nil {
 			return err
+		}
+		if in.Check != nil {
+			if err := in.Check(f, redirect); err != nil {
+				return err
+			}
 		}
 		action := "file.download"
 		if redirect {

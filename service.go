@@ -397,11 +397,15 @@ func validateVersionRef(model string, number int) error {
 	if err := ValidateName("model", model); err != nil {
 		return err
 	}
-	if number < 1 {
-		return Errorf(ErrInvalid, "version must be at least 1")
+	if number < 1 || number > MaxVersionNumber {
+		return Errorf(ErrInvalid, "version must be a number from 1 to %d", MaxVersionNumber)
 	}
 	return nil
 }
+
+// MaxVersionNumber is the highest version number a model can have (the
+// contract's and the database's 32-bit integer).
+const MaxVersionNumber = 1<<31 - 1
 
 // ListVersionsInput selects and pages versions of one model.
 type ListVersionsInput struct {

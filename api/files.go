@@ -110,11 +110,16 @@ func (h *Handlers) DownloadFile(c echo.Context) error {
 		}
 	}
 	req := c.Request()
+	var file modelkeep.File
 	d, err := h.svc.DownloadFile(req.Context(), modelkeep.DownloadInput{
 		Model: ref.model, Version: ref.version, Path: ref.path, Redirect: redirect, PresignTTL: h.presignTTL,
+		Check: func(f modelkeep.File, redirect bool) error {
+			file = f
+			return checkDownload(req, f, !redirect)
+		},
 	})
 	if err != nil {
-		return err
+		return answerUnsent(c, file, err)
 	}
 	if d.URL != "" {
 		c.Response().Header().Set("Cache-Control", "no-store")
@@ -127,8 +132,9 @@ func (h *Handlers) DownloadFile(c echo.Context) error {
 	hdr.Set("X-Checksum-Sha256", d.File.SHA256)
 	hdr.Set("Content-Type", "application/octet-stream")
 	hdr.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", baseName(d.File.Path)))
-	// ServeContent answers Range and If-None-Match/If-Range against the ETag
-	// set above; with a lazy S3 reader, seeking costs no I/O.
+	// ServeContent answers Range and If-Range against the ETag set above
+	// (checkDownload has refused what it would answer without the bytes);
+	// with a lazy S3 reader, seeking costs no I/O.
 	http.ServeContent(largeCopyWriter{c.Response()}, req, "", time.Time{}, d.Content)
 	return nil
 }

@@ -206,6 +206,38 @@ func testFlow(t *testing.T, e *env) {
 	// Conditional request with the ETag.
 	e.expect(e.do("GET", base+"/files/config.json", nil, "If-None-Match", `"`+sha256Hex(small)+`"`), http.StatusNotModified, nil)
 
+	// Answers that send no bytes are not downloads: the audit log does not
+	// grow; ranges the contract does not offer get a JSON 416 with the size.
+	downloads := func() int { return len(e.auditEvents("action=file.download&page_size=1000")) }
+	before := downloads()
+	smallETag := `"` + sha256Hex(small) + `"`
+	e.expect(e.do("GET", base+"/files/config.json", nil, "If-None-Match", smallETag), http.StatusNotModified, nil)
+	e.expectError(e.do("GET", base+"/files/config.json", nil, "If-Match", `"other"`), http.StatusPreconditionFailed, "precondition_failed", "ETag")
+	for _, r := range []struct{ header, says string }{
+		{fmt.Sprintf("bytes=%d-", len(small)), "past the end"},
+		{"bytes=0-1,4-5", "one range per request"},
+		{"bytes=5-4", "invalid Range"},
+		{"lines=1-2", "invalid Range"},
+	} {
+		resp := e.do("GET", base+"/files/config.json", nil, "Range", r.header)
+		if cr := resp.Header.Get("Content-Range"); cr != fmt.Sprintf("bytes */%d", len(small)) {
+			t.Errorf("Range %q: Content-Range %q", r.header, cr)
+		}
+		e.expectError(resp, http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable", r.says)
+	}
+	if after := downloads(); after != before {
+		t.Fatalf("answers without bytes recorded %d downloads", after-before)
+	}
+	resp = e.do("GET", base+"/files/config.json", nil, "Range", "bytes=0-0", "If-Match", smallETag)
+	got, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent || string(got) != string(small[:1]) || downloads() != before+1 {
+		t.Fatalf("one-byte range: status %d, body %q, %d downloads recorded", resp.StatusCode, got, downloads()-before)
+	}
+	// Version numbers beyond the contract's are bad input on the byte
+	// routes too.
+	e.expectError(e.do("GET", "/api/v1/models/fraud-detector/versions/2147483648/files/config.json", nil), http.StatusBadRequest, "invalid_argument", "version")
+
 	// Presigned redirect on S3; the file store streams instead.
 	resp = e.do("GET", base+"/files/config.json?redirect=true", nil)
 	if strings.HasPrefix(e.blobs, "s3://") {

@@ -1,0 +1,131 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// checkRange accepts exactly the Range headers that http.ServeContent
+// answers with a single part (206), and refuses the ones it would answer
+// 416 or as multipart/byteranges, and the few it serves against RFC 9110
+// (stricter).
+func TestCheckRangeAgreesWithServeContent(t *testing.T) {
+	const content = "0123456789abcdef" // 16 bytes
+	for _, tc := range []struct {
+		header string
+		size   int64 // default len(content)
+		ok     bool
+		// stricter: refused here although net/http serves it: a sign
+		// (RFC 9110 ranges are digits only), or no byte at all (which
+		// net/http answers with a Content-Range like "bytes 16-15/16").
+		stricter bool
+	}{
+		{header: "bytes=0-0", ok: true},
+		{header: "bytes=0-15", ok: true},
+		{header: "bytes=0-100", ok: true}, // the end is clipped
+		{header: "bytes=15-", ok: true},
+		{header: "bytes=4-", ok: true},
+		{header: "bytes=-1", ok: true},
+		{header: "bytes=-16", ok: true},
+		{header: "bytes=-100", ok: true}, // the whole file
+		{header: "bytes= 2-3 ", ok: true},
+		{header: "bytes=2-3,", ok: true}, // empty elements are skipped
+		{header: "bytes=16-", ok: false},
+		{header: "bytes=16-20", ok: false},
+		{header: "bytes=5-4", ok: false},
+		{header: "bytes=-0", ok: false, stricter: true},
+		{header: "bytes=0-1,4-5", ok: false}, // several ranges
+		{header: "bytes=0-1,0-1", ok: false},
+		{header: "bytes=", ok: false},
+		{header: "bytes=abc", ok: false},
+		{header: "bytes=1", ok: false},
+		{header: "bytes=--1", ok: false},
+		{header: "bytes=+1-2", ok: false, stricter: true},
+		{header: "bytes=1-+2", ok: false, stricter: true},
+		{header: "items=0-1", ok: false},
+		{header: "bytes=0-0", size: -1, ok: false}, // an empty file has no byte 0
+		{header: "bytes=-1", size: -1, ok: false, stricter: true},
+	} {
+		t.Run(tc.header, func(t *testing.T) {
+			body := content
+			if tc.size < 0 {
+				body = ""
+			}
+			err := checkRange(tc.header, int64(len(body)))
+			var re *rangeError
+			if tc.ok != (err == nil) || err != nil && !errors.As(err, &re) {
+				t.Fatalf("checkRange = %v, want ok %v", err, tc.ok)
+			}
+			if re != nil && re.size != int64(len(body)) {
+				t.Errorf("rangeError size %d, want %d", re.size, len(body))
+			}
+			req := httptest.NewRequest(http.MethodGet, "/f", nil)
+			req.Header.Set("Range", tc.header)
+			rec := httptest.NewRecorder()
+			http.ServeContent(rec, req, "", time.Time{}, strings.NewReader(body))
+			single := rec.Code == http.StatusPartialContent && !strings.HasPrefix(rec.Header().Get("Content-Type"), "multipart/")
+			if tc.ok && !single {
+				t.Errorf("accepted, but ServeContent answers %d %s", rec.Code, rec.Header().Get("Content-Type"))
+			}
+			if !tc.ok && single != tc.stricter {
+				t.Errorf("refused; ServeContent answers %d, Content-Range %q (stricter: %v)", rec.Code, rec.Header().Get("Content-Range"), tc.stricter)
+			}
+		})
+	}
+}
+
+func TestCheckDownload(t *testing.T) {
+	f := modelkeep.File{Path: "w.bin", Size: 16, SHA256: strings.Repeat("ab", 32)}
+	etag := `"` + f.SHA256 + `"`
+	for _, tc := range []struct {
+		name    string
+		headers map[string]string
+		ranges  bool
+		want    string // "", "not modified", "range", "precondition"
+	}{
+		{"plain", nil, true, ""},
+		{"If-None-Match matches", map[string]string{"If-None-Match": etag}, true, "not modified"},
+		{"If-None-Match weak matches", map[string]string{"If-None-Match": `"x", W/` + etag}, true, "not modified"},
+		{"If-None-Match star", map[string]string{"If-None-Match": "*"}, true, "not modified"},
+		{"If-None-Match other", map[string]string{"If-None-Match": `"other"`}, true, ""},
+		{"If-Match matches", map[string]string{"If-Match": etag}, true, ""},
+		{"If-Match weak never matches", map[string]string{"If-Match": "W/" + etag}, true, "precondition"},
+		{"If-Match other", map[string]string{"If-Match": `"other"`}, true, "precondition"},
+		{"If-Match before If-None-Match", map[string]string{"If-Match": `"other"`, "If-None-Match": etag}, true, "precondition"},
+		{"bad range", map[string]string{"Range": "bytes=99-"}, true, "range"},
+		{"bad range on a redirect", map[string]string{"Range": "bytes=99-"}, false, ""},
+		{"bad range, If-Range of another file", map[string]string{"Range": "bytes=99-", "If-Range": `"other"`}, true, ""},
+		{"bad range, If-Range of this file", map[string]string{"Range": "bytes=99-", "If-Range": etag}, true, "range"},
+		{"not modified before the range", map[string]string{"Range": "bytes=99-", "If-None-Match": etag}, true, "not modified"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/f", nil)
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			err := checkDownload(req, f, tc.ranges)
+			var re *rangeError
+			got := ""
+			switch {
+			case err == nil:
+			case errors.Is(err, errNotModified):
+				got = "not modified"
+			case errors.As(err, &re):
+				got = "range"
+			case errors.Is(err, modelkeep.ErrPrecondition):
+				got = "precondition"
+			default:
+				t.Fatalf("unexpected error %v", err)
+			}
+			if got != tc.want {
+				t.Errorf("checkDownload = %q (%v), want %q", got, err, tc.want)
+			}
+		})
+	}
+}
