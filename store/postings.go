@@ -108,9 +108,7 @@ func (s *Store) postings(ctx context.Context, m modelAt, kt keyedTable, cond *mo
 	// started: reading past it could see a version whose predecessors are
 	// not all visible to this read yet.
 	db := s.db.WithContext(ctx)
-	rows, err := db.Raw("SELECT "+kt.numberCol+", "+kt.idCol+" FROM "+kt.table+" WHERE model_id = ? AND "+kt.keyCol+" = ? AND "+
-		kt.headCol+" = ? AND "+kt.numberCol+" > ? AND "+kt.numberCol+" <= ? ORDER BY "+kt.numberCol,
-		m.id, key.key, key.value, upTo, m.latest).Rows()
+	rows, err := db.Raw(postingsQuery(kt), m.id, key.key, key.value, upTo, m.latest).Rows()
 	if err != nil {
 		return nil, dbErr("read search postings", err)
 	}
@@ -391,4 +389,12 @@ func compileCandidateList(dialect string, m modelAt, f modelkeep.VersionFilter, 
 		return "", nil, err
 	}
 	return c.b.sql.String(), c.b.args, nil
+}
+
+// postingsQuery reads the versions (number, id) of a model with a key and
+// value head, in a range of numbers: from the search index alone
+// (TestDrivenListPlan).
+func postingsQuery(kt keyedTable) string {
+	return "SELECT " + kt.numberCol + ", " + kt.idCol + " FROM " + kt.table + " WHERE model_id = ? AND " + kt.keyCol + " = ? AND " +
+		kt.headCol + " = ? AND " + kt.numberCol + " > ? AND " + kt.numberCol + " <= ? ORDER BY " + kt.numberCol
 }
