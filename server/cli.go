@@ -25,6 +25,8 @@ Usage:
                               verify an audit log export offline
   modelkeep audit prune [--dry-run] [flags]
                               remove audit events older than the retention (privileged database user)
+  modelkeep health [--live] [--addr HOST:PORT]
+                              exit 0 when the server is ready (alive, with --live), 1 when not
   modelkeep version           print the version
 
 Run 'modelkeep <command> -h' for the flags of a command; every flag has a
@@ -50,6 +52,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		return tokenCommand(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, rest, getenv, stdout, stderr)
+	case "health":
+		return healthCommand(ctx, rest, getenv, stdout, stderr)
 	case "serve", "migrate":
 	default:
 		fmt.Fprintf(stderr, "modelkeep: unknown command %q\n\n%s", cmd, usageText)

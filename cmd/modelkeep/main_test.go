@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -120,6 +121,30 @@ func TestFreshStart(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("create model: %d\n%s", resp.StatusCode, logs.String())
+	}
+	// The container's health probe: ready, alive, and nobody home.
+	for _, probe := range []struct {
+		args []string
+		env  string
+		code int
+	}{
+		{[]string{"health"}, "MODELKEEP_LISTEN=" + addr, 0},
+		{[]string{"health", "--live", "--addr", addr}, "", 0},
+		{[]string{"health", "--addr", freePort(t)}, "", 1},
+		{[]string{"health", "--addr", "no-port"}, "", 2},
+	} {
+		cmd := exec.Command(bin, probe.args...)
+		cmd.Env = []string{probe.env}
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != probe.code {
+			t.Errorf("modelkeep %v (%s): exit %d, want %d\n%s", probe.args, probe.env, code, probe.code, out)
+		}
 	}
 	for _, p := range []string{"data/modelkeep.db", "data/blobs"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
