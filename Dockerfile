@@ -4,9 +4,11 @@
 # non-root user. Build with `docker build -t modelkeep .` (BuildKit is needed
 # for the cache mounts; it is the default builder of current Docker).
 #
-# There is no HEALTHCHECK here: the distroless image has no shell and no
-# HTTP client to run one. compose.yaml and orchestrators probe GET /healthz
-# (liveness) and GET /readyz (readiness) over HTTP instead.
+# The distroless image has no shell and no HTTP client, so the HEALTHCHECK
+# runs the binary itself: `modelkeep health` asks the server's GET /readyz
+# over loopback (the port of MODELKEEP_LISTEN) and exits 0 on 200, 1
+# otherwise. Orchestrators may instead probe GET /healthz (liveness) and
+# GET /readyz (readiness) over HTTP.
 
 ARG GO_VERSION=1.26
 
@@ -37,5 +39,8 @@ ENV MODELKEEP_LISTEN=0.0.0.0:8080 \
     MODELKEEP_DATA_DIR=/data
 EXPOSE 8080
 VOLUME ["/data"]
+# start-period: the server waits for its database and object store at start.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["/modelkeep", "health"]
 ENTRYPOINT ["/modelkeep"]
 CMD ["serve"]

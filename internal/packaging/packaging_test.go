@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -45,6 +46,8 @@ var overrides = map[string]string{
 	"MYSQL_USER":          "mk-user",
 	"MYSQL_PASSWORD":      "db-secret-from-env",
 	"MYSQL_ROOT_PASSWORD": "root-secret-from-env",
+	"MYSQL_APP_USER":      "mk-app.from-env",
+	"MYSQL_APP_PASSWORD":  "app-secret-from-env",
 	"S3_ACCESS_KEY":       "access-key-from-env",
 	"S3_SECRET_KEY":       "s3-secret-from-env",
 	"S3_BUCKET":           "models-from-env",
@@ -107,7 +110,7 @@ func env(s types.ServiceConfig, key string) string {
 func TestComposeServices(t *testing.T) {
 	t.Parallel()
 	p := loadCompose(t, nil)
-	for _, name := range []string{"mysql", "s3", "createbucket", "modelkeep"} {
+	for _, name := range []string{"mysql", "s3", "createbucket", "migrate", "grants", "modelkeep"} {
 		if _, err := p.GetService(name); err != nil {
 			t.Errorf("compose.yaml: %v", err)
 		}
@@ -118,6 +121,40 @@ func TestComposeServices(t *testing.T) {
 	if got := service(t, p, "s3").Image; !strings.HasPrefix(got, "versity/versitygw:") {
 		t.Errorf("s3 image = %q, want versity/versitygw", got)
 	}
+
+	// The one-shot services run once per `up` and are not restarted.
+	mk := service(t, p, "modelkeep")
+	tests := []struct {
+		service string
+		image   string // "" means the image the modelkeep service builds
+		command []string
+	}{
+		{"createbucket", "", nil},
+		{"migrate", mk.Image, []string{"migrate"}},
+		{"grants", service(t, p, "mysql").Image, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.service, func(t *testing.T) {
+			s := service(t, p, tt.service)
+			if s.Restart != "no" {
+				t.Errorf("%s restart = %q, want \"no\" for a one-shot", tt.service, s.Restart)
+			}
+			if tt.image != "" && s.Image != tt.image {
+				t.Errorf("%s image = %q, want %q", tt.service, s.Image, tt.image)
+			}
+			if tt.command != nil && !slices.Equal(s.Command, tt.command) {
+				t.Errorf("%s command = %q, want %q", tt.service, s.Command, tt.command)
+			}
+		})
+	}
+	// migrate runs the image the modelkeep service builds, without a build
+	// of its own (compose builds it once, for both).
+	if mk.Build == nil || mk.Image == "" {
+		t.Error("modelkeep has no build section or no image name for migrate to share")
+	}
+	if b := service(t, p, "migrate").Build; b != nil {
+		t.Errorf("migrate has a build section %+v: it should run the image the modelkeep service builds", b)
+	}
 }
 
 func TestComposeDependsOn(t *testing.T) {
@@ -127,9 +164,13 @@ func TestComposeDependsOn(t *testing.T) {
 		service, dependency, condition string
 	}{
 		{"modelkeep", "mysql", types.ServiceConditionHealthy},
+		{"modelkeep", "grants", types.ServiceConditionCompletedSuccessfully},
 		{"modelkeep", "s3", types.ServiceConditionHealthy},
 		{"modelkeep", "createbucket", types.ServiceConditionCompletedSuccessfully},
 		{"createbucket", "s3", types.ServiceConditionHealthy},
+		// The grants name tables, so they follow the migrations.
+		{"grants", "migrate", types.ServiceConditionCompletedSuccessfully},
+		{"migrate", "mysql", types.ServiceConditionHealthy},
 	}
 	for _, tt := range tests {
 		t.Run(tt.service+"->"+tt.dependency, func(t *testing.T) {
@@ -150,9 +191,11 @@ func TestComposeHealthchecks(t *testing.T) {
 	tests := []struct {
 		service string
 		probe   string // must appear in the health check command
+		noShell bool   // the image has no shell: the test must be exec form
 	}{
-		{"mysql", "mysqladmin ping"},
-		{"s3", "http://127.0.0.1:7070/_/health"},
+		{"mysql", "mysqladmin ping", false},
+		{"s3", "http://127.0.0.1:7070/_/health", false},
+		{"modelkeep", "/modelkeep health", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.service, func(t *testing.T) {
@@ -162,6 +205,9 @@ func TestComposeHealthchecks(t *testing.T) {
 			}
 			if cmd := strings.Join(hc.Test[1:], " "); !strings.Contains(cmd, tt.probe) {
 				t.Errorf("%s health check %q does not run %q", tt.service, cmd, tt.probe)
+			}
+			if tt.noShell && hc.Test[0] != "CMD" {
+				t.Errorf("%s health check is %q: its image has no shell, want [\"CMD\", ...]", tt.service, hc.Test)
 			}
 			if hc.Interval == nil || hc.Retries == nil {
 				t.Errorf("%s health check sets no interval or retries: a slow first start is then marked unhealthy at docker's defaults", tt.service)
@@ -246,11 +292,15 @@ func TestComposeModelkeepEnv(t *testing.T) {
 			mysql := service(t, p, "mysql")
 			s3 := service(t, p, "s3")
 			mb := service(t, p, "createbucket")
+			migrate := service(t, p, "migrate")
+			grants := service(t, p, "grants")
 
 			t.Run("known variables", func(t *testing.T) {
-				for key := range mk.Environment {
-					if strings.HasPrefix(key, "MODELKEEP_") && !slices.Contains(known, key) {
-						t.Errorf("modelkeep sets %s, which the server does not read (it reads %s)", key, strings.Join(known, ", "))
+				for _, s := range []types.ServiceConfig{mk, migrate} {
+					for key := range s.Environment {
+						if strings.HasPrefix(key, "MODELKEEP_") && !slices.Contains(known, key) {
+							t.Errorf("%s sets %s, which the server does not read (it reads %s)", s.Name, key, strings.Join(known, ", "))
+						}
 					}
 				}
 				for _, key := range []string{"MODELKEEP_DATABASE", "MODELKEEP_BLOBS", "MODELKEEP_LISTEN", "MODELKEEP_DATA_DIR"} {
@@ -261,24 +311,58 @@ func TestComposeModelkeepEnv(t *testing.T) {
 			})
 
 			t.Run("database", func(t *testing.T) {
-				u, err := url.Parse(env(mk, "MODELKEEP_DATABASE"))
-				if err != nil {
-					t.Fatalf("MODELKEEP_DATABASE: %v", err)
+				// The server connects as the least-privileged user the
+				// grants service sets up, migrations run as the schema
+				// owner the mysql image creates.
+				tests := []struct {
+					client         types.ServiceConfig
+					user, password string
+					from           string // where user and password come from
+				}{
+					{mk, env(grants, "MYSQL_APP_USER"), env(grants, "MYSQL_APP_PASSWORD"), "the app user the grants service sets up"},
+					{migrate, env(mysql, "MYSQL_USER"), env(mysql, "MYSQL_PASSWORD"), "the schema owner the mysql service creates"},
 				}
-				pass, _ := u.User.Password()
-				checks := []struct{ what, got, want string }{
-					{"scheme", u.Scheme, "mysql"},
-					{"host", u.Hostname(), "mysql"},
-					{"port", u.Port(), "3306"},
-					{"user", u.User.Username(), env(mysql, "MYSQL_USER")},
-					{"password", pass, env(mysql, "MYSQL_PASSWORD")},
-					{"database", strings.TrimPrefix(u.Path, "/"), env(mysql, "MYSQL_DATABASE")},
+				for _, tt := range tests {
+					t.Run(tt.client.Name, func(t *testing.T) {
+						u, err := url.Parse(env(tt.client, "MODELKEEP_DATABASE"))
+						if err != nil {
+							t.Fatalf("MODELKEEP_DATABASE: %v", err)
+						}
+						pass, _ := u.User.Password()
+						checks := []struct{ what, got, want string }{
+							{"scheme", u.Scheme, "mysql"},
+							{"host", u.Hostname(), "mysql"},
+							{"port", u.Port(), "3306"},
+							{"user", u.User.Username(), tt.user},
+							{"password", pass, tt.password},
+							{"database", strings.TrimPrefix(u.Path, "/"), env(mysql, "MYSQL_DATABASE")},
+						}
+						for _, c := range checks {
+							if c.got != c.want || c.want == "" {
+								t.Errorf("%s MODELKEEP_DATABASE %s = %q, want %q (%s)", tt.client.Name, c.what, c.got, c.want, tt.from)
+							}
+						}
+					})
+				}
+				if owner, app := env(mysql, "MYSQL_USER"), env(grants, "MYSQL_APP_USER"); owner == app {
+					t.Errorf("the server's user %q is the schema owner: it could change audit events", app)
+				}
+			})
+
+			t.Run("grants", func(t *testing.T) {
+				// grants logs in as root, to the mysql service's database,
+				// and refuses to make the owner the app user.
+				checks := []struct{ key, want string }{
+					{"MYSQL_ROOT_PASSWORD", env(mysql, "MYSQL_ROOT_PASSWORD")},
+					{"MYSQL_DATABASE", env(mysql, "MYSQL_DATABASE")},
+					{"MYSQL_USER", env(mysql, "MYSQL_USER")},
 				}
 				for _, c := range checks {
-					if c.got != c.want || c.want == "" {
-						t.Errorf("MODELKEEP_DATABASE %s = %q, want %q (from the mysql service)", c.what, c.got, c.want)
+					if got := env(grants, c.key); got != c.want || c.want == "" {
+						t.Errorf("grants %s = %q, want %q from the mysql service", c.key, got, c.want)
 					}
 				}
+				checkGrantsSQL(t, grants, env(mysql, "MYSQL_DATABASE"), env(grants, "MYSQL_APP_USER"), env(grants, "MYSQL_APP_PASSWORD"))
 			})
 
 			t.Run("blobs", func(t *testing.T) {
@@ -344,6 +428,8 @@ func TestComposeModelkeepEnv(t *testing.T) {
 					{"mysql", "MYSQL_USER", "MYSQL_USER"},
 					{"mysql", "MYSQL_PASSWORD", "MYSQL_PASSWORD"},
 					{"mysql", "MYSQL_ROOT_PASSWORD", "MYSQL_ROOT_PASSWORD"},
+					{"grants", "MYSQL_APP_USER", "MYSQL_APP_USER"},
+					{"grants", "MYSQL_APP_PASSWORD", "MYSQL_APP_PASSWORD"},
 					{"s3", "ROOT_ACCESS_KEY", "S3_ACCESS_KEY"},
 					{"s3", "ROOT_SECRET_KEY", "S3_SECRET_KEY"},
 					{"s3", "VGW_REGION", "S3_REGION"},
@@ -360,6 +446,97 @@ func TestComposeModelkeepEnv(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// grantStatements returns the statements of the least-privilege block in
+// docs/audit.md section 7 (the one TestAuditLeastPrivilege runs), with the
+// database, user and password replaced and whitespace collapsed.
+func grantStatements(t *testing.T, db, user, password string) []string {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "audit.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(doc), "-- least-privilege grants: begin\n")
+	block, _, ok2 := strings.Cut(block, "-- least-privilege grants: end")
+	if !ok || !ok2 {
+		t.Fatal("docs/audit.md has no least-privilege grants block")
+	}
+	block = strings.NewReplacer(
+		"''modelkeep_app''", "''"+user+"''", "'modelkeep_app'", "'"+user+"'", "'change-me'", "'"+password+"'",
+		"modelkeep.", db+".", "'modelkeep'", "'"+db+"'",
+	).Replace(block)
+	var stmts []string
+	for _, stmt := range strings.Split(block, ";\n") {
+		var lines []string
+		for _, l := range strings.Split(stmt, "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "--") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) > 0 {
+			stmts = append(stmts, collapseSpace(strings.Join(lines, " ")+";"))
+		}
+	}
+	if len(stmts) < 5 {
+		t.Fatalf("docs/audit.md grants block has %d statements: %q", len(stmts), stmts)
+	}
+	return stmts
+}
+
+func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// grantRE finds GRANT statements: privileges, target (db.table), grantee.
+var grantRE = regexp.MustCompile(`(?i)GRANT ([A-Z_, ]+?) ON ([^\s;]+) TO '[^']+'@'[^']+'`)
+
+// checkGrantsSQL checks the grants service's script: the SQL it sends is
+// docs/audit.md's block for this database and user (so the two cannot
+// drift), with an idempotent CREATE USER, and it never lets the user change
+// or delete audit events or checkpoints.
+func checkGrantsSQL(t *testing.T, grants types.ServiceConfig, db, user, password string) {
+	t.Helper()
+	if !slices.Equal(grants.Entrypoint, []string{"/bin/sh", "-ec"}) || len(grants.Command) != 1 {
+		t.Fatalf("grants runs %q %q, want entrypoint /bin/sh -ec and one script", grants.Entrypoint, grants.Command)
+	}
+	// What the shell sends: its variables (from the service's environment)
+	// expanded, and the backticks the here-documents escape unescaped.
+	script := os.Expand(strings.ReplaceAll(grants.Command[0], "\\`", "`"), func(key string) string { return env(grants, key) })
+	script = collapseSpace(script)
+	for _, login := range []string{"--user=root", `--password="` + env(grants, "MYSQL_ROOT_PASSWORD") + `"`} {
+		if !strings.Contains(script, login) {
+			t.Errorf("grants does not log in with %s: root is the user that may create users and grant", login)
+		}
+	}
+
+	for _, stmt := range grantStatements(t, db, user, password) {
+		want := []string{stmt}
+		if rest, ok := strings.CutPrefix(stmt, "CREATE USER "); ok {
+			// Safe on every `up`, and a changed password applies.
+			want = []string{"CREATE USER IF NOT EXISTS " + rest, "ALTER USER " + rest}
+		}
+		for _, w := range want {
+			if !strings.Contains(script, w) {
+				t.Errorf("grants does not run docs/audit.md's\n\t%s\nits script:\n%s", w, grants.Command[0])
+			}
+		}
+	}
+
+	matches := grantRE.FindAllStringSubmatch(script, -1)
+	if len(matches) == 0 {
+		t.Fatal("grants runs no GRANT statement")
+	}
+	for _, m := range matches {
+		privs, target := strings.ToUpper(m[1]), strings.ReplaceAll(m[2], "`", "")
+		_, table, _ := strings.Cut(target, ".")
+		if table != "audit_events" && table != "audit_checkpoints" && table != "*" {
+			continue
+		}
+		for _, p := range strings.Split(privs, ",") {
+			if p = strings.TrimSpace(p); p == "UPDATE" || p == "DELETE" || p == "ALL" || p == "ALL PRIVILEGES" || p == "DROP" || p == "ALTER" {
+				t.Errorf("grants gives %s on %s: audit events and checkpoints must stay insert and read only (%s)", p, target, m[0])
+			}
+		}
 	}
 }
 
@@ -521,6 +698,20 @@ func TestDockerfile(t *testing.T) {
 		}
 		execForm("ENTRYPOINT", eps, []string{"/modelkeep"})
 		execForm("CMD", cmds, []string{"serve"})
+
+		// No shell in the image: the probe is the binary, in exec form.
+		hcs := commands[*instructions.HealthCheckCommand](final)
+		if len(hcs) == 0 {
+			t.Error("final stage has no HEALTHCHECK")
+		} else {
+			hc := hcs[len(hcs)-1].Health
+			if want := []string{"CMD", "/modelkeep", "health"}; !slices.Equal(hc.Test, want) {
+				t.Errorf("HEALTHCHECK %q, want exec form %q", hc.Test, want)
+			}
+			if hc.Interval == 0 || hc.Timeout == 0 || hc.StartPeriod == 0 {
+				t.Errorf("HEALTHCHECK interval %v, timeout %v, start period %v: set each (docker's defaults are 30s, 30s and none)", hc.Interval, hc.Timeout, hc.StartPeriod)
+			}
+		}
 
 		envs := stageEnv(final)
 		known := server.EnvVars()
