@@ -1,14 +1,16 @@
 package server
 
 import (
+	"container/list"
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/modelkeep/modelkeep"
 )
 
 // admission runs at most `slots` API requests at once and queues the others
@@ -22,22 +24,27 @@ import (
 // median. Run a few at a time, first come first served, each finishes in
 // about the same time and the others wait their turn in line: the mean
 // stays what the machine's throughput makes it (Little's law), the tail
-// shrinks to near it, and fewer requests in flight also means fewer
-// database threads and connections competing (bench/README.md has the
-// figures).
+// shrinks towards it (by 10-30 % on the heavier requests there), and fewer
+// requests in flight also means fewer database threads competing
+// (bench/README.md has the figures).
 //
 // The line is bounded: a request that would wait beyond maxWait, or find
 // maxQueue requests ahead of it, is answered 503 with Retry-After, as is
-// usual for an overloaded service, instead of piling up.
+// usual for an overloaded service, instead of piling up. At shutdown the
+// requests in line are still served (http.Server.Shutdown waits for them;
+// Config.Validate keeps the shutdown grace above the longest wait).
 //
 // Byte transfers and exports stream for as long as the client takes and
 // the service endpoints must answer under load: they are not counted
 // (admits).
 type admission struct {
-	slots    chan struct{}
-	waiting  atomic.Int64
-	maxQueue int64
+	maxQueue int
 	maxWait  time.Duration
+	slots    int
+
+	mu    sync.Mutex
+	free  int        // slots no request holds
+	queue *list.List // of chan struct{}: the waiting requests, oldest first
 }
 
 // maxQueuedRequests bounds the line: beyond it, requests are refused at
@@ -45,7 +52,7 @@ type admission struct {
 const maxQueuedRequests = 4096
 
 func newAdmission(slots, maxQueue int, maxWait time.Duration) *admission {
-	return &admission{slots: make(chan struct{}, slots), maxQueue: int64(maxQueue), maxWait: maxWait}
+	return &admission{slots: slots, free: slots, maxQueue: maxQueue, maxWait: maxWait, queue: list.New()}
 }
 
 // admits reports whether the route Echo matched goes through the line.
@@ -67,42 +74,91 @@ func (a *admission) middleware() echo.MiddlewareFunc {
 			if !admits(c.Path()) {
 				return next(c)
 			}
-			release, err := a.enter(c.Request().Context())
-			if err != nil {
+			if err := a.enter(c.Request().Context()); err != nil {
 				c.Response().Header().Set("Retry-After", "1")
-				return err
+				// An HTTP error, not a domain one: refusals under load are
+				// the line working, not a backing service failing, so the
+				// error handler does not log them as failures.
+				return echo.NewHTTPError(http.StatusServiceUnavailable, err.Error())
 			}
-			defer release()
+			defer a.leave()
 			return next(c)
 		}
 	}
 }
 
-// enter waits for a slot, in arrival order (a channel's waiting senders are
-// served first in, first out), and returns the function that frees it.
-func (a *admission) enter(ctx context.Context) (func(), error) {
-	select {
-	case a.slots <- struct{}{}:
-		return a.leave, nil
-	default:
+// errBusy is a refusal to wait.
+var errBusy = errors.New("the server is busy")
+
+// enter returns once the request holds a slot, or an error (errBusy) when
+// the line is full, the wait reaches maxWait or ctx ends (the client left).
+// Waiting requests get their slots strictly in the order they joined the
+// line: leave hands a freed slot to the oldest one.
+func (a *admission) enter(ctx context.Context) error {
+	a.mu.Lock()
+	if a.free > 0 && a.queue.Len() == 0 {
+		a.free--
+		a.mu.Unlock()
+		return nil
 	}
-	if a.waiting.Add(1) > a.maxQueue {
-		a.waiting.Add(-1)
-		return nil, modelkeep.Errorf(modelkeep.ErrUnavailable, "the server is busy: %d requests are waiting already; retry shortly", a.maxQueue)
+	if a.queue.Len() >= a.maxQueue {
+		a.mu.Unlock()
+		return fmt.Errorf("%w: %d requests are waiting already; retry shortly", errBusy, a.maxQueue)
 	}
-	defer a.waiting.Add(-1)
+	turn := make(chan struct{})
+	place := a.queue.PushBack(turn)
+	a.mu.Unlock()
+
 	timer := time.NewTimer(a.maxWait)
 	defer timer.Stop()
+	var why error
 	select {
-	case a.slots <- struct{}{}:
-		return a.leave, nil
+	case <-turn:
+		return nil
 	case <-timer.C:
-		return nil, modelkeep.Errorf(modelkeep.ErrUnavailable, "the server is busy: no turn within %s; retry shortly", a.maxWait)
+		why = fmt.Errorf("%w: no turn within %s; retry shortly", errBusy, a.maxWait)
 	case <-ctx.Done():
-		// The client left (or the server is shutting down): nobody reads
-		// the answer.
-		return nil, modelkeep.Errorf(modelkeep.ErrUnavailable, "the request ended while waiting for its turn: %v", ctx.Err())
+		// The client left: nobody reads the answer.
+		why = fmt.Errorf("%w: the request ended while waiting for its turn: %v", errBusy, ctx.Err())
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	select {
+	case <-turn:
+		// The slot was handed over just now: pass it on.
+		a.handOver()
+	default:
+		a.queue.Remove(place)
+	}
+	return why
 }
 
-func (a *admission) leave() { <-a.slots }
+// leave frees the caller's slot.
+func (a *admission) leave() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.handOver()
+}
+
+// handOver gives a freed slot to the oldest waiting request, or back to
+// the pool. a.mu is held.
+func (a *admission) handOver() {
+	if front := a.queue.Front(); front != nil {
+		close(a.queue.Remove(front).(chan struct{}))
+		return
+	}
+	a.free++
+}
+
+// waiting and admitted are the line's gauges.
+func (a *admission) waiting() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.queue.Len()
+}
+
+func (a *admission) admitted() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.slots - a.free
+}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/api"
 )
 
@@ -54,8 +53,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // Requests that find every slot taken get their turn in arrival order.
 func TestAdmissionFirstComeFirstServed(t *testing.T) {
 	a := newAdmission(1, 100, time.Minute)
-	release, err := a.enter(t.Context())
-	if err != nil {
+	if err := a.enter(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	const waiters = 20
@@ -64,73 +62,96 @@ func TestAdmissionFirstComeFirstServed(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range waiters {
 		wg.Go(func() {
-			leave, err := a.enter(context.Background())
-			if err != nil {
+			if err := a.enter(context.Background()); err != nil {
 				t.Error(err)
 				return
 			}
 			mu.Lock()
 			order = append(order, i)
 			mu.Unlock()
-			leave()
+			a.leave()
 		})
 		// The next one arrives only once this one is in line.
-		waitFor(t, "the request to queue", func() bool { return a.waiting.Load() == int64(i+1) })
+		waitFor(t, "the request to queue", func() bool { return a.waiting() == i+1 })
 	}
-	release()
+	if got := a.admitted(); got != 1 {
+		t.Fatalf("%d admitted while one holds the only slot", got)
+	}
+	a.leave()
 	wg.Wait()
+	if len(order) != waiters {
+		t.Fatalf("%d requests served, want %d", len(order), waiters)
+	}
 	for i, got := range order {
 		if got != i {
 			t.Fatalf("served in order %v, want arrival order", order)
 		}
 	}
-	if len(order) != waiters {
-		t.Fatalf("%d requests served, want %d", len(order), waiters)
+	if a.admitted() != 0 || a.waiting() != 0 {
+		t.Fatalf("after everyone left: %d admitted, %d waiting", a.admitted(), a.waiting())
 	}
 }
 
 // The line is bounded in length and in time, and a client that leaves
-// gives up its place.
+// gives up its place; none of that loses or invents a slot.
 func TestAdmissionRefusals(t *testing.T) {
 	a := newAdmission(1, 1, 50*time.Millisecond)
-	release, err := a.enter(t.Context())
-	if err != nil {
+	if err := a.enter(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	defer release()
 
 	start := time.Now()
-	if _, err := a.enter(t.Context()); !errors.Is(err, modelkeep.ErrUnavailable) {
-		t.Fatalf("no turn within the wait: %v, want ErrUnavailable", err)
+	if err := a.enter(t.Context()); !errors.Is(err, errBusy) {
+		t.Fatalf("no turn within the wait: %v, want errBusy", err)
 	}
 	if waited := time.Since(start); waited < 50*time.Millisecond {
 		t.Errorf("refused after %s, before the 50ms wait", waited)
 	}
 
 	queued := make(chan error, 1)
-	go func() {
-		_, err := a.enter(context.Background())
-		queued <- err
-	}()
-	waitFor(t, "the request to queue", func() bool { return a.waiting.Load() == 1 })
-	if _, err := a.enter(t.Context()); !errors.Is(err, modelkeep.ErrUnavailable) {
-		t.Fatalf("line full: %v, want ErrUnavailable at once", err)
+	go func() { queued <- a.enter(context.Background()) }()
+	waitFor(t, "the request to queue", func() bool { return a.waiting() == 1 })
+	if err := a.enter(t.Context()); !errors.Is(err, errBusy) {
+		t.Fatalf("line full: %v, want errBusy at once", err)
 	}
-	<-queued // timed out
+	if err := <-queued; !errors.Is(err, errBusy) {
+		t.Fatalf("queued request: %v, want errBusy after the wait", err)
+	}
 
 	ctx, cancel := context.WithCancel(t.Context())
 	left := make(chan error, 1)
-	go func() {
-		_, err := a.enter(ctx)
-		left <- err
-	}()
-	waitFor(t, "the request to queue", func() bool { return a.waiting.Load() == 1 })
+	go func() { left <- a.enter(ctx) }()
+	waitFor(t, "the request to queue", func() bool { return a.waiting() == 1 })
 	cancel()
-	if err := <-left; !errors.Is(err, modelkeep.ErrUnavailable) {
+	if err := <-left; !errors.Is(err, errBusy) {
 		t.Fatalf("client gone: %v", err)
 	}
-	if n := a.waiting.Load(); n != 0 {
-		t.Fatalf("%d still waiting after everyone left", n)
+	if a.waiting() != 0 || a.admitted() != 1 {
+		t.Fatalf("after the refusals: %d waiting, %d admitted; want 0 and 1", a.waiting(), a.admitted())
+	}
+	a.leave()
+	if err := a.enter(t.Context()); err != nil {
+		t.Fatalf("the slot was lost: %v", err)
+	}
+	a.leave()
+}
+
+// A slot handed over at the moment its waiter gives up is passed on, not
+// lost: many waiters with a tiny wait, under -race.
+func TestAdmissionHandOverRace(t *testing.T) {
+	a := newAdmission(2, 1000, time.Millisecond)
+	var wg sync.WaitGroup
+	for range 200 {
+		wg.Go(func() {
+			if a.enter(context.Background()) == nil {
+				time.Sleep(100 * time.Microsecond)
+				a.leave()
+			}
+		})
+	}
+	wg.Wait()
+	if a.admitted() != 0 || a.waiting() != 0 {
+		t.Fatalf("after everyone left: %d admitted, %d waiting", a.admitted(), a.waiting())
 	}
 }
 
@@ -152,11 +173,10 @@ func TestAdmissionMiddleware(t *testing.T) {
 	if rec := get("/api/v1/models"); rec.Code != http.StatusOK {
 		t.Fatalf("free slot: %d", rec.Code)
 	}
-	release, err := a.enter(t.Context())
-	if err != nil {
+	if err := a.enter(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	defer release()
+	defer a.leave()
 	rec := get("/api/v1/models")
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" {
 		t.Fatalf("busy: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))

@@ -225,6 +225,11 @@ func (c *Config) Validate() error {
 	if c.MaxConcurrentRequests > 0 && c.MaxQueueWait < time.Millisecond {
 		errs = append(errs, fmt.Errorf("max queue wait %s: at least 1ms", c.MaxQueueWait))
 	}
+	if c.MaxConcurrentRequests > 0 && c.ShutdownGrace > 0 && c.MaxQueueWait >= c.ShutdownGrace {
+		// Requests still in line at shutdown must get their turn within
+		// the grace, or they are cut off unanswered.
+		errs = append(errs, fmt.Errorf("max queue wait %s: must be shorter than the shutdown grace %s", c.MaxQueueWait, c.ShutdownGrace))
+	}
 	if c.OrphanSweepInterval < 0 || c.OrphanMinAge < 0 || c.ShutdownGrace < 0 || c.TokenCacheTTL < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,17 @@ func TestParseConfig(t *testing.T) {
 			t.Fatalf("listen = %q, err %v", c.Listen, err)
 		}
 	})
+	t.Run("admission line", func(t *testing.T) {
+		for _, tc := range []struct {
+			value string
+			want  int
+		}{{"auto", 4 * runtime.GOMAXPROCS(0)}, {"off", 0}, {"3", 3}} {
+			c, err := ParseConfig("serve", nil, env("MODELKEEP_MAX_CONCURRENT_REQUESTS", tc.value), io.Discard)
+			if err != nil || c.MaxConcurrentRequests != tc.want || c.MaxQueueWait != 10*time.Second {
+				t.Errorf("%s: %d requests at once, wait %s (%v); want %d, 10s", tc.value, c.MaxConcurrentRequests, c.MaxQueueWait, err, tc.want)
+			}
+		}
+	})
 	t.Run("data dir drives the defaults", func(t *testing.T) {
 		c, err := ParseConfig("serve", []string{"--data-dir", "/srv/mk"}, env(), io.Discard)
 		if err != nil || c.Database != "sqlite:/srv/mk/modelkeep.db" || c.Blobs != "file:/srv/mk/blobs" {
@@ -62,6 +74,9 @@ func TestParseConfig(t *testing.T) {
 		{"bad log format", []string{"--log-format", "xml"}, "log format"},
 		{"stray argument", []string{"extra"}, "unexpected"},
 		{"unknown flag", []string{"--nope"}, "nope"},
+		{"bad concurrency", []string{"--max-concurrent-requests", "0"}, "auto, off or a number"},
+		{"queue wait past the grace", []string{"--max-queue-wait", "30s", "--shutdown-grace", "30s"}, "shorter than the shutdown grace"},
+		{"no queue wait", []string{"--max-queue-wait", "0s"}, "at least 1ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out strings.Builder

@@ -115,10 +115,10 @@ func newEcho(cfg Config, svc *modelkeep.Service, authn api.Authenticator, logger
 		metrics.registry.MustRegister(
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "modelkeep_http_requests_waiting", Help: "API requests waiting for their turn (MODELKEEP_MAX_CONCURRENT_REQUESTS).",
-			}, func() float64 { return float64(line.waiting.Load()) }),
+			}, func() float64 { return float64(line.waiting()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "modelkeep_http_requests_admitted", Help: "API requests running, out of MODELKEEP_MAX_CONCURRENT_REQUESTS.",
-			}, func() float64 { return float64(len(line.slots)) }))
+			}, func() float64 { return float64(line.admitted()) }))
 		e.Use(line.middleware())
 	}
 
