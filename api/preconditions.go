@@ -34,7 +34,10 @@ func (e *rangeError) Error() string { return e.reason }
 // checkDownload returns errNotModified, a *rangeError or an ErrPrecondition
 // error when req's headers settle the answer for f without its bytes, in
 // the order RFC 9110 §13.2.2 evaluates them. ranges is false when no
-// bytes are served here (a redirect): Range is then the blob store's.
+// bytes are served here (a redirect): Range is then the blob store's. A
+// Range in another unit than bytes is removed from req, as RFC 9110 §14.2
+// asks (the whole file is sent), and the unit of a bytes range is written
+// in lower case, as http.ServeContent reads it.
 func checkDownload(req *http.Request, f modelkeep.File, ranges bool) error {
 	etag := strconv.Quote(f.SHA256)
 	if im := req.Header.Get("If-Match"); im != "" && !etagListHas(im, etag, true) {
@@ -50,6 +53,13 @@ func checkDownload(req *http.Request, f modelkeep.File, ranges bool) error {
 	if ir := req.Header.Get("If-Range"); ir != "" && strings.TrimSpace(ir) != etag {
 		return nil // the client's copy is another file: the whole one is sent
 	}
+	unit, spec, ok := strings.Cut(r, "=")
+	if !ok || !strings.EqualFold(strings.TrimSpace(unit), "bytes") {
+		req.Header.Del("Range")
+		return nil
+	}
+	r = "bytes=" + spec
+	req.Header.Set("Range", r)
 	return checkRange(r, f.Size)
 }
 

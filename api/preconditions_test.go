@@ -103,6 +103,9 @@ func TestCheckDownload(t *testing.T) {
 		{"bad range, If-Range of another file", map[string]string{"Range": "bytes=99-", "If-Range": `"other"`}, true, ""},
 		{"bad range, If-Range of this file", map[string]string{"Range": "bytes=99-", "If-Range": etag}, true, "range"},
 		{"not modified before the range", map[string]string{"Range": "bytes=99-", "If-None-Match": etag}, true, "not modified"},
+		{"unit in capitals", map[string]string{"Range": "Bytes=99-"}, true, "range"},
+		{"unknown unit", map[string]string{"Range": "lines=99-"}, true, ""},
+		{"no unit", map[string]string{"Range": "99-100"}, true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodGet, "/f", nil)
@@ -125,6 +128,16 @@ func TestCheckDownload(t *testing.T) {
 			}
 			if got != tc.want {
 				t.Errorf("checkDownload = %q (%v), want %q", got, err, tc.want)
+			}
+			// What ServeContent is left with: a bytes range, or none.
+			if r, sent := req.Header.Get("Range"), tc.headers["Range"]; sent != "" && tc.ranges && tc.headers["If-Range"] == "" &&
+				tc.headers["If-None-Match"] == "" && r != "" && !strings.HasPrefix(r, "bytes=") {
+				t.Errorf("Range %q left as %q", sent, r)
+			}
+			if strings.HasPrefix(tc.name, "unknown unit") || strings.HasPrefix(tc.name, "no unit") {
+				if r := req.Header.Get("Range"); r != "" {
+					t.Errorf("Range of an unknown unit kept: %q", r)
+				}
 			}
 		})
 	}

@@ -217,7 +217,7 @@ func testFlow(t *testing.T, e *env) {
 		{fmt.Sprintf("bytes=%d-", len(small)), "past the end"},
 		{"bytes=0-1,4-5", "one range per request"},
 		{"bytes=5-4", "invalid Range"},
-		{"lines=1-2", "invalid Range"},
+		{"Bytes=99-", "past the end"},
 	} {
 		resp := e.do("GET", base+"/files/config.json", nil, "Range", r.header)
 		if cr := resp.Header.Get("Content-Range"); cr != fmt.Sprintf("bytes */%d", len(small)) {
@@ -228,6 +228,15 @@ func testFlow(t *testing.T, e *env) {
 	if after := downloads(); after != before {
 		t.Fatalf("answers without bytes recorded %d downloads", after-before)
 	}
+	// A range in a unit the server does not know is ignored: the whole
+	// file (RFC 9110 §14.2), recorded.
+	resp = e.do("GET", base+"/files/config.json", nil, "Range", "lines=1-2")
+	got, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(got) != string(small) || downloads() != before+1 {
+		t.Fatalf("unknown range unit: status %d, body %q, %d downloads recorded", resp.StatusCode, got, downloads()-before)
+	}
+	before++
 	resp = e.do("GET", base+"/files/config.json", nil, "Range", "bytes=0-0", "If-Match", smallETag)
 	got, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()

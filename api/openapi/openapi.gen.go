@@ -2659,7 +2659,14 @@ type TooLargeJSONResponse Error
 
 type UnauthorizedJSONResponse Error
 
-type UnavailableJSONResponse Error
+type UnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type UnavailableJSONResponse struct {
+	Body Error
+
+	Headers UnavailableResponseHeaders
+}
 
 type ListAuditEventsRequestObject struct {
 	Params ListAuditEventsParams
@@ -2730,10 +2737,13 @@ type ListAuditEvents503JSONResponse struct{ UnavailableJSONResponse }
 func (response ListAuditEvents503JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2808,10 +2818,13 @@ type ListAuditCheckpoints503JSONResponse struct{ UnavailableJSONResponse }
 func (response ListAuditCheckpoints503JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2899,10 +2912,13 @@ type CreateAuditCheckpoint503JSONResponse struct{ UnavailableJSONResponse }
 func (response CreateAuditCheckpoint503JSONResponse) VisitCreateAuditCheckpointResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2977,10 +2993,13 @@ type VerifyAudit503JSONResponse struct{ UnavailableJSONResponse }
 func (response VerifyAudit503JSONResponse) VisitVerifyAuditResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3055,10 +3074,13 @@ type ListDatasets503JSONResponse struct{ UnavailableJSONResponse }
 func (response ListDatasets503JSONResponse) VisitListDatasetsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3175,10 +3197,13 @@ type CreateDataset503JSONResponse struct{ UnavailableJSONResponse }
 func (response CreateDataset503JSONResponse) VisitCreateDatasetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3269,10 +3294,13 @@ type GetDataset503JSONResponse struct{ UnavailableJSONResponse }
 func (response GetDataset503JSONResponse) VisitGetDatasetResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3347,10 +3375,13 @@ type ListDeployments503JSONResponse struct{ UnavailableJSONResponse }
 func (response ListDeployments503JSONResponse) VisitListDeploymentsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3425,10 +3456,13 @@ type ListModels503JSONResponse struct{ UnavailableJSONResponse }
 func (response ListModels503JSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3531,10 +3565,13 @@ type CreateModel503JSONResponse struct{ UnavailableJSONResponse }
 func (response CreateModel503JSONResponse) VisitCreateModelResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3631,10 +3668,13 @@ type DeleteModel503JSONResponse struct{ UnavailableJSONResponse }
 func (response DeleteModel503JSONResponse) VisitDeleteModelResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3723,10 +3763,13 @@ type GetModel503JSONResponse struct{ UnavailableJSONResponse }
 func (response GetModel503JSONResponse) VisitGetModelResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3830,10 +3873,13 @@ type UpdateModel503JSONResponse struct{ UnavailableJSONResponse }
 func (response UpdateModel503JSONResponse) VisitUpdateModelResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3917,10 +3963,13 @@ type DeleteAlias503JSONResponse struct{ UnavailableJSONResponse }
 func (response DeleteAlias503JSONResponse) VisitDeleteAliasResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4010,10 +4059,13 @@ type GetAlias503JSONResponse struct{ UnavailableJSONResponse }
 func (response GetAlias503JSONResponse) VisitGetAliasResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4132,10 +4184,13 @@ type SetAlias503JSONResponse struct{ UnavailableJSONResponse }
 func (response SetAlias503JSONResponse) VisitSetAliasResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4225,10 +4280,13 @@ type CompareMetrics503JSONResponse struct{ UnavailableJSONResponse }
 func (response CompareMetrics503JSONResponse) VisitCompareMetricsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4317,10 +4375,13 @@ type GetPolicy503JSONResponse struct{ UnavailableJSONResponse }
 func (response GetPolicy503JSONResponse) VisitGetPolicyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4424,10 +4485,13 @@ type PutPolicy503JSONResponse struct{ UnavailableJSONResponse }
 func (response PutPolicy503JSONResponse) VisitPutPolicyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4517,10 +4581,13 @@ type GetVersionInStage503JSONResponse struct{ UnavailableJSONResponse }
 func (response GetVersionInStage503JSONResponse) VisitGetVersionInStageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4610,10 +4677,13 @@ type ListVersions503JSONResponse struct{ UnavailableJSONResponse }
 func (response ListVersions503JSONResponse) VisitListVersionsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4731,10 +4801,13 @@ type CreateVersion503JSONResponse struct{ UnavailableJSONResponse }
 func (response CreateVersion503JSONResponse) VisitCreateVersionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4824,10 +4897,13 @@ type GetVersion503JSONResponse struct{ UnavailableJSONResponse }
 func (response GetVersion503JSONResponse) VisitGetVersionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4946,10 +5022,13 @@ type RecordDeployment503JSONResponse struct{ UnavailableJSONResponse }
 func (response RecordDeployment503JSONResponse) VisitRecordDeploymentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5039,10 +5118,13 @@ type ListFiles503JSONResponse struct{ UnavailableJSONResponse }
 func (response ListFiles503JSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5160,10 +5242,13 @@ type FinalizeVersion503JSONResponse struct{ UnavailableJSONResponse }
 func (response FinalizeVersion503JSONResponse) VisitFinalizeVersionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5254,10 +5339,13 @@ type GetLineage503JSONResponse struct{ UnavailableJSONResponse }
 func (response GetLineage503JSONResponse) VisitGetLineageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5348,10 +5436,13 @@ type ListMetrics503JSONResponse struct{ UnavailableJSONResponse }
 func (response ListMetrics503JSONResponse) VisitListMetricsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5456,10 +5547,13 @@ type LogMetrics503JSONResponse struct{ UnavailableJSONResponse }
 func (response LogMetrics503JSONResponse) VisitLogMetricsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5578,10 +5672,13 @@ type RequestTransition503JSONResponse struct{ UnavailableJSONResponse }
 func (response RequestTransition503JSONResponse) VisitRequestTransitionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5670,10 +5767,13 @@ type GetRun503JSONResponse struct{ UnavailableJSONResponse }
 func (response GetRun503JSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5748,10 +5848,13 @@ type ListTokens503JSONResponse struct{ UnavailableJSONResponse }
 func (response ListTokens503JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5840,10 +5943,13 @@ type CreateToken503JSONResponse struct{ UnavailableJSONResponse }
 func (response CreateToken503JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5926,10 +6032,13 @@ type RevokeToken503JSONResponse struct{ UnavailableJSONResponse }
 func (response RevokeToken503JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6004,10 +6113,13 @@ type ListTransitions503JSONResponse struct{ UnavailableJSONResponse }
 func (response ListTransitions503JSONResponse) VisitListTransitionsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6096,10 +6208,13 @@ type GetTransition503JSONResponse struct{ UnavailableJSONResponse }
 func (response GetTransition503JSONResponse) VisitGetTransitionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6231,10 +6346,13 @@ type ApproveTransition503JSONResponse struct{ UnavailableJSONResponse }
 func (response ApproveTransition503JSONResponse) VisitApproveTransitionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6352,10 +6470,13 @@ type RejectTransition503JSONResponse struct{ UnavailableJSONResponse }
 func (response RejectTransition503JSONResponse) VisitRejectTransitionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -7732,205 +7853,206 @@ func (sh *strictHandler) RejectTransition(ctx echo.Context, id TransitionID) err
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3Zchs5luiv4PL2hMnuFEXJssumoqKv2ku1pqtcDttVHXeKHiWUCZIoJYEsACma5VbEPN0PuB8xH9Zf",
-	"MoFzgFxIJBct3tovNpUL8gA4OPvyvpPIWS4FE0Z3hu87OVV0xgxT8NcPMmXZCzpj9o+U6UTx3HApOsOO",
-	"mTIys7fvaSLsE1GH2+s5NdNO1IFLww480Yk6iv1WcMXSztCogkUdnUzZjNpR/6DYuDPs/O/9Co59vKv3",
-	"4ctXV1HnJZ2w1/z3ABjcsJkmOVMkpxNGuikb0yIz5MGg5yH6rWBqUYFknzvTdrA6GDP6js+KWWd4MBgM",
-	"os6MC/dn1DGL3L7HhWETpkp43sgLJsLrEgv2zpzBh4x9KiZyTOyNXLFLLgsNwK6DD15bBvB7JiZmakE8",
-	"PCrB0kZxMQGo3igqNLdwnD4NA2bKJ4jdEabNPU14Gt47uN6+cTk1hin72n/+Mth7TPfGb9/fP7z6QycE",
-	"2s9MaS7Fi2J2zlQYtkt8hAh4hnQPInIYkfsR+ed//XcvDKF7ZS2Y5cYeHhx9c/To/sOjbzZs75UdTudS",
-	"aAaH4C80fYWLZf9KpDBMwE+a5xlPqJ3D/q9aAjJsh9jPlJLuU0voLC5pxlPCRV6YzlXUeSLFOOPJB/h0",
-	"4r6kyZybKaBrUijFhCHaUMNIl73j2mhCM8VouogIn80KQ88z1rOQPpfqnKcpnom7BRVQ2Z6Qe5oomTFN",
-	"UkmENIRmmZwTM+XaQvRCmueyEOndAyQk0UUyRYIYlagsFRnzjFlYXiqWSJHC2XtOecY+AFTU0pvyqySV",
-	"TMMqTWWWWpjeSPk9VRP2YTbsXKYLwjWRl0wBdmmmLpm6p0nGZxyQ/SdBCzOViv/OPsym4WE7Z1RZmIDm",
-	"IhiXlGcWsz/M0qTU0HOqmUUYWKpMnhNtpGJ2wQqhGE2mFpzIP4FrZ+8aKcl5oRfESGLoBYPbjrgTIeek",
-	"a6ZM4JmOXzGjFnsnY8NU3APC7OCz4J9kHH/kSuZMGY7kj/rLS1Q9csw9dMfzuTNPoauHSjobdYo8pYal",
-	"ZxTWdizVzP7q2It7hoNIsTKyf+d8Efzwmu9d1bnEL6VkgtOLaryk9okGjG9LcOT5rywBjIU1OwVibZcq",
-	"xaNGs5e1JRzTTLNoaVVrgG6QNepA+7eCoOS5kpc0C+wg3EG+u7Jiuyx+ImczdxJW7k2owa+BRLbpOHxH",
-	"DXvFdJEB6G4wqhRdrMy5hL76PkDtPxlciyLl5smUJRe55Ahw89Q9Sw8fPDh4TDSfCGoKxSJiD+DDo6ii",
-	"Tyevn5yeEsPemZGIAV0uGMv3qB17LykH3788GI3EqBgM7iea/QY/WHllSvV06ZJd3fJS3B9ZnGtumH1p",
-	"0wrCFP9qH7yKOhdsccbT1WlO2Tsveo650oY8IucLw7S9+PqvJ3uHDx76+4rOSV6cZzwhF2wR2v0LjqyU",
-	"CYusvwCSKotwuF9WPrITKQSr7Un1uma/NTCNC/PwqBMF6EK5KY3nLeAhsABZt1msN9xpE3XsslBFuOBu",
-	"KDfRclHr8GyBa99zlBObO1qhy/ZnZBmJVw5K+77bDeWp39oLtgCZyHMNOx+U8kLruaS7hOk7IMqZRZTA",
-	"t6mxn4wI1YSSl89+IKPOy5/+8v3pE/K3Z/931LHsLbkIqgn1nakv2SpUrTvx7NJRqCUamBhHbpvQsv6k",
-	"T/B095HWxxGJrdTWT+VcZJKm9gJ8tK/YpbyAB2iSMK37KROcpXFoGWliZIum40VXXQDowNRjKqRYzGSh",
-	"g6OlzFCe6XYmg2pP81tzuxPJlIoJS0n3nI2tQEFFSqgVAMhYKoJT1r1jIhigBksUM7pP3kwZsaeCJJYe",
-	"asKNJq+ePyGPvnn0gCQWWJ7QzI4x63eW9yLqvNubyD130QpK/Vd0/gPT2qq9V9HuBE4WJpF4zj350QXs",
-	"QcfO2u5CkOhYQeRs568pNpOGndE0bdnBJONMWN3ZPsK0tqheE8s0nRNuQvvoCKU7tIHbWhYqYWvxVO+P",
-	"FS3SvZQZZpFs30kFev9+EHcc4W2Ol0tnB+ACVb0p5eKY1JVulBmFJBOa22VeodzrBJfbocuOIONZivwh",
-	"rq1ThRmNtW1uYXV86gjhsHA9IQlTc3bJdibkSJcCNHwzvV1aGvf1HWjiX90BaKJAJudMJVbtsGKCEwfs",
-	"EgUMOw+PQoYdN/wbHjIQ/vTmCWIQe0cTky2I5u/IWOEe0oykfMKNBi5hN4KlQJosb2J2A9k7OsutAtY5",
-	"HBw+3Bsc7A0O3wzuDwdHw8GD/sHh/aMHD/+jjpXtkmuTHC0B/zNTfOx0urV8+6wQl/AsCzDc2nNuCuR8",
-	"YbmgbnDeUgW/AM2MCmmmVo0T2lCRsHt2OYiSxqoc9u1eUD6qA1UHafXJClGXqAlcJzAQrPYWUhkIkGfn",
-	"yqLaWZCmVGKmZr+R+VRqRuBLZE61Z0QRsUfzkqWW63GhmbJz7UqRLcjcaqp2eeRFbxegthctp4yGxGTL",
-	"6JywlFFtHNRueY4rAkns+wimvAidB3u/fXHssnhxmyVSpSytjbvdjC18O0w4s+zdnCUNXWhHqVNe1LDr",
-	"XMqMUYHciuqQTAVyB9dkrqSY2NkqtlHag+UsKZtbjnI1W3A+ajufIUr4RDFqGHg0aubcHVT2xiSbBvmH",
-	"9x8dhURpupkFoo8j6hg62chI3thnllcOPtI+YXBTXG/C7F3OFdNnPLDHGR8zS2xRyP9OkrRQQENJN/7m",
-	"cDC1QvL9wSzuHZPDoykeGXqumTARoYbMpFVGv3k4GEybHKdrWc7bP3VHoz7+6v25O/3H7B/6HzPd6/0p",
-	"yIRQKlqFcZLJc+LG1qQb/9EC9ee4588gvAfOK5TegIuSGV0QI4tkekxoluFDuj6BTlSx/TqvpHu/D/Ye",
-	"98/++Oe9t+8PooPDR2GeOaPvTvH9+4er4gDYs7cWLV5JNC9XYz4Aucz9cbA6vlM6QqdWWpIMh7fQjSXp",
-	"xgnfQ6HTKMoFFxNQgjKesNhS6vpZOHwEEJR/bzr5HiA/9XZUdk6ka55eaqhmO0htT/GFV2zcXOCHR6uL",
-	"ujtpAD/rGn2uMcijg8eHQaWwwWDczpDKhWsPJz6uSdefuoPB4ZHbs/oHG07FauVzqthmpvESnnJLpQqx",
-	"EW0L8dSJ5BYlS51n3Tuv8aldSeXKjNy+BmQ9QLLdzNH+nRZz9BJerNy3B0hoFry3C/MI6BABr3TAIW1f",
-	"RM+5HJO40DCVOCJslpsFseqh0SgSoXt9woxbP2Iltl5Q35xSq0i0uIjbNAnt3PtbyDTX8hsoHlxlN+XV",
-	"FaPlslSswivaxDgimRJuIiLYnGnjRN/QEu1Cb37SLKQlOjjPjCpEYmePEOeKub9CBiB7DTnXTCpWge8g",
-	"t9MQ1a6TjGurkBkU30YC3lyNZeCowiCKrEwXzNlLsqJVwCpY97zcaAXIdPUDEZlPeTIlNNOSaLrQZCrn",
-	"xEgyYcbJztqEnT0tLMbFp1QunvoyNQ5xVKcCG70/buLX8f/szjFqtKL29OGDhzcUPNcd15O955tPbBPn",
-	"wL+wu7XInc/6zAZHj6K1Hr4tTpMTGTZhxJrNDVuAritN3IoBqPz4diagmiCzG47ugkVWdqtbZ700YheZ",
-	"Zjyl7qwZdBOxS5oVeO3tjixkLU5eB42Whdf6J0/2/gPF+rfVz/7Z8E97b98PooPDb1rCnbbSz2oEfwW/",
-	"Stf6LmsflgcjUm1AROz6R6Ra/gjNMHlhkFHUI7Em9JIRIUWQoV7Pge297rXILQv8muX5ufrOMoN258DD",
-	"e2xZmjZUpJpwQX569b1V/qZ61Zh4cNC5+TZHnacs4R62HY5VzYu+SvZ30Zz8QMHVY3kmF7OgLyyFezsK",
-	"UOVLLaIuE+mOIzJxyZUUrREFLT6S9qgTxfKMJkyHbaHaKGrYJAy9UXQ85slZzlTShKc2wvbBJeCCWMX1",
-	"+oxrAK1+vrncUWPH1u/2dWSRpY3YiuTUlro9lBNM30pmmSwM8a+QbkIFVYuInGcF258oxkRvo3xQ3z3P",
-	"Y+z7Z/C+ldtgUCQoGTIePaWpnHeiDj0/c3wn5couWYjnBFCgOTM9pQoVAnySdA8Gg7phyGnVZRxxbU6D",
-	"jZSxBTfW73aLcFLe30E+qejFrYgoNRC2k1IwQG7V1Ra+nMiUNWNRgMmdUTUp3BIWEEzIhOGoIYFI6iJU",
-	"o46Q5mwMwaFRZ8bMVKZn9hIEkKJl2Qfegs+wjKI8G2PwZtQxUp5lED5pv6WLPJfK6gozlnJ6BvOLOoqK",
-	"CYORNTVcjzkEFVo8nDBtzmZcz6hJpghuGXQYYWyNoFkQUxGEszLiasmOx82UHB0ckrGSM0IFoS4wLHIh",
-	"6HImDbJ3w5wqW07qxsFbdjXRzb8RR2APq+dXkWL5hAAqhHDnOc8CMhTEioeI/S0bKHY45C583WcfIBxt",
-	"Mwof7jHfxT783IUfr2wSFXxsMRARMUDsQJ9PWEMgtNSc0XTRlJ5wGsMNC7i0EjiN0NRr2BWgbIbyrDX+",
-	"MByrRLVu+EdLD9YSSDBC+bwPGgjCeKp1wdIyA4Rm2Y/jzvCXDSZJ+/ipGMvOVbQ8sTVmO+9OrgUpHxM9",
-	"lXMBBhcM4ICdwZyFjUvfRoPfXkWd77lg7vAu0eF0sgPauWGepZMg9gmZ7j7YC0surkIOE2k2RcB5BKb6",
-	"gqWEnssiGJ2zZFxbHm9OswuijcxzO4gB26idilWh7PqQhObEhVlBWDfLzdR9cwwBLBswEKbilydya14H",
-	"K4SL9bVepRZKzlpk5Yy2mqWN3Ey9YWR4tDbYGvheOI7dhA9l/Eo9A5nZR40Pl+Kc7of2LKPnqA5UgzRf",
-	"I5fB9/BCJUE4ZbKD/ouoCUkpgi/pWy1rA+K/kwAQvtDC/MCM4kmrbalFy1qvM7mIzMB2Y7hBm/am84yH",
-	"R9SG5Vva5a2ipw2d5dvrgJc0K5pcNZUFikDuWUwHW1lijFHG1x2QUW0PcT51kJpr0L4fT+Qsp4rrUDQQ",
-	"nUwU84zGI05GQbOYcYHif1Bka9uXGXxze1rorCEOdW5DUseFrGZWwbSd3I6gfOcWZXeH7Io9+0H78i0/",
-	"t9ZYEnVkXt8nDLn/thO5X/5HUl5KOlHn22/DBkl/PmogPAxZ6c1UMQ0JVtdGammRtRqnfdGv5XfYYdWX",
-	"iM2ynfSWdmnrpW2lROsE8I9Hldr3LSzY70oK2mjAssXVDdsOzsugwHdb4FyDJF2HAF0rCet6czz1ublV",
-	"TEiZNN4Wd7PLpnj75sePTsDYwcs2C7yVcad8MmXaLGdvuy8TLcmYKtIdQLaBkIKFQ1rvJlLuOqECYUdh",
-	"02EMEKyszw0cybDnLWShDG7bDkUBe27lFOKHtzuEvkZEmxC+5G/xzhbvaVnvZ6mii3Y83js50WoK0VJ0",
-	"MKSUMyLYvETzhM4YGtisEohBUlXxiZQpfsnSM/tAD+z+TseoXe9EnTEX7MwUorqScm14lvkLb+/M7xba",
-	"w5cy48mijROc7ZbgWRMLA8iYK2nxwh6IjFO9NG6LrlZT+d3Mzrxps8XlUz7nSUZbrF3bF6vFufVc5WXV",
-	"f3VKy/BHzZ0IrWL7tl6fPd5o49eHTa5Hg21O7frxw3hSc9Fs8jptjUCbqrOsRGbRiSa0JCezQhuSUKUg",
-	"jZ8JwxTJlUwLSJY5JlS4cCsQLQlNEpYbTahwV1bDOR8ehczpK8jxailsg6aox0KCp55C1nUtAdv5IeFq",
-	"kXLTsMdXc31ViLDL5qwtDO8OpJsdvJqvCvGs9vRV1Jlwc5bI2azFKNKsknR9qqIK0ZYKeGPJxY3dAHbZ",
-	"BX1tgaUWwLuJpjQRHwIRwQCLoXyFgMhTDAHuI8xxVKXHgDeLm84NfNaru7vd9u0cgI3zuadvMwL7Krz4",
-	"z5rT32EDIL7fL72igsjV+gNjC/5cqoumSJcvjFTgrKwtzYOD0MqUI9S1h1oUTv9B/2CbcaZUpXOqlmTL",
-	"R+/Ii59Pn56ekJODwYA8Gnz3l20Gy/i5osrb8rag5EErx3IejB1zAVkklnZ7il5u9uGDh4G9rodtrtvq",
-	"12Vo/A5b7HcXXLvIRlha94N0ojW0eXPsXJM4bjLbVDRuQ9hqcP7GGSc8g3LhaNrQCQZ5VGzSMiWVTK2E",
-	"HeRKMFZaiyfbzm1XhpBGd+GK3dIt+vYq6ry5ZRkErxNwUOjjMivr4VGEiatyTA4sSh8c+qohlhhbyh0P",
-	"460kjqhT+Tw/hEHDJ6ztMuS6KLOd1ZJLebHjjK6X7rUmqWsLz9RyxlVU6frtAkFtbd+2bXTYgrFNQRG4",
-	"s/061F3p6w+UG3g7K0ZVQLGtiBLdwRRTFmQKbNi6SkopS3i6c3QmvtNq6cNI1bN13/W+4rVJWMZV8Gg7",
-	"NqtxJe0BnNuZZSDZb9dTVb513uYP3c6CoA01xWZ0LPHmNT5f+tC3Wssbx5XWffEO4nqxrMZqLC3p6pZF",
-	"YVtE9Xv9ybkBDSjH2IEQVCd2IyWoDb8rObheyunaQO+WoIuyus3OAs4K4dswp9clavtv5kyk+E2n8mMh",
-	"lV/BRBMUqX4CLXGnnPoZFw2l5+aJUTdLB63Jg4G6h7taJu/CS3OzxOUNqcqrXIALmvHfd5zDxnjC2EUJ",
-	"uqp47B064eOIaBZIPeGalIBcJ9pwRy6zORt7sy1nu0zpMod9fJ3MZ+3Voa34ynbMy0FU41x36l+7vcyh",
-	"oE/O7WS5tFE9W67kjbiOUXnGb2AJc8t3fbbns3J3jQHayPDKgbfjds3Qok8+Km23g/BpxLDtIupVeO6R",
-	"9Q5C3mrU6A5dq3fnsmzSrqAogwHrQXFJs6RQ3CxeW3hxXhhlfVJg5gD+9dxv67///Y0vyQ9RvHC32uWp",
-	"MTlWeObO4NFkgT/4ErKWu1GiWTbem0oriLvyAopNuDZqgTUaleFjmhhXOmxIyvoev8pzPRJ5oaeeXfoR",
-	"NLxppoxj4XEdEfTYkJznLOOCaZIXWUa8fDcSnkhExG5gxqlIGJHjMU/Ael2k3HJnSVKeQmmY/kiMxBMp",
-	"LpkAUXpI/v31jy/IuUy5MxARLegFO4PCcmPOslRHUDny/v37j8lPb56QEkF1NBIXbGEFgNxKu75+UNmh",
-	"IY6aRSv++f/+f6hcgC9WMRJlAS97vxfBckjBCKSOYAXysVSEXTK1gKSXQrHhSMTvR5hdMuoMyfsRmEPt",
-	"z1GVJjTqRGTkc1XwHm7aaDTqvLP/QFEE9+zVlavrW0vadz0LTnKaTNneYX9geYvKHOLo4f7+fD7vU7jd",
-	"l2qy797V+9+fPnn24vUzeAdIlAEreIlPtUMy7Az6B/iYzJmgOe8MO/f7g/59lKKmgOX7NOf7lwf7sL32",
-	"woSFaiRjkTgXQo+okMnJcr2L2FIY9S3VSQyLK7OUaTMScLsXWUQ0TGFBPCjkGBGsARgRX8aRdKFGIOQi",
-	"Q9H6MX83EniECRck/mM8bCt++ce4FxFXBBLRn8/YSHRjzUXCYsJFkhWaX7KIxIUwPIsJe+cu9frkGaCC",
-	"q/dGleJY+GgksPgpFGfzWKwlcVVBEirIOfMF4gidUC60QYcuVCAbCfYul8r0CZiqIDvD8lV72I0k2gLr",
-	"j6xiRLFxoVk6xAp0ckJ0ToUeCZplbv1niE+WBsMxOU07w44VOqrikrrp6xv+8j7YX8QX0wy2FgkFgl5F",
-	"1yyau1IktwUcx+aCrU4CLphVeKjAIpMlQjUwiTQQqQWMWkXR8MKEXCEWktBgVU3SaqwdytYGFhyPIjUw",
-	"L6jeCzk/TiQJwQDo34BgOx9yy6fLtJb1X4UTdq2vBtfRUpbGaC7Cyg7HdNIIrYI/qU5aFjQkqFSnZb/s",
-	"MLTls5j7dfV2qVfM4WBway0jlqrQhht8uBpFSJ1d/cSrqHOEcISGL+HdrzW2gVcONr/S6NABL93f/FLV",
-	"GeYq6jzY5o16Bw6Q1IrZjKqFI3nN2XqF9RcMSbHb/27PuVWqgJYyXMUO1+B/+0u12YO88EmtvmuDIQKH",
-	"aLLEqGqgUxXUt7IJNa70OtBz8hJjbCxpoqQCwjIzzVPfyMOJhF06EoYnF8xEGA1EeRYRih2dwPSQLCzn",
-	"6JGMYWSQlXsy6iKJLhl4g1FCQq5W5JYTcSzOamUXxeaKG8PEWlbzpFGWfYnffKaHbKl6/9qTVseWL/6g",
-	"udzTZin+3Y5b1MllyCD4Gk4ClHw2UjG9dAbGjQZUVZHcyJVaH4mcKS5Tnlh9CAoro7iPKq9utMFxNc4z",
-	"OemTE4RMkxldjERiJSxuhoT7Svn2LFTHzqrXkb0JqbY5F67OOzTEQiBHAoRikIlcaI02VMEcqEAyETpR",
-	"WNNyudzuCqof3BWqtzUjWt0FqMb74RD3aPB48xtlXzT7wsHh5hcCDbhufkgsEjcRV0DBkRtyJNQdOsP3",
-	"K3dAv1i0sqlXjDrUn09lZg+AoVyUVaa5ICBSkW4ioeS4ITM2k2rRg6MD09AjwSqd6B4WZ8fSERkXF1YS",
-	"NHPGhGO/rlygkFDcmmsy41pzMYkcw6v4DTSxYthJogzvc0dapE4nXyE4I8EhTG3C+iSWF1B9ECxSFZNF",
-	"PRQLk5NYs99iV5SFKDm33G0k1tUe75O/Q28sEJjP4HU47HZoJ/yOlZx5Bs5+I1KA0ua0v4gYVWjDsdQ1",
-	"UrMUe2c4oTl8/qHw/AIO5XaKWwlgWL7eps7e3bPSRjn9FgpzWXvGqmxFZkgXqj2WfiCHr9pta++LZrWI",
-	"CctC5U3ISN1nGCQUP1oygDYZi11wvkVVSC22F2NywViu6345EH6tYOk+0A/KiU8rj8sWaO0yrHbrCPs5",
-	"ipr1gpJrRcylunb/AnLmyowr3M9cRZIw9u+Qp9Aqib5yEuNKQUGw+AHVXyr/68x/RtHEniGaXIyEkcS3",
-	"crQ/FmTOFEOjvWtt4oouWu4j+uQViJhMlXyDzthIQBixfbisWDJxhJCnbJZLA3lmh4NBxf4cw0GW2nNV",
-	"e7khhmWZLoceOismydgYVExgYRcsN5G/U7WlGImMJhdomqRpannkCT4F3nojie9cgvkoXJOjweOhvzoS",
-	"ztsfQ2crsORD5094BUVq44VspkghrExC6wl2/ZE4qZWRsxIGlOmv9ohjberYk7rY5Zw252GkJF3NGImT",
-	"egn5uFcWGfayPnKjGV04pRncIcywdtH9aVUxBA/dX2S6uG1q4ZKNm84xowp2dfeUKkSl/KZZnMY+wMer",
-	"WBiVq+cSOLAjiCEWrZDO3KZisxW4nzYRvYbOs8Unyga/NyfTnlytUslr0OqgrLL/3h7xq6qb2Xv366pV",
-	"inkzZcvQuEa3vqb5kKyr4+5keiC63JsJuKoRlWXLntVhfE4S9p4eiS5tUipfXd0ON5euQTXXUF6dpcTM",
-	"ecJ6/ZGo+TmB5DdcnQB0VZq9u+In7R2PxGptdnueuChAzapV8W/4RS0xh8dHot0rpRnTpR7EFan8xFyQ",
-	"cZFlMJQOUcfvyorwX4KBcA1xMavo96lTmaPNb5Rd029ONL5jZpVeAK7Pp9Kfk7uS9ZqI17pz9zRxGggo",
-	"J65CY1M3aXLe3XWVdR+vqGjg+7Uy2dcCYaUK/ts64W2WiQ1S2Bc16ucNJdTEUWUiqY1CVCEgQgXsPvYf",
-	"PmPDkRhh0uGcVk9wAYlpe6yw5MkV5d4bHNhXDw6Hg8Go0+aFeNooLbuFgrlUWXfHvQuN6EOTboYHVFRx",
-	"MWtcqtRcy5/6GVLaZlnj9SpyDQm+ZO34zdIJy1g6wZgzRzLrC3FzslmjDlUCXJAw/IBigmzakUhXKvsb",
-	"Y4Ks5NKLiMwxqDBbNGOBiC7OXQ6i70Zkh5CK1D4V4aOGToBvwB84CmHvcsU0ZtumMtH7mlGVTPuztBe2",
-	"S/3gs9zW8oaEarbHhWaQJ3HJ2sFE8lcPQg6d39/aY20ebhF/EV+wxRDU7PgYqa7vSIcGAEtm6aTl23in",
-	"JbJmMNji85vX2rm+YouRfcPojHxLRh3F9cWoQ05ePCVVNDVxNfjIqHM4OHwATV0PRp24T56DCWLoDI8R",
-	"iWtQ2D+r8Oz6X8CJ4ipAGzp1WzAwy+CCLVyWwTFBbJBKk/hb+9j/gn/xuepXdZFVv+Di6Qv77/enf3sW",
-	"R+RXyV2H1/jkxVN748dXKMNjEsCUaaatmA3kCnvocSdOQ53yuvMC1hcCFd2Z8T75GU3Ry9Fv2V18t22D",
-	"jwaPt8IvnDlYd3C+5JeT10/+8fTZ6ydvgdFjbzC0CHcR5yEIp7duJ46J4QwtSM4z40hEy1z85NtmE8ro",
-	"/zzZXFXray2Hc/T3izf9lqnHnqO5C3dp70VThkaTo1eTMZyRHA0eV24otAxoYugFE/0WO+APThq8Cytg",
-	"oGntVrbAg9tF1xCquqP/1a52ozOAG0wo8TrFjscgILPtv4f/rxDzM2ZY6AzM5KWzlaNNrDRqlV4Oy5Mg",
-	"i8AfCp4xLDlVJem5YHrgV06nw1zV1cPyFECpDksDX49WQUTQ0y/MorIzQt4Qv3DVd8MvSzrDXmPhscUx",
-	"837I+NeyxYO7J0klNn81w62a4a5JYK5ha9sgZ8H2oVHkLSSlJNNQwC0G4y3pWJYo7TvVC2rodSf80jJr",
-	"+9t1mIK23fZCQA2sJazfEccOpMR/YO/d2uPhIqG+yGPywXk3rOWd8O59l5m8/x5+rOXlL30VTeJecilF",
-	"GOl2vvDZfgo10DbOfGJf3oozu6G/Etmmg9QuCkT8uoX02AD5uzsR2lYG/KbRXI/hp4jLS6AmyI5b9vX2",
-	"6E3lXWiL9vvqGVvFFi2z20KX2+fLQZ8VIls3TqZ0lnu73JRmGRMTpuKI9Pv9XtiPRUscvIEjzQoLRSg3",
-	"x8X9SEWokTOegKm50m8QbiMJJTFErMRVlUar2EBY0pxr1uuTVVoK0UOQywN1lHtAXLcmra/r5+/2hQ0Y",
-	"+6OECOGsWo48rriQ83915e1DSyQvIQfBExVCTVVj+oYMqV1SqTXRCPKs51Jh2EwjSGZKNcE3SXzBFlWg",
-	"jX/KBdxIwUYCUytypohmkKHddf7ziEDVi4jUfLy9oT2YvhS/j3wZCSkY6fp2Fdqw3AU9YxeHXuQ9OpkE",
-	"OKSqeltAkOOcm+lIxGWnpLg08E9llmqXT1cP6vGWlGAIIbSZYj+UrU62cGRjAZB2GrpT450233atoMgu",
-	"CeLBhAVXkSQ4UKBW7CrbwRhN3H7X2XsMmd0lHrhttlvca3Og13pbreZjb9G+6zP1Myy3M2szmOAplOPG",
-	"Kf0qrjU0PTyt4Axz60UTJbX2yl8VyFMX5cpLH9fI0k6787LlR0s6GZKasoWwjlb6B4PXc0VqqodbBrUS",
-	"12zkDvHffaEF693Mv2L5kp2w2SI697v0KSknbXrAK99gvsS8e9rNoE98MV7tw9YJGg7tqcbk970yP2MV",
-	"YV8WdYS9fTm+3qPlAwvy64+JYPMv86h8aMn89Q3P1laiOI6w/x7+bw+b//sUFIOl0mBQGUwPG2U4hZz7",
-	"5HkYE+M/QCZHFdiqzihg96LKhQheQ+AMvi4owbqgx+RocET4GDrBtcSOO3PSqXjt6t7dGeo3GwKsN1/B",
-	"bMq5feUby0GKpU9YWOnc7dwnb9JCpDYScD9sutIlFl7HdOVKUK6Twer1P1uNvstC5nIRtu3DLmE+EcFS",
-	"qFhp8NoBlT9XIu82+etuJXdbuah1MFfKdRcbtS9yeydxjs4Q0qdFUgY6DvqP4R4i2ukL0h350t5YUbCK",
-	"mBh1evVASLfTcURinKv7NWGb4iHrFZzhpaXeSv5C1calNW4S6i8qOgve8fNdvoVMwsF/TzsDi7OieMUA",
-	"3u19jcu8cVymxxPS9T+JfQQSbtcGay6jSdt2BiM5m+1eo3rKctUmhro9h9KMzs7yrx37WS8WvTb68/NI",
-	"/f/QggYEjH66dpa2gFPvoKLElSVuJqvW1VXB3hnfQ7l7EJHDiNyPyD//679HAsryEMUKzdJen5w2kt9X",
-	"yDzpYiKsKkQM1X0g39QSwdiFB7gKPL42FqbekYmi+XRYy9qTCnqJCWlGopb8vWDGUpjqClKk1fRw7G1J",
-	"J4qxkQB/G1hwXf2AslAA1gDw1QpWKzGUpQWQY3k+Ag+rQvQsVS8nCEIoBqpBoBBQrVRCbS9jh7ArCUUL",
-	"7ren9//cyL27m8Desv72RwntXaP5fCbBvV+a/+7HHOpWrbrstqZw68wDO2TW/yhYk0hZ1Rfl0MirEGW0",
-	"0aqe31+j2H8NRfkUo0NvgHJ3rbZveNjt+QvXY+HtLvi/nAP9AcFsExZO0rRRcuselJnIoGGuhNKvlaub",
-	"uKJDmBXaJz+KbDESS0EuEJgfO6UTK/JUSme8GgJzMhJQ38F/tXswGPwbMYqOxzyJIAEAyuWwyYKcF4bo",
-	"KU3lvEeYSF1lznrCaqPuRi37G4IAalMJ8WEszFSlBd9VpZ3yAzsY4A/u4PPhAjYop33lxB+63o1d99JK",
-	"7tBv+6zrkg7uxpD3y56ybS0ZFJjzWI0r89+xZNjrv57sHT54GNWTsnNqppHvCrLMpYkUCVtuuwXEI2zu",
-	"e86xW+idsW/7gTbd2BllvtreQ/XQa8xi7DbJo2rZUfiL5eEww/33FtWvPiwTj0KmegsO9IC351OUldx9",
-	"YTtyaqDKnD0w1HLm/Zh0tWXmVI9Exg1TNCM6o3rK9BC7auj9OeOTqdG4Gn1Nx8wwoaXSce8Y81cjEvdj",
-	"p+j3+zHRbDLDAr30XMusMAxAQnH9nCYX7hP1/iNIVI4GA+TGAW+I+2urGDRsQr0+CG3XnUaT5Sciqv1A",
-	"L4JWHSeADYE8L9Pcc5bIGdNljcRhTP5EpuydJ99eYsJuTfGog/ZYfNgZgom7xn9nzSt2e/DKaCRGnXhk",
-	"ccQss4LSjRkRtO5H3t7iCrJjUx6EdCT4bFYYS3pqydEcrD/exAP/RuTo4LC8O4UAYJc/GpDtnrut/PhK",
-	"YWkH/0LVw8+onLpHig9pAtn3RcdaS2DJ1Bk5rJaF3g1Lt1OWm2nsLrpDWxL5n3JtFKOzIWpEqhDLhwxt",
-	"lTUlzZCEzhjUGj8mqZyLxgjlcylT/JKl8Jx9qcsF6GQwwV6tAVxNRu2PxDMAEyNpq8EjHKYszwVMwMjq",
-	"Avi65JhwcwyKZUZRa+S1UqyooTLSjX2LujgiMfjTqK/fYpg2cTQSsQuywstWF+VW53IV2yFG234WYrN6",
-	"kddUWRqTrioEMbJciR4UiYG1OLOTcC4tdmYK4S/BB1KuDc8yf20kum7pjfSr3wx6sQDYkfZgJFwhCN2B",
-	"17wx3QlJ6ZmRMemWse2ytu69PrHIQ3gKXNa+hCvmuuBanorU+v/gBTdK5ehUhXDPolnf3xkJ7L515ieA",
-	"D8E1fGbffcL7ZKHAZAWae6EcEdr6ubKQa3qVeRs60WypJjga5/GxiAipEIcy7stInrOFRNxElF6A4FFW",
-	"I/a9NMD/QBQF74CZUuFlkz6xwtWcZhdEG5lDcsPBYDAgAs6nVFZuGYwEnMdjEhtViIQaizoQ5q/pQhMt",
-	"W4KOvndEYENtKIxHn9MFHBILSxmBfi7NtC0CPeWKrbY58xHohaMVVvIuT2Yn6tgRt+oONpVzK2YsHC2i",
-	"Fr4Sa8tUJw/o/VYoLUFb9sG6VgKDj9hXwO9NC/8GjPmqFC4HZDUceoQqO3SQr95h0c1PRkXclKN00igS",
-	"XCnTLtYfE2wbhpULtoh8FhE0nHSMF72p2GVFjp2b1SoHXUqMNDTDe8NaSV7faodCN1So9W6aUTMREtP2",
-	"iBuMOIGqvb1jTKiyg7Fc11IW+uRvy0WEh46x1aNhMDpeg2Q3Em5J7CMQyuMBhtr4LvG49CXPGBVYJsY7",
-	"q3NGXeqV1xWwCnJZg7iKpgFIAXQ0Q1UaqV1cYDBtJUGvkUW1U3LT55r887KFbC7VxHar95WE1kjoyQoV",
-	"0F+Ab2yt06lB7DBfumwIQ7NMzlnqeo96D5ORciS6lUjvk4Gcc4nMpLCztORvIoklNzHkBA5rD8UjAaef",
-	"ChLX/EFxL3jY5aQ663fhC3KjfxRHEH67zf79pTqCPo5f50ZH+rq+HejVCXz1k3E26ws46Vi6ZKU8gpGV",
-	"4zhquo2lGomYqmRqFXDnRebjZWcSZlbRdNFD9a1syKjJOXRK921zasR2KZKEnCB03D5aoy1zCmZMC0eZ",
-	"nUi6Y1kowhZM944hDd4RXztuOYibEdSLcBMYCa4Je8eSApIY0TNm5TueZZV4QzW0i4EphP3VcOtNuc13",
-	"RKSqD3ykwLHaDIOUCoBiKem6LANnIMcc++VlLp9ym5X2vhpgPzRNxFNJfT5MHYFvqWiEKiwpRCvW+oYu",
-	"qhDknE25SFvtX6VyC7Yf9LNgXGhEEpmyaCQqYoim20qy8B1kG6ZXb2ckRmZpa7/975h5Vdypr8IO32Ln",
-	"UMXXwLVA4Jq3OcP6fKRWIqqwnItjc+ISrWpthVaCsyn4fbl3pDn/L4n/7fB53FJDCd/dvgDIw118r6CL",
-	"r0lBc3ZhaJTXzD07dro+Oh00SxQzuk9esUt5AefJDowmYIxI5yLJipSdKXziWzuJOBxw8gah2kqtXxq2",
-	"oeI702dnCJ1jy5U4lzJjVHyuOj58YnMqianv3ZdfT9x4nPGUwF1oK3QbFoxPtS7At3/OqLLYDYuItWdy",
-	"prQUxNehueRWhqkRol/leUSoD4Ms86udCOw6HJfmNpd/4ecH3ApO1EjoqZy7DpB9gg4fHZfeGeBbILun",
-	"LHPtEWfUJFNQtzN5bpmgMUwJTbrxWNEi3ftj3OuTEzt3V7CsNfsB8fcucx/gCx9JgIXtTd0ZXT08HG5/",
-	"4tz2AwuJsGSW3zrE2Op4rXCY/fdO/GsrZvpmWjNFeyOw83W79CivRGIX1Ut5AS2niKpzHHRQC7kn835A",
-	"T7NPVhi+ud4pspSv0ldDabCLsitCbCFMwfsgTpEudHj91fA2mWiDPOToX2fY+c9fBnuP6d747fv7h1d/",
-	"6GwQhpp2mo2N0Y59tjCm1/u8+pbiRyDY1L6wbe78Lunu1fj1jPfbbGX2GYpL5ZpsITPV9ufLl5jKyXrS",
-	"eiflaMMHrGQIrWlontyXAe+Vua8KdppQAzJUkRkdTD5bMsrdOY61afE128pXdhJS5pdQ8VOoIlPt6unT",
-	"ThunAETed5/e3by/9I2N2WEJzTKwa/vT0CenTQt5hMWP3VpgGvY5GwnBuAuuKs8WUxCx1TTEQwqwVKR7",
-	"NLjfK3NIXIzXPb1SCBA+kFOtSRcCgctKGhAdig/1sIfoSNRz3mPPwM/Kkx0TiNoTiamddnznkhGuR8Jb",
-	"kavkllyxSy4LXXcS1FwR3tTvFK6RgNRx2ECKHWsCuhBWjWN3btF/yhJexSh/uOJv6+mVN8iTbmmzhzBN",
-	"JmQxmdbpsGKEi692++sHTn9obc4hdoPk3qwU3QopVOxXlpg7o4RPMqkb2Rd1OUEWxpIKe7lG1I6RcsoZ",
-	"5M5y8DWmlsYtQjqihf5f9ODj1n1NOv3wjji77rdxKKeMZmb6e2f43v5VhT/av2TOBM15f0FnmbsEPnp4",
-	"2sLDkkJxs4DDivbPk8JMO8Nf3trjqJm6XNNV3RfklgnNCD7biTqFyjrDztSYfLi/f3D4TX/QH/QPho8G",
-	"jwZwxt0cV7RsOmMpGdMZx0DyqjBSf0mF1YFsPAx/YClRLGO+LLErDHNMVtLkgYuVuU4rTdh1S74fVYaP",
-	"aWLc6GXFGozjRoEDyogVpt+oEcZCI75e8sC6Pr9jWag9tmA6XIoZaolypsuiHJHrsk/NcplPDbUO+0tl",
-	"+domh5UF7MxgLFVYgKZM1den2Yt7eRTXgl5HDU+druQ2DFAGE19KDSVmqkC8KPelkVNR33jv41v96F9q",
-	"VnssGZ8zmWdoXXc2e31MaM0SXmuajAaslt3OLb/Zs69EZEr1dC+ZUqg6B/oFyeRkSOZTSVKO6x+BzFQm",
-	"2jDFRqL77CdyckpOEkNOlOmTg0MA7OBxL/ItGPnYEfbIewySKUsufKsfkVoROJfKaCylIAsDqaa5RUfm",
-	"hlgQOR5DbVcsZgggQjlHkHV9fXx7NTDdvwINiSCAxyKOjnzYlNs7riGLVdGkjtluea2i9D8BAAD//w==",
+	"7L3rchu3lij8Kvj4zVTIvVsUJcuOQ1VqjrYv2Z5JHJft7KkzoUcNdYMkoibQAdCiGW9Vza/zAOch5sHm",
+	"SU5hLaBvRPOii+N4+49N9QW9ACys++VDL5GLXAomjO6NP/RyquiCGabgrx9kyrKXdMHsHynTieK54VL0",
+	"xj0zZ2Rhb3+libBPRD1ur+fUzHtRDy6Ne/BEL+op9mvBFUt7Y6MKFvV0MmcLakf9J8WmvXHv/z+s4DjE",
+	"u/oQvnx9HfVe0Rl7w38LgMENW2iSM0VyOmOkn7IpLTJDHo4GHqJfC6ZWFUj2uXNtB6uDsaDv+aJY9MZH",
+	"o9Eo6i24cH9GPbPK7XtcGDZjqoTnrbxkIrwusWDvzTl8yNinYiKnxN7IFbvistAA7Cb44LU2gN8zMTNz",
+	"C+LxSQmWNoqLGUD1VlGhuYXjxdMwYKZ8gtgdYdp8pQlPw3sH17s3LqfGMGVf+8+fRwff0IPpuw8Pjq//",
+	"qRcC7W9MaS7Fy2JxwVQYtit8hAh4hvSPInIckQcR+Z//+u9BGEL3ykYwy409Pjr5+uTxg0cnX2/Z3ms7",
+	"nM6l0AwOwV9o+hoXy/6VSGGYgJ80zzOeUDuHw1+0BGTYDbGfKSXdp1roLK5oxlPCRV6Y3nXUeyLFNOPJ",
+	"R/h04r6kyZKbOaBrUijFhCHaUMNIn73n2mhCM8VouooIXywKQy8yNrCQPpfqgqcpnon7BRVQ2Z6QrzRR",
+	"MmOapJIIaQjNMrkkZs61heilNM9lIdL7B0hIootkjgQxKlFZKjLlGbOwvFIskSKFs/ec8ox9BKiopTfl",
+	"V0kqmYZVmssstTC9lfJ7qmbs42zYhUxXhGsir5gC7NJMXTH1lSYZX3BA9p8ELcxcKv4b+zibhoftglFl",
+	"YQKai2BcUZ5ZzP44S5NSQy+oZhZhYKkyeUG0kYrZBSuEYjSZW3Ai/wSunb1rpCQXhV4RI4mhlwxuO+JO",
+	"hFySvpkzgWc6fs2MWh2cTQ1TsaWpc0ZTx+prt9bpswY0sh8jS8oNuWBTC5xRKy5mhM4oF6S/tN9pAmcB",
+	"GzTY2Dq1tUviVsk+cJZx/JErmTNlOBJh6i+3eEvkRIzQHc9tzz2fCHw/6hV5Sg1Lzyns8FSqhf3VsxcP",
+	"DAfBZm1k/87FKvjhDd+7rvOqn0v5CKcX1Tha7RMNGN+V4MiLX1gC5wbW7AWwDLtUKR54mr2qLeGUZppF",
+	"rVWtAbpF4qkD7d8KgpLnSl7RLLCDcAexa23F9ln8RC4W7jyu3ZtRg18DuXDbofyOGvaa6SID0N1gVCm6",
+	"WptzCX31fYDafzK4FkXKzZM5Sy5zyRHg5rF6lh4/fHj0DdF8JqgpFIuIJQOPTqKKSp69efLiBTHsvZmI",
+	"GNDlkrH8gNqxD5Jy8MOro8lETIrR6EGi2a/wg5VX5lTPW5fs6paX4uHE4lxzw+xL21YQpvhX++B11Ltk",
+	"q3Oerk9zzt57AXjKlTbkMblYGabtxTd/PTs4fvjI31d0SfLiIuMJuWSr0O5fcmToTFhk/RmQVFmEw/2y",
+	"UpqdSCFYbU+q1zX7tYFpXJhHJ70oQBfKTWk8bwEPgQXIustiveVOp6ljl4UqwgV3Q7mJlotah2cHXPue",
+	"o7Ta3NEKXXY/I20kXjso3ftuN5Snfmsv2QokM88e7HxQ1gytZ0uDCtN3QJRziyiBb1NjPxkRqgklr579",
+	"QCa9Vz/95fsXT8i/Pfvfk55lssllUFmp70x9ydah6tyJZ1eOQrVoYGIcuW1Cy4azIcHTPURaH0cktrLj",
+	"MJVLkUma2gvw0aFiV/ISHqBJwrQepkxwlsahZaSJkR36lhegdQGgg2gRUyHFaiELHRwtZYbyTHczGVS+",
+	"mt9a2p1I5lTMWEr6TnKgIiXUyhpkKhXBKevBKREMUIMlihk9JG/njNhTQRJLDzXhRpPXz5+Qx18/fkgS",
+	"CyxPaGbHWAx77b2Ieu8PZvLAXbTi2vA1Xf7AtLbK93W0P4GThUkknnNPfnQBe9Czs7a7ECQ6VhA53/tr",
+	"ii2kYec0TTt2MMk4E1aDt48wrS2q1+QvTZeEm9A+OkLpDm3gtpaFSthGPNWHU0WL9CBlhlkkO3RSgT58",
+	"EMQdR3ib4+XSWSM4So7JnHJxSuqqP0quQpIZze0yr1HuTYLL3dBlR5DxLEX+ENfWqcKMxto2t7A6PnWE",
+	"cFi4mZCEqTm7YnsTcqRLARq+nd62lsZ9fQ+a+Fd3AJookMklU4lVfqyY4MQBu0QB89Kjk5B5yQ3/lofM",
+	"lD+9fYIYxN7TxGQrovl7MlW4hzQjKZ9xo4FL2I1gKZAmy5uY3UD2ni5yqwb2jkfHjw5GRwej47ejB+PR",
+	"yXj0cHh0/ODk4aP/qGNlt+TaJEct4P/GFJ86zXIj3z4vxBU8ywIMt/acmwK5WFkuqBuctzQEXIJ+SIU0",
+	"c6uvCW2oSNhXdjmIksaqHPbtQVA+qgNVB2n9yQpRW9QErhMYCFZ7B6kMBMjzC2VR7TxIUyoxU7NfyXIu",
+	"NSPwJbKk2jOiiNijecVSy/W40EzZufalyFYE9Fi7PPJysA9Qu4uWVu0OiMmW0TlhKaPaOKjd8pxWBJLY",
+	"9xFMeRk6D/Z+9+LYZfHiNkukSllaG3e3GVv49phwZtm7OU8autCeUqe8rGHXhZQZowK5FdUhmQrkDq7J",
+	"Ukkxs7NVbKu0B8tZUja3HOVqduB81HU+Q5TwiWLUMPCr1IzKe6jsjUk23QKPHjw+CYnSdDsLRE9L1DN0",
+	"tpWRvLXPtFcOPtI9YXCW3GzC7H3OFdPnPLDHGZ8yS2xRyP9OkrRQQENJP/76eDS3QvKD0SIenJLjkzke",
+	"GXqhmTARoYYspFVGv340Gs2bHKdvWc67P/cnkyH+GvxLf/73xd/13xd6MPhzkAmhVLQO4yyTF8SNrUk/",
+	"/pMF6l/igT+D8B640FB6Ay5KFnRFjCyS+SmhWYYP6foEelHF9uu8kh78Njr4Znj+p385ePfhKDo6fhzm",
+	"mQv6/gW+/+B4XRwAq/rOosVriUbuasyHIJe5P47Wx3dKR+jUSkuS4fAWurEk/TjhByh0GkW54GIGSlDG",
+	"EwbWzPpZOH4MEJR/bzv5HiA/9W5Udq6sG55eaqhme0htT/GF12zaXOBHJ+uLuj9pAG/vBn2uMcjjo2+O",
+	"g0phg8G4nSGVI9keTnxck74/dUej4xO3Z/UPNlyb1crnVLHtTOMVPOWWShViK9oW4qkTyS1KljrPpnfe",
+	"4FP7ksq1Gbl9Dch6gGT7maP9Ox3m6BZerN23B0hoFry3D/MI6BAB33jALW5fRP+9nJK40DCVOCJskZsV",
+	"seqh0SgSoZN/xoxbP2IltkFQ35xTq0h0OKq7NAntggx2kGlu5DdQPLjKbsrrK0bLZalYhVe0iXFEMiXc",
+	"RESwJdPGib6hJdqH3vykWUhLdHCeG1WIxM4eIc4Vc3+FDED2GnKuhVSsAt9Bbqchql0nGddWITMovk0E",
+	"vLkeUcFRhUEUWZsumLNbsqJVwCpYD7zcaAXIdP0DEVnOeTInNNOSaLrSZC6XxEgyY8bJztqEnT0dLMZF",
+	"yVQunvoyNQ5xVKcCW70/buI38f/szzFqtKL29PHDR7cUPDcd17OD59tPbBPnwL+wv7XInc/6zEYnj6ON",
+	"Hr4dTpMTGbZhxIbNDVuAbipN3IkBqPz4biagmiCzH47ug0VWdqtbZ700YheZZjyl7qwZdBOxK5oVeO3d",
+	"nixkI07eBI3awmv9k2cH/4Fi/bvq5/B8/OeDdx9G0dHx1x1BVzvpZzWCv4ZfpWt9n7UPy4MRqTYgInb9",
+	"I1Itf4RmmLwwpIwi8EE0M3rFiJAiyFBv5sD2Xvda/JgFfsPy/K36TptBu3Pg4T21LE0bKlJNuCA/vf7e",
+	"Kn9zvW5MPDrq3X6bo95TlnAP2x7HquZFXyf7+2hOfqDg6rE8k6tF0BeWwr09BajypQ5Rl4l0zxGZuOJK",
+	"is6Igg4fSXfUiWJ5RhOmw7ZQbRQ1bBaG3ig6nfLkPGcqacJTG2H34BJwQazjen3GNYDWP99c7qixY5t3",
+	"+yaySGsjdiI5taXuDigF07eSWSYLQ/wrpJ9QQdUqIhdZwQ5nijEx2Cof1HfP8xj7/jm8b+U2GBQJSoaM",
+	"R89pKpe9qEcvzh3fSbmySxbiOQEUaIVizalChQCfJP2j0ahuGHJadRnNXJvTaCtl7MCNzbvdIZyU9/eQ",
+	"Typ6cSciSg2E3aQUDNNbd7WFLycyZc1YFGBy51TNCreEBYQ0MmE4akggkro42agnpDmfQohq1FswM5fp",
+	"ub0EYaxoWfbhv+AzLGM5z6cYQhr1jJTnGQRx2m/pIs+lsrrCgqWcnsP8op6iYsZgZE0N11MOoY0WD2dM",
+	"m/MF1wtqkjmCW4Y+RhhbI2gWxFQE4byMuGrZ8biZk5OjYzJVckGoINQFhkUuEF4upEH2bphTZctJ3Tp4",
+	"y64muvm34gjsYfX8OlK0TwigQgh3nvMsIENBxHqI2N+xgWKPQ+6C6H0OBMLRNaPw4Z7yfezDz10Q9Nom",
+	"UcGnFgMREUNxp1afT1hDILTUnNF01ZSecBrjLQvYWgmcRmjqNewKUDZDedYZfxiOVaJaN/yjpQerBRKM",
+	"UD7vgwaCML7QumBpmYdCs+zHaW/88xaTpH38hZjK3nXUntgGs513J9dCpU+JnsulAIMLBnDAzmDmxNal",
+	"76LB766j3vdcMHd4W3Q4ne2Bdm6YZ+ksiH1CpvsP9tKSi+uQw0SabRFwHoGpvmQpoReyCEbntIxr7fGW",
+	"NLsk2sg8t4MYsI3aqVgVyq4PSWheBmjPGUlZbubum1MIYNmCgTAVvzyRW/M6WCFcrK/1OrVQctEhK2e0",
+	"0yxt5HbqDSPDo7XBNsD30nHsJnwo41fqGcjMPmp83IpzehDas4xeoDpQDdJ8jVwF38MLlQThlMke+i+i",
+	"JiSlCN7StzrWBsR/JwEgfKGF+YEZxZNO21KHlrVZZ3IRmYHtxnCDLu1N5xkPj6gNy3e0y1tFTxu6yHfX",
+	"Aa9oVjS5aioLFIHcs5iUtrbEGKOMrzsgo9oe4nzqIDXXoHs/nshFThXXoWggOpsp5hmNR5yMgmax4ALF",
+	"/6DI1rUvC/jm7rTQWUMc6tyFpI4LWc2sgmk3uR1B+c4tyv4O2TV79sPu5Ws/t9FYEvVkXt8nDLn/the5",
+	"X/5HUl5KelHv22/DBkl/PmogPApZ6c1cMQ1pXjdGammRtRqne9Fv5HfYY9VbxKZtJ72jXdp5aTsp0SYB",
+	"/PejSt37Fhbs9yUFXTSgbXF1w3aD8yoo8N0VODcgSTchQDdKwrrZHF/4DOEqJqRMXe+Ku9lnU7x98/eP",
+	"TsDYwasuC7yVced8NmfatHPI3ZeJlmRKFemPINtASMHCIa33Eyl3k1CBsKOw6TAGCNbW5xaOZNjzDrJQ",
+	"BrfthqKAPXdyCvHDux1CX6miSwhv+Vu8s8V7Wjb7Warooj2P915OtJpC1IoOhsR2RgRblmie0AVDA5tV",
+	"AjFIqiqBkTLFr1h6bh8YgN3f6Ri1672oN+WCnZtCVFdSrg3PMn/h3b353UJ7+EpmPFl1cYLz/RI8a2Jh",
+	"ABlzJS1e2AORcapb43boajWV383s3Js2O1w+5XOeZHTF2nV9sVqcO89Vbqv+61Nqwx81dyK0it3benP2",
+	"eKuN3xw2uRkNdjm1m8cP40nNRbPN67QzAm2rEbMWmUVnmtCSnCwKbUhClYJiAkwYpkiuZFpAsswpocKF",
+	"W4FoSWiSsNxoQoW7sh7O+egkZE5fQ47XrbANmqIeCwmeeg5Z17UEbOeHhKtFyk3DHl/N9XUhwi6b864w",
+	"vHuQbvbwar4uxLPa09dRb8bNeSIXiw6jSLNW082piipEVyrgrSUXN3YD2LYL+sYCSy2AdxtNaSI+BCKC",
+	"ARZD+QoBkacYAjxEmOOoSo8BbxY3vVv4rNd3d7ft2zsAG+fzlb7LCOzr8OI/a05/jw2A+H6/9IoKItfr",
+	"D0wt+EupLpsiXb4yUoGzsrY0D49CK1OOUNcealE4w4fDo13GmVOVLqlqyZaP35OXf3vx9MUZOTsajcjj",
+	"0Xd/2WWwjF8oqrwtbwdKHrRytPNg7JgryCKxtNtT9HKzjx8+Cux1PWxz01a/KUPj99hiv7vg2kU2wtK6",
+	"H6QXbaDN22PnmsRxm9mmonFbwlaD8zfOOOEZlAtH04bOMMijYpOWKalkbiXsIFeCsdJaPNlubrsyhDS6",
+	"D1fsjm7Rd9dR7+0dyyB4nYCDQp+WWVmPTiJMXJVTcmRR+ujYVw2xxNhS7ngc7yRxRL3K5/kxDBo+YW2f",
+	"ITdFme2tllzJyz1ndLN0rw1JXTt4ptoZV1Gl63cLBLW1fde10WELxi4FReDO7utQd6VvPlBu4N2sGFUZ",
+	"x64iSnQPU0xZkCmwYZsqKaUs4ene0Zn4TqelDyNVzzd91/uKNyZhGVfBo+vYrMeVdAdw7maWgWS/fU9V",
+	"+dZFlz90NwuCNtQU29GxxJs3+HzpQ99pLW8dV1r3xTuI68WyGqvRWtL1LYvCtojq9+aTcwsaUI6xByGo",
+	"TuxWSlAbfl9ycLOU042B3h1BF2V1m70FnDXCt2VOb0rU9t/MmUjxm07lx0Iqv4CJJihS/QRa4l459Qsu",
+	"GkrP7ROjbpcOWpMHA3UP97VM3oeX5naJy1tSlde5ABc047/tOYet8YSxixJ0VfHYe3TCxxHRLJB6wjUp",
+	"AblJtOGeXGZ7NvZ2W85umdJlDvv0JpnP2qtDO/GV3ZiXg6jGue7Vv3Z3mUNBn5zbyXJpo3q2XMkbcR2j",
+	"8ozfwhLmlu/mbM9n5e4bA7SV4ZUD78btmqFFn3xU2n4H4dOIYdtH1Kvw3CPrPYS81ajRPbpW789l2aRd",
+	"QVEGA9aD4pJmSaG4Wb2x8OK8MMr6rMDMAfzrud/Wf/33t76iMkTxwt1ql+fG5FhnmjuDR5MF/uBLyFru",
+	"Rolm2fRgLq0g7soLKDbj2qgV1mhUhk9pYlzpsDEp63v8Ii/0ROSFnnt26UfQ8KaZM47lz3VE0GNDcp6z",
+	"jAumSV5kGfHy3UR4IhERu4EZpyJhRE6nPAHrdZFyy50lSXkKpWGGEzERT6S4YgJE6TH51zc/viQXMuXO",
+	"QES0oJfsHArLTTnLUh1B5cgHDx58Q356+4SUCKqjibhkKysA5Fba9fWDyj4RcdQsWvE//+f/hsoF+GIV",
+	"E1EW8LL3BxEshxSMQOoI1kGfSkXYFVMrSHopFBtPRPxhgtklk96YfJiAOdT+nFRpQpNeRCY+VwXv4aZN",
+	"JpPee/sPFEVwz15fu7q+taR91znhLKfJnB0cD0eWt6jMIY4eHx4ul8shhdtDqWaH7l19+P2LJ89evnkG",
+	"7wCJMmAFL/GpdkjGvdHwCB+TORM0571x78FwNHyAUtQcsPyQ5vzw6ugQttdemLFQjWQsEudC6BEVMjlr",
+	"17uILYVR31KdxLC4MkuZNhMBtweRRUTDFBbEg0KOEcEagBHxZRxJH2oEQi4ylM6f8vcTgUeYcEHiP8Xj",
+	"ruKXf4oHEXFFIBH9+YJNRD/WXCQsJlwkWaH5FYtIXAjDs5iw9+7SYEieASq4em9UKY6FjyYCi59CcTaP",
+	"xVoSVxUkoYJcMF8gDsuwa4MOXahANhHsfS6VGRIwVUF2huWr9rAbSbQF1h9ZxYhi00KzdIwV6OSM6JwK",
+	"PRE0y9z6LxCfLA2GY/Ii7Y17Vuioikvqpq9v/POHYJcTX0wz2OAkFAh6Hd2waO5akdwOcBybCzZcCbhg",
+	"1uGhAotMlgjVwCTSQKQOMGoVRcMLE3KFWEhCg1U1Saux9ihbG1hwPIrUwLygei/k/DiRJAQDoH8Dgt18",
+	"yB2fLtNaNn8VTtiNvhpcR0tZGqO5CCs7HNNJI7QK/qQ66VjQkKBSnZbDss/Rjs9i7tf1u1bHmuPR6M4a",
+	"V7Sq0IbbjLgaRUidXf3E66h3gnCEhi/hPay114FXjra/0ugTAi892P5S1Z/mOuo93OWNeh8QkNSKxYKq",
+	"lSN5zdl6hfVnDEmx2//+wLlVqoCWMlzFDtfgf4et2uxBXvikVt+1wRCBQzRZYlS18akK6lvZhBpXeh3o",
+	"OXmFMTbQx4NUQFhmpnnq24k4kbBPJ8Lw5JKZCKOBKM8iQrGvFJgekpXlHAOSMYwMsnJPRl0k0RUDbzBK",
+	"SMjVitxyIo7FWa3sothScWOY2MhqnjTKsrf4zR/0kLWq9288aXVs+ewPmss9bZbi3++4Rb1chgyCb+Ak",
+	"QMlnIxXTrTMwbbTBqorkRq7U+kTkTHGZ8sTqQ1BYGcV9VHl1oxmPq3GeydmQnCFkmizoaiISK2FxMybc",
+	"V8q3Z6E6dla9juxNSLXNuXB13qEtFwI5ESAUg0zkQmu0oQrmQAWSidCJwpqW7XK7a6h+dF+o3tUSaX0X",
+	"oBrvx0Pck9E3298ou7PZF46Ot78QaAN2+0NikbiJuAIKjtySI6Hu0Bt/WLsD+sWqk029ZtSh/nIuM3sA",
+	"DOWirDLNBQGRivQTCSXHDVmwhVSrARwdmIaeCFbpRF9hcXYsHZFxcWklQbNkTDj268oFCgnFrbkmC641",
+	"F7PIMbyK30ArLYadJMrwPnekRep08jWCMxEcwtRmbEhieQnVB8EiVTFZ1EOxMDmJNfs1dkVZiJJLy90m",
+	"YlPt8SH5d+jQBQLzObwOh90O7YTfqZILz8DZr0QKUNqc9hcRowptOJa6RmqWYu8MJzSHzz8Unl/BodxN",
+	"cSsBDMvXu9TZu39W2iin30FhrmrPWJWtyAzpQ7XH0g/k8FW7bR181qwWMaEtVN6GjNR9hkFC8aMlA2iT",
+	"sdgF51tUhdRiezEml4zluu6XA+HXCpbuA8OgnPi08rjsgNYuw2q/vrR/RFGzXlByo4jZqmv3DyBnrs24",
+	"wv3MVSQJY/8eeQqdkuhrJzGuFRQEix9Q/Vb5X2f+M4om9gzR5HIijCS+oaT9sSJLBn0akf8ih4Oii5b7",
+	"iCF5DSImUyXfoAs2ERBGbB8uK5bMHCHkKVvk0kCe2fFoVLE/x3CQpQ5c1V5uiGFZpsuhx86KSTI2BRUT",
+	"WNgly03k71RtKSYio8klmiZpmloeeYZPgbfeSOI7l2A+CtfkZPTN2F+dCOftj6GzFVjyof8ovIIitfFC",
+	"NlOkEFYmofUEu+FEnNXKyFkJA8r0V3vEsTZ17Eld7HJOm/MwUpK+ZozESb2EfDwoiwx7WR+50YKunNIM",
+	"7hBmWLfo/rSqGIKH7i8yXd01tXDJxk3nmFEFu75/ShWiUn7TLE5jN+LTdSyMytVzCRzYEcQQi1ZIZ+5S",
+	"sdkJ3E+biN5A59nhE2Wb4duTaU+u1qnkDWh1UFY5/GCP+HXVzeyD+3XdKcW8nbM2NK7drq9pPiab6rg7",
+	"mR6ILvdmAq5qRKVt2bM6jM9Jwg7YE9GnTUrlq6vb4ZbStcnmGsqrs5SYJU/YYDgRNT8nkPyGqxOArkqz",
+	"99f8pIPTiVivzW7PExcFqFm1Kv4Nv6gl5vD4RHR7pTRjutSDuCKVn5gLMi2yDIbSIer4XVkR/nMwEG4g",
+	"LmYd/T51KnOy/Y2yd/vticZ3zKzTC8D15Vz6c3Jfsl4T8Tp37itNnAYCyomr0NjUTZqcd39dZdPHKyoa",
+	"+H6tTPaNQFirgv+uTnibZWKDFPZljfp5Qwk1cVSZSGqjEFUIiFABu4/9hy/YeCImmHS4pNUTXEBi2gEr",
+	"LHlyRbkPRkf21aPj8Wg06XV5IZ42SsvuoGC2KuvuuXehEX1o0u3wgIoqLmaDS5WaG/lT/4CUtlnWeLOK",
+	"XEOCz1k7fts6YRlLZxhz5khmfSFuTzZr1KFKgAsShh9QTJBNOxLpS2V/Y0yQlVwGEZE5BhVmq2YsENHF",
+	"hctB9N2I7BBSkdqnInzU0BnwDfgDRyHsfa6YxmzbVCb6UDOqkvlwkQ7CdqkffJbbRt6QUM0OuNAM8iSu",
+	"WDeYSP7qQcih8/trd6zNox3iL+JLthqDmh2fItX1HenQAGDJLJ11fBvvdETWjEY7fH77WjvXV2wxcmgY",
+	"XZBvyaSnuL6c9MjZy6ekiqYmrgYfmfSOR8cPoanr0aQXD8lzMEGMneExInENCvtnFZ5d/ws4UVwFaEOn",
+	"bgsGZhlcspXLMjgliA1SaRJ/ax/7/+BffK76VV1k1S+4+OKl/ff7F//2LI7IL5K7Dq/x2cun9saPr1GG",
+	"xySAOdNMWzEbyBX20ONOnIY65XXnBawvBCq6M+N98guaopdj2LG7+G7XBp+MvtkJv3DmYN3B+ZKfz948",
+	"+fvTZ2+evANGj73B0CLcR5yHIJzBpp04JYYztCA5z4wjER1z8ZPvmk0oo/+PyeaqWl8bOZyjv5+96bdM",
+	"PfYczV24T3svmjI0mhy9mozhjORk9E3lhkLLgCaGXjIx7LAD/uCkwfuwAgaa1u5kCzy6W3QNoao7+l/s",
+	"arc6A7jBhBKvU+x5DAIy2+EH+P8aMT9jhoXOwEJeOVs52sRKo1bp5bA8CbII/KHgGcOSU1WSngumB37l",
+	"dDrMVV0/LE8BlOqwNPD1ZB1EBD39zCwqeyPkLfELV30//LKkM+w1Fh5bHDMfhox/HVs8un+SVGLzFzPc",
+	"uhnuhgTmBra2LXIWbB8aRd5BUkoyDwXcYjBeS8eyROnQqV5QQ68/41eWWdvfrsMUtO22FwJqYC1h/Z44",
+	"diAl/iN77zYeDxcJ9Vkek4/Ou2Et74V3H7rM5MMP8GMjL3/lq2gS95JLKcJIt4uVz/ZTqIF2ceYz+/JO",
+	"nNkN/YXINh2kdlEg4tctpMcGyN/di9B2MuC3jeZ6DD9FXF4CNUF23LGvd0dvKu9CV7TfF8/YOrZomd0V",
+	"utw9Xw76rBDZ+nEyp4vc2+XmNMuYmDEVR2Q4HA7Cfixa4uAtHGlWWChCuTku7kcqQo1c8ARMzZV+g3Ab",
+	"SSiJIWIlrqo0WsUGwpKWXLPBkKzTUogeglweqKM8AOK6M2l9Uz9/dy9swNi/S4gQzqrjyOOKC7n8R1fe",
+	"PrZE8gpyEDxRIdRUNaZvyZC6JZVaE40gz3ouFYbNNIJk5lQTfJPEl2xVBdr4p1zAjRRsIjC1ImeKaAYZ",
+	"2n3nP48IVL2ISM3HOxjbg+lL8fvIl4mQgpG+b1ehDctd0DN2cRhE3qOTSYBDqqq3BQQ5LrmZT0RcdkqK",
+	"SwP/XGapdvl09aAeb0kJhhBCmyn2Q9nqZAdHNhYA6aahezXe6fJt1wqK7JMgHkxYcBVJggMFasWusx2M",
+	"0cTtd529p5DZXeKB22a7xYMuB3qtt9V6PvYO7bv+oH6GdjuzLoMJnkI5bZzSL+JaQ9PD0wrOMLdeNFFS",
+	"a6/8VYE8dVGuvPT7Glm6aXdetvzoSCdDUlO2ENbRWv9g8HquSU31cMugVuKajdwj/rsvdGC9m/kXLG/Z",
+	"CZstonO/S5+SctKlB7z2DeZLzPtKuxkMiS/Gq33YOkHDoT3VmPx+UOZnrCPsq6KOsHcvx9d7tHxkQX7z",
+	"MRFs+XkelY8tmb+55dnaSRTHEQ4/wP/dYfP/PgfFoFUaDCqD6XGjDKeQS588D2Ni/AfI5KgCW9UZBexB",
+	"VLkQwWsInMHXBSVYF/SUnIxOCJ9CJ7iO2HFnTnoh3ri6d/eG+s2GAJvNVzCbcm5f+EY7SLH0CQsrnbud",
+	"++RNWojURgLuh01XusTCm5iuXAnKTTJYvf5np9G3LWS2i7DtHnYJ84kIlkLFSoM3Dqj8WyXy7pK/7lZy",
+	"v5WLOgdzpVz3sVH7Irf3EufoDCFDWiRloONo+A3cQ0R78ZL0J760N1YUrCImJr1BPRDS7XQckRjn6n7N",
+	"2LZ4yHoFZ3ip1VvJX6jauHTGTUL9RUUXwTt+vu1byCQc/F9pZ2BxVhSvGMC7gy9xmbeOy/R4Qvr+J7GP",
+	"QMLtxmDNNpp0bWcwkrPZ7jWqpyxXbWKo23MozejsLP/YsZ/1YtEboz//GKn/H1vQgIDRT9fO0hVw6h1U",
+	"lLiyxM1k1bq6Kth743so948ichyRBxH5n//674mAsjxEsUKzdDAkLxrJ72tknvQxEVYVIobqPpBvaolg",
+	"7MIDXAUeXxsLU+/ITNF8Pq5l7UkFvcSENBNRS/5eMWMpTHUFKdJ6ejj2tqQzxdhEgL8NLLiufkBZKABr",
+	"APhqBeuVGMrSAsixPB+Bh1UhBpaqlxMEIRQD1SBQCKhWKqG2l7FD2JWEogUPutP7/9bIvbufwN6y/vbv",
+	"Etq7QfP5gwT3fm7+ux9zqFu17rLbmcJtMg/skVn/o2BNImVVX5RDI69ClNFG63r+cINi/yUU5VOMDr0F",
+	"yt232r7lYbfnL12PhXf74H87B/ojgtklLJylaaPk1ldQZiKDhrkSSr9Wrm7iig5hVuiQ/Ciy1US0glwg",
+	"MD92SidW5KmUzng9BOZsIqC+g/9q/2g0+mdiFJ1OeRJBAgCUy2GzFbkoDNFzmsrlgDCRusqc9YTVRt2N",
+	"WvY3BAHUphLiw1iYqUoLvq9KO+UH9jDAH93D58MFbFBO+8KJP3a9G7vupZXcod/uWdclHdyPIR+WPWW7",
+	"WjIoMOexGlfmv2HJsDd/PTs4fvgoqidl59TMI98VpM2liRQJa7fdAuIRNvc959gt9N7Yt/1Al27sjDJf",
+	"bO+heug1ZjF1m+RRtewo/NnycJjh4QeL6tcfl4lHIVO9BQd6wNvzKcpK7r6wHXlhoMqcPTDUcubDmPS1",
+	"ZeZUT0TGDVM0Izqjes70GLtq6MMl47O50bgaQ02nzDChpdLx4BTzVyMSD2On6A+HMdFstsACvfRCy6ww",
+	"DEBCcf2CJpfuE/X+I0hUTkYj5MYBb4j7a6cYNGxCvTkIbd+dRpPlJyKq/UAvg1YdJ4CNgTy3ae4FS+SC",
+	"6bJG4jgmfyZz9t6Tby8xYbemeNJDeyw+7AzBxF3jv7HmFbs9eGUyEZNePLE4YtqsoHRjRgSt+5G3t7iC",
+	"7NiUByGdCL5YFMaSnlpyNAfrjzfxwL8ROTk6Lu/OIQDY5Y8GZLvnbit/f6WwtIN/purhH6icukeKj2kC",
+	"OfRFxzpLYMnUGTmsloXeDUu3U5abeewuukNbEvmfcm0Uo4sxakSqEO1DhrbKmpJmSEIXDGqNn5JULkVj",
+	"hPK5lCl+xVJ4zr7U5wJ0MpjgoNYAriajDifiGYCJkbTV4BEOU5bnAiZgZHUBfF1ySrg5BcUyo6g18lop",
+	"VtRQGenHvkVdHJEY/GnU128xTJs4mojYBVnhZauLcqtzuYrtEKNtPwuxWYPIa6osjUlfFYIYWa7EAIrE",
+	"wFqc20k4lxY7N4Xwl+ADKdeGZ5m/NhF9t/RG+tVvBr1YAOxIBzASrhCE7sBr3pjuhKT03MiY9MvYdllb",
+	"98GQWOQhPAUua1/CFXNdcC1PRWr9v/CCG6VydKpCuGfRrO/vTAR23zr3E8CH4Bo+c+g+4X2yUGCyAs29",
+	"UI4Ibf1cWcgNvcq8DZ1o1qoJjsZ5fCwiQirEoYz7MpIXbCURNxGlVyB4lNWIfS8N8D8QRcE7YOZUeNlk",
+	"SKxwtaTZJdFG5pDccDQajYiA8ymVlVtGEwHn8ZTERhUiocaiDoT5a7rSRMuOoKPvHRHYUhsK49GXdAWH",
+	"xMJSRqBfSDPvikBPuWLrbc58BHrhaIWVvMuT2Yt6dsSduoPN5dKKGStHi6iFr8TaMtXJA/qgE0pL0No+",
+	"WNdKYPQ79hXwe9PBvwFjviiF7YCshkOPUGWHDvLVeyy6+cmoiNtylM4aRYIrZdrF+mOCbcOwcslWkc8i",
+	"goaTjvGiNxW7rMipc7Na5aBPiZGGZnhvXCvJ61vtUOiGCrXeTTNqJkJi2h1xgxEnULV3cIoJVXYwluta",
+	"ysKQ/Fu7iPDYMbZ6NAxGx2uQ7CbCLYl9BEJ5PMBQG98lHpe+5AWjAsvEeGd1zqhLvfK6AlZBLmsQV9E0",
+	"ACmAjmaoSiO1iwsMpqsk6A2yqPZKbvqjJv+86iCbrZrYbvW+kNAaCT1bowL6M/CNbXQ6NYgd5kuXDWFo",
+	"lsklS13vUe9hMlJORL8S6X0ykHMukYUUdpaW/M0kseQmhpzAce2heCLg9FNB4po/KB4ED7ucVWf9PnxB",
+	"bvTfxRGE3+6yf3+ujqDfx69zqyN9U98O9OoEvvrJOJv1JZx0LF2yVh7ByMpxHDXdxlJNRExVMrcKuPMi",
+	"82nbmYSZVTRdDVB9KxsyanIBndJ925wasW1FkpAzhI7bR2u0ZUnBjGnhKLMTSX8qC0XYiunBKaTBO+Jr",
+	"xy0HcTOCehFuAhPBNWHvWVJAEiN6xqx8x7OsEm+ohnYxMIWwvxpuvS23+Z6IVPWB3ylwrDbDIKUCoFhK",
+	"+i7LwBnIMce+vczlU26z0sEXA+zHpol4KqnPh6kj8B0VjVCFJYVoxdrc0EUVglywORdpp/2rVG7B9oN+",
+	"FowLjUgiUxZNREUM0XRbSRa+g2zD9OrtjMTILO3st/8dM6+Le/VV2OE77Byq+BK4Fghc8zZnWJ/fqZWI",
+	"Kizn4ticuESrWluhteBsCn5f7h1pzv9L4n8+fh531FDCd3cvAPJoH98r6OIbUtCcXRga5TVzz06dro9O",
+	"B80SxYwektfsSl7CebIDowkYI9K5SLIiZecKn/jWTiIOB5y8Rah2UutbwzZUfGf67I2hc2y5EhdSZoyK",
+	"P6qOD5/Ynkpi6nv3+dcTNx5nPCVwF7oK3YYF4xdaF+Dbv2BUWeyGRcTaMzlTWgri69BccSvD1AjRL/Ii",
+	"ItSHQZb51U4Edh2OS3Oby7/w8wNuBSdqIvRcLl0HyCFBh4+OS+8M8C2Q3VOWufaIC2qSOajbmbywTNAY",
+	"poQm/XiqaJEe/CkeDMmZnbsrWNaZ/YD4e5+5D/CF30mAhe1N3RldPzwcbn/i3PYjC4mwZJbfOsTY6Xit",
+	"cZjDD0786ypm+nZeM0V7I7Dzdbv0KK9EYhfVK3kJLaeIqnMcdFALeSDzYUBPs09WGL693imylC/SV0Np",
+	"sIuyL0LsIEzB+yBOkT50eP3F8C6ZaIs85Ohfb9z7z59HB9/Qg+m7Dw+Or/+pt0UYatpptjZGO/XZwphe",
+	"7/PqO4ofgWBT+8KuufP7pLtX49cz3u+yldkfUFwq12QHmam2P5+/xFRO1pPWeylHGz5gJUPoTEPz5L4M",
+	"eK/MfVWw04wakKGKzOhg8lnLKHfvONalxddsK1/YSUiZb6Hip1BFptrVF097XZwCEPnQfXp/837rG1uz",
+	"wxKaZWDX9qdhSF40LeQRFj92a4Fp2BdsIgTjLriqPFtMQcRW0xAPKcBSkf7J6MGgzCFxMV5f6bVCgPCB",
+	"nGpN+hAIXFbSgOhQfGiAPUQnop7zHnsGfl6e7JhA1J5ITO204ztXjHA9Ed6KXCW35IpdcVnoupOg5orw",
+	"pn6ncE0EpI7DBlLsWBPQhbBqHLt3i/5TlvAqRvnjFX/bTK+8QZ70S5s9hGkyIYvZvE6HFSNcfLHb3zxw",
+	"+mNrcw6xGyT3dqXo1kihYr+wxNwbJXySSd3IvqjLCbIwllTYyzWidoqUUy4gd5aDrzG1NG4V0hEt9P+g",
+	"Bx+37kvS6cd3xNl1v4tDOWc0M/PfeuMP9q8q/NH+JXMmaM6HK7rI3CXw0cPTFh6WFIqbFRxWtH+eFWbe",
+	"G//8zh5HzdTVhq7qviC3TGhG8Nle1CtU1hv35sbk48PDo+Ovh6PhaHg0fjx6PIIz7ua4pmXTBUvJlC44",
+	"BpJXhZGGLRVWB7LxMPyBpUSxjPmyxK4wzClZS5MHLlbmOq01Ydcd+X5UGT6liXGjlxVrMI4bBQ4oI1aY",
+	"YaNGGAuN+KblgXV9fqeyUAdsxXS4FDPUEuVMl0U5Itdln5p2mU8NtQ6HrbJ8XZPDygJ2ZjCWKixAc6bq",
+	"69Psxd0exbWg11HDU6cruQ0DlMHEl1JDiZkrEC/KfWnkVNQ33vv41j/6l5rVHkvG50zmGVrXnc1enxJa",
+	"s4TXmiajAatjt3PLbw7sKxGZUz0/SOYUqs6BfkEyORuT5VySlOP6RyAzlYk2TLGJ6D/7iZy9IGeJIWfK",
+	"DMnRMQB29M0g8i0Y+dQR9sh7DJI5Sy59qx+RWhE4l8poLKUgCwOpprlFR+aGWBE5nUJtVyxmCCBCOUeQ",
+	"dX19fHs1MN2/Ag2JIIDHIo6OfNiU2zuuIYtV0aSO2W55raL0/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
