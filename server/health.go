@@ -12,7 +12,8 @@ import (
 )
 
 // healthCommand is `modelkeep health`: it asks a running server's /readyz
-// (or /healthz with --live) and exits 0 when it answers 200, 1 otherwise.
+// (or /healthz with --live) and exits 0 when it answers 200, 1 otherwise
+// (bad flags included: Docker reserves exit status 2 of a health check).
 // The container image has no shell and no HTTP client, so this is what its
 // HEALTHCHECK and compose.yaml run.
 func healthCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -33,12 +34,12 @@ func healthCommand(ctx context.Context, args []string, getenv func(string) strin
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		return 2
+		return 1
 	}
 	host, port, err := net.SplitHostPort(*addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "modelkeep health: address %q: %v\n", *addr, err)
-		return 2
+		return 1
 	}
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		host = "127.0.0.1" // listening on every interface: ask over loopback
@@ -53,9 +54,12 @@ func healthCommand(ctx context.Context, args []string, getenv func(string) strin
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "modelkeep health: %v\n", err)
-		return 2
+		return 1
 	}
-	resp, err := http.DefaultClient.Do(req)
+	// Straight to the server: never through an HTTP_PROXY of the
+	// environment.
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}}
+	resp, err := client.Do(req)
 	if err != nil {
 		fmt.Fprintf(stderr, "modelkeep health: %v\n", err)
 		return 1

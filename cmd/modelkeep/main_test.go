@@ -131,7 +131,8 @@ func TestFreshStart(t *testing.T) {
 		{[]string{"health"}, "MODELKEEP_LISTEN=" + addr, 0},
 		{[]string{"health", "--live", "--addr", addr}, "", 0},
 		{[]string{"health", "--addr", freePort(t)}, "", 1},
-		{[]string{"health", "--addr", "no-port"}, "", 2},
+		{[]string{"health", "--addr", "no-port"}, "", 1},
+		{[]string{"health", "--bogus"}, "", 1},
 	} {
 		cmd := exec.Command(bin, probe.args...)
 		cmd.Env = []string{probe.env}
