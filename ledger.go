@@ -138,7 +138,7 @@ func (s *Service) LogMetrics(ctx context.Context, model string, number int, metr
 			// MySQL compares keys ignoring trailing spaces and SQLite does
 			// not: "auc " and "auc" would be one metric on one database and
 			// two on the other.
-			return nil, Errorf(ErrInvalid, "metrics[%d]: key must not begin or end with spaces", i)
+			return nil, Errorf(ErrInvalid, "metrics[%d]: key must not begin or end with whitespace", i)
 		case math.IsNaN(m.Value) || math.IsInf(m.Value, 0):
 			return nil, Errorf(ErrInvalid, "metrics[%d]: value must be a finite number", i)
 		case m.Step < 0:

@@ -297,17 +297,25 @@ func TestLineageStory(t *testing.T) {
 				t.Fatalf("second page: %+v", cmp)
 			}
 			aud.expectError(aud.do("GET", "/api/v1/models/fraud-detector/metrics", nil), http.StatusBadRequest, "invalid_argument", "key")
-			// Points that cannot be stored as given are refused whole.
+			// Points that cannot be stored as given are refused whole: the
+			// good point sent with them is not kept either.
 			for _, bad := range []struct {
 				point map[string]any
 				says  string
 			}{
-				{map[string]any{"key": "auc ", "value": 0.9}, "spaces"},
-				{map[string]any{"key": " auc", "value": 0.9}, "spaces"},
+				{map[string]any{"key": "auc ", "value": 0.9}, "whitespace"},
+				{map[string]any{"key": " auc", "value": 0.9}, "whitespace"},
 				{map[string]any{"key": "auc", "value": 0.9, "step": -1}, "step"},
 			} {
 				pub.expectError(pub.do("POST", fmt.Sprintf("/api/v1/models/fraud-detector/versions/%d/metrics", v1),
-					map[string]any{"metrics": []map[string]any{{"key": "loss", "value": 0.1}, bad.point}}), http.StatusBadRequest, "invalid_argument", bad.says)
+					map[string]any{"metrics": []map[string]any{{"key": "sent-with-a-bad-point", "value": 0.1}, bad.point}}), http.StatusBadRequest, "invalid_argument", bad.says)
+			}
+			var kept struct {
+				Metrics []map[string]any `json:"metrics"`
+			}
+			aud.expect(aud.do("GET", fmt.Sprintf("/api/v1/models/fraud-detector/versions/%d/metrics?key=sent-with-a-bad-point", v1), nil), http.StatusOK, &kept)
+			if len(kept.Metrics) != 0 {
+				t.Fatalf("a refused request kept points: %v", kept.Metrics)
 			}
 			aud.expectError(aud.do("GET", "/api/v1/models/no-such-model/metrics?key=auc", nil), http.StatusNotFound, "not_found", "no-such-model")
 		})

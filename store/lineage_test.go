@@ -213,9 +213,20 @@ func TestLineage(t *testing.T) {
 			warm := s.nodeLabels
 			s.nodeLabels = newNodeLabels(nodeLabelEntries)
 			cold, err := s.Lineage(ctx, q("fraud", true, true, 3))
-			s.nodeLabels = warm
 			if err != nil || !reflect.DeepEqual(cold, g) {
 				t.Fatalf("walk with no labels known:\n%+v (%v)\nwith labels known:\n%+v", cold, err, g)
+			}
+			// The walk did take the names from memory: a name planted
+			// there shows.
+			for k := range s.nodeLabels.cur {
+				if k.typ == modelkeep.NodeDataset {
+					s.nodeLabels.put(k, modelkeep.DatasetNode("planted", "9"))
+				}
+			}
+			planted, err := s.Lineage(ctx, q("fraud", true, true, 3))
+			s.nodeLabels = warm
+			if err != nil || !slices.ContainsFunc(planted.Nodes, func(n modelkeep.LineageNode) bool { return n.Label == "planted@9" }) {
+				t.Fatalf("walk after planting a dataset's name: %+v (%v)", planted.Nodes, err)
 			}
 			want := map[string]modelkeep.LineageNode{
 				tx:    {ID: tx, Type: modelkeep.NodeDataset, Label: "tx@1"},

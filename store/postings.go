@@ -392,8 +392,9 @@ func compileCandidateList(dialect string, m modelAt, f modelkeep.VersionFilter, 
 }
 
 // postingsQuery reads the versions (number, id) of a model with a key and
-// value head, in a range of numbers: from the search index alone
-// (TestDrivenListPlan).
+// value head, in a range of numbers, from the search index in order (on
+// SQLite the value head is a VIRTUAL column, which it reads from the table
+// too: migrations/sqlite/0044).
 func postingsQuery(kt keyedTable) string {
 	return "SELECT " + kt.numberCol + ", " + kt.idCol + " FROM " + kt.table + " WHERE model_id = ? AND " + kt.keyCol + " = ? AND " +
 		kt.headCol + " = ? AND " + kt.numberCol + " > ? AND " + kt.numberCol + " <= ? ORDER BY " + kt.numberCol
