@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -27,9 +26,12 @@ type lineageEdgeRow struct {
 	Relation  string    `gorm:"column:relation"`
 	CreatedAt time.Time `gorm:"column:created_at;autoCreateTime:false"`
 
-	// The walk reads the version at the far end with the edge (level).
-	farModel  sql.NullString `gorm:"-"`
-	farNumber sql.NullInt64  `gorm:"-"`
+	// The walk reads the version at the far end with the edge (level): its
+	// model's id and its number, NULL when the version is gone; then the
+	// model's name (nameModels).
+	farModelID sql.NullInt64  `gorm:"-"`
+	farNumber  sql.NullInt64  `gorm:"-"`
+	farModel   sql.NullString `gorm:"-"`
 }
 
 func (lineageEdgeRow) TableName() string { return "lineage_edges" }
@@ -137,7 +139,7 @@ func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkee
 		return modelkeep.LineageGraph{}, err
 	}
 	w := &lineageWalk{
-		db: s.db.WithContext(ctx), q: q, scope: modelkeep.Actor{Models: q.Models}, dialect: s.dialect, known: s.nodeLabels,
+		db: s.db.WithContext(ctx), q: q, scope: modelkeep.Actor{Models: q.Models}, dialect: s.dialect, known: s.nodeLabels, models: s.modelNames,
 		intType:  map[string]string{dialectMySQL: "UNSIGNED", dialectSQLite: "INTEGER"}[s.dialect],
 		admitted: map[nodeKey]bool{}, hidden: map[nodeKey]bool{}, edges: map[edgeKey]bool{},
 		refs: map[nodeKey]modelkeep.LineageRef{}, labels: map[nodeKey]string{},
@@ -180,6 +182,7 @@ type lineageWalk struct {
 	dialect string
 	intType string      // what CAST turns a node id (text) into a row id with
 	known   *nodeLabels // datasets and runs met before
+	models  *modelNamesByID // models met before
 
 	admitted  map[nodeKey]bool // nodes in the answer, within MaxNodes
 	order     []nodeKey
@@ -260,6 +263,9 @@ func (w *lineageWalk) walk(root nodeKey) error {
 		if err != nil {
 			return err
 		}
+		if err := w.nameModels(rows); err != nil {
+			return err
+		}
 		for i, d := range active {
 			for _, r := range rows[i] {
 				w.learnVersion(d.far(r), r)
@@ -321,7 +327,9 @@ func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRo
 			far = "from"
 		}
 		// The far end's version, when it is one, comes with the edge: its
-		// model and number, NULL when the version is gone.
+		// model's id and its number, NULL when the version is gone. The
+		// model's name comes from memory (nameModels): a join to models
+		// cost a sixth of the query.
 		args = append(args, string(modelkeep.NodeModelVersion))
 		var conds []string
 		for _, typ := range slices.Sorted(maps.Keys(byType)) {
@@ -335,8 +343,8 @@ func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRo
 		// parentheses (on MariaDB a derived table costs a temporary table
 		// per execution, the parenthesised form none).
 		part := fmt.Sprintf("SELECT %d AS dir, e.from_type, e.from_id, e.to_type, e.to_id, e.relation, "+
-			"m.name AS far_model, v.number AS far_number FROM lineage_edges e "+
-			"LEFT JOIN versions v ON e.%s_type = ? AND v.id = CAST(e.%s_id AS %s) LEFT JOIN models m ON m.id = v.model_id "+
+			"v.model_id AS far_model_id, v.number AS far_number FROM lineage_edges e "+
+			"LEFT JOIN versions v ON e.%s_type = ? AND v.id = CAST(e.%s_id AS %s) "+
 			"WHERE %s LIMIT %d", i, far, far, w.intType, strings.Join(conds, " OR "), limit)
 		if w.dialect == dialectSQLite {
 			part = fmt.Sprintf("SELECT * FROM (%s) AS d%d", part, i)
@@ -354,7 +362,7 @@ func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRo
 	for sqlRows.Next() {
 		var dir int
 		var r lineageEdgeRow
-		if err := sqlRows.Scan(&dir, &r.FromType, &r.FromID, &r.ToType, &r.ToID, &r.Relation, &r.farModel, &r.farNumber); err != nil {
+		if err := sqlRows.Scan(&dir, &r.FromType, &r.FromID, &r.ToType, &r.ToID, &r.Relation, &r.farModelID, &r.farNumber); err != nil {
 			return nil, dbErr("read lineage edges", err)
 		}
 		if dir < 0 || dir >= len(out) {
@@ -366,6 +374,41 @@ func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRo
 		return nil, dbErr("read lineage edges", err)
 	}
 	return out, nil
+}
+
+// nameModels fills in the model names of the far versions of rows: from
+// memory, and for the models not met before from one query.
+func (w *lineageWalk) nameModels(rows [][]lineageEdgeRow) error {
+	var unknown []int64
+	for _, dir := range rows {
+		for _, r := range dir {
+			if r.farModelID.Valid {
+				if _, ok := w.models.get(r.farModelID.Int64); !ok && !slices.Contains(unknown, r.farModelID.Int64) {
+					unknown = append(unknown, r.farModelID.Int64)
+				}
+			}
+		}
+	}
+	for batch := range slices.Chunk(unknown, 1000) {
+		var found []modelRow
+		if err := w.db.Select("id", "name").Where("id IN ?", batch).Find(&found).Error; err != nil {
+			return dbErr("read lineage models", err)
+		}
+		for _, m := range found {
+			w.models.put(m.ID, m.Name)
+		}
+	}
+	for _, dir := range rows {
+		for i := range dir {
+			r := &dir[i]
+			if r.farModelID.Valid {
+				if name, ok := w.models.get(r.farModelID.Int64); ok {
+					r.farModel = sql.NullString{String: name, Valid: true}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // learnVersion records what the walk learnt of k, the far end of edge r,
@@ -390,7 +433,7 @@ func (w *lineageWalk) label() error {
 		if _, ok := w.refs[k]; ok {
 			continue
 		}
-		if ref, ok := w.known.get(k); ok {
+		if ref, ok := w.known.get(k); ok && (k.typ == modelkeep.NodeDataset || k.typ == modelkeep.NodeRun) {
 			w.refs[k] = ref
 			continue
 		}
@@ -477,41 +520,16 @@ func hasRef(refs map[nodeKey]modelkeep.LineageRef, k nodeKey) bool {
 }
 
 // nodeLabels remembers what dataset and run rows are (name and version, run
-// id), for the lineage walks: those rows are never renamed or deleted, so
-// what was read once stays true. Bounded like bodyCache: two generations.
-type nodeLabels struct {
-	half      int
-	mu        sync.RWMutex
-	cur, prev map[nodeKey]modelkeep.LineageRef
-}
+// id), and modelNames what model rows are called, for the lineage walks:
+// those rows are never renamed, and their ids never reused, so what was
+// read once stays true.
+type (
+	nodeLabels = boundedMap[nodeKey, modelkeep.LineageRef]
+	modelNamesByID = boundedMap[int64, string]
+)
 
-// nodeLabelEntries bounds nodeLabels (a few MiB).
-const nodeLabelEntries = 32768
-
-func newNodeLabels(entries int) *nodeLabels {
-	half := max(entries/2, 1)
-	return &nodeLabels{half: half, cur: make(map[nodeKey]modelkeep.LineageRef, half)}
-}
-
-func (c *nodeLabels) get(k nodeKey) (modelkeep.LineageRef, bool) {
-	if k.typ != modelkeep.NodeDataset && k.typ != modelkeep.NodeRun {
-		return modelkeep.LineageRef{}, false
-	}
-	c.mu.RLock()
-	ref, ok := c.cur[k]
-	if !ok {
-		ref, ok = c.prev[k]
-	}
-	c.mu.RUnlock()
-	return ref, ok
-}
-
-func (c *nodeLabels) put(k nodeKey, ref modelkeep.LineageRef) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.cur) >= c.half {
-		c.prev = c.cur
-		c.cur = make(map[nodeKey]modelkeep.LineageRef, c.half)
-	}
-	c.cur[k] = ref
-}
+// Bounds of the walks' memory (a few MiB each).
+const (
+	nodeLabelEntries = 32768
+	modelNameEntries = 32768
+)

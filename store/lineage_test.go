@@ -211,7 +211,8 @@ func TestLineage(t *testing.T) {
 			// The datasets and runs met before are named from memory: the
 			// same answer as a walk that reads them all.
 			warm := s.nodeLabels
-			s.nodeLabels = newNodeLabels(nodeLabelEntries)
+			s.nodeLabels = newBoundedMap[nodeKey, modelkeep.LineageRef](nodeLabelEntries)
+			s.modelNames = newBoundedMap[int64, string](modelNameEntries)
 			cold, err := s.Lineage(ctx, q("fraud", true, true, 3))
 			if err != nil || !reflect.DeepEqual(cold, g) {
 				t.Fatalf("walk with no labels known:\n%+v (%v)\nwith labels known:\n%+v", cold, err, g)

@@ -74,9 +74,10 @@ type Store struct {
 	// bodyCache holds the bodies of recently listed versions
 	// (versions_read.go, versionbody.go).
 	bodyCache *bodyCache
-	// nodeLabels holds the names of datasets and runs that lineage walks
-	// met (lineage.go).
+	// nodeLabels and modelNames hold the names of datasets, runs and
+	// models that lineage walks met (lineage.go).
 	nodeLabels *nodeLabels
+	modelNames *modelNamesByID
 }
 
 var _ modelkeep.MetaStore = (*Store)(nil)
@@ -147,7 +148,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, dialect: t.dialect, now: now, logger: logger, postingCache: newPostingCache(postingCacheEntries),
 		metricCache: newMetricCache(metricCacheEntries), bodyCache: newBodyCache(bodyCacheEntries),
-		nodeLabels: newNodeLabels(nodeLabelEntries)}
+		nodeLabels: newBoundedMap[nodeKey, modelkeep.LineageRef](nodeLabelEntries),
+		modelNames: newBoundedMap[int64, string](modelNameEntries)}
 	err = s.Ping(ctx)
 	if err == nil {
 		err = s.migrate(ctx)
