@@ -180,8 +180,8 @@ type lineageWalk struct {
 	q       modelkeep.LineageQuery
 	scope   modelkeep.Actor
 	dialect string
-	intType string      // what CAST turns a node id (text) into a row id with
-	known   *nodeLabels // datasets and runs met before
+	intType string          // what CAST turns a node id (text) into a row id with
+	known   *nodeLabels     // datasets and runs met before
 	models  *modelNamesByID // models met before
 
 	admitted  map[nodeKey]bool // nodes in the answer, within MaxNodes
@@ -524,7 +524,7 @@ func hasRef(refs map[nodeKey]modelkeep.LineageRef, k nodeKey) bool {
 // those rows are never renamed, and their ids never reused, so what was
 // read once stays true.
 type (
-	nodeLabels = boundedMap[nodeKey, modelkeep.LineageRef]
+	nodeLabels     = boundedMap[nodeKey, modelkeep.LineageRef]
 	modelNamesByID = boundedMap[int64, string]
 )
 
