@@ -99,5 +99,5 @@ func (s *Store) VersionsInStage(ctx context.Context, model string, stage modelke
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
-	return s.readVersions(ctx, q, model, m.hasAliases, fmt.Sprintf("list versions of model %q in %s", model, stage))
+	return s.readVersions(ctx, q, model, m, fmt.Sprintf("list versions of model %q in %s", model, stage))
 }

@@ -26,7 +26,7 @@ func (s *Store) listByMetric(ctx context.Context, m modelAt, f modelkeep.Version
 		if f.Limit > 0 {
 			withValue = withValue.Limit(f.Limit)
 		}
-		if out, err = s.readVersions(ctx, withValue, f.Model, m.hasAliases, describeList(f.Model)); err != nil {
+		if out, err = s.readVersions(ctx, withValue, f.Model, m, describeList(f.Model)); err != nil {
 			return nil, err
 		}
 		if f.Limit > 0 && len(out) >= f.Limit {
@@ -36,7 +36,7 @@ func (s *Store) listByMetric(ctx context.Context, m modelAt, f modelkeep.Version
 	if f.Limit > 0 {
 		withoutValue = withoutValue.Limit(f.Limit - len(out))
 	}
-	vs, err := s.readVersions(ctx, withoutValue, f.Model, m.hasAliases, describeList(f.Model))
+	vs, err := s.readVersions(ctx, withoutValue, f.Model, m, describeList(f.Model))
 	if err != nil {
 		return nil, err
 	}

@@ -313,7 +313,7 @@ func (s *Store) listFromPostings(ctx context.Context, m modelAt, f modelkeep.Ver
 		if err != nil {
 			return nil, false, err
 		}
-		vs, err := s.readVersions(ctx, s.db.WithContext(ctx).Raw(query, args...), f.Model, m.hasAliases, describeList(f.Model))
+		vs, err := s.readVersions(ctx, s.db.WithContext(ctx).Raw(query, args...), f.Model, m, describeList(f.Model))
 		if err != nil {
 			return nil, false, err
 		}

@@ -128,7 +128,7 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 	if err != nil {
 		return nil, err
 	}
-	modelID, withAliases := m.id, m.hasAliases
+	modelID := m.id
 	if vs, ok, err := s.listFromPostings(ctx, m, f); ok || err != nil {
 		return vs, err
 	}
@@ -138,7 +138,7 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 		return nil, err
 	}
 	if driven {
-		return s.readVersions(ctx, db.Raw(query, args...), f.Model, withAliases, describeList(f.Model))
+		return s.readVersions(ctx, db.Raw(query, args...), f.Model, m, describeList(f.Model))
 	}
 	// The list's own conditions; columns are qualified, as a sort by a
 	// metric reads latest_metrics too.
@@ -184,7 +184,7 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}
-	return s.readVersions(ctx, q.Select(stateColumns), f.Model, withAliases, describeList(f.Model))
+	return s.readVersions(ctx, q.Select(stateColumns), f.Model, m, describeList(f.Model))
 }
 
 // aliasesOf returns the aliases of the given versions, sorted, by version

@@ -33,8 +33,9 @@ const versionColumns = "versions.id, versions.model_id, versions.number, version
 	"versions.parent_version, versions.status, versions.stage, versions.manifest_digest, versions.ever_production, " +
 	"versions.created_by, versions.created_at, versions.updated_at, versions.finalized_at, versions.stage_changed_at"
 
-// stateColumns is what a version list selects (scanState reads them).
-const stateColumns = "versions.id, versions.model_id, versions.number, versions.status, versions.stage, " +
+// stateColumns is what a version list selects (scanState reads them); the
+// model id is the list's own.
+const stateColumns = "versions.id, versions.number, versions.status, versions.stage, " +
 	"versions.manifest_digest, versions.ever_production, versions.created_at, versions.updated_at, versions.finalized_at"
 
 // versionState is a row of stateColumns: what a list reads of each version.
@@ -94,10 +95,37 @@ func scanVersion(rows *sql.Rows) (versionRow, sql.NullString, error) {
 	return r, alias, err
 }
 
-// scanState reads one row of stateColumns.
-func scanState(rows *sql.Rows, st *versionState) error {
-	return rows.Scan(&st.id, &st.modelID, &st.number, &st.status, &st.stage,
+// scanState reads one row of stateColumns of the model modelID. Status and
+// stage come from small fixed sets: their strings are shared rather than
+// allocated per row.
+// raw holds the two columns between rows (one allocation per list, not
+// two per row).
+func scanState(rows *sql.Rows, modelID int64, raw *[2]sql.RawBytes, st *versionState) error {
+	err := rows.Scan(&st.id, &st.number, &raw[0], &raw[1],
 		&st.manifestDigest, &st.everProduction, &st.createdAt, &st.updatedAt, &st.finalizedAt)
+	st.modelID, st.status, st.stage = modelID, internState(raw[0]), internState(raw[1])
+	return err
+}
+
+// knownStates are the values of versions.status and versions.stage.
+var knownStates = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{
+		string(modelkeep.StatusPending), string(modelkeep.StatusReady),
+		string(modelkeep.StageNone), string(modelkeep.StageStaging), string(modelkeep.StageProduction), string(modelkeep.StageArchived),
+	} {
+		m[s] = s
+	}
+	return m
+}()
+
+// internState returns b as a string, shared when it is a known status or
+// stage (the lookup with string(b) does not allocate).
+func internState(b []byte) string {
+	if s, ok := knownStates[string(b)]; ok {
+		return s
+	}
+	return string(b)
 }
 
 // scanBody reads one row of bodyColumns into the body columns of r.
@@ -106,20 +134,21 @@ func scanBody(rows *sql.Rows, r *versionRow) error {
 		&r.SourceRunID, &r.SourceGitCommit, &r.SourceCodeURI, &r.ParentModel, &r.ParentVersion, &r.CreatedBy)
 }
 
-// readVersions runs q, a version list built by GORM or given as SQL text
-// (db.Raw) that selects stateColumns, and returns its versions of model in
-// the query's order: the bodies come from the cache or from one more query
-// for those it lacks, and the aliases (when the model may have some) from
-// one more.
-func (s *Store) readVersions(ctx context.Context, q *gorm.DB, model string, withAliases bool, what string) ([]modelkeep.Version, error) {
+// readVersions runs q, a list of versions of the model m (named model)
+// built by GORM or given as SQL text (db.Raw) that selects stateColumns, and
+// returns them in the query's order: the bodies come from the cache or from
+// one more query for those it lacks, and the aliases (when the model has
+// some) from one more.
+func (s *Store) readVersions(ctx context.Context, q *gorm.DB, model string, m modelAt, what string) ([]modelkeep.Version, error) {
 	rows, err := q.Rows()
 	if err != nil {
 		return nil, dbErr(what, err)
 	}
 	states := make([]versionState, 0, 128)
+	var raw [2]sql.RawBytes
 	for rows.Next() {
 		states = append(states, versionState{})
-		if err := scanState(rows, &states[len(states)-1]); err != nil {
+		if err := scanState(rows, m.id, &raw, &states[len(states)-1]); err != nil {
 			rows.Close()
 			return nil, dbErr(what, err)
 		}
@@ -160,7 +189,7 @@ func (s *Store) readVersions(ctx context.Context, q *gorm.DB, model string, with
 		}
 	}
 	var aliases map[int64][]string
-	if withAliases && len(states) > 0 {
+	if m.hasAliases && len(states) > 0 {
 		ids := make([]int64, len(states))
 		for i, st := range states {
 			ids[i] = st.id

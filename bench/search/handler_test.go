@@ -45,7 +45,7 @@ func BenchmarkHandler(b *testing.B) {
 		{"healthz", "/healthz"},
 		{"get", "/api/v1/models/bench-m00042/versions/7"},
 		{"list100", "/api/v1/models/" + bigModel + "/versions?page_size=100"},
-		{"lineage", "/api/v1/models/" + bigModel + "/versions/5000/lineage?direction=both&depth=3"},
+		{"lineage", "/api/v1/models/" + bigModel + "/versions/500/lineage?direction=both&depth=3"},
 	} {
 		b.Run(sc.name, func(b *testing.B) {
 			b.ReportAllocs()
