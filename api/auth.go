@@ -105,7 +105,13 @@ func Authorize(doc *openapi3.T, authn Authenticator, denied DeniedRecorder) (ech
 				}
 				return modelkeep.Errorf(modelkeep.ErrForbidden, "%s", reason)
 			}
-			if model := c.Param("model"); model != "" && !actor.CanAccessModel(model) {
+			// Decoded as the handlers decode it: fraud%2Ddetector is
+			// fraud-detector, for the scope as for everything else.
+			model, err := rawParam(c, "model")
+			if err != nil {
+				return err
+			}
+			if model != "" && !actor.CanAccessModel(model) {
 				reason := fmt.Sprintf("the token is not valid for model %q", model)
 				if denied != nil {
 					denied(ctx, actor, a.operationID, req.URL.Path, reason)

@@ -48,6 +48,10 @@ func TestAuthStory(t *testing.T) {
 				t.Fatalf("finalized = %+v", v)
 			}
 
+			// The scope is judged on the model as the handlers see it,
+			// whatever the escaping of the path.
+			pub.expect(pub.do("GET", "/api/v1/models/fraud%2Ddetector", nil), http.StatusOK, nil)
+			pub.expectError(pub.do("GET", "/api/v1/models/churn%2Dmodel", nil), http.StatusForbidden, "forbidden", "churn-model")
 			pub.expectError(pub.do("POST", "/api/v1/models", map[string]any{"name": "churn-model-2"}), http.StatusForbidden, "forbidden", "churn-model-2")
 			pub.expectError(pub.do("GET", "/api/v1/models/churn-model", nil), http.StatusForbidden, "forbidden", "churn-model")
 			pub.expectError(pub.do("POST", "/api/v1/models/churn-model/versions", map[string]any{}), http.StatusForbidden, "forbidden", "churn-model")
