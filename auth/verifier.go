@@ -140,7 +140,7 @@ func (v *Verifier) Authenticate(ctx context.Context, header string) (modelkeep.A
 		return modelkeep.Actor{}, err
 	}
 	sum := sha256.Sum256([]byte(raw))
-	t, ok := v.cache.get(sum)
+	t, ok := v.cache.Get(sum)
 	if ok {
 		// Only the clock can have changed what verification established.
 		if err := v.checkTimes(t); err != nil {
@@ -150,7 +150,7 @@ func (v *Verifier) Authenticate(ctx context.Context, header string) (modelkeep.A
 		if t, err = v.verify(ctx, raw); err != nil {
 			return modelkeep.Actor{}, err
 		}
-		v.cache.put(sum, t)
+		v.cache.Put(sum, t)
 	}
 	if t.oidc {
 		return modelkeep.Actor{Subject: t.subject, Roles: slices.Clone(t.roles)}, nil

@@ -275,8 +275,8 @@ func TestAuthenticateRecordDecides(t *testing.T) {
 			if _, err := e.v.Authenticate(context.Background(), header); err != nil {
 				t.Fatalf("first Authenticate: %v", err)
 			}
-			if e.v.cache.len() != 1 {
-				t.Fatalf("cache holds %d entries, want 1", e.v.cache.len())
+			if e.v.cache.Len() != 1 {
+				t.Fatalf("cache holds %d entries, want 1", e.v.cache.Len())
 			}
 			tt.change(e, rec)
 			_, err := e.v.Authenticate(context.Background(), header)
@@ -410,7 +410,7 @@ func TestTokenCacheBounded(t *testing.T) {
 			if _, err := e.v.Authenticate(context.Background(), h); err != nil {
 				t.Fatal(err)
 			}
-			if n := e.v.cache.len(); n > 10 {
+			if n := e.v.cache.Len(); n > 10 {
 				t.Fatalf("cache holds %d entries, bound is 10", n)
 			}
 		}

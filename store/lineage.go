@@ -14,6 +14,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/modelkeep/modelkeep/internal/boundedmap"
+
 	"github.com/modelkeep/modelkeep"
 )
 
@@ -383,7 +385,7 @@ func (w *lineageWalk) nameModels(rows [][]lineageEdgeRow) error {
 	for _, dir := range rows {
 		for _, r := range dir {
 			if r.farModelID.Valid {
-				if _, ok := w.models.get(r.farModelID.Int64); !ok && !slices.Contains(unknown, r.farModelID.Int64) {
+				if _, ok := w.models.Get(r.farModelID.Int64); !ok && !slices.Contains(unknown, r.farModelID.Int64) {
 					unknown = append(unknown, r.farModelID.Int64)
 				}
 			}
@@ -395,14 +397,14 @@ func (w *lineageWalk) nameModels(rows [][]lineageEdgeRow) error {
 			return dbErr("read lineage models", err)
 		}
 		for _, m := range found {
-			w.models.put(m.ID, m.Name)
+			w.models.Put(m.ID, m.Name)
 		}
 	}
 	for _, dir := range rows {
 		for i := range dir {
 			r := &dir[i]
 			if r.farModelID.Valid {
-				if name, ok := w.models.get(r.farModelID.Int64); ok {
+				if name, ok := w.models.Get(r.farModelID.Int64); ok {
 					r.farModel = sql.NullString{String: name, Valid: true}
 				}
 			}
@@ -433,7 +435,7 @@ func (w *lineageWalk) label() error {
 		if _, ok := w.refs[k]; ok {
 			continue
 		}
-		if ref, ok := w.known.get(k); ok && (k.typ == modelkeep.NodeDataset || k.typ == modelkeep.NodeRun) {
+		if ref, ok := w.known.Get(k); ok && (k.typ == modelkeep.NodeDataset || k.typ == modelkeep.NodeRun) {
 			w.refs[k] = ref
 			continue
 		}
@@ -447,7 +449,7 @@ func (w *lineageWalk) label() error {
 		for _, r := range rows {
 			k := rowKey(modelkeep.NodeDataset, r.ID)
 			w.refs[k] = modelkeep.DatasetNode(r.Name, r.Version)
-			w.known.put(k, w.refs[k])
+			w.known.Put(k, w.refs[k])
 		}
 	}
 	if len(ids[modelkeep.NodeRun]) > 0 {
@@ -458,7 +460,7 @@ func (w *lineageWalk) label() error {
 		for _, r := range rows {
 			k := rowKey(modelkeep.NodeRun, r.ID)
 			w.refs[k] = modelkeep.RunNode(r.RunID)
-			w.known.put(k, w.refs[k])
+			w.known.Put(k, w.refs[k])
 		}
 	}
 	if len(ids[modelkeep.NodeDeployment]) > 0 {
@@ -524,8 +526,8 @@ func hasRef(refs map[nodeKey]modelkeep.LineageRef, k nodeKey) bool {
 // those rows are never renamed, and their ids never reused, so what was
 // read once stays true.
 type (
-	nodeLabels     = boundedMap[nodeKey, modelkeep.LineageRef]
-	modelNamesByID = boundedMap[int64, string]
+	nodeLabels     = boundedmap.Map[nodeKey, modelkeep.LineageRef]
+	modelNamesByID = boundedmap.Map[int64, string]
 )
 
 // Bounds of the walks' memory (a few MiB each).

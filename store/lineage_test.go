@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/internal/boundedmap"
 )
 
 // lineageFixture builds
@@ -211,19 +212,19 @@ func TestLineage(t *testing.T) {
 			// The datasets and runs met before are named from memory: the
 			// same answer as a walk that reads them all.
 			warm := s.nodeLabels
-			s.nodeLabels = newBoundedMap[nodeKey, modelkeep.LineageRef](nodeLabelEntries)
-			s.modelNames = newBoundedMap[int64, string](modelNameEntries)
+			s.nodeLabels = boundedmap.New[nodeKey, modelkeep.LineageRef](nodeLabelEntries)
+			s.modelNames = boundedmap.New[int64, string](modelNameEntries)
 			cold, err := s.Lineage(ctx, q("fraud", true, true, 3))
 			if err != nil || !reflect.DeepEqual(cold, g) {
 				t.Fatalf("walk with no labels known:\n%+v (%v)\nwith labels known:\n%+v", cold, err, g)
 			}
 			// The walk did take the names from memory: a name planted
 			// there shows.
-			for k := range s.nodeLabels.cur {
-				if k.typ == modelkeep.NodeDataset {
-					s.nodeLabels.put(k, modelkeep.DatasetNode("planted", "9"))
-				}
+			txRow, err := s.datasetRowOf(ctx, "tx", "1")
+			if err != nil {
+				t.Fatal(err)
 			}
+			s.nodeLabels.Put(rowKey(modelkeep.NodeDataset, txRow.ID), modelkeep.DatasetNode("planted", "9"))
 			planted, err := s.Lineage(ctx, q("fraud", true, true, 3))
 			s.nodeLabels = warm
 			if err != nil || !slices.ContainsFunc(planted.Nodes, func(n modelkeep.LineageNode) bool { return n.Label == "planted@9" }) {

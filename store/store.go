@@ -23,6 +23,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/internal/boundedmap"
 )
 
 // Connection pool limits for MySQL. Connections are recycled well before the
@@ -148,8 +149,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, dialect: t.dialect, now: now, logger: logger, postingCache: newPostingCache(postingCacheEntries),
 		metricCache: newMetricCache(metricCacheEntries), bodyCache: newBodyCache(bodyCacheEntries),
-		nodeLabels: newBoundedMap[nodeKey, modelkeep.LineageRef](nodeLabelEntries),
-		modelNames: newBoundedMap[int64, string](modelNameEntries)}
+		nodeLabels: boundedmap.New[nodeKey, modelkeep.LineageRef](nodeLabelEntries),
+		modelNames: boundedmap.New[int64, string](modelNameEntries)}
 	err = s.Ping(ctx)
 	if err == nil {
 		err = s.migrate(ctx)

@@ -3,10 +3,10 @@ package store
 import (
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/internal/boundedmap"
 )
 
 // versionBody is the part of a version written when it is created and never
@@ -102,33 +102,19 @@ const (
 	maxCachedBody    = 4 << 10
 )
 
-// bodyCache holds recently read version bodies by row id. Like the token
-// cache (auth/cache.go) it keeps two generations: inserts go to cur, and
-// when cur holds half the capacity it becomes prev and the old prev is
-// dropped whole. Reads share the lock; a hot body that ages out is read
-// again once.
+// bodyCache holds recently read version bodies by row id
+// (internal/boundedmap), and serves one only to the row it was read from.
 type bodyCache struct {
-	half      int
-	mu        sync.RWMutex
-	cur, prev map[int64]*versionBody
+	m *boundedmap.Map[int64, *versionBody]
 }
 
 func newBodyCache(entries int) *bodyCache {
-	half := max(entries/2, 1)
-	return &bodyCache{half: half, cur: make(map[int64]*versionBody, half)}
+	return &bodyCache{m: boundedmap.New[int64, *versionBody](entries)}
 }
 
 // get returns the cached body of the version whose state is st, or nil.
 func (c *bodyCache) get(st versionState) *versionBody {
-	c.mu.RLock()
-	b, inCur := c.cur[st.id]
-	if !inCur {
-		b = c.prev[st.id]
-	}
-	c.mu.RUnlock()
-	if b != nil && !inCur {
-		c.put(st.id, b) // still in use: into the current generation
-	}
+	b, _ := c.m.Get(st.id)
 	if b == nil || b.modelID != st.modelID || b.number != st.number || !b.createdAt.Equal(st.createdAt) {
 		return nil
 	}
@@ -136,14 +122,7 @@ func (c *bodyCache) get(st versionState) *versionBody {
 }
 
 func (c *bodyCache) put(id int64, b *versionBody) {
-	if b.approxByteSize > maxCachedBody {
-		return
+	if b.approxByteSize <= maxCachedBody {
+		c.m.Put(id, b)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.cur) >= c.half {
-		c.prev = c.cur
-		c.cur = make(map[int64]*versionBody, c.half)
-	}
-	c.cur[id] = b
 }

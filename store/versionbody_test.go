@@ -50,7 +50,7 @@ func TestBodyCacheBounds(t *testing.T) {
 		if c.get(row(1)) == nil { // in use: promoted out of the old generation
 			t.Fatalf("body 1 dropped after %d puts while in use", id)
 		}
-		if n := len(c.cur) + len(c.prev); n > 8 {
+		if n := c.m.Len(); n > 8 {
 			t.Fatalf("%d bodies cached, at most 8", n)
 		}
 	}
@@ -109,7 +109,7 @@ func TestListsFromCachedBodies(t *testing.T) {
 			}
 		}
 		check("cold")
-		if n := len(s.bodyCache.cur); n != 6 {
+		if n := s.bodyCache.m.Len(); n != 6 {
 			t.Errorf("%d bodies cached after the lists, want 6", n)
 		}
 		check("warm")
