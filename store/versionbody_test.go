@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,4 +177,26 @@ func descriptionOf(t *testing.T, s *Store, n int) string {
 	}
 	t.Fatalf("version %d not listed", n)
 	return ""
+}
+
+// A body the store cannot decode is an error naming its version, on the
+// list path (bodies read apart from the state) as on a single read.
+func TestUndecodableBodyNamesItsVersion(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		mustCreateModel(t, s, "m", nil)
+		mustCreateVersion(t, s, "m")
+		n := mustCreateVersion(t, s, "m")
+		if err := s.db.WithContext(ctx).Exec("UPDATE versions SET tags = '{' WHERE number = ?", n).Error; err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("m/%d", n)
+		if _, err := s.ListVersions(ctx, modelkeep.VersionFilter{Model: "m"}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("list: %v, want an error naming %s", err, want)
+		}
+		if _, err := s.GetVersion(ctx, "m", n); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("get: %v, want an error naming %s", err, want)
+		}
+	})
 }

@@ -60,10 +60,11 @@ func stateOf(r versionRow) versionState {
 	return st
 }
 
-// bodyColumns is the body of a version, after its id (scanBody reads them).
-const bodyColumns = "versions.id, versions.description, versions.tags, versions.params, versions.datasets, " +
-	"versions.source_run_id, versions.source_git_commit, versions.source_code_uri, versions.parent_model, " +
-	"versions.parent_version, versions.created_by"
+// bodyColumns is the body of a version, after the columns that name its row
+// (scanBody reads them).
+const bodyColumns = "versions.id, versions.model_id, versions.number, versions.created_at, versions.description, " +
+	"versions.tags, versions.params, versions.datasets, versions.source_run_id, versions.source_git_commit, " +
+	"versions.source_code_uri, versions.parent_model, versions.parent_version, versions.created_by"
 
 // listedModel reads what a version list needs of the model named name: its
 // row id, latest version number and metrics revision (postings.go,
@@ -128,9 +129,9 @@ func internState(b []byte) string {
 	return string(b)
 }
 
-// scanBody reads one row of bodyColumns into the body columns of r.
+// scanBody reads one row of bodyColumns into r.
 func scanBody(rows *sql.Rows, r *versionRow) error {
-	return rows.Scan(&r.ID, &r.Description, &r.Tags, &r.Params, &r.Datasets,
+	return rows.Scan(&r.ID, &r.ModelID, &r.Number, &r.CreatedAt, &r.Description, &r.Tags, &r.Params, &r.Datasets,
 		&r.SourceRunID, &r.SourceGitCommit, &r.SourceCodeURI, &r.ParentModel, &r.ParentVersion, &r.CreatedBy)
 }
 
@@ -180,7 +181,6 @@ func (s *Store) readVersions(ctx context.Context, q *gorm.DB, model string, m mo
 				// body was read after the state: the model is gone.
 				return nil, modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", model)
 			}
-			b.modelID, b.number, b.createdAt = st.modelID, st.number, st.createdAt
 			bodies[i] = b
 			if !s.inTx {
 				// Never from a transaction, which may roll the version back.
