@@ -111,6 +111,25 @@ func compileFilter(dialect string, target modelkeep.FilterTarget, modelID int64,
 	return c.b.sql.String(), c.b.args, nil
 }
 
+// andTerms returns the terms of an AND at the root of a filter, or the root
+// itself as the only term.
+func andTerms(root modelkeep.FilterExpr) []modelkeep.FilterExpr {
+	if and, isAnd := root.(*modelkeep.FilterAnd); isAnd {
+		return and.Terms
+	}
+	return []modelkeep.FilterExpr{root}
+}
+
+// fixedJoin returns the join keyword that keeps the tables in the order
+// written, and the select modifier that goes with it: STRAIGHT_JOIN on
+// MySQL, CROSS JOIN on SQLite (whose planner never reorders it).
+func fixedJoin(dialect string) (join, selectModifier string) {
+	if dialect == dialectSQLite {
+		return "CROSS JOIN", ""
+	}
+	return "JOIN", "STRAIGHT_JOIN "
+}
+
 // compileDrivenVersionList compiles a version list in the default order
 // (newest first) whose filter requires a tag or a param to equal a string,
 // as one query read from that equality's index. The side table's rows of
@@ -130,10 +149,7 @@ func compileDrivenVersionList(dialect string, modelID int64, f modelkeep.Version
 		return "", nil, false, nil
 	}
 	c := &filterCompiler{dialect: dialect, target: modelkeep.FilterVersions, modelID: modelID}
-	terms := []modelkeep.FilterExpr{f.Where.Root}
-	if and, isAnd := f.Where.Root.(*modelkeep.FilterAnd); isAnd {
-		terms = and.Terms
-	}
+	terms := andTerms(f.Where.Root)
 	drive := -1
 	for i, t := range terms {
 		if cond, isCond := t.(*modelkeep.Condition); isCond && c.drivable(cond) {
@@ -147,10 +163,9 @@ func compileDrivenVersionList(dialect string, modelID int64, f modelkeep.Version
 	driver := terms[drive].(*modelkeep.Condition)
 	dt, _ := c.keyedTable(driver)
 
-	join, sel := " JOIN ", "SELECT STRAIGHT_JOIN "+stateColumns+" FROM "
-	if dialect == dialectSQLite {
-		join, sel = " CROSS JOIN ", "SELECT "+stateColumns+" FROM "
-	}
+	join, sel := fixedJoin(dialect)
+	sel = "SELECT " + sel + stateColumns + " FROM "
+	join = " " + join + " "
 	c.b.text(sel + dt.table + " d")
 	// The other keyed conditions of the AND become joins on the side
 	// tables' primary keys (version id, key): at most one row each, so a
@@ -522,7 +537,7 @@ func compileOrder(target modelkeep.FilterTarget, o modelkeep.Order, after *model
 		b.arg(tie)
 		b.text(")")
 	default:
-		v, err := sortValue(spec, after.Value)
+		v, err := sortValue(after.Value)
 		if err != nil {
 			return compiledOrder{}, err
 		}
@@ -548,7 +563,7 @@ func compileOrder(target modelkeep.FilterTarget, o modelkeep.Order, after *model
 
 // sortValue checks a keyset value against the column it continues: every
 // column compiled here is a time.
-func sortValue(_ sortSpec, v any) (any, error) {
+func sortValue(v any) (any, error) {
 	if t, ok := v.(time.Time); ok {
 		return utc(t), nil
 	}

@@ -381,17 +381,17 @@ func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRo
 // nameModels fills in the model names of the far versions of rows: from
 // memory, and for the models not met before from one query.
 func (w *lineageWalk) nameModels(rows [][]lineageEdgeRow) error {
-	var unknown []int64
+	unknown := map[int64]bool{}
 	for _, dir := range rows {
 		for _, r := range dir {
 			if r.farModelID.Valid {
-				if _, ok := w.models.Get(r.farModelID.Int64); !ok && !slices.Contains(unknown, r.farModelID.Int64) {
-					unknown = append(unknown, r.farModelID.Int64)
+				if _, ok := w.models.Get(r.farModelID.Int64); !ok {
+					unknown[r.farModelID.Int64] = true
 				}
 			}
 		}
 	}
-	for batch := range slices.Chunk(unknown, 1000) {
+	for batch := range slices.Chunk(slices.Collect(maps.Keys(unknown)), maxCandidateBatch[w.dialect]) {
 		var found []modelRow
 		if err := w.db.Select("id", "name").Where("id IN ?", batch).Find(&found).Error; err != nil {
 			return dbErr("read lineage models", err)

@@ -64,10 +64,8 @@ func (s *Store) metricOrderQueries(db *gorm.DB, m modelAt, f modelkeep.VersionFi
 	if !inNullPhase {
 		// The join order is fixed (STRAIGHT_JOIN, CROSS JOIN): the index
 		// gives the order, and the engine stops after a page.
-		join, sel1 := "JOIN", "STRAIGHT_JOIN "+sel
-		if s.dialect == dialectSQLite {
-			join, sel1 = "CROSS JOIN", sel
-		}
+		join, sel1 := fixedJoin(s.dialect)
+		sel1 += sel
 		q := db.Table("latest_metrics AS sort_metric").Select(sel1).
 			Joins(join+" versions ON versions.id = sort_metric.version_id").
 			Where("sort_metric.model_id = ? AND sort_metric.metric_key = ?", m.id, key)

@@ -235,10 +235,7 @@ func (s *Store) listFromPostings(ctx context.Context, m modelAt, f modelkeep.Ver
 		return nil, false, nil
 	}
 	c := &filterCompiler{dialect: s.dialect, target: modelkeep.FilterVersions, modelID: m.id}
-	terms := []modelkeep.FilterExpr{f.Where.Root}
-	if and, isAnd := f.Where.Root.(*modelkeep.FilterAnd); isAnd {
-		terms = and.Terms
-	}
+	terms := andTerms(f.Where.Root)
 	// The posting lists first: without one this path does not apply, and
 	// the metric values are not worth reading.
 	var lists []*postingList
@@ -333,10 +330,9 @@ func (s *Store) listFromPostings(ctx context.Context, m modelAt, f modelkeep.Ver
 // rows are read only for the survivors.
 func compileCandidateList(dialect string, m modelAt, f modelkeep.VersionFilter, rest []modelkeep.FilterExpr, ids []int64, need int) (string, []any, error) {
 	c := &filterCompiler{dialect: dialect, target: modelkeep.FilterVersions, modelID: m.id}
-	join, sel := " JOIN ", "SELECT STRAIGHT_JOIN "+stateColumns+" FROM "
-	if dialect == dialectSQLite {
-		join, sel = " CROSS JOIN ", "SELECT "+stateColumns+" FROM "
-	}
+	join, sel := fixedJoin(dialect)
+	sel = "SELECT " + sel + stateColumns + " FROM "
+	join = " " + join + " "
 	c.b.text(sel)
 	idsIn := func(col string) {
 		c.b.text(col + " IN (")
