@@ -86,7 +86,11 @@ func (q listQuery) after(token string, cur pageCursor) (*SortKey, error) {
 	switch {
 	case cur.Null:
 	case q.orderType() == FieldTime:
-		k.Value = microTime(cur.Time)
+		t, err := microTime(cur.Time)
+		if err != nil {
+			return nil, err
+		}
+		k.Value = t
 	case q.orderType() == FieldNumber:
 		if cur.Metric == nil {
 			return nil, Errorf(ErrInvalid, "invalid page_token")

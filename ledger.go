@@ -102,9 +102,13 @@ func (s *Service) ListDeployments(ctx context.Context, in ListDeploymentsInput) 
 	if err := checkListScope(ctx, in.Model); err != nil {
 		return nil, "", err
 	}
+	before, err := microTime(cur.Time)
+	if err != nil {
+		return nil, "", err
+	}
 	ds, err := s.meta.ListDeployments(ctx, DeploymentFilter{
 		Environment: in.Environment, Model: in.Model, At: in.At,
-		BeforeDeployedAt: microTime(cur.Time), BeforeID: cur.Name, Limit: limit + 1,
+		BeforeDeployedAt: before, BeforeID: cur.Name, Limit: limit + 1,
 	})
 	if err != nil {
 		return nil, "", err

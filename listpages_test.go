@@ -157,3 +157,29 @@ func TestGetDatasetPages(t *testing.T) {
 		t.Errorf("the store was asked %d times for bad pages", len(meta.dfs)-asked)
 	}
 }
+
+// A page token whose time no stored item can have (year 10000 and later) is
+// a forged one: 400 before the store is asked, on every list keyed by time
+// (the database would have refused the time with a 500).
+func TestPageTokensOutOfRangeTimes(t *testing.T) {
+	s := NewService(&fakePagesMeta{}, nil, ServiceOptions{}) // the store would panic if asked
+	ctx := WithActor(context.Background(), Actor{Subject: "admin", Roles: []string{RoleAdmin}})
+	for _, us := range []int64{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro(), 1 << 62, -1 << 62} {
+		token := encodePageToken(pageCursor{Name: "x", Time: us})
+		for name, list := range map[string]func() error{
+			"tokens": func() error { _, _, err := s.ListTokens(ctx, ListTokensInput{PageToken: token}); return err },
+			"transitions": func() error {
+				_, _, err := s.ListTransitions(ctx, ListTransitionsInput{PageToken: token})
+				return err
+			},
+			"deployments": func() error {
+				_, _, err := s.ListDeployments(ctx, ListDeploymentsInput{PageToken: token})
+				return err
+			},
+		} {
+			if err := list(); !errors.Is(err, ErrInvalid) {
+				t.Errorf("%s with a token at %d µs: %v, want ErrInvalid", name, us, err)
+			}
+		}
+	}
+}

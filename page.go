@@ -91,10 +91,10 @@ func cursorTime(us int64) (time.Time, error) {
 	return t, nil
 }
 
-// microTime turns a cursor's Unix microseconds back into a time (zero for 0).
-func microTime(us int64) time.Time {
+// microTime is cursorTime where 0 means no time (the first page).
+func microTime(us int64) (time.Time, error) {
 	if us == 0 {
-		return time.Time{}
+		return time.Time{}, nil
 	}
-	return time.UnixMicro(us).UTC()
+	return cursorTime(us)
 }

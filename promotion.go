@@ -264,9 +264,13 @@ func (s *Service) ListTransitions(ctx context.Context, in ListTransitionsInput) 
 	if err := checkListScope(ctx, in.Model); err != nil {
 		return nil, "", err
 	}
+	before, err := microTime(cur.Time)
+	if err != nil {
+		return nil, "", err
+	}
 	ts, err := s.meta.ListTransitions(ctx, TransitionFilter{
 		Model: in.Model, Status: TransitionStatus(in.Status),
-		BeforeRequestedAt: microTime(cur.Time), BeforeID: cur.Name, Limit: limit + 1,
+		BeforeRequestedAt: before, BeforeID: cur.Name, Limit: limit + 1,
 	})
 	if err != nil {
 		return nil, "", err

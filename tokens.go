@@ -166,8 +166,12 @@ func (s *Service) ListTokens(ctx context.Context, in ListTokensInput) ([]Token, 
 	if err != nil {
 		return nil, "", err
 	}
+	before, err := microTime(cur.Time)
+	if err != nil {
+		return nil, "", err
+	}
 	tokens, err := s.meta.ListTokens(ctx, TokenFilter{
-		IncludeRevoked: in.IncludeRevoked, BeforeCreatedAt: microTime(cur.Time), BeforeID: cur.Name, Limit: limit + 1,
+		IncludeRevoked: in.IncludeRevoked, BeforeCreatedAt: before, BeforeID: cur.Name, Limit: limit + 1,
 	})
 	if err != nil {
 		return nil, "", err
