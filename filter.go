@@ -109,6 +109,20 @@ var (
 // comparisons and filters all keep to it.
 const MaxMetricKeyLen = 255
 
+// ValidateMetricKey checks a metric key named field: 1 to MaxMetricKeyLen
+// bytes, no whitespace at either end (MySQL compares keys ignoring trailing
+// spaces and SQLite does not: "auc " and "auc" would be one metric on one
+// database and two on the other).
+func ValidateMetricKey(field, key string) error {
+	switch {
+	case key == "" || len(key) > MaxMetricKeyLen:
+		return Errorf(ErrInvalid, "%s: a metric key of 1 to %d bytes is required", field, MaxMetricKeyLen)
+	case strings.TrimSpace(key) != key:
+		return Errorf(ErrInvalid, "%s: a metric key must not begin or end with whitespace", field)
+	}
+	return nil
+}
+
 func stageNames() []string {
 	out := make([]string, len(ValidStages))
 	for i, s := range ValidStages {

@@ -124,8 +124,8 @@ func (p Policy) Validate() error {
 		return err
 	}
 	for i, g := range p.MetricGates {
-		if g.Key == "" || len(g.Key) > MaxMetricKeyLen {
-			return Errorf(ErrInvalid, "metric_gates[%d]: key must be 1 to %d bytes", i, MaxMetricKeyLen)
+		if err := ValidateMetricKey(fmt.Sprintf("metric_gates[%d].key", i), g.Key); err != nil {
+			return err
 		}
 		if !slices.Contains(gateOps, g.Op) {
 			return Errorf(ErrInvalid, "metric_gates[%d]: op %q: want one of %s", i, g.Op, strings.Join(gateOps, " "))

@@ -3,6 +3,7 @@ package modelkeep
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -135,14 +136,10 @@ func (s *Service) LogMetrics(ctx context.Context, model string, number int, metr
 	keys := map[string]bool{}
 	for i := range metrics {
 		m := &metrics[i]
+		if err := ValidateMetricKey(fmt.Sprintf("metrics[%d].key", i), m.Key); err != nil {
+			return nil, err
+		}
 		switch {
-		case m.Key == "" || len(m.Key) > MaxMetricKeyLen:
-			return nil, Errorf(ErrInvalid, "metrics[%d]: key must be 1 to %d bytes", i, MaxMetricKeyLen)
-		case strings.TrimSpace(m.Key) != m.Key:
-			// MySQL compares keys ignoring trailing spaces and SQLite does
-			// not: "auc " and "auc" would be one metric on one database and
-			// two on the other.
-			return nil, Errorf(ErrInvalid, "metrics[%d]: key must not begin or end with whitespace", i)
 		case math.IsNaN(m.Value) || math.IsInf(m.Value, 0):
 			return nil, Errorf(ErrInvalid, "metrics[%d]: value must be a finite number", i)
 		case m.Step < 0:
@@ -187,8 +184,10 @@ func (s *Service) ListMetrics(ctx context.Context, model string, number int, in 
 	if err := validateVersionRef(model, number); err != nil {
 		return nil, "", err
 	}
-	if len(in.Key) > MaxMetricKeyLen {
-		return nil, "", Errorf(ErrInvalid, "key must be at most %d bytes", MaxMetricKeyLen)
+	if in.Key != "" {
+		if err := ValidateMetricKey("key", in.Key); err != nil {
+			return nil, "", err
+		}
 	}
 	limit, cur, err := startPage(in.PageSize, in.PageToken)
 	if err != nil {

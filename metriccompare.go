@@ -73,8 +73,8 @@ func (s *Service) CompareMetrics(ctx context.Context, model string, in CompareMe
 	if err := ValidateName("model", model); err != nil {
 		return nil, "", err
 	}
-	if in.Key == "" || len(in.Key) > MaxMetricKeyLen {
-		return nil, "", Errorf(ErrInvalid, "key: the metric to compare is required (1 to %d bytes)", MaxMetricKeyLen)
+	if err := ValidateMetricKey("key", in.Key); err != nil {
+		return nil, "", err
 	}
 	agg := MetricAggregate(in.Aggregate)
 	if agg == "" {
