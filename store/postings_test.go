@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/modelkeep/modelkeep"
@@ -85,7 +86,7 @@ func TestPostingCacheEvicts(t *testing.T) {
 
 // The posting lists follow the model: versions created after a list was
 // cached are in the next answer, and a model deleted and created again
-// (SQLite may give it the old id) does not inherit the old versions.
+// (with a new id: ids are never reused) does not inherit the old versions.
 func TestPostingsFollowTheModel(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		s := newStore(t, newURL)
@@ -125,8 +126,10 @@ func TestPostingsFollowTheModel(t *testing.T) {
 }
 
 // Lists read while versions are being created agree with the database read
-// without the cache, at every moment: each answer is checked against the
-// versions that existed when it was read (numbers only grow).
+// without the cache, at every moment: each answer starts at the newest match
+// created before the list began or later (never a stale cache), holds the
+// matches below it in order, and the last list, after the writer is done,
+// is every match.
 func TestPostingsUnderConcurrentCreates(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		s := newStore(t, newURL)
@@ -137,6 +140,14 @@ func TestPostingsUnderConcurrentCreates(t *testing.T) {
 		}
 		const versions = 60
 		where := mustParseFilter(t, modelkeep.FilterVersions, `tags.team = "t0" AND tags.tier = "x1"`)
+		matches := func(n int) bool { tg := tagsOf(n); return tg["team"] == "t0" && tg["tier"] == "x1" }
+		// newestMatch is the newest matching version number at or below n.
+		newestMatch := func(n int) int {
+			for ; n >= 1 && !matches(n); n-- {
+			}
+			return max(n, 0)
+		}
+		var created atomic.Int64 // versions committed so far
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			for n := 1; n <= versions; n++ {
@@ -144,12 +155,14 @@ func TestPostingsUnderConcurrentCreates(t *testing.T) {
 					t.Error(err)
 					return
 				}
+				created.Store(int64(n))
 			}
 		})
 		for range 2 {
 			wg.Go(func() {
 				r := rand.New(rand.NewPCG(1, 2))
 				for range 40 {
+					floor := newestMatch(int(created.Load()))
 					vs, err := s.ListVersions(ctx, modelkeep.VersionFilter{Model: "m", Where: where, Limit: 1 + r.IntN(5)})
 					if err != nil {
 						t.Error(err)
@@ -159,13 +172,18 @@ func TestPostingsUnderConcurrentCreates(t *testing.T) {
 					for _, v := range vs {
 						got = append(got, v.Number)
 					}
-					// The newest matches below the first one answered, in order.
+					// Nothing older than what was committed when the list
+					// began, then the matches below the first one, in order.
+					if len(got) == 0 && floor > 0 || len(got) > 0 && got[0] < floor {
+						t.Errorf("list begun after version %d matched answers %v: stale", floor, got)
+						return
+					}
 					if len(got) == 0 {
 						continue
 					}
 					var want []int
 					for n := got[0]; n >= 1 && len(want) < len(got); n-- {
-						if tg := tagsOf(n); tg["team"] == "t0" && tg["tier"] == "x1" {
+						if matches(n) {
 							want = append(want, n)
 						}
 					}
@@ -177,6 +195,20 @@ func TestPostingsUnderConcurrentCreates(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		var want []int
+		for n := versions; n >= 1; n-- {
+			if matches(n) {
+				want = append(want, n)
+			}
+		}
+		vs, err := s.ListVersions(ctx, modelkeep.VersionFilter{Model: "m", Where: where})
+		var got []int
+		for _, v := range vs {
+			got = append(got, v.Number)
+		}
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("after the writer: %v (%v), want %v", got, err, want)
+		}
 	})
 }
 
