@@ -209,8 +209,9 @@ func run(database, only string, clients int, duration time.Duration, requests, w
 		}},
 	}
 
-	fmt.Printf("%d models, %d versions (%d in %s); %d clients, at most %s or %d requests per scenario, %d warm-up requests, %d rounds\n",
-		len(models), total, models[0].count, bigModel, clients, duration, requests, warmup, rounds)
+	fmt.Printf("%d models, %d versions (%d in %s); %d clients, at most %s or %d requests per scenario, %d warm-up requests, %d rounds; "+
+		"the server runs %d API requests at once (0: no limit)\n",
+		len(models), total, models[0].count, bigModel, clients, duration, requests, warmup, rounds, cfg.MaxConcurrentRequests)
 	fmt.Printf("filter: %s\n", filter)
 	header := func() {
 		fmt.Printf("%-32s %9s %9s %9s %10s %8s %10s %12s %s\n", "scenario", "p50", "p95", "p99", "req/s", "errors", "target p99", "vs healthz", "")
@@ -236,6 +237,9 @@ func run(database, only string, clients int, duration time.Duration, requests, w
 			line("  baseline "+healthz.name, base0.pct(0.50), base0.pct(0.95), base0.pct(0.99), base0.rps(), base0.errors, "", "", "")
 			line(sc.name, res.pct(0.50), res.pct(0.95), res.pct(0.99), res.rps(), res.errors, "", "", "")
 		}
+	}
+	if len(byScenario) == 0 {
+		return false, fmt.Errorf("-only %q matches no scenario", only)
 	}
 	fmt.Printf("\nmedian of %d rounds (the baseline ratios are each round's, then their median)\n", rounds)
 	header()

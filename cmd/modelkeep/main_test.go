@@ -74,6 +74,7 @@ func TestFreshStart(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	addr := freePort(t)
+	_, port, _ := net.SplitHostPort(addr)
 	// Bootstrap: the first token, before any user exists.
 	tokenCmd := exec.Command(bin, "token", "create", "--subject", "admin", "--role", "admin")
 	tokenCmd.Dir = dir
@@ -129,6 +130,10 @@ func TestFreshStart(t *testing.T) {
 		code int
 	}{
 		{[]string{"health"}, "MODELKEEP_LISTEN=" + addr, 0},
+		// As the image runs it: listening on every interface, asked over
+		// loopback.
+		{[]string{"health"}, "MODELKEEP_LISTEN=0.0.0.0:" + port, 0},
+		{[]string{"health"}, "MODELKEEP_LISTEN=:" + port, 0},
 		{[]string{"health", "--live", "--addr", addr}, "", 0},
 		{[]string{"health", "--addr", freePort(t)}, "", 1},
 		{[]string{"health", "--addr", "no-port"}, "", 1},
