@@ -11,6 +11,13 @@ import (
 // file path, slashes included.
 const filePathRoute = "/api/v1/models/:model/versions/:version/files/*"
 
+// IsStreamingRoute reports whether an Echo route streams for as long as the
+// client takes: artifact uploads and downloads, and the audit export. The
+// server's admission line does not count them.
+func IsStreamingRoute(route string) bool {
+	return route == filePathRoute || route == auditExportRoute
+}
+
 // Register binds every /api/v1 operation: the generated strict handlers and
 // the byte routes.
 func Register(e *echo.Echo, h *Handlers) {

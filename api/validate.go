@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -100,16 +99,12 @@ func ValidateRequests(doc *openapi3.T) echo.MiddlewareFunc {
 func specRoutes(doc *openapi3.T) map[string]*routers.Route {
 	routes := map[string]*routers.Route{}
 	for path, item := range doc.Paths.Map() {
-		echoPath := specParamRE.ReplaceAllString(path, ":$1")
 		for method, op := range item.Operations() {
-			routes[method+" "+echoPath] = &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op}
+			routes[method+" "+echoPath(path)] = &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op}
 		}
 	}
 	return routes
 }
-
-// specParamRE matches a path parameter of the spec, {name}.
-var specParamRE = regexp.MustCompile(`\{([^}/]+)\}`)
 
 // matchedRoute returns the spec route of the route Echo matched and its
 // path parameters decoded as the handlers decode them (rawParam); a nil

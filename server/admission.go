@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/modelkeep/modelkeep/api"
 )
 
 // admission runs at most `slots` API requests at once and queues the others
@@ -55,17 +57,11 @@ func newAdmission(slots, maxQueue int, maxWait time.Duration) *admission {
 	return &admission{slots: slots, free: slots, maxQueue: maxQueue, maxWait: maxWait, queue: list.New()}
 }
 
-// admits reports whether the route Echo matched goes through the line.
+// admits reports whether the route Echo matched goes through the line: the
+// API's, except those that stream (api.IsStreamingRoute); not the service
+// endpoints, the UI or unknown routes.
 func admits(route string) bool {
-	switch {
-	case !strings.HasPrefix(route, "/api/"):
-		return false // service endpoints, the UI, unknown routes
-	case strings.HasSuffix(route, "/files/*"):
-		return false // uploads and downloads stream
-	case route == "/api/v1/audit/export":
-		return false // streams the log
-	}
-	return true
+	return strings.HasPrefix(route, "/api/") && !api.IsStreamingRoute(route)
 }
 
 func (a *admission) middleware() echo.MiddlewareFunc {
