@@ -136,6 +136,7 @@ type GovernanceStore interface {
 	SetStage(ctx context.Context, model string, number int, from, to Stage, at time.Time) error
 	// VersionsInStage lists a model's versions in a stage, the one moved
 	// there last first: at most limit of them (all when limit <= 0).
+	// ErrNotFound when the model does not exist.
 	VersionsInStage(ctx context.Context, model string, stage Stage, limit int) ([]Version, error)
 
 	CreateTransition(ctx context.Context, t Transition) error

@@ -302,9 +302,7 @@ func (s *Service) VersionInStage(ctx context.Context, model string, stage Stage)
 	if err := ValidateName("model", model); err != nil {
 		return Version{}, nil, err
 	}
-	if _, err := s.meta.GetModel(ctx, model); err != nil {
-		return Version{}, nil, err
-	}
+	// VersionsInStage says ErrNotFound for a missing model.
 	vs, err := s.meta.VersionsInStage(ctx, model, stage, 1)
 	if err != nil {
 		return Version{}, nil, err

@@ -17,7 +17,7 @@ func toVersion(v modelkeep.Version) openapi.Version {
 		Model: v.Model, Version: v.Number, Description: v.Description,
 		Tags: openapi.Tags(nonNilMap(v.Tags)), Params: nonNilMap(v.Params),
 		Source:   toSource(v.Source),
-		Datasets: make([]openapi.DatasetRef, 0, len(v.Datasets)),
+		Datasets: toDatasetRefs(v.Datasets),
 		Status:   openapi.VersionStatus(v.Status), Stage: openapi.Stage(v.Stage),
 		Aliases:   v.Aliases,
 		CreatedBy: v.CreatedBy, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt, FinalizedAt: v.FinalizedAt,
@@ -25,16 +25,22 @@ func toVersion(v modelkeep.Version) openapi.Version {
 	if out.Aliases == nil {
 		out.Aliases = []string{}
 	}
-	for _, d := range v.Datasets {
-		out.Datasets = append(out.Datasets, openapi.DatasetRef{
-			Name: d.Name, Version: optString(d.Version), Uri: optString(d.URI), Sha256: optString(d.SHA256),
-			Role: (*openapi.DatasetRefRole)(optString(d.Role)),
-		})
-	}
 	if v.Parent != nil {
 		out.Parent = &openapi.VersionRef{Model: v.Parent.Model, Version: v.Parent.Version}
 	}
 	out.ManifestDigest = optString(v.ManifestDigest)
+	return out
+}
+
+// toDatasetRefs converts a version's dataset references (never nil).
+func toDatasetRefs(ds []modelkeep.DatasetRef) []openapi.DatasetRef {
+	out := make([]openapi.DatasetRef, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, openapi.DatasetRef{
+			Name: d.Name, Version: optString(d.Version), Uri: optString(d.URI), Sha256: optString(d.SHA256),
+			Role: (*openapi.DatasetRefRole)(optString(d.Role)),
+		})
+	}
 	return out
 }
 

@@ -34,7 +34,7 @@ func appendVersion(b []byte, v modelkeep.Version) ([]byte, error) {
 	if len(v.Datasets) == 0 {
 		b = append(b, "[]"...)
 	} else {
-		ds, err := json.Marshal(toVersion(v).Datasets)
+		ds, err := json.Marshal(toDatasetRefs(v.Datasets))
 		if err != nil {
 			return nil, err
 		}
