@@ -172,13 +172,10 @@ type GovernanceStore interface {
 	// AddMetrics records points of a version; ErrNotFound when the model or
 	// the version does not exist.
 	AddMetrics(ctx context.Context, model string, number int, metrics []Metric) error
-	// ListMetrics returns all the version's metrics (all keys when key is
-	// ""), ordered by key, then step, then timestamp, then Seq; ErrNotFound
-	// when the model or the version does not exist.
-	ListMetrics(ctx context.Context, model string, number int, key string) ([]Metric, error)
-	// ListMetricsPage returns up to f.Limit points in ListMetrics' order
-	// after f.After; ErrNotFound when the model or the version does not
-	// exist.
+	// ListMetricsPage returns up to f.Limit of the version's points (all
+	// when Limit <= 0; one key when f.Key is set), ordered by key, then
+	// step, then timestamp, then Seq, after f.After; ErrNotFound when the
+	// model or the version does not exist.
 	ListMetricsPage(ctx context.Context, f MetricFilter) ([]Metric, error)
 }
 

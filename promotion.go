@@ -155,7 +155,7 @@ func (s *Service) ApproveTransition(ctx context.Context, id, comment string) (Tr
 			if err != nil {
 				return err
 			}
-			metrics, err := tx.ListMetrics(ctx, t.Model, t.Version, "")
+			metrics, err := tx.ListMetricsPage(ctx, MetricFilter{Model: t.Model, Number: t.Version}) // every point
 			if err != nil {
 				return err
 			}

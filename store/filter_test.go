@@ -427,7 +427,7 @@ func TestLatestMetric(t *testing.T) {
 
 		// The latest value agrees with ListMetrics' last point of the key.
 		for n := 1; n <= 6; n++ {
-			ms, err := s.ListMetrics(t.Context(), "m", n, "auc")
+			ms, err := s.ListMetricsPage(t.Context(), modelkeep.MetricFilter{Model: "m", Number: n, Key: "auc"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -89,16 +89,10 @@ func (s *Store) LatestMetric(ctx context.Context, model string, number int, key 
 	return row.Value, ok, err
 }
 
-// ListMetrics returns all the version's metrics, all keys when key is "",
-// ordered by key, step, timestamp and id (the order of recording).
-// ErrNotFound when the version does not exist.
-func (s *Store) ListMetrics(ctx context.Context, model string, number int, key string) ([]modelkeep.Metric, error) {
-	return s.ListMetricsPage(ctx, modelkeep.MetricFilter{Model: model, Number: number, Key: key})
-}
-
 // ListMetricsPage returns up to f.Limit of the version's metrics (all when
-// Limit <= 0) in ListMetrics' order, after f.After when it is set; each
-// point's Seq is its id. ErrNotFound when the version does not exist.
+// Limit <= 0; all keys when f.Key is "") ordered by key, step, timestamp and
+// id (the order of recording), after f.After when it is set; each point's
+// Seq is its id. ErrNotFound when the version does not exist.
 func (s *Store) ListMetricsPage(ctx context.Context, f modelkeep.MetricFilter) ([]modelkeep.Metric, error) {
 	v, err := s.versionRowOf(ctx, f.Model, f.Number)
 	if err != nil {

@@ -58,7 +58,7 @@ func TestMetrics(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				got, err := s.ListMetrics(ctx, "m", tt.number, tt.key)
+				got, err := s.ListMetricsPage(ctx, modelkeep.MetricFilter{Model: "m", Number: tt.number, Key: tt.key})
 				if tt.wantErr != nil {
 					wantErrIs(t, err, tt.wantErr)
 					return
@@ -79,7 +79,7 @@ func TestMetrics(t *testing.T) {
 		}
 
 		t.Run("zero timestamp is the store's clock", func(t *testing.T) {
-			got, err := s.ListMetrics(ctx, "m", 2, "")
+			got, err := s.ListMetricsPage(ctx, modelkeep.MetricFilter{Model: "m", Number: 2, Key: ""})
 			if err != nil || len(got) != 1 || got[0].Timestamp.IsZero() {
 				t.Errorf("got %+v, %v", got, err)
 			}
@@ -96,7 +96,7 @@ func TestMetrics(t *testing.T) {
 			if err := s.AddMetrics(ctx, "m", 2, many); err != nil {
 				t.Fatal(err)
 			}
-			got, err := s.ListMetrics(ctx, "m", 2, "k0999")
+			got, err := s.ListMetricsPage(ctx, modelkeep.MetricFilter{Model: "m", Number: 2, Key: "k0999"})
 			if err != nil || len(got) != 1 || got[0].Value != 999 {
 				t.Errorf("got %+v, %v", got, err)
 			}
