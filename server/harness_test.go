@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -85,6 +87,48 @@ func (e *env) as(token string) *env {
 	c := *e
 	c.token = token
 	return &c
+}
+
+// on returns a copy of the env that reports to t (a subtest's own).
+func (e *env) on(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
+// walkPages reads every page of the list at path (query q, page_size size;
+// 0 for the default of 50), checks that every page but the last is full and
+// none is larger, and returns the pages in order. count and next read a
+// page's number of items and its next_page_token.
+func walkPages[P any](t *testing.T, e *env, path string, q url.Values, size int, count func(P) int, next func(P) string) []P {
+	t.Helper()
+	e = e.on(t)
+	var pages []P
+	token := ""
+	for range 200 {
+		pq := url.Values{}
+		for k, vs := range q {
+			pq[k] = vs
+		}
+		if size > 0 {
+			pq.Set("page_size", fmt.Sprint(size))
+		}
+		if token != "" {
+			pq.Set("page_token", token)
+		}
+		var page P
+		e.expect(e.do("GET", path+"?"+pq.Encode(), nil), http.StatusOK, &page)
+		full := cmp.Or(size, 50)
+		if n := count(page); n > full || next(page) != "" && n != full {
+			t.Fatalf("%s: a page of %d items with page_size %d (next %q)", path, n, size, next(page))
+		}
+		pages = append(pages, page)
+		if token = next(page); token == "" {
+			return pages
+		}
+	}
+	t.Fatalf("%s: no last page after 200 pages", path)
+	return nil
 }
 
 // issue makes a token with the given roles (and model scope).

@@ -50,7 +50,8 @@ func TestMetricPages(t *testing.T) {
 			// timestamps in groups of about six: only the order of
 			// recording orders those. Whole seconds and fractions.
 			t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
-			times := []time.Time{t0, t0.Add(500 * time.Millisecond), t0.Add(50 * time.Millisecond), t0.Add(-time.Second)}
+			// Five times against four steps: a step meets every time.
+			times := []time.Time{t0, t0.Add(500 * time.Millisecond), t0.Add(50 * time.Millisecond), t0.Add(-time.Second), t0.Add(2 * time.Second)}
 			type point struct {
 				key   string
 				step  int64
@@ -85,36 +86,17 @@ func TestMetricPages(t *testing.T) {
 			walk := func(t *testing.T, query url.Values, size int) []float64 {
 				t.Helper()
 				var got []float64
-				token := ""
-				for range 200 {
-					q := url.Values{}
-					for k, vs := range query {
-						q[k] = vs
-					}
-					if size > 0 {
-						q.Set("page_size", fmt.Sprint(size))
-					}
-					if token != "" {
-						q.Set("page_token", token)
-					}
-					var page metricPage
-					aud.expect(aud.do("GET", base+"?"+q.Encode(), nil), http.StatusOK, &page)
-					full := cmp.Or(size, 50)
-					if len(page.Metrics) > full || page.NextPageToken != "" && len(page.Metrics) != full {
-						t.Fatalf("a page of %d points with page_size %d (next %q)", len(page.Metrics), size, page.NextPageToken)
-					}
+				pages := walkPages(t, aud, base, query, size,
+					func(p metricPage) int { return len(p.Metrics) }, func(p metricPage) string { return p.NextPageToken })
+				for _, page := range pages {
 					for _, m := range page.Metrics {
 						if k := query.Get("key"); k != "" && m.Key != k {
 							t.Fatalf("key %q listed for ?key=%s", m.Key, k)
 						}
 						got = append(got, m.Value)
 					}
-					if token = page.NextPageToken; token == "" {
-						return got
-					}
 				}
-				t.Fatal("no last page after 200 pages")
-				return nil
+				return got
 			}
 			for _, key := range []string{"", "loss", "auc", "f1"} {
 				for _, size := range []int{0, 1, 4, 7, 23, 50, 1000} {
@@ -259,31 +241,17 @@ func TestDatasetUsedByPages(t *testing.T) {
 			walk := func(t *testing.T, e *env, size int) []string {
 				t.Helper()
 				var got []string
-				token := ""
-				for range 200 {
-					q := url.Values{}
-					if size > 0 {
-						q.Set("page_size", fmt.Sprint(size))
-					}
-					if token != "" {
-						q.Set("page_token", token)
-					}
-					var page usedByPage
-					e.expect(e.do("GET", dataset+"?"+q.Encode(), nil), http.StatusOK, &page)
-					full := cmp.Or(size, 50)
-					if page.Name != "transactions" || page.UsedByTruncated != (page.NextPageToken != "") ||
-						len(page.UsedBy) > full || page.NextPageToken != "" && len(page.UsedBy) != full {
-						t.Fatalf("page_size %d: %d uses, truncated %v, next %q", size, len(page.UsedBy), page.UsedByTruncated, page.NextPageToken)
+				pages := walkPages(t, e, dataset, nil, size,
+					func(p usedByPage) int { return len(p.UsedBy) }, func(p usedByPage) string { return p.NextPageToken })
+				for _, page := range pages {
+					if page.Name != "transactions" || page.UsedByTruncated != (page.NextPageToken != "") {
+						t.Fatalf("page_size %d: dataset %q, truncated %v, next %q", size, page.Name, page.UsedByTruncated, page.NextPageToken)
 					}
 					for _, u := range page.UsedBy {
 						got = append(got, fmt.Sprintf("%s/%d %s", u.Model, u.Version, u.Role))
 					}
-					if token = page.NextPageToken; token == "" {
-						return got
-					}
 				}
-				t.Fatal("no last page after 200 pages")
-				return nil
+				return got
 			}
 			tests := []struct {
 				name     string
