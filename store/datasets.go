@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -156,12 +155,8 @@ func (s *Store) DatasetUsers(ctx context.Context, f modelkeep.DatasetUseFilter) 
 		Where("lineage_edges.from_type = ? AND lineage_edges.from_id = ? AND lineage_edges.to_type = ?",
 			string(modelkeep.NodeDataset), strconv.FormatInt(ds.ID, 10), string(modelkeep.NodeModelVersion))
 	if len(f.Patterns) > 0 {
-		conds := make([]string, len(f.Patterns))
-		args := make([]any, len(f.Patterns))
-		for i, p := range f.Patterns {
-			conds[i], args[i] = "models.name LIKE ? ESCAPE '!'", globToLike(p)
-		}
-		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
+		cond, args := namePatternsCondition("models.name", f.Patterns)
+		q = q.Where(cond, args...)
 	}
 	if a := f.After; a != nil {
 		at := utc(a.VersionCreatedAt)

@@ -170,10 +170,7 @@ func (s *Store) versionIDByName(ctx context.Context, model string, number int) (
 	if len(ids) == 1 {
 		return ids[0], nil
 	}
-	if _, err := s.modelID(ctx, model); err != nil {
-		return 0, err
-	}
-	return 0, modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
+	return 0, s.versionNotFound(ctx, model, number)
 }
 
 // lineageWalk is the state of one Lineage call.

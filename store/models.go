@@ -102,13 +102,8 @@ func (s *Store) ListModels(ctx context.Context, f modelkeep.ModelFilter) ([]mode
 		q = q.Where("(LOWER(name) LIKE ? ESCAPE '!' OR LOWER(description) LIKE ? ESCAPE '!')", pat, pat)
 	}
 	if len(f.NamePatterns) > 0 {
-		var conds []string
-		var args []any
-		for _, p := range f.NamePatterns {
-			conds = append(conds, "name LIKE ? ESCAPE '!'")
-			args = append(args, globToLike(p))
-		}
-		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
+		cond, args := namePatternsCondition("name", f.NamePatterns)
+		q = q.Where(cond, args...)
 	}
 	for _, k := range slices.Sorted(maps.Keys(f.Tags)) {
 		q = q.Where("EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = models.id AND t.tag_key = ? AND t.tag_value = ?)", k, f.Tags[k])
@@ -161,6 +156,17 @@ func escapeLike(s string) string {
 }
 
 var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+
+// namePatternsCondition is the condition that col (a model name) matches
+// one of a token's scope patterns, and its arguments: a GORM Where.
+func namePatternsCondition(col string, patterns []string) (string, []any) {
+	conds := make([]string, len(patterns))
+	args := make([]any, len(patterns))
+	for i, p := range patterns {
+		conds[i], args[i] = col+" LIKE ? ESCAPE '!'", globToLike(p)
+	}
+	return "(" + strings.Join(conds, " OR ") + ")", args
+}
 
 // globToLike turns a model scope glob (* and ?) into a LIKE pattern with
 // ESCAPE '!'; everything else matches itself.

@@ -75,10 +75,16 @@ func (s *Store) versionRowOf(ctx context.Context, model string, number int) (ver
 	if len(rows) == 1 {
 		return rows[0], nil
 	}
+	return versionRow{}, s.versionNotFound(ctx, model, number)
+}
+
+// versionNotFound is the error for a version read that found no row: the
+// model's (ErrNotFound) when the model is missing too, else the version's.
+func (s *Store) versionNotFound(ctx context.Context, model string, number int) error {
 	if _, err := s.modelID(ctx, model); err != nil {
-		return versionRow{}, err
+		return err
 	}
-	return versionRow{}, modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
+	return modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
 }
 
 // GetVersion reads one version with its aliases, in one query: a row per
@@ -113,10 +119,7 @@ func (s *Store) GetVersion(ctx context.Context, model string, number int) (model
 		slices.Sort(aliases)
 		return toVersion(model, row, aliases)
 	}
-	if _, err := s.modelID(ctx, model); err != nil {
-		return modelkeep.Version{}, err
-	}
-	return modelkeep.Version{}, modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
+	return modelkeep.Version{}, s.versionNotFound(ctx, model, number)
 }
 
 // ListVersions returns up to f.Limit versions of f.Model (all when Limit <=
