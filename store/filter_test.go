@@ -764,7 +764,7 @@ func FuzzCompileFilter(f *testing.F) {
 				withCanary := o
 				withCanary.Field.Key = canary
 				dry := s.db.Session(&gorm.Session{DryRun: true})
-				noWhere := func(q *gorm.DB) (*gorm.DB, error) { return q, nil }
+				noWhere := func(q *gorm.DB) *gorm.DB { return q }
 				for _, after := range []*modelkeep.SortKey{nil, {Number: 1}, {Value: math.Pi, Number: 1}} {
 					f := modelkeep.VersionFilter{Model: "m", Order: withCanary, After: after}
 					withValue, withoutValue, err := s.metricOrderQueries(dry, modelAt{id: 1}, f, noWhere)
@@ -830,7 +830,7 @@ func TestDrivenListPlan(t *testing.T) {
 			}
 			f := modelkeep.VersionFilter{Model: "m", Order: modelkeep.Order{Field: modelkeep.Field{Name: "metrics", Key: "auc"}, Desc: desc},
 				After: &modelkeep.SortKey{Value: 0.9, Number: 3}}
-			noWhere := func(q *gorm.DB) (*gorm.DB, error) { return q.Where("versions.model_id = ?", m.id), nil }
+			noWhere := func(q *gorm.DB) *gorm.DB { return q.Where("versions.model_id = ?", m.id) }
 			for i := range 2 {
 				sql := s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {
 					withValue, withoutValue, err := s.metricOrderQueries(tx.Session(&gorm.Session{}), m, f, noWhere)

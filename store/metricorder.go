@@ -16,7 +16,7 @@ import (
 // continues either phase: a position with a value is in the first, one
 // without in the second. where adds the list's own conditions (model,
 // stage, status, filter) to a query on versions.
-func (s *Store) listByMetric(ctx context.Context, m modelAt, f modelkeep.VersionFilter, where func(*gorm.DB) (*gorm.DB, error)) ([]modelkeep.Version, error) {
+func (s *Store) listByMetric(ctx context.Context, m modelAt, f modelkeep.VersionFilter, where func(*gorm.DB) *gorm.DB) ([]modelkeep.Version, error) {
 	withValue, withoutValue, err := s.metricOrderQueries(s.db.WithContext(ctx), m, f, where)
 	if err != nil {
 		return nil, err
@@ -45,7 +45,7 @@ func (s *Store) listByMetric(ctx context.Context, m modelAt, f modelkeep.Version
 
 // metricOrderQueries builds the two phases of listByMetric, without their
 // limits: withValue is nil when f.After is already past it.
-func (s *Store) metricOrderQueries(db *gorm.DB, m modelAt, f modelkeep.VersionFilter, where func(*gorm.DB) (*gorm.DB, error)) (withValue, withoutValue *gorm.DB, err error) {
+func (s *Store) metricOrderQueries(db *gorm.DB, m modelAt, f modelkeep.VersionFilter, where func(*gorm.DB) *gorm.DB) (withValue, withoutValue *gorm.DB, err error) {
 	key := f.Order.Field.Key
 	dir, cmp, cmpOrEq := " ASC", " > ", " >= "
 	if f.Order.Desc {
@@ -74,18 +74,12 @@ func (s *Store) metricOrderQueries(db *gorm.DB, m modelAt, f modelkeep.VersionFi
 			q = q.Where("sort_metric.value"+cmpOrEq+"? AND (sort_metric.value"+cmp+"? OR sort_metric.version_number"+cmp+"?)",
 				*afterValue, *afterValue, f.After.Number)
 		}
-		if q, err = where(q); err != nil {
-			return nil, nil, err
-		}
-		withValue = q.Order("sort_metric.value" + dir + ", sort_metric.version_number" + dir)
+		withValue = where(q).Order("sort_metric.value" + dir + ", sort_metric.version_number" + dir)
 	}
 	q := db.Table("versions").Select(sel).
 		Where("NOT EXISTS (SELECT 1 FROM latest_metrics nm WHERE nm.version_id = versions.id AND nm.metric_key = ?)", key)
 	if inNullPhase {
 		q = q.Where("versions.number"+cmp+"?", f.After.Number)
 	}
-	if q, err = where(q); err != nil {
-		return nil, nil, err
-	}
-	return withValue, q.Order("versions.number" + dir), nil
+	return withValue, where(q).Order("versions.number" + dir), nil
 }

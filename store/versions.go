@@ -145,7 +145,16 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 	}
 	// The list's own conditions; columns are qualified, as a sort by a
 	// metric reads latest_metrics too.
-	where := func(q *gorm.DB) (*gorm.DB, error) {
+	// The filter is compiled once: a sort by a metric applies it to both of
+	// its phases.
+	var filterSQL string
+	var filterArgs []any
+	if f.Where != nil {
+		if filterSQL, filterArgs, err = compileFilter(s.dialect, modelkeep.FilterVersions, modelID, f.Where); err != nil {
+			return nil, err
+		}
+	}
+	where := func(q *gorm.DB) *gorm.DB {
 		q = q.Where("versions.model_id = ?", modelID)
 		if f.Stage != "" {
 			q = q.Where("versions.stage = ?", string(f.Stage))
@@ -153,22 +162,15 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 		if f.Status != "" {
 			q = q.Where("versions.status = ?", string(f.Status))
 		}
-		if f.Where != nil {
-			cond, args, err := compileFilter(s.dialect, modelkeep.FilterVersions, modelID, f.Where)
-			if err != nil {
-				return nil, err
-			}
-			q = q.Where(cond, args...)
+		if filterSQL != "" {
+			q = q.Where(filterSQL, filterArgs...)
 		}
-		return q, nil
+		return q
 	}
 	if f.Order.Field.Name == "metrics" {
 		return s.listByMetric(ctx, m, f, where)
 	}
-	q, err := where(db.Model(&versionRow{}))
-	if err != nil {
-		return nil, err
-	}
+	q := where(db.Model(&versionRow{}))
 	if f.Order.IsZero() {
 		if f.BeforeNumber != 0 {
 			q = q.Where("versions.number < ?", f.BeforeNumber)
