@@ -38,8 +38,10 @@ func isByteRoute(routePath string) bool {
 	return strings.HasSuffix(routePath, "/*")
 }
 
-// MaxJSONBody bounds a JSON request body: the largest valid one, a version
-// with 1,024 params of 8 KiB, stays below it.
+// MaxJSONBody bounds a JSON request body in bytes as sent. A version with
+// 1,024 params of 8 KiB of plain text stays below it; values full of
+// characters JSON escapes (quotes, control characters) take more bytes on
+// the wire and can reach it, and are then refused with 413.
 const MaxJSONBody = 16 << 20
 
 // LimitJSONBodies refuses a JSON request body over MaxJSONBody with 413

@@ -21,11 +21,7 @@ import (
 func appendVersion(b []byte, v modelkeep.Version) ([]byte, error) {
 	start := len(b)
 	b = append(b, `{"aliases":`...)
-	if v.Aliases == nil {
-		b = append(b, "[]"...)
-	} else {
-		b = appendStrings(b, v.Aliases)
-	}
+	b = appendStrings(b, v.Aliases)
 	b = append(b, `,"created_at":`...)
 	b, ok := appendTime(b, v.CreatedAt)
 	b = append(b, `,"created_by":`...)
@@ -114,10 +110,9 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// appendStrings appends ss as a JSON array; nil as [] (toVersion makes nil
+// aliases empty).
 func appendStrings(b []byte, ss []string) []byte {
-	if ss == nil {
-		return append(b, "null"...)
-	}
 	b = append(b, '[')
 	for i, s := range ss {
 		if i > 0 {
@@ -160,15 +155,6 @@ func appendTime(b []byte, t time.Time) ([]byte, bool) {
 	return append(b, '"'), true
 }
 
-// writeJSON sends body, a complete JSON document, as encoding/json's
-// Encoder would (with its trailing newline).
-func writeJSON(w http.ResponseWriter, status int, body []byte) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, err := w.Write(append(body, '\n'))
-	return err
-}
-
 // encodeBuffers recycles the buffers responses are encoded into: a page of
 // 100 versions is about 70 KiB, garbage the collector would otherwise
 // sweep after every list.
@@ -178,14 +164,17 @@ var encodeBuffers = sync.Pool{New: func() any { return new([]byte) }}
 const maxPooledBuffer = 1 << 20
 
 // writeEncoded encodes a response with encode into a pooled buffer and sends
-// it as writeJSON does.
+// it as encoding/json's Encoder would (with its trailing newline).
 func writeEncoded(w http.ResponseWriter, status int, encode func([]byte) ([]byte, error)) error {
 	buf := encodeBuffers.Get().(*[]byte)
 	b, err := encode((*buf)[:0])
 	if err == nil {
-		err = writeJSON(w, status, b)
+		b = append(b, '\n')
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, err = w.Write(b)
 	}
-	if cap(b) <= maxPooledBuffer {
+	if b != nil && cap(b) <= maxPooledBuffer {
 		*buf = b[:0]
 		encodeBuffers.Put(buf)
 	}
