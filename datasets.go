@@ -67,9 +67,6 @@ type DatasetDetail struct {
 	UsedBy []DatasetUse
 	// UsedByNextPageToken continues UsedBy ("" on its last page).
 	UsedByNextPageToken string
-	// UsedByTruncated is true when more versions used it than UsedBy
-	// holds: when UsedByNextPageToken is not "".
-	UsedByTruncated bool
 }
 
 // Run is a training run: the code and environment that produced one or more
@@ -422,7 +419,6 @@ func (s *Service) GetDataset(ctx context.Context, name, version string, in GetDa
 	out.UsedBy, out.UsedByNextPageToken = endPage(uses, limit, func(u DatasetUse) pageCursor {
 		return pageCursor{Name: u.Model, Num: int64(u.Version), Role: u.Role, Time: u.VersionCreatedAt.UnixMicro()}
 	})
-	out.UsedByTruncated = out.UsedByNextPageToken != ""
 	return out, nil
 }
 

@@ -60,7 +60,9 @@ func (h *Handlers) GetDataset(ctx context.Context, req openapi.GetDatasetRequest
 	for _, u := range d.UsedBy {
 		uses = append(uses, openapi.DatasetUse{Model: u.Model, Version: u.Version, Role: u.Role})
 	}
-	out.UsedBy, out.UsedByTruncated, out.NextPageToken = &uses, &d.UsedByTruncated, &d.UsedByNextPageToken
+	// used_by_truncated (deprecated) is whether there is a next page.
+	truncated := d.UsedByNextPageToken != ""
+	out.UsedBy, out.UsedByTruncated, out.NextPageToken = &uses, &truncated, &d.UsedByNextPageToken
 	return openapi.GetDataset200JSONResponse(out), nil
 }
 
