@@ -108,15 +108,7 @@ cleanup() {
 	if [[ -n $search_db ]]; then
 		mariadb -uroot --batch -e "DROP DATABASE IF EXISTS \`$search_db\`; DROP USER IF EXISTS '$search_db'@'127.0.0.1'"
 	fi
-	if [[ -n $vgw_pid ]] && kill -0 "$vgw_pid" 2>/dev/null; then
-		kill "$vgw_pid" 2>/dev/null
-		for _ in {1..50}; do
-			kill -0 "$vgw_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$vgw_pid" 2>/dev/null
-		wait "$vgw_pid" 2>/dev/null
-	fi
+	stop_versitygw
 	if [[ -n $work_dir ]]; then
 		rm -rf -- "$work_dir"
 	fi
@@ -127,10 +119,7 @@ trap 'exit 143' TERM
 
 # --- Go ---
 
-if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
-	PATH=/usr/local/go/bin:$PATH
-fi
-command -v go >/dev/null || die "go is not installed (https://go.dev/doc/install)"
+ensure_go
 work_dir=$(mktemp -d "${TMPDIR:-/tmp}/modelkeep-bench-run.XXXXXX")
 
 # --- search benchmark (--search): MariaDB only, no S3 ---

@@ -92,3 +92,27 @@ start_versitygw() {
 	export MODELKEEP_TEST_S3_SECRET_KEY=$secret
 	export MODELKEEP_TEST_S3_REGION=$region
 }
+
+# stop_versitygw stops the versitygw this script started (vgw_pid), if it
+# still runs: TERM, up to 5 s, then KILL.
+stop_versitygw() {
+	if [[ -n ${vgw_pid:-} ]] && kill -0 "$vgw_pid" 2>/dev/null; then
+		kill "$vgw_pid" 2>/dev/null
+		for _ in {1..50}; do
+			kill -0 "$vgw_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$vgw_pid" 2>/dev/null
+		wait "$vgw_pid" 2>/dev/null
+	fi
+	return 0
+}
+
+# ensure_go puts Go on PATH (the official tarball's place when it is not
+# there yet) or dies.
+ensure_go() {
+	if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
+		PATH=/usr/local/go/bin:$PATH
+	fi
+	command -v go >/dev/null || die "go is not installed (https://go.dev/doc/install)"
+}

@@ -118,15 +118,7 @@ db_before=""
 
 cleanup() {
 	set +e
-	if [[ -n $vgw_pid ]] && kill -0 "$vgw_pid" 2>/dev/null; then
-		kill "$vgw_pid" 2>/dev/null
-		for _ in {1..50}; do
-			kill -0 "$vgw_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$vgw_pid" 2>/dev/null
-		wait "$vgw_pid" 2>/dev/null
-	fi
+	stop_versitygw
 	if [[ -n $vgw_dir ]]; then
 		rm -rf -- "$vgw_dir"
 	fi
@@ -145,10 +137,7 @@ trap 'exit 143' TERM
 
 # --- Go ---
 
-if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
-	PATH=/usr/local/go/bin:$PATH
-fi
-command -v go >/dev/null || die "go is not installed (https://go.dev/doc/install)"
+ensure_go
 module=$(go list -m)
 
 # --- MariaDB ---
