@@ -67,7 +67,11 @@ func (s *Store) SetAlias(ctx context.Context, a modelkeep.Alias) (*int, error) {
 		if err != nil {
 			return dbErr(fmt.Sprintf("set alias %q of model %q", a.Name, a.Model), err)
 		}
-		return nil
+		moved := []int64{v.ID}
+		if previous != nil && old.Row.VersionID != v.ID {
+			moved = append(moved, old.Row.VersionID)
+		}
+		return tx.refreshAliasNames(ctx, moved...)
 	})
 	if err != nil {
 		return nil, err
@@ -100,13 +104,30 @@ func (s *Store) DeleteAlias(ctx context.Context, model, alias string) error {
 		if err != nil {
 			return err
 		}
-		res := db.Where("model_id = ? AND alias = ?", modelID, alias).Delete(&aliasRow{})
-		if res.Error != nil {
-			return dbErr(fmt.Sprintf("delete alias %q of model %q", alias, model), res.Error)
+		old, err := tx.aliasOf(ctx, modelID, model, alias)
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
-			return modelkeep.Errorf(modelkeep.ErrNotFound, "alias %q of model %q not found", alias, model)
+		if err := db.Where("id = ?", old.Row.ID).Delete(&aliasRow{}).Error; err != nil {
+			return dbErr(fmt.Sprintf("delete alias %q of model %q", alias, model), err)
 		}
-		return nil
+		return tx.refreshAliasNames(ctx, old.Row.VersionID)
 	})
+}
+
+// refreshAliasNames rewrites versions.alias_names of the given versions from
+// the aliases table, in the caller's transaction (which holds the model's
+// lock, so no other alias change of the model interleaves).
+func (s *Store) refreshAliasNames(ctx context.Context, versionIDs ...int64) error {
+	db := s.db.WithContext(ctx)
+	for _, id := range versionIDs {
+		var names []string
+		if err := db.Model(&aliasRow{}).Where("version_id = ?", id).Order("alias").Pluck("alias", &names).Error; err != nil {
+			return dbErr("read aliases", err)
+		}
+		if err := db.Model(&versionRow{}).Where("id = ?", id).Update("alias_names", joinAliasNames(names)).Error; err != nil {
+			return dbErr("record aliases", err)
+		}
+	}
+	return nil
 }

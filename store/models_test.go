@@ -318,4 +318,7 @@ func insertAlias(t *testing.T, s *Store, model string, number int, alias string)
 	if err := s.db.Create(&row).Error; err != nil {
 		t.Fatal(err)
 	}
+	if err := s.refreshAliasNames(t.Context(), v.ID); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -81,7 +81,6 @@ type modelAt struct {
 	id         int64
 	latest     int   // models.latest_version
 	metricsRev int64 // models.metrics_rev
-	hasAliases bool
 }
 
 // postings returns the list of the model's versions 1..m.latest that have

@@ -61,6 +61,10 @@ type versionRow struct {
 	UpdatedAt       time.Time  `gorm:"column:updated_at;autoUpdateTime:false"`
 	FinalizedAt     *time.Time `gorm:"column:finalized_at"`
 	StageChangedAt  *time.Time `gorm:"column:stage_changed_at"`
+	// AliasNames is the version's aliases, space-separated, NULL when it
+	// has none: a copy of the aliases table that SetAlias and DeleteAlias
+	// keep (0045), so that a version read needs no join.
+	AliasNames *string `gorm:"column:alias_names"`
 	// ProductionMarker is a generated column (1 in production, else NULL)
 	// under a unique key with model_id: the database's guard against two
 	// production versions of a model. Read-only: GORM must never write it.
@@ -202,12 +206,12 @@ func fromVersion(v modelkeep.Version) (versionRow, error) {
 	return r, nil
 }
 
-func toVersion(model string, r versionRow, aliases []string) (modelkeep.Version, error) {
+func toVersion(model string, r versionRow) (modelkeep.Version, error) {
 	b, err := decodeBody(model, r)
 	if err != nil {
 		return modelkeep.Version{}, err
 	}
-	return assembleVersion(model, stateOf(r), b, aliases), nil
+	return assembleVersion(model, stateOf(r), b), nil
 }
 
 func toFile(r fileRow) modelkeep.File {

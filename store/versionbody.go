@@ -1,8 +1,11 @@
 package store
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/modelkeep/modelkeep"
@@ -65,10 +68,7 @@ func decodeBody(model string, r versionRow) (*versionBody, error) {
 }
 
 // assembleVersion is the version of model whose state is st and body b.
-func assembleVersion(model string, st versionState, b *versionBody, aliases []string) modelkeep.Version {
-	if aliases == nil {
-		aliases = []string{}
-	}
+func assembleVersion(model string, st versionState, b *versionBody) modelkeep.Version {
 	v := modelkeep.Version{
 		Model:          model,
 		Number:         st.number,
@@ -80,7 +80,7 @@ func assembleVersion(model string, st versionState, b *versionBody, aliases []st
 		Parent:         b.parent,
 		Status:         modelkeep.VersionStatus(st.status),
 		Stage:          modelkeep.Stage(st.stage),
-		Aliases:        aliases,
+		Aliases:        splitAliasNames(st.aliasNames),
 		ManifestDigest: st.manifestDigest,
 		CreatedBy:      b.createdBy,
 		CreatedAt:      st.createdAt.UTC(),
@@ -92,6 +92,30 @@ func assembleVersion(model string, st versionState, b *versionBody, aliases []st
 		v.FinalizedAt = &t
 	}
 	return v
+}
+
+// splitAliasNames is the sorted list of aliases in versions.alias_names
+// (empty, not nil, when there is none). Writers store them sorted; rows
+// filled by the migration (0046) on SQLite may not be.
+func splitAliasNames(names sql.NullString) []string {
+	if !names.Valid {
+		return []string{}
+	}
+	aliases := strings.Fields(names.String)
+	if !slices.IsSorted(aliases) {
+		slices.Sort(aliases)
+	}
+	return aliases
+}
+
+// joinAliasNames is the versions.alias_names of a version with the sorted
+// aliases names: NULL when there is none.
+func joinAliasNames(names []string) *string {
+	if len(names) == 0 {
+		return nil
+	}
+	joined := strings.Join(names, " ")
+	return &joined
 }
 
 // Bounds of the body cache: at most bodyCacheEntries bodies, none larger

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -87,28 +86,21 @@ func (s *Store) versionNotFound(ctx context.Context, model string, number int) e
 	return modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
 }
 
-// GetVersion reads one version with its aliases, in one query: a row per
-// alias (a LEFT JOIN, which needs no temporary table, unlike an alias list
-// built by GROUP_CONCAT).
+// GetVersion reads one version, with its aliases, in one query.
 func (s *Store) GetVersion(ctx context.Context, model string, number int) (modelkeep.Version, error) {
-	rows, err := s.db.WithContext(ctx).Raw("SELECT "+versionColumns+", a.alias FROM versions JOIN models ON models.id = versions.model_id "+
-		"LEFT JOIN aliases a ON a.version_id = versions.id WHERE models.name = ? AND versions.number = ?", model, number).Rows()
+	rows, err := s.db.WithContext(ctx).Raw("SELECT "+versionColumns+" FROM versions JOIN models ON models.id = versions.model_id "+
+		"WHERE models.name = ? AND versions.number = ?", model, number).Rows()
 	if err != nil {
 		return modelkeep.Version{}, dbErr("get version", err)
 	}
 	var row versionRow
 	found := false
-	aliases := []string{}
 	for rows.Next() {
-		r, alias, err := scanVersion(rows)
-		if err != nil {
+		if row, err = scanVersion(rows); err != nil {
 			rows.Close()
 			return modelkeep.Version{}, dbErr("get version", err)
 		}
-		row, found = r, true
-		if alias.Valid {
-			aliases = append(aliases, alias.String)
-		}
+		found = true
 	}
 	err = rows.Err()
 	rows.Close()
@@ -116,8 +108,7 @@ func (s *Store) GetVersion(ctx context.Context, model string, number int) (model
 		return modelkeep.Version{}, dbErr("get version", err)
 	}
 	if found {
-		slices.Sort(aliases)
-		return toVersion(model, row, aliases)
+		return toVersion(model, row)
 	}
 	return modelkeep.Version{}, s.versionNotFound(ctx, model, number)
 }
@@ -190,23 +181,6 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 		q = q.Limit(f.Limit)
 	}
 	return s.readVersions(ctx, q.Select(stateColumns), f.Model, m, describeList(f.Model))
-}
-
-// aliasesOf returns the aliases of the given versions, sorted, by version
-// id; the ids are bound in batches (SQLite takes at most 32,766 variables).
-func (s *Store) aliasesOf(ctx context.Context, versionIDs ...int64) (map[int64][]string, error) {
-	out := map[int64][]string{}
-	db := s.db.WithContext(ctx)
-	for batch := range slices.Chunk(versionIDs, maxCandidateBatch[s.dialect]) {
-		var rows []aliasRow
-		if err := db.Where("version_id IN ?", batch).Order("alias").Find(&rows).Error; err != nil {
-			return nil, dbErr("read aliases", err)
-		}
-		for _, r := range rows {
-			out[r.VersionID] = append(out[r.VersionID], r.Alias)
-		}
-	}
-	return out, nil
 }
 
 // FinalizeVersion moves a pending version to ready with its manifest digest,

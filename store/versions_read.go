@@ -31,12 +31,14 @@ import (
 const versionColumns = "versions.id, versions.model_id, versions.number, versions.description, versions.tags, versions.params, " +
 	"versions.datasets, versions.source_run_id, versions.source_git_commit, versions.source_code_uri, versions.parent_model, " +
 	"versions.parent_version, versions.status, versions.stage, versions.manifest_digest, versions.ever_production, " +
-	"versions.created_by, versions.created_at, versions.updated_at, versions.finalized_at, versions.stage_changed_at"
+	"versions.created_by, versions.created_at, versions.updated_at, versions.finalized_at, versions.stage_changed_at, " +
+	"versions.alias_names"
 
 // stateColumns is what a version list selects (scanState reads them); the
 // model id is the list's own.
 const stateColumns = "versions.id, versions.number, versions.status, versions.stage, " +
-	"versions.manifest_digest, versions.ever_production, versions.created_at, versions.updated_at, versions.finalized_at"
+	"versions.manifest_digest, versions.ever_production, versions.created_at, versions.updated_at, versions.finalized_at, " +
+	"versions.alias_names"
 
 // versionState is a row of stateColumns: what a list reads of each version.
 type versionState struct {
@@ -48,6 +50,7 @@ type versionState struct {
 	createdAt      time.Time
 	updatedAt      time.Time
 	finalizedAt    sql.NullTime
+	aliasNames     sql.NullString // versions.alias_names
 }
 
 // stateOf is the state part of a whole row.
@@ -56,6 +59,9 @@ func stateOf(r versionRow) versionState {
 		manifestDigest: r.ManifestDigest, everProduction: r.EverProduction, createdAt: r.CreatedAt, updatedAt: r.UpdatedAt}
 	if r.FinalizedAt != nil {
 		st.finalizedAt = sql.NullTime{Time: *r.FinalizedAt, Valid: true}
+	}
+	if r.AliasNames != nil {
+		st.aliasNames = sql.NullString{String: *r.AliasNames, Valid: true}
 	}
 	return st
 }
@@ -68,13 +74,11 @@ const bodyColumns = "versions.id, versions.model_id, versions.number, versions.c
 
 // listedModel reads what a version list needs of the model named name: its
 // row id, latest version number and metrics revision (postings.go,
-// metriccache.go), and whether it has any alias; ErrNotFound when there is
-// no such model.
+// metriccache.go); ErrNotFound when there is no such model.
 func (s *Store) listedModel(ctx context.Context, name string) (modelAt, error) {
 	var m modelAt
-	err := s.db.WithContext(ctx).Raw("SELECT m.id, m.latest_version, m.metrics_rev, "+
-		"EXISTS (SELECT 1 FROM aliases a WHERE a.model_id = m.id) FROM models m WHERE m.name = ?", name).
-		Row().Scan(&m.id, &m.latest, &m.metricsRev, &m.hasAliases)
+	err := s.db.WithContext(ctx).Raw("SELECT m.id, m.latest_version, m.metrics_rev FROM models m WHERE m.name = ?", name).
+		Row().Scan(&m.id, &m.latest, &m.metricsRev)
 	if errors.Is(err, sql.ErrNoRows) {
 		return modelAt{}, modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", name)
 	}
@@ -84,16 +88,14 @@ func (s *Store) listedModel(ctx context.Context, name string) (modelAt, error) {
 	return m, nil
 }
 
-// scanVersion reads one row of versionColumns followed by one alias (NULL
-// when none), as GetVersion's LEFT JOIN returns them.
-func scanVersion(rows *sql.Rows) (versionRow, sql.NullString, error) {
+// scanVersion reads one row of versionColumns.
+func scanVersion(rows *sql.Rows) (versionRow, error) {
 	var r versionRow
-	var alias sql.NullString
 	err := rows.Scan(&r.ID, &r.ModelID, &r.Number, &r.Description, &r.Tags, &r.Params,
 		&r.Datasets, &r.SourceRunID, &r.SourceGitCommit, &r.SourceCodeURI, &r.ParentModel,
 		&r.ParentVersion, &r.Status, &r.Stage, &r.ManifestDigest, &r.EverProduction,
-		&r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.FinalizedAt, &r.StageChangedAt, &alias)
-	return r, alias, err
+		&r.CreatedBy, &r.CreatedAt, &r.UpdatedAt, &r.FinalizedAt, &r.StageChangedAt, &r.AliasNames)
+	return r, err
 }
 
 // scanState reads one row of stateColumns of the model modelID. Status and
@@ -103,7 +105,7 @@ func scanVersion(rows *sql.Rows) (versionRow, sql.NullString, error) {
 // two per row).
 func scanState(rows *sql.Rows, modelID int64, raw *[2]sql.RawBytes, st *versionState) error {
 	err := rows.Scan(&st.id, &st.number, &raw[0], &raw[1],
-		&st.manifestDigest, &st.everProduction, &st.createdAt, &st.updatedAt, &st.finalizedAt)
+		&st.manifestDigest, &st.everProduction, &st.createdAt, &st.updatedAt, &st.finalizedAt, &st.aliasNames)
 	st.modelID, st.status, st.stage = modelID, internState(raw[0]), internState(raw[1])
 	return err
 }
@@ -138,8 +140,7 @@ func scanBody(rows *sql.Rows, r *versionRow) error {
 // readVersions runs q, a list of versions of the model m (named model)
 // built by GORM or given as SQL text (db.Raw) that selects stateColumns, and
 // returns them in the query's order: the bodies come from the cache or from
-// one more query for those it lacks, and the aliases (when the model has
-// some) from one more.
+// one more query for those it lacks.
 func (s *Store) readVersions(ctx context.Context, q *gorm.DB, model string, m modelAt, what string) ([]modelkeep.Version, error) {
 	rows, err := q.Rows()
 	if err != nil {
@@ -188,19 +189,9 @@ func (s *Store) readVersions(ctx context.Context, q *gorm.DB, model string, m mo
 			}
 		}
 	}
-	var aliases map[int64][]string
-	if m.hasAliases && len(states) > 0 {
-		ids := make([]int64, len(states))
-		for i, st := range states {
-			ids[i] = st.id
-		}
-		if aliases, err = s.aliasesOf(ctx, ids...); err != nil {
-			return nil, err
-		}
-	}
 	out := make([]modelkeep.Version, len(states))
 	for i, st := range states {
-		out[i] = assembleVersion(model, st, bodies[i], aliases[st.id])
+		out[i] = assembleVersion(model, st, bodies[i])
 	}
 	return out, nil
 }

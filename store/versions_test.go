@@ -1,7 +1,10 @@
 package store
 
 import (
+	"errors"
+	"fmt"
 	"maps"
+	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -13,6 +16,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/migrations"
 )
 
 func TestVersionRoundTrip(t *testing.T) {
@@ -318,7 +322,7 @@ func TestVersionReadsCarryAliases(t *testing.T) {
 				}
 			}
 		}
-		// A model without aliases skips the alias subquery: still [].
+		// A model without aliases: still [], never null.
 		mustCreateModel(t, s, "plain", nil)
 		if _, err := s.CreateVersion(ctx, modelkeep.Version{Model: "plain", Tags: map[string]string{"team": "risk"}}); err != nil {
 			t.Fatal(err)
@@ -332,28 +336,82 @@ func TestVersionReadsCarryAliases(t *testing.T) {
 	})
 }
 
-// aliasesOf binds its ids in batches: more than SQLite's 32,766 variables
-// in one statement would fail.
-func TestAliasesOfManyVersions(t *testing.T) {
+// versions.alias_names is a copy of the aliases table (0045): every alias
+// set, move and delete keeps it, and the backfill (0046) rebuilds it.
+func TestAliasNamesFollowAliases(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		s := newStore(t, newURL)
 		ctx := t.Context()
 		mustCreateModel(t, s, "m", nil)
-		mustCreateVersion(t, s, "m")
-		if _, err := s.SetAlias(ctx, modelkeep.Alias{Model: "m", Name: "champion", Version: 1, UpdatedBy: "alice"}); err != nil {
+		for range 4 {
+			mustCreateVersion(t, s, "m")
+		}
+		truth := map[string]int{} // alias -> version
+		check := func(step string) {
+			t.Helper()
+			want := map[int][]string{}
+			for a, n := range truth {
+				want[n] = append(want[n], a)
+			}
+			vs, err := s.ListVersions(ctx, modelkeep.VersionFilter{Model: "m"})
+			if err != nil || len(vs) != 4 {
+				t.Fatalf("%s: list: %d versions, %v", step, len(vs), err)
+			}
+			for _, v := range vs {
+				w := want[v.Number]
+				slices.Sort(w)
+				got, err := s.GetVersion(ctx, "m", v.Number)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(v.Aliases, w) || !slices.Equal(got.Aliases, w) || v.Aliases == nil || got.Aliases == nil {
+					t.Fatalf("%s: version %d: list %q, get %q, want %q", step, v.Number, v.Aliases, got.Aliases, w)
+				}
+			}
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		names := []string{"champion", "b", "a.z", "canary-1"}
+		for i := range 60 {
+			name := names[rng.IntN(len(names))]
+			if _, ok := truth[name]; ok && rng.IntN(3) == 0 {
+				if err := s.DeleteAlias(ctx, "m", name); err != nil {
+					t.Fatal(err)
+				}
+				delete(truth, name)
+			} else {
+				n := 1 + rng.IntN(4)
+				if _, err := s.SetAlias(ctx, modelkeep.Alias{Model: "m", Name: name, Version: n, UpdatedBy: "alice"}); err != nil {
+					t.Fatal(err)
+				}
+				truth[name] = n
+			}
+			check(fmt.Sprintf("step %d", i))
+		}
+		// A failed delete changes nothing.
+		if err := s.DeleteAlias(ctx, "m", "never-set"); !errors.Is(err, modelkeep.ErrNotFound) {
+			t.Fatalf("delete of a missing alias: %v", err)
+		}
+		check("after a failed delete")
+
+		// The backfill rebuilds the column from the aliases table.
+		db := s.db.WithContext(ctx)
+		if err := db.Exec("UPDATE versions SET alias_names = NULL").Error; err != nil {
 			t.Fatal(err)
 		}
-		v, err := s.versionRowOf(ctx, "m", 1)
+		all, err := migrations.Load(s.dialect)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids := make([]int64, 40_000)
-		for i := range ids {
-			ids[i] = v.ID + int64(i) // the real one first, then ids no version has
+		for _, m := range all {
+			if m.Version != 46 {
+				continue
+			}
+			for _, stmt := range m.Statements {
+				if err := db.Exec(stmt).Error; err != nil {
+					t.Fatalf("%s: %v", m.Name, err)
+				}
+			}
 		}
-		got, err := s.aliasesOf(ctx, ids...)
-		if err != nil || len(got) != 1 || !slices.Equal(got[v.ID], []string{"champion"}) {
-			t.Fatalf("aliasesOf 40,000 ids: %v, %v", got, err)
-		}
+		check("after the backfill")
 	})
 }
