@@ -27,10 +27,15 @@ type lineageEdgeRow struct {
 	ToID      string    `gorm:"column:to_id"`
 	Relation  string    `gorm:"column:relation"`
 	CreatedAt time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	// The model id and number of each end that is a version (0047), NULL
+	// for other node types.
+	FromModelID sql.NullInt64 `gorm:"column:from_model_id"`
+	FromNumber  sql.NullInt64 `gorm:"column:from_number"`
+	ToModelID   sql.NullInt64 `gorm:"column:to_model_id"`
+	ToNumber    sql.NullInt64 `gorm:"column:to_number"`
 
-	// The walk reads the version at the far end with the edge (level): its
-	// model's id and its number, NULL when the version is gone; then the
-	// model's name (nameModels).
+	// The walk reads the far end's version columns with the edge (level),
+	// then names its model (nameModels).
 	farModelID sql.NullInt64  `gorm:"-"`
 	farNumber  sql.NullInt64  `gorm:"-"`
 	farModel   sql.NullString `gorm:"-"`
@@ -62,20 +67,21 @@ func (s *Store) AddLineage(ctx context.Context, links []modelkeep.LineageLink) e
 		return nil
 	}
 	return s.inTxStore(ctx, func(tx *Store) error {
-		keys := map[modelkeep.LineageRef]nodeKey{}
+		keys := map[modelkeep.LineageRef]edgeEnd{}
 		rows := make([]lineageEdgeRow, 0, len(links))
 		now := tx.nowUTC()
 		for _, l := range links {
-			from, err := tx.nodeKeyOf(ctx, l.From, keys)
+			from, err := tx.edgeEndOf(ctx, l.From, keys)
 			if err != nil {
 				return err
 			}
-			to, err := tx.nodeKeyOf(ctx, l.To, keys)
+			to, err := tx.edgeEndOf(ctx, l.To, keys)
 			if err != nil {
 				return err
 			}
-			rows = append(rows, lineageEdgeRow{FromType: string(from.typ), FromID: from.id,
-				ToType: string(to.typ), ToID: to.id, Relation: l.Relation, CreatedAt: now})
+			rows = append(rows, lineageEdgeRow{FromType: string(from.key.typ), FromID: from.key.id,
+				ToType: string(to.key.typ), ToID: to.key.id, Relation: l.Relation, CreatedAt: now,
+				FromModelID: from.modelID, FromNumber: from.number, ToModelID: to.modelID, ToNumber: to.number})
 		}
 		db := tx.db.WithContext(ctx)
 		if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
@@ -85,43 +91,52 @@ func (s *Store) AddLineage(ctx context.Context, links []modelkeep.LineageLink) e
 	})
 }
 
-// nodeKeyOf finds the row behind a node, remembering it in known.
-func (s *Store) nodeKeyOf(ctx context.Context, ref modelkeep.LineageRef, known map[modelkeep.LineageRef]nodeKey) (nodeKey, error) {
-	if k, ok := known[ref]; ok {
-		return k, nil
+// edgeEnd is one end of an edge as lineage_edges records it: the node, and
+// when it is a version, its model's id and its number.
+type edgeEnd struct {
+	key             nodeKey
+	modelID, number sql.NullInt64
+}
+
+// edgeEndOf finds the row behind a node, remembering it in known.
+func (s *Store) edgeEndOf(ctx context.Context, ref modelkeep.LineageRef, known map[modelkeep.LineageRef]edgeEnd) (edgeEnd, error) {
+	if e, ok := known[ref]; ok {
+		return e, nil
 	}
 	db := s.db.WithContext(ctx)
-	var k nodeKey
+	var e edgeEnd
 	switch ref.Type {
 	case modelkeep.NodeDataset:
 		row, err := s.datasetRowOf(ctx, ref.Name, ref.Version)
 		if err != nil {
-			return nodeKey{}, err
+			return edgeEnd{}, err
 		}
-		k = rowKey(ref.Type, row.ID)
+		e.key = rowKey(ref.Type, row.ID)
 	case modelkeep.NodeRun:
 		var row runRow
 		if err := db.Select("id").Where("run_id = ?", ref.Name).Take(&row).Error; err != nil {
-			return nodeKey{}, notFound("find run", err, "run %q not found", ref.Name)
+			return edgeEnd{}, notFound("find run", err, "run %q not found", ref.Name)
 		}
-		k = rowKey(ref.Type, row.ID)
+		e.key = rowKey(ref.Type, row.ID)
 	case modelkeep.NodeModelVersion:
 		row, err := s.versionRowOf(ctx, ref.Name, ref.Number)
 		if err != nil {
-			return nodeKey{}, err
+			return edgeEnd{}, err
 		}
-		k = rowKey(ref.Type, row.ID)
+		e.key = rowKey(ref.Type, row.ID)
+		e.modelID = sql.NullInt64{Int64: row.ModelID, Valid: true}
+		e.number = sql.NullInt64{Int64: int64(row.Number), Valid: true}
 	case modelkeep.NodeDeployment:
 		var row deploymentRow
 		if err := db.Select("id").Where("id = ?", ref.Name).Take(&row).Error; err != nil {
-			return nodeKey{}, notFound("find deployment", err, "deployment %q not found", ref.Name)
+			return edgeEnd{}, notFound("find deployment", err, "deployment %q not found", ref.Name)
 		}
-		k = nodeKey{typ: ref.Type, id: row.ID}
+		e.key = nodeKey{typ: ref.Type, id: row.ID}
 	default:
-		return nodeKey{}, fmt.Errorf("lineage node type %q is unknown", ref.Type)
+		return edgeEnd{}, fmt.Errorf("lineage node type %q is unknown", ref.Type)
 	}
-	known[ref] = k
-	return k, nil
+	known[ref] = e
+	return e, nil
 }
 
 // Lineage walks the graph around q.Start breadth-first: upstream along
@@ -130,11 +145,11 @@ func (s *Store) nodeKeyOf(ctx context.Context, ref modelkeep.LineageRef, known m
 // up to q.Depth levels. It stops adding nodes at q.MaxNodes and edges at
 // q.MaxEdges, and then says Truncated.
 //
-// The versions an edge reaches come with it (level), so that the walk
-// neither shows nor passes through a version outside q.Models or one that
-// is gone; edges left behind by rows deleted before DeleteModel removed
-// them are dropped with their nodes. The other nodes are labelled at the
-// end, one query per type.
+// The versions an edge reaches come with it (its version ends, 0047), so
+// that the walk neither shows nor passes through a version outside
+// q.Models or one that is gone: edges left behind by rows deleted before
+// DeleteModel removed them have no version end (0048) and are dropped with
+// their nodes. The other nodes are labelled at the end, one query per type.
 func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkeep.LineageGraph, error) {
 	startID, err := s.versionIDByName(ctx, q.Start.Model, q.Start.Version)
 	if err != nil {
@@ -142,7 +157,6 @@ func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkee
 	}
 	w := &lineageWalk{
 		db: s.db.WithContext(ctx), q: q, scope: modelkeep.Actor{Models: q.Models}, dialect: s.dialect, known: s.nodeLabels, models: s.modelNames,
-		intType:  map[string]string{dialectMySQL: "UNSIGNED", dialectSQLite: "INTEGER"}[s.dialect],
 		admitted: map[nodeKey]bool{}, hidden: map[nodeKey]bool{}, edges: map[edgeKey]bool{},
 		refs: map[nodeKey]modelkeep.LineageRef{}, labels: map[nodeKey]string{},
 	}
@@ -179,7 +193,6 @@ type lineageWalk struct {
 	q       modelkeep.LineageQuery
 	scope   modelkeep.Actor
 	dialect string
-	intType string          // what CAST turns a node id (text) into a row id with
 	known   *nodeLabels     // datasets and runs met before
 	models  *modelNamesByID // models met before
 
@@ -311,48 +324,10 @@ func (w *lineageWalk) follow(d *walkDirection, rows []lineageEdgeRow) []nodeKey 
 }
 
 // level reads, for each direction, at most limit edges whose near end is in
-// its frontier: one query (a UNION ALL of one SELECT per direction), an
-// index range per node type. rows[i] are the edges of dirs[i].
+// its frontier, in one query (levelQuery). rows[i] are the edges of dirs[i].
 func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRow, error) {
-	var parts []string
-	var args []any
-	for i, d := range dirs {
-		byType := map[modelkeep.LineageNodeType][]string{}
-		for _, k := range d.frontier {
-			byType[k.typ] = append(byType[k.typ], k.id)
-		}
-		near, far := d.near(), "to"
-		if !d.downstream {
-			far = "from"
-		}
-		// The far end's version, when it is one, comes with the edge: its
-		// model's id and its number, NULL when the version is gone. The
-		// model's name comes from memory (nameModels): a join to models
-		// cost a sixth of the query.
-		args = append(args, string(modelkeep.NodeModelVersion))
-		var conds []string
-		for _, typ := range slices.Sorted(maps.Keys(byType)) {
-			conds = append(conds, "(e."+near+"_type = ? AND e."+near+"_id IN ?)")
-			args = append(args, string(typ), byType[typ])
-		}
-		// No ORDER BY: rows come in index order and the LIMIT stops the
-		// scan, even at a node with a million edges. The answer is sorted
-		// later. Each SELECT keeps its own LIMIT: in parentheses on MySQL,
-		// as a derived table on SQLite, whose compound SELECTs take no
-		// parentheses (on MariaDB a derived table costs a temporary table
-		// per execution, the parenthesised form none).
-		part := fmt.Sprintf("SELECT %d AS dir, e.from_type, e.from_id, e.to_type, e.to_id, e.relation, "+
-			"v.model_id AS far_model_id, v.number AS far_number FROM lineage_edges e "+
-			"LEFT JOIN versions v ON e.%s_type = ? AND v.id = CAST(e.%s_id AS %s) "+
-			"WHERE %s LIMIT %d", i, far, far, w.intType, strings.Join(conds, " OR "), limit)
-		if w.dialect == dialectSQLite {
-			part = fmt.Sprintf("SELECT * FROM (%s) AS d%d", part, i)
-		} else {
-			part = "(" + part + ")"
-		}
-		parts = append(parts, part)
-	}
-	sqlRows, err := w.db.Raw(strings.Join(parts, " UNION ALL "), args...).Rows()
+	query, args := levelQuery(w.dialect, dirs, limit)
+	sqlRows, err := w.db.Raw(query, args...).Rows()
 	if err != nil {
 		return nil, dbErr("read lineage edges", err)
 	}
@@ -373,6 +348,49 @@ func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRo
 		return nil, dbErr("read lineage edges", err)
 	}
 	return out, nil
+}
+
+// levelQuery is a UNION ALL of one SELECT per direction, each an index
+// range per node type of its frontier, answered from the index alone
+// (0049): ix_lineage_edges_to upstream, ix_lineage_edges_from downstream.
+// The far end's version, when it is one, comes with the edge: its model's
+// id and its number (a join to versions cost a quarter of the query). The
+// model's name comes from memory (nameModels): a join to models cost a
+// sixth.
+func levelQuery(dialect string, dirs []*walkDirection, limit int) (string, []any) {
+	var parts []string
+	var args []any
+	for i, d := range dirs {
+		byType := map[modelkeep.LineageNodeType][]string{}
+		for _, k := range d.frontier {
+			byType[k.typ] = append(byType[k.typ], k.id)
+		}
+		near, far := d.near(), "to"
+		if !d.downstream {
+			far = "from"
+		}
+		var conds []string
+		for _, typ := range slices.Sorted(maps.Keys(byType)) {
+			conds = append(conds, "(e."+near+"_type = ? AND e."+near+"_id IN ?)")
+			args = append(args, string(typ), byType[typ])
+		}
+		// No ORDER BY: rows come in index order and the LIMIT stops the
+		// scan, even at a node with a million edges. The answer is sorted
+		// later. Each SELECT keeps its own LIMIT: in parentheses on MySQL,
+		// as a derived table on SQLite, whose compound SELECTs take no
+		// parentheses (on MariaDB a derived table costs a temporary table
+		// per execution, the parenthesised form none).
+		part := fmt.Sprintf("SELECT %d AS dir, e.from_type, e.from_id, e.to_type, e.to_id, e.relation, "+
+			"e.%s_model_id AS far_model_id, e.%s_number AS far_number FROM lineage_edges e "+
+			"WHERE %s LIMIT %d", i, far, far, strings.Join(conds, " OR "), limit)
+		if dialect == dialectSQLite {
+			part = fmt.Sprintf("SELECT * FROM (%s) AS d%d", part, i)
+		} else {
+			part = "(" + part + ")"
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, " UNION ALL "), args
 }
 
 // nameModels fills in the model names of the far versions of rows: from

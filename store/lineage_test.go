@@ -1,14 +1,20 @@
 package store
 
 import (
+	"database/sql"
+	"errors"
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/internal/boundedmap"
+	"github.com/modelkeep/modelkeep/migrations"
 )
 
 // lineageFixture builds
@@ -74,7 +80,8 @@ func lineageFixture(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	dangling := lineageEdgeRow{FromType: string(modelkeep.NodeModelVersion), FromID: strconv.FormatInt(fraud1.ID, 10),
-		ToType: string(modelkeep.NodeModelVersion), ToID: strconv.FormatInt(gone.ID, 10), Relation: modelkeep.RelationDerivedFrom, CreatedAt: time.Now()}
+		ToType: string(modelkeep.NodeModelVersion), ToID: strconv.FormatInt(gone.ID, 10), Relation: modelkeep.RelationDerivedFrom, CreatedAt: time.Now(),
+		FromModelID: sql.NullInt64{Int64: fraud1.ModelID, Valid: true}, FromNumber: sql.NullInt64{Int64: int64(fraud1.Number), Valid: true}}
 	if err := s.db.Create(&dangling).Error; err != nil {
 		t.Fatal(err)
 	}
@@ -263,5 +270,130 @@ func TestLineage(t *testing.T) {
 				t.Errorf("%d edge rows, want 8", n)
 			}
 		})
+	})
+}
+
+// The version ends of an edge (0047) are written by AddLineage and rebuilt
+// by the backfill (0048) alike: a version's model id and number, NULL for
+// the other node types (a deployment's id is not a number: the backfill
+// must not cast it) and for a version that is gone.
+func TestLineageVersionEnds(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		lineageFixture(t, s)
+		db := s.db.WithContext(ctx)
+		read := func() []lineageEdgeRow {
+			t.Helper()
+			var rows []lineageEdgeRow
+			if err := db.Order("id").Find(&rows).Error; err != nil {
+				t.Fatal(err)
+			}
+			for i := range rows {
+				rows[i].CreatedAt = rows[i].CreatedAt.UTC()
+			}
+			return rows
+		}
+		written := read()
+		versionEnds, deployments := 0, 0
+		for _, r := range written {
+			for _, end := range []struct {
+				typ, id         string
+				modelID, number sql.NullInt64
+			}{{r.FromType, r.FromID, r.FromModelID, r.FromNumber}, {r.ToType, r.ToID, r.ToModelID, r.ToNumber}} {
+				if end.typ == string(modelkeep.NodeDeployment) {
+					deployments++
+				}
+				if end.typ != string(modelkeep.NodeModelVersion) {
+					if end.modelID.Valid || end.number.Valid {
+						t.Errorf("edge %d: %s end %s has a version end", r.ID, end.typ, end.id)
+					}
+					continue
+				}
+				var v versionRow
+				err := db.Where("id = ?", end.id).Take(&v).Error
+				if errors.Is(err, gorm.ErrRecordNotFound) {
+					if end.modelID.Valid || end.number.Valid {
+						t.Errorf("edge %d: gone version %s has a version end", r.ID, end.id)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				versionEnds++
+				if end.modelID != (sql.NullInt64{Int64: v.ModelID, Valid: true}) || end.number != (sql.NullInt64{Int64: int64(v.Number), Valid: true}) {
+					t.Errorf("edge %d: version %s recorded as model %v number %v, is %d/%d", r.ID, end.id, end.modelID, end.number, v.ModelID, v.Number)
+				}
+			}
+		}
+		if versionEnds < 5 || deployments == 0 {
+			t.Fatalf("fixture too small: %d version ends, %d deployment ends", versionEnds, deployments)
+		}
+
+		if err := db.Exec("UPDATE lineage_edges SET from_model_id = NULL, from_number = NULL, to_model_id = NULL, to_number = NULL").Error; err != nil {
+			t.Fatal(err)
+		}
+		all, err := migrations.Load(s.dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range all {
+			if m.Version != 48 {
+				continue
+			}
+			for _, stmt := range m.Statements {
+				if err := db.Exec(stmt).Error; err != nil {
+					t.Fatalf("%s: %v", m.Name, err)
+				}
+			}
+		}
+		if got := read(); !reflect.DeepEqual(got, written) {
+			t.Fatalf("after the backfill:\n%+v\nwritten:\n%+v", got, written)
+		}
+	})
+}
+
+// Each level of a walk is read from the edge indexes alone (0049), the far
+// end's version included: no table look-up, no join.
+func TestLineageLevelPlan(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		lineageFixture(t, s)
+		analyze := "ANALYZE"
+		if s.dialect == dialectMySQL {
+			analyze = "ANALYZE TABLE lineage_edges"
+		}
+		if err := s.db.WithContext(ctx).Exec(analyze).Error; err != nil {
+			t.Fatal(err)
+		}
+		fraud, err := s.versionRowOf(ctx, "fraud", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := rowKey(modelkeep.NodeModelVersion, fraud.ID)
+		run := rowKey(modelkeep.NodeRun, 1)
+		dirs := []*walkDirection{
+			{frontier: []nodeKey{v, run}},
+			{downstream: true, frontier: []nodeKey{v}},
+		}
+		query, args := levelQuery(s.dialect, dirs, 101)
+		plan := explainPlan(t, s, query, args...)
+		all := strings.Join(plan, "\n")
+		for _, index := range []string{"ix_lineage_edges_to", "ix_lineage_edges_from"} {
+			if !strings.Contains(all, index) {
+				t.Errorf("the level does not read %s:\n%s", index, all)
+			}
+		}
+		for _, line := range plan {
+			switch {
+			case s.dialect == dialectSQLite && strings.Contains(line, "lineage_edges") && !strings.Contains(line, "COVERING INDEX"),
+				s.dialect == dialectMySQL && strings.Contains(line, "table=e") && !strings.Contains(line, "Using index"),
+				strings.Contains(line, "versions"):
+				t.Errorf("not from an index alone: %s", line)
+			}
+		}
+		t.Logf("%s", all)
 	})
 }

@@ -505,7 +505,8 @@ func (s *seeder) seedMetrics(ctx context.Context) error {
 
 func (s *seeder) seedEdges(ctx context.Context) error {
 	return s.pool(ctx, func(nb func(string, ...string) *batcher) error {
-		eb := nb("lineage_edges", "from_type", "from_id", "to_type", "to_id", "relation", "created_at")
+		eb := nb("lineage_edges", "from_type", "from_id", "to_type", "to_id", "relation", "created_at",
+			"from_model_id", "from_number", "to_model_id", "to_number")
 		parents := s.parentEdges()
 		done := 0
 		for m, count := range s.counts {
@@ -515,7 +516,7 @@ func (s *seeder) seedEdges(ctx context.Context) error {
 				}
 				id := s.firstID[m] + int64(number-1)
 				eb.add(string(modelkeep.NodeModelVersion), fmt.Sprint(id-1), string(modelkeep.NodeModelVersion), fmt.Sprint(id),
-					modelkeep.RelationDerivedFrom, s.now)
+					modelkeep.RelationDerivedFrom, s.now, m+1, number-1, m+1, number)
 				done++
 			}
 		}
@@ -528,7 +529,9 @@ func (s *seeder) seedEdges(ctx context.Context) error {
 			}
 			id := int64(e%s.c.versions) + 1
 			ds := (e + e/s.c.versions) % s.c.datasets
-			eb.add(string(modelkeep.NodeDataset), fmt.Sprint(ds+1), string(modelkeep.NodeModelVersion), fmt.Sprint(id), "training", s.now)
+			m := s.modelOf(id)
+			eb.add(string(modelkeep.NodeDataset), fmt.Sprint(ds+1), string(modelkeep.NodeModelVersion), fmt.Sprint(id), "training", s.now,
+				nil, nil, m+1, int(id-s.firstID[m]+1))
 		}
 		return nil
 	})
