@@ -156,7 +156,7 @@ func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkee
 		return modelkeep.LineageGraph{}, err
 	}
 	w := &lineageWalk{
-		db: s.db.WithContext(ctx), q: q, scope: modelkeep.Actor{Models: q.Models}, dialect: s.dialect, known: s.nodeLabels, models: s.modelNames,
+		db: s.db.WithContext(ctx), hot: s.hotDB(ctx), q: q, scope: modelkeep.Actor{Models: q.Models}, dialect: s.dialect, known: s.nodeLabels, models: s.modelNames,
 		admitted: map[nodeKey]bool{}, hidden: map[nodeKey]bool{}, edges: map[edgeKey]bool{},
 		refs: map[nodeKey]modelkeep.LineageRef{}, labels: map[nodeKey]string{},
 	}
@@ -176,7 +176,7 @@ func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkee
 // ErrNotFound when the model or the version does not exist.
 func (s *Store) versionIDByName(ctx context.Context, model string, number int) (int64, error) {
 	var ids []int64
-	err := s.db.WithContext(ctx).Raw("SELECT versions.id FROM versions JOIN models ON models.id = versions.model_id "+
+	err := s.hotDB(ctx).Raw("SELECT versions.id FROM versions JOIN models ON models.id = versions.model_id "+
 		"WHERE models.name = ? AND versions.number = ?", model, number).Scan(&ids).Error
 	if err != nil {
 		return 0, dbErr("get version", err)
@@ -190,6 +190,7 @@ func (s *Store) versionIDByName(ctx context.Context, model string, number int) (
 // lineageWalk is the state of one Lineage call.
 type lineageWalk struct {
 	db      *gorm.DB
+	hot     *gorm.DB // for the level queries
 	q       modelkeep.LineageQuery
 	scope   modelkeep.Actor
 	dialect string
@@ -327,7 +328,7 @@ func (w *lineageWalk) follow(d *walkDirection, rows []lineageEdgeRow) []nodeKey 
 // its frontier, in one query (levelQuery). rows[i] are the edges of dirs[i].
 func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRow, error) {
 	query, args := levelQuery(w.dialect, dirs, limit)
-	sqlRows, err := w.db.Raw(query, args...).Rows()
+	sqlRows, err := w.hot.Raw(query, args...).Rows()
 	if err != nil {
 		return nil, dbErr("read lineage edges", err)
 	}
@@ -380,9 +381,12 @@ func levelQuery(dialect string, dirs []*walkDirection, limit int) (string, []any
 		// as a derived table on SQLite, whose compound SELECTs take no
 		// parentheses (on MariaDB a derived table costs a temporary table
 		// per execution, the parenthesised form none).
+		// The limit is bound, not written in, so that the text repeats
+		// (hotDB prepares it).
 		part := fmt.Sprintf("SELECT %d AS dir, e.from_type, e.from_id, e.to_type, e.to_id, e.relation, "+
 			"e.%s_model_id AS far_model_id, e.%s_number AS far_number FROM lineage_edges e "+
-			"WHERE %s LIMIT %d", i, far, far, strings.Join(conds, " OR "), limit)
+			"WHERE %s LIMIT ?", i, far, far, strings.Join(conds, " OR "))
+		args = append(args, limit)
 		if dialect == dialectSQLite {
 			part = fmt.Sprintf("SELECT * FROM (%s) AS d%d", part, i)
 		} else {

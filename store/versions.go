@@ -88,7 +88,7 @@ func (s *Store) versionNotFound(ctx context.Context, model string, number int) e
 
 // GetVersion reads one version, with its aliases, in one query.
 func (s *Store) GetVersion(ctx context.Context, model string, number int) (modelkeep.Version, error) {
-	rows, err := s.db.WithContext(ctx).Raw("SELECT "+versionColumns+" FROM versions JOIN models ON models.id = versions.model_id "+
+	rows, err := s.hotDB(ctx).Raw("SELECT "+versionColumns+" FROM versions JOIN models ON models.id = versions.model_id "+
 		"WHERE models.name = ? AND versions.number = ?", model, number).Rows()
 	if err != nil {
 		return modelkeep.Version{}, dbErr("get version", err)

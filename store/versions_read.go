@@ -77,7 +77,7 @@ const bodyColumns = "versions.id, versions.model_id, versions.number, versions.c
 // metriccache.go); ErrNotFound when there is no such model.
 func (s *Store) listedModel(ctx context.Context, name string) (modelAt, error) {
 	var m modelAt
-	err := s.db.WithContext(ctx).Raw("SELECT m.id, m.latest_version, m.metrics_rev FROM models m WHERE m.name = ?", name).
+	err := s.hotDB(ctx).Raw("SELECT m.id, m.latest_version, m.metrics_rev FROM models m WHERE m.name = ?", name).
 		Row().Scan(&m.id, &m.latest, &m.metricsRev)
 	if errors.Is(err, sql.ErrNoRows) {
 		return modelAt{}, modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", name)
