@@ -161,6 +161,10 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 	if f.Order.Field.Name == "metrics" {
 		return s.listByMetric(ctx, m, f, where)
 	}
+	if f.Where == nil {
+		// Without a filter the list's text is one of a few: prepare it.
+		db = s.hotDB(ctx)
+	}
 	q := where(db.Model(&versionRow{}))
 	if f.Order.IsZero() {
 		if f.BeforeNumber != 0 {
