@@ -151,19 +151,40 @@ func (s *Store) edgeEndOf(ctx context.Context, ref modelkeep.LineageRef, known m
 // DeleteModel removed them have no version end (0048) and are dropped with
 // their nodes. The other nodes are labelled at the end, one query per type.
 func (s *Store) Lineage(ctx context.Context, q modelkeep.LineageQuery) (modelkeep.LineageGraph, error) {
-	startID, err := s.versionIDByName(ctx, q.Start.Model, q.Start.Version)
-	if err != nil {
-		return modelkeep.LineageGraph{}, err
-	}
 	w := &lineageWalk{
 		db: s.db.WithContext(ctx), hot: s.hotDB(ctx), q: q, scope: modelkeep.Actor{Models: q.Models}, dialect: s.dialect, known: s.nodeLabels, models: s.modelNames,
 		admitted: map[nodeKey]bool{}, hidden: map[nodeKey]bool{}, edges: map[edgeKey]bool{},
 		refs: map[nodeKey]modelkeep.LineageRef{}, labels: map[nodeKey]string{},
 	}
-	root := rowKey(modelkeep.NodeModelVersion, startID)
+	var dirs []*walkDirection
+	if q.Upstream {
+		dirs = append(dirs, &walkDirection{})
+	}
+	if q.Downstream {
+		dirs = append(dirs, &walkDirection{downstream: true})
+	}
+	// The first level is read by the start's name, in one query that
+	// finds the version with its edges; a version without edges is
+	// looked up on its own (which also tells a missing model from a
+	// missing version).
+	first, rootID, err := w.startLevel(dirs, q.MaxEdges+1)
+	if err != nil {
+		return modelkeep.LineageGraph{}, err
+	}
+	if rootID == "" {
+		id, err := s.versionIDByName(ctx, q.Start.Model, q.Start.Version)
+		if err != nil {
+			return modelkeep.LineageGraph{}, err
+		}
+		rootID = strconv.FormatInt(id, 10)
+	}
+	root := nodeKey{typ: modelkeep.NodeModelVersion, id: rootID}
 	w.refs[root] = modelkeep.VersionNode(q.Start.Model, q.Start.Version)
 	w.admit(root)
-	if err := w.walk(root); err != nil {
+	for _, d := range dirs {
+		d.frontier, d.seen = []nodeKey{root}, map[nodeKey]bool{root: true}
+	}
+	if err := w.walk(dirs, first); err != nil {
 		return modelkeep.LineageGraph{}, err
 	}
 	if err := w.label(); err != nil {
@@ -229,13 +250,14 @@ type walkDirection struct {
 	seen       map[nodeKey]bool
 }
 
-// near is the end of an edge that touches the frontier: "to" upstream (the
-// edges into it), "from" downstream.
-func (d *walkDirection) near() string {
+// ends names the end of an edge that touches the frontier and the end
+// away from it: "to" and "from" upstream (the edges into the frontier),
+// "from" and "to" downstream.
+func (d *walkDirection) ends() (near, far string) {
 	if d.downstream {
-		return "from"
+		return "from", "to"
 	}
-	return "to"
+	return "to", "from"
 }
 
 // far is the end of r away from the frontier.
@@ -248,15 +270,9 @@ func (d *walkDirection) far(r lineageEdgeRow) nodeKey {
 
 // walk runs the breadth-first walk, both directions level by level: one
 // query reads a level's edges in both directions with the versions they
-// reach, so a walk of depth d takes d queries at most.
-func (w *lineageWalk) walk(root nodeKey) error {
-	var dirs []*walkDirection
-	if w.q.Upstream {
-		dirs = append(dirs, &walkDirection{frontier: []nodeKey{root}, seen: map[nodeKey]bool{root: true}})
-	}
-	if w.q.Downstream {
-		dirs = append(dirs, &walkDirection{downstream: true, frontier: []nodeKey{root}, seen: map[nodeKey]bool{root: true}})
-	}
+// reach, so a walk of depth d takes d queries at most. The first level's
+// edges are given (startLevel).
+func (w *lineageWalk) walk(dirs []*walkDirection, first [][]lineageEdgeRow) error {
 	for level := 0; level < w.q.Depth; level++ {
 		var active []*walkDirection
 		for _, d := range dirs {
@@ -272,9 +288,13 @@ func (w *lineageWalk) walk(root nodeKey) error {
 			w.truncated = true
 			return nil
 		}
-		rows, err := w.level(active, budget+1)
-		if err != nil {
-			return err
+		rows := first // every direction is active at the first level
+		if level > 0 {
+			query, args := levelQuery(w.dialect, active, budget+1)
+			var err error
+			if rows, err = w.readLevel(query, args, len(active)); err != nil {
+				return err
+			}
 		}
 		if err := w.nameModels(rows); err != nil {
 			return err
@@ -324,16 +344,35 @@ func (w *lineageWalk) follow(d *walkDirection, rows []lineageEdgeRow) []nodeKey 
 	return next
 }
 
-// level reads, for each direction, at most limit edges whose near end is in
-// its frontier, in one query (levelQuery). rows[i] are the edges of dirs[i].
-func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRow, error) {
-	query, args := levelQuery(w.dialect, dirs, limit)
+// startLevel reads the first level of the walk from the start version
+// named by w.q.Start (startQuery): for each direction at most limit edges,
+// and the start's row id as the edges name it, "" when it has none.
+func (w *lineageWalk) startLevel(dirs []*walkDirection, limit int) ([][]lineageEdgeRow, string, error) {
+	query, args := startQuery(w.dialect, dirs, w.q.Start, limit)
+	rows, err := w.readLevel(query, args, len(dirs))
+	if err != nil {
+		return nil, "", err
+	}
+	for i, d := range dirs {
+		if len(rows[i]) > 0 {
+			if d.downstream {
+				return rows, rows[i][0].FromID, nil
+			}
+			return rows, rows[i][0].ToID, nil
+		}
+	}
+	return rows, "", nil
+}
+
+// readLevel runs a level's query (levelQuery, startQuery) and returns its
+// edges by direction: rows[i] are the edges of the i-th direction.
+func (w *lineageWalk) readLevel(query string, args []any, dirs int) ([][]lineageEdgeRow, error) {
 	sqlRows, err := w.hot.Raw(query, args...).Rows()
 	if err != nil {
 		return nil, dbErr("read lineage edges", err)
 	}
 	defer sqlRows.Close()
-	out := make([][]lineageEdgeRow, len(dirs))
+	out := make([][]lineageEdgeRow, dirs)
 	for sqlRows.Next() {
 		var dir int
 		var r lineageEdgeRow
@@ -359,42 +398,67 @@ func (w *lineageWalk) level(dirs []*walkDirection, limit int) ([][]lineageEdgeRo
 // model's name comes from memory (nameModels): a join to models cost a
 // sixth.
 func levelQuery(dialect string, dirs []*walkDirection, limit int) (string, []any) {
-	var parts []string
+	parts := make([]string, len(dirs))
 	var args []any
 	for i, d := range dirs {
 		byType := map[modelkeep.LineageNodeType][]string{}
 		for _, k := range d.frontier {
 			byType[k.typ] = append(byType[k.typ], k.id)
 		}
-		near, far := d.near(), "to"
-		if !d.downstream {
-			far = "from"
-		}
+		near, far := d.ends()
 		var conds []string
 		for _, typ := range slices.Sorted(maps.Keys(byType)) {
 			conds = append(conds, "(e."+near+"_type = ? AND e."+near+"_id IN ?)")
 			args = append(args, string(typ), byType[typ])
 		}
-		// No ORDER BY: rows come in index order and the LIMIT stops the
-		// scan, even at a node with a million edges. The answer is sorted
-		// later. Each SELECT keeps its own LIMIT: in parentheses on MySQL,
-		// as a derived table on SQLite, whose compound SELECTs take no
-		// parentheses (on MariaDB a derived table costs a temporary table
-		// per execution, the parenthesised form none).
-		// The limit is bound, not written in, so that the text repeats
-		// (hotDB prepares it).
-		part := fmt.Sprintf("SELECT %d AS dir, e.from_type, e.from_id, e.to_type, e.to_id, e.relation, "+
-			"e.%s_model_id AS far_model_id, e.%s_number AS far_number FROM lineage_edges e "+
-			"WHERE %s LIMIT ?", i, far, far, strings.Join(conds, " OR "))
+		parts[i] = fmt.Sprintf("SELECT %d AS dir, %s FROM lineage_edges e WHERE %s LIMIT ?",
+			i, edgeColumns(far), strings.Join(conds, " OR "))
 		args = append(args, limit)
-		if dialect == dialectSQLite {
-			part = fmt.Sprintf("SELECT * FROM (%s) AS d%d", part, i)
-		} else {
-			part = "(" + part + ")"
-		}
-		parts = append(parts, part)
 	}
-	return strings.Join(parts, " UNION ALL "), args
+	return unionOfLimited(dialect, parts), args
+}
+
+// startQuery is levelQuery for a frontier of one version, named by its
+// model and number: the model's id is a subquery, and each direction reads
+// the version's end of the edges (ix_lineage_edges_to_version,
+// ix_lineage_edges_from_version, 0050), so the version needs no look-up
+// of its own.
+func startQuery(dialect string, dirs []*walkDirection, start modelkeep.VersionRef, limit int) (string, []any) {
+	parts := make([]string, len(dirs))
+	var args []any
+	for i, d := range dirs {
+		near, far := d.ends()
+		parts[i] = fmt.Sprintf("SELECT %d AS dir, %s FROM lineage_edges e "+
+			"WHERE e.%s_model_id = (SELECT m.id FROM models m WHERE m.name = ?) AND e.%s_number = ? LIMIT ?",
+			i, edgeColumns(far), near, near)
+		args = append(args, start.Model, start.Version, limit)
+	}
+	return unionOfLimited(dialect, parts), args
+}
+
+// edgeColumns is what a level reads of an edge e: its ends, its relation,
+// and the version columns of its far end.
+func edgeColumns(far string) string {
+	return "e.from_type, e.from_id, e.to_type, e.to_id, e.relation, e." + far + "_model_id AS far_model_id, e." + far + "_number AS far_number"
+}
+
+// unionOfLimited joins SELECTs that each end with a LIMIT in a UNION ALL.
+// No ORDER BY: rows come in index order and the LIMIT stops the scan, even
+// at a node with a million edges; the answer is sorted later. Each SELECT
+// keeps its own LIMIT: in parentheses on MySQL, as a derived table on
+// SQLite, whose compound SELECTs take no parentheses (on MariaDB a derived
+// table costs a temporary table per execution, the parenthesised form
+// none). The limits are bound, not written in, so that the texts repeat
+// (hotDB prepares them).
+func unionOfLimited(dialect string, parts []string) string {
+	for i, p := range parts {
+		if dialect == dialectSQLite {
+			parts[i] = fmt.Sprintf("SELECT * FROM (%s) AS d%d", p, i)
+		} else {
+			parts[i] = "(" + p + ")"
+		}
+	}
+	return strings.Join(parts, " UNION ALL ")
 }
 
 // nameModels fills in the model names of the far versions of rows: from

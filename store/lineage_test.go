@@ -252,6 +252,41 @@ func TestLineage(t *testing.T) {
 		t.Run("missing start", func(t *testing.T) {
 			_, err := s.Lineage(ctx, q("gone", true, true, 3))
 			wantErrIs(t, err, modelkeep.ErrNotFound)
+			missing := q("fraud", true, true, 3)
+			missing.Start.Version = 9
+			_, err = s.Lineage(ctx, missing)
+			wantErrIs(t, err, modelkeep.ErrNotFound)
+			if want := `version 9 of model "fraud" not found`; err == nil || err.Error() != want {
+				t.Errorf("error %v, want %s", err, want)
+			}
+		})
+		// The first level is read by the start's name: a version without
+		// edges is found on its own, and a model created again under a
+		// deleted one's name is walked from its own version.
+		t.Run("start without edges", func(t *testing.T) {
+			mustCreateModel(t, s, "alone", nil)
+			mustCreateVersion(t, s, "alone")
+			for _, dir := range []struct{ up, down bool }{{true, true}, {true, false}, {false, true}} {
+				g, err := s.Lineage(ctx, q("alone", dir.up, dir.down, 3))
+				if err != nil || g.Root != "model_version:alone/1" || len(g.Nodes) != 1 || len(g.Edges) != 0 {
+					t.Fatalf("%+v: %+v, %v", dir, g, err)
+				}
+			}
+			if err := s.DeleteModel(ctx, "alone"); err != nil {
+				t.Fatal(err)
+			}
+			mustCreateModel(t, s, "alone", nil)
+			mustCreateVersion(t, s, "alone")
+			if err := s.AddLineage(ctx, []modelkeep.LineageLink{{From: modelkeep.DatasetNode("tx", "1"), To: modelkeep.VersionNode("alone", 1), Relation: "training"}}); err != nil {
+				t.Fatal(err)
+			}
+			g, err := s.Lineage(ctx, q("alone", true, true, 3))
+			if err != nil || len(g.Nodes) != 2 || len(g.Edges) != 1 || g.Edges[0] != (modelkeep.LineageEdge{From: tx, To: "model_version:alone/1", Relation: "training"}) {
+				t.Fatalf("recreated model: %+v, %v", g, err)
+			}
+			if err := s.DeleteModel(ctx, "alone"); err != nil {
+				t.Fatal(err)
+			}
 		})
 		t.Run("link to a missing node", func(t *testing.T) {
 			for _, ref := range []modelkeep.LineageRef{
@@ -379,21 +414,29 @@ func TestLineageLevelPlan(t *testing.T) {
 			{downstream: true, frontier: []nodeKey{v}},
 		}
 		query, args := levelQuery(s.dialect, dirs, 101)
-		plan := explainPlan(t, s, query, args...)
-		all := strings.Join(plan, "\n")
-		for _, index := range []string{"ix_lineage_edges_to", "ix_lineage_edges_from"} {
-			if !strings.Contains(all, index) {
-				t.Errorf("the level does not read %s:\n%s", index, all)
-			}
-		}
-		for _, line := range plan {
-			switch {
-			case s.dialect == dialectSQLite && strings.Contains(line, "lineage_edges") && !strings.Contains(line, "COVERING INDEX"),
-				s.dialect == dialectMySQL && strings.Contains(line, "table=e") && !strings.Contains(line, "Using index"),
-				strings.Contains(line, "versions"):
-				t.Errorf("not from an index alone: %s", line)
-			}
-		}
-		t.Logf("%s", all)
+		checkLevelPlan(t, s, "a level", explainPlan(t, s, query, args...), "ix_lineage_edges_to ", "ix_lineage_edges_from ")
+		query, args = startQuery(s.dialect, dirs, modelkeep.VersionRef{Model: "fraud", Version: 1}, 101)
+		checkLevelPlan(t, s, "the first level", explainPlan(t, s, query, args...), "ix_lineage_edges_to_version", "ix_lineage_edges_from_version")
 	})
+}
+
+// checkLevelPlan fails unless plan reads each of the indexes and every read
+// of lineage_edges is from an index alone, with no versions table.
+func checkLevelPlan(t *testing.T, s *Store, what string, plan []string, indexes ...string) {
+	t.Helper()
+	all := strings.Join(plan, "\n") + "\n"
+	for _, index := range indexes {
+		if !strings.Contains(strings.ReplaceAll(all, "\n", " "), index) {
+			t.Errorf("%s does not read %s:\n%s", what, index, all)
+		}
+	}
+	for _, line := range plan {
+		switch {
+		case s.dialect == dialectSQLite && strings.Contains(line, " e ") && !strings.Contains(line, "COVERING INDEX"),
+			s.dialect == dialectMySQL && strings.Contains(line, "table=e") && !strings.Contains(line, "Using index"),
+			strings.Contains(line, "versions"):
+			t.Errorf("%s: not from an index alone: %s", what, line)
+		}
+	}
+	t.Logf("%s:\n%s", what, all)
 }
