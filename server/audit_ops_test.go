@@ -138,36 +138,6 @@ func TestAuditPruneCommand(t *testing.T) {
 	}
 }
 
-// grantsFromDocs returns the least-privilege block of docs/audit.md with
-// the names of this test's database and user.
-func grantsFromDocs(t *testing.T, dbName, user, password string) []string {
-	t.Helper()
-	doc, err := os.ReadFile("../docs/audit.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, block, ok := strings.Cut(string(doc), "-- least-privilege grants: begin\n")
-	block, _, ok2 := strings.Cut(block, "-- least-privilege grants: end")
-	if !ok || !ok2 {
-		t.Fatal("docs/audit.md has no least-privilege grants block")
-	}
-	block = strings.NewReplacer("''modelkeep_app''", "''"+user+"''", "'modelkeep_app'", "'"+user+"'", "'change-me'", "'"+password+"'",
-		"modelkeep.", dbName+".", "'modelkeep'", "'"+dbName+"'").Replace(block)
-	var stmts []string
-	for _, stmt := range strings.Split(block, ";\n") {
-		var lines []string
-		for _, l := range strings.Split(stmt, "\n") {
-			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "--") {
-				lines = append(lines, l)
-			}
-		}
-		if len(lines) > 0 {
-			stmts = append(stmts, strings.Join(lines, " "))
-		}
-	}
-	return stmts
-}
-
 // TestAuditLeastPrivilege: with the grants of docs/audit.md the server
 // works, and its database user can neither change nor delete audit events,
 // nor prune.
@@ -184,7 +154,7 @@ func TestAuditLeastPrivilege(t *testing.T) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	user, password := "mk_lp_"+hex.EncodeToString(b[:]), hex.EncodeToString(b[:])+"Pw!"
-	for i, stmt := range grantsFromDocs(t, dbName, user, password) {
+	for i, stmt := range testenv.AuditGrants(t, "../docs/audit.md", dbName, user, password) {
 		if i == 0 {
 			if _, err := adminDB.Exec(stmt); err != nil {
 				t.Skipf("the test's MySQL user cannot create users (%v): grant it CREATE USER to run this test", err)

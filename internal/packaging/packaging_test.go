@@ -25,6 +25,7 @@ import (
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 
+	"github.com/modelkeep/modelkeep/internal/testenv"
 	"github.com/modelkeep/modelkeep/server"
 )
 
@@ -449,38 +450,13 @@ func TestComposeModelkeepEnv(t *testing.T) {
 	}
 }
 
-// grantStatements returns the statements of the least-privilege block in
-// docs/audit.md section 7 (the one TestAuditLeastPrivilege runs), with the
-// database, user and password replaced and whitespace collapsed.
-func grantStatements(t *testing.T, db, user, password string) []string {
+// auditGrants is testenv.AuditGrants with each statement's ';', as the
+// grants script sends it.
+func auditGrants(t *testing.T, db, user, password string) []string {
 	t.Helper()
-	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "audit.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, block, ok := strings.Cut(string(doc), "-- least-privilege grants: begin\n")
-	block, _, ok2 := strings.Cut(block, "-- least-privilege grants: end")
-	if !ok || !ok2 {
-		t.Fatal("docs/audit.md has no least-privilege grants block")
-	}
-	block = strings.NewReplacer(
-		"''modelkeep_app''", "''"+user+"''", "'modelkeep_app'", "'"+user+"'", "'change-me'", "'"+password+"'",
-		"modelkeep.", db+".", "'modelkeep'", "'"+db+"'",
-	).Replace(block)
-	var stmts []string
-	for _, stmt := range strings.Split(block, ";\n") {
-		var lines []string
-		for _, l := range strings.Split(stmt, "\n") {
-			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "--") {
-				lines = append(lines, l)
-			}
-		}
-		if len(lines) > 0 {
-			stmts = append(stmts, collapseSpace(strings.Join(lines, " ")+";"))
-		}
-	}
-	if len(stmts) < 5 {
-		t.Fatalf("docs/audit.md grants block has %d statements: %q", len(stmts), stmts)
+	stmts := testenv.AuditGrants(t, filepath.Join(repoRoot(t), "docs", "audit.md"), db, user, password)
+	for i := range stmts {
+		stmts[i] += ";"
 	}
 	return stmts
 }
@@ -503,13 +479,18 @@ func checkGrantsSQL(t *testing.T, grants types.ServiceConfig, db, user, password
 	// expanded, and the backticks the here-documents escape unescaped.
 	script := os.Expand(strings.ReplaceAll(grants.Command[0], "\\`", "`"), func(key string) string { return env(grants, key) })
 	script = collapseSpace(script)
-	for _, login := range []string{"--user=root", `--password="` + env(grants, "MYSQL_ROOT_PASSWORD") + `"`} {
+	// Root logs in from an option file, its password never on a command
+	// line (which the process list shows).
+	for _, login := range []string{`user=root`, `password="%s"`, "umask 077", "mysql --defaults-extra-file=/tmp/root.cnf "} {
 		if !strings.Contains(script, login) {
 			t.Errorf("grants does not log in with %s: root is the user that may create users and grant", login)
 		}
 	}
+	if strings.Contains(script, "--password") || strings.Contains(script, "MYSQL_PWD") {
+		t.Errorf("grants passes root's password on a command line or in MYSQL_PWD:\n%s", grants.Command[0])
+	}
 
-	for _, stmt := range grantStatements(t, db, user, password) {
+	for _, stmt := range auditGrants(t, db, user, password) {
 		want := []string{stmt}
 		if rest, ok := strings.CutPrefix(stmt, "CREATE USER "); ok {
 			// Safe on every `up`, and a changed password applies.
