@@ -14,7 +14,6 @@ import (
 
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/internal/boundedmap"
-	"github.com/modelkeep/modelkeep/migrations"
 )
 
 // lineageFixture builds
@@ -369,20 +368,7 @@ func TestLineageVersionEnds(t *testing.T) {
 		if err := db.Exec("UPDATE lineage_edges SET from_model_id = NULL, from_number = NULL, to_model_id = NULL, to_number = NULL").Error; err != nil {
 			t.Fatal(err)
 		}
-		all, err := migrations.Load(s.dialect)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range all {
-			if m.Version != 48 {
-				continue
-			}
-			for _, stmt := range m.Statements {
-				if err := db.Exec(stmt).Error; err != nil {
-					t.Fatalf("%s: %v", m.Name, err)
-				}
-			}
-		}
+		runMigrations(t, s, 48)
 		if got := read(); !reflect.DeepEqual(got, written) {
 			t.Fatalf("after the backfill:\n%+v\nwritten:\n%+v", got, written)
 		}

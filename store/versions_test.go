@@ -16,7 +16,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/modelkeep/modelkeep"
-	"github.com/modelkeep/modelkeep/migrations"
 )
 
 func TestVersionRoundTrip(t *testing.T) {
@@ -398,20 +397,7 @@ func TestAliasNamesFollowAliases(t *testing.T) {
 		if err := db.Exec("UPDATE versions SET alias_names = NULL").Error; err != nil {
 			t.Fatal(err)
 		}
-		all, err := migrations.Load(s.dialect)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range all {
-			if m.Version != 46 {
-				continue
-			}
-			for _, stmt := range m.Statements {
-				if err := db.Exec(stmt).Error; err != nil {
-					t.Fatalf("%s: %v", m.Name, err)
-				}
-			}
-		}
+		runMigrations(t, s, 46)
 		check("after the backfill")
 	})
 }
