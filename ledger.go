@@ -96,20 +96,13 @@ type ListDeploymentsInput struct {
 // ListDeployments reads the ledger, newest first; with At, what was running
 // then.
 func (s *Service) ListDeployments(ctx context.Context, in ListDeploymentsInput) ([]Deployment, string, error) {
-	limit, cur, err := startPage(in.PageSize, in.PageToken)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := checkListScope(ctx, in.Model); err != nil {
-		return nil, "", err
-	}
-	before, err := microTime(cur.Time)
+	limit, before, beforeID, err := startTimedPage(ctx, in.PageSize, in.PageToken, in.Model)
 	if err != nil {
 		return nil, "", err
 	}
 	ds, err := s.meta.ListDeployments(ctx, DeploymentFilter{
 		Environment: in.Environment, Model: in.Model, At: in.At,
-		BeforeDeployedAt: before, BeforeID: cur.Name, Limit: limit + 1,
+		BeforeDeployedAt: before, BeforeID: beforeID, Limit: limit + 1,
 	})
 	if err != nil {
 		return nil, "", err

@@ -1,6 +1,7 @@
 package modelkeep
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"time"
@@ -67,6 +68,25 @@ func startPage(size int, token string) (int, pageCursor, error) {
 	}
 	cur, err := decodePageToken(token)
 	return limit, cur, err
+}
+
+// startTimedPage starts a page of a list ordered by time, newest first,
+// and then by id (deployments, transitions): the page size, and the time
+// and id to continue before (zero and "" on the first page). The list may
+// be of one model's items: a model-scoped token must name one it may see
+// (checkListScope).
+func startTimedPage(ctx context.Context, size int, token, model string) (limit int, before time.Time, beforeID string, err error) {
+	limit, cur, err := startPage(size, token)
+	if err != nil {
+		return 0, time.Time{}, "", err
+	}
+	if err := checkListScope(ctx, model); err != nil {
+		return 0, time.Time{}, "", err
+	}
+	if before, err = microTime(cur.Time); err != nil {
+		return 0, time.Time{}, "", err
+	}
+	return limit, before, cur.Name, nil
 }
 
 // endPage trims a store result fetched with limit+1 rows (the extra one

@@ -257,20 +257,13 @@ type ListTransitionsInput struct {
 
 // ListTransitions lists transitions, newest first.
 func (s *Service) ListTransitions(ctx context.Context, in ListTransitionsInput) ([]Transition, string, error) {
-	limit, cur, err := startPage(in.PageSize, in.PageToken)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := checkListScope(ctx, in.Model); err != nil {
-		return nil, "", err
-	}
-	before, err := microTime(cur.Time)
+	limit, before, beforeID, err := startTimedPage(ctx, in.PageSize, in.PageToken, in.Model)
 	if err != nil {
 		return nil, "", err
 	}
 	ts, err := s.meta.ListTransitions(ctx, TransitionFilter{
 		Model: in.Model, Status: TransitionStatus(in.Status),
-		BeforeRequestedAt: before, BeforeID: cur.Name, Limit: limit + 1,
+		BeforeRequestedAt: before, BeforeID: beforeID, Limit: limit + 1,
 	})
 	if err != nil {
 		return nil, "", err

@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"gorm.io/gorm"
+
 	"github.com/modelkeep/modelkeep"
 )
 
@@ -488,6 +490,19 @@ type compiledOrder struct {
 	orderBy   string
 	where     string
 	whereArgs []any
+}
+
+// applyOrder sorts q by o (not zero) for target, continuing after `after`
+// when it is not nil.
+func applyOrder(q *gorm.DB, target modelkeep.FilterTarget, o modelkeep.Order, after *modelkeep.SortKey) (*gorm.DB, error) {
+	c, err := compileOrder(target, o, after)
+	if err != nil {
+		return nil, err
+	}
+	if c.where != "" {
+		q = q.Where(c.where, c.whereArgs...)
+	}
+	return q.Order(c.orderBy), nil
 }
 
 // compileOrder compiles o (not zero) for target, continuing after `after`

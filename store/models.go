@@ -121,14 +121,10 @@ func (s *Store) ListModels(ctx context.Context, f modelkeep.ModelFilter) ([]mode
 		}
 		q = q.Order("name")
 	} else {
-		o, err := compileOrder(modelkeep.FilterModels, f.Order, f.After)
-		if err != nil {
+		var err error
+		if q, err = applyOrder(q, modelkeep.FilterModels, f.Order, f.After); err != nil {
 			return nil, err
 		}
-		if o.where != "" {
-			q = q.Where(o.where, o.whereArgs...)
-		}
-		q = q.Order(o.orderBy)
 	}
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)

@@ -172,14 +172,10 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 		}
 		q = q.Order("versions.number DESC")
 	} else {
-		o, err := compileOrder(modelkeep.FilterVersions, f.Order, f.After)
-		if err != nil {
+		var err error
+		if q, err = applyOrder(q, modelkeep.FilterVersions, f.Order, f.After); err != nil {
 			return nil, err
 		}
-		if o.where != "" {
-			q = q.Where(o.where, o.whereArgs...)
-		}
-		q = q.Order(o.orderBy)
 	}
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
