@@ -50,6 +50,11 @@ func ValidateTags(field string, tags map[string]string, maxN, maxValue int) erro
 		if k == "" || len(k) > MaxTagKeyLen || strings.ContainsAny(k, ":\x00") {
 			return Errorf(ErrInvalid, "%s: invalid key %q (1 to %d bytes, no ':')", field, k, MaxTagKeyLen)
 		}
+		// MySQL compares keys with trailing spaces ignored (PAD SPACE), so
+		// "a" and "a " would collide there and be two keys on SQLite.
+		if strings.TrimSpace(k) != k {
+			return Errorf(ErrInvalid, "%s: key %q must not begin or end with whitespace", field, k)
+		}
 		if len(v) > maxValue {
 			return Errorf(ErrInvalid, "%s: value of %q is longer than %d bytes", field, k, maxValue)
 		}

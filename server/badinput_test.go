@@ -39,6 +39,9 @@ func TestBadInput(t *testing.T) {
 				{"name of wrong type", "POST", "/api/v1/models", map[string]any{"name": 5}, "name"},
 				{"tag value of wrong type", "POST", "/api/v1/models", map[string]any{"name": "ok", "tags": map[string]any{"a": 1}}, "tags"},
 				{"tag key with colon", "POST", "/api/v1/models", map[string]any{"name": "ok", "tags": map[string]string{"a:b": "c"}}, "a:b"},
+				// MySQL would take "a " for "a" (PAD SPACE): refused on both.
+				{"tag key with trailing space", "POST", "/api/v1/models/m/versions", map[string]any{"tags": map[string]string{"a": "x", "a ": "y"}}, "whitespace"},
+				{"param key with leading space", "POST", "/api/v1/models/m/versions", map[string]any{"params": map[string]string{" lr": "0.1"}}, "whitespace"},
 				{"malformed json", "POST", "/api/v1/models", `{"name": "ok"`, "body"},
 				{"json array", "POST", "/api/v1/models", `[]`, "body"},
 				{"empty patch", "PATCH", "/api/v1/models/m", map[string]any{}, "body"},

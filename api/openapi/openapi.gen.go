@@ -590,7 +590,7 @@ type CreateModelRequest struct {
 	// Name Example: fraud-detector
 	Name Name `json:"name"`
 
-	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:`
+	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:` and not beginning or ending with whitespace
 	Tags *Tags `json:"tags,omitempty"`
 }
 
@@ -622,7 +622,7 @@ type CreateVersionRequest struct {
 	// Source the run that produced the version
 	Source *Source `json:"source,omitempty"`
 
-	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:`
+	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:` and not beginning or ending with whitespace
 	Tags *Tags `json:"tags,omitempty"`
 }
 
@@ -904,7 +904,7 @@ type Model struct {
 	// Name Example: fraud-detector
 	Name Name `json:"name"`
 
-	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:`
+	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:` and not beginning or ending with whitespace
 	Tags      Tags      `json:"tags"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -1025,13 +1025,13 @@ type StagedVersion struct {
 	Stage  Stage         `json:"stage"`
 	Status VersionStatus `json:"status"`
 
-	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:`
+	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:` and not beginning or ending with whitespace
 	Tags      Tags      `json:"tags"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Version   int       `json:"version"`
 }
 
-// Tags string labels; at most 64, keys of 1 to 128 bytes without `:`
+// Tags string labels; at most 64, keys of 1 to 128 bytes without `:` and not beginning or ending with whitespace
 type Tags map[string]string
 
 // TokenInfo defines model for TokenInfo.
@@ -1095,7 +1095,7 @@ type TransitionStatus string
 type UpdateModelRequest struct {
 	Description *string `json:"description,omitempty"`
 
-	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:`
+	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:` and not beginning or ending with whitespace
 	Tags *Tags `json:"tags,omitempty"`
 }
 
@@ -1121,7 +1121,7 @@ type Version struct {
 	Stage  Stage         `json:"stage"`
 	Status VersionStatus `json:"status"`
 
-	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:`
+	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:` and not beginning or ending with whitespace
 	Tags      Tags      `json:"tags"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Version   int       `json:"version"`
@@ -7930,129 +7930,130 @@ var swaggerSpec = []string{
 	"D0wt+EupLpsiXb4yUoGzsrY0D49CK1OOUNcealE4w4fDo13GmVOVLqlqyZaP35OXf3vx9MUZOTsajcjj",
 	"0Xd/2WWwjF8oqrwtbwdKHrRytPNg7JgryCKxtNtT9HKzjx8+Cux1PWxz01a/KUPj99hiv7vg2kU2wtK6",
 	"H6QXbaDN22PnmsRxm9mmonFbwlaD8zfOOOEZlAtH04bOMMijYpOWKalkbiXsIFeCsdJaPNlubrsyhDS6",
-	"D1fsjm7Rd9dR7+0dyyB4nYCDQp+WWVmPTiJMXJVTcmRR+ujYVw2xxNhS7ngc7yRxRL3K5/kxDBo+YW2f",
-	"ITdFme2tllzJyz1ndLN0rw1JXTt4ptoZV1Gl63cLBLW1fde10WELxi4FReDO7utQd6VvPlBu4N2sGFUZ",
-	"x64iSnQPU0xZkCmwYZsqKaUs4ene0Zn4TqelDyNVzzd91/uKNyZhGVfBo+vYrMeVdAdw7maWgWS/fU9V",
-	"+dZFlz90NwuCNtQU29GxxJs3+HzpQ99pLW8dV1r3xTuI68WyGqvRWtL1LYvCtojq9+aTcwsaUI6xByGo",
-	"TuxWSlAbfl9ycLOU042B3h1BF2V1m70FnDXCt2VOb0rU9t/MmUjxm07lx0Iqv4CJJihS/QRa4l459Qsu",
-	"GkrP7ROjbpcOWpMHA3UP97VM3oeX5naJy1tSlde5ABc047/tOYet8YSxixJ0VfHYe3TCxxHRLJB6wjUp",
-	"AblJtOGeXGZ7NvZ2W85umdJlDvv0JpnP2qtDO/GV3ZiXg6jGue7Vv3Z3mUNBn5zbyXJpo3q2XMkbcR2j",
-	"8ozfwhLmlu/mbM9n5e4bA7SV4ZUD78btmqFFn3xU2n4H4dOIYdtH1Kvw3CPrPYS81ajRPbpW789l2aRd",
-	"QVEGA9aD4pJmSaG4Wb2x8OK8MMr6rMDMAfzrud/Wf/33t76iMkTxwt1ql+fG5FhnmjuDR5MF/uBLyFru",
-	"Rolm2fRgLq0g7soLKDbj2qgV1mhUhk9pYlzpsDEp63v8Ii/0ROSFnnt26UfQ8KaZM47lz3VE0GNDcp6z",
-	"jAumSV5kGfHy3UR4IhERu4EZpyJhRE6nPAHrdZFyy50lSXkKpWGGEzERT6S4YgJE6TH51zc/viQXMuXO",
-	"QES0oJfsHArLTTnLUh1B5cgHDx58Q356+4SUCKqjibhkKysA5Fba9fWDyj4RcdQsWvE//+f/hsoF+GIV",
-	"E1EW8LL3BxEshxSMQOoI1kGfSkXYFVMrSHopFBtPRPxhgtklk96YfJiAOdT+nFRpQpNeRCY+VwXv4aZN",
-	"JpPee/sPFEVwz15fu7q+taR91znhLKfJnB0cD0eWt6jMIY4eHx4ul8shhdtDqWaH7l19+P2LJ89evnkG",
-	"7wCJMmAFL/GpdkjGvdHwCB+TORM0571x78FwNHyAUtQcsPyQ5vzw6ugQttdemLFQjWQsEudC6BEVMjlr",
-	"17uILYVR31KdxLC4MkuZNhMBtweRRUTDFBbEg0KOEcEagBHxZRxJH2oEQi4ylM6f8vcTgUeYcEHiP8Xj",
-	"ruKXf4oHEXFFIBH9+YJNRD/WXCQsJlwkWaH5FYtIXAjDs5iw9+7SYEieASq4em9UKY6FjyYCi59CcTaP",
-	"xVoSVxUkoYJcMF8gDsuwa4MOXahANhHsfS6VGRIwVUF2huWr9rAbSbQF1h9ZxYhi00KzdIwV6OSM6JwK",
-	"PRE0y9z6LxCfLA2GY/Ii7Y17Vuioikvqpq9v/POHYJcTX0wz2OAkFAh6Hd2waO5akdwOcBybCzZcCbhg",
-	"1uGhAotMlgjVwCTSQKQOMGoVRcMLE3KFWEhCg1U1Saux9ihbG1hwPIrUwLygei/k/DiRJAQDoH8Dgt18",
-	"yB2fLtNaNn8VTtiNvhpcR0tZGqO5CCs7HNNJI7QK/qQ66VjQkKBSnZbDss/Rjs9i7tf1u1bHmuPR6M4a",
-	"V7Sq0IbbjLgaRUidXf3E66h3gnCEhi/hPay114FXjra/0ugTAi892P5S1Z/mOuo93OWNeh8QkNSKxYKq",
-	"lSN5zdl6hfVnDEmx2//+wLlVqoCWMlzFDtfgf4et2uxBXvikVt+1wRCBQzRZYlS18akK6lvZhBpXeh3o",
-	"OXmFMTbQx4NUQFhmpnnq24k4kbBPJ8Lw5JKZCKOBKM8iQrGvFJgekpXlHAOSMYwMsnJPRl0k0RUDbzBK",
-	"SMjVitxyIo7FWa3sothScWOY2MhqnjTKsrf4zR/0kLWq9288aXVs+ewPmss9bZbi3++4Rb1chgyCb+Ak",
-	"QMlnIxXTrTMwbbTBqorkRq7U+kTkTHGZ8sTqQ1BYGcV9VHl1oxmPq3GeydmQnCFkmizoaiISK2FxMybc",
-	"V8q3Z6E6dla9juxNSLXNuXB13qEtFwI5ESAUg0zkQmu0oQrmQAWSidCJwpqW7XK7a6h+dF+o3tUSaX0X",
-	"oBrvx0Pck9E3298ou7PZF46Ot78QaAN2+0NikbiJuAIKjtySI6Hu0Bt/WLsD+sWqk029ZtSh/nIuM3sA",
-	"DOWirDLNBQGRivQTCSXHDVmwhVSrARwdmIaeCFbpRF9hcXYsHZFxcWklQbNkTDj268oFCgnFrbkmC641",
-	"F7PIMbyK30ArLYadJMrwPnekRep08jWCMxEcwtRmbEhieQnVB8EiVTFZ1EOxMDmJNfs1dkVZiJJLy90m",
-	"YlPt8SH5d+jQBQLzObwOh90O7YTfqZILz8DZr0QKUNqc9hcRowptOJa6RmqWYu8MJzSHzz8Unl/BodxN",
-	"cSsBDMvXu9TZu39W2iin30FhrmrPWJWtyAzpQ7XH0g/k8FW7bR181qwWMaEtVN6GjNR9hkFC8aMlA2iT",
-	"sdgF51tUhdRiezEml4zluu6XA+HXCpbuA8OgnPi08rjsgNYuw2q/vrR/RFGzXlByo4jZqmv3DyBnrs24",
-	"wv3MVSQJY/8eeQqdkuhrJzGuFRQEix9Q/Vb5X2f+M4om9gzR5HIijCS+oaT9sSJLBn0akf8ih4Oii5b7",
-	"iCF5DSImUyXfoAs2ERBGbB8uK5bMHCHkKVvk0kCe2fFoVLE/x3CQpQ5c1V5uiGFZpsuhx86KSTI2BRUT",
-	"WNgly03k71RtKSYio8klmiZpmloeeYZPgbfeSOI7l2A+CtfkZPTN2F+dCOftj6GzFVjyof8ovIIitfFC",
-	"NlOkEFYmofUEu+FEnNXKyFkJA8r0V3vEsTZ17Eld7HJOm/MwUpK+ZozESb2EfDwoiwx7WR+50YKunNIM",
-	"7hBmWLfo/rSqGIKH7i8yXd01tXDJxk3nmFEFu75/ShWiUn7TLE5jN+LTdSyMytVzCRzYEcQQi1ZIZ+5S",
-	"sdkJ3E+biN5A59nhE2Wb4duTaU+u1qnkDWh1UFY5/GCP+HXVzeyD+3XdKcW8nbM2NK7drq9pPiab6rg7",
-	"mR6ILvdmAq5qRKVt2bM6jM9Jwg7YE9GnTUrlq6vb4ZbStcnmGsqrs5SYJU/YYDgRNT8nkPyGqxOArkqz",
-	"99f8pIPTiVivzW7PExcFqFm1Kv4Nv6gl5vD4RHR7pTRjutSDuCKVn5gLMi2yDIbSIer4XVkR/nMwEG4g",
-	"LmYd/T51KnOy/Y2yd/vticZ3zKzTC8D15Vz6c3Jfsl4T8Tp37itNnAYCyomr0NjUTZqcd39dZdPHKyoa",
-	"+H6tTPaNQFirgv+uTnibZWKDFPZljfp5Qwk1cVSZSGqjEFUIiFABu4/9hy/YeCImmHS4pNUTXEBi2gEr",
-	"LHlyRbkPRkf21aPj8Wg06XV5IZ42SsvuoGC2KuvuuXehEX1o0u3wgIoqLmaDS5WaG/lT/4CUtlnWeLOK",
-	"XEOCz1k7fts6YRlLZxhz5khmfSFuTzZr1KFKgAsShh9QTJBNOxLpS2V/Y0yQlVwGEZE5BhVmq2YsENHF",
-	"hctB9N2I7BBSkdqnInzU0BnwDfgDRyHsfa6YxmzbVCb6UDOqkvlwkQ7CdqkffJbbRt6QUM0OuNAM8iSu",
-	"WDeYSP7qQcih8/trd6zNox3iL+JLthqDmh2fItX1HenQAGDJLJ11fBvvdETWjEY7fH77WjvXV2wxcmgY",
-	"XZBvyaSnuL6c9MjZy6ekiqYmrgYfmfSOR8cPoanr0aQXD8lzMEGMneExInENCvtnFZ5d/ws4UVwFaEOn",
-	"bgsGZhlcspXLMjgliA1SaRJ/ax/7/+BffK76VV1k1S+4+OKl/ff7F//2LI7IL5K7Dq/x2cun9saPr1GG",
-	"xySAOdNMWzEbyBX20ONOnIY65XXnBawvBCq6M+N98guaopdj2LG7+G7XBp+MvtkJv3DmYN3B+ZKfz948",
-	"+fvTZ2+evANGj73B0CLcR5yHIJzBpp04JYYztCA5z4wjER1z8ZPvmk0oo/+PyeaqWl8bOZyjv5+96bdM",
-	"PfYczV24T3svmjI0mhy9mozhjORk9E3lhkLLgCaGXjIx7LAD/uCkwfuwAgaa1u5kCzy6W3QNoao7+l/s",
-	"arc6A7jBhBKvU+x5DAIy2+EH+P8aMT9jhoXOwEJeOVs52sRKo1bp5bA8CbII/KHgGcOSU1WSngumB37l",
-	"dDrMVV0/LE8BlOqwNPD1ZB1EBD39zCwqeyPkLfELV30//LKkM+w1Fh5bHDMfhox/HVs8un+SVGLzFzPc",
-	"uhnuhgTmBra2LXIWbB8aRd5BUkoyDwXcYjBeS8eyROnQqV5QQ68/41eWWdvfrsMUtO22FwJqYC1h/Z44",
-	"diAl/iN77zYeDxcJ9Vkek4/Ou2Et74V3H7rM5MMP8GMjL3/lq2gS95JLKcJIt4uVz/ZTqIF2ceYz+/JO",
-	"nNkN/YXINh2kdlEg4tctpMcGyN/di9B2MuC3jeZ6DD9FXF4CNUF23LGvd0dvKu9CV7TfF8/YOrZomd0V",
-	"utw9Xw76rBDZ+nEyp4vc2+XmNMuYmDEVR2Q4HA7Cfixa4uAtHGlWWChCuTku7kcqQo1c8ARMzZV+g3Ab",
-	"SSiJIWIlrqo0WsUGwpKWXLPBkKzTUogeglweqKM8AOK6M2l9Uz9/dy9swNi/S4gQzqrjyOOKC7n8R1fe",
-	"PrZE8gpyEDxRIdRUNaZvyZC6JZVaE40gz3ouFYbNNIJk5lQTfJPEl2xVBdr4p1zAjRRsIjC1ImeKaAYZ",
-	"2n3nP48IVL2ISM3HOxjbg+lL8fvIl4mQgpG+b1ehDctd0DN2cRhE3qOTSYBDqqq3BQQ5LrmZT0RcdkqK",
-	"SwP/XGapdvl09aAeb0kJhhBCmyn2Q9nqZAdHNhYA6aahezXe6fJt1wqK7JMgHkxYcBVJggMFasWusx2M",
-	"0cTtd529p5DZXeKB22a7xYMuB3qtt9V6PvYO7bv+oH6GdjuzLoMJnkI5bZzSL+JaQ9PD0wrOMLdeNFFS",
-	"a6/8VYE8dVGuvPT7Glm6aXdetvzoSCdDUlO2ENbRWv9g8HquSU31cMugVuKajdwj/rsvdGC9m/kXLG/Z",
-	"CZstonO/S5+SctKlB7z2DeZLzPtKuxkMiS/Gq33YOkHDoT3VmPx+UOZnrCPsq6KOsHcvx9d7tHxkQX7z",
-	"MRFs+XkelY8tmb+55dnaSRTHEQ4/wP/dYfP/PgfFoFUaDCqD6XGjDKeQS588D2Ni/AfI5KgCW9UZBexB",
-	"VLkQwWsInMHXBSVYF/SUnIxOCJ9CJ7iO2HFnTnoh3ri6d/eG+s2GAJvNVzCbcm5f+EY7SLH0CQsrnbud",
-	"++RNWojURgLuh01XusTCm5iuXAnKTTJYvf5np9G3LWS2i7DtHnYJ84kIlkLFSoM3Dqj8WyXy7pK/7lZy",
-	"v5WLOgdzpVz3sVH7Irf3EufoDCFDWiRloONo+A3cQ0R78ZL0J760N1YUrCImJr1BPRDS7XQckRjn6n7N",
-	"2LZ4yHoFZ3ip1VvJX6jauHTGTUL9RUUXwTt+vu1byCQc/F9pZ2BxVhSvGMC7gy9xmbeOy/R4Qvr+J7GP",
-	"QMLtxmDNNpp0bWcwkrPZ7jWqpyxXbWKo23MozejsLP/YsZ/1YtEboz//GKn/H1vQgIDRT9fO0hVw6h1U",
-	"lLiyxM1k1bq6Kth743so948ichyRBxH5n//674mAsjxEsUKzdDAkLxrJ72tknvQxEVYVIobqPpBvaolg",
-	"7MIDXAUeXxsLU+/ITNF8Pq5l7UkFvcSENBNRS/5eMWMpTHUFKdJ6ejj2tqQzxdhEgL8NLLiufkBZKABr",
-	"APhqBeuVGMrSAsixPB+Bh1UhBpaqlxMEIRQD1SBQCKhWKqG2l7FD2JWEogUPutP7/9bIvbufwN6y/vbv",
-	"Etq7QfP5gwT3fm7+ux9zqFu17rLbmcJtMg/skVn/o2BNImVVX5RDI69ClNFG63r+cINi/yUU5VOMDr0F",
-	"yt232r7lYbfnL12PhXf74H87B/ojgtklLJylaaPk1ldQZiKDhrkSSr9Wrm7iig5hVuiQ/Ciy1US0glwg",
-	"MD92SidW5KmUzng9BOZsIqC+g/9q/2g0+mdiFJ1OeRJBAgCUy2GzFbkoDNFzmsrlgDCRusqc9YTVRt2N",
-	"WvY3BAHUphLiw1iYqUoLvq9KO+UH9jDAH93D58MFbFBO+8KJP3a9G7vupZXcod/uWdclHdyPIR+WPWW7",
-	"WjIoMOexGlfmv2HJsDd/PTs4fvgoqidl59TMI98VpM2liRQJa7fdAuIRNvc959gt9N7Yt/1Al27sjDJf",
-	"bO+heug1ZjF1m+RRtewo/NnycJjh4QeL6tcfl4lHIVO9BQd6wNvzKcpK7r6wHXlhoMqcPTDUcubDmPS1",
-	"ZeZUT0TGDVM0Izqjes70GLtq6MMl47O50bgaQ02nzDChpdLx4BTzVyMSD2On6A+HMdFstsACvfRCy6ww",
-	"DEBCcf2CJpfuE/X+I0hUTkYj5MYBb4j7a6cYNGxCvTkIbd+dRpPlJyKq/UAvg1YdJ4CNgTy3ae4FS+SC",
-	"6bJG4jgmfyZz9t6Tby8xYbemeNJDeyw+7AzBxF3jv7HmFbs9eGUyEZNePLE4YtqsoHRjRgSt+5G3t7iC",
-	"7NiUByGdCL5YFMaSnlpyNAfrjzfxwL8ROTk6Lu/OIQDY5Y8GZLvnbit/f6WwtIN/purhH6icukeKj2kC",
-	"OfRFxzpLYMnUGTmsloXeDUu3U5abeewuukNbEvmfcm0Uo4sxakSqEO1DhrbKmpJmSEIXDGqNn5JULkVj",
-	"hPK5lCl+xVJ4zr7U5wJ0MpjgoNYAriajDifiGYCJkbTV4BEOU5bnAiZgZHUBfF1ySrg5BcUyo6g18lop",
-	"VtRQGenHvkVdHJEY/GnU128xTJs4mojYBVnhZauLcqtzuYrtEKNtPwuxWYPIa6osjUlfFYIYWa7EAIrE",
-	"wFqc20k4lxY7N4Xwl+ADKdeGZ5m/NhF9t/RG+tVvBr1YAOxIBzASrhCE7sBr3pjuhKT03MiY9MvYdllb",
-	"98GQWOQhPAUua1/CFXNdcC1PRWr9v/CCG6VydKpCuGfRrO/vTAR23zr3E8CH4Bo+c+g+4X2yUGCyAs29",
-	"UI4Ibf1cWcgNvcq8DZ1o1qoJjsZ5fCwiQirEoYz7MpIXbCURNxGlVyB4lNWIfS8N8D8QRcE7YOZUeNlk",
-	"SKxwtaTZJdFG5pDccDQajYiA8ymVlVtGEwHn8ZTERhUiocaiDoT5a7rSRMuOoKPvHRHYUhsK49GXdAWH",
-	"xMJSRqBfSDPvikBPuWLrbc58BHrhaIWVvMuT2Yt6dsSduoPN5dKKGStHi6iFr8TaMtXJA/qgE0pL0No+",
-	"WNdKYPQ79hXwe9PBvwFjviiF7YCshkOPUGWHDvLVeyy6+cmoiNtylM4aRYIrZdrF+mOCbcOwcslWkc8i",
-	"goaTjvGiNxW7rMipc7Na5aBPiZGGZnhvXCvJ61vtUOiGCrXeTTNqJkJi2h1xgxEnULV3cIoJVXYwluta",
-	"ysKQ/Fu7iPDYMbZ6NAxGx2uQ7CbCLYl9BEJ5PMBQG98lHpe+5AWjAsvEeGd1zqhLvfK6AlZBLmsQV9E0",
-	"ACmAjmaoSiO1iwsMpqsk6A2yqPZKbvqjJv+86iCbrZrYbvW+kNAaCT1bowL6M/CNbXQ6NYgd5kuXDWFo",
-	"lsklS13vUe9hMlJORL8S6X0ykHMukYUUdpaW/M0kseQmhpzAce2heCLg9FNB4po/KB4ED7ucVWf9PnxB",
-	"bvTfxRGE3+6yf3+ujqDfx69zqyN9U98O9OoEvvrJOJv1JZx0LF2yVh7ByMpxHDXdxlJNRExVMrcKuPMi",
-	"82nbmYSZVTRdDVB9KxsyanIBndJ925wasW1FkpAzhI7bR2u0ZUnBjGnhKLMTSX8qC0XYiunBKaTBO+Jr",
-	"xy0HcTOCehFuAhPBNWHvWVJAEiN6xqx8x7OsEm+ohnYxMIWwvxpuvS23+Z6IVPWB3ylwrDbDIKUCoFhK",
-	"+i7LwBnIMce+vczlU26z0sEXA+zHpol4KqnPh6kj8B0VjVCFJYVoxdrc0EUVglywORdpp/2rVG7B9oN+",
-	"FowLjUgiUxZNREUM0XRbSRa+g2zD9OrtjMTILO3st/8dM6+Le/VV2OE77Byq+BK4Fghc8zZnWJ/fqZWI",
-	"Kizn4ticuESrWluhteBsCn5f7h1pzv9L4n8+fh531FDCd3cvAPJoH98r6OIbUtCcXRga5TVzz06dro9O",
-	"B80SxYwektfsSl7CebIDowkYI9K5SLIiZecKn/jWTiIOB5y8Rah2UutbwzZUfGf67I2hc2y5EhdSZoyK",
-	"P6qOD5/Ynkpi6nv3+dcTNx5nPCVwF7oK3YYF4xdaF+Dbv2BUWeyGRcTaMzlTWgri69BccSvD1AjRL/Ii",
-	"ItSHQZb51U4Edh2OS3Oby7/w8wNuBSdqIvRcLl0HyCFBh4+OS+8M8C2Q3VOWufaIC2qSOajbmbywTNAY",
-	"poQm/XiqaJEe/CkeDMmZnbsrWNaZ/YD4e5+5D/CF30mAhe1N3RldPzwcbn/i3PYjC4mwZJbfOsTY6Xit",
-	"cZjDD0786ypm+nZeM0V7I7Dzdbv0KK9EYhfVK3kJLaeIqnMcdFALeSDzYUBPs09WGL693imylC/SV0Np",
-	"sIuyL0LsIEzB+yBOkT50eP3F8C6ZaIs85Ohfb9z7z59HB9/Qg+m7Dw+Or/+pt0UYatpptjZGO/XZwphe",
-	"7/PqO4ofgWBT+8KuufP7pLtX49cz3u+yldkfUFwq12QHmam2P5+/xFRO1pPWeylHGz5gJUPoTEPz5L4M",
-	"eK/MfVWw04wakKGKzOhg8lnLKHfvONalxddsK1/YSUiZb6Hip1BFptrVF097XZwCEPnQfXp/837rG1uz",
-	"wxKaZWDX9qdhSF40LeQRFj92a4Fp2BdsIgTjLriqPFtMQcRW0xAPKcBSkf7J6MGgzCFxMV5f6bVCgPCB",
-	"nGpN+hAIXFbSgOhQfGiAPUQnop7zHnsGfl6e7JhA1J5ITO204ztXjHA9Ed6KXCW35IpdcVnoupOg5orw",
-	"pn6ncE0EpI7DBlLsWBPQhbBqHLt3i/5TlvAqRvnjFX/bTK+8QZ70S5s9hGkyIYvZvE6HFSNcfLHb3zxw",
-	"+mNrcw6xGyT3dqXo1kihYr+wxNwbJXySSd3IvqjLCbIwllTYyzWidoqUUy4gd5aDrzG1NG4V0hEt9P+g",
-	"Bx+37kvS6cd3xNl1v4tDOWc0M/PfeuMP9q8q/NH+JXMmaM6HK7rI3CXw0cPTFh6WFIqbFRxWtH+eFWbe",
-	"G//8zh5HzdTVhq7qviC3TGhG8Nle1CtU1hv35sbk48PDo+Ovh6PhaHg0fjx6PIIz7ua4pmXTBUvJlC44",
-	"BpJXhZGGLRVWB7LxMPyBpUSxjPmyxK4wzClZS5MHLlbmOq01Ydcd+X5UGT6liXGjlxVrMI4bBQ4oI1aY",
-	"YaNGGAuN+KblgXV9fqeyUAdsxXS4FDPUEuVMl0U5Itdln5p2mU8NtQ6HrbJ8XZPDygJ2ZjCWKixAc6bq",
-	"69Psxd0exbWg11HDU6cruQ0DlMHEl1JDiZkrEC/KfWnkVNQ33vv41j/6l5rVHkvG50zmGVrXnc1enxJa",
-	"s4TXmiajAatjt3PLbw7sKxGZUz0/SOYUqs6BfkEyORuT5VySlOP6RyAzlYk2TLGJ6D/7iZy9IGeJIWfK",
-	"DMnRMQB29M0g8i0Y+dQR9sh7DJI5Sy59qx+RWhE4l8poLKUgCwOpprlFR+aGWBE5nUJtVyxmCCBCOUeQ",
-	"dX19fHs1MN2/Ag2JIIDHIo6OfNiU2zuuIYtV0aSO2W55raL0/wIAAP//",
+	"D1fsjm7Rd9dR7+0dyyB4nYCDQp+WWVmPTiJMXJVTcmRR+ujYVw2xxNhS7ngcQ7KukIZcsBkXkHciFWEi",
+	"tb+AaC/n3DCd02Q36STqVf7Rj2H88Mlt+wy5KSJtbxXmSl7uOaObpYZtSADbwYvVzs6KKrtAt/BQW9t3",
+	"XRsdtnbsUnwE7uy+DnW3++bD5wbezeJRlXzsKrhE9zDblMWbAhu2qepSyhKe7h3Jie90WgUxqvV803e9",
+	"X3ljwpZx1T66js16DEp3sOduJhxIDNz3VJVvXXT5TnezNmhDTbEdHUu8eYPPl/72ndby1jGodb+9g7he",
+	"WKuxGq0lXd+yKGy3qH5vPjm3oAHlGHsQgurEbqUEteH3JQc3S0/dGBTeEaBRVsLZWxhaI3xb5vSmRG3/",
+	"zRxZfWUewKIrv4A5Jyh+/QQa5V759wsuGgrS7ZOobpc6WpMdAzUS97Vi3odH53ZJzlvSmte5ABc047/t",
+	"OYetsYexiyh0FfTYe3TYxxHRLJCmwjUpAblJZOKeXGZ75vZ2u89uWdVlvvv0JlnS2qtOO/GV3ZiXg6jG",
+	"ue7VF3d3WUZB/53byXJpo3pmXckbcR2j8ozfwmrmlu/mbM9n8O4bL7SV4ZUD78btmmFIn3wE234H4dOI",
+	"d9tH1Kvw3CPrPYTH1ajRPbph78+92aRdQVEGg9uD4pJmSaG4Wb2x8OK8MCL7rMAsA/zrud/Wf/33t776",
+	"MkT8wt1ql+fG5FiTmjuDR5MF/uDLzVruRolm2fRgLq0g7koRKDbj2qgV1nNUhk9pYlyZsTEpa4H8Ii/0",
+	"ROSFnnt26UfQ8KaZM46l0nVE0LtDcp6zjAumSV5kGfHy3UR4IhERu4EZpyJhRE6nPAFLd5Fyy50lSXkK",
+	"ZWSGEzERT6S4YgJE6TH51zc/viQXMuXOmES0oJfsHIrQTTnLUh1BlckHDx58Q356+4SUCKqjibhkKysA",
+	"5Fba9bWGyp4ScdQscPE//+f/hkoL+MIWE1EW+7L3BxEshxSMQJoJ1kyfSkXYFVMrSJApFBtPRPxhgpko",
+	"k96YfJiA6dT+nFQpRZNeRCY+rwXv4aZNJpPee/sPWM7cs9fXrgZwLcHfdVk4y2kyZwfHw5HlLSpziKPH",
+	"h4fL5XJI4fZQqtmhe1cffv/iybOXb57BO0CiDFjMS3yqHZJxbzQ8wsdkzgTNeW/cezAcDR+gFDUHLD+k",
+	"OT+8OjqE7bUXZixUTxkLyrlwe0SFTM7atTFiS2HUt1QnMSyuzFKmzUTA7UFkEdEwhcXzoOhjRLBeYER8",
+	"yUfSh3qCkLcMZfan/P1EOMMjFyT+UzzuKpT5p3gQEVcwEtGfL9hE9GPNRcJiwkWSFZpfsYjEhTA8iwl7",
+	"7y4NhuQZoIKrDUeV4lgkaSKwUCoUcvNYrCVxFUQSKsgF88XksGS7Nuj8hWplE8He51KZIQFTFWRyWL5q",
+	"D7uRRFtg/ZFVjCg2LTRLx1itTs6IzqnQE0GzzK3/AvHJ0mA4Ji/S3rhnhY6qEKVu+gXHP38IdkTxhTeD",
+	"zVBCQaPX0Q0L7K4V1O0Ax7G5YHOWgLtmHR4qsCBliVANTCINROoAo1Z9NLwwIbeJhSQ0WFW/tBprjxK3",
+	"gQXHo0gNzAsq/UJ+kBNJQjAA+jcg2M3f3PHpMgVm81fhhN3oq8F1tJSlMZqLxrLDMZ00wrDgT6qTjgUN",
+	"CSrVaTkseyLt+CzmiV2/a3W3OR6N7qzJRatibbgliatnhNTZ1Vq8jnonCEdo+BLew1orHnjlaPsrjZ4i",
+	"8NKD7S9VvWyuo97DXd6o9wwBSa1YLKhaOZLXnK1XWH/G8BW7/e8PnFulCn4pQ1vscA3+d9iq4x7khU9q",
+	"tWAbDBE4RJMlRlXLn6r4vpVNqHFl2oGek1cYjwM9P0gFhGVmmqe+9YgTCft0IgxPLpmJMHKI8iwiFHtQ",
+	"gekhWVnOMSAZwygiK/dk1EUdXTHwHKOEhFytyC0n4ljI1couii0VN4aJjazmSaOEe4vf/EEPWavS/8aT",
+	"VseWz/6guTzVZtn+/Y5b1MtlyCD4Bk4ClIc2UjHdOgPTRsusqqBu5MqyT0TOFJcpT6w+BEWYUdxHlVc3",
+	"Gve4euiZnA3JGUKmyYKuJiKxEhY3Y8J9VX17FqpjZ9XryN6EtNycC1cTHlp4IZATAUIxyEQuDEcbqmAO",
+	"VCCZCJ0orH/ZLs27hupH94XqXe2T1ncBKvd+PMQ9GX2z/Y2yk5t94eh4+wuBlmG3PyQWiZuIK6A4yS05",
+	"EuoOvfGHtTugX6w62dRrRh3qL+cyswfAUC7KitRcEBCpSD+RUJ7ckAVbSLUawNGBaeiJYJVO9BUWcscy",
+	"ExkXl1YSNEvGhGO/rrSgkFAIm2uy4FpzMYscw6v4DbTdYth1ogwFdEdapE4nXyM4E8EhpG3GhiSWl1Cp",
+	"ECxSFZNFPRSLmJNYs19jV8CFKLm03G0iNtUpH5J/h25eIDCfw+tw2O3QTvidKrnwDJz9SqQApc1pfxEx",
+	"qtCGY1lspGYp9tlwQnP4/EOR+hUcyt0UtxLAsHy9S02++2eljdL7HRTmqvaMVdmKzJA+VIYs/UAOX7Xb",
+	"1sFnzWoRE9pC5W3ISN1nGCQUP1oygDYZi11wvkVVdC22F2NyyViu6345EH6tYOk+MAzKiU8rj8sOaO2y",
+	"sfbrYftHFDXrxSc3ipitGnj/AHLm2owr3M9c9ZIw9u+R09Apib52EuNa8UGw+AHVb5UKduY/o2hizxBN",
+	"LifCSOKbT9ofK7Jk0NMR+S9yOCjQaLmPGJLXIGIyVfINumATASHH9uGyusnMEUKeskUuDeSkHY9GFftz",
+	"DAdZ6sBV+OWGGJZluhx67KyYJGNTUDGBhV2y3ET+TtXCYiIymlyiaZKmqeWRZ/gUeOuNJL7LCeaucE1O",
+	"Rt+M/dWJcN7+GLpggSUfepXCKyhSGy9kM0UKYWUSWk/GG07EWa3knJUwoKR/tUcc61jHntTFLj+1OQ8j",
+	"Jelrxkic1MvNx4OyILGX9ZEbLejKKc3gDmGGdYvuT6vqInjo/iLT1V1TC5eY3HSOGVWw6/unVCEq5TfN",
+	"4jR2Lj5dx8KoXL3Uxw1DaR1i0QrpzF0qNjuB+2kT0RvoPDt8omxJfHsy7cnVOpW8Aa0OyiqHH+wRv646",
+	"n31wv647pZi3c9aGxrXm9fXPx2RTzXcn0wPR5d5MwFWNqLQte1aH8flL2C17Ivq0Sal8JXY73FK6ltpc",
+	"Qyl2lhKz5AkbDCei5ucEkt9wdQLQVRn3/pqfdHA6Eet13O154qIANatW8b/hF7XEHB6fiG6vlGZMl3oQ",
+	"V6TyE3NBpkWWwVA6RB2/K6vHfw4Gwg3Exayj36dOZU62v1H2eb890fiOmXV6Abi+nEt/Tu5L1msiXufO",
+	"faWJ00BAOXHVHJu6SZPz7q+rbPp4RUUD36+V1L4RCGsV89/VCW+zpGyQwr6sUT9vKKEmjioTSW0UogrM",
+	"GgK7j/2HL9h4IiaYoLik1RNcQBLbASsseXIFvA9GR/bVo+PxaDTpdXkhnjbK0O6gYLaq8O65d6ERfWjS",
+	"7fCAiiouZoNLlZob+VP/gJS2WQJ5s4pcQ4LPWTt+2zphGUtnGHPmSGZ9IW5PNmvUoUqACxKGH1BMkE07",
+	"EulLZX9jTJCVXAYRkTkGFWarZiwQ0cWFy1f0nYvsEFKR2qcifNTQGfAN+ANHIex9rpjGzNxUJvpQM6qS",
+	"+XCRDsJ2qR98lttG3pBQzQ640AzyJK5YN5hI/upByKHz+2t3rM2jHeIv4ku2GoOaHZ8i1fXd69AAYMks",
+	"nXV8G+90RNaMRjt8fvtaO9dXbDFyaBhdkG/JpKe4vpz0yNnLp6SKpiauXh+Z9I5Hxw+hAezRpBcPyXMw",
+	"QYyd4TEicQ0K+2cVnl3/CzhRXAVoQ1dvCwZmGVyylcsyOCWIDVJpEn9rH/v/4F98rvpVXWTVL7j44qX9",
+	"9/sX//YsjsgvkrtusPHZy6f2xo+vUYbHJIA500xbMRvIFfbb406chprmdecFrC8EKroz433yC5qil2PY",
+	"sbv4btcGn4y+2Qm/cOZg3cH5kp/P3jz5+9Nnb568A0aPfcTQItxHnIcgnMGmnTglhjO0IDnPjCMRHXPx",
+	"k++aTSj7/4/J5qq6YBs5nKO/n73pt0w99hzNXbhPey+aMjSaHL2ajOGM5GT0TeWGQsuAJoZeMjHssAP+",
+	"4KTB+7ACBhrc7mQLPLpbdA2hqjv6X+xqtzoDuMGEEq9T7HkMAjLb4Qf4/xoxP2OGhc7AQl45WznaxEqj",
+	"VunlsDwJsgj8oeAZw/JUVZKeC6YHfuV0OsxVXT8sTwGU6rA08PVkHUQEPf3MLCp7I+Qt8QtXfT/8sqQz",
+	"7DUWHlscMx+GjH8dWzy6f5JUYvMXM9y6Ge6GBOYGtrYtchZsHxpF3kFSSjIPBdxiMF5Lx7JE6dCpXlBv",
+	"rz/jV5ZZ29+uGxW0+LYXAmpgLWH9njh2ICX+I3vvNh4PFwn1WR6Tj867YS3vhXcfuszkww/wYyMvf+Ur",
+	"bhL3kkspwki3i5XP9lOogXZx5jP78k6c2Q39hcg2HaR2USDi1y2kxwbI392L0HYy4LeNRnwMP0VcXgI1",
+	"QXbcsa93R28q70JXtN8Xz9g6tmiZ3RW63D1fDvqsENn6cTKni9zb5eY0y5iYMRVHZDgcDsJ+LFri4C0c",
+	"aVZYKEK5OS7uRypCjVzwBEzNlX6DcBtJKIkhYiWuKjpaxQbCkpZcs8GQrNNSiB6CXB6ouTwA4rozaX1T",
+	"P393L2zA2L9LiBDOquPI44oLufxHV94+tkTyCnIQPFEh1FT1qG/JkLollVrDjSDPei4Vhs00gmTmVBN8",
+	"k8SXbFUF2vinXMCNFGwiMLUiZ4poBhnafec/jwhUvYhIzcc7GNuD6cv2+8iXiZCCkb5vbaENy13QM3Z8",
+	"GETeo5NJgEOqqg8GBDkuuZlPRFx2VYpLA/9cZql2+XT1oB5vSQmGEEJLKvZD2RZlB0c2FgDppqF7Nenp",
+	"8m3XCorskyAeTFhwFUmCAwXqyq6zHYzRxO13XcCnkNld4oHbZrvFgy4Heq0P1no+9g6tvv6gfoZ267Mu",
+	"gwmeQjltnNIv4lpD08PTCs4wt140UVJrr/xVgTx1Ua689PsaWbppd162B+lIJ0NSU7Yb1tFar2Hweq5J",
+	"TfVwy6BW4hqT3CP+uy90YL2b+Rcsb9kJm+2kc79Ln5Jy0qUHvPbN6EvM+0q7GQyJL8arfdg6QcOhPdWY",
+	"/H5Q5mesI+yroo6wdy/H1/u5fGRBfvMxEWz5eR6Vjy2Zv7nl2dpJFMcRDj/A/91h8/8+B8WgVRoMKoPp",
+	"caMMp5BLnzwPY2L8B8jkqAJb1RkF7EFUuRDBawicwdcFJVgX9JScjE4In0LXuI7YcWdOeiHeuLp394b6",
+	"zeYBm81XMJtybl/4RjtIsfQJCyudu5375E1aiNRGAu6HTVe6xMKbmK5cCcpNMli9/men0bctZLaLsO0e",
+	"dgnziQiWQsVKgzcOqPxbJfLukr/uVnK/lYs6B3OlXPexUfsit/cS5+gMIUNaJGWg42j4DdxDRHvxkvQn",
+	"vrQ3VhSsIiYmvUE9ENLtdByRGOfqfs3YtnjIegVneKnVh8lfqFq+dMZNQv1FRRfBO36+7VvIJBz8X2ln",
+	"YHFWFK8YwLuDL3GZt47L9HhC+v4nsY9Awu3GYM02mnRtZzCSs9kaNqqnLFctZajbcyjN6Ows/9ixn/Vi",
+	"0RujP/8Yqf8fW9CAgNFP187SFXDqHVSUuLLEzWTVuroq2Hvj+y33jyJyHJEHEfmf//rviYCyPESxQrN0",
+	"MCQvGsnva2Se9DERVhUihuo+kG9qiWDswgNcBR5fGwtT78hM0Xw+rmXtSQV9x4Q0E1FL/l4xYylMdQUp",
+	"0np6OPbBpDPF2ESAvw0suK5+QFkoAGsA+GoF65UYytICyLE8H4GHVSEGlqqXEwQhFAPVIFAIqFYqobaX",
+	"sUPYlYSiBQ+60/v/1si9u5/A3rL+9u8S2rtB8/mDBPd+bv67H3OoW7XustuZwm0yD+yRWf+jYE0iZVVf",
+	"lEMjr0KU0Ubrev5wg2L/JRTlU4wOvQXK3bfavuVht+cvXY+Fd/vgfzsH+iOC2SUsnKVpo+TWV1BmIoPm",
+	"uhJKv1aubuKKDmFW6JD8KLLVRLSCXCAwP3ZKJ1bkqZTOeD0E5mwioL6D/2r/aDT6Z2IUnU55EkECAJTL",
+	"YbMVuSgM0XOayuWAMJG6ypz1hNVG3Y1a9jcEAdSmEuLDWJipSgu+r0o75Qf2MMAf3cPnwwVsUE77wok/",
+	"dr0bu+6lldyh3+5Z1yUd3I8hH5b9Z7taMigw57EaV+a/YcmwN389Ozh++CiqJ2Xn1Mwj3xWkzaWJFAlr",
+	"t90C4hE29z3n2C303ti3/UCXbuyMMl9s76F66DVmMXWb5FG17D782fJwmOHhB4vq1x+XiUchU70FB/rF",
+	"2/MpykruvrAdeWGgypw9MNRy5sOY9LVl5lRPRMYNUzQjOqN6zvQYu2rowyXjs7nRuBpDTafMMKGl0vHg",
+	"FPNXIxIPY6foD4cx0Wy2wAK99ELLrDAMQEJx/YIml+4T9f4jSFRORiPkxgFviPtrpxg0bFi9OQht351G",
+	"k+UnIqr9QC+DVh0ngI2BPLdp7gVL5ILpskbiOCZ/JnP23pNvLzFht6Z40kN7LD7sDMHEXeO/seYVuz14",
+	"ZTIRk148sThi2qygdGNGBK37kbe3uILs2JQHIZ0IvlgUxpKeWnI0B+uPN/HAvxE5OTou784hANjljwZk",
+	"u+duK39/pbC0g3+m6uEfqJy6R4qPaQI59EXHOktgydQZOayWhd4NS7dTlpt57C66Q1sS+Z9ybRSjizFq",
+	"RKoQ7UOGtsqakmZIQhcMao2fklQuRWOE8rmUKX7FUnjOvtTnAnQymOCg1gCuJqMOJ+IZgImRtNXgEQ5T",
+	"lucCJmBkdQF8XXJKuDkFxTKjqDXyWilW1FAZ6ce+RV0ckRj8adTXbzFMmziaiNgFWeFlq4tyq3O5iu0Q",
+	"o20/C7FZg8hrqiyNSV8VghhZrsQAisTAWpzbSTiXFjs3hfCX4AMp14Znmb82EX239Eb61W8GvVgA7EgH",
+	"MBKuEITuwGvemO6EpPTcyJj0y9h2WVv3wZBY5CE8BS5rX8IVc11wLU9Fav2/8IIbpXJ0qkK4Z9Gs7+9M",
+	"BHbfOvcTwIfgGj5z6D7hfbJQYLICzb1Qjght/VxZyA29yrwNnWjWqgmOxnl8LCJCKsShjPsykhdsJRE3",
+	"EaVXIHiU1Yh9Lw3wPxBFwTtg5lR42WRIrHC1pNkl0UbmkNxwNBqNiIDzKZWVW0YTAefxlMRGFSKhxqIO",
+	"hPlrutJEy46go+8dEdhSGwrj0Zd0BYfEwlJGoF9IM++KQE+5YuttznwEeuFohZW8y5PZi3p2xJ26g83l",
+	"0ooZK0eLqIWvxNoy1ckD+qATSkvQ2j5Y10pg9Dv2FfB708G/AWO+KIXtgKyGQ49QZYcO8tV7LLr5yaiI",
+	"23KUzhpFgitl2sX6Y4Jtw7ByyVaRzyKChpOO8aI3FbusyKlzs1rloE+JkYZmeG9cK8nrW+1Q6IYKtd5N",
+	"M2omQmLaHXGDESdQtXdwiglVdjCW61rKwpD8W7uI8Ngxtno0DEbHa5DsJsItiX0EQnk8wFAb3yUel77k",
+	"BaMCy8R4Z3XOqEu98roCVkEuaxBX0TQAKYCOZqhKI7WLCwymqyToDbKo9kpu+qMm/7zqIJutmthu9b6Q",
+	"0BoJPVujAvoz8I1tdDo1iB3mS5cNYWiWySVLXe9R72EyUk5EvxLpfTKQcy6RhRR2lpb8zSSx5CaGnMBx",
+	"7aF4IuD0U0Himj8oHgQPu5xVZ/0+fEFu9N/FEYTf7rJ/f66OoN/Hr3OrI31T3w706gS++sk4m/UlnHQs",
+	"XbJWHsHIynEcNd3GUk1ETFUytwq48yLzaduZhJlVNF0NUH0rGzJqcgGd0n3bnBqxbUWSkDOEjttHa7Rl",
+	"ScGMaeEosxNJfyoLRdiK6cEppME74mvHLQdxM4J6EW4CE8E1Ye9ZUkASI3rGrHzHs6wSb6iGdjEwhbC/",
+	"Gm69Lbf5nohU9YHfKXCsNsMgpQKgWEr6LsvAGcgxx769zOVTbrPSwRcD7MemiXgqqc+HqSPwHRWNUIUl",
+	"hWjF2tzQRRWCXLA5F2mn/atUbsH2g34WjAuNSCJTFk1ERQzRdFtJFr6DbMP06u2MxMgs7ey3/x0zr4t7",
+	"9VXY4TvsHKr4ErgWCFzzNmdYn9+plYgqLOfi2Jy4RKtaW6G14GwKfl/uHWnO/0vifz5+HnfUUMJ3dy8A",
+	"8mgf3yvo4htS0JxdGBrlNXPPTp2uj04HzRLFjB6S1+xKXsJ5sgOjCRgj0rlIsiJl5wqf+NZOIg4HnLxF",
+	"qHZS61vDNlR8Z/rsjaFzbLkSF1JmjIo/qo4Pn9ieSmLqe/f51xM3Hmc8JXAXugrdhgXjF1oX4Nu/YFRZ",
+	"7IZFxNozOVNaCuLr0FxxK8PUCNEv8iIi1IdBlvnVTgR2HY5Lc5vLv/DzA24FJ2oi9FwuXQfIIUGHj45L",
+	"7wzwLZDdU5a59ogLapI5qNuZvLBM0BimhCb9eKpokR78KR4MyZmduytY1pn9gPh7n7kP8IXfSYCF7U3d",
+	"GV0/PBxuf+Lc9iMLibBklt86xNjpeK1xmMMPTvzrKmb6dl4zRXsjsPN1u/Qor0RiF9UreQktp4iqcxx0",
+	"UAt5IPNhQE+zT1YYvr3eKbKUL9JXQ2mwi7IvQuwgTMH7IE6RPnR4/cXwLploizzk6F9v3PvPn0cH39CD",
+	"6bsPD46v/6m3RRhq2mm2NkY79dnCmF7v8+o7ih+BYFP7wq658/uku1fj1zPe77KV2R9QXCrXZAeZqbY/",
+	"n7/EVE7Wk9Z7KUcbPmAlQ+hMQ/Pkvgx4r8x9VbDTjBqQoYrM6GDyWcsod+841qXF12wrX9hJSJlvoeKn",
+	"UEWm2tUXT3tdnAIQ+dB9en/zfusbW7PDEpplYNf2p2FIXjQt5BEWP3ZrgWnYF2wiBOMuuKo8W0xBxFbT",
+	"EA8pwFKR/snowaDMIXExXl/ptUKA8IGcak36EAhcVtKA6FB8aIA9RCeinvMeewZ+Xp7smEDUnkhM7bTj",
+	"O1eMcD0R3opcJbfkil1xWei6k6DmivCmfqdwTQSkjsMGUuxYE9CFsGocu3eL/lOW8CpG+eMVf9tMr7xB",
+	"nvRLmz2EaTIhi9m8TocVI1x8sdvfPHD6Y2tzDrEbJPd2pejWSKFiv7DE3BslfJJJ3ci+qMsJsjCWVNjL",
+	"NaJ2ipRTLiB3loOvMbU0bhXSES30/6AHH7fuS9Lpx3fE2XW/i0M5ZzQz89964w/2ryr80f4lcyZozocr",
+	"usjcJfDRw9MWHpYUipsVHFa0f54VZt4b//zOHkfN1NWGruq+ILdMaEbw2V7UK1TWG/fmxuTjw8Oj46+H",
+	"o+FoeDR+PHo8gjPu5rimZdMFS8mULjgGkleFkYYtFVYHsvEw/IGlRLGM+bLErjDMKVlLkwcuVuY6rTVh",
+	"1x35flQZPqWJcaOXFWswjhsFDigjVphho0YYC434puWBdX1+p7JQB2zFdLgUM9QS5UyXRTki12WfmnaZ",
+	"Tw21Doetsnxdk8PKAnZmMJYqLEBzpurr0+zF3R7FtaDXUcNTpyu5DQOUwcSXUkOJmSsQL8p9aeRU1Dfe",
+	"+/jWP/qXmtUeS8bnTOYZWtedzV6fElqzhNeaJqMBq2O3c8tvDuwrEZlTPT9I5hSqzoF+QTI5G5PlXJKU",
+	"4/pHIDOViTZMsYnoP/uJnL0gZ4khZ8oMydExAHb0zSDyLRj51BH2yHsMkjlLLn2rH5FaETiXymgspSAL",
+	"A6mmuUVH5oZYETmdQm1XLGYIIEI5R5B1fX18ezUw3b8CDYkggMcijo582JTbO64hi1XRpI7ZbnmtovT/",
+	"AgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
