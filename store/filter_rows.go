@@ -136,19 +136,6 @@ func (s *Store) updateLatestMetrics(ctx context.Context, v versionRow, points []
 	return nil
 }
 
-// lockVersion takes the version row's write lock until the transaction ends
-// (SQLite's write transactions serialise anyway).
-func (s *Store) lockVersion(ctx context.Context, versionID int64) error {
-	db := s.db.WithContext(ctx)
-	var row versionRow
-	err := db.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
-		Select("id").Where("id = ?", versionID).Take(&row).Error
-	if err != nil {
-		return notFound("lock version", err, "version not found")
-	}
-	return nil
-}
-
 // latestMetricOf reads one row of latest_metrics; found is false when there
 // is none.
 func (s *Store) latestMetricOf(ctx context.Context, versionID int64, key string) (row latestMetricRow, found bool, err error) {

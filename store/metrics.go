@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/modelkeep/modelkeep"
 )
@@ -50,19 +51,22 @@ func (s *Store) AddMetrics(ctx context.Context, model string, number int, metric
 		if res.RowsAffected == 0 {
 			return modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", model)
 		}
-		var rev int64
-		if err := db.Raw("SELECT metrics_rev FROM models WHERE name = ?", model).Scan(&rev).Error; err != nil {
+		var m struct {
+			ID         int64 `gorm:"column:id"`
+			MetricsRev int64 `gorm:"column:metrics_rev"`
+		}
+		if err := db.Raw("SELECT id, metrics_rev FROM models WHERE name = ?", model).Scan(&m).Error; err != nil {
 			return dbErr(fmt.Sprintf("add metrics to version %s/%d", model, number), err)
 		}
-		v, err := tx.versionRowOf(ctx, model, number)
+		rev := m.MetricsRev
+		// The version, read and locked in one: on MySQL the inserts'
+		// foreign key checks take a shared lock on the version row, and two
+		// calls upgrading theirs to write latest_metrics would deadlock.
+		var v versionRow
+		err := db.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("model_id = ? AND number = ?", m.ID, number).Take(&v).Error
 		if err != nil {
-			return err
-		}
-		// Lock before inserting: on MySQL the inserts' foreign key checks
-		// take a shared lock on the version row, and two calls upgrading
-		// theirs to write latest_metrics would deadlock.
-		if err := tx.lockVersion(ctx, v.ID); err != nil {
-			return err
+			return notFound("add metrics", err, "version %d of model %q not found", number, model)
 		}
 		rows := make([]metricRow, len(metrics))
 		for i, m := range metrics {
