@@ -2,13 +2,10 @@ package store
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"time"
 
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -134,18 +131,4 @@ func (s *Store) updateLatestMetrics(ctx context.Context, v versionRow, points []
 		return dbErr("update latest metrics", err)
 	}
 	return nil
-}
-
-// latestMetricOf reads one row of latest_metrics; found is false when there
-// is none.
-func (s *Store) latestMetricOf(ctx context.Context, versionID int64, key string) (row latestMetricRow, found bool, err error) {
-	db := s.db.WithContext(ctx)
-	err = db.Where("version_id = ? AND metric_key = ?", versionID, key).Take(&row).Error
-	switch {
-	case err == nil:
-		return row, true, nil
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return row, false, nil
-	}
-	return row, false, dbErr(fmt.Sprintf("read latest metric %q", key), err)
 }
