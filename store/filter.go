@@ -320,11 +320,43 @@ func (c *filterCompiler) keyedMatch(kt keyedTable, alias string, cond *modelkeep
 		}
 		if whole {
 			c.b.text(" AND ")
-			return c.compare(a+kt.valueCol, cond)
+			if err := c.compare(a+kt.valueCol, cond); err != nil {
+				return err
+			}
+			return c.exactly(a+kt.valueCol, cond)
 		}
+		// A value shorter than a head is its head.
+		return c.exactly(a+kt.headCol, &headCond)
+	}
+	if cond.Op == modelkeep.OpNe && c.dialect == dialectMySQL {
+		c.b.text("CAST(" + a + kt.valueCol + " AS BINARY) <> ")
+		c.b.arg(sqlValue(cond.Values[0]))
 		return nil
 	}
-	return c.compare(a+kt.valueCol, cond)
+	if err := c.compare(a+kt.valueCol, cond); err != nil {
+		return err
+	}
+	return c.exactly(a+kt.valueCol, cond)
+}
+
+// exactly adds to an equality (= or IN) of strings that col holds just
+// the values, on MySQL: its utf8mb4_bin collation ignores trailing spaces
+// ("risk" = "risk "), a binary string compares every byte, as SQLite does.
+// The equality before it still picks the index range; this only drops the
+// rows that differ by trailing spaces.
+func (c *filterCompiler) exactly(col string, cond *modelkeep.Condition) error {
+	if c.dialect != dialectMySQL || (cond.Op != modelkeep.OpEq && cond.Op != modelkeep.OpIn) {
+		return nil
+	}
+	for _, v := range cond.Values {
+		if _, ok := v.(string); !ok {
+			return nil
+		}
+	}
+	c.b.text(" AND ")
+	exact := *cond
+	exact.Op = modelkeep.OpIn
+	return c.compare("CAST("+col+" AS BINARY)", &exact)
 }
 
 // valueHeads returns the heads of cond's values when cond is an equality

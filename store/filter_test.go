@@ -71,8 +71,10 @@ func seedSearch(t *testing.T, s *Store) {
 			CreatedBy: "bob", CreatedAt: at(102)},
 		3: {Tags: map[string]string{"team": "growth", "note": headNote + "x"}, CreatedBy: "alice", CreatedAt: at(102)},
 		4: {Tags: map[string]string{"note": headNote}, Params: map[string]string{"note": headNote + "ü"}, CreatedBy: "alice", CreatedAt: at(101)},
-		5: {CreatedBy: "alice", CreatedAt: at(103)},
-		6: {CreatedBy: "alice", CreatedAt: at(103)},
+		// Values that differ only by a trailing space: MySQL's collation
+		// pads, the filter must not.
+		5: {Tags: map[string]string{"code": "x "}, Params: map[string]string{"code": "y"}, CreatedBy: "alice", CreatedAt: at(103)},
+		6: {Tags: map[string]string{"code": "x"}, Params: map[string]string{"code": "y "}, CreatedBy: "alice", CreatedAt: at(103)},
 	}
 	for n := 1; n < len(versions); n++ {
 		v := versions[n]
@@ -324,6 +326,14 @@ func TestFilterVersions(t *testing.T) {
 			{`metrics.loss <= 0.3`, "1"},
 			{`metrics.nope > -1e300`, ""},
 			{`params.lr = "0.1"`, "1"},
+			// A trailing space is part of a value, in both dialects.
+			{`tags.code = "x"`, "6"},
+			{`tags.code = "x "`, "5"},
+			{`tags.code IN ("x ", "z")`, "5"},
+			{`tags.code != "x"`, "5"},
+			{`tags.code = "x" AND params.code = "y "`, "6"},
+			{`params.code = "y"`, "5"},
+			{`params.code != "y"`, "6"},
 			{`params.opt LIKE "ad%"`, "1"},
 			{`params.lr IN ("0.1", "0.01")`, "2,1"},
 			{`params."we\"ird\\key ü.x" LIKE "val\"ue\\\\ %"`, "1"},
@@ -552,10 +562,11 @@ func TestCompileFilter(t *testing.T) {
 				"versions.id IN (SELECT vt.version_id FROM version_tags vt WHERE vt.model_id = ? AND vt.tag_key = ? AND vt.tag_value GLOB ?)))",
 			[]any{int64(7), "team", "risk", int64(7), "auc", 0.9, int64(7), "x", "a_*"}},
 		{dialectMySQL,
-			"(versions.id IN (SELECT vt.version_id FROM version_tags vt WHERE vt.model_id = ? AND vt.tag_key = ? AND vt.tag_value_head = ?) AND " +
+			"(versions.id IN (SELECT vt.version_id FROM version_tags vt WHERE vt.model_id = ? AND vt.tag_key = ? AND vt.tag_value_head = ? " +
+				"AND CAST(vt.tag_value_head AS BINARY) IN (?)) AND " +
 				"(versions.id IN (SELECT lm.version_id FROM latest_metrics lm WHERE lm.model_id = ? AND lm.metric_key = ? AND lm.value >= ?) OR " +
 				"versions.id IN (SELECT vt.version_id FROM version_tags vt WHERE vt.model_id = ? AND vt.tag_key = ? AND CONCAT(vt.tag_value) LIKE ? ESCAPE '!')))",
-			[]any{int64(7), "team", "risk", int64(7), "auc", 0.9, int64(7), "x", "a!_%"}},
+			[]any{int64(7), "team", "risk", "risk", int64(7), "auc", 0.9, int64(7), "x", "a!_%"}},
 	} {
 		sql, args, err := compileFilter(tc.dialect, modelkeep.FilterVersions, 7, f)
 		if err != nil || sql != tc.sql || !reflect.DeepEqual(args, tc.args) {
@@ -618,7 +629,7 @@ func init() {
 		status stage finalized_at source_run_id source_git_commit model_tags mt version_tags vt version_params vp
 		latest_metrics lm sort_metric model_id version_id tag_key tag_value param_key param_value metric_key value
 		tag_value_head param_value_head version_number d
-		IN SELECT FROM WHERE AND OR LIKE ESCAPE GLOB CONCAT IS NULL ASC DESC LEFT JOIN ON
+		IN SELECT FROM WHERE AND OR LIKE ESCAPE GLOB CONCAT CAST AS BINARY IS NULL ASC DESC LEFT JOIN ON
 		STRAIGHT_JOIN CROSS ORDER BY LIMIT
 `) {
 		allowedSQLWords[w] = true
@@ -902,4 +913,30 @@ func explainPlan(t *testing.T, s *Store, query string, args ...any) []string {
 		plan = append(plan, strings.Join(line, " "))
 	}
 	return plan
+}
+
+// A trailing space is part of a model tag's value too, in both dialects
+// (MySQL's collation would ignore it: filterCompiler.exactly).
+func TestFilterModelTagsTrailingSpace(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		mustCreateModel(t, s, "n", map[string]string{"team": "risk"})
+		mustCreateModel(t, s, "o", map[string]string{"team": "risk "})
+		for _, tc := range []struct{ filter, want string }{
+			{`tags.team = "risk"`, "n"},
+			{`tags.team = "risk "`, "o"},
+			{`tags.team IN ("risk ", "x")`, "o"},
+			{`tags.team != "risk"`, "o"},
+			{`tags.team != "risk "`, "n"},
+		} {
+			ms, err := s.ListModels(t.Context(), modelkeep.ModelFilter{Where: mustParseFilter(t, modelkeep.FilterModels, tc.filter)})
+			var names []string
+			for _, m := range ms {
+				names = append(names, m.Name)
+			}
+			if got := strings.Join(names, ","); err != nil || got != tc.want {
+				t.Errorf("%s: %q, %v; want %q", tc.filter, got, err, tc.want)
+			}
+		}
+	})
 }

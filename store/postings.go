@@ -107,7 +107,8 @@ func (s *Store) postings(ctx context.Context, m modelAt, kt keyedTable, cond *mo
 	// started: reading past it could see a version whose predecessors are
 	// not all visible to this read yet.
 	db := s.db.WithContext(ctx)
-	rows, err := db.Raw(postingsQuery(kt), m.id, key.key, key.value, upTo, m.latest).Rows()
+	query, args := postingsQuery(s.dialect, kt, m.id, key.key, key.value, upTo, m.latest)
+	rows, err := db.Raw(query, args...).Rows()
 	if err != nil {
 		return nil, dbErr("read search postings", err)
 	}
@@ -390,7 +391,16 @@ func compileCandidateList(dialect string, m modelAt, f modelkeep.VersionFilter, 
 // value head, in a range of numbers, from the search index in order (on
 // SQLite the value head is a VIRTUAL column, which it reads from the table
 // too: migrations/sqlite/0044).
-func postingsQuery(kt keyedTable) string {
+//
+// On MySQL the head is also compared as a binary string: the collation
+// ignores trailing spaces (filterCompiler.exactly).
+func postingsQuery(dialect string, kt keyedTable, modelID int64, key, value string, after, upTo int) (string, []any) {
+	exact, args := "", []any{modelID, key, value}
+	if dialect == dialectMySQL {
+		exact = "CAST(" + kt.headCol + " AS BINARY) = ? AND "
+		args = append(args, value)
+	}
 	return "SELECT " + kt.numberCol + ", " + kt.idCol + " FROM " + kt.table + " WHERE model_id = ? AND " + kt.keyCol + " = ? AND " +
-		kt.headCol + " = ? AND " + kt.numberCol + " > ? AND " + kt.numberCol + " <= ? ORDER BY " + kt.numberCol
+			kt.headCol + " = ? AND " + exact + kt.numberCol + " > ? AND " + kt.numberCol + " <= ? ORDER BY " + kt.numberCol,
+		append(args, after, upTo)
 }
