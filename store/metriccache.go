@@ -1,11 +1,11 @@
 package store
 
 import (
-	"container/list"
 	"context"
 	"sync"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/internal/lru"
 )
 
 // The metric cache holds, per model and metric key, every version's latest
@@ -23,11 +23,7 @@ import (
 // overwritten by a newer call since, and carries the newer stamp. A list
 // that read metrics_rev = R then sees values at least as new as R.
 type metricCache struct {
-	mu      sync.Mutex
-	entries map[metricKey]*list.Element // of *metricValues
-	lru     *list.List
-	size    int // values held in all
-	max     int
+	values *lru.Weighted[metricKey, *metricValues] // weighing their values
 }
 
 // metricCacheEntries bounds the metric cache: about 40 MiB of values.
@@ -49,13 +45,10 @@ type metricValues struct {
 	mu      sync.RWMutex
 	rev     int64 // -1: nothing read yet
 	values  map[int64]float64
-	// counted is how many values the cache's size counts for this entry;
-	// guarded by the cache's mu, not mu.
-	counted int
 }
 
 func newMetricCache(max int) *metricCache {
-	return &metricCache{entries: map[metricKey]*list.Element{}, lru: list.New(), max: max}
+	return &metricCache{values: lru.New[metricKey, *metricValues](max)}
 }
 
 // lookup returns the version's value and whether it has one.
@@ -71,16 +64,9 @@ func (mv *metricValues) lookup(versionID int64) (float64, bool) {
 func (s *Store) metricValuesOf(ctx context.Context, m modelAt, key string) (*metricValues, error) {
 	mc := s.metricCache
 	k := metricKey{modelID: m.id, key: key}
-	mc.mu.Lock()
-	var mv *metricValues
-	if e, ok := mc.entries[k]; ok {
-		mc.lru.MoveToFront(e)
-		mv = e.Value.(*metricValues)
-	} else {
-		mv = &metricValues{key: k, rev: -1, values: map[int64]float64{}}
-		mc.entries[k] = mc.lru.PushFront(mv)
-	}
-	mc.mu.Unlock()
+	mv := mc.values.GetOrAdd(k, func() *metricValues {
+		return &metricValues{key: k, rev: -1, values: map[int64]float64{}}
+	})
 
 	current := func() (int64, bool) {
 		mv.mu.RLock()
@@ -129,31 +115,10 @@ func (s *Store) metricValuesOf(ctx context.Context, m modelAt, key string) (*met
 	mv.rev = newest
 	n := len(mv.values)
 	mv.mu.Unlock()
-	mc.grew(mv, n)
+	// Evicts the least recently used others beyond the budget (never mv:
+	// a list is using it); nothing when mv was evicted meanwhile.
+	mc.values.SetWeight(k, mv, n)
 	return mv, nil
-}
-
-// grew records that mv now holds n values and evicts the least recently
-// used entries beyond the budget (mv itself last: a list is using it).
-func (mc *metricCache) grew(mv *metricValues, n int) {
-	mc.mu.Lock()
-	defer mc.mu.Unlock()
-	if e, ok := mc.entries[mv.key]; !ok || e.Value.(*metricValues) != mv {
-		return // evicted meanwhile: not counted any more
-	}
-	mc.size += n - mv.counted
-	mv.counted = n
-	for mc.size > mc.max && mc.lru.Len() > 1 {
-		e := mc.lru.Back()
-		old := e.Value.(*metricValues)
-		if old == mv {
-			mc.lru.MoveToFront(e)
-			continue
-		}
-		mc.lru.Remove(e)
-		delete(mc.entries, old.key)
-		mc.size -= old.counted
-	}
 }
 
 // metricCondition is a metric threshold checked in memory.

@@ -1,14 +1,13 @@
 package store
 
 import (
-	"container/list"
 	"context"
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/internal/lru"
 )
 
 // A filter such as tags.team = "risk" AND tags.tier = "gold" AND
@@ -34,11 +33,7 @@ import (
 // a model that has grown reads only the versions after upTo. Lists live in
 // one LRU bounded by postingCacheEntries versions in all (12 bytes each).
 type postingCache struct {
-	mu      sync.Mutex
-	entries map[postingKey]*list.Element // of *postingList
-	lru     *list.List                   // front: most recently used
-	size    int                          // versions held in all
-	max     int
+	lists *lru.Weighted[postingKey, *postingList] // weighing their versions
 }
 
 // postingCacheEntries bounds the cache: about 48 MiB of lists.
@@ -61,7 +56,7 @@ type postingList struct {
 }
 
 func newPostingCache(max int) *postingCache {
-	return &postingCache{entries: map[postingKey]*list.Element{}, lru: list.New(), max: max}
+	return &postingCache{lists: lru.New[postingKey, *postingList](max)}
 }
 
 // cachable reports whether cond can be answered from a posting list: a
@@ -89,13 +84,7 @@ type modelAt struct {
 func (s *Store) postings(ctx context.Context, m modelAt, kt keyedTable, cond *modelkeep.Condition) (*postingList, error) {
 	key := postingKey{modelID: m.id, table: kt.table, key: cond.Field.Key, value: cond.Values[0].(string)}
 	pc := s.postingCache
-	pc.mu.Lock()
-	var cached *postingList
-	if e, ok := pc.entries[key]; ok {
-		pc.lru.MoveToFront(e)
-		cached = e.Value.(*postingList)
-	}
-	pc.mu.Unlock()
+	cached, _ := pc.lists.Get(key)
 	if cached != nil && cached.upTo >= m.latest {
 		return cached, nil
 	}
@@ -136,32 +125,12 @@ func (s *Store) postings(ctx context.Context, m modelAt, kt keyedTable, cond *mo
 	return next, nil
 }
 
-// put stores l, replacing a shorter list of the same key, and evicts the
-// least recently used lists beyond the budget.
+// put stores l, replacing a shorter list of the same key (never a longer
+// one: another request may have got further meanwhile), and evicts the
+// least recently used lists beyond the budget. A list larger than the
+// whole cache is used once, not kept.
 func (pc *postingCache) put(l *postingList) {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	if e, ok := pc.entries[l.key]; ok {
-		old := e.Value.(*postingList)
-		if old.upTo >= l.upTo {
-			return // another request got further meanwhile
-		}
-		pc.size -= len(old.numbers)
-		pc.lru.Remove(e)
-		delete(pc.entries, l.key)
-	}
-	if len(l.numbers) > pc.max {
-		return // larger than the whole cache: used once, not kept
-	}
-	pc.entries[l.key] = pc.lru.PushFront(l)
-	pc.size += len(l.numbers)
-	for pc.size > pc.max {
-		e := pc.lru.Back()
-		old := e.Value.(*postingList)
-		pc.size -= len(old.numbers)
-		pc.lru.Remove(e)
-		delete(pc.entries, old.key)
-	}
+	pc.lists.Put(l.key, l, len(l.numbers), func(old *postingList) bool { return old.upTo < l.upTo })
 }
 
 // intersectNewest calls yield with the (number, id) pairs present in every

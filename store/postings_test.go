@@ -71,16 +71,16 @@ func TestPostingCacheEvicts(t *testing.T) {
 	put("a", 3, 1, 2, 3)
 	put("b", 2, 1, 2)
 	put("c", 2, 1, 2) // over 5: a, the least recently used, goes
-	if _, ok := pc.entries[key("a")]; ok || pc.size != 4 {
-		t.Fatalf("a kept or size %d", pc.size)
+	if _, ok := pc.lists.Get(key("a")); ok || pc.lists.Weight() != 4 {
+		t.Fatalf("a kept or size %d", pc.lists.Weight())
 	}
 	put("b", 1, 1) // older than the cached b: ignored
-	if l := pc.entries[key("b")].Value.(*postingList); l.upTo != 2 {
+	if l, _ := pc.lists.Get(key("b")); l.upTo != 2 {
 		t.Fatalf("b replaced by an older list: %+v", l)
 	}
 	put("d", 9, 1, 2, 3, 4, 5, 6) // larger than the cache: not kept
-	if _, ok := pc.entries[key("d")]; ok || pc.size != 4 {
-		t.Fatalf("d kept or size %d", pc.size)
+	if _, ok := pc.lists.Get(key("d")); ok || pc.lists.Weight() != 4 {
+		t.Fatalf("d kept or size %d", pc.lists.Weight())
 	}
 }
 
@@ -106,7 +106,7 @@ func TestPostingsFollowTheModel(t *testing.T) {
 			if got := listVersionNumbers(t, s, where, modelkeep.Order{}, 10); got != "1" {
 				t.Fatalf("round %d: got %q, want 1", round, got)
 			}
-			if len(s.postingCache.entries) == 0 {
+			if s.postingCache.lists.Len() == 0 {
 				t.Fatal("the list did not go through the posting cache")
 			}
 			create(risk, lr)
@@ -251,7 +251,7 @@ func TestMetricCacheFollowsNewPoints(t *testing.T) {
 		add(4, "loss", 0.2, 1)
 		add(5, "auc", 0.99, 1) // no loss: != does not match a missing metric
 		check("first points", "4,2")
-		if len(s.metricCache.entries) == 0 {
+		if s.metricCache.values.Len() == 0 {
 			t.Fatal("the list did not go through the metric cache")
 		}
 		add(4, "auc", 0.5, 2) // a later step replaces the value
@@ -368,7 +368,7 @@ func TestMetricOnlyFilterSkipsTheCaches(t *testing.T) {
 	if got := listVersionNumbers(t, s, where, modelkeep.Order{}, 10); got != "1" {
 		t.Fatalf("got %q", got)
 	}
-	if n := len(s.metricCache.entries); n != 0 {
+	if n := s.metricCache.values.Len(); n != 0 {
 		t.Fatalf("%d metric cache entries, want 0", n)
 	}
 }
