@@ -169,28 +169,9 @@ func compileDrivenVersionList(dialect string, modelID int64, f modelkeep.Version
 	sel = "SELECT " + sel + stateColumns + " FROM "
 	join = " " + join + " "
 	c.b.text(sel + dt.table + " d")
-	// The other keyed conditions of the AND become joins on the side
-	// tables' primary keys (version id, key): at most one row each, so a
-	// join keeps or drops a version as the IN subquery would.
-	var rest []modelkeep.FilterExpr
-	for i, t := range terms {
-		if i == drive {
-			continue
-		}
-		cond, isCond := t.(*modelkeep.Condition)
-		kt, keyed := keyedTable{}, false
-		if isCond {
-			kt, keyed = c.keyedTable(cond)
-		}
-		if !keyed {
-			rest = append(rest, t)
-			continue
-		}
-		alias := fmt.Sprintf("j%d", i)
-		c.b.text(join + kt.table + " " + alias + " ON " + alias + "." + kt.idCol + " = d." + dt.idCol + " AND ")
-		if err := c.keyedMatch(kt, alias, cond); err != nil {
-			return "", nil, false, err
-		}
+	keyed, rest := c.splitKeyed(terms, drive)
+	if err := c.joinKeyed(join, "d", dt, keyed); err != nil {
+		return "", nil, false, err
 	}
 	c.b.text(join + "versions ON versions.id = d." + dt.idCol + " WHERE d.model_id = ")
 	c.b.arg(modelID)
@@ -210,6 +191,45 @@ func compileDrivenVersionList(dialect string, modelID int64, f modelkeep.Version
 
 // listTail ends a version list's query: the list's stage and status, the
 // rest of its filter, newest first by orderCol, at most limit (0: all).
+// keyedTerm is a keyed condition of an AND (tags.<key> = ..., ...), read
+// from its side table as alias.
+type keyedTerm struct {
+	alias string
+	kt    keyedTable
+	cond  *modelkeep.Condition
+}
+
+// splitKeyed separates the keyed conditions of terms, all but terms[skip]
+// (-1: none skipped), from the others, which the list's WHERE checks.
+func (c *filterCompiler) splitKeyed(terms []modelkeep.FilterExpr, skip int) (keyed []keyedTerm, others []modelkeep.FilterExpr) {
+	for i, t := range terms {
+		if i == skip {
+			continue
+		}
+		if cond, isCond := t.(*modelkeep.Condition); isCond {
+			if kt, ok := c.keyedTable(cond); ok {
+				keyed = append(keyed, keyedTerm{alias: fmt.Sprintf("j%d", i), kt: kt, cond: cond})
+				continue
+			}
+		}
+		others = append(others, t)
+	}
+	return keyed, others
+}
+
+// joinKeyed joins the side table of each keyed term on the primary key
+// (version id, key) of the driving side table dt, read as alias: at most one
+// row each, so a join keeps or drops a version as the IN subquery would.
+func (c *filterCompiler) joinKeyed(join, alias string, dt keyedTable, keyed []keyedTerm) error {
+	for _, k := range keyed {
+		c.b.text(join + k.kt.table + " " + k.alias + " ON " + k.alias + "." + k.kt.idCol + " = " + alias + "." + dt.idCol + " AND ")
+		if err := c.keyedMatch(k.kt, k.alias, k.cond); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (c *filterCompiler) listTail(f modelkeep.VersionFilter, rest []modelkeep.FilterExpr, orderCol string, limit int) error {
 	if f.Stage != "" {
 		c.b.text(" AND versions.stage = ")

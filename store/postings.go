@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"slices"
 
@@ -313,33 +312,15 @@ func compileCandidateList(dialect string, m modelAt, f modelkeep.VersionFilter, 
 		}
 		c.b.text(")")
 	}
-	type keyedTerm struct {
-		alias string
-		kt    keyedTable
-		cond  *modelkeep.Condition
-	}
-	var keyed []keyedTerm
-	var where []modelkeep.FilterExpr
-	for i, t := range rest {
-		if cond, isCond := t.(*modelkeep.Condition); isCond {
-			if kt, ok := c.keyedTable(cond); ok {
-				keyed = append(keyed, keyedTerm{alias: fmt.Sprintf("j%d", i), kt: kt, cond: cond})
-				continue
-			}
-		}
-		where = append(where, t)
-	}
+	keyed, where := c.splitKeyed(rest, -1)
 	if len(keyed) == 0 {
 		c.b.text("versions WHERE ")
 		idsIn("versions.id")
 	} else {
 		d := keyed[0]
 		c.b.text(d.kt.table + " " + d.alias)
-		for _, k := range keyed[1:] {
-			c.b.text(join + k.kt.table + " " + k.alias + " ON " + k.alias + "." + k.kt.idCol + " = " + d.alias + "." + d.kt.idCol + " AND ")
-			if err := c.keyedMatch(k.kt, k.alias, k.cond); err != nil {
-				return "", nil, err
-			}
+		if err := c.joinKeyed(join, d.alias, d.kt, keyed[1:]); err != nil {
+			return "", nil, err
 		}
 		c.b.text(join + "versions ON versions.id = " + d.alias + "." + d.kt.idCol + " WHERE ")
 		idsIn(d.alias + "." + d.kt.idCol)
