@@ -207,6 +207,10 @@ func TestComposeHealthchecks(t *testing.T) {
 			if cmd := strings.Join(hc.Test[1:], " "); !strings.Contains(cmd, tt.probe) {
 				t.Errorf("%s health check %q does not run %q", tt.service, cmd, tt.probe)
 			}
+			// docker top and ps show a health check's command line.
+			if cmd := strings.ToLower(strings.Join(hc.Test, " ")); strings.Contains(cmd, "password") || strings.Contains(cmd, "secret") {
+				t.Errorf("%s health check %q passes a secret on its command line", tt.service, hc.Test)
+			}
 			if tt.noShell && hc.Test[0] != "CMD" {
 				t.Errorf("%s health check is %q: its image has no shell, want [\"CMD\", ...]", tt.service, hc.Test)
 			}
