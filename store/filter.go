@@ -189,8 +189,6 @@ func compileDrivenVersionList(dialect string, modelID int64, f modelkeep.Version
 	return c.b.sql.String(), c.b.args, true, nil
 }
 
-// listTail ends a version list's query: the list's stage and status, the
-// rest of its filter, newest first by orderCol, at most limit (0: all).
 // keyedTerm is a keyed condition of an AND (tags.<key> = ..., ...), read
 // from its side table as alias.
 type keyedTerm struct {
@@ -230,6 +228,8 @@ func (c *filterCompiler) joinKeyed(join, alias string, dt keyedTable, keyed []ke
 	return nil
 }
 
+// listTail ends a version list's query: the list's stage and status, the
+// rest of its filter, newest first by orderCol, at most limit (0: all).
 func (c *filterCompiler) listTail(f modelkeep.VersionFilter, rest []modelkeep.FilterExpr, orderCol string, limit int) error {
 	if f.Stage != "" {
 		c.b.text(" AND versions.stage = ")
@@ -348,9 +348,10 @@ func (c *filterCompiler) keyedMatch(kt keyedTable, alias string, cond *modelkeep
 		// A value shorter than a head is its head.
 		return c.exactly(a+kt.headCol, &headCond)
 	}
-	if cond.Op == modelkeep.OpNe && c.dialect == dialectMySQL {
+	if _, isString := cond.Values[0].(string); isString && cond.Op == modelkeep.OpNe && c.dialect == dialectMySQL {
+		// Exact, as exactly makes = and IN.
 		c.b.text("CAST(" + a + kt.valueCol + " AS BINARY) <> ")
-		c.b.arg(sqlValue(cond.Values[0]))
+		c.b.arg(cond.Values[0])
 		return nil
 	}
 	if err := c.compare(a+kt.valueCol, cond); err != nil {

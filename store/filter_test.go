@@ -940,3 +940,23 @@ func TestFilterModelTagsTrailingSpace(t *testing.T) {
 		}
 	})
 }
+
+// Only string values are compared as binary strings on MySQL; a metric's
+// != stays a numeric comparison.
+func TestExactComparesStringsOnly(t *testing.T) {
+	for _, tc := range []struct {
+		filter string
+		cast   bool
+	}{
+		{`metrics.auc != 0.9`, false},
+		{`metrics.auc = 0.9`, false},
+		{`tags.team != "risk"`, true},
+		{`tags.team = "risk"`, true},
+		{`params.lr IN ("0.1", "0.2")`, true},
+	} {
+		sql, _, err := compileFilter(dialectMySQL, modelkeep.FilterVersions, 7, mustParseFilter(t, modelkeep.FilterVersions, tc.filter))
+		if err != nil || strings.Contains(sql, "AS BINARY") != tc.cast {
+			t.Errorf("%s: %s (%v); want a binary comparison: %v", tc.filter, sql, err, tc.cast)
+		}
+	}
+}
