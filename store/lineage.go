@@ -211,7 +211,7 @@ func (s *Store) versionIDByName(ctx context.Context, model string, number int) (
 // lineageWalk is the state of one Lineage call.
 type lineageWalk struct {
 	db      *gorm.DB
-	hot     *gorm.DB // for the level queries
+	hot     *gorm.DB // prepared (hotDB), for level queries whose text repeats
 	q       modelkeep.LineageQuery
 	scope   modelkeep.Actor
 	dialect string
@@ -291,8 +291,15 @@ func (w *lineageWalk) walk(dirs []*walkDirection, first [][]lineageEdgeRow) erro
 		rows := first // every direction is active at the first level
 		if level > 0 {
 			query, args := levelQuery(w.dialect, active, budget+1)
+			// Prepared (w.hot) only when the text is one of the few a
+			// frontier of single nodes makes; a text per frontier size
+			// would churn the statement cache and push out the hot reads.
+			db := w.db
+			if singleNodes(active) {
+				db = w.hot
+			}
 			var err error
-			if rows, err = w.readLevel(query, args, len(active)); err != nil {
+			if rows, err = w.readLevel(db, query, args, len(active)); err != nil {
 				return err
 			}
 		}
@@ -349,7 +356,7 @@ func (w *lineageWalk) follow(d *walkDirection, rows []lineageEdgeRow) []nodeKey 
 // and the start's row id as the edges name it, "" when it has none.
 func (w *lineageWalk) startLevel(dirs []*walkDirection, limit int) ([][]lineageEdgeRow, string, error) {
 	query, args := startQuery(w.dialect, dirs, w.q.Start, limit)
-	rows, err := w.readLevel(query, args, len(dirs))
+	rows, err := w.readLevel(w.hot, query, args, len(dirs))
 	if err != nil {
 		return nil, "", err
 	}
@@ -366,8 +373,8 @@ func (w *lineageWalk) startLevel(dirs []*walkDirection, limit int) ([][]lineageE
 
 // readLevel runs a level's query (levelQuery, startQuery) and returns its
 // edges by direction: rows[i] are the edges of the i-th direction.
-func (w *lineageWalk) readLevel(query string, args []any, dirs int) ([][]lineageEdgeRow, error) {
-	sqlRows, err := w.hot.Raw(query, args...).Rows()
+func (w *lineageWalk) readLevel(db *gorm.DB, query string, args []any, dirs int) ([][]lineageEdgeRow, error) {
+	sqlRows, err := db.Raw(query, args...).Rows()
 	if err != nil {
 		return nil, dbErr("read lineage edges", err)
 	}
@@ -416,6 +423,22 @@ func levelQuery(dialect string, dirs []*walkDirection, limit int) (string, []any
 		args = append(args, limit)
 	}
 	return unionOfLimited(dialect, parts), args
+}
+
+// singleNodes reports whether each direction's frontier holds at most one
+// node of each type (a chain of versions, a version and its dataset): then
+// levelQuery's text depends only on the node types, so it repeats.
+func singleNodes(dirs []*walkDirection) bool {
+	for _, d := range dirs {
+		seen := map[modelkeep.LineageNodeType]bool{}
+		for _, k := range d.frontier {
+			if seen[k.typ] {
+				return false
+			}
+			seen[k.typ] = true
+		}
+	}
+	return true
 }
 
 // startQuery is levelQuery for a frontier of one version, named by its

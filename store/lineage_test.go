@@ -426,3 +426,21 @@ func checkLevelPlan(t *testing.T, s *Store, what string, plan []string, indexes 
 	}
 	t.Logf("%s:\n%s", what, all)
 }
+
+func TestSingleNodes(t *testing.T) {
+	v := func(id string) nodeKey { return nodeKey{typ: modelkeep.NodeModelVersion, id: id} }
+	d := func(id string) nodeKey { return nodeKey{typ: modelkeep.NodeDataset, id: id} }
+	for _, tc := range []struct {
+		name string
+		dirs []*walkDirection
+		want bool
+	}{
+		{"a version each way", []*walkDirection{{frontier: []nodeKey{v("1")}}, {downstream: true, frontier: []nodeKey{v("1")}}}, true},
+		{"a version and its dataset", []*walkDirection{{frontier: []nodeKey{v("1"), d("2")}}}, true},
+		{"two versions", []*walkDirection{{frontier: []nodeKey{v("1")}}, {downstream: true, frontier: []nodeKey{v("2"), v("3")}}}, false},
+	} {
+		if got := singleNodes(tc.dirs); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
