@@ -107,6 +107,10 @@ func mysqlConfig(raw string) (*gomysql.Config, error) {
 		// truncated (a truncated audit field would break its hash). The same
 		// on MySQL 8.4 and MariaDB whatever the server's default.
 		"sql_mode": "'TRADITIONAL'",
+		// The alias_names backfill (migrations/mysql/0046) builds each
+		// version's list with GROUP_CONCAT, which MySQL 8.4 cuts at 1 KiB
+		// by default (MariaDB at 1 MiB).
+		"group_concat_max_len": "1048576",
 	}
 	for k, vs := range u.Query() {
 		v := vs[len(vs)-1]
