@@ -68,7 +68,9 @@ func (g MetricGate) String() string {
 
 // EvaluateGates checks a version against a policy's gates: each required
 // tag, and each metric gate against the latest matching point (highest
-// step, then newest). A missing tag or metric fails its gate.
+// step, then newest, then the last recorded: metrics come in the order
+// ListMetricsPage gives, and the latest is what filters and order_by see).
+// A missing tag or metric fails its gate.
 func EvaluateGates(p Policy, v Version, metrics []Metric) []GateResult {
 	var out []GateResult
 	keys := make([]string, 0, len(p.RequiredTags))
@@ -99,7 +101,7 @@ func EvaluateGates(p Policy, v Version, metrics []Metric) []GateResult {
 			if m.Key != g.Key || (g.Dataset != "" && m.Dataset != g.Dataset) || (g.Split != "" && m.Split != g.Split) {
 				continue
 			}
-			if latest == nil || m.Step > latest.Step || (m.Step == latest.Step && m.Timestamp.After(latest.Timestamp)) {
+			if latest == nil || m.Step > latest.Step || (m.Step == latest.Step && !m.Timestamp.Before(latest.Timestamp)) {
 				latest = m
 			}
 		}

@@ -17,6 +17,9 @@ func TestEvaluateGates(t *testing.T) {
 		{Key: "auc", Value: 0.99, Step: 5, Dataset: "train", Timestamp: t0},
 		{Key: "latency_ms", Value: 40, Step: 0, Split: "production", Timestamp: t0},
 		{Key: "latency_ms", Value: 60, Step: 0, Split: "production", Timestamp: t0.Add(time.Hour)}, // same step: newest wins
+		// Same step and time: the last recorded wins, as in the store.
+		{Key: "f1", Value: 0.5, Step: 2, Timestamp: t0},
+		{Key: "f1", Value: 0.7, Step: 2, Timestamp: t0},
 	}
 	version := modelkeep.Version{Tags: map[string]string{"risk_review": "passed", "owner": "risk"}}
 	for _, tc := range []struct {
@@ -32,7 +35,8 @@ func TestEvaluateGates(t *testing.T) {
 		{"latest step on dataset fails", modelkeep.Policy{MetricGates: []modelkeep.MetricGate{{Key: "auc", Op: ">=", Threshold: 0.9, Dataset: "holdout"}}}, []bool{false}},
 		{"any dataset: highest step", modelkeep.Policy{MetricGates: []modelkeep.MetricGate{{Key: "auc", Op: ">=", Threshold: 0.9}}}, []bool{true}},
 		{"newest of a step", modelkeep.Policy{MetricGates: []modelkeep.MetricGate{{Key: "latency_ms", Op: "<", Threshold: 50, Split: "production"}}}, []bool{false}},
-		{"metric missing", modelkeep.Policy{MetricGates: []modelkeep.MetricGate{{Key: "f1", Op: ">", Threshold: 0}}}, []bool{false}},
+		{"metric missing", modelkeep.Policy{MetricGates: []modelkeep.MetricGate{{Key: "precision", Op: ">", Threshold: 0}}}, []bool{false}},
+		{"tie: the last recorded", modelkeep.Policy{MetricGates: []modelkeep.MetricGate{{Key: "f1", Op: ">=", Threshold: 0.6}}}, []bool{true}},
 		{"equality", modelkeep.Policy{MetricGates: []modelkeep.MetricGate{{Key: "latency_ms", Op: "==", Threshold: 60}}}, []bool{true}},
 		{"tags before metrics", modelkeep.Policy{
 			RequiredTags: map[string]string{"risk_review": "passed"},
