@@ -72,9 +72,11 @@ func (a *admission) middleware() echo.MiddlewareFunc {
 			}
 			if err := a.enter(c.Request().Context()); err != nil {
 				c.Response().Header().Set("Retry-After", "1")
-				// An HTTP error, not a domain one: refusals under load are
-				// the line working, not a backing service failing, so the
-				// error handler does not log them as failures.
+				// Refusals under load are the line working, not a backing
+				// service failing: an HTTP error (the error handler does
+				// not log it as a failure), marked so that the request log
+				// writes it at warn, not error (requestLogger).
+				c.Set(busyKey, true)
 				return echo.NewHTTPError(http.StatusServiceUnavailable, err.Error())
 			}
 			defer a.leave()
@@ -82,6 +84,9 @@ func (a *admission) middleware() echo.MiddlewareFunc {
 		}
 	}
 }
+
+// busyKey marks, in the echo.Context, a request the line refused.
+const busyKey = "modelkeep.admission.refused"
 
 // errBusy is a refusal to wait.
 var errBusy = errors.New("the server is busy")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -161,6 +162,8 @@ func TestAdmissionMiddleware(t *testing.T) {
 	e := echo.New()
 	e.HTTPErrorHandler = api.NewErrorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	a := newAdmission(1, 0, time.Millisecond)
+	var logged bytes.Buffer
+	e.Use(requestLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 	e.Use(a.middleware())
 	e.GET("/api/v1/models", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
@@ -186,5 +189,9 @@ func TestAdmissionMiddleware(t *testing.T) {
 	}
 	if rec := get("/healthz"); rec.Code != http.StatusOK {
 		t.Fatalf("healthz while busy: %d", rec.Code)
+	}
+	// A refusal is the line working under load: a warning, not an error.
+	if log := logged.String(); !strings.Contains(log, "level=WARN msg=request") || !strings.Contains(log, "status=503") || strings.Contains(log, "level=ERROR") {
+		t.Errorf("request log:\n%s", log)
 	}
 }

@@ -162,6 +162,8 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			level := slog.LevelInfo
 			switch {
+			case c.Get(busyKey) != nil:
+				level = slog.LevelWarn // the admission line under load
 			case v.Status >= 500:
 				level = slog.LevelError
 			case v.URIPath == "/healthz" || v.URIPath == "/readyz" || v.URIPath == "/metrics":
