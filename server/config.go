@@ -51,6 +51,7 @@ type Config struct {
 	// (admission.go); 0 turns the line off.
 	MaxConcurrentRequests int
 	MaxQueueWait          time.Duration
+	autoQueueWait         bool // MaxQueueWait is auto: Validate sets it
 }
 
 // setting describes one configuration knob: its flag, its environment twin
@@ -106,7 +107,7 @@ var settings = []setting{
 	{"audit-retention", "MODELKEEP_AUDIT_RETENTION", "how long audit events are kept before `modelkeep audit prune` may remove them, in days (184d) or as a duration; at least 184d (EU AI Act Art. 19: six months)", "184d", setAuditRetention},
 	{"audit-checkpoint-interval", "MODELKEEP_AUDIT_CHECKPOINT_INTERVAL", "how often to sign a checkpoint of the audit chain head when it moved (0 disables)", "15m", setAuditCheckpointInterval},
 	{"max-concurrent-requests", "MODELKEEP_MAX_CONCURRENT_REQUESTS", "how many API requests run at once; the others wait their turn in arrival order (uploads, downloads and exports are not counted): auto (4 per CPU), a number, or off", "auto", setMaxConcurrent},
-	{"max-queue-wait", "MODELKEEP_MAX_QUEUE_WAIT", "how long an API request may wait for its turn before it is answered 503 with Retry-After", "10s", dur(func(c *Config) *time.Duration { return &c.MaxQueueWait })},
+	{"max-queue-wait", "MODELKEEP_MAX_QUEUE_WAIT", "how long an API request may wait for its turn before it is answered 503 with Retry-After: auto (10s, at most half the shutdown grace) or a duration shorter than the shutdown grace", "auto", setMaxQueueWait},
 	{"audit-key-file", "MODELKEEP_AUDIT_KEY_FILE", "Ed25519 private key (PEM) that signs audit checkpoints and exports (default: the JWT key when it is Ed25519, else a key generated in <data-dir>/audit-key)", "", str(func(c *Config) *string { return &c.AuditKeyFile })},
 }
 
@@ -125,6 +126,18 @@ func setMaxConcurrent(c *Config, v string) error {
 		c.MaxConcurrentRequests = n
 	}
 	return nil
+}
+
+// defaultQueueWait is the auto max-queue-wait, unless the shutdown grace
+// is shorter than twice as much.
+const defaultQueueWait = 10 * time.Second
+
+func setMaxQueueWait(c *Config, v string) error {
+	c.autoQueueWait = v == "auto"
+	if c.autoQueueWait {
+		return nil
+	}
+	return dur(func(c *Config) *time.Duration { return &c.MaxQueueWait })(c, v)
 }
 
 // EnvVars lists the environment variables the server reads, in flag order.
@@ -221,6 +234,14 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenCacheTTL > time.Minute {
 		errs = append(errs, fmt.Errorf("token cache ttl %s: at most 1m, or revocations would linger", c.TokenCacheTTL))
+	}
+	if c.autoQueueWait {
+		// Within the grace by default, so that a short grace set before
+		// the line existed still starts; an explicit wait is checked.
+		c.MaxQueueWait, c.autoQueueWait = defaultQueueWait, false
+		if c.ShutdownGrace > 0 {
+			c.MaxQueueWait = min(c.MaxQueueWait, c.ShutdownGrace/2)
+		}
 	}
 	if c.MaxConcurrentRequests > 0 && c.MaxQueueWait < time.Millisecond {
 		errs = append(errs, fmt.Errorf("max queue wait %s: at least 1ms", c.MaxQueueWait))

@@ -55,6 +55,16 @@ func TestParseConfig(t *testing.T) {
 			}
 		}
 	})
+	t.Run("queue wait within a short grace", func(t *testing.T) {
+		for _, tc := range []struct {
+			grace, want time.Duration
+		}{{30 * time.Second, 10 * time.Second}, {5 * time.Second, 2500 * time.Millisecond}, {0, 10 * time.Second}} {
+			c, err := ParseConfig("serve", []string{"--shutdown-grace", tc.grace.String()}, env(), io.Discard)
+			if err != nil || c.MaxQueueWait != tc.want {
+				t.Errorf("grace %s: wait %s (%v), want %s", tc.grace, c.MaxQueueWait, err, tc.want)
+			}
+		}
+	})
 	t.Run("data dir drives the defaults", func(t *testing.T) {
 		c, err := ParseConfig("serve", []string{"--data-dir", "/srv/mk"}, env(), io.Discard)
 		if err != nil || c.Database != "sqlite:/srv/mk/modelkeep.db" || c.Blobs != "file:/srv/mk/blobs" {
