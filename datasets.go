@@ -394,7 +394,11 @@ func (s *Service) GetDataset(ctx context.Context, name, version string, in GetDa
 		return DatasetDetail{}, err
 	}
 	f := DatasetUseFilter{Name: name, Version: version, Limit: limit + 1}
+	sum := listingSum("used_by", name, version)
 	if in.PageToken != "" {
+		if err := checkListing(cur, sum); err != nil {
+			return DatasetDetail{}, err
+		}
 		if ValidateName("model", cur.Name) != nil || cur.Num < 1 || cur.Role == "" {
 			return DatasetDetail{}, Errorf(ErrInvalid, "invalid page_token")
 		}
@@ -417,7 +421,7 @@ func (s *Service) GetDataset(ctx context.Context, name, version string, in GetDa
 	}
 	out := DatasetDetail{Dataset: d}
 	out.UsedBy, out.UsedByNextPageToken = endPage(uses, limit, func(u DatasetUse) pageCursor {
-		return pageCursor{Name: u.Model, Num: int64(u.Version), Role: u.Role, Time: u.VersionCreatedAt.UnixMicro()}
+		return pageCursor{Name: u.Model, Num: int64(u.Version), Role: u.Role, Time: u.VersionCreatedAt.UnixMicro(), Query: sum}
 	})
 	return out, nil
 }

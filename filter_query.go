@@ -2,8 +2,6 @@ package modelkeep
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"strconv"
 )
 
@@ -54,8 +52,7 @@ func parseListQuery(target FilterTarget, filter, orderBy string) (listQuery, err
 	}
 	q := listQuery{target: target, where: where, order: order}
 	if where != nil || !order.IsZero() {
-		h := sha256.Sum256([]byte(strconv.Itoa(int(target)) + "\x00" + where.String() + "\x00" + order.String()))
-		q.sum = base64.RawURLEncoding.EncodeToString(h[:9])
+		q.sum = listingSum(strconv.Itoa(int(target)), where.String(), order.String())
 	}
 	return q, nil
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -187,13 +188,15 @@ func (s *Service) ListMetrics(ctx context.Context, model string, number int, in 
 		return nil, "", err
 	}
 	f := MetricFilter{Model: model, Number: number, Key: in.Key, Limit: limit + 1}
+	// A token names a point of one version's listing with or without one key.
+	sum := listingSum("metrics", model, strconv.Itoa(number), in.Key)
 	if in.PageToken != "" {
 		// Every listed point has a key, a step >= 0 and a Seq >= 1.
 		if cur.Name == "" || cur.Num < 0 || cur.Seq < 1 {
 			return nil, "", Errorf(ErrInvalid, "invalid page_token")
 		}
-		if in.Key != "" && cur.Name != in.Key {
-			return nil, "", Errorf(ErrInvalid, "page_token belongs to a listing of another key; leave it out to start from the first page")
+		if err := checkListing(cur, sum); err != nil {
+			return nil, "", err
 		}
 		ts, err := cursorTime(cur.Time)
 		if err != nil {
@@ -207,7 +210,7 @@ func (s *Service) ListMetrics(ctx context.Context, model string, number int, in 
 		return nil, "", err
 	}
 	ms, next := endPage(ms, limit, func(m Metric) pageCursor {
-		return pageCursor{Name: m.Key, Num: m.Step, Time: m.Timestamp.UnixMicro(), Seq: m.Seq}
+		return pageCursor{Name: m.Key, Num: m.Step, Time: m.Timestamp.UnixMicro(), Seq: m.Seq, Query: sum}
 	})
 	return ms, next, nil
 }

@@ -2,8 +2,10 @@ package modelkeep
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -68,6 +70,25 @@ func startPage(size int, token string) (int, pageCursor, error) {
 	}
 	cur, err := decodePageToken(token)
 	return limit, cur, err
+}
+
+// listingSum fingerprints what a listing selects (its parts joined), for
+// pageCursor.Query: a token is refused by a listing of another selection,
+// whose position it does not name. "" for no parts.
+func listingSum(parts ...string) string {
+	if len(parts) == 0 {
+		return ""
+	}
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return base64.RawURLEncoding.EncodeToString(h[:9])
+}
+
+// checkListing refuses a token made for another selection than sum's.
+func checkListing(cur pageCursor, sum string) error {
+	if cur.Query != sum {
+		return Errorf(ErrInvalid, "page_token belongs to another listing; leave it out to start from the first page")
+	}
+	return nil
 }
 
 // startTimedPage starts a page of a list ordered by time, newest first,

@@ -3,6 +3,7 @@ package server_test
 import (
 	"cmp"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -28,6 +29,22 @@ type metricPage struct {
 // handToken makes a page token the way the server encodes them, to say
 // what no server would.
 func handToken(json string) string { return base64.RawURLEncoding.EncodeToString([]byte(json)) }
+
+// forgedToken is handToken with the listing fingerprint ("q") of a token
+// the server made, so that a forged field, not the listing, is what the
+// server refuses.
+func forgedToken(t *testing.T, made, fields string) string {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(made)
+	var c struct {
+		Query string `json:"q"`
+	}
+	if err != nil || json.Unmarshal(raw, &c) != nil || c.Query == "" {
+		t.Fatalf("token %q carries no listing fingerprint (%v)", made, err)
+	}
+	q, _ := json.Marshal(c.Query)
+	return handToken(strings.TrimSuffix(fields, "}") + `,"q":` + string(q) + "}")
+}
 
 // TestMetricPages: a version's metric points page with page_size and
 // page_token, every point exactly once and in order (key, step, timestamp,
@@ -113,6 +130,7 @@ func TestMetricPages(t *testing.T) {
 			}
 
 			t.Run("points recorded between pages", func(t *testing.T) {
+				aud, pub := aud.on(t), pub.on(t)
 				var first metricPage
 				aud.expect(aud.do("GET", base+"?page_size=5", nil), http.StatusOK, &first)
 				// "a" sorts before the first page's points, "zz" after all.
@@ -126,23 +144,26 @@ func TestMetricPages(t *testing.T) {
 			})
 
 			t.Run("bad pages", func(t *testing.T) {
-				var loss metricPage
+				aud := aud.on(t)
+				var loss, all metricPage
 				aud.expect(aud.do("GET", base+"?key=loss&page_size=2", nil), http.StatusOK, &loss)
+				aud.expect(aud.do("GET", base+"?page_size=2", nil), http.StatusOK, &all)
 				for _, tc := range []struct{ name, query, want string }{
 					{"page size zero", "page_size=0", "page_size"},
 					{"page size too big", "page_size=1001", "page_size"},
 					{"page size not a number", "page_size=ten", "page_size"},
 					{"garbage token", "page_token=%25%25", "page_token"},
 					{"token of nothing", "page_token=" + handToken(`{}`), "page_token"},
-					{"token of a negative step", "page_token=" + handToken(`{"n":"loss","v":-1,"s":3}`), "page_token"},
-					{"token beyond year 9999", "page_token=" + handToken(`{"n":"loss","t":9000000000000000000,"s":3}`), "page_token"},
-					{"token of another key", "key=auc&page_token=" + url.QueryEscape(loss.NextPageToken), "another key"},
+					{"token of a negative step", "page_token=" + forgedToken(t, all.NextPageToken, `{"n":"loss","v":-1,"s":3}`), "page_token"},
+					{"token beyond year 9999", "page_token=" + forgedToken(t, all.NextPageToken, `{"n":"loss","t":9000000000000000000,"s":3}`), "page_token"},
+					{"token of another key", "key=auc&page_token=" + url.QueryEscape(loss.NextPageToken), "another listing"},
+					{"token of one key, without the key", "page_token=" + url.QueryEscape(loss.NextPageToken), "another listing"},
+					{"token of every key, with a key", "key=loss&page_token=" + url.QueryEscape(all.NextPageToken), "another listing"},
 					{"token too long", "page_token=" + strings.Repeat("a", 1025), "page_token"},
 					{"key too long", "key=" + strings.Repeat("k", 256), "key"},
 				} {
 					t.Run(tc.name, func(t *testing.T) {
-						aud := *aud
-						aud.t = t
+						aud := aud.on(t)
 						aud.expectError(aud.do("GET", base+"?"+tc.query, nil), http.StatusBadRequest, "invalid_argument", tc.want)
 					})
 				}
@@ -150,6 +171,7 @@ func TestMetricPages(t *testing.T) {
 			})
 
 			t.Run("gates read every point", func(t *testing.T) {
+				admin, pub := admin.on(t), pub.on(t)
 				appr := admin.as(admin.issue("risk-officer", []string{"approver"}))
 				admin.mustCreateModel("gated")
 				appr.expect(appr.do("PUT", "/api/v1/models/gated/policy", map[string]any{
@@ -275,18 +297,24 @@ func TestDatasetUsedByPages(t *testing.T) {
 			}
 
 			t.Run("bad pages", func(t *testing.T) {
+				admin := admin.on(t)
+				var first usedByPage
+				admin.expect(admin.do("GET", dataset+"?page_size=1", nil), http.StatusOK, &first)
+				// A token names a position in one dataset's uses, not another's.
+				admin.expect(admin.do("POST", "/api/v1/datasets", map[string]any{"name": "other-data", "version": "1"}), http.StatusCreated, nil)
+				admin.expectError(admin.do("GET", "/api/v1/datasets/other-data/versions/1?page_token="+url.QueryEscape(first.NextPageToken), nil),
+					http.StatusBadRequest, "invalid_argument", "another listing")
 				for _, tc := range []struct{ name, query string }{
 					{"page size zero", "page_size=0"},
 					{"page size too big", "page_size=1001"},
 					{"garbage token", "page_token=%25%25"},
 					{"token of nothing", "page_token=" + handToken(`{}`)},
-					{"token of a bad model name", "page_token=" + handToken(`{"n":"Fraud","v":1,"r":"training"}`)},
-					{"token without a role", "page_token=" + handToken(`{"n":"fraud-a","v":1}`)},
-					{"token beyond year 9999", "page_token=" + handToken(`{"n":"fraud-a","v":1,"r":"training","t":-9000000000000000000}`)},
+					{"token of a bad model name", "page_token=" + forgedToken(t, first.NextPageToken, `{"n":"Fraud","v":1,"r":"training"}`)},
+					{"token without a role", "page_token=" + forgedToken(t, first.NextPageToken, `{"n":"fraud-a","v":1}`)},
+					{"token beyond year 9999", "page_token=" + forgedToken(t, first.NextPageToken, `{"n":"fraud-a","v":1,"r":"training","t":-9000000000000000000}`)},
 				} {
 					t.Run(tc.name, func(t *testing.T) {
-						e := *admin
-						e.t = t
+						e := admin.on(t)
 						want := "page_token"
 						if strings.HasPrefix(tc.query, "page_size") {
 							want = "page_size"
