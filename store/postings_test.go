@@ -60,8 +60,9 @@ func TestIntersectNewest(t *testing.T) {
 	}
 }
 
+// A list weighs its versions and one for its entry.
 func TestPostingCacheEvicts(t *testing.T) {
-	pc := newPostingCache(5)
+	pc := newPostingCache(8)
 	key := func(v string) postingKey { return postingKey{modelID: 1, table: "version_tags", key: "k", value: v} }
 	put := func(v string, upTo int, numbers ...int32) {
 		l := postingListOf(numbers...)
@@ -70,16 +71,16 @@ func TestPostingCacheEvicts(t *testing.T) {
 	}
 	put("a", 3, 1, 2, 3)
 	put("b", 2, 1, 2)
-	put("c", 2, 1, 2) // over 5: a, the least recently used, goes
-	if _, ok := pc.lists.Get(key("a")); ok || pc.lists.Weight() != 4 {
+	put("c", 2, 1, 2) // 4 + 3 + 3 over 8: a, the least recently used, goes
+	if _, ok := pc.lists.Get(key("a")); ok || pc.lists.Weight() != 6 {
 		t.Fatalf("a kept or size %d", pc.lists.Weight())
 	}
 	put("b", 1, 1) // older than the cached b: ignored
-	if l, _ := pc.lists.Get(key("b")); l.upTo != 2 {
-		t.Fatalf("b replaced by an older list: %+v", l)
+	if l, ok := pc.lists.Get(key("b")); !ok || l.upTo != 2 {
+		t.Fatalf("b replaced by an older list, or gone: %+v", l)
 	}
-	put("d", 9, 1, 2, 3, 4, 5, 6) // larger than the cache: not kept
-	if _, ok := pc.lists.Get(key("d")); ok || pc.lists.Weight() != 4 {
+	put("d", 9, 1, 2, 3, 4, 5, 6, 7, 8) // larger than the cache: not kept
+	if _, ok := pc.lists.Get(key("d")); ok || pc.lists.Weight() != 6 {
 		t.Fatalf("d kept or size %d", pc.lists.Weight())
 	}
 }

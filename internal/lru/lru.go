@@ -10,8 +10,9 @@ import (
 )
 
 // Weighted is the map. V is compared by ==, so that a caller can tell the
-// value it holds from one that replaced it (pointers, typically). Safe for
-// concurrent use.
+// value it holds from one that replaced it (pointers, typically). Every
+// entry weighs one more than its value says (its key and bookkeeping), so
+// that entries of empty values are bounded too. Safe for concurrent use.
 type Weighted[K comparable, V comparable] struct {
 	mu      sync.Mutex
 	entries map[K]*list.Element // of *entry[K, V]
@@ -44,7 +45,7 @@ func (w *Weighted[K, V]) Get(k K) (V, bool) {
 }
 
 // GetOrAdd returns the value of k, marked used, or adds the one add makes,
-// weighing nothing until SetWeight says otherwise.
+// weighing 0 until SetWeight says otherwise.
 func (w *Weighted[K, V]) GetOrAdd(k K, add func() V) V {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -53,7 +54,10 @@ func (w *Weighted[K, V]) GetOrAdd(k K, add func() V) V {
 		return e.Value.(*entry[K, V]).value
 	}
 	v := add()
-	w.entries[k] = w.order.PushFront(&entry[K, V]{key: k, value: v})
+	e := w.order.PushFront(&entry[K, V]{key: k, value: v, weight: 1})
+	w.entries[k] = e
+	w.weight++
+	w.evict(e)
 	return v
 }
 
@@ -71,12 +75,12 @@ func (w *Weighted[K, V]) Put(k K, v V, weight int, replace func(old V) bool) {
 		}
 		w.remove(e)
 	}
-	if weight > w.max {
+	if weight+1 > w.max {
 		return
 	}
-	e := w.order.PushFront(&entry[K, V]{key: k, value: v, weight: weight})
+	e := w.order.PushFront(&entry[K, V]{key: k, value: v, weight: weight + 1})
 	w.entries[k] = e
-	w.weight += weight
+	w.weight += weight + 1
 	w.evict(e)
 }
 
@@ -92,8 +96,8 @@ func (w *Weighted[K, V]) SetWeight(k K, v V, weight int) {
 		return
 	}
 	en := e.Value.(*entry[K, V])
-	w.weight += weight - en.weight
-	en.weight = weight
+	w.weight += weight + 1 - en.weight
+	en.weight = weight + 1
 	w.evict(e)
 }
 
@@ -104,7 +108,7 @@ func (w *Weighted[K, V]) Len() int {
 	return len(w.entries)
 }
 
-// Weight is the total weight of the entries.
+// Weight is the total weight of the entries, one per entry included.
 func (w *Weighted[K, V]) Weight() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
