@@ -67,11 +67,13 @@ func (s *Store) SetAlias(ctx context.Context, a modelkeep.Alias) (*int, error) {
 		if err != nil {
 			return dbErr(fmt.Sprintf("set alias %q of model %q", a.Name, a.Model), err)
 		}
-		moved := []int64{v.ID}
-		if previous != nil && old.Row.VersionID != v.ID {
-			moved = append(moved, old.Row.VersionID)
+		switch {
+		case previous == nil: // new: only its version gains a name
+			return tx.refreshAliasNames(ctx, v.ID)
+		case old.Row.VersionID != v.ID: // moved
+			return tx.refreshAliasNames(ctx, v.ID, old.Row.VersionID)
 		}
-		return tx.refreshAliasNames(ctx, moved...)
+		return nil // set again on the version it named: no list changes
 	})
 	if err != nil {
 		return nil, err

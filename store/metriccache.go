@@ -37,7 +37,6 @@ type metricKey struct {
 // metricValues is one model's latest values of one metric, by version id,
 // as of revision rev.
 type metricValues struct {
-	key metricKey
 	// refresh serialises catch-ups; mu guards rev and values, and is held
 	// for writing only while a catch-up applies what it read, not while it
 	// queries.
@@ -65,7 +64,7 @@ func (s *Store) metricValuesOf(ctx context.Context, m modelAt, key string) (*met
 	mc := s.metricCache
 	k := metricKey{modelID: m.id, key: key}
 	mv := mc.values.GetOrAdd(k, func() *metricValues {
-		return &metricValues{key: k, rev: -1, values: map[int64]float64{}}
+		return &metricValues{rev: -1, values: map[int64]float64{}}
 	})
 
 	current := func() (int64, bool) {

@@ -98,7 +98,7 @@ func (s *Store) LatestMetric(ctx context.Context, model string, number int, key 
 	if len(values) == 1 {
 		return values[0], true, nil
 	}
-	if _, err := s.versionRowOf(ctx, model, number); err != nil {
+	if _, err := s.versionIDByName(ctx, model, number); err != nil {
 		return 0, false, err
 	}
 	return 0, false, nil
@@ -109,12 +109,12 @@ func (s *Store) LatestMetric(ctx context.Context, model string, number int, key 
 // id (the order of recording), after f.After when it is set; each point's
 // Seq is its id. ErrNotFound when the version does not exist.
 func (s *Store) ListMetricsPage(ctx context.Context, f modelkeep.MetricFilter) ([]modelkeep.Metric, error) {
-	v, err := s.versionRowOf(ctx, f.Model, f.Number)
+	versionID, err := s.versionIDByName(ctx, f.Model, f.Number)
 	if err != nil {
 		return nil, err
 	}
 	var rows []metricRow
-	if err := metricsPageQuery(s.db.WithContext(ctx), v.ID, f).Find(&rows).Error; err != nil {
+	if err := metricsPageQuery(s.db.WithContext(ctx), versionID, f).Find(&rows).Error; err != nil {
 		return nil, dbErr(fmt.Sprintf("list metrics of version %s/%d", f.Model, f.Number), err)
 	}
 	out := make([]modelkeep.Metric, len(rows))

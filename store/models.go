@@ -231,12 +231,10 @@ func (s *Store) DeleteModel(ctx context.Context, name string) error {
 		}
 		// Lineage edges name versions by row id, without foreign keys
 		// (0032): drop those of the model's versions with it, rather than
-		// leave every later walk to skip them.
-		idText := map[string]string{dialectMySQL: "CAST(v.id AS CHAR)", dialectSQLite: "CAST(v.id AS TEXT)"}[tx.dialect]
+		// leave every later walk to skip them. Their version ends carry the
+		// model's id (0047, indexed by 0050).
 		for _, end := range []string{"from", "to"} {
-			err := db.Exec("DELETE FROM lineage_edges WHERE "+end+"_type = ? AND "+end+"_id IN (SELECT "+idText+
-				" FROM versions v WHERE v.model_id = ?)", string(modelkeep.NodeModelVersion), id).Error
-			if err != nil {
+			if err := db.Exec("DELETE FROM lineage_edges WHERE "+end+"_model_id = ?", id).Error; err != nil {
 				return dbErr(fmt.Sprintf("delete model %q: lineage", name), err)
 			}
 		}
