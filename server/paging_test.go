@@ -225,8 +225,8 @@ func TestDatasetUsedByPages(t *testing.T) {
 			const dataset = "/api/v1/datasets/transactions/versions/2026-11"
 
 			// 48 versions of four models, created in turns; every third
-			// names the dataset in two roles: 64 uses. fraud_x is no match
-			// for fraud-* (_ is no wildcard).
+			// names the dataset in two roles: 64 uses. fraud_* is fraud_x
+			// alone (_ is no wildcard).
 			models := []string{"fraud-a", "churn", "fraud-b", "fraud_x"}
 			for _, m := range models {
 				pub.mustCreateModel(m)
@@ -282,6 +282,7 @@ func TestDatasetUsedByPages(t *testing.T) {
 			}{
 				{name: "unscoped", want: uses},
 				{name: "fraud-*", patterns: []string{"fraud-*"}, want: scoped("fraud-*")},
+				{name: "fraud_*", patterns: []string{"fraud_*"}, want: scoped("fraud_*")},
 				{name: "churn and fraud-b", patterns: []string{"churn", "fraud-b"}, want: scoped("churn", "fraud-b")},
 				{name: "no model that used it", patterns: []string{"other-*"}},
 			}

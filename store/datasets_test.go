@@ -165,8 +165,10 @@ func TestDatasetUsers(t *testing.T) {
 			want     []use
 		}{
 			{name: "all", want: all},
-			// _ in a name is no LIKE wildcard: fraud-* leaves fraud_x out.
 			{name: "scoped", patterns: []string{"fraud-*"}, want: scoped("fraud-*")},
+			// _ in a pattern is no LIKE wildcard: fraud_* is fraud_x alone,
+			// not fraud-a and fraud-b as well.
+			{name: "underscore", patterns: []string{"fraud_*"}, want: scoped("fraud_*")},
 			{name: "two patterns", patterns: []string{"churn", "fraud-?"}, want: scoped("churn", "fraud-?")},
 			{name: "scope of no use", patterns: []string{"nothing-*"}},
 		}
