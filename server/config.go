@@ -140,6 +140,16 @@ func setMaxQueueWait(c *Config, v string) error {
 	return dur(func(c *Config) *time.Duration { return &c.MaxQueueWait })(c, v)
 }
 
+// settingDefault is the default of the setting whose flag is name.
+func settingDefault(name string) string {
+	for _, s := range settings {
+		if s.flag == name {
+			return s.def
+		}
+	}
+	panic("no setting " + name)
+}
+
 // EnvVars lists the environment variables the server reads, in flag order.
 func EnvVars() []string {
 	out := make([]string, len(settings))

@@ -21,7 +21,7 @@ func healthCommand(ctx context.Context, args []string, getenv func(string) strin
 	fs.SetOutput(stderr)
 	listen := getenv("MODELKEEP_LISTEN")
 	if listen == "" {
-		listen = "127.0.0.1:8080"
+		listen = settingDefault("listen")
 	}
 	addr := fs.String("addr", listen, "the server's address [$MODELKEEP_LISTEN]")
 	live := fs.Bool("live", false, "ask /healthz (the process answers) instead of /readyz (database and blob store reachable)")
