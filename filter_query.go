@@ -83,7 +83,7 @@ func (q listQuery) after(token string, cur pageCursor) (*SortKey, error) {
 	switch {
 	case cur.Null:
 	case q.orderType() == FieldTime:
-		t, err := microTime(cur.Time)
+		t, err := cursorTime(cur.Time)
 		if err != nil {
 			return nil, err
 		}

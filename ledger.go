@@ -97,7 +97,10 @@ type ListDeploymentsInput struct {
 // ListDeployments reads the ledger, newest first; with At, what was running
 // then.
 func (s *Service) ListDeployments(ctx context.Context, in ListDeploymentsInput) ([]Deployment, string, error) {
-	limit, before, beforeID, err := startTimedPage(ctx, in.PageSize, in.PageToken, in.Model)
+	if err := checkListScope(ctx, in.Model); err != nil {
+		return nil, "", err
+	}
+	limit, before, beforeID, err := startTimedPage(in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}

@@ -1,7 +1,6 @@
 package modelkeep
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -92,16 +91,11 @@ func checkListing(cur pageCursor, sum string) error {
 }
 
 // startTimedPage starts a page of a list ordered by time, newest first,
-// and then by id (deployments, transitions): the page size, and the time
-// and id to continue before (zero and "" on the first page). The list may
-// be of one model's items: a model-scoped token must name one it may see
-// (checkListScope).
-func startTimedPage(ctx context.Context, size int, token, model string) (limit int, before time.Time, beforeID string, err error) {
+// and then by id (deployments, transitions, tokens): the page size, and the
+// time and id to continue before (zero and "" on the first page).
+func startTimedPage(size int, token string) (limit int, before time.Time, beforeID string, err error) {
 	limit, cur, err := startPage(size, token)
 	if err != nil {
-		return 0, time.Time{}, "", err
-	}
-	if err := checkListScope(ctx, model); err != nil {
 		return 0, time.Time{}, "", err
 	}
 	if before, err = microTime(cur.Time); err != nil {

@@ -257,7 +257,10 @@ type ListTransitionsInput struct {
 
 // ListTransitions lists transitions, newest first.
 func (s *Service) ListTransitions(ctx context.Context, in ListTransitionsInput) ([]Transition, string, error) {
-	limit, before, beforeID, err := startTimedPage(ctx, in.PageSize, in.PageToken, in.Model)
+	if err := checkListScope(ctx, in.Model); err != nil {
+		return nil, "", err
+	}
+	limit, before, beforeID, err := startTimedPage(in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}

@@ -162,16 +162,12 @@ type ListTokensInput struct {
 
 // ListTokens lists token records, newest first (never their secrets).
 func (s *Service) ListTokens(ctx context.Context, in ListTokensInput) ([]Token, string, error) {
-	limit, cur, err := startPage(in.PageSize, in.PageToken)
-	if err != nil {
-		return nil, "", err
-	}
-	before, err := microTime(cur.Time)
+	limit, before, beforeID, err := startTimedPage(in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
 	tokens, err := s.meta.ListTokens(ctx, TokenFilter{
-		IncludeRevoked: in.IncludeRevoked, BeforeCreatedAt: before, BeforeID: cur.Name, Limit: limit + 1,
+		IncludeRevoked: in.IncludeRevoked, BeforeCreatedAt: before, BeforeID: beforeID, Limit: limit + 1,
 	})
 	if err != nil {
 		return nil, "", err
