@@ -15,7 +15,7 @@ const filePathRoute = "/api/v1/models/:model/versions/:version/files/*"
 // client takes: artifact uploads and downloads, and the audit export. The
 // server's admission line does not count them.
 func IsStreamingRoute(route string) bool {
-	return route == filePathRoute || route == auditExportRoute
+	return isByteRoute(route) || route == auditExportRoute
 }
 
 // Register binds every /api/v1 operation: the generated strict handlers and

@@ -79,6 +79,7 @@ for arg in ${transfer_args[@]+"${transfer_args[@]}"}; do
 	case $arg in
 	-h | -help | --help)
 		# The transfer tool's own help; nothing to start for that.
+		ensure_go
 		exec go run ./bench/transfer -h
 		;;
 	esac

@@ -33,8 +33,9 @@ import (
 // The line is bounded: a request that would wait beyond maxWait, or find
 // maxQueue requests ahead of it, is answered 503 with Retry-After, as is
 // usual for an overloaded service, instead of piling up. At shutdown the
-// requests in line are still served (http.Server.Shutdown waits for them;
-// Config.Validate keeps the shutdown grace above the longest wait).
+// requests in line keep their turn (http.Server.Shutdown waits for them):
+// Config.Validate keeps the longest wait below the shutdown grace, so a
+// request's wait ends within it, though its service may not.
 //
 // Byte transfers and exports stream for as long as the client takes and
 // the service endpoints must answer under load: they are not counted

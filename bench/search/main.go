@@ -266,7 +266,9 @@ func run(database, only string, clients int, duration time.Duration, requests, w
 		var errs int64
 		firstErr := ""
 		var p99s []string
+		empty := false // a round that measured nothing has no p99 to judge
 		for _, m := range rs {
+			empty = empty || len(m.res.latencies) == 0
 			p99s = append(p99s, ms(m.res.pct(0.99)))
 			errs += m.res.errors
 			if firstErr == "" {
@@ -278,6 +280,9 @@ func run(database, only string, clients int, duration time.Duration, requests, w
 		switch {
 		case errs > 0:
 			verdict = "MISSED (errors: " + firstErr + ")"
+			allMet = false
+		case empty:
+			verdict = "MISSED (a round recorded no request)"
 			allMet = false
 		case sc.target == 0:
 			verdict, target = "(no target)", "-"
