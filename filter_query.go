@@ -1,20 +1,8 @@
 package modelkeep
 
 import (
-	"context"
 	"strconv"
 )
-
-// SearchStore is what search needs from the MetaStore besides the list calls.
-// Part of MetaStore.
-type SearchStore interface {
-	// LatestMetric returns the latest value of a version's metric: the point
-	// with the highest step, then the newest timestamp, then the one recorded
-	// last. That is the value filters and order_by see as metrics.<key>. ok
-	// is false when the version has no point of that metric; ErrNotFound
-	// when the version does not exist.
-	LatestMetric(ctx context.Context, model string, number int, key string) (value float64, ok bool, err error)
-}
 
 // SortKey is an item's position in a non-default Order, for keyset
 // pagination: a list given one continues after that item.

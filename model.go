@@ -79,6 +79,10 @@ type Version struct {
 	// EverProduction is true once the version has been in production: such a
 	// version's documentation must be kept (EU AI Act Art. 18).
 	EverProduction bool
+	// SortValue is, in a list sorted by a metric, the version's value of it
+	// as the list read it (nil when it has none): the next page's token is
+	// made of it. Never shown to clients.
+	SortValue *float64
 }
 
 // File is one artifact of a version.

@@ -449,16 +449,10 @@ func (s *Service) ListVersions(ctx context.Context, in ListVersionsInput) ([]Ver
 		return nil, "", err
 	}
 	// The token of a page sorted by a metric carries the last version's
-	// value of it, which Version does not hold: read it.
+	// value of it, as the list read it (SortValue).
 	var metric *float64
-	if q.order.Field.Name == "metrics" && len(versions) > limit {
-		v, ok, err := s.meta.LatestMetric(ctx, in.Model, versions[limit-1].Number, q.order.Field.Key)
-		if err != nil {
-			return nil, "", err
-		}
-		if ok {
-			metric = &v
-		}
+	if len(versions) > limit {
+		metric = versions[limit-1].SortValue
 	}
 	versions, next := endPage(versions, limit, func(v Version) pageCursor { return q.versionCursor(v, metric) })
 	return versions, next, nil

@@ -18,7 +18,6 @@ type MetaStore interface {
 	GovernanceStore
 	AuditStore
 	LineageStore
-	SearchStore
 
 	// CreateModel inserts m; ErrConflict when the name exists.
 	CreateModel(ctx context.Context, m Model) error

@@ -207,12 +207,8 @@ func listVersionNumbers(t *testing.T, s *Store, where *modelkeep.Filter, order m
 				f.After.Value = *last.FinalizedAt
 			}
 		case "metrics":
-			v, ok, err := s.LatestMetric(t.Context(), "m", last.Number, order.Field.Key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ok {
-				f.After.Value = v
+			if last.SortValue != nil {
+				f.After.Value = *last.SortValue
 			}
 		}
 	}
@@ -414,36 +410,35 @@ func TestOrderVersions(t *testing.T) {
 	})
 }
 
-func TestLatestMetric(t *testing.T) {
+// A list sorted by a metric gives each version's value of it as it read
+// it (SortValue: the latest point, highest step, then newest, then last
+// recorded), nil for a version without one and in other orders.
+func TestSortValue(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		s := newStore(t, newURL)
 		seedSearch(t, s)
-		for _, tc := range []struct {
-			number int
-			key    string
-			want   float64
-			ok     bool
-		}{
-			{1, "auc", 0.8, true}, {1, "loss", 0.3, true}, {2, "auc", 0.95, true}, {3, "auc", 0.91, true},
-			{4, "auc", 0.65, true}, {5, "auc", 0, false}, {6, "auc", 0.95, true}, {1, "nope", 0, false},
-		} {
-			got, ok, err := s.LatestMetric(t.Context(), "m", tc.number, tc.key)
-			if err != nil || got != tc.want || ok != tc.ok {
-				t.Errorf("LatestMetric(m/%d, %s) = %v, %v, %v; want %v, %v", tc.number, tc.key, got, ok, err, tc.want, tc.ok)
+		value := func(v modelkeep.Version) string {
+			if v.SortValue == nil {
+				return fmt.Sprintf("%d:-", v.Number)
 			}
+			return fmt.Sprintf("%d:%v", v.Number, *v.SortValue)
 		}
-		_, _, err := s.LatestMetric(t.Context(), "m", 99, "auc")
-		wantErrIs(t, err, modelkeep.ErrNotFound)
-
-		// The latest value agrees with ListMetrics' last point of the key.
-		for n := 1; n <= 6; n++ {
-			ms, err := s.ListMetricsPage(t.Context(), modelkeep.MetricFilter{Model: "m", Number: n, Key: "auc"})
+		for _, tc := range []struct{ order, want string }{
+			{"metrics.auc DESC", "6:0.95,2:0.95,3:0.91,1:0.8,4:0.65,5:-"},
+			{"metrics.loss", "1:0.3,2:-,3:-,4:-,5:-,6:-"},
+			{"created_at", "1:-,4:-,2:-,3:-,5:-,6:-"},
+		} {
+			order, err := modelkeep.ParseOrder(modelkeep.FilterVersions, tc.order)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, ok, _ := s.LatestMetric(t.Context(), "m", n, "auc")
-			if ok != (len(ms) > 0) || ok && got != ms[len(ms)-1].Value {
-				t.Errorf("version %d: latest %v (%v), ListMetrics %+v", n, got, ok, ms)
+			vs, err := s.ListVersions(t.Context(), modelkeep.VersionFilter{Model: "m", Order: order})
+			var got []string
+			for _, v := range vs {
+				got = append(got, value(v))
+			}
+			if err != nil || strings.Join(got, ",") != tc.want {
+				t.Errorf("%s: %s (%v), want %s", tc.order, strings.Join(got, ","), err, tc.want)
 			}
 		}
 	})

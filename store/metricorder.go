@@ -65,7 +65,9 @@ func (s *Store) metricOrderQueries(db *gorm.DB, m modelAt, f modelkeep.VersionFi
 		// The join order is fixed (STRAIGHT_JOIN, CROSS JOIN): the index
 		// gives the order, and the engine stops after a page.
 		join, sel1 := fixedJoin(s.dialect)
-		sel1 += sel
+		// The sort value after the state: readVersions gives it as
+		// Version.SortValue, of which the page token is made.
+		sel1 += sel + ", sort_metric.value"
 		q := db.Table("latest_metrics AS sort_metric").Select(sel1).
 			Joins(join+" versions ON versions.id = sort_metric.version_id").
 			Where("sort_metric.model_id = ? AND sort_metric.metric_key = ?", m.id, key)

@@ -82,28 +82,6 @@ func (s *Store) AddMetrics(ctx context.Context, model string, number int, metric
 	})
 }
 
-// LatestMetric returns the version's latest value of metric key (see
-// modelkeep.SearchStore); ok is false when it has none.
-//
-// One query finds the version by name and its value by primary key (a
-// sorted page's token needs it); only when there is no value does a second
-// one tell a missing version from a missing metric.
-func (s *Store) LatestMetric(ctx context.Context, model string, number int, key string) (float64, bool, error) {
-	var values []float64
-	err := s.hotDB(ctx).Raw("SELECT lm.value FROM versions v JOIN latest_metrics lm ON lm.version_id = v.id AND lm.metric_key = ? "+
-		"WHERE v.model_id = (SELECT m.id FROM models m WHERE m.name = ?) AND v.number = ?", key, model, number).Scan(&values).Error
-	if err != nil {
-		return 0, false, dbErr("get latest metric", err)
-	}
-	if len(values) == 1 {
-		return values[0], true, nil
-	}
-	if _, err := s.versionIDByName(ctx, model, number); err != nil {
-		return 0, false, err
-	}
-	return 0, false, nil
-}
-
 // ListMetricsPage returns up to f.Limit of the version's metrics (all when
 // Limit <= 0; all keys when f.Key is "") ordered by key, step, timestamp and
 // id (the order of recording), after f.After when it is set; each point's

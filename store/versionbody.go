@@ -91,6 +91,10 @@ func assembleVersion(model string, st versionState, b *versionBody) modelkeep.Ve
 		t := st.finalizedAt.Time.UTC()
 		v.FinalizedAt = &t
 	}
+	if st.sortValue.Valid {
+		sv := st.sortValue.Float64
+		v.SortValue = &sv
+	}
 	return v
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -40,6 +41,9 @@ const stateColumns = "versions.id, versions.number, versions.status, versions.st
 	"versions.manifest_digest, versions.ever_production, versions.created_at, versions.updated_at, versions.finalized_at, " +
 	"versions.alias_names"
 
+// stateColumnCount is how many columns stateColumns names.
+var stateColumnCount = strings.Count(stateColumns, ",") + 1
+
 // versionState is a row of stateColumns: what a list reads of each version.
 type versionState struct {
 	id, modelID    int64
@@ -51,6 +55,7 @@ type versionState struct {
 	updatedAt      time.Time
 	finalizedAt    sql.NullTime
 	aliasNames     sql.NullString // versions.alias_names
+	sortValue      sql.NullFloat64
 }
 
 // stateOf is the state part of a whole row.
@@ -103,9 +108,13 @@ func scanVersion(rows *sql.Rows) (versionRow, error) {
 // allocated per row.
 // raw holds the two columns between rows (one allocation per list, not
 // two per row).
-func scanState(rows *sql.Rows, modelID int64, raw *[2]sql.RawBytes, st *versionState) error {
-	err := rows.Scan(&st.id, &st.number, &raw[0], &raw[1],
-		&st.manifestDigest, &st.everProduction, &st.createdAt, &st.updatedAt, &st.finalizedAt, &st.aliasNames)
+func scanState(rows *sql.Rows, modelID int64, raw *[2]sql.RawBytes, sorted bool, st *versionState) error {
+	dest := []any{&st.id, &st.number, &raw[0], &raw[1],
+		&st.manifestDigest, &st.everProduction, &st.createdAt, &st.updatedAt, &st.finalizedAt, &st.aliasNames}
+	if sorted {
+		dest = append(dest, &st.sortValue)
+	}
+	err := rows.Scan(dest...)
 	st.modelID, st.status, st.stage = modelID, internState(raw[0]), internState(raw[1])
 	return err
 }
@@ -146,11 +155,19 @@ func (s *Store) readVersions(ctx context.Context, q *gorm.DB, model string, m mo
 	if err != nil {
 		return nil, dbErr(what, err)
 	}
+	// A list sorted by a metric selects its value after the state
+	// (metricorder.go).
+	cols, err := rows.Columns()
+	if err != nil {
+		rows.Close()
+		return nil, dbErr(what, err)
+	}
+	sorted := len(cols) == stateColumnCount+1
 	states := make([]versionState, 0, 128)
 	var raw [2]sql.RawBytes
 	for rows.Next() {
 		states = append(states, versionState{})
-		if err := scanState(rows, m.id, &raw, &states[len(states)-1]); err != nil {
+		if err := scanState(rows, m.id, &raw, sorted, &states[len(states)-1]); err != nil {
 			rows.Close()
 			return nil, dbErr(what, err)
 		}
