@@ -7,6 +7,8 @@ import (
 	"math"
 	"time"
 	"unicode/utf8"
+
+	"github.com/modelkeep/modelkeep/audit"
 )
 
 // MinAuditRetention is the shortest time audit events are kept: 184 days,
@@ -14,7 +16,8 @@ import (
 // six months). Nothing younger is ever pruned.
 const MinAuditRetention = 184 * 24 * time.Hour
 
-// Audit actions of the audit log's own use cases.
+// Audit actions of the audit log's own use cases (audit.ActionPrune is
+// the format's: the verifier looks for it).
 const (
 	ActionAuditCheckpoint = "audit.checkpoint"
 	ActionAuditExport     = "audit.export"
@@ -68,7 +71,7 @@ type ListAuditInput struct {
 
 // ListAuditEvents lists audit events, newest first unless in.Ascending;
 // the second result is the next page token ("" on the last page).
-func (s *Service) ListAuditEvents(ctx context.Context, in ListAuditInput) ([]AuditEvent, string, error) {
+func (s *Service) ListAuditEvents(ctx context.Context, in ListAuditInput) ([]audit.Event, string, error) {
 	if err := s.requireWholeLog(ctx, "listAuditEvents"); err != nil {
 		return nil, "", err
 	}
@@ -84,7 +87,7 @@ func (s *Service) ListAuditEvents(ctx context.Context, in ListAuditInput) ([]Aud
 		return nil, "", Errorf(ErrInvalid, "invalid page_token")
 	}
 	switch in.Outcome {
-	case "", OutcomeSuccess, OutcomeDenied:
+	case "", audit.OutcomeSuccess, audit.OutcomeDenied:
 	default:
 		return nil, "", Errorf(ErrInvalid, "outcome %q: want success or denied", in.Outcome)
 	}
@@ -115,11 +118,11 @@ func (s *Service) ListAuditEvents(ctx context.Context, in ListAuditInput) ([]Aud
 // auditKeys are the keys whose checkpoints the server trusts: its own.
 // Checkpoints by other keys (another instance's, a rotated key) are counted
 // as unverified; give all public keys to `modelkeep audit verify` instead.
-func (s *Service) auditKeys() AuditKeyring {
+func (s *Service) auditKeys() audit.Keyring {
 	if s.auditSigner == nil {
-		return AuditKeyring{}
+		return audit.Keyring{}
 	}
-	return NewAuditKeyring(s.auditSigner.PublicKey())
+	return audit.NewKeyring(s.auditSigner.PublicKey())
 }
 
 // AuditPublicKey returns the id and PEM public key of the key that signs
@@ -137,59 +140,59 @@ func (s *Service) AuditPublicKey() (keyID, pem string, ok bool) {
 // reads the chain in batches (constant memory) and stops at the first
 // broken event. With sinceSeq it trusts the stored hash of event
 // sinceSeq-1: a quick check of recent events, not a proof of the whole log.
-func (s *Service) VerifyAudit(ctx context.Context, sinceSeq int64) (AuditVerification, error) {
+func (s *Service) VerifyAudit(ctx context.Context, sinceSeq int64) (audit.Verification, error) {
 	if err := s.requireWholeLog(ctx, "verifyAudit"); err != nil {
-		return AuditVerification{}, err
+		return audit.Verification{}, err
 	}
 	if sinceSeq < 0 {
-		return AuditVerification{}, Errorf(ErrInvalid, "since_seq must not be negative")
+		return audit.Verification{}, Errorf(ErrInvalid, "since_seq must not be negative")
 	}
 	return s.verifyChain(ctx, sinceSeq)
 }
 
 var errStopScan = errors.New("stop scan")
 
-func (s *Service) verifyChain(ctx context.Context, sinceSeq int64) (AuditVerification, error) {
-	v := newChainVerifier(s.auditKeys())
+func (s *Service) verifyChain(ctx context.Context, sinceSeq int64) (audit.Verification, error) {
+	v := audit.NewVerifier(s.auditKeys())
 	// The newest checkpoint is read before the head: the head only grows,
 	// so a checkpoint beyond it means events were cut from the end and the
 	// head row moved back.
 	newest, err := s.meta.LastAuditCheckpoint(ctx, math.MaxInt64, "")
 	hasNewest := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return AuditVerification{}, err
+		return audit.Verification{}, err
 	}
 	headSeq, headHash, err := s.meta.AuditHead(ctx)
 	if err != nil {
-		return AuditVerification{}, err
+		return audit.Verification{}, err
 	}
 	if hasNewest && newest.Seq > headSeq {
-		v.fail(headSeq+1, fmt.Sprintf("a signed checkpoint covers event %d but the chain head is %d: events were removed from its end", newest.Seq, headSeq))
-		return v.finish(headSeq, headHash), nil
+		v.Fail(headSeq+1, fmt.Sprintf("a signed checkpoint covers event %d but the chain head is %d: events were removed from its end", newest.Seq, headSeq))
+		return v.Finish(headSeq, headHash), nil
 	}
 	first, _, err := s.meta.AuditSeqRange(ctx, time.Time{})
 	if err != nil {
-		return AuditVerification{}, err
+		return audit.Verification{}, err
 	}
 	start := first
 	switch {
 	case sinceSeq > headSeq+1:
-		return AuditVerification{}, Errorf(ErrInvalid, "since_seq %d is beyond the chain head %d", sinceSeq, headSeq)
+		return audit.Verification{}, Errorf(ErrInvalid, "since_seq %d is beyond the chain head %d", sinceSeq, headSeq)
 	case first == 0 && headSeq == 0:
-		return v.finish(0, GenesisHash), nil // nothing was ever recorded
+		return v.Finish(0, audit.GenesisHash), nil // nothing was ever recorded
 	case first != 0 && sinceSeq > first:
 		prev, err := s.meta.GetAuditEvent(ctx, sinceSeq-1)
 		if errors.Is(err, ErrNotFound) {
-			v.fail(sinceSeq-1, fmt.Sprintf("event %d is missing", sinceSeq-1))
-			return v.finish(headSeq, headHash), nil
+			v.Fail(sinceSeq-1, fmt.Sprintf("event %d is missing", sinceSeq-1))
+			return v.Finish(headSeq, headHash), nil
 		}
 		if err != nil {
-			return AuditVerification{}, err
+			return audit.Verification{}, err
 		}
-		v.start(prev.Seq, prev.Hash)
+		v.Start(prev.Seq, prev.Hash)
 		start = sinceSeq
 	case first == 1:
-		v.start(0, GenesisHash)
+		v.Start(0, audit.GenesisHash)
 	default:
 		// The events before first (or all, when none is left) were pruned,
 		// or removed: a prune leaves a signed checkpoint of the last event
@@ -200,40 +203,40 @@ func (s *Service) verifyChain(ctx context.Context, sinceSeq int64) (AuditVerific
 		}
 		base := int64(0)
 		if gapEnd > 1 {
-			prev, err := s.meta.LastAuditCheckpoint(ctx, gapEnd-1, CheckpointPrune)
+			prev, err := s.meta.LastAuditCheckpoint(ctx, gapEnd-1, audit.CheckpointPrune)
 			if err == nil {
 				base = prev.Seq
 			} else if !errors.Is(err, ErrNotFound) {
-				return AuditVerification{}, err
+				return audit.Verification{}, err
 			}
 		}
 		anchor, err := s.meta.LastAuditCheckpoint(ctx, gapEnd, "")
 		switch {
 		case errors.Is(err, ErrNotFound) || err == nil && anchor.Seq != gapEnd:
-			v.fail(base+1, fmt.Sprintf("events %d to %d are missing and no signed prune anchor covers them", base+1, gapEnd))
-			return v.finish(headSeq, headHash), nil
+			v.Fail(base+1, fmt.Sprintf("events %d to %d are missing and no signed prune anchor covers them", base+1, gapEnd))
+			return v.Finish(headSeq, headHash), nil
 		case err != nil:
-			return AuditVerification{}, err
+			return audit.Verification{}, err
 		}
-		if !v.anchor(anchor, base) {
-			return v.finish(headSeq, headHash), nil
+		if !v.Anchor(anchor, base) {
+			return v.Finish(headSeq, headHash), nil
 		}
 		if first == 0 {
-			return v.finish(headSeq, headHash), nil
+			return v.Finish(headSeq, headHash), nil
 		}
 	}
-	if err := scanChain(ctx, s.meta, start, headSeq, v.event, v.checkpoint); err != nil && !errors.Is(err, errStopScan) {
-		return AuditVerification{}, err
+	if err := scanChain(ctx, s.meta, start, headSeq, v.Event, v.Checkpoint); err != nil && !errors.Is(err, errStopScan) {
+		return audit.Verification{}, err
 	}
-	return v.finish(headSeq, headHash), nil
+	return v.Finish(headSeq, headHash), nil
 }
 
 // scanChain feeds the events from..to and their checkpoints, merged in seq
 // order (each checkpoint right after its event), to onEvent and
 // onCheckpoint; either returning false stops the scan with errStopScan.
-func scanChain(ctx context.Context, meta MetaStore, from, to int64, onEvent func(AuditEvent) bool, onCheckpoint func(AuditCheckpoint) bool) error {
+func scanChain(ctx context.Context, meta MetaStore, from, to int64, onEvent func(audit.Event) bool, onCheckpoint func(audit.Checkpoint) bool) error {
 	cps := &checkpointCursor{meta: meta, next: from, to: to}
-	return meta.ScanAudit(ctx, from, to, func(e AuditEvent) error {
+	return meta.ScanAudit(ctx, from, to, func(e audit.Event) error {
 		if !onEvent(e) {
 			return errStopScan
 		}
@@ -260,17 +263,17 @@ func scanChain(ctx context.Context, meta MetaStore, from, to int64, onEvent func
 type checkpointCursor struct {
 	meta     MetaStore
 	next, to int64
-	buf      []AuditCheckpoint
+	buf      []audit.Checkpoint
 	done     bool
 }
 
-func (c *checkpointCursor) peek(ctx context.Context) (AuditCheckpoint, bool, error) {
+func (c *checkpointCursor) peek(ctx context.Context) (audit.Checkpoint, bool, error) {
 	if len(c.buf) == 0 && !c.done {
 		const batch = 1000
 		var err error
 		c.buf, err = c.meta.AuditCheckpointsBetween(ctx, c.next, c.to, batch)
 		if err != nil {
-			return AuditCheckpoint{}, false, err
+			return audit.Checkpoint{}, false, err
 		}
 		if len(c.buf) < batch {
 			c.done = true
@@ -280,7 +283,7 @@ func (c *checkpointCursor) peek(ctx context.Context) (AuditCheckpoint, bool, err
 		}
 	}
 	if len(c.buf) == 0 {
-		return AuditCheckpoint{}, false, nil
+		return audit.Checkpoint{}, false, nil
 	}
 	return c.buf[0], true, nil
 }
@@ -290,24 +293,24 @@ func (c *checkpointCursor) pop() { c.buf = c.buf[1:] }
 // signHead signs a checkpoint of the chain head, after checking that the
 // head names a stored event whose content matches its hash. ok is false
 // when the chain is empty.
-func (s *Service) signHead(ctx context.Context, kind string) (c AuditCheckpoint, ok bool, err error) {
+func (s *Service) signHead(ctx context.Context, kind string) (c audit.Checkpoint, ok bool, err error) {
 	if s.auditSigner == nil {
-		return AuditCheckpoint{}, false, Errorf(ErrPrecondition, "this server has no audit signing key")
+		return audit.Checkpoint{}, false, Errorf(ErrPrecondition, "this server has no audit signing key")
 	}
 	seq, hash, err := s.meta.AuditHead(ctx)
 	if err != nil || seq == 0 {
-		return AuditCheckpoint{}, false, err
+		return audit.Checkpoint{}, false, err
 	}
 	e, err := s.meta.GetAuditEvent(ctx, seq)
 	if errors.Is(err, ErrNotFound) {
-		return AuditCheckpoint{}, false, fmt.Errorf("audit chain head %d has no event: %w", seq, ErrConflict)
+		return audit.Checkpoint{}, false, fmt.Errorf("audit chain head %d has no event: %w", seq, ErrConflict)
 	}
 	if err != nil {
-		return AuditCheckpoint{}, false, err
+		return audit.Checkpoint{}, false, err
 	}
 	if e.Hash != hash || e.ComputeHash() != hash {
 		// Signing would vouch for a damaged chain; verify shows where.
-		return AuditCheckpoint{}, false, fmt.Errorf("audit event %d does not match the chain head; not signing: %w", seq, ErrConflict)
+		return audit.Checkpoint{}, false, fmt.Errorf("audit event %d does not match the chain head; not signing: %w", seq, ErrConflict)
 	}
 	return s.auditSigner.Checkpoint(seq, hash, s.Now(), kind), true, nil
 }
@@ -315,34 +318,34 @@ func (s *Service) signHead(ctx context.Context, kind string) (c AuditCheckpoint,
 // CheckpointAudit signs and stores a checkpoint of the chain head if it
 // moved since the newest checkpoint: the periodic job. created is false
 // when there was nothing new to sign.
-func (s *Service) CheckpointAudit(ctx context.Context) (c AuditCheckpoint, created bool, err error) {
+func (s *Service) CheckpointAudit(ctx context.Context) (c audit.Checkpoint, created bool, err error) {
 	newest, err := s.meta.LastAuditCheckpoint(ctx, math.MaxInt64, "")
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		return AuditCheckpoint{}, false, err
+		return audit.Checkpoint{}, false, err
 	}
 	seq, _, err := s.meta.AuditHead(ctx)
 	if err != nil {
-		return AuditCheckpoint{}, false, err
+		return audit.Checkpoint{}, false, err
 	}
 	if seq == 0 || newest.Seq >= seq {
 		return newest, false, nil
 	}
-	c, ok, err := s.signHead(ctx, CheckpointInterval)
+	c, ok, err := s.signHead(ctx, audit.CheckpointInterval)
 	if err != nil || !ok {
-		return AuditCheckpoint{}, false, err
+		return audit.Checkpoint{}, false, err
 	}
 	return s.meta.AddAuditCheckpoint(ctx, c)
 }
 
 // CreateAuditCheckpoint signs and stores a checkpoint of the chain head on
 // request, recording the request in the log (after the head it signs).
-func (s *Service) CreateAuditCheckpoint(ctx context.Context) (AuditCheckpoint, error) {
-	c, ok, err := s.signHead(ctx, CheckpointRequest)
+func (s *Service) CreateAuditCheckpoint(ctx context.Context) (audit.Checkpoint, error) {
+	c, ok, err := s.signHead(ctx, audit.CheckpointRequest)
 	if err != nil {
-		return AuditCheckpoint{}, err
+		return audit.Checkpoint{}, err
 	}
 	if !ok {
-		return AuditCheckpoint{}, Errorf(ErrPrecondition, "the audit log is empty: there is no head to sign")
+		return audit.Checkpoint{}, Errorf(ErrPrecondition, "the audit log is empty: there is no head to sign")
 	}
 	err = s.meta.InTx(ctx, func(tx MetaStore) error {
 		var err error
@@ -353,13 +356,13 @@ func (s *Service) CreateAuditCheckpoint(ctx context.Context) (AuditCheckpoint, e
 			"seq": c.Seq, "hash": c.Hash, "key_id": c.KeyID})
 	})
 	if err != nil {
-		return AuditCheckpoint{}, err
+		return audit.Checkpoint{}, err
 	}
 	return c, nil
 }
 
 // ListAuditCheckpoints lists checkpoints, newest first.
-func (s *Service) ListAuditCheckpoints(ctx context.Context, pageSize int, pageToken string) ([]AuditCheckpoint, string, error) {
+func (s *Service) ListAuditCheckpoints(ctx context.Context, pageSize int, pageToken string) ([]audit.Checkpoint, string, error) {
 	limit, err := pageLimit(pageSize)
 	if err != nil {
 		return nil, "", err
@@ -386,7 +389,7 @@ type AuditPrune struct {
 	FirstSeq   int64     // the oldest stored event before the prune (0: none)
 	ThroughSeq int64     // the last event removed (or to remove)
 	Deleted    int64
-	Anchors    []AuditCheckpoint
+	Anchors    []audit.Checkpoint
 }
 
 // PruneAudit removes the events older than retention (at least
@@ -450,7 +453,7 @@ func (s *Service) PruneAudit(ctx context.Context, retention time.Duration, dryRu
 			if err != nil {
 				return fmt.Errorf("read the new anchor event %d: %w", hi, err)
 			}
-			anchor, _, err := tx.AddAuditCheckpoint(ctx, s.auditSigner.Checkpoint(hi, e.Hash, s.Now(), CheckpointPrune))
+			anchor, _, err := tx.AddAuditCheckpoint(ctx, s.auditSigner.Checkpoint(hi, e.Hash, s.Now(), audit.CheckpointPrune))
 			if err != nil {
 				return err
 			}
@@ -463,9 +466,9 @@ func (s *Service) PruneAudit(ctx context.Context, retention time.Duration, dryRu
 			}
 			out.Deleted += n
 			out.Anchors = append(out.Anchors, anchor)
-			return s.audit(ctx, tx, ActionAuditPrune, auditResource, map[string]any{
+			return s.audit(ctx, tx, audit.ActionPrune, auditResource, map[string]any{
 				"through_seq": hi, "anchor_hash": e.Hash, "deleted": n,
-				"cutoff": FormatAuditTime(out.Cutoff), "retention_days": int64(retention / (24 * time.Hour)),
+				"cutoff": audit.FormatTime(out.Cutoff), "retention_days": int64(retention / (24 * time.Hour)),
 			})
 		})
 		if err != nil {

@@ -3,6 +3,8 @@ package modelkeep
 import (
 	"context"
 	"time"
+
+	"github.com/modelkeep/modelkeep/audit"
 )
 
 // AuditStore is what the audit log needs from the metadata store beyond
@@ -14,7 +16,7 @@ import (
 // tables (see docs/audit.md).
 type AuditStore interface {
 	// AuditHead returns the seq and hash of the last event of the chain (0
-	// and GenesisHash when nothing was ever appended). It never goes back,
+	// and audit.GenesisHash when nothing was ever appended). It never goes back,
 	// even when events are pruned.
 	AuditHead(ctx context.Context) (seq int64, hash string, err error)
 	// AuditSeqRange returns the smallest stored seq (0 when no event is
@@ -22,28 +24,28 @@ type AuditStore interface {
 	// (0 when there is none).
 	AuditSeqRange(ctx context.Context, t time.Time) (first, firstAtOrAfter int64, err error)
 	// GetAuditEvent reads one event; ErrNotFound when it is not stored.
-	GetAuditEvent(ctx context.Context, seq int64) (AuditEvent, error)
+	GetAuditEvent(ctx context.Context, seq int64) (audit.Event, error)
 	// QueryAudit returns up to q.Limit events matching q, ordered by seq.
-	QueryAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
+	QueryAudit(ctx context.Context, q AuditQuery) ([]audit.Event, error)
 	// ScanAudit calls fn for every stored event with from <= seq <= to, in
 	// seq order, reading in batches so that memory stays constant however
 	// long the chain. fn runs with no database connection held; its error
 	// stops the scan and is returned as is.
-	ScanAudit(ctx context.Context, from, to int64, fn func(AuditEvent) error) error
+	ScanAudit(ctx context.Context, from, to int64, fn func(audit.Event) error) error
 
 	// AddAuditCheckpoint stores c unless a checkpoint of the same seq
 	// exists; it returns the stored one and whether it is c.
-	AddAuditCheckpoint(ctx context.Context, c AuditCheckpoint) (AuditCheckpoint, bool, error)
+	AddAuditCheckpoint(ctx context.Context, c audit.Checkpoint) (audit.Checkpoint, bool, error)
 	// LastAuditCheckpoint returns the checkpoint with the greatest seq at or
 	// below maxSeq (math.MaxInt64 for any), optionally only of one kind (""
 	// for any); ErrNotFound when there is none.
-	LastAuditCheckpoint(ctx context.Context, maxSeq int64, kind string) (AuditCheckpoint, error)
+	LastAuditCheckpoint(ctx context.Context, maxSeq int64, kind string) (audit.Checkpoint, error)
 	// ListAuditCheckpoints returns up to limit checkpoints, newest first,
 	// with seq below beforeSeq when it is not 0.
-	ListAuditCheckpoints(ctx context.Context, beforeSeq int64, limit int) ([]AuditCheckpoint, error)
+	ListAuditCheckpoints(ctx context.Context, beforeSeq int64, limit int) ([]audit.Checkpoint, error)
 	// AuditCheckpointsBetween returns up to limit checkpoints with from <=
 	// seq <= to, oldest first.
-	AuditCheckpointsBetween(ctx context.Context, from, to int64, limit int) ([]AuditCheckpoint, error)
+	AuditCheckpointsBetween(ctx context.Context, from, to int64, limit int) ([]audit.Checkpoint, error)
 
 	// PruneAudit deletes the events with seq <= throughSeq and the
 	// checkpoints below it, returning how many events it deleted. It is the
@@ -66,24 +68,4 @@ type AuditQuery struct {
 	// Ascending orders by seq from the oldest; the default is newest first.
 	Ascending bool
 	Limit     int // all when <= 0
-}
-
-// Checkpoint kinds: what made the server sign the head.
-const (
-	CheckpointInterval = "interval" // the periodic job
-	CheckpointRequest  = "request"  // POST /api/v1/audit/checkpoints
-	CheckpointPrune    = "prune"    // the anchor of a prune: the last removed event
-)
-
-// AuditCheckpoint is a signed statement that the audit chain had the event
-// Seq with hash Hash at Time. Signature is Ed25519 over
-// CheckpointMessage(Seq, Hash, Time) by the key whose id is KeyID.
-type AuditCheckpoint struct {
-	Seq       int64
-	Hash      string
-	Time      time.Time
-	Kind      string
-	KeyID     string
-	PublicKey []byte // the raw 32-byte Ed25519 public key of KeyID
-	Signature []byte
 }

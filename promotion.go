@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/modelkeep/modelkeep/audit"
 )
 
 func transitionResource(id string) string { return "transitions/" + id }
@@ -449,14 +451,14 @@ func (s *Service) DeleteAlias(ctx context.Context, model, alias string) error {
 // recordRefusal appends an audit event for a refused call (outcome
 // "denied") in a transaction of its own.
 func (s *Service) recordRefusal(ctx context.Context, action, resource string, details map[string]any) {
-	raw, err := CanonicalDetails(details)
+	raw, err := audit.CanonicalDetails(details)
 	if err != nil {
 		s.logger.WarnContext(ctx, "encode refusal details", "err", err)
 		return
 	}
 	ri := RequestInfoFrom(ctx)
 	err = s.meta.InTx(ctx, func(tx MetaStore) error {
-		_, err := tx.AppendAudit(ctx, AuditEvent{
+		_, err := tx.AppendAudit(ctx, audit.Event{
 			Time: s.Now(), Actor: actorName(ctx), Action: action, Resource: resource,
 			Outcome: "denied", RequestID: ri.RequestID, RemoteAddr: ri.RemoteAddr, Details: raw,
 		})

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/modelkeep/modelkeep/audit"
 )
 
 // Service holds the registry's use cases. Each runs in one MetaStore
@@ -23,7 +25,7 @@ type Service struct {
 	now    func() time.Time
 	logger *slog.Logger
 	// auditSigner signs audit checkpoints and exports (auditlog.go).
-	auditSigner *AuditSigner
+	auditSigner *audit.Signer
 }
 
 // ServiceOptions tune a Service; the zero value is usable.
@@ -39,7 +41,7 @@ type ServiceOptions struct {
 	TokenCacheTTL time.Duration
 	// AuditSigner signs audit checkpoints and exports; without one, neither
 	// can be made.
-	AuditSigner *AuditSigner
+	AuditSigner *audit.Signer
 }
 
 // NewService wires the use cases to their stores.
@@ -77,12 +79,12 @@ func actorName(ctx context.Context) string {
 
 // audit appends one success event in tx for what ctx's actor did.
 func (s *Service) audit(ctx context.Context, tx MetaStore, action, resource string, details map[string]any) error {
-	raw, err := CanonicalDetails(details)
+	raw, err := audit.CanonicalDetails(details)
 	if err != nil {
 		return fmt.Errorf("encode audit details: %w", err)
 	}
 	ri := RequestInfoFrom(ctx)
-	_, err = tx.AppendAudit(ctx, AuditEvent{
+	_, err = tx.AppendAudit(ctx, audit.Event{
 		Time:       s.Now(),
 		Actor:      actorName(ctx),
 		Action:     action,

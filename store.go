@@ -3,6 +3,8 @@ package modelkeep
 import (
 	"context"
 	"time"
+
+	"github.com/modelkeep/modelkeep/audit"
 )
 
 // MetaStore keeps the registry's metadata. Implementations (store/) translate
@@ -63,12 +65,12 @@ type MetaStore interface {
 	RevokeToken(ctx context.Context, id string, at time.Time) error
 
 	// AppendAudit appends e to the hash chain: it sets e.Seq, e.PrevHash and
-	// e.Hash (see AuditEvent.ComputeHash), serialising with other writers on
+	// e.Hash (see audit.Event.ComputeHash), serialising with other writers on
 	// the chain head, and returns the stored event.
-	AppendAudit(ctx context.Context, e AuditEvent) (AuditEvent, error)
+	AppendAudit(ctx context.Context, e audit.Event) (audit.Event, error)
 	// ListAudit returns up to f.Limit events, newest first, with seq below
 	// f.BeforeSeq when it is not 0.
-	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+	ListAudit(ctx context.Context, f AuditFilter) ([]audit.Event, error)
 }
 
 // ModelFilter selects models in ListModels.

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/modelkeep/modelkeep/audit"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/modelkeep/modelkeep"
@@ -18,21 +20,21 @@ import (
 // body streams (see Register).
 const auditExportRoute = "/api/v1/audit/export"
 
-func toAuditEvent(e modelkeep.AuditEvent) openapi.AuditEvent {
+func toAuditEvent(e audit.Event) openapi.AuditEvent {
 	details := e.Details
 	if len(details) == 0 {
 		details = []byte("{}")
 	}
 	return openapi.AuditEvent{
-		Seq: e.Seq, Time: modelkeep.FormatAuditTime(e.Time), Actor: e.Actor, Action: e.Action, Resource: e.Resource,
+		Seq: e.Seq, Time: audit.FormatTime(e.Time), Actor: e.Actor, Action: e.Action, Resource: e.Resource,
 		Outcome: openapi.AuditEventOutcome(e.Outcome), RequestId: e.RequestID, RemoteAddr: e.RemoteAddr,
 		Details: details, PrevHash: e.PrevHash, Hash: e.Hash,
 	}
 }
 
-func toAuditCheckpoint(c modelkeep.AuditCheckpoint) openapi.AuditCheckpoint {
+func toAuditCheckpoint(c audit.Checkpoint) openapi.AuditCheckpoint {
 	return openapi.AuditCheckpoint{
-		Seq: c.Seq, Hash: c.Hash, Time: modelkeep.FormatAuditTime(c.Time), Kind: openapi.AuditCheckpointKind(c.Kind),
+		Seq: c.Seq, Hash: c.Hash, Time: audit.FormatTime(c.Time), Kind: openapi.AuditCheckpointKind(c.Kind),
 		KeyId: c.KeyID, Signature: c.Signature,
 	}
 }

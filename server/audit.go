@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modelkeep/modelkeep/audit"
+
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/auth"
 	"github.com/modelkeep/modelkeep/store"
@@ -61,7 +63,7 @@ func setAuditCheckpointInterval(c *Config, v string) error {
 // MODELKEEP_AUDIT_KEY_FILE, else the JWT key when it is Ed25519, else one
 // generated in the data dir. Instances sharing a database should share it
 // (as they share the JWT key), so that each trusts the others' checkpoints.
-func loadAuditSigner(cfg Config, jwtKey *auth.Key) (*modelkeep.AuditSigner, error) {
+func loadAuditSigner(cfg Config, jwtKey *auth.Key) (*audit.Signer, error) {
 	key := jwtKey
 	if cfg.AuditKeyFile != "" || jwtKey == nil || jwtKey.Algorithm() != auth.AlgEdDSA {
 		kc := auth.KeyConfig{KeyFile: cfg.AuditKeyFile}
@@ -77,7 +79,7 @@ func loadAuditSigner(cfg Config, jwtKey *auth.Key) (*modelkeep.AuditSigner, erro
 	if !ok {
 		return nil, errors.New("load audit signing key: not an Ed25519 key")
 	}
-	return modelkeep.NewAuditSigner(priv)
+	return audit.NewSigner(priv)
 }
 
 // startAuditCheckpoints signs the audit chain head every
@@ -192,7 +194,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "modelkeep audit verify: %v\n", err)
 			return 2
 		}
-		pub, err := modelkeep.ParsePublicKeyPEM(data)
+		pub, err := audit.ParsePublicKeyPEM(data)
 		if err != nil {
 			fmt.Fprintf(stderr, "modelkeep audit verify: public key %s: %v\n", f, err)
 			return 2
@@ -209,7 +211,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		in = f
 	}
-	res, err := modelkeep.VerifyAuditExport(in, modelkeep.NewAuditKeyring(keys...))
+	res, err := audit.VerifyExport(in, audit.NewKeyring(keys...))
 	if err != nil {
 		fmt.Fprintf(stderr, "modelkeep audit verify: %v\n", err)
 		return 1
@@ -221,7 +223,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		if !res.OK {
 			out["first_broken_seq"], out["reason"] = res.FirstBrokenSeq, res.Reason
 		} else {
-			out["exported_at"], out["seal_key_id"] = modelkeep.FormatAuditTime(res.ExportedAt), res.SealKeyID
+			out["exported_at"], out["seal_key_id"] = audit.FormatTime(res.ExportedAt), res.SealKeyID
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -229,7 +231,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	} else if res.OK {
 		fmt.Fprintf(stdout, "OK: %d events (seq %d to %d), head %s\n", res.Events, res.FirstSeq, res.LastSeq, res.Head)
 		fmt.Fprintf(stdout, "sealed at %s by key %s; %d checkpoints verified, %d by unknown keys\n",
-			modelkeep.FormatAuditTime(res.ExportedAt), res.SealKeyID, res.CheckpointsVerified, res.CheckpointsUnverified)
+			audit.FormatTime(res.ExportedAt), res.SealKeyID, res.CheckpointsVerified, res.CheckpointsUnverified)
 	} else {
 		fmt.Fprintf(stdout, "BROKEN at seq %d: %s\n", res.FirstBrokenSeq, res.Reason)
 		fmt.Fprintf(stdout, "%d events verified before it\n", res.Events)
@@ -261,12 +263,12 @@ func auditPruneCommand(ctx context.Context, args []string, getenv func(string) s
 	}
 	switch {
 	case res.ThroughSeq == 0:
-		fmt.Fprintf(stdout, "nothing to prune: no event is older than %s\n", modelkeep.FormatAuditTime(res.Cutoff))
+		fmt.Fprintf(stdout, "nothing to prune: no event is older than %s\n", audit.FormatTime(res.Cutoff))
 	case *dryRun:
-		fmt.Fprintf(stdout, "would remove %d events (seq %d to %d), older than %s\n", res.Deleted, res.FirstSeq, res.ThroughSeq, modelkeep.FormatAuditTime(res.Cutoff))
+		fmt.Fprintf(stdout, "would remove %d events (seq %d to %d), older than %s\n", res.Deleted, res.FirstSeq, res.ThroughSeq, audit.FormatTime(res.Cutoff))
 	default:
 		fmt.Fprintf(stdout, "removed %d events (seq %d to %d), older than %s; the chain now starts after the signed anchor at seq %d\n",
-			res.Deleted, res.FirstSeq, res.ThroughSeq, modelkeep.FormatAuditTime(res.Cutoff), res.ThroughSeq)
+			res.Deleted, res.FirstSeq, res.ThroughSeq, audit.FormatTime(res.Cutoff), res.ThroughSeq)
 	}
 	return 0
 }

@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/audit"
+
 	"github.com/modelkeep/modelkeep/internal/testenv"
 	"github.com/modelkeep/modelkeep/server"
 	"github.com/modelkeep/modelkeep/store"
@@ -67,9 +68,9 @@ func seedOldEvents(t *testing.T, database string, n int, age time.Duration) {
 	}
 	defer s.Close()
 	for i := range n {
-		_, err := s.AppendAudit(t.Context(), modelkeep.AuditEvent{
+		_, err := s.AppendAudit(t.Context(), audit.Event{
 			Time: time.Now().Add(-age), Actor: "early-bird", Action: "model.create", Resource: fmt.Sprint("models/old-", i),
-			Outcome: modelkeep.OutcomeSuccess,
+			Outcome: audit.OutcomeSuccess,
 		})
 		if err != nil {
 			t.Fatal(err)

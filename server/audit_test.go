@@ -16,10 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelkeep/modelkeep/audit"
+
 	_ "github.com/glebarez/go-sqlite" // database/sql driver "sqlite", for tampering
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/internal/testenv"
 	"github.com/modelkeep/modelkeep/server"
 )
@@ -88,17 +89,17 @@ func (e *env) verifyAudit() auditVerification {
 
 // domainEvent turns a listed event back into the domain type, to recompute
 // its hash as an outside verifier would.
-func (a auditEvent) domain(t *testing.T) modelkeep.AuditEvent {
+func (a auditEvent) domain(t *testing.T) audit.Event {
 	t.Helper()
-	tm, err := modelkeep.ParseAuditTime(a.Time)
+	tm, err := audit.ParseTime(a.Time)
 	if err != nil {
 		t.Fatal(err)
 	}
-	details, err := modelkeep.CanonicalJSON(a.Details)
+	details, err := audit.CanonicalJSON(a.Details)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return modelkeep.AuditEvent{Seq: a.Seq, Time: tm, Actor: a.Actor, Action: a.Action, Resource: a.Resource,
+	return audit.Event{Seq: a.Seq, Time: tm, Actor: a.Actor, Action: a.Action, Resource: a.Resource,
 		Outcome: a.Outcome, RequestID: a.RequestID, RemoteAddr: a.RemoteAddr, Details: details, PrevHash: a.PrevHash, Hash: a.Hash}
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/modelkeep/modelkeep/audit"
+
 	gomysql "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -34,13 +36,13 @@ const auditEventColumns = "seq, time, actor, action, resource, outcome, request_
 // clock when zero; strings valid UTF-8; details in RFC 8785 canonical form,
 // "{}" when empty) before hashing it; sets e.Hash = e.ComputeHash(); inserts
 // the event and moves the head, as a compare-and-swap on its seq.
-func (s *Store) AppendAudit(ctx context.Context, e modelkeep.AuditEvent) (modelkeep.AuditEvent, error) {
+func (s *Store) AppendAudit(ctx context.Context, e audit.Event) (audit.Event, error) {
 	if len(e.Details) == 0 {
 		e.Details = []byte("{}")
 	}
-	details, err := modelkeep.CanonicalJSON(e.Details)
+	details, err := audit.CanonicalJSON(e.Details)
 	if err != nil {
-		return modelkeep.AuditEvent{}, modelkeep.Errorf(modelkeep.ErrInvalid, "audit event details are not valid JSON: %v", err)
+		return audit.Event{}, modelkeep.Errorf(modelkeep.ErrInvalid, "audit event details are not valid JSON: %v", err)
 	}
 	e.Details = details
 	for _, p := range []*string{&e.Actor, &e.Action, &e.Resource, &e.Outcome, &e.RequestID, &e.RemoteAddr} {
@@ -85,13 +87,13 @@ func (s *Store) AppendAudit(ctx context.Context, e modelkeep.AuditEvent) (modelk
 		return nil
 	})
 	if err != nil {
-		return modelkeep.AuditEvent{}, err
+		return audit.Event{}, err
 	}
 	return e, nil
 }
 
 // AuditHead returns the seq and hash of the last event of the chain (0 and
-// modelkeep.GenesisHash when it is empty). Verifying the chain against it
+// audit.GenesisHash when it is empty). Verifying the chain against it
 // shows events removed from its end, which the links alone cannot.
 func (s *Store) AuditHead(ctx context.Context) (seq int64, hash string, err error) {
 	db := s.db.WithContext(ctx)
@@ -122,11 +124,11 @@ func (s *Store) AuditSeqRange(ctx context.Context, t time.Time) (first, firstAtO
 }
 
 // GetAuditEvent reads the event seq.
-func (s *Store) GetAuditEvent(ctx context.Context, seq int64) (modelkeep.AuditEvent, error) {
+func (s *Store) GetAuditEvent(ctx context.Context, seq int64) (audit.Event, error) {
 	db := s.db.WithContext(ctx)
 	var r auditEventRow
 	if err := db.Where("seq = ?", seq).Take(&r).Error; err != nil {
-		return modelkeep.AuditEvent{}, notFound("read audit event", err, "audit event %d not found", seq)
+		return audit.Event{}, notFound("read audit event", err, "audit event %d not found", seq)
 	}
 	return toAuditEvent(r), nil
 }
@@ -134,7 +136,7 @@ func (s *Store) GetAuditEvent(ctx context.Context, seq int64) (modelkeep.AuditEv
 // ListAudit returns up to f.Limit events (all when Limit <= 0), newest first,
 // with seq below f.BeforeSeq when it is not 0. See QueryAudit for the
 // filters.
-func (s *Store) ListAudit(ctx context.Context, f modelkeep.AuditFilter) ([]modelkeep.AuditEvent, error) {
+func (s *Store) ListAudit(ctx context.Context, f modelkeep.AuditFilter) ([]audit.Event, error) {
 	return s.QueryAudit(ctx, modelkeep.AuditQuery{
 		Actor: f.Actor, Action: f.Action, Resource: f.Resource, Since: f.Since, Until: f.Until,
 		BeforeSeq: f.BeforeSeq, Limit: f.Limit,
@@ -145,7 +147,7 @@ func (s *Store) ListAudit(ctx context.Context, f modelkeep.AuditFilter) ([]model
 // order, newest first unless q.Ascending. Actor, Action and Outcome match
 // exactly; Resource exactly, or as a case-sensitive prefix when it ends
 // with '*'; Since is inclusive and Until exclusive.
-func (s *Store) QueryAudit(ctx context.Context, f modelkeep.AuditQuery) ([]modelkeep.AuditEvent, error) {
+func (s *Store) QueryAudit(ctx context.Context, f modelkeep.AuditQuery) ([]audit.Event, error) {
 	db := s.db.WithContext(ctx)
 	q := db.Model(&auditEventRow{})
 	if f.Actor != "" {
@@ -190,7 +192,7 @@ func (s *Store) QueryAudit(ctx context.Context, f modelkeep.AuditQuery) ([]model
 	if err := q.Order(order).Find(&rows).Error; err != nil {
 		return nil, dbErr("list audit events", err)
 	}
-	out := make([]modelkeep.AuditEvent, len(rows))
+	out := make([]audit.Event, len(rows))
 	for i, r := range rows {
 		out[i] = toAuditEvent(r)
 	}
@@ -209,8 +211,8 @@ const auditScanReaders = 2
 // appended meanwhile cannot disturb the order. Outside a transaction (which
 // has a single connection) the next batches are read in parallel while fn
 // works through the current one; memory stays at a few batches.
-func (s *Store) ScanAudit(ctx context.Context, from, to int64, fn func(modelkeep.AuditEvent) error) error {
-	emit := func(batch []modelkeep.AuditEvent) error {
+func (s *Store) ScanAudit(ctx context.Context, from, to int64, fn func(audit.Event) error) error {
+	emit := func(batch []audit.Event) error {
 		for _, e := range batch {
 			if err := fn(e); err != nil {
 				return err
@@ -233,7 +235,7 @@ func (s *Store) ScanAudit(ctx context.Context, from, to int64, fn func(modelkeep
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type result struct {
-		events []modelkeep.AuditEvent
+		events []audit.Event
 		err    error
 	}
 	// One future per batch, queued in seq order; the queue's capacity
@@ -268,7 +270,7 @@ func (s *Store) ScanAudit(ctx context.Context, from, to int64, fn func(modelkeep
 
 // readAuditBatch reads the events with from <= seq <= to, scanning rows by
 // hand: reflection-free, it keeps verification above 200,000 events a second.
-func (s *Store) readAuditBatch(ctx context.Context, from, to int64) ([]modelkeep.AuditEvent, error) {
+func (s *Store) readAuditBatch(ctx context.Context, from, to int64) ([]audit.Event, error) {
 	db := s.db.WithContext(ctx)
 	rows, err := db.Model(&auditEventRow{}).Select(auditEventColumns).
 		Where("seq >= ? AND seq <= ?", from, to).Order("seq").Rows()
@@ -276,10 +278,10 @@ func (s *Store) readAuditBatch(ctx context.Context, from, to int64) ([]modelkeep
 		return nil, dbErr("read audit events", err)
 	}
 	defer rows.Close()
-	out := make([]modelkeep.AuditEvent, 0, to-from+1)
+	out := make([]audit.Event, 0, to-from+1)
 	for rows.Next() {
 		var (
-			e       modelkeep.AuditEvent
+			e       audit.Event
 			details []byte
 		)
 		if err := rows.Scan(&e.Seq, &e.Time, &e.Actor, &e.Action, &e.Resource, &e.Outcome, &e.RequestID,
@@ -309,7 +311,7 @@ type auditCheckpointRow struct {
 
 func (auditCheckpointRow) TableName() string { return "audit_checkpoints" }
 
-func fromAuditCheckpoint(c modelkeep.AuditCheckpoint) auditCheckpointRow {
+func fromAuditCheckpoint(c audit.Checkpoint) auditCheckpointRow {
 	return auditCheckpointRow{
 		Seq: c.Seq, Hash: c.Hash, Time: utc(c.Time), Kind: c.Kind, KeyID: c.KeyID,
 		PublicKey: base64.StdEncoding.EncodeToString(c.PublicKey),
@@ -317,22 +319,22 @@ func fromAuditCheckpoint(c modelkeep.AuditCheckpoint) auditCheckpointRow {
 	}
 }
 
-func toAuditCheckpoint(r auditCheckpointRow) (modelkeep.AuditCheckpoint, error) {
+func toAuditCheckpoint(r auditCheckpointRow) (audit.Checkpoint, error) {
 	pub, err := base64.StdEncoding.DecodeString(r.PublicKey)
 	if err != nil {
-		return modelkeep.AuditCheckpoint{}, fmt.Errorf("decode public key of audit checkpoint %d: %w", r.Seq, err)
+		return audit.Checkpoint{}, fmt.Errorf("decode public key of audit checkpoint %d: %w", r.Seq, err)
 	}
 	sig, err := base64.StdEncoding.DecodeString(r.Signature)
 	if err != nil {
-		return modelkeep.AuditCheckpoint{}, fmt.Errorf("decode signature of audit checkpoint %d: %w", r.Seq, err)
+		return audit.Checkpoint{}, fmt.Errorf("decode signature of audit checkpoint %d: %w", r.Seq, err)
 	}
-	return modelkeep.AuditCheckpoint{
+	return audit.Checkpoint{
 		Seq: r.Seq, Hash: r.Hash, Time: r.Time.UTC(), Kind: r.Kind, KeyID: r.KeyID, PublicKey: pub, Signature: sig,
 	}, nil
 }
 
-func toAuditCheckpoints(rows []auditCheckpointRow) ([]modelkeep.AuditCheckpoint, error) {
-	out := make([]modelkeep.AuditCheckpoint, 0, len(rows))
+func toAuditCheckpoints(rows []auditCheckpointRow) ([]audit.Checkpoint, error) {
+	out := make([]audit.Checkpoint, 0, len(rows))
 	for _, r := range rows {
 		c, err := toAuditCheckpoint(r)
 		if err != nil {
@@ -346,7 +348,7 @@ func toAuditCheckpoints(rows []auditCheckpointRow) ([]modelkeep.AuditCheckpoint,
 // AddAuditCheckpoint stores c unless a checkpoint of c.Seq exists (two
 // instances may sign the same head); it returns the stored checkpoint and
 // whether it is c.
-func (s *Store) AddAuditCheckpoint(ctx context.Context, c modelkeep.AuditCheckpoint) (modelkeep.AuditCheckpoint, bool, error) {
+func (s *Store) AddAuditCheckpoint(ctx context.Context, c audit.Checkpoint) (audit.Checkpoint, bool, error) {
 	row := fromAuditCheckpoint(c)
 	db := s.db.WithContext(ctx)
 	// A plain insert and its duplicate-key error, not an upsert clause: on
@@ -358,7 +360,7 @@ func (s *Store) AddAuditCheckpoint(ctx context.Context, c modelkeep.AuditCheckpo
 		err = db.Where("seq = ?", c.Seq).Take(&row).Error
 	}
 	if err != nil {
-		return modelkeep.AuditCheckpoint{}, false, dbErr("store audit checkpoint", err)
+		return audit.Checkpoint{}, false, dbErr("store audit checkpoint", err)
 	}
 	out, err := toAuditCheckpoint(row)
 	return out, created, err
@@ -366,7 +368,7 @@ func (s *Store) AddAuditCheckpoint(ctx context.Context, c modelkeep.AuditCheckpo
 
 // LastAuditCheckpoint returns the checkpoint with the greatest seq at or
 // below maxSeq, of kind when it is not "".
-func (s *Store) LastAuditCheckpoint(ctx context.Context, maxSeq int64, kind string) (modelkeep.AuditCheckpoint, error) {
+func (s *Store) LastAuditCheckpoint(ctx context.Context, maxSeq int64, kind string) (audit.Checkpoint, error) {
 	db := s.db.WithContext(ctx)
 	q := db.Where("seq <= ?", maxSeq)
 	if kind != "" {
@@ -374,14 +376,14 @@ func (s *Store) LastAuditCheckpoint(ctx context.Context, maxSeq int64, kind stri
 	}
 	var r auditCheckpointRow
 	if err := q.Order("seq DESC").Take(&r).Error; err != nil {
-		return modelkeep.AuditCheckpoint{}, notFound("read audit checkpoint", err, "no audit checkpoint")
+		return audit.Checkpoint{}, notFound("read audit checkpoint", err, "no audit checkpoint")
 	}
 	return toAuditCheckpoint(r)
 }
 
 // ListAuditCheckpoints returns up to limit checkpoints, newest first, below
 // beforeSeq when it is not 0.
-func (s *Store) ListAuditCheckpoints(ctx context.Context, beforeSeq int64, limit int) ([]modelkeep.AuditCheckpoint, error) {
+func (s *Store) ListAuditCheckpoints(ctx context.Context, beforeSeq int64, limit int) ([]audit.Checkpoint, error) {
 	db := s.db.WithContext(ctx)
 	q := db.Model(&auditCheckpointRow{})
 	if beforeSeq != 0 {
@@ -396,7 +398,7 @@ func (s *Store) ListAuditCheckpoints(ctx context.Context, beforeSeq int64, limit
 
 // AuditCheckpointsBetween returns up to limit checkpoints with from <= seq
 // <= to, oldest first.
-func (s *Store) AuditCheckpointsBetween(ctx context.Context, from, to int64, limit int) ([]modelkeep.AuditCheckpoint, error) {
+func (s *Store) AuditCheckpointsBetween(ctx context.Context, from, to int64, limit int) ([]audit.Checkpoint, error) {
 	db := s.db.WithContext(ctx)
 	var rows []auditCheckpointRow
 	err := db.Where("seq >= ? AND seq <= ?", from, to).Order("seq").Limit(limit).Find(&rows).Error

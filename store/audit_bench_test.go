@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelkeep/modelkeep/audit"
+
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/modelkeep/modelkeep"
@@ -51,11 +53,11 @@ func BenchmarkAuditAppendOverhead(b *testing.B) {
 		if err := s.CreateModel(ctx, modelkeep.Model{Name: "m", Tags: map[string]string{}}); err != nil {
 			b.Fatal(err)
 		}
-		details, _ := modelkeep.CanonicalDetails(map[string]any{
+		details, _ := audit.CanonicalDetails(map[string]any{
 			"before": map[string]any{"description": "old", "tags": map[string]string{"team": "risk"}},
 			"after":  map[string]any{"description": "new", "tags": map[string]string{"team": "risk"}},
 		})
-		mutate := func(i int, audit bool) time.Duration {
+		mutate := func(i int, withAudit bool) time.Duration {
 			start := time.Now()
 			err := s.InTx(ctx, func(tx modelkeep.MetaStore) error {
 				m, err := tx.GetModel(ctx, "m")
@@ -66,11 +68,11 @@ func BenchmarkAuditAppendOverhead(b *testing.B) {
 				if err := tx.UpdateModel(ctx, m); err != nil {
 					return err
 				}
-				if !audit {
+				if !withAudit {
 					return nil
 				}
-				_, err = tx.AppendAudit(ctx, modelkeep.AuditEvent{
-					Actor: "bench", Action: "model.update", Resource: "models/m", Outcome: modelkeep.OutcomeSuccess,
+				_, err = tx.AppendAudit(ctx, audit.Event{
+					Actor: "bench", Action: "model.update", Resource: "models/m", Outcome: audit.OutcomeSuccess,
 					RequestID: "req", RemoteAddr: "127.0.0.1", Details: details,
 				})
 				return err

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm/clause"
+	"github.com/modelkeep/modelkeep/audit"
 
-	"github.com/modelkeep/modelkeep"
+	"gorm.io/gorm/clause"
 )
 
 // SeedAuditChain appends n synthetic, valid events to the audit chain in
@@ -30,16 +30,16 @@ func SeedAuditChain(ctx context.Context, s *Store, n int, start time.Time) error
 			prev := head.Hash
 			for i := range rows {
 				seq := head.Seq + int64(i) + 1
-				details, err := modelkeep.CanonicalDetails(map[string]any{
+				details, err := audit.CanonicalDetails(map[string]any{
 					"before": map[string]any{"description": "model of the fraud team", "tags": map[string]string{"team": "risk"}},
 					"after":  map[string]any{"description": fmt.Sprint("model of the fraud team, revision ", seq), "tags": map[string]string{"team": "risk"}},
 				})
 				if err != nil {
 					return err
 				}
-				e := modelkeep.AuditEvent{
+				e := audit.Event{
 					Seq: seq, Time: utc(start.Add(time.Duration(done+i) * time.Second)), Actor: fmt.Sprint("ci-user-", seq%7),
-					Action: "model.update", Resource: fmt.Sprint("models/fraud-detector-", seq%100), Outcome: modelkeep.OutcomeSuccess,
+					Action: "model.update", Resource: fmt.Sprint("models/fraud-detector-", seq%100), Outcome: audit.OutcomeSuccess,
 					RequestID: fmt.Sprintf("req-%016x", seq), RemoteAddr: "192.0.2.10", Details: details, PrevHash: prev,
 				}
 				e.Hash = e.ComputeHash()

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelkeep/modelkeep/audit"
+
 	"github.com/modelkeep/modelkeep"
 )
 
@@ -18,11 +20,11 @@ func TestAuditChain(t *testing.T) {
 		ctx := t.Context()
 		mustCreateModel(t, s, "m", nil)
 		appendOne := func(i int) error {
-			details, err := modelkeep.CanonicalDetails(map[string]any{"i": i, "note": "ünïcode & <html>"})
+			details, err := audit.CanonicalDetails(map[string]any{"i": i, "note": "ünïcode & <html>"})
 			if err != nil {
 				return err
 			}
-			_, err = s.AppendAudit(ctx, modelkeep.AuditEvent{
+			_, err = s.AppendAudit(ctx, audit.Event{
 				Actor: "alice", Action: "test.event", Resource: fmt.Sprintf("models/m/%d", i),
 				Outcome: "success", RequestID: fmt.Sprint("req-", i), RemoteAddr: "127.0.0.1:1234", Details: details,
 			})
@@ -49,7 +51,7 @@ func TestAuditChain(t *testing.T) {
 						if _, err := tx.CreateVersion(ctx, modelkeep.Version{Model: "m"}); err != nil {
 							return err
 						}
-						_, err := tx.AppendAudit(ctx, modelkeep.AuditEvent{Actor: "bob", Action: "version.create", Resource: "models/m"})
+						_, err := tx.AppendAudit(ctx, audit.Event{Actor: "bob", Action: "version.create", Resource: "models/m"})
 						return err
 					})
 				}
@@ -70,7 +72,7 @@ func TestAuditChain(t *testing.T) {
 		if len(events) != 50 {
 			t.Fatalf("%d events, want 50", len(events))
 		}
-		prev := modelkeep.GenesisHash
+		prev := audit.GenesisHash
 		for i := len(events) - 1; i >= 0; i-- { // oldest first
 			e := events[i]
 			if want := int64(len(events) - i); e.Seq != want {
@@ -99,7 +101,7 @@ func TestAppendAuditStoresWhatItHashes(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		s := newStore(t, newURL)
 		ctx := t.Context()
-		in := modelkeep.AuditEvent{
+		in := audit.Event{
 			Time:    time.Date(2025, 7, 8, 9, 10, 11, 123456789, time.FixedZone("X", -7*3600)),
 			Actor:   "alice\xff",
 			Action:  "file.download",
@@ -131,8 +133,8 @@ func TestAppendAuditStoresWhatItHashes(t *testing.T) {
 		if events[0].ComputeHash() != got.Hash {
 			t.Errorf("read-back event does not verify: details %s", events[0].Details)
 		}
-		var scanned []modelkeep.AuditEvent
-		if err := s.ScanAudit(ctx, 1, 1, func(e modelkeep.AuditEvent) error { scanned = append(scanned, e); return nil }); err != nil {
+		var scanned []audit.Event
+		if err := s.ScanAudit(ctx, 1, 1, func(e audit.Event) error { scanned = append(scanned, e); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if len(scanned) != 1 || !reflect.DeepEqual(scanned[0], got) {
@@ -140,7 +142,7 @@ func TestAppendAuditStoresWhatItHashes(t *testing.T) {
 		}
 
 		t.Run("zero time and empty details", func(t *testing.T) {
-			e, err := s.AppendAudit(ctx, modelkeep.AuditEvent{Actor: "a", Action: "b"})
+			e, err := s.AppendAudit(ctx, audit.Event{Actor: "a", Action: "b"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +151,7 @@ func TestAppendAuditStoresWhatItHashes(t *testing.T) {
 			}
 		})
 		t.Run("invalid details", func(t *testing.T) {
-			_, err := s.AppendAudit(ctx, modelkeep.AuditEvent{Actor: "a", Action: "b", Details: json.RawMessage(`{"a":`)})
+			_, err := s.AppendAudit(ctx, audit.Event{Actor: "a", Action: "b", Details: json.RawMessage(`{"a":`)})
 			wantErrIs(t, err, modelkeep.ErrInvalid)
 		})
 	})
@@ -173,7 +175,7 @@ func TestListAudit(t *testing.T) {
 			{"dave", "token.create", "tokens/7"},                            // 10
 		}
 		for i, e := range events {
-			_, err := s.AppendAudit(ctx, modelkeep.AuditEvent{
+			_, err := s.AppendAudit(ctx, audit.Event{
 				Time: base.Add(time.Duration(i) * time.Minute), Actor: e.actor, Action: e.action, Resource: e.resource, Outcome: "success",
 			})
 			if err != nil {

@@ -11,12 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelkeep/modelkeep/audit"
+
 	"github.com/modelkeep/modelkeep"
 )
 
-func testSigner(t *testing.T) *modelkeep.AuditSigner {
+func testSigner(t *testing.T) *audit.Signer {
 	t.Helper()
-	s, err := modelkeep.NewAuditSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize)))
+	s, err := audit.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,13 +46,13 @@ func appendEvents(t *testing.T, s *Store, n int, at func(i int) time.Time) {
 
 func appendEventsTx(t *testing.T, s modelkeep.MetaStore, n int, at func(i int) time.Time) error {
 	for i := range n {
-		details, err := modelkeep.CanonicalDetails(map[string]any{"i": i})
+		details, err := audit.CanonicalDetails(map[string]any{"i": i})
 		if err != nil {
 			return err
 		}
-		_, err = s.AppendAudit(t.Context(), modelkeep.AuditEvent{
+		_, err = s.AppendAudit(t.Context(), audit.Event{
 			Time: at(i), Actor: fmt.Sprint("user-", i%3), Action: "model.update", Resource: fmt.Sprint("models/m", i),
-			Outcome: modelkeep.OutcomeSuccess, RequestID: fmt.Sprint("req-", i), RemoteAddr: "192.0.2.1", Details: details,
+			Outcome: audit.OutcomeSuccess, RequestID: fmt.Sprint("req-", i), RemoteAddr: "192.0.2.1", Details: details,
 		})
 		if err != nil {
 			return err
@@ -66,7 +68,7 @@ func exec(t *testing.T, s *Store, sql string, args ...any) {
 	}
 }
 
-func verify(t *testing.T, svc *modelkeep.Service, since int64) modelkeep.AuditVerification {
+func verify(t *testing.T, svc *modelkeep.Service, since int64) audit.Verification {
 	t.Helper()
 	res, err := svc.VerifyAudit(t.Context(), since)
 	if err != nil {
@@ -83,7 +85,7 @@ func checkpointAt(t *testing.T, s *Store, seq int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.AddAuditCheckpoint(t.Context(), testSigner(t).Checkpoint(seq, e.Hash, e.Time, modelkeep.CheckpointInterval)); err != nil {
+	if _, _, err := s.AddAuditCheckpoint(t.Context(), testSigner(t).Checkpoint(seq, e.Hash, e.Time, audit.CheckpointInterval)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -178,7 +180,7 @@ func TestVerifyAuditResult(t *testing.T) {
 		s := newStore(t, newURL)
 		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		svc := auditService(t, s, now)
-		if res := verify(t, svc, 0); !res.OK || res.Events != 0 || res.Head != modelkeep.GenesisHash {
+		if res := verify(t, svc, 0); !res.OK || res.Events != 0 || res.Head != audit.GenesisHash {
 			t.Errorf("empty chain: %+v", res)
 		}
 		appendEvents(t, s, 9000, func(int) time.Time { return now }) // more than two scan batches
@@ -215,7 +217,7 @@ func TestAuditCheckpointStore(t *testing.T) {
 		ctx := t.Context()
 		signer := testSigner(t)
 		at := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
-		kinds := map[int64]string{3: modelkeep.CheckpointInterval, 5: modelkeep.CheckpointPrune, 8: modelkeep.CheckpointRequest, 9: modelkeep.CheckpointInterval}
+		kinds := map[int64]string{3: audit.CheckpointInterval, 5: audit.CheckpointPrune, 8: audit.CheckpointRequest, 9: audit.CheckpointInterval}
 		for _, seq := range []int64{3, 5, 8, 9} {
 			c := signer.Checkpoint(seq, sha(fmt.Sprint(seq)), at, kinds[seq])
 			got, created, err := s.AddAuditCheckpoint(ctx, c)
@@ -223,7 +225,7 @@ func TestAuditCheckpointStore(t *testing.T) {
 				t.Fatalf("add %d: %+v %v %v", seq, got, created, err)
 			}
 		}
-		again := signer.Checkpoint(8, sha("other"), at.Add(time.Hour), modelkeep.CheckpointInterval)
+		again := signer.Checkpoint(8, sha("other"), at.Add(time.Hour), audit.CheckpointInterval)
 		got, created, err := s.AddAuditCheckpoint(ctx, again)
 		if err != nil || created || got.Hash != sha("8") {
 			t.Errorf("duplicate seq: %+v %v %v", got, created, err)
@@ -233,7 +235,7 @@ func TestAuditCheckpointStore(t *testing.T) {
 			kind    string
 			wantSeq int64
 		}{
-			{math.MaxInt64, "", 9}, {8, "", 8}, {7, "", 5}, {9, modelkeep.CheckpointPrune, 5}, {2, "", 0}, {4, modelkeep.CheckpointPrune, 0},
+			{math.MaxInt64, "", 9}, {8, "", 8}, {7, "", 5}, {9, audit.CheckpointPrune, 5}, {2, "", 0}, {4, audit.CheckpointPrune, 0},
 		}
 		for _, tt := range tests {
 			c, err := s.LastAuditCheckpoint(ctx, tt.maxSeq, tt.kind)
@@ -245,7 +247,7 @@ func TestAuditCheckpointStore(t *testing.T) {
 				t.Errorf("LastAuditCheckpoint(%d, %q) = %d %v, want %d", tt.maxSeq, tt.kind, c.Seq, err, tt.wantSeq)
 			}
 		}
-		seqs := func(cs []modelkeep.AuditCheckpoint, err error) []int64 {
+		seqs := func(cs []audit.Checkpoint, err error) []int64 {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -309,7 +311,7 @@ func TestPruneAudit(t *testing.T) {
 				t.Errorf("checkpoints of removed events are left: %v", err)
 			}
 			e, err := s.GetAuditEvent(ctx, 21)
-			if err != nil || e.Action != modelkeep.ActionAuditPrune || e.Actor != "ops" || !bytes.Contains(e.Details, []byte(`"through_seq":10`)) {
+			if err != nil || e.Action != audit.ActionPrune || e.Actor != "ops" || !bytes.Contains(e.Details, []byte(`"through_seq":10`)) {
 				t.Errorf("prune event: %+v %v", e, err)
 			}
 			res := verify(t, svc, 0)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelkeep/modelkeep/audit"
+
 	"github.com/modelkeep/modelkeep"
 )
 
@@ -155,7 +157,7 @@ func TestPutFileConcurrentVersions(t *testing.T) {
 						if _, err := tx.PutFile(t.Context(), "m", numbers[i], f); err != nil {
 							return err
 						}
-						_, err := tx.AppendAudit(t.Context(), modelkeep.AuditEvent{Actor: "a", Action: "file.upload"})
+						_, err := tx.AppendAudit(t.Context(), audit.Event{Actor: "a", Action: "file.upload"})
 						return err
 					})
 				}

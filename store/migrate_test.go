@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/modelkeep/modelkeep/audit"
+
 	"gorm.io/gorm"
 
 	"github.com/modelkeep/modelkeep"
@@ -48,7 +50,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 			t.Errorf("data lost by migrating again: %v", err)
 		}
 		seq, hash, err := s.AuditHead(t.Context())
-		if err != nil || seq != 0 || hash != modelkeep.GenesisHash {
+		if err != nil || seq != 0 || hash != audit.GenesisHash {
 			t.Errorf("audit head = %d %q %v, want 0 and the genesis hash", seq, hash, err)
 		}
 	})

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/modelkeep/modelkeep/audit"
+
 	"github.com/modelkeep/modelkeep"
 )
 
@@ -224,8 +226,8 @@ func toFile(r fileRow) modelkeep.File {
 	}
 }
 
-func toAuditEvent(r auditEventRow) modelkeep.AuditEvent {
-	return modelkeep.AuditEvent{
+func toAuditEvent(r auditEventRow) audit.Event {
+	return audit.Event{
 		Seq:        r.Seq,
 		Time:       r.Time.UTC(),
 		Actor:      r.Actor,

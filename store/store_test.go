@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelkeep/modelkeep/audit"
+
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/modelkeep/modelkeep"
@@ -170,7 +172,7 @@ func TestValueTooLong(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		s := newStore(t, newURL)
 		actor := strings.Repeat("a", 300) // audit_events.actor is VARCHAR(255) in MySQL
-		e, err := s.AppendAudit(t.Context(), modelkeep.AuditEvent{Actor: actor, Action: "x"})
+		e, err := s.AppendAudit(t.Context(), audit.Event{Actor: actor, Action: "x"})
 		if s.dialect == dialectMySQL {
 			wantErrIs(t, err, modelkeep.ErrInvalid)
 			// Set by the store, not inherited: the server's default lacks it.

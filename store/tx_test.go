@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/modelkeep/modelkeep/audit"
+
 	"github.com/modelkeep/modelkeep"
 )
 
@@ -14,7 +16,7 @@ func TestInTx(t *testing.T) {
 		ctx := t.Context()
 		mustCreateModel(t, s, "existing", nil)
 		mustCreateVersion(t, s, "existing")
-		if _, err := s.AppendAudit(ctx, modelkeep.AuditEvent{Actor: "a", Action: "before"}); err != nil {
+		if _, err := s.AppendAudit(ctx, audit.Event{Actor: "a", Action: "before"}); err != nil {
 			t.Fatal(err)
 		}
 
@@ -33,7 +35,7 @@ func TestInTx(t *testing.T) {
 			if _, err := tx.CreateVersion(ctx, modelkeep.Version{Model: "existing"}); err != nil {
 				return err
 			}
-			_, err = tx.AppendAudit(ctx, modelkeep.AuditEvent{Actor: "a", Action: "rolled.back"})
+			_, err = tx.AppendAudit(ctx, audit.Event{Actor: "a", Action: "rolled.back"})
 			return err
 		}
 		checkNothingLeft := func(t *testing.T) {

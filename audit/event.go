@@ -1,4 +1,4 @@
-package modelkeep
+package audit
 
 import (
 	"crypto/sha256"
@@ -10,14 +10,14 @@ import (
 	"time"
 )
 
-// AuditEvent is one entry of the append-only, hash-chained audit log.
-type AuditEvent struct {
+// Event is one entry of the append-only, hash-chained audit log.
+type Event struct {
 	Seq        int64
 	Time       time.Time
 	Actor      string
 	Action     string // e.g. "model.create", "file.download"
 	Resource   string // e.g. "models/fraud-detector/versions/3"
-	Outcome    string // "success" or "denied"
+	Outcome    string // OutcomeSuccess or OutcomeDenied
 	RequestID  string
 	RemoteAddr string
 	// Details is RFC 8785 canonical JSON (see CanonicalJSON), as stored and
@@ -27,28 +27,33 @@ type AuditEvent struct {
 	Hash     string
 }
 
-// Audit outcomes.
+// Outcomes: an event records a change that happened, or a call that was
+// refused (an access denial, an approval its gates refused).
 const (
 	OutcomeSuccess = "success"
 	OutcomeDenied  = "denied"
 )
 
+// ActionPrune is the event that records a prune; a chain verifies from a
+// pruned start only if it holds this event naming the anchor.
+const ActionPrune = "audit.prune"
+
 // GenesisHash is the PrevHash of the first event of a chain.
 var GenesisHash = strings.Repeat("0", 64)
 
-// AuditTimeFormat is how an event's time is written wherever it is hashed,
+// TimeFormat is how an event's time is written wherever it is hashed,
 // signed or exported: UTC, always six fractional digits (the precision the
 // databases keep), so the text of a time is unique.
-const AuditTimeFormat = "2006-01-02T15:04:05.000000Z"
+const TimeFormat = "2006-01-02T15:04:05.000000Z"
 
-// FormatAuditTime writes t in AuditTimeFormat.
-func FormatAuditTime(t time.Time) string { return t.UTC().Format(AuditTimeFormat) }
+// FormatTime writes t in TimeFormat.
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
 
-// ParseAuditTime reads a time written by FormatAuditTime, and nothing else:
-// a hashed time must have exactly one spelling.
-func ParseAuditTime(s string) (time.Time, error) {
-	t, err := time.Parse(AuditTimeFormat, s)
-	if err != nil || t.Format(AuditTimeFormat) != s {
+// ParseTime reads a time written by FormatTime, and nothing else: a hashed
+// time must have exactly one spelling.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(TimeFormat, s)
+	if err != nil || t.Format(TimeFormat) != s {
 		return time.Time{}, fmt.Errorf("time %q: want UTC with six fractional digits, like 2025-01-02T03:04:05.000000Z", s)
 	}
 	return t, nil
@@ -72,10 +77,11 @@ func CanonicalDetails(details map[string]any) (json.RawMessage, error) {
 //	{"action", "actor", "details", "outcome", "remote_addr", "request_id",
 //	 "resource", "seq", "time"}
 //
-// with seq a number, time in AuditTimeFormat and details the stored JSON
+// with seq a number, time in TimeFormat and details the stored JSON
 // (canonical already; "{}" when empty). prev_hash and hash are not part of
-// it. docs/audit.md specifies it for verifiers written in other languages.
-func (e AuditEvent) AppendCanonical(dst []byte) []byte {
+// it. docs/audit.md §2 specifies it for verifiers written in other
+// languages.
+func (e Event) AppendCanonical(dst []byte) []byte {
 	dst = append(dst, `{"action":`...)
 	dst = appendJCSString(dst, e.Action)
 	dst = append(dst, `,"actor":`...)
@@ -97,17 +103,17 @@ func (e AuditEvent) AppendCanonical(dst []byte) []byte {
 	dst = append(dst, `,"seq":`...)
 	dst = strconv.AppendInt(dst, e.Seq, 10)
 	dst = append(dst, `,"time":"`...)
-	dst = e.Time.UTC().AppendFormat(dst, AuditTimeFormat)
+	dst = e.Time.UTC().AppendFormat(dst, TimeFormat)
 	return append(dst, `"}`...)
 }
 
 // CanonicalBytes is AppendCanonical into a new slice.
-func (e AuditEvent) CanonicalBytes() []byte { return e.AppendCanonical(nil) }
+func (e Event) CanonicalBytes() []byte { return e.AppendCanonical(nil) }
 
 // ComputeHash returns the event's chain hash: lowercase hex of
 // SHA-256(PrevHash || CanonicalBytes()), PrevHash being the 64 ASCII hex
 // digits of the previous event's hash (GenesisHash for the first event).
-func (e AuditEvent) ComputeHash() string {
+func (e Event) ComputeHash() string {
 	var h chainHasher
 	return h.hash(e)
 }
@@ -116,7 +122,7 @@ func (e AuditEvent) ComputeHash() string {
 // hundreds of thousands of events a second.
 type chainHasher struct{ buf []byte }
 
-func (h *chainHasher) hash(e AuditEvent) string {
+func (h *chainHasher) hash(e Event) string {
 	h.buf = append(h.buf[:0], e.PrevHash...)
 	h.buf = e.AppendCanonical(h.buf)
 	sum := sha256.Sum256(h.buf)

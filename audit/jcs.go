@@ -1,4 +1,4 @@
-package modelkeep
+package audit
 
 import (
 	"bytes"
