@@ -20,7 +20,7 @@ type pageCursor struct {
 	Name string `json:"n,omitempty"`
 	Num  int64  `json:"v,omitempty"`
 	Time int64  `json:"t,omitempty"` // Unix microseconds
-	// Search lists (filter.go): a metric sort value, whether the item had
+	// Search lists (listquery.go): a metric sort value, whether the item had
 	// no value of the sort field, and the fingerprint of the filter and
 	// order the token belongs to.
 	Metric *float64 `json:"f,omitempty"`

@@ -62,6 +62,24 @@ func ValidateTags(field string, tags map[string]string, maxN, maxValue int) erro
 	return nil
 }
 
+// MaxMetricKeyLen is the longest metric key, in bytes: metrics, gates,
+// comparisons and filters all keep to it.
+const MaxMetricKeyLen = 255
+
+// ValidateMetricKey checks a metric key named field: 1 to MaxMetricKeyLen
+// bytes, no whitespace at either end (MySQL compares keys ignoring trailing
+// spaces and SQLite does not: "auc " and "auc" would be one metric on one
+// database and two on the other).
+func ValidateMetricKey(field, key string) error {
+	switch {
+	case key == "" || len(key) > MaxMetricKeyLen:
+		return Errorf(ErrInvalid, "%s: a metric key of 1 to %d bytes is required", field, MaxMetricKeyLen)
+	case strings.TrimSpace(key) != key:
+		return Errorf(ErrInvalid, "%s: a metric key must not begin or end with whitespace", field)
+	}
+	return nil
+}
+
 // ValidateFilePath checks an artifact path: relative, '/'-separated, no empty,
 // "." or ".." segments, no backslashes or control characters.
 func ValidateFilePath(p string) error {

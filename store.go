@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/modelkeep/modelkeep/audit"
+	"github.com/modelkeep/modelkeep/search"
 )
 
 // MetaStore keeps the registry's metadata. Implementations (store/) translate
@@ -86,10 +87,10 @@ type ModelFilter struct {
 	Limit     int
 
 	// Where, when not nil, is a filter expression the models must match.
-	Where *Filter
+	Where *search.Filter
 	// Order, when not zero, replaces the order by name; After then is the
 	// keyset position to continue after, and AfterName is unused.
-	Order Order
+	Order search.Order
 	After *SortKey
 }
 
@@ -102,10 +103,10 @@ type VersionFilter struct {
 	Limit        int
 
 	// Where, when not nil, is a filter expression the versions must match.
-	Where *Filter
+	Where *search.Filter
 	// Order, when not zero, replaces newest first; After then is the keyset
 	// position to continue after, and BeforeNumber is unused.
-	Order Order
+	Order search.Order
 	After *SortKey
 }
 

@@ -6,13 +6,15 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/modelkeep/modelkeep/search"
+
 	"gorm.io/gorm"
 
 	"github.com/modelkeep/modelkeep"
 )
 
-// This file compiles a parsed filter (modelkeep.Filter) and order
-// (modelkeep.Order) to SQL for GORM. Safety rests on two rules that the fuzz
+// This file compiles a parsed filter (search.Filter) and order
+// (search.Order) to SQL for GORM. Safety rests on two rules that the fuzz
 // test checks: the SQL text is built only from the constants below (tables,
 // columns, operators chosen by switch on the tree's enums), and every value
 // and key from the request goes in as a ? argument.
@@ -72,9 +74,9 @@ var keyedTables = map[modelkeep.FilterTarget]map[string]keyedTable{
 }
 
 // sqlOps are the SQL spellings of the comparison operators.
-var sqlOps = map[modelkeep.Operator]string{
-	modelkeep.OpEq: "=", modelkeep.OpNe: "<>",
-	modelkeep.OpLt: "<", modelkeep.OpLe: "<=", modelkeep.OpGt: ">", modelkeep.OpGe: ">=",
+var sqlOps = map[search.Operator]string{
+	search.OpEq: "=", search.OpNe: "<>",
+	search.OpLt: "<", search.OpLe: "<=", search.OpGt: ">", search.OpGe: ">=",
 }
 
 // sqlBuilder accumulates SQL text from constants and the arguments of its
@@ -102,7 +104,7 @@ type filterCompiler struct {
 // compileFilter returns f as a WHERE fragment with ? placeholders, and its
 // arguments. For versions, modelID is the model being listed: the side
 // tables' search indexes start with it.
-func compileFilter(dialect string, target modelkeep.FilterTarget, modelID int64, f *modelkeep.Filter) (string, []any, error) {
+func compileFilter(dialect string, target modelkeep.FilterTarget, modelID int64, f *search.Filter) (string, []any, error) {
 	if f == nil || f.Root == nil {
 		return "", nil, nil
 	}
@@ -115,11 +117,11 @@ func compileFilter(dialect string, target modelkeep.FilterTarget, modelID int64,
 
 // andTerms returns the terms of an AND at the root of a filter, or the root
 // itself as the only term.
-func andTerms(root modelkeep.FilterExpr) []modelkeep.FilterExpr {
-	if and, isAnd := root.(*modelkeep.FilterAnd); isAnd {
+func andTerms(root search.Expr) []search.Expr {
+	if and, isAnd := root.(*search.And); isAnd {
 		return and.Terms
 	}
-	return []modelkeep.FilterExpr{root}
+	return []search.Expr{root}
 }
 
 // fixedJoin returns the join keyword that keeps the tables in the order
@@ -154,7 +156,7 @@ func compileDrivenVersionList(dialect string, modelID int64, f modelkeep.Version
 	terms := andTerms(f.Where.Root)
 	drive := -1
 	for i, t := range terms {
-		if cond, isCond := t.(*modelkeep.Condition); isCond && c.drivable(cond) {
+		if cond, isCond := t.(*search.Condition); isCond && c.drivable(cond) {
 			drive = i
 			break
 		}
@@ -162,7 +164,7 @@ func compileDrivenVersionList(dialect string, modelID int64, f modelkeep.Version
 	if drive < 0 {
 		return "", nil, false, nil
 	}
-	driver := terms[drive].(*modelkeep.Condition)
+	driver := terms[drive].(*search.Condition)
 	dt, _ := c.keyedTable(driver)
 
 	join, sel := fixedJoin(dialect)
@@ -194,17 +196,17 @@ func compileDrivenVersionList(dialect string, modelID int64, f modelkeep.Version
 type keyedTerm struct {
 	alias string
 	kt    keyedTable
-	cond  *modelkeep.Condition
+	cond  *search.Condition
 }
 
 // splitKeyed separates the keyed conditions of terms, all but terms[skip]
 // (-1: none skipped), from the others, which the list's WHERE checks.
-func (c *filterCompiler) splitKeyed(terms []modelkeep.FilterExpr, skip int) (keyed []keyedTerm, others []modelkeep.FilterExpr) {
+func (c *filterCompiler) splitKeyed(terms []search.Expr, skip int) (keyed []keyedTerm, others []search.Expr) {
 	for i, t := range terms {
 		if i == skip {
 			continue
 		}
-		if cond, isCond := t.(*modelkeep.Condition); isCond {
+		if cond, isCond := t.(*search.Condition); isCond {
 			if kt, ok := c.keyedTable(cond); ok {
 				keyed = append(keyed, keyedTerm{alias: fmt.Sprintf("j%d", i), kt: kt, cond: cond})
 				continue
@@ -230,7 +232,7 @@ func (c *filterCompiler) joinKeyed(join, alias string, dt keyedTable, keyed []ke
 
 // listTail ends a version list's query: the list's stage and status, the
 // rest of its filter, newest first by orderCol, at most limit (0: all).
-func (c *filterCompiler) listTail(f modelkeep.VersionFilter, rest []modelkeep.FilterExpr, orderCol string, limit int) error {
+func (c *filterCompiler) listTail(f modelkeep.VersionFilter, rest []search.Expr, orderCol string, limit int) error {
 	if f.Stage != "" {
 		c.b.text(" AND versions.stage = ")
 		c.b.arg(string(f.Stage))
@@ -255,28 +257,28 @@ func (c *filterCompiler) listTail(f modelkeep.VersionFilter, rest []modelkeep.Fi
 
 // drivable reports whether a version list can be read from cond's index in
 // number order: an equality of a tag or param with one string.
-func (c *filterCompiler) drivable(cond *modelkeep.Condition) bool {
+func (c *filterCompiler) drivable(cond *search.Condition) bool {
 	kt, keyed := c.keyedTable(cond)
-	if !keyed || kt.numberCol == "" || cond.Op != modelkeep.OpEq || len(cond.Values) != 1 {
+	if !keyed || kt.numberCol == "" || cond.Op != search.OpEq || len(cond.Values) != 1 {
 		return false
 	}
 	_, _, ok := valueHeads(kt, cond)
 	return ok
 }
 
-func (c *filterCompiler) expr(e modelkeep.FilterExpr) error {
+func (c *filterCompiler) expr(e search.Expr) error {
 	switch e := e.(type) {
-	case *modelkeep.FilterAnd:
+	case *search.And:
 		return c.join(e.Terms, " AND ")
-	case *modelkeep.FilterOr:
+	case *search.Or:
 		return c.join(e.Terms, " OR ")
-	case *modelkeep.Condition:
+	case *search.Condition:
 		return c.condition(e)
 	}
 	return fmt.Errorf("compile filter: unexpected node %T", e)
 }
 
-func (c *filterCompiler) join(terms []modelkeep.FilterExpr, op string) error {
+func (c *filterCompiler) join(terms []search.Expr, op string) error {
 	c.b.text("(")
 	for i, t := range terms {
 		if i > 0 {
@@ -290,7 +292,7 @@ func (c *filterCompiler) join(terms []modelkeep.FilterExpr, op string) error {
 	return nil
 }
 
-func (c *filterCompiler) condition(cond *modelkeep.Condition) error {
+func (c *filterCompiler) condition(cond *search.Condition) error {
 	if len(cond.Values) == 0 {
 		return fmt.Errorf("compile filter: %s has no value", cond.Field)
 	}
@@ -318,14 +320,14 @@ func (c *filterCompiler) condition(cond *modelkeep.Condition) error {
 }
 
 // keyedTable returns the side table of a keyed condition (tags.<key>, ...).
-func (c *filterCompiler) keyedTable(cond *modelkeep.Condition) (keyedTable, bool) {
+func (c *filterCompiler) keyedTable(cond *search.Condition) (keyedTable, bool) {
 	kt, ok := keyedTables[c.target][cond.Field.Name]
 	return kt, ok && cond.Field.Key != ""
 }
 
 // keyedMatch writes the condition on a row of kt (as alias) that holds
 // cond's key with a matching value.
-func (c *filterCompiler) keyedMatch(kt keyedTable, alias string, cond *modelkeep.Condition) error {
+func (c *filterCompiler) keyedMatch(kt keyedTable, alias string, cond *search.Condition) error {
 	a := alias + "."
 	c.b.text(a + kt.keyCol + " = ")
 	c.b.arg(cond.Field.Key)
@@ -348,7 +350,7 @@ func (c *filterCompiler) keyedMatch(kt keyedTable, alias string, cond *modelkeep
 		// A value shorter than a head is its head.
 		return c.exactly(a+kt.headCol, &headCond)
 	}
-	if _, isString := cond.Values[0].(string); isString && cond.Op == modelkeep.OpNe && c.dialect == dialectMySQL {
+	if _, isString := cond.Values[0].(string); isString && cond.Op == search.OpNe && c.dialect == dialectMySQL {
 		// Exact, as exactly makes = and IN.
 		c.b.text("CAST(" + a + kt.valueCol + " AS BINARY) <> ")
 		c.b.arg(cond.Values[0])
@@ -365,8 +367,8 @@ func (c *filterCompiler) keyedMatch(kt keyedTable, alias string, cond *modelkeep
 // ("risk" = "risk "), a binary string compares every byte, as SQLite does.
 // The equality before it still picks the index range; this only drops the
 // rows that differ by trailing spaces.
-func (c *filterCompiler) exactly(col string, cond *modelkeep.Condition) error {
-	if c.dialect != dialectMySQL || (cond.Op != modelkeep.OpEq && cond.Op != modelkeep.OpIn) {
+func (c *filterCompiler) exactly(col string, cond *search.Condition) error {
+	if c.dialect != dialectMySQL || (cond.Op != search.OpEq && cond.Op != search.OpIn) {
 		return nil
 	}
 	for _, v := range cond.Values {
@@ -376,15 +378,15 @@ func (c *filterCompiler) exactly(col string, cond *modelkeep.Condition) error {
 	}
 	c.b.text(" AND ")
 	exact := *cond
-	exact.Op = modelkeep.OpIn
+	exact.Op = search.OpIn
 	return c.compare("CAST("+col+" AS BINARY)", &exact)
 }
 
 // valueHeads returns the heads of cond's values when cond is an equality
 // (= or IN) on a table with value heads, and whether a value is as long as
 // a head or longer, so that equal heads do not mean equal values.
-func valueHeads(kt keyedTable, cond *modelkeep.Condition) (heads []any, whole, ok bool) {
-	if kt.headCol == "" || (cond.Op != modelkeep.OpEq && cond.Op != modelkeep.OpIn) {
+func valueHeads(kt keyedTable, cond *search.Condition) (heads []any, whole, ok bool) {
+	if kt.headCol == "" || (cond.Op != search.OpEq && cond.Op != search.OpIn) {
 		return nil, false, false
 	}
 	heads = make([]any, len(cond.Values))
@@ -405,7 +407,7 @@ func valueHeads(kt keyedTable, cond *modelkeep.Condition) (heads []any, whole, o
 }
 
 // compare writes `col <op> <values>`.
-func (c *filterCompiler) compare(col string, cond *modelkeep.Condition) error {
+func (c *filterCompiler) compare(col string, cond *search.Condition) error {
 	for _, v := range cond.Values {
 		switch v.(type) {
 		case string, int64, float64, time.Time:
@@ -414,7 +416,7 @@ func (c *filterCompiler) compare(col string, cond *modelkeep.Condition) error {
 		}
 	}
 	switch cond.Op {
-	case modelkeep.OpIn:
+	case search.OpIn:
 		c.b.text(col + " IN (")
 		for i, v := range cond.Values {
 			if i > 0 {
@@ -423,7 +425,7 @@ func (c *filterCompiler) compare(col string, cond *modelkeep.Condition) error {
 			c.b.arg(sqlValue(v))
 		}
 		c.b.text(")")
-	case modelkeep.OpLike:
+	case search.OpLike:
 		pat, ok := cond.Values[0].(string)
 		if !ok {
 			return fmt.Errorf("compile filter: LIKE on %s needs a string pattern", cond.Field)
@@ -547,7 +549,7 @@ type compiledOrder struct {
 
 // applyOrder sorts q by o (not zero) for target, continuing after `after`
 // when it is not nil.
-func applyOrder(q *gorm.DB, target modelkeep.FilterTarget, o modelkeep.Order, after *modelkeep.SortKey) (*gorm.DB, error) {
+func applyOrder(q *gorm.DB, target modelkeep.FilterTarget, o search.Order, after *modelkeep.SortKey) (*gorm.DB, error) {
 	c, err := compileOrder(target, o, after)
 	if err != nil {
 		return nil, err
@@ -560,7 +562,7 @@ func applyOrder(q *gorm.DB, target modelkeep.FilterTarget, o modelkeep.Order, af
 
 // compileOrder compiles o (not zero) for target, continuing after `after`
 // when it is not nil.
-func compileOrder(target modelkeep.FilterTarget, o modelkeep.Order, after *modelkeep.SortKey) (compiledOrder, error) {
+func compileOrder(target modelkeep.FilterTarget, o search.Order, after *modelkeep.SortKey) (compiledOrder, error) {
 	spec, ok := sortColumns[target][o.Field.Name]
 	if !ok || o.Field.Key != "" {
 		return compiledOrder{}, modelkeep.Errorf(modelkeep.ErrInvalid, "cannot sort by %s here", o.Field)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelkeep/modelkeep/search"
+
 	"gorm.io/gorm"
 
 	"github.com/modelkeep/modelkeep"
@@ -131,7 +133,7 @@ func seedSearch(t *testing.T, s *Store) {
 	mustSetStage(t, s, "m", 3, modelkeep.StageNone, modelkeep.StageProduction)
 }
 
-func mustParseFilter(t testing.TB, target modelkeep.FilterTarget, src string) *modelkeep.Filter {
+func mustParseFilter(t testing.TB, target modelkeep.FilterTarget, src string) *search.Filter {
 	t.Helper()
 	f, err := modelkeep.ParseFilter(target, src)
 	if err != nil {
@@ -140,7 +142,7 @@ func mustParseFilter(t testing.TB, target modelkeep.FilterTarget, src string) *m
 	return f
 }
 
-func mustParseOrder(t testing.TB, target modelkeep.FilterTarget, src string) modelkeep.Order {
+func mustParseOrder(t testing.TB, target modelkeep.FilterTarget, src string) search.Order {
 	t.Helper()
 	o, err := modelkeep.ParseOrder(target, src)
 	if err != nil {
@@ -151,7 +153,7 @@ func mustParseOrder(t testing.TB, target modelkeep.FilterTarget, src string) mod
 
 // listModelNames pages through ListModels, size items at a time, as the
 // service does.
-func listModelNames(t *testing.T, s *Store, where *modelkeep.Filter, order modelkeep.Order, size int) string {
+func listModelNames(t *testing.T, s *Store, where *search.Filter, order search.Order, size int) string {
 	t.Helper()
 	var names []string
 	f := modelkeep.ModelFilter{Where: where, Order: order, Limit: size}
@@ -181,7 +183,7 @@ func listModelNames(t *testing.T, s *Store, where *modelkeep.Filter, order model
 }
 
 // listVersionNumbers pages through ListVersions of model m.
-func listVersionNumbers(t *testing.T, s *Store, where *modelkeep.Filter, order modelkeep.Order, size int) string {
+func listVersionNumbers(t *testing.T, s *Store, where *search.Filter, order search.Order, size int) string {
 	t.Helper()
 	var nums []string
 	f := modelkeep.VersionFilter{Model: "m", Where: where, Order: order, Limit: size}
@@ -251,7 +253,7 @@ func TestFilterModels(t *testing.T) {
 			t.Run(tc.filter, func(t *testing.T) {
 				where := mustParseFilter(t, modelkeep.FilterModels, tc.filter+` AND name != "m" AND name != "other"`)
 				for _, size := range []int{1, 2, 100} {
-					if got := listModelNames(t, s, where, modelkeep.Order{}, size); got != tc.want {
+					if got := listModelNames(t, s, where, search.Order{}, size); got != tc.want {
 						t.Fatalf("page size %d: got %q, want %q", size, got, tc.want)
 					}
 				}
@@ -361,13 +363,13 @@ func TestFilterVersions(t *testing.T) {
 				noCache := *s
 				noCache.postingCache = nil
 				for _, size := range []int{1, 2, 100} {
-					if got := listVersionNumbers(t, s, where, modelkeep.Order{}, size); got != tc.want {
+					if got := listVersionNumbers(t, s, where, search.Order{}, size); got != tc.want {
 						t.Fatalf("page size %d: got %q, want %q", size, got, tc.want)
 					}
-					if got := listVersionNumbers(t, &noCache, where, modelkeep.Order{}, size); got != tc.want {
+					if got := listVersionNumbers(t, &noCache, where, search.Order{}, size); got != tc.want {
 						t.Fatalf("without the posting cache, page size %d: got %q, want %q", size, got, tc.want)
 					}
-					if got := listVersionNumbers(t, s, generic, modelkeep.Order{}, size); got != tc.want {
+					if got := listVersionNumbers(t, s, generic, search.Order{}, size); got != tc.want {
 						t.Fatalf("without a driving index, page size %d: got %q, want %q", size, got, tc.want)
 					}
 				}
@@ -654,23 +656,23 @@ const canary = "zqxcanary"
 
 // canaried returns a copy of f with every key and string value replaced by
 // a canary, and how many it placed.
-func canaried(e modelkeep.FilterExpr) (modelkeep.FilterExpr, int) {
+func canaried(e search.Expr) (search.Expr, int) {
 	switch e := e.(type) {
-	case *modelkeep.FilterAnd:
-		out, n := &modelkeep.FilterAnd{}, 0
+	case *search.And:
+		out, n := &search.And{}, 0
 		for _, x := range e.Terms {
 			c, k := canaried(x)
 			out.Terms, n = append(out.Terms, c), n+k
 		}
 		return out, n
-	case *modelkeep.FilterOr:
-		out, n := &modelkeep.FilterOr{}, 0
+	case *search.Or:
+		out, n := &search.Or{}, 0
 		for _, x := range e.Terms {
 			c, k := canaried(x)
 			out.Terms, n = append(out.Terms, c), n+k
 		}
 		return out, n
-	case *modelkeep.Condition:
+	case *search.Condition:
 		c, n := *e, 0
 		if c.Field.Key != "" {
 			c.Field.Key, n = canary, n+1
@@ -728,7 +730,7 @@ func FuzzCompileFilter(f *testing.F) {
 					}
 					checkCompiledSQL(t, input, sql, args)
 					root, n := canaried(flt.Root)
-					sql, args, err = compileFilter(dialect, target, 1, &modelkeep.Filter{Root: root})
+					sql, args, err = compileFilter(dialect, target, 1, &search.Filter{Root: root})
 					if err != nil {
 						t.Fatalf("%q: compile canaried: %v", input, err)
 					}
@@ -740,7 +742,7 @@ func FuzzCompileFilter(f *testing.F) {
 					}
 					for _, vf := range []modelkeep.VersionFilter{
 						{Where: flt, Limit: 5},
-						{Where: &modelkeep.Filter{Root: root}, Limit: 5, BeforeNumber: 3, Stage: modelkeep.StageStaging, Status: modelkeep.StatusReady},
+						{Where: &search.Filter{Root: root}, Limit: 5, BeforeNumber: 3, Stage: modelkeep.StageStaging, Status: modelkeep.StatusReady},
 					} {
 						sql, args, _, err := compileDrivenVersionList(dialect, 1, vf)
 						if err != nil {
@@ -848,7 +850,7 @@ func TestDrivenListPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f := modelkeep.VersionFilter{Model: "m", Order: modelkeep.Order{Field: modelkeep.Field{Name: "metrics", Key: "auc"}, Desc: desc},
+			f := modelkeep.VersionFilter{Model: "m", Order: search.Order{Field: search.Field{Name: "metrics", Key: "auc"}, Desc: desc},
 				After: &modelkeep.SortKey{Value: 0.9, Number: 3}}
 			noWhere := func(q *gorm.DB) *gorm.DB { return q.Where("versions.model_id = ?", m.id) }
 			for i := range 2 {
@@ -952,6 +954,51 @@ func TestExactComparesStringsOnly(t *testing.T) {
 		sql, _, err := compileFilter(dialectMySQL, modelkeep.FilterVersions, 7, mustParseFilter(t, modelkeep.FilterVersions, tc.filter))
 		if err != nil || strings.Contains(sql, "AS BINARY") != tc.cast {
 			t.Errorf("%s: %s (%v); want a binary comparison: %v", tc.filter, sql, err, tc.cast)
+		}
+	}
+}
+
+// The compiler takes identifiers only from its own allow-list, whatever
+// tree it is handed: a field the parser would refuse (or a parser that let
+// one through) is refused here too, and no SQL is made of its name.
+func TestCompileFilterAllowList(t *testing.T) {
+	cond := func(name, key string, typ search.Type, v any) *search.Filter {
+		return &search.Filter{Root: &search.Condition{Field: search.Field{Name: name, Key: key}, Type: typ, Op: search.OpEq, Values: []any{v}}}
+	}
+	tests := []struct {
+		name   string
+		target modelkeep.FilterTarget
+		filter *search.Filter
+	}{
+		{"a column nobody listed", modelkeep.FilterVersions, cond("blob_key", "", search.Text, "x")},
+		{"SQL as a field name", modelkeep.FilterVersions, cond("1=1) OR (1", "", search.Text, "x")},
+		{"a model field on versions", modelkeep.FilterVersions, cond("name", "", search.Text, "x")},
+		{"a version field on models", modelkeep.FilterModels, cond("stage", "", search.Enum, "production")},
+		{"a keyed field nobody listed", modelkeep.FilterVersions, cond("secrets", "k", search.Text, "x")},
+		{"metrics on models", modelkeep.FilterModels, cond("metrics", "auc", search.Number, 0.9)},
+		{"a keyed field without its key", modelkeep.FilterVersions, cond("tags", "", search.Text, "x")},
+		{"a plain field with a key", modelkeep.FilterVersions, cond("stage", "x", search.Enum, "none")},
+		{"inside an OR", modelkeep.FilterVersions, &search.Filter{Root: &search.Or{Terms: []search.Expr{
+			cond("version", "", search.Int, int64(1)).Root, cond("password", "", search.Text, "x").Root}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, dialect := range []string{dialectSQLite, dialectMySQL} {
+				sql, args, err := compileFilter(dialect, tt.target, 7, tt.filter)
+				if !errors.Is(err, modelkeep.ErrInvalid) || sql != "" || args != nil {
+					t.Errorf("%s: %q %v, %v; want ErrInvalid and no SQL", dialect, sql, args, err)
+				}
+			}
+		})
+	}
+	for _, o := range []search.Order{
+		{Field: search.Field{Name: "blob_key"}},
+		{Field: search.Field{Name: "stage"}},
+		{Field: search.Field{Name: "tags", Key: "team"}},
+		{Field: search.Field{Name: "created_at", Key: "x"}},
+	} {
+		if _, err := compileOrder(modelkeep.FilterVersions, o, nil); !errors.Is(err, modelkeep.ErrInvalid) {
+			t.Errorf("order by %s: %v, want ErrInvalid", o.Field, err)
 		}
 	}
 }

@@ -4,7 +4,8 @@ import (
 	"context"
 	"sync"
 
-	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/search"
+
 	"github.com/modelkeep/modelkeep/internal/lru"
 )
 
@@ -123,13 +124,13 @@ func (s *Store) metricValuesOf(ctx context.Context, m modelAt, key string) (*met
 // metricCondition is a metric threshold checked in memory.
 type metricCondition struct {
 	values *metricValues
-	cond   *modelkeep.Condition
+	cond   *search.Condition
 }
 
 // cachableMetric reports whether cond is a metric comparison the metric
 // cache can check: metrics.<key> with =, !=, <, <=, >, >= or IN numbers.
-func (c *filterCompiler) cachableMetric(cond *modelkeep.Condition) bool {
-	if cond.Field.Name != "metrics" || cond.Field.Key == "" || cond.Op == modelkeep.OpLike || len(cond.Values) == 0 {
+func (c *filterCompiler) cachableMetric(cond *search.Condition) bool {
+	if cond.Field.Name != "metrics" || cond.Field.Key == "" || cond.Op == search.OpLike || len(cond.Values) == 0 {
 		return false
 	}
 	for _, v := range cond.Values {
@@ -149,7 +150,7 @@ func (mc metricCondition) matches(versionID int64) bool {
 		return false
 	}
 	switch mc.cond.Op {
-	case modelkeep.OpIn:
+	case search.OpIn:
 		for _, x := range mc.cond.Values {
 			if v == x.(float64) {
 				return true
@@ -159,17 +160,17 @@ func (mc metricCondition) matches(versionID int64) bool {
 	}
 	x := mc.cond.Values[0].(float64)
 	switch mc.cond.Op {
-	case modelkeep.OpEq:
+	case search.OpEq:
 		return v == x
-	case modelkeep.OpNe:
+	case search.OpNe:
 		return v != x
-	case modelkeep.OpLt:
+	case search.OpLt:
 		return v < x
-	case modelkeep.OpLe:
+	case search.OpLe:
 		return v <= x
-	case modelkeep.OpGt:
+	case search.OpGt:
 		return v > x
-	case modelkeep.OpGe:
+	case search.OpGe:
 		return v >= x
 	}
 	return false

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/modelkeep/modelkeep/search"
+
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/internal/lru"
 )
@@ -61,7 +63,7 @@ func newPostingCache(max int) *postingCache {
 // cachable reports whether cond can be answered from a posting list: a
 // drivable equality whose value is shorter than a value head (so that the
 // head is the value, and the index alone answers it).
-func (c *filterCompiler) cachable(cond *modelkeep.Condition) bool {
+func (c *filterCompiler) cachable(cond *search.Condition) bool {
 	if !c.drivable(cond) {
 		return false
 	}
@@ -80,7 +82,7 @@ type modelAt struct {
 // postings returns the list of the model's versions 1..m.latest that have
 // cond's key and value, reading from the database only the versions the
 // cached list does not cover yet. The list returned must not be changed.
-func (s *Store) postings(ctx context.Context, m modelAt, kt keyedTable, cond *modelkeep.Condition) (*postingList, error) {
+func (s *Store) postings(ctx context.Context, m modelAt, kt keyedTable, cond *search.Condition) (*postingList, error) {
 	key := postingKey{modelID: m.id, table: kt.table, key: cond.Field.Key, value: cond.Values[0].(string)}
 	pc := s.postingCache
 	cached, _ := pc.lists.Get(key)
@@ -207,10 +209,10 @@ func (s *Store) listFromPostings(ctx context.Context, m modelAt, f modelkeep.Ver
 	// The posting lists first: without one this path does not apply, and
 	// the metric values are not worth reading.
 	var lists []*postingList
-	var metricConds []*modelkeep.Condition
-	var rest []modelkeep.FilterExpr
+	var metricConds []*search.Condition
+	var rest []search.Expr
 	for _, t := range terms {
-		cond, isCond := t.(*modelkeep.Condition)
+		cond, isCond := t.(*search.Condition)
 		switch {
 		case isCond && c.cachable(cond):
 			kt, _ := c.keyedTable(cond)
@@ -296,7 +298,7 @@ func (s *Store) listFromPostings(ctx context.Context, m modelAt, f modelkeep.Ver
 // conditions the first one's table is read first, by primary key, and the
 // others are joined to it as in compileDrivenVersionList, so that versions
 // rows are read only for the survivors.
-func compileCandidateList(dialect string, m modelAt, f modelkeep.VersionFilter, rest []modelkeep.FilterExpr, ids []int64, need int) (string, []any, error) {
+func compileCandidateList(dialect string, m modelAt, f modelkeep.VersionFilter, rest []search.Expr, ids []int64, need int) (string, []any, error) {
 	c := &filterCompiler{dialect: dialect, target: modelkeep.FilterVersions, modelID: m.id}
 	join, sel := fixedJoin(dialect)
 	sel = "SELECT " + sel + stateColumns + " FROM "

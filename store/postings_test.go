@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/modelkeep/modelkeep/search"
+
 	"github.com/modelkeep/modelkeep"
 )
 
@@ -104,7 +106,7 @@ func TestPostingsFollowTheModel(t *testing.T) {
 			mustCreateModel(t, s, "m", nil)
 			create(risk, lr)
 			create(risk, nil)
-			if got := listVersionNumbers(t, s, where, modelkeep.Order{}, 10); got != "1" {
+			if got := listVersionNumbers(t, s, where, search.Order{}, 10); got != "1" {
 				t.Fatalf("round %d: got %q, want 1", round, got)
 			}
 			if s.postingCache.lists.Len() == 0 {
@@ -113,10 +115,10 @@ func TestPostingsFollowTheModel(t *testing.T) {
 			create(risk, lr)
 			create(nil, lr)
 			create(risk, lr)
-			if got := listVersionNumbers(t, s, where, modelkeep.Order{}, 10); got != "5,3,1" {
+			if got := listVersionNumbers(t, s, where, search.Order{}, 10); got != "5,3,1" {
 				t.Fatalf("round %d after more versions: got %q", round, got)
 			}
-			if got := listVersionNumbers(t, s, where, modelkeep.Order{}, 1); got != "5,3,1" {
+			if got := listVersionNumbers(t, s, where, search.Order{}, 1); got != "5,3,1" {
 				t.Fatalf("round %d by pages of 1: got %q", round, got)
 			}
 			if err := s.DeleteModel(ctx, "m"); err != nil {
@@ -231,10 +233,10 @@ func TestMetricCacheFollowsNewPoints(t *testing.T) {
 		check := func(step string, want string) {
 			t.Helper()
 			for _, size := range []int{1, 2, 10} {
-				if got := listVersionNumbers(t, s, where, modelkeep.Order{}, size); got != want {
+				if got := listVersionNumbers(t, s, where, search.Order{}, size); got != want {
 					t.Fatalf("%s, page size %d: got %q, want %q", step, size, got, want)
 				}
-				if got := listVersionNumbers(t, &noCache, where, modelkeep.Order{}, size); got != want {
+				if got := listVersionNumbers(t, &noCache, where, search.Order{}, size); got != want {
 					t.Fatalf("%s, without the caches: got %q, want %q", step, got, want)
 				}
 			}
@@ -314,7 +316,7 @@ func TestMetricCacheUnderConcurrentPoints(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if got := listVersionNumbers(t, s, where, modelkeep.Order{}, 100); strings.Count(got, ",") != versions-1 {
+		if got := listVersionNumbers(t, s, where, search.Order{}, 100); strings.Count(got, ",") != versions-1 {
 			t.Fatalf("after all points: %q", got)
 		}
 	})
@@ -366,7 +368,7 @@ func TestMetricOnlyFilterSkipsTheCaches(t *testing.T) {
 		t.Fatal(err)
 	}
 	where := mustParseFilter(t, modelkeep.FilterVersions, `metrics.auc >= 0.9`)
-	if got := listVersionNumbers(t, s, where, modelkeep.Order{}, 10); got != "1" {
+	if got := listVersionNumbers(t, s, where, search.Order{}, 10); got != "1" {
 		t.Fatalf("got %q", got)
 	}
 	if n := s.metricCache.values.Len(); n != 0 {

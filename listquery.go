@@ -2,7 +2,94 @@ package modelkeep
 
 import (
 	"strconv"
+
+	"github.com/modelkeep/modelkeep/search"
 )
+
+// The registry's searchable lists and their fields: the schema the filter
+// language (package search, docs/search.md) parses ?filter= and ?order_by=
+// against. Package store compiles the parsed tree with its own allow-list
+// of columns for the same names.
+
+// FilterTarget says which list a filter or order applies to: each has its
+// own fields.
+type FilterTarget int
+
+const (
+	FilterModels FilterTarget = iota + 1
+	FilterVersions
+)
+
+// keyForbids are the characters a tag or param key may not contain (see
+// ValidateTags); metric keys may hold any.
+const keyForbids = ":\x00"
+
+var (
+	modelSchema = search.Schema{
+		Fields: map[string]search.FieldSpec{
+			"name":        {Type: search.Text, Sortable: true},
+			"description": {Type: search.Text},
+			"created_by":  {Type: search.Text},
+			"created_at":  {Type: search.Time, Sortable: true},
+			"updated_at":  {Type: search.Time, Sortable: true},
+			"tags":        {Type: search.Text, Keyed: true, MaxKey: MaxTagKeyLen, KeyForbids: keyForbids},
+		},
+		DefaultOrder: search.Order{Field: search.Field{Name: "name"}},
+	}
+	versionSchema = search.Schema{
+		Fields: map[string]search.FieldSpec{
+			"version":           {Type: search.Int, Sortable: true},
+			"status":            {Type: search.Enum, Enum: []string{string(StatusPending), string(StatusReady)}},
+			"stage":             {Type: search.Enum, Enum: stageNames()},
+			"created_by":        {Type: search.Text},
+			"created_at":        {Type: search.Time, Sortable: true},
+			"finalized_at":      {Type: search.Time, Sortable: true},
+			"source.run_id":     {Type: search.Text},
+			"source.git_commit": {Type: search.Text},
+			"tags":              {Type: search.Text, Keyed: true, MaxKey: MaxTagKeyLen, KeyForbids: keyForbids},
+			"params":            {Type: search.Text, Keyed: true, MaxKey: MaxTagKeyLen, KeyForbids: keyForbids},
+			"metrics":           {Type: search.Number, Keyed: true, MaxKey: MaxMetricKeyLen, Sortable: true},
+		},
+		DefaultOrder: search.Order{Field: search.Field{Name: "version"}, Desc: true},
+	}
+)
+
+func stageNames() []string {
+	out := make([]string, len(ValidStages))
+	for i, s := range ValidStages {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// Schema is the fields of the target's list.
+func (t FilterTarget) Schema() search.Schema {
+	if t == FilterModels {
+		return modelSchema
+	}
+	return versionSchema
+}
+
+// ParseFilter parses a filter expression for target. Blank text is no
+// filter (nil, nil). Errors are ErrInvalid wrapping a *search.Error.
+func ParseFilter(target FilterTarget, src string) (*search.Filter, error) {
+	f, err := search.Parse(target.Schema(), src)
+	if err != nil {
+		return nil, Errorf(ErrInvalid, "%w", err)
+	}
+	return f, nil
+}
+
+// ParseOrder parses an order_by for target; the list's default order,
+// however spelt, is the zero Order. Errors are ErrInvalid wrapping a
+// *search.Error.
+func ParseOrder(target FilterTarget, src string) (search.Order, error) {
+	o, err := search.ParseOrder(target.Schema(), src)
+	if err != nil {
+		return search.Order{}, Errorf(ErrInvalid, "%w", err)
+	}
+	return o, nil
+}
 
 // SortKey is an item's position in a non-default Order, for keyset
 // pagination: a list given one continues after that item.
@@ -22,8 +109,8 @@ type SortKey struct {
 // that ties its page tokens to them.
 type listQuery struct {
 	target FilterTarget
-	where  *Filter
-	order  Order
+	where  *search.Filter
+	order  search.Order
 	// sum fingerprints the canonical filter and order; "" for no filter in
 	// the default order, so tokens made before filters existed stay valid.
 	sum string
@@ -46,11 +133,11 @@ func parseListQuery(target FilterTarget, filter, orderBy string) (listQuery, err
 }
 
 // orderType is the type of the order's field (0 in the default order).
-func (q listQuery) orderType() FieldType {
+func (q listQuery) orderType() search.Type {
 	if q.order.IsZero() {
 		return 0
 	}
-	return fieldsOf(q.target)[q.order.Field.Name].typ
+	return q.target.Schema().Fields[q.order.Field.Name].Type
 }
 
 // after checks a page token against q and returns the keyset position it
@@ -70,13 +157,13 @@ func (q listQuery) after(token string, cur pageCursor) (*SortKey, error) {
 	k := &SortKey{Name: cur.Name, Number: int(cur.Num)}
 	switch {
 	case cur.Null:
-	case q.orderType() == FieldTime:
+	case q.orderType() == search.Time:
 		t, err := cursorTime(cur.Time)
 		if err != nil {
 			return nil, err
 		}
 		k.Value = t
-	case q.orderType() == FieldNumber:
+	case q.orderType() == search.Number:
 		if cur.Metric == nil {
 			return nil, Errorf(ErrInvalid, "invalid page_token")
 		}

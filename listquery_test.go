@@ -1,0 +1,107 @@
+package modelkeep
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelkeep/modelkeep/search"
+)
+
+// The registry's lists parse filters over their own fields, and a parse
+// error is an ErrInvalid that still carries the language's *search.Error.
+func TestListSchemas(t *testing.T) {
+	tests := []struct {
+		name   string
+		target FilterTarget
+		in     string
+		errMsg string // "" when it parses
+	}{
+		{"the README's version filter", FilterVersions, `tags.team = "risk" AND metrics.auc >= 0.9 AND stage IN ("staging","production")`, ""},
+		{"a model filter", FilterModels, `tags.team = "risk" AND name LIKE "fraud%"`, ""},
+		{"metrics belong to versions", FilterModels, `metrics.auc >= 0.9`, `unknown field "metrics.auc"`},
+		{"stages are the registry's", FilterVersions, `stage = "prod"`, `want none, staging, production, archived`},
+		{"statuses are the registry's", FilterVersions, `status = "done"`, `want pending, ready`},
+		{"tag keys follow the tag rules", FilterVersions, `tags."a:b" = "x"`, `cannot contain ':'`},
+		{"metric keys may hold a colon", FilterVersions, `metrics."val:auc" > 0.5`, ""},
+		{"metric keys are bounded", FilterVersions, `metrics.` + strings.Repeat("k", MaxMetricKeyLen+1) + ` > 1`, `longer than 255 bytes`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseFilter(tt.target, tt.in)
+			if tt.errMsg == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var se *search.Error
+			if !errors.Is(err, ErrInvalid) || !errors.As(err, &se) || !strings.Contains(err.Error(), tt.errMsg) {
+				t.Fatalf("err = %v, want ErrInvalid with a *search.Error saying %q", err, tt.errMsg)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		target FilterTarget
+		in     string
+		want   search.Order
+	}{
+		{FilterModels, "name ASC", search.Order{}},
+		{FilterVersions, "version DESC", search.Order{}},
+		{FilterVersions, "metrics.auc", search.Order{Field: search.Field{Name: "metrics", Key: "auc"}}},
+	} {
+		if got, err := ParseOrder(tt.target, tt.in); err != nil || got != tt.want {
+			t.Errorf("ParseOrder(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := ParseOrder(FilterModels, "description"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an unsortable field: %v, want ErrInvalid", err)
+	}
+}
+
+func TestListQueryTokens(t *testing.T) {
+	q1, err := parseListQuery(FilterVersions, `stage = "none"`, "created_at DESC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Spelling does not matter, meaning does.
+	q2, err := parseListQuery(FilterVersions, ` stage="none" `, "created_at desc")
+	if err != nil || q2.sum != q1.sum {
+		t.Fatalf("same query, different fingerprints: %q %q (%v)", q1.sum, q2.sum, err)
+	}
+	q3, _ := parseListQuery(FilterVersions, `stage = "none"`, "created_at ASC")
+	q4, _ := parseListQuery(FilterVersions, `stage = "staging"`, "created_at DESC")
+	plain, _ := parseListQuery(FilterVersions, "", "version DESC")
+	if q3.sum == q1.sum || q4.sum == q1.sum || plain.sum != "" {
+		t.Fatalf("fingerprints %q %q %q %q", q1.sum, q3.sum, q4.sum, plain.sum)
+	}
+
+	now := time.Date(2025, 5, 6, 7, 8, 9, 123456000, time.UTC)
+	tok := encodePageToken(q1.versionCursor(Version{Number: 7, CreatedAt: now}, nil))
+	_, cur, err := startPage(10, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := q1.after(tok, cur)
+	if err != nil || k.Number != 7 || k.Value != now {
+		t.Fatalf("after = %+v, %v", k, err)
+	}
+	for _, other := range []listQuery{q3, q4, plain} {
+		if _, err := other.after(tok, cur); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("token of %q used for %q: %v", q1.order, other.order, err)
+		}
+	}
+
+	// Metric orders carry the value, or that there was none.
+	qm, _ := parseListQuery(FilterVersions, "", "metrics.auc DESC")
+	v := 0.25
+	for _, metric := range []*float64{&v, nil} {
+		tok := encodePageToken(qm.versionCursor(Version{Number: 3}, metric))
+		_, cur, _ := startPage(10, tok)
+		k, err := qm.after(tok, cur)
+		if err != nil || k.Number != 3 || (metric == nil) != (k.Value == nil) || metric != nil && k.Value != v {
+			t.Fatalf("after(%v) = %+v, %v", metric, k, err)
+		}
+	}
+}
