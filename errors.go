@@ -3,24 +3,54 @@ package modelkeep
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
-// Sentinel errors: every error that reaches a user unwraps to one of these, and
-// the HTTP layer maps each to one status code in one place.
+// ErrorKind is a category of failure a user may see: every error that
+// reaches a user unwraps to one of the kinds below. The kind says, in this
+// one table, what the failure is called in the JSON error body
+// ({"error":{"code":...}}) and which HTTP status answers it; api/errors.go
+// maps errors through it and nothing else.
+type ErrorKind struct {
+	msg    string
+	Code   string // the error.code of the JSON body
+	Status int    // the HTTP status
+}
+
+func (k *ErrorKind) Error() string { return k.msg }
+
+// The kinds. Compare with errors.Is.
 var (
-	ErrInvalid         = errors.New("invalid argument")
-	ErrUnauthenticated = errors.New("unauthenticated")
-	ErrForbidden       = errors.New("forbidden")
-	ErrNotFound        = errors.New("not found")
-	ErrConflict        = errors.New("conflict")
-	ErrPrecondition    = errors.New("precondition failed")
-	ErrTooLarge        = errors.New("too large")
-	ErrDigestMismatch  = errors.New("digest mismatch")
-	ErrUnavailable     = errors.New("unavailable")
+	ErrInvalid         = &ErrorKind{"invalid argument", "invalid_argument", http.StatusBadRequest}
+	ErrUnauthenticated = &ErrorKind{"unauthenticated", "unauthenticated", http.StatusUnauthorized}
+	ErrForbidden       = &ErrorKind{"forbidden", "forbidden", http.StatusForbidden}
+	ErrNotFound        = &ErrorKind{"not found", "not_found", http.StatusNotFound}
+	ErrConflict        = &ErrorKind{"conflict", "conflict", http.StatusConflict}
+	ErrPrecondition    = &ErrorKind{"precondition failed", "precondition_failed", http.StatusPreconditionFailed}
+	ErrTooLarge        = &ErrorKind{"too large", "too_large", http.StatusRequestEntityTooLarge}
+	ErrDigestMismatch  = &ErrorKind{"digest mismatch", "digest_mismatch", http.StatusUnprocessableEntity}
+	ErrUnavailable     = &ErrorKind{"unavailable", "unavailable", http.StatusServiceUnavailable}
 )
+
+// ErrorKinds lists every kind, in the order KindOf tries them.
+var ErrorKinds = []*ErrorKind{
+	ErrInvalid, ErrUnauthenticated, ErrForbidden, ErrNotFound, ErrConflict,
+	ErrPrecondition, ErrTooLarge, ErrDigestMismatch, ErrUnavailable,
+}
+
+// KindOf returns the kind err unwraps to, or nil for an error of no kind
+// (an internal failure, answered 500 without its message).
+func KindOf(err error) *ErrorKind {
+	for _, k := range ErrorKinds {
+		if errors.Is(err, k) {
+			return k
+		}
+	}
+	return nil
+}
 
 // Error is a user-facing error: Error() is the message a client may see and
-// Unwrap gives the sentinel kind (and the cause, when there is one).
+// Unwrap gives the kind (and the cause, when there is one).
 type Error struct {
 	Kind    error
 	Message string
@@ -29,7 +59,7 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-// Unwrap exposes both the sentinel and the underlying cause to errors.Is/As.
+// Unwrap exposes both the kind and the underlying cause to errors.Is/As.
 func (e *Error) Unwrap() []error {
 	if e.cause != nil {
 		return []error{e.Kind, e.cause}
@@ -42,30 +72,4 @@ func (e *Error) Unwrap() []error {
 func Errorf(kind error, format string, args ...any) error {
 	err := fmt.Errorf(format, args...)
 	return &Error{Kind: kind, Message: err.Error(), cause: errors.Unwrap(err)}
-}
-
-// ErrorCode is the stable machine-readable code for an error's kind, used in
-// the JSON error body ({"error":{"code":...}}).
-func ErrorCode(err error) string {
-	for _, c := range errorCodes {
-		if errors.Is(err, c.kind) {
-			return c.code
-		}
-	}
-	return "internal"
-}
-
-var errorCodes = []struct {
-	kind error
-	code string
-}{
-	{ErrInvalid, "invalid_argument"},
-	{ErrUnauthenticated, "unauthenticated"},
-	{ErrForbidden, "forbidden"},
-	{ErrNotFound, "not_found"},
-	{ErrConflict, "conflict"},
-	{ErrPrecondition, "precondition_failed"},
-	{ErrTooLarge, "too_large"},
-	{ErrDigestMismatch, "digest_mismatch"},
-	{ErrUnavailable, "unavailable"},
 }

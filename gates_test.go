@@ -62,7 +62,7 @@ func TestGateError(t *testing.T) {
 		{Gate: "metric auc >= 0.9", Passed: false, Detail: "auc = 0.8 (step 1)"},
 		{Gate: "tag x", Passed: true, Detail: "tag is \"y\""},
 	}})
-	if !errors.Is(err, modelkeep.ErrPrecondition) || modelkeep.ErrorCode(err) != "precondition_failed" {
+	if !errors.Is(err, modelkeep.ErrPrecondition) || modelkeep.KindOf(err) != modelkeep.ErrPrecondition {
 		t.Fatalf("%v is not a precondition failure", err)
 	}
 	if !strings.Contains(err.Error(), "auc") || strings.Contains(err.Error(), "tag x") {

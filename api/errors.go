@@ -10,43 +10,25 @@ import (
 	"github.com/modelkeep/modelkeep"
 )
 
-// statusOf maps a domain error to its HTTP status; anything unknown is 500.
-func statusOf(err error) int {
-	for _, m := range []struct {
-		kind   error
-		status int
-	}{
-		{modelkeep.ErrInvalid, http.StatusBadRequest},
-		{modelkeep.ErrUnauthenticated, http.StatusUnauthorized},
-		{modelkeep.ErrForbidden, http.StatusForbidden},
-		{modelkeep.ErrNotFound, http.StatusNotFound},
-		{modelkeep.ErrConflict, http.StatusConflict},
-		{modelkeep.ErrPrecondition, http.StatusPreconditionFailed},
-		{modelkeep.ErrTooLarge, http.StatusRequestEntityTooLarge},
-		{modelkeep.ErrDigestMismatch, http.StatusUnprocessableEntity},
-		{modelkeep.ErrUnavailable, http.StatusServiceUnavailable},
-	} {
-		if errors.Is(err, m.kind) {
-			return m.status
+// codeOfStatus names the error code of a status Echo answers itself (an
+// unknown route, a method not allowed, a bad range): the code of the
+// domain's kind with that status (modelkeep.ErrorKinds, the one table),
+// else one of the few statuses only HTTP has.
+func codeOfStatus(status int) string {
+	for _, k := range modelkeep.ErrorKinds {
+		if k.Status == status {
+			return k.Code
 		}
 	}
-	return http.StatusInternalServerError
-}
-
-// codeOfStatus names the error code for statuses Echo produces itself.
-var codeOfStatus = map[int]string{
-	http.StatusBadRequest:                   "invalid_argument",
-	http.StatusUnauthorized:                 "unauthenticated",
-	http.StatusForbidden:                    "forbidden",
-	http.StatusNotFound:                     "not_found",
-	http.StatusMethodNotAllowed:             "method_not_allowed",
-	http.StatusConflict:                     "conflict",
-	http.StatusPreconditionFailed:           "precondition_failed",
-	http.StatusRequestEntityTooLarge:        "too_large",
-	http.StatusUnsupportedMediaType:         "unsupported_media_type",
-	http.StatusRequestedRangeNotSatisfiable: "range_not_satisfiable",
-	http.StatusUnprocessableEntity:          "digest_mismatch",
-	http.StatusServiceUnavailable:           "unavailable",
+	switch status {
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusRequestedRangeNotSatisfiable:
+		return "range_not_satisfiable"
+	}
+	return "internal"
 }
 
 // ErrorBody is the JSON error every failure answers with.
@@ -90,10 +72,7 @@ func NewErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		switch {
 		case errors.As(err, &he):
 			status = he.Code
-			body.Error.Code = codeOfStatus[status]
-			if body.Error.Code == "" {
-				body.Error.Code = "internal"
-			}
+			body.Error.Code = codeOfStatus(status)
 			if msg, ok := he.Message.(string); ok {
 				body.Error.Message = msg
 			} else {
@@ -102,9 +81,9 @@ func NewErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			if he.Internal != nil && status >= 500 {
 				logger.ErrorContext(c.Request().Context(), "request failed", "err", he.Internal)
 			}
-		case statusOf(err) != http.StatusInternalServerError:
-			status = statusOf(err)
-			body.Error.Code = modelkeep.ErrorCode(err)
+		case modelkeep.KindOf(err) != nil:
+			kind := modelkeep.KindOf(err)
+			status, body.Error.Code = kind.Status, kind.Code
 			var ge *modelkeep.GateError
 			switch {
 			case errors.As(err, &ge):
