@@ -13,7 +13,7 @@ import (
 // AuditExport is an export about to be streamed: its range is fixed and
 // sealed when it is made. The format is package audit's (docs/audit.md §4).
 type AuditExport struct {
-	meta   MetaStore
+	meta   AuditStore
 	format string
 	header audit.Header
 	anchor *audit.Checkpoint
@@ -23,8 +23,8 @@ type AuditExport struct {
 // ExportAudit prepares an export of the whole retained chain, up to the
 // head at this moment, and records it in the log (the event lands after
 // the exported range). Stream it with WriteTo.
-func (s *Service) ExportAudit(ctx context.Context, format string) (*AuditExport, error) {
-	if err := s.requireWholeLog(ctx, "exportAudit"); err != nil {
+func (l *AuditLog) ExportAudit(ctx context.Context, format string) (*AuditExport, error) {
+	if err := l.requireWholeLog(ctx, "exportAudit"); err != nil {
 		return nil, err
 	}
 	switch format {
@@ -34,23 +34,23 @@ func (s *Service) ExportAudit(ctx context.Context, format string) (*AuditExport,
 	default:
 		return nil, Errorf(ErrInvalid, "format %q: want jsonl or csv", format)
 	}
-	if s.auditSigner == nil {
+	if l.signer == nil {
 		return nil, Errorf(ErrPrecondition, "this server has no audit signing key to seal an export")
 	}
-	headSeq, headHash, err := s.meta.AuditHead(ctx)
+	headSeq, headHash, err := l.store.AuditHead(ctx)
 	if err != nil {
 		return nil, err
 	}
-	first, _, err := s.meta.AuditSeqRange(ctx, time.Time{})
+	first, _, err := l.store.AuditSeqRange(ctx, time.Time{})
 	if err != nil {
 		return nil, err
 	}
 	if first == 0 {
 		first = headSeq + 1 // nothing stored: an empty range
 	}
-	x := &AuditExport{meta: s.meta, format: format}
+	x := &AuditExport{meta: l.store, format: format}
 	if first > 1 {
-		a, err := s.meta.LastAuditCheckpoint(ctx, first-1, "")
+		a, err := l.store.LastAuditCheckpoint(ctx, first-1, "")
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, err
 		}
@@ -58,13 +58,11 @@ func (s *Service) ExportAudit(ctx context.Context, format string) (*AuditExport,
 			x.anchor = &a
 		}
 	}
-	now := s.Now()
-	x.seal = s.auditSigner.Seal(first, headSeq, headHash, now)
-	x.header = audit.NewHeader(first, headSeq, now, s.auditSigner)
-	err = s.meta.InTx(ctx, func(tx MetaStore) error {
-		return s.audit(ctx, tx, ActionAuditExport, auditResource, map[string]any{
-			"format": format, "first_seq": first, "last_seq": headSeq, "head": headHash})
-	})
+	now := l.clock()
+	x.seal = l.signer.Seal(first, headSeq, headHash, now)
+	x.header = audit.NewHeader(first, headSeq, now, l.signer)
+	err = l.record(ctx, l.store, ActionAuditExport, auditResource, map[string]any{
+		"format": format, "first_seq": first, "last_seq": headSeq, "head": headHash})
 	if err != nil {
 		return nil, err
 	}

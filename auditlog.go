@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"time"
-	"unicode/utf8"
 
 	"github.com/modelkeep/modelkeep/audit"
 )
@@ -30,27 +29,12 @@ const (
 	pruneBatch = 50_000
 )
 
-// maxAuditResource is the longest resource the audit table keeps (MySQL
-// VARCHAR(2048), in characters).
-const maxAuditResource = 2048
-
-// clipResource shortens a resource named by a client (the path of a refused
-// request may be of any length) to what the audit table keeps, marking the
-// cut, so that the refusal is still recorded.
-func clipResource(r string) string {
-	if utf8.RuneCountInString(r) <= maxAuditResource {
-		return r
-	}
-	runes := []rune(r)
-	return string(runes[:maxAuditResource-1]) + "…"
-}
-
 // requireWholeLog refuses tokens restricted to some models: the audit log
 // and its verification span every model.
-func (s *Service) requireWholeLog(ctx context.Context, operation string) error {
+func (l *AuditLog) requireWholeLog(ctx context.Context, operation string) error {
 	if a, ok := ActorFrom(ctx); ok && len(a.Models) > 0 {
 		reason := "a token restricted to some models cannot read the audit log, which spans all of them"
-		s.RecordDenied(ctx, operation, auditResource, reason)
+		l.RecordDenied(ctx, operation, auditResource, reason)
 		return Errorf(ErrForbidden, "%s", reason)
 	}
 	return nil
@@ -71,8 +55,8 @@ type ListAuditInput struct {
 
 // ListAuditEvents lists audit events, newest first unless in.Ascending;
 // the second result is the next page token ("" on the last page).
-func (s *Service) ListAuditEvents(ctx context.Context, in ListAuditInput) ([]audit.Event, string, error) {
-	if err := s.requireWholeLog(ctx, "listAuditEvents"); err != nil {
+func (l *AuditLog) ListAuditEvents(ctx context.Context, in ListAuditInput) ([]audit.Event, string, error) {
+	if err := l.requireWholeLog(ctx, "listAuditEvents"); err != nil {
 		return nil, "", err
 	}
 	limit, err := pageLimit(in.PageSize)
@@ -103,7 +87,7 @@ func (s *Service) ListAuditEvents(ctx context.Context, in ListAuditInput) ([]aud
 	} else {
 		q.BeforeSeq = cur.Num
 	}
-	events, err := s.meta.QueryAudit(ctx, q)
+	events, err := l.store.QueryAudit(ctx, q)
 	if err != nil {
 		return nil, "", err
 	}
@@ -118,20 +102,20 @@ func (s *Service) ListAuditEvents(ctx context.Context, in ListAuditInput) ([]aud
 // auditKeys are the keys whose checkpoints the server trusts: its own.
 // Checkpoints by other keys (another instance's, a rotated key) are counted
 // as unverified; give all public keys to `modelkeep audit verify` instead.
-func (s *Service) auditKeys() audit.Keyring {
-	if s.auditSigner == nil {
+func (l *AuditLog) auditKeys() audit.Keyring {
+	if l.signer == nil {
 		return audit.Keyring{}
 	}
-	return audit.NewKeyring(s.auditSigner.PublicKey())
+	return audit.NewKeyring(l.signer.PublicKey())
 }
 
 // AuditPublicKey returns the id and PEM public key of the key that signs
 // checkpoints and exports (ok false when there is none).
-func (s *Service) AuditPublicKey() (keyID, pem string, ok bool) {
-	if s.auditSigner == nil {
+func (l *AuditLog) AuditPublicKey() (keyID, pem string, ok bool) {
+	if l.signer == nil {
 		return "", "", false
 	}
-	return s.auditSigner.KeyID(), s.auditSigner.PublicKeyPEM(), true
+	return l.signer.KeyID(), l.signer.PublicKeyPEM(), true
 }
 
 // VerifyAudit checks the whole stored chain, or from sinceSeq on: every
@@ -140,29 +124,29 @@ func (s *Service) AuditPublicKey() (keyID, pem string, ok bool) {
 // reads the chain in batches (constant memory) and stops at the first
 // broken event. With sinceSeq it trusts the stored hash of event
 // sinceSeq-1: a quick check of recent events, not a proof of the whole log.
-func (s *Service) VerifyAudit(ctx context.Context, sinceSeq int64) (audit.Verification, error) {
-	if err := s.requireWholeLog(ctx, "verifyAudit"); err != nil {
+func (l *AuditLog) VerifyAudit(ctx context.Context, sinceSeq int64) (audit.Verification, error) {
+	if err := l.requireWholeLog(ctx, "verifyAudit"); err != nil {
 		return audit.Verification{}, err
 	}
 	if sinceSeq < 0 {
 		return audit.Verification{}, Errorf(ErrInvalid, "since_seq must not be negative")
 	}
-	return s.verifyChain(ctx, sinceSeq)
+	return l.verifyChain(ctx, sinceSeq)
 }
 
 var errStopScan = errors.New("stop scan")
 
-func (s *Service) verifyChain(ctx context.Context, sinceSeq int64) (audit.Verification, error) {
-	v := audit.NewVerifier(s.auditKeys())
+func (l *AuditLog) verifyChain(ctx context.Context, sinceSeq int64) (audit.Verification, error) {
+	v := audit.NewVerifier(l.auditKeys())
 	// The newest checkpoint is read before the head: the head only grows,
 	// so a checkpoint beyond it means events were cut from the end and the
 	// head row moved back.
-	newest, err := s.meta.LastAuditCheckpoint(ctx, math.MaxInt64, "")
+	newest, err := l.store.LastAuditCheckpoint(ctx, math.MaxInt64, "")
 	hasNewest := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return audit.Verification{}, err
 	}
-	headSeq, headHash, err := s.meta.AuditHead(ctx)
+	headSeq, headHash, err := l.store.AuditHead(ctx)
 	if err != nil {
 		return audit.Verification{}, err
 	}
@@ -170,7 +154,7 @@ func (s *Service) verifyChain(ctx context.Context, sinceSeq int64) (audit.Verifi
 		v.Fail(headSeq+1, fmt.Sprintf("a signed checkpoint covers event %d but the chain head is %d: events were removed from its end", newest.Seq, headSeq))
 		return v.Finish(headSeq, headHash), nil
 	}
-	first, _, err := s.meta.AuditSeqRange(ctx, time.Time{})
+	first, _, err := l.store.AuditSeqRange(ctx, time.Time{})
 	if err != nil {
 		return audit.Verification{}, err
 	}
@@ -181,7 +165,7 @@ func (s *Service) verifyChain(ctx context.Context, sinceSeq int64) (audit.Verifi
 	case first == 0 && headSeq == 0:
 		return v.Finish(0, audit.GenesisHash), nil // nothing was ever recorded
 	case first != 0 && sinceSeq > first:
-		prev, err := s.meta.GetAuditEvent(ctx, sinceSeq-1)
+		prev, err := l.store.GetAuditEvent(ctx, sinceSeq-1)
 		if errors.Is(err, ErrNotFound) {
 			v.Fail(sinceSeq-1, fmt.Sprintf("event %d is missing", sinceSeq-1))
 			return v.Finish(headSeq, headHash), nil
@@ -203,14 +187,14 @@ func (s *Service) verifyChain(ctx context.Context, sinceSeq int64) (audit.Verifi
 		}
 		base := int64(0)
 		if gapEnd > 1 {
-			prev, err := s.meta.LastAuditCheckpoint(ctx, gapEnd-1, audit.CheckpointPrune)
+			prev, err := l.store.LastAuditCheckpoint(ctx, gapEnd-1, audit.CheckpointPrune)
 			if err == nil {
 				base = prev.Seq
 			} else if !errors.Is(err, ErrNotFound) {
 				return audit.Verification{}, err
 			}
 		}
-		anchor, err := s.meta.LastAuditCheckpoint(ctx, gapEnd, "")
+		anchor, err := l.store.LastAuditCheckpoint(ctx, gapEnd, "")
 		switch {
 		case errors.Is(err, ErrNotFound) || err == nil && anchor.Seq != gapEnd:
 			v.Fail(base+1, fmt.Sprintf("events %d to %d are missing and no signed prune anchor covers them", base+1, gapEnd))
@@ -225,7 +209,7 @@ func (s *Service) verifyChain(ctx context.Context, sinceSeq int64) (audit.Verifi
 			return v.Finish(headSeq, headHash), nil
 		}
 	}
-	if err := scanChain(ctx, s.meta, start, headSeq, v.Event, v.Checkpoint); err != nil && !errors.Is(err, errStopScan) {
+	if err := scanChain(ctx, l.store, start, headSeq, v.Event, v.Checkpoint); err != nil && !errors.Is(err, errStopScan) {
 		return audit.Verification{}, err
 	}
 	return v.Finish(headSeq, headHash), nil
@@ -234,7 +218,7 @@ func (s *Service) verifyChain(ctx context.Context, sinceSeq int64) (audit.Verifi
 // scanChain feeds the events from..to and their checkpoints, merged in seq
 // order (each checkpoint right after its event), to onEvent and
 // onCheckpoint; either returning false stops the scan with errStopScan.
-func scanChain(ctx context.Context, meta MetaStore, from, to int64, onEvent func(audit.Event) bool, onCheckpoint func(audit.Checkpoint) bool) error {
+func scanChain(ctx context.Context, meta AuditStore, from, to int64, onEvent func(audit.Event) bool, onCheckpoint func(audit.Checkpoint) bool) error {
 	cps := &checkpointCursor{meta: meta, next: from, to: to}
 	return meta.ScanAudit(ctx, from, to, func(e audit.Event) error {
 		if !onEvent(e) {
@@ -261,7 +245,7 @@ func scanChain(ctx context.Context, meta MetaStore, from, to int64, onEvent func
 
 // checkpointCursor reads the checkpoints of a seq range in batches.
 type checkpointCursor struct {
-	meta     MetaStore
+	meta     AuditStore
 	next, to int64
 	buf      []audit.Checkpoint
 	done     bool
@@ -293,15 +277,15 @@ func (c *checkpointCursor) pop() { c.buf = c.buf[1:] }
 // signHead signs a checkpoint of the chain head, after checking that the
 // head names a stored event whose content matches its hash. ok is false
 // when the chain is empty.
-func (s *Service) signHead(ctx context.Context, kind string) (c audit.Checkpoint, ok bool, err error) {
-	if s.auditSigner == nil {
+func (l *AuditLog) signHead(ctx context.Context, kind string) (c audit.Checkpoint, ok bool, err error) {
+	if l.signer == nil {
 		return audit.Checkpoint{}, false, Errorf(ErrPrecondition, "this server has no audit signing key")
 	}
-	seq, hash, err := s.meta.AuditHead(ctx)
+	seq, hash, err := l.store.AuditHead(ctx)
 	if err != nil || seq == 0 {
 		return audit.Checkpoint{}, false, err
 	}
-	e, err := s.meta.GetAuditEvent(ctx, seq)
+	e, err := l.store.GetAuditEvent(ctx, seq)
 	if errors.Is(err, ErrNotFound) {
 		return audit.Checkpoint{}, false, fmt.Errorf("audit chain head %d has no event: %w", seq, ErrConflict)
 	}
@@ -312,47 +296,47 @@ func (s *Service) signHead(ctx context.Context, kind string) (c audit.Checkpoint
 		// Signing would vouch for a damaged chain; verify shows where.
 		return audit.Checkpoint{}, false, fmt.Errorf("audit event %d does not match the chain head; not signing: %w", seq, ErrConflict)
 	}
-	return s.auditSigner.Checkpoint(seq, hash, s.Now(), kind), true, nil
+	return l.signer.Checkpoint(seq, hash, l.clock(), kind), true, nil
 }
 
 // CheckpointAudit signs and stores a checkpoint of the chain head if it
 // moved since the newest checkpoint: the periodic job. created is false
 // when there was nothing new to sign.
-func (s *Service) CheckpointAudit(ctx context.Context) (c audit.Checkpoint, created bool, err error) {
-	newest, err := s.meta.LastAuditCheckpoint(ctx, math.MaxInt64, "")
+func (l *AuditLog) CheckpointAudit(ctx context.Context) (c audit.Checkpoint, created bool, err error) {
+	newest, err := l.store.LastAuditCheckpoint(ctx, math.MaxInt64, "")
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return audit.Checkpoint{}, false, err
 	}
-	seq, _, err := s.meta.AuditHead(ctx)
+	seq, _, err := l.store.AuditHead(ctx)
 	if err != nil {
 		return audit.Checkpoint{}, false, err
 	}
 	if seq == 0 || newest.Seq >= seq {
 		return newest, false, nil
 	}
-	c, ok, err := s.signHead(ctx, audit.CheckpointInterval)
+	c, ok, err := l.signHead(ctx, audit.CheckpointInterval)
 	if err != nil || !ok {
 		return audit.Checkpoint{}, false, err
 	}
-	return s.meta.AddAuditCheckpoint(ctx, c)
+	return l.store.AddAuditCheckpoint(ctx, c)
 }
 
 // CreateAuditCheckpoint signs and stores a checkpoint of the chain head on
 // request, recording the request in the log (after the head it signs).
-func (s *Service) CreateAuditCheckpoint(ctx context.Context) (audit.Checkpoint, error) {
-	c, ok, err := s.signHead(ctx, audit.CheckpointRequest)
+func (l *AuditLog) CreateAuditCheckpoint(ctx context.Context) (audit.Checkpoint, error) {
+	c, ok, err := l.signHead(ctx, audit.CheckpointRequest)
 	if err != nil {
 		return audit.Checkpoint{}, err
 	}
 	if !ok {
 		return audit.Checkpoint{}, Errorf(ErrPrecondition, "the audit log is empty: there is no head to sign")
 	}
-	err = s.meta.InTx(ctx, func(tx MetaStore) error {
+	err = l.store.InAuditTx(ctx, func(tx AuditStore) error {
 		var err error
 		if c, _, err = tx.AddAuditCheckpoint(ctx, c); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, ActionAuditCheckpoint, auditResource, map[string]any{
+		return l.record(ctx, tx, ActionAuditCheckpoint, auditResource, map[string]any{
 			"seq": c.Seq, "hash": c.Hash, "key_id": c.KeyID})
 	})
 	if err != nil {
@@ -362,7 +346,7 @@ func (s *Service) CreateAuditCheckpoint(ctx context.Context) (audit.Checkpoint, 
 }
 
 // ListAuditCheckpoints lists checkpoints, newest first.
-func (s *Service) ListAuditCheckpoints(ctx context.Context, pageSize int, pageToken string) ([]audit.Checkpoint, string, error) {
+func (l *AuditLog) ListAuditCheckpoints(ctx context.Context, pageSize int, pageToken string) ([]audit.Checkpoint, string, error) {
 	limit, err := pageLimit(pageSize)
 	if err != nil {
 		return nil, "", err
@@ -371,7 +355,7 @@ func (s *Service) ListAuditCheckpoints(ctx context.Context, pageSize int, pageTo
 	if err != nil || cur.Num < 0 {
 		return nil, "", Errorf(ErrInvalid, "invalid page_token")
 	}
-	cps, err := s.meta.ListAuditCheckpoints(ctx, cur.Num, limit+1)
+	cps, err := l.store.ListAuditCheckpoints(ctx, cur.Num, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -403,19 +387,19 @@ type AuditPrune struct {
 //
 // It needs a database user with DELETE on the audit tables, which the
 // server's user should not have (see docs/audit.md).
-func (s *Service) PruneAudit(ctx context.Context, retention time.Duration, dryRun bool) (AuditPrune, error) {
+func (l *AuditLog) PruneAudit(ctx context.Context, retention time.Duration, dryRun bool) (AuditPrune, error) {
 	if retention < MinAuditRetention {
 		return AuditPrune{}, Errorf(ErrInvalid, "audit retention %s is below the minimum of 184 days", retention)
 	}
-	if s.auditSigner == nil {
+	if l.signer == nil {
 		return AuditPrune{}, Errorf(ErrPrecondition, "this server has no audit signing key to anchor the pruned chain")
 	}
-	out := AuditPrune{Cutoff: s.Now().Add(-retention)}
-	first, young, err := s.meta.AuditSeqRange(ctx, out.Cutoff)
+	out := AuditPrune{Cutoff: l.clock().Add(-retention)}
+	first, young, err := l.store.AuditSeqRange(ctx, out.Cutoff)
 	if err != nil {
 		return AuditPrune{}, err
 	}
-	headSeq, _, err := s.meta.AuditHead(ctx)
+	headSeq, _, err := l.store.AuditHead(ctx)
 	if err != nil {
 		return AuditPrune{}, err
 	}
@@ -428,13 +412,13 @@ func (s *Service) PruneAudit(ctx context.Context, retention time.Duration, dryRu
 		return out, nil
 	}
 	// The anchor must verify where the servers verify: with their key.
-	if newest, err := s.meta.LastAuditCheckpoint(ctx, math.MaxInt64, ""); err == nil && newest.KeyID != s.auditSigner.KeyID() {
+	if newest, err := l.store.LastAuditCheckpoint(ctx, math.MaxInt64, ""); err == nil && newest.KeyID != l.signer.KeyID() {
 		return AuditPrune{}, Errorf(ErrPrecondition, "the newest audit checkpoint is signed by key %s, not by this key %s: "+
-			"prune with the servers' signing key (same data dir, JWT key or MODELKEEP_AUDIT_KEY_FILE)", newest.KeyID, s.auditSigner.KeyID())
+			"prune with the servers' signing key (same data dir, JWT key or MODELKEEP_AUDIT_KEY_FILE)", newest.KeyID, l.signer.KeyID())
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
 		return AuditPrune{}, err
 	}
-	res, err := s.verifyChain(ctx, 0)
+	res, err := l.verifyChain(ctx, 0)
 	if err != nil {
 		return AuditPrune{}, err
 	}
@@ -448,12 +432,12 @@ func (s *Service) PruneAudit(ctx context.Context, retention time.Duration, dryRu
 	}
 	for lo := first; lo <= out.ThroughSeq; {
 		hi := min(out.ThroughSeq, lo+pruneBatch-1)
-		err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		err := l.store.InAuditTx(ctx, func(tx AuditStore) error {
 			e, err := tx.GetAuditEvent(ctx, hi)
 			if err != nil {
 				return fmt.Errorf("read the new anchor event %d: %w", hi, err)
 			}
-			anchor, _, err := tx.AddAuditCheckpoint(ctx, s.auditSigner.Checkpoint(hi, e.Hash, s.Now(), audit.CheckpointPrune))
+			anchor, _, err := tx.AddAuditCheckpoint(ctx, l.signer.Checkpoint(hi, e.Hash, l.clock(), audit.CheckpointPrune))
 			if err != nil {
 				return err
 			}
@@ -466,7 +450,7 @@ func (s *Service) PruneAudit(ctx context.Context, retention time.Duration, dryRu
 			}
 			out.Deleted += n
 			out.Anchors = append(out.Anchors, anchor)
-			return s.audit(ctx, tx, audit.ActionPrune, auditResource, map[string]any{
+			return l.record(ctx, tx, audit.ActionPrune, auditResource, map[string]any{
 				"through_seq": hi, "anchor_hash": e.Hash, "deleted": n,
 				"cutoff": audit.FormatTime(out.Cutoff), "retention_days": int64(retention / (24 * time.Hour)),
 			})

@@ -5,57 +5,101 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/modelkeep/modelkeep/audit"
 )
 
-// fakeAuditMeta is the part of MetaStore that exports use, in memory.
-type fakeAuditMeta struct {
-	MetaStore // nil: other methods are not used
-	events    []audit.Event
-	cps       []audit.Checkpoint
+// memAuditStore is an AuditStore in memory: the whole interface, so the
+// audit log's use cases run on it as on the real store.
+type memAuditStore struct {
+	events   []audit.Event
+	cps      []audit.Checkpoint
+	headSeq  int64
+	headHash string
 }
 
-func (f *fakeAuditMeta) InTx(ctx context.Context, fn func(MetaStore) error) error { return fn(f) }
+var _ AuditStore = (*memAuditStore)(nil)
 
-func (f *fakeAuditMeta) AppendAudit(_ context.Context, e audit.Event) (audit.Event, error) {
-	e.Seq, e.PrevHash = 1, audit.GenesisHash
-	if n := len(f.events); n > 0 {
-		e.Seq, e.PrevHash = f.events[n-1].Seq+1, f.events[n-1].Hash
+func (f *memAuditStore) InAuditTx(ctx context.Context, fn func(AuditStore) error) error { return fn(f) }
+
+func (f *memAuditStore) AppendAudit(_ context.Context, e audit.Event) (audit.Event, error) {
+	e, err := e.Normalize()
+	if err != nil {
+		return audit.Event{}, Errorf(ErrInvalid, "%v", err)
 	}
-	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	seq, prev := f.AuditHeadNow()
+	e.Seq, e.PrevHash = seq+1, prev
 	e.Hash = e.ComputeHash()
 	f.events = append(f.events, e)
+	f.headSeq, f.headHash = e.Seq, e.Hash
 	return e, nil
 }
 
-func (f *fakeAuditMeta) AuditHead(context.Context) (int64, string, error) {
-	if len(f.events) == 0 {
-		return 0, audit.GenesisHash, nil
+// AuditHeadNow is the head: the last event ever appended (or the last of
+// the events a test put in place), never going back on a prune.
+func (f *memAuditStore) AuditHeadNow() (int64, string) {
+	if n := len(f.events); n > 0 && f.events[n-1].Seq > f.headSeq {
+		return f.events[n-1].Seq, f.events[n-1].Hash
 	}
-	last := f.events[len(f.events)-1]
-	return last.Seq, last.Hash, nil
+	if f.headSeq == 0 {
+		return 0, audit.GenesisHash
+	}
+	return f.headSeq, f.headHash
 }
 
-func (f *fakeAuditMeta) AuditSeqRange(context.Context, time.Time) (int64, int64, error) {
+func (f *memAuditStore) AuditHead(context.Context) (int64, string, error) {
+	seq, hash := f.AuditHeadNow()
+	return seq, hash, nil
+}
+
+func (f *memAuditStore) AuditSeqRange(_ context.Context, t time.Time) (int64, int64, error) {
 	if len(f.events) == 0 {
 		return 0, 0, nil
 	}
-	return f.events[0].Seq, f.events[0].Seq, nil
-}
-
-func (f *fakeAuditMeta) LastAuditCheckpoint(_ context.Context, maxSeq int64, kind string) (audit.Checkpoint, error) {
-	for i := len(f.cps) - 1; i >= 0; i-- {
-		if c := f.cps[i]; c.Seq <= maxSeq && (kind == "" || c.Kind == kind) {
-			return c, nil
+	var young int64
+	for _, e := range f.events {
+		if !t.IsZero() && !e.Time.Before(t) {
+			young = e.Seq
+			break
 		}
 	}
-	return audit.Checkpoint{}, Errorf(ErrNotFound, "no checkpoint")
+	if t.IsZero() {
+		young = f.events[0].Seq
+	}
+	return f.events[0].Seq, young, nil
 }
 
-func (f *fakeAuditMeta) ScanAudit(_ context.Context, from, to int64, fn func(audit.Event) error) error {
+func (f *memAuditStore) GetAuditEvent(_ context.Context, seq int64) (audit.Event, error) {
+	for _, e := range f.events {
+		if e.Seq == seq {
+			return e, nil
+		}
+	}
+	return audit.Event{}, Errorf(ErrNotFound, "no event %d", seq)
+}
+
+func (f *memAuditStore) QueryAudit(_ context.Context, q AuditQuery) ([]audit.Event, error) {
+	var out []audit.Event
+	for _, e := range f.events {
+		if (q.Actor == "" || e.Actor == q.Actor) && (q.Action == "" || e.Action == q.Action) &&
+			(q.Outcome == "" || e.Outcome == q.Outcome) && (q.AfterSeq == 0 || e.Seq > q.AfterSeq) &&
+			(q.BeforeSeq == 0 || e.Seq < q.BeforeSeq) {
+			out = append(out, e)
+		}
+	}
+	if !q.Ascending {
+		slices.Reverse(out)
+	}
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+func (f *memAuditStore) ScanAudit(_ context.Context, from, to int64, fn func(audit.Event) error) error {
 	for _, e := range f.events {
 		if e.Seq >= from && e.Seq <= to {
 			if err := fn(e); err != nil {
@@ -66,7 +110,37 @@ func (f *fakeAuditMeta) ScanAudit(_ context.Context, from, to int64, fn func(aud
 	return nil
 }
 
-func (f *fakeAuditMeta) AuditCheckpointsBetween(_ context.Context, from, to int64, limit int) ([]audit.Checkpoint, error) {
+func (f *memAuditStore) AddAuditCheckpoint(_ context.Context, c audit.Checkpoint) (audit.Checkpoint, bool, error) {
+	for _, have := range f.cps {
+		if have.Seq == c.Seq {
+			return have, false, nil
+		}
+	}
+	f.cps = append(f.cps, c)
+	slices.SortFunc(f.cps, func(a, b audit.Checkpoint) int { return int(a.Seq - b.Seq) })
+	return c, true, nil
+}
+
+func (f *memAuditStore) LastAuditCheckpoint(_ context.Context, maxSeq int64, kind string) (audit.Checkpoint, error) {
+	for i := len(f.cps) - 1; i >= 0; i-- {
+		if c := f.cps[i]; c.Seq <= maxSeq && (kind == "" || c.Kind == kind) {
+			return c, nil
+		}
+	}
+	return audit.Checkpoint{}, Errorf(ErrNotFound, "no checkpoint")
+}
+
+func (f *memAuditStore) ListAuditCheckpoints(_ context.Context, beforeSeq int64, limit int) ([]audit.Checkpoint, error) {
+	var out []audit.Checkpoint
+	for i := len(f.cps) - 1; i >= 0 && len(out) < limit; i-- {
+		if beforeSeq == 0 || f.cps[i].Seq < beforeSeq {
+			out = append(out, f.cps[i])
+		}
+	}
+	return out, nil
+}
+
+func (f *memAuditStore) AuditCheckpointsBetween(_ context.Context, from, to int64, limit int) ([]audit.Checkpoint, error) {
 	var out []audit.Checkpoint
 	for _, c := range f.cps {
 		if c.Seq >= from && c.Seq <= to && len(out) < limit {
@@ -76,11 +150,22 @@ func (f *fakeAuditMeta) AuditCheckpointsBetween(_ context.Context, from, to int6
 	return out, nil
 }
 
+func (f *memAuditStore) PruneAudit(_ context.Context, throughSeq int64) (int64, error) {
+	f.headSeq, f.headHash = f.AuditHeadNow()
+	n := 0
+	for n < len(f.events) && f.events[n].Seq <= throughSeq {
+		n++
+	}
+	f.events = f.events[n:]
+	f.cps = slices.DeleteFunc(f.cps, func(c audit.Checkpoint) bool { return c.Seq < throughSeq })
+	return int64(n), nil
+}
+
 // testChain makes n events (seq from firstSeq, the first linked to prev)
 // with a checkpoint every cpEvery events, signed by signer.
-func testChain(t *testing.T, signer *audit.Signer, firstSeq int64, prev string, n, cpEvery int) *fakeAuditMeta {
+func testChain(t *testing.T, signer *audit.Signer, firstSeq int64, prev string, n, cpEvery int) *memAuditStore {
 	t.Helper()
-	f := &fakeAuditMeta{}
+	f := &memAuditStore{}
 	base := time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC)
 	for i := range n {
 		details, err := audit.CanonicalDetails(map[string]any{"i": i, "note": "a \"quoted\", <tagged> & ünïcode value\n", "size": 1.5})
@@ -114,11 +199,10 @@ func newTestSigner(t *testing.T, seed byte) *audit.Signer {
 	return s
 }
 
-func exportOf(t *testing.T, f *fakeAuditMeta, signer *audit.Signer, format string) []byte {
+func exportOf(t *testing.T, f *memAuditStore, signer *audit.Signer, format string) []byte {
 	t.Helper()
-	svc := NewService(f, nil, ServiceOptions{AuditSigner: signer})
 	ctx := auditorCtx
-	x, err := svc.ExportAudit(ctx, format)
+	x, err := NewAuditLog(f, AuditLogOptions{Signer: signer}).ExportAudit(ctx, format)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,15 +211,6 @@ func exportOf(t *testing.T, f *fakeAuditMeta, signer *audit.Signer, format strin
 		t.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-func (f *fakeAuditMeta) GetAuditEvent(_ context.Context, seq int64) (audit.Event, error) {
-	for _, e := range f.events {
-		if e.Seq == seq {
-			return e, nil
-		}
-	}
-	return audit.Event{}, Errorf(ErrNotFound, "no event %d", seq)
 }
 
 var auditorCtx = WithActor(context.Background(), Actor{Subject: "auditor", Roles: []string{RoleAuditor}})
@@ -161,7 +236,7 @@ func TestExportAudit(t *testing.T) {
 	}
 	t.Run("a pruned chain starts with its anchor", func(t *testing.T) {
 		full := testChain(t, signer, 1, audit.GenesisHash, 12, 0)
-		f := &fakeAuditMeta{events: append([]audit.Event(nil), full.events[5:]...)}
+		f := &memAuditStore{events: append([]audit.Event(nil), full.events[5:]...)}
 		f.cps = []audit.Checkpoint{signer.Checkpoint(5, full.events[4].Hash, full.events[4].Time, audit.CheckpointPrune)}
 		raw, _ := audit.CanonicalDetails(map[string]any{"through_seq": 5})
 		if _, err := f.AppendAudit(context.Background(), audit.Event{Action: audit.ActionPrune, Details: raw}); err != nil {
@@ -181,13 +256,13 @@ func TestVerifyAuditSinceSeq(t *testing.T) {
 	signer := newTestSigner(t, 2)
 	tests := []struct {
 		name       string
-		change     func(f *fakeAuditMeta)
+		change     func(f *memAuditStore)
 		wantOK     bool
 		wantBroken int64
 	}{
-		{"untouched", func(*fakeAuditMeta) {}, true, 0},
-		{"first event of the range edited", func(f *fakeAuditMeta) { f.events[5].Actor = "mallory" }, false, 6},
-		{"first event of the range relinked", func(f *fakeAuditMeta) {
+		{"untouched", func(*memAuditStore) {}, true, 0},
+		{"first event of the range edited", func(f *memAuditStore) { f.events[5].Actor = "mallory" }, false, 6},
+		{"first event of the range relinked", func(f *memAuditStore) {
 			f.events[5].PrevHash = f.events[3].Hash
 			for i := 5; i < len(f.events); i++ {
 				if i > 5 {
@@ -196,14 +271,13 @@ func TestVerifyAuditSinceSeq(t *testing.T) {
 				f.events[i].Hash = f.events[i].ComputeHash()
 			}
 		}, false, 6},
-		{"event before the range edited", func(f *fakeAuditMeta) { f.events[3].Actor = "mallory" }, true, 0},
+		{"event before the range edited", func(f *memAuditStore) { f.events[3].Actor = "mallory" }, true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := testChain(t, signer, 1, audit.GenesisHash, 10, 0)
 			tt.change(f)
-			svc := NewService(f, nil, ServiceOptions{AuditSigner: signer})
-			res, err := svc.VerifyAudit(auditorCtx, 6)
+			res, err := NewAuditLog(f, AuditLogOptions{Signer: signer}).VerifyAudit(auditorCtx, 6)
 			if err != nil {
 				t.Fatal(err)
 			}

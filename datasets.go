@@ -361,7 +361,7 @@ func (s *Service) RegisterDataset(ctx context.Context, d Dataset) (Dataset, bool
 		if out, err = tx.GetDataset(ctx, d.Name, d.Version); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, "dataset.register", datasetResource(d.Name, d.Version), map[string]any{
+		return s.record(ctx, tx, "dataset.register", datasetResource(d.Name, d.Version), map[string]any{
 			"created": created, "uri": d.URI, "sha256": d.SHA256, "size": d.Size, "license": d.License,
 			"description": d.Description})
 	})
@@ -383,6 +383,16 @@ type GetDatasetInput struct {
 // used it, newest first; a token restricted to some models sees only their
 // versions (the store matches the scope, so pages are full).
 func (s *Service) GetDataset(ctx context.Context, name, version string, in GetDatasetInput) (DatasetDetail, error) {
+	return getDataset(ctx, s.meta, name, version, in)
+}
+
+// datasetUses is what reading a dataset with its uses needs from the store.
+type datasetUses interface {
+	GetDataset(ctx context.Context, name, version string) (Dataset, error)
+	DatasetUsers(ctx context.Context, f DatasetUseFilter) ([]DatasetUse, error)
+}
+
+func getDataset(ctx context.Context, store datasetUses, name, version string, in GetDatasetInput) (DatasetDetail, error) {
 	if err := ValidateName("dataset", name); err != nil {
 		return DatasetDetail{}, err
 	}
@@ -411,11 +421,11 @@ func (s *Service) GetDataset(ctx context.Context, name, version string, in GetDa
 	if a, ok := ActorFrom(ctx); ok {
 		f.Patterns = a.Models
 	}
-	d, err := s.meta.GetDataset(ctx, name, version)
+	d, err := store.GetDataset(ctx, name, version)
 	if err != nil {
 		return DatasetDetail{}, err
 	}
-	uses, err := s.meta.DatasetUsers(ctx, f)
+	uses, err := store.DatasetUsers(ctx, f)
 	if err != nil {
 		return DatasetDetail{}, err
 	}

@@ -73,7 +73,7 @@ func (s *Service) PutFile(ctx context.Context, in PutFileInput) (File, error) {
 		return File{}, Errorf(ErrConflict, "version %s/%d is %s: its files are immutable", in.Model, in.Version, v.Status)
 	}
 
-	key := fmt.Sprintf("files/%s/%d/%s", in.Model, in.Version, newUploadID())
+	key := fmt.Sprintf("files/%s/%d/%s", in.Model, in.Version, randomID())
 	hr := &hashingReader{r: in.Body, h: sha256.New()}
 	info, err := s.blobs.Put(ctx, key, hr, in.Size)
 	if err != nil {
@@ -106,7 +106,7 @@ func (s *Service) PutFile(ctx context.Context, in PutFileInput) (File, error) {
 		if replaced != nil {
 			details["replaced_sha256"] = replaced.SHA256
 		}
-		return s.audit(ctx, tx, "file.upload", versionResource(in.Model, in.Version), details)
+		return s.record(ctx, tx, "file.upload", versionResource(in.Model, in.Version), details)
 	})
 	if err != nil {
 		s.deleteBlob(key)
@@ -173,18 +173,13 @@ func (s *Service) DownloadFile(ctx context.Context, in DownloadInput) (Download,
 	redirect := in.Redirect && canPresign
 	var f File
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
-		if a, ok := ActorFrom(ctx); ok && !a.HasAnyRole(RolePublisher, RoleApprover, RoleAuditor) {
-			// Deployers pull only what was released: finished versions that
-			// are (or were) on their way to production.
+		if a, ok := ActorFrom(ctx); ok && a.DownloadsReleasedOnly() {
 			v, err := tx.GetVersion(ctx, in.Model, in.Version)
 			if err != nil {
 				return err
 			}
-			if v.Status != StatusReady {
-				return Errorf(ErrForbidden, "version %s/%d is %s: deployers may download ready versions only", in.Model, in.Version, v.Status)
-			}
-			if v.Stage != StageStaging && v.Stage != StageProduction && !v.EverProduction {
-				return Errorf(ErrForbidden, "version %s/%d is in stage %s: deployers may download versions in staging or production, or once in production", in.Model, in.Version, v.Stage)
+			if err := CheckReleased(v); err != nil {
+				return err
 			}
 		}
 		var err error
@@ -200,7 +195,7 @@ func (s *Service) DownloadFile(ctx context.Context, in DownloadInput) (Download,
 		if redirect {
 			action = "file.presign"
 		}
-		return s.audit(ctx, tx, action, versionResource(in.Model, in.Version), map[string]any{
+		return s.record(ctx, tx, action, versionResource(in.Model, in.Version), map[string]any{
 			"path": f.Path, "sha256": f.SHA256, "size": f.Size})
 	})
 	if errors.Is(err, ErrForbidden) {

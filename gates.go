@@ -2,11 +2,25 @@ package modelkeep
 
 import (
 	"fmt"
-	"math"
-	"slices"
 	"sort"
 	"strings"
 )
+
+// MetricGate requires a metric of the version to meet a threshold.
+type MetricGate struct {
+	Key       string
+	Op        string // >=, >, <=, <, ==
+	Threshold float64
+	Dataset   string // "" for any
+	Split     string // "" for any
+}
+
+// GateResult is the outcome of one promotion gate.
+type GateResult struct {
+	Gate   string // e.g. "metric auc >= 0.9 on holdout", "tag risk_review"
+	Passed bool
+	Detail string // e.g. "auc = 0.93 (step 12)", "tag missing"
+}
 
 // GateError is the refusal of an approval whose promotion gates failed
 // (412); Results lists every gate with its outcome.
@@ -115,31 +129,4 @@ func EvaluateGates(p Policy, v Version, metrics []Metric) []GateResult {
 		})
 	}
 	return out
-}
-
-// Validate checks a policy's values.
-func (p Policy) Validate() error {
-	if p.RequiredApprovals < 1 || p.RequiredApprovals > 10 {
-		return Errorf(ErrInvalid, "required_approvals must be between 1 and 10")
-	}
-	if err := ValidateTags("required_tags", p.RequiredTags, MaxTags, MaxTagValueLen); err != nil {
-		return err
-	}
-	for i, g := range p.MetricGates {
-		if err := ValidateMetricKey(fmt.Sprintf("metric_gates[%d].key", i), g.Key); err != nil {
-			return err
-		}
-		if !slices.Contains(gateOps, g.Op) {
-			return Errorf(ErrInvalid, "metric_gates[%d]: op %q: want one of %s", i, g.Op, strings.Join(gateOps, " "))
-		}
-		if math.IsNaN(g.Threshold) || math.IsInf(g.Threshold, 0) {
-			return Errorf(ErrInvalid, "metric_gates[%d]: threshold must be a finite number", i)
-		}
-	}
-	for _, a := range p.ProtectedAliases {
-		if err := ValidateName("alias", a); err != nil {
-			return err
-		}
-	}
-	return nil
 }

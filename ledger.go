@@ -3,14 +3,30 @@ package modelkeep
 import (
 	"context"
 	"errors"
-	"fmt"
-	"maps"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
+
+// Deployment strategies.
+var DeploymentStrategies = []string{"blue_green", "canary", "rolling", "shadow", "ab_test", "direct"}
+
+// Deployment is one entry of the deployments ledger: a version rolled out to
+// an environment. It runs from DeployedAt until EndedAt (nil: still running),
+// which is set when a full rollout of the same model to the same
+// environment replaces it.
+type Deployment struct {
+	ID             string
+	Model          string
+	Version        int
+	Environment    string
+	Strategy       string
+	TrafficPercent int
+	Replaces       *int // the version this one replaces (canary, blue/green)
+	DeployedBy     string
+	DeployedAt     time.Time
+	EndedAt        *time.Time
+}
 
 // DeploymentInput describes a rollout to record.
 type DeploymentInput struct {
@@ -41,7 +57,7 @@ func (s *Service) RecordDeployment(ctx context.Context, model string, number int
 		return Deployment{}, Errorf(ErrInvalid, "traffic_percent must be between 0 and 100")
 	}
 	d := Deployment{
-		ID: newUploadID(), Model: model, Version: number, Environment: in.Environment, Strategy: in.Strategy,
+		ID: randomID(), Model: model, Version: number, Environment: in.Environment, Strategy: in.Strategy,
 		TrafficPercent: traffic, Replaces: in.Replaces, DeployedBy: actorName(ctx), DeployedAt: s.Now(),
 	}
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
@@ -74,7 +90,7 @@ func (s *Service) RecordDeployment(ctx context.Context, model string, number int
 		if err := tx.AddLineage(ctx, []LineageLink{{From: VersionNode(model, number), To: DeploymentNode(d.ID), Relation: RelationDeployedTo}}); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, "deployment.record", versionResource(model, number), map[string]any{
+		return s.record(ctx, tx, "deployment.record", versionResource(model, number), map[string]any{
 			"deployment": d.ID, "environment": d.Environment, "strategy": d.Strategy,
 			"traffic_percent": d.TrafficPercent, "replaces": d.Replaces, "ended": ended,
 			"manifest_digest": v.ManifestDigest})
@@ -115,105 +131,4 @@ func (s *Service) ListDeployments(ctx context.Context, in ListDeploymentsInput) 
 		return pageCursor{Name: d.ID, Time: d.DeployedAt.UnixMicro()}
 	})
 	return ds, next, nil
-}
-
-// MaxMetricsPerCall bounds one LogMetrics call.
-const MaxMetricsPerCall = 1000
-
-// LogMetrics records metric points of a version, pending or ready
-// (evaluation and production monitoring go on after release).
-func (s *Service) LogMetrics(ctx context.Context, model string, number int, metrics []Metric) ([]Metric, error) {
-	if err := validateVersionRef(model, number); err != nil {
-		return nil, err
-	}
-	if len(metrics) == 0 || len(metrics) > MaxMetricsPerCall {
-		return nil, Errorf(ErrInvalid, "send 1 to %d metrics", MaxMetricsPerCall)
-	}
-	now := s.Now()
-	keys := map[string]bool{}
-	for i := range metrics {
-		m := &metrics[i]
-		if err := ValidateMetricKey(fmt.Sprintf("metrics[%d].key", i), m.Key); err != nil {
-			return nil, err
-		}
-		switch {
-		case math.IsNaN(m.Value) || math.IsInf(m.Value, 0):
-			return nil, Errorf(ErrInvalid, "metrics[%d]: value must be a finite number", i)
-		case m.Step < 0:
-			return nil, Errorf(ErrInvalid, "metrics[%d]: step must not be negative", i)
-		case len(m.Dataset) > 255 || len(m.Split) > 64 || len(m.Environment) > 128:
-			return nil, Errorf(ErrInvalid, "metrics[%d]: dataset, split or environment too long", i)
-		}
-		if m.Timestamp.IsZero() {
-			m.Timestamp = now
-		}
-		m.Timestamp = m.Timestamp.UTC().Truncate(time.Microsecond)
-		m.RecordedBy = actorName(ctx)
-		keys[m.Key] = true
-	}
-	err := s.meta.InTx(ctx, func(tx MetaStore) error {
-		// AddMetrics says ErrNotFound for a missing model or version.
-		if err := tx.AddMetrics(ctx, model, number, metrics); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, "metrics.log", versionResource(model, number), map[string]any{
-			"count": len(metrics), "keys": slices.Sorted(maps.Keys(keys))})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return metrics, nil
-}
-
-// ListMetricsInput selects and pages a version's metric points.
-type ListMetricsInput struct {
-	Key       string // "" for every key
-	PageSize  int
-	PageToken string
-}
-
-// ListMetrics returns a page of a version's metric points (of one key when
-// in.Key is not ""), ordered by key, step, timestamp and then the order of
-// recording; the second result is the next page token ("" on the last
-// page). The token is a point's position in that order, so points recorded
-// meanwhile are listed when they sort after it and never repeat any.
-func (s *Service) ListMetrics(ctx context.Context, model string, number int, in ListMetricsInput) ([]Metric, string, error) {
-	if err := validateVersionRef(model, number); err != nil {
-		return nil, "", err
-	}
-	if in.Key != "" {
-		if err := ValidateMetricKey("key", in.Key); err != nil {
-			return nil, "", err
-		}
-	}
-	limit, cur, err := startPage(in.PageSize, in.PageToken)
-	if err != nil {
-		return nil, "", err
-	}
-	f := MetricFilter{Model: model, Number: number, Key: in.Key, Limit: limit + 1}
-	// A token names a point of one version's listing with or without one key.
-	sum := listingSum("metrics", model, strconv.Itoa(number), in.Key)
-	if in.PageToken != "" {
-		// Every listed point has a key, a step >= 0 and a Seq >= 1.
-		if cur.Name == "" || cur.Num < 0 || cur.Seq < 1 {
-			return nil, "", Errorf(ErrInvalid, "invalid page_token")
-		}
-		if err := checkListing(cur, sum); err != nil {
-			return nil, "", err
-		}
-		ts, err := cursorTime(cur.Time)
-		if err != nil {
-			return nil, "", err
-		}
-		f.After = &Metric{Key: cur.Name, Step: cur.Num, Timestamp: ts, Seq: cur.Seq}
-	}
-	// ListMetricsPage says ErrNotFound for a missing model or version.
-	ms, err := s.meta.ListMetricsPage(ctx, f)
-	if err != nil {
-		return nil, "", err
-	}
-	ms, next := endPage(ms, limit, func(m Metric) pageCursor {
-		return pageCursor{Name: m.Key, Num: m.Step, Time: m.Timestamp.UnixMicro(), Seq: m.Seq, Query: sum}
-	})
-	return ms, next, nil
 }

@@ -9,15 +9,15 @@ import (
 	"time"
 )
 
-// fakePagesMeta answers ListMetricsPage and DatasetUsers from slices, as
-// the store does (in order, after the position, up to the limit), and
-// records the filters it was given.
+// fakePagesMeta answers ListMetricsPage, GetDataset and DatasetUsers (the
+// metricPages and datasetUses the two listings consume) from slices, as the
+// store does (in order, after the position, up to the limit), and records
+// the filters it was given.
 type fakePagesMeta struct {
-	MetaStore // nil: other methods are not used
-	metrics   []Metric
-	uses      []DatasetUse
-	mfs       []MetricFilter
-	dfs       []DatasetUseFilter
+	metrics []Metric
+	uses    []DatasetUse
+	mfs     []MetricFilter
+	dfs     []DatasetUseFilter
 }
 
 func (f *fakePagesMeta) ListMetricsPage(_ context.Context, mf MetricFilter) ([]Metric, error) {
@@ -51,13 +51,12 @@ func TestListMetricsPages(t *testing.T) {
 	for i := range 7 {
 		meta.metrics = append(meta.metrics, Metric{Key: "auc", Step: int64(i / 2), Timestamp: t0.Add(time.Duration(i%2) * time.Microsecond), Seq: int64(10 + i)})
 	}
-	s := NewService(meta, nil, ServiceOptions{})
 	ctx := context.Background()
 
 	var got []Metric
 	token := ""
 	for range 10 {
-		ms, next, err := s.ListMetrics(ctx, "m", 1, ListMetricsInput{Key: "auc", PageSize: 3, PageToken: token})
+		ms, next, err := listMetrics(ctx, meta, "m", 1, ListMetricsInput{Key: "auc", PageSize: 3, PageToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,11 +74,11 @@ func TestListMetricsPages(t *testing.T) {
 	if a := meta.mfs[1].After; a == nil || !reflect.DeepEqual(*a, Metric{Key: "auc", Step: 1, Timestamp: t0, Seq: 12}) {
 		t.Errorf("second page after %+v, want the third point's position", a)
 	}
-	if _, _, err := s.ListMetrics(ctx, "m", 1, ListMetricsInput{}); err != nil || meta.mfs[3].Limit != DefaultPageSize+1 {
+	if _, _, err := listMetrics(ctx, meta, "m", 1, ListMetricsInput{}); err != nil || meta.mfs[3].Limit != DefaultPageSize+1 {
 		t.Errorf("default page: %v, filter %+v", err, meta.mfs[3])
 	}
 
-	_, next, err := s.ListMetrics(ctx, "m", 1, ListMetricsInput{PageSize: 1})
+	_, next, err := listMetrics(ctx, meta, "m", 1, ListMetricsInput{PageSize: 1})
 	if err != nil || next == "" {
 		t.Fatalf("first page: %q, %v", next, err)
 	}
@@ -95,7 +94,7 @@ func TestListMetricsPages(t *testing.T) {
 		"token of other key": {Key: "loss", PageToken: next},
 		"key too long":       {Key: string(make([]byte, MaxMetricKeyLen+1))},
 	} {
-		if _, _, err := s.ListMetrics(ctx, "m", 1, in); !errors.Is(err, ErrInvalid) {
+		if _, _, err := listMetrics(ctx, meta, "m", 1, in); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}
@@ -114,13 +113,12 @@ func TestGetDatasetPages(t *testing.T) {
 		{Model: "fraud-a", Version: 3, Role: "training", VersionCreatedAt: t0},
 		{Model: "fraud-b", Version: 1, Role: "training", VersionCreatedAt: t0},
 	}}
-	s := NewService(meta, nil, ServiceOptions{})
 	ctx := WithActor(context.Background(), Actor{Subject: "a", Roles: []string{RoleAuditor}, Models: []string{"fraud-*"}})
 
 	var got []DatasetUse
 	token := ""
 	for range 10 {
-		d, err := s.GetDataset(ctx, "tx", "1", GetDatasetInput{PageSize: 2, PageToken: token})
+		d, err := getDataset(ctx, meta, "tx", "1", GetDatasetInput{PageSize: 2, PageToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +147,7 @@ func TestGetDatasetPages(t *testing.T) {
 		"no version":        {PageToken: encodePageToken(pageCursor{Name: "fraud-a", Role: "training"})},
 		"no role":           {PageToken: encodePageToken(pageCursor{Name: "fraud-a", Num: 1})},
 	} {
-		if _, err := s.GetDataset(ctx, "tx", "1", in); !errors.Is(err, ErrInvalid) {
+		if _, err := getDataset(ctx, meta, "tx", "1", in); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}
@@ -162,7 +160,7 @@ func TestGetDatasetPages(t *testing.T) {
 // a forged one: 400 before the store is asked, on every list keyed by time
 // (the database would have refused the time with a 500).
 func TestPageTokensOutOfRangeTimes(t *testing.T) {
-	s := NewService(&fakePagesMeta{}, nil, ServiceOptions{}) // the store would panic if asked
+	s := NewService(nil, nil, ServiceOptions{}) // no store: the tokens must be refused before one is asked
 	ctx := WithActor(context.Background(), Actor{Subject: "admin", Roles: []string{RoleAdmin}})
 	for _, us := range []int64{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro(), 1 << 62, -1 << 62} {
 		token := encodePageToken(pageCursor{Name: "x", Time: us})

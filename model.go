@@ -85,6 +85,20 @@ type Version struct {
 	SortValue *float64
 }
 
+// CheckReleased is the deployer's download rule: deployers pull only what
+// was released, versions that are ready and in staging or production, or
+// that were once in production (Actor.DownloadsReleasedOnly says who is
+// held to it).
+func CheckReleased(v Version) error {
+	if v.Status != StatusReady {
+		return Errorf(ErrForbidden, "version %s/%d is %s: deployers may download ready versions only", v.Model, v.Number, v.Status)
+	}
+	if v.Stage != StageStaging && v.Stage != StageProduction && !v.EverProduction {
+		return Errorf(ErrForbidden, "version %s/%d is in stage %s: deployers may download versions in staging or production, or once in production", v.Model, v.Number, v.Stage)
+	}
+	return nil
+}
+
 // File is one artifact of a version.
 type File struct {
 	Path      string

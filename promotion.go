@@ -5,9 +5,114 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-
-	"github.com/modelkeep/modelkeep/audit"
+	"time"
 )
+
+// TransitionStatus is where a stage transition request stands.
+type TransitionStatus string
+
+const (
+	TransitionPending  TransitionStatus = "pending"
+	TransitionApproved TransitionStatus = "approved" // approved and executed
+	TransitionRejected TransitionStatus = "rejected"
+)
+
+// Transition is a request to move a version to another stage. It is bound
+// to the version's manifest digest: what was approved is what moves.
+type Transition struct {
+	ID             string
+	Model          string
+	Version        int
+	From           Stage // the stage when requested
+	To             Stage
+	Status         TransitionStatus
+	Comment        string
+	RequestedBy    string
+	RequestedAt    time.Time
+	ManifestDigest string
+	// RequiredApprovals is the model's policy when the request was made.
+	RequiredApprovals int
+	Approvals         []Approval
+	// DecidedBy/DecidedAt/DecisionComment record the approval that executed
+	// the transition, or the rejection.
+	DecidedBy       string
+	DecidedAt       *time.Time
+	DecisionComment string
+}
+
+// Approval is one approver's yes to a transition, with the promotion gates
+// as they were evaluated at that moment.
+type Approval struct {
+	Approver string
+	Comment  string
+	At       time.Time
+	Gates    []GateResult
+}
+
+// The promotion rules, as pure functions of the records they govern; the
+// use cases below apply them (promotion_test.go has a case for each).
+
+// CheckTransitionTarget is the first half of the stage-move rule: a
+// transition goes to staging, production or archived (never back to none).
+func CheckTransitionTarget(to Stage) error {
+	if to != StageStaging && to != StageProduction && to != StageArchived {
+		return Errorf(ErrInvalid, "a transition goes to staging, production or archived, not %q", to)
+	}
+	return nil
+}
+
+// CheckStageMove is the stage-move rule: only a ready version changes
+// stage, to a stage CheckTransitionTarget allows, other than the one it is
+// in.
+func CheckStageMove(v Version, to Stage) error {
+	if err := CheckTransitionTarget(to); err != nil {
+		return err
+	}
+	if v.Status != StatusReady {
+		return Errorf(ErrConflict, "version %s/%d is %s: only ready versions change stage", v.Model, v.Number, v.Status)
+	}
+	if v.Stage == to {
+		return Errorf(ErrConflict, "version %s/%d is already in %s", v.Model, v.Number, to)
+	}
+	return nil
+}
+
+// CheckFourEyes is the four-eyes rule: a move into production is approved
+// only by someone who neither requested it nor created the version. Moves
+// to other stages need no second person.
+func CheckFourEyes(approver string, t Transition, v Version) error {
+	switch {
+	case t.To != StageProduction:
+		return nil
+	case approver == t.RequestedBy:
+		return Errorf(ErrForbidden, "four eyes: %s requested this transition and cannot approve it", approver)
+	case approver == v.CreatedBy:
+		return Errorf(ErrForbidden, "four eyes: %s created version %d and cannot approve its way to production", approver, v.Number)
+	}
+	return nil
+}
+
+// RequiredApprovals is the approval count rule: a move into production
+// needs the policy's number of distinct approvers, any other move one.
+func RequiredApprovals(to Stage, p Policy) int {
+	if to == StageProduction {
+		return p.RequiredApprovals
+	}
+	return 1
+}
+
+// CheckNewApprover keeps approvers distinct: each counts once per
+// transition.
+func CheckNewApprover(t Transition, approver string) error {
+	if slices.ContainsFunc(t.Approvals, func(a Approval) bool { return a.Approver == approver }) {
+		return Errorf(ErrConflict, "%s approved transition %s already: approvals must come from distinct approvers", approver, t.ID)
+	}
+	return nil
+}
+
+// Approved reports whether n distinct approvals meet the count the
+// transition was requested with, so that it executes.
+func (t Transition) Approved(n int) bool { return n >= t.RequiredApprovals }
 
 func transitionResource(id string) string { return "transitions/" + id }
 
@@ -28,8 +133,8 @@ func (s *Service) RequestTransition(ctx context.Context, model string, number in
 	if err := validateVersionRef(model, number); err != nil {
 		return Transition{}, err
 	}
-	if to != StageStaging && to != StageProduction && to != StageArchived {
-		return Transition{}, Errorf(ErrInvalid, "a transition goes to staging, production or archived, not %q", to)
+	if err := CheckTransitionTarget(to); err != nil {
+		return Transition{}, err
 	}
 	if err := validateComment(comment, false); err != nil {
 		return Transition{}, err
@@ -41,22 +146,18 @@ func (s *Service) RequestTransition(ctx context.Context, model string, number in
 		if err != nil {
 			return err
 		}
-		if v.Status != StatusReady {
-			return Errorf(ErrConflict, "version %s/%d is %s: only ready versions change stage", model, number, v.Status)
+		if err := CheckStageMove(v, to); err != nil {
+			return err
 		}
-		if v.Stage == to {
-			return Errorf(ErrConflict, "version %s/%d is already in %s", model, number, to)
-		}
-		required := 1
+		var p Policy
 		if to == StageProduction {
-			p, err := tx.GetPolicy(ctx, model)
-			if err != nil {
+			if p, err = tx.GetPolicy(ctx, model); err != nil {
 				return err
 			}
-			required = p.RequiredApprovals
 		}
+		required := RequiredApprovals(to, p)
 		t := Transition{
-			ID: newUploadID(), Model: model, Version: number, From: v.Stage, To: to, Status: TransitionPending,
+			ID: randomID(), Model: model, Version: number, From: v.Stage, To: to, Status: TransitionPending,
 			Comment: comment, RequestedBy: actorName(ctx), RequestedAt: s.Now(),
 			ManifestDigest: v.ManifestDigest, RequiredApprovals: required,
 		}
@@ -64,7 +165,7 @@ func (s *Service) RequestTransition(ctx context.Context, model string, number in
 			return err
 		}
 		id = t.ID
-		if err := s.audit(ctx, tx, "transition.request", transitionResource(t.ID), map[string]any{
+		if err := s.record(ctx, tx, "transition.request", transitionResource(t.ID), map[string]any{
 			"model": model, "version": number, "from": t.From, "to": to, "comment": comment,
 			"manifest_digest": t.ManifestDigest, "required_approvals": required}); err != nil {
 			return err
@@ -96,8 +197,8 @@ func (s *Service) execute(ctx context.Context, tx MetaStore, t Transition, comme
 	if v.ManifestDigest != t.ManifestDigest {
 		return Errorf(ErrConflict, "version %s/%d no longer has the manifest digest the request was made for", t.Model, t.Version)
 	}
-	if v.Stage == t.To {
-		return Errorf(ErrConflict, "version %s/%d is already in %s", t.Model, t.Version, t.To)
+	if err := CheckStageMove(v, t.To); err != nil {
+		return err
 	}
 	now := s.Now()
 	if t.To == StageProduction {
@@ -109,7 +210,7 @@ func (s *Service) execute(ctx context.Context, tx MetaStore, t Transition, comme
 			if err := tx.SetStage(ctx, t.Model, old.Number, StageProduction, StageArchived, now); err != nil {
 				return err
 			}
-			if err := s.audit(ctx, tx, "version.stage", versionResource(t.Model, old.Number), map[string]any{
+			if err := s.record(ctx, tx, "version.stage", versionResource(t.Model, old.Number), map[string]any{
 				"from": StageProduction, "to": StageArchived, "because": fmt.Sprintf("version %d entered production", t.Version),
 				"transition": t.ID}); err != nil {
 				return err
@@ -122,7 +223,7 @@ func (s *Service) execute(ctx context.Context, tx MetaStore, t Transition, comme
 	if err := tx.DecideTransition(ctx, t.ID, TransitionApproved, actorName(ctx), comment, now); err != nil {
 		return err
 	}
-	return s.audit(ctx, tx, "version.stage", versionResource(t.Model, t.Version), map[string]any{
+	return s.record(ctx, tx, "version.stage", versionResource(t.Model, t.Version), map[string]any{
 		"from": v.Stage, "to": t.To, "transition": t.ID, "manifest_digest": t.ManifestDigest})
 }
 
@@ -145,14 +246,11 @@ func (s *Service) ApproveTransition(ctx context.Context, id, comment string) (Tr
 		if err != nil {
 			return err
 		}
+		if err := CheckFourEyes(approver, t, v); err != nil {
+			return err
+		}
 		var gates []GateResult
 		if t.To == StageProduction {
-			if approver == t.RequestedBy {
-				return Errorf(ErrForbidden, "four eyes: %s requested this transition and cannot approve it", approver)
-			}
-			if approver == v.CreatedBy {
-				return Errorf(ErrForbidden, "four eyes: %s created version %d and cannot approve its way to production", approver, v.Number)
-			}
 			p, err := tx.GetPolicy(ctx, t.Model)
 			if err != nil {
 				return err
@@ -169,18 +267,18 @@ func (s *Service) ApproveTransition(ctx context.Context, id, comment string) (Tr
 				}
 			}
 		}
-		if slices.ContainsFunc(t.Approvals, func(a Approval) bool { return a.Approver == approver }) {
-			return Errorf(ErrConflict, "%s approved transition %s already: approvals must come from distinct approvers", approver, id)
+		if err := CheckNewApprover(t, approver); err != nil {
+			return err
 		}
 		if err := tx.AddApproval(ctx, id, Approval{Approver: approver, Comment: comment, At: s.Now(), Gates: gates}); err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, "transition.approve", transitionResource(id), map[string]any{
+		if err := s.record(ctx, tx, "transition.approve", transitionResource(id), map[string]any{
 			"model": t.Model, "version": t.Version, "to": t.To, "comment": comment, "gates": gates,
 			"approvals": len(t.Approvals) + 1, "required_approvals": t.RequiredApprovals}); err != nil {
 			return err
 		}
-		if len(t.Approvals)+1 < t.RequiredApprovals {
+		if !t.Approved(len(t.Approvals) + 1) {
 			return nil
 		}
 		return s.execute(ctx, tx, t, comment)
@@ -228,7 +326,7 @@ func (s *Service) RejectTransition(ctx context.Context, id, comment string) (Tra
 		if err := tx.DecideTransition(ctx, id, TransitionRejected, actorName(ctx), comment, s.Now()); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, "transition.reject", transitionResource(id), map[string]any{
+		return s.record(ctx, tx, "transition.reject", transitionResource(id), map[string]any{
 			"model": t.Model, "version": t.Version, "to": t.To, "comment": comment})
 	})
 	if err != nil {
@@ -279,21 +377,6 @@ func (s *Service) ListTransitions(ctx context.Context, in ListTransitionsInput) 
 	return ts, next, nil
 }
 
-// checkListScope: a token restricted to some models lists one model at a
-// time, and only one it may see.
-func checkListScope(ctx context.Context, model string) error {
-	a, ok := ActorFrom(ctx)
-	switch {
-	case !ok || len(a.Models) == 0:
-		return nil
-	case model == "":
-		return Errorf(ErrInvalid, "a token restricted to some models must name one: ?model=")
-	case !a.CanAccessModel(model):
-		return Errorf(ErrForbidden, "the token is not valid for model %q", model)
-	}
-	return nil
-}
-
 // VersionInStage returns the version now in a stage (the one moved there
 // last) with its files: what a deploy pipeline pulls.
 func (s *Service) VersionInStage(ctx context.Context, model string, stage Stage) (Version, []File, error) {
@@ -313,158 +396,4 @@ func (s *Service) VersionInStage(ctx context.Context, model string, stage Stage)
 		return Version{}, nil, err
 	}
 	return vs[0], files, nil
-}
-
-// GetPolicy reads a model's promotion policy.
-func (s *Service) GetPolicy(ctx context.Context, model string) (Policy, error) {
-	if err := ValidateName("model", model); err != nil {
-		return Policy{}, err
-	}
-	if _, err := s.meta.GetModel(ctx, model); err != nil {
-		return Policy{}, err
-	}
-	return s.meta.GetPolicy(ctx, model)
-}
-
-// PutPolicy replaces a model's promotion policy.
-func (s *Service) PutPolicy(ctx context.Context, model string, p Policy) (Policy, error) {
-	if err := ValidateName("model", model); err != nil {
-		return Policy{}, err
-	}
-	if p.RequiredApprovals == 0 {
-		p.RequiredApprovals = 1
-	}
-	if err := p.Validate(); err != nil {
-		return Policy{}, err
-	}
-	p.UpdatedBy, p.UpdatedAt = actorName(ctx), s.Now()
-	err := s.meta.InTx(ctx, func(tx MetaStore) error {
-		if _, err := tx.GetModel(ctx, model); err != nil {
-			return err
-		}
-		before, err := tx.GetPolicy(ctx, model)
-		if err != nil {
-			return err
-		}
-		if err := tx.PutPolicy(ctx, model, p); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, "policy.update", modelResource(model), map[string]any{
-			"before": policyDetails(before), "after": policyDetails(p)})
-	})
-	return p, err
-}
-
-func policyDetails(p Policy) map[string]any {
-	return map[string]any{"required_approvals": p.RequiredApprovals, "required_tags": p.RequiredTags,
-		"metric_gates": p.MetricGates, "protected_aliases": p.ProtectedAliases}
-}
-
-// SetAlias points an alias at a ready version, creating or moving it
-// atomically. Protected aliases are moved by approvers only.
-func (s *Service) SetAlias(ctx context.Context, model, alias string, number int) (Alias, *int, error) {
-	if err := validateVersionRef(model, number); err != nil {
-		return Alias{}, nil, err
-	}
-	if err := ValidateName("alias", alias); err != nil {
-		return Alias{}, nil, err
-	}
-	a := Alias{Model: model, Name: alias, Version: number, UpdatedBy: actorName(ctx), UpdatedAt: s.Now()}
-	var previous *int
-	err := s.meta.InTx(ctx, func(tx MetaStore) error {
-		if err := s.checkProtectedAlias(ctx, tx, model, alias); err != nil {
-			return err
-		}
-		v, err := tx.GetVersion(ctx, model, number)
-		if err != nil {
-			return err
-		}
-		if v.Status != StatusReady {
-			return Errorf(ErrConflict, "version %s/%d is %s: aliases point at ready versions", model, number, v.Status)
-		}
-		if previous, err = tx.SetAlias(ctx, a); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, "alias.set", modelResource(model)+"/aliases/"+alias, map[string]any{
-			"version": number, "previous_version": previous})
-	})
-	if errors.Is(err, ErrForbidden) {
-		s.RecordDenied(ctx, "setAlias", modelResource(model)+"/aliases/"+alias, err.Error())
-	}
-	return a, previous, err
-}
-
-// checkProtectedAlias refuses non-approvers on the model's protected aliases.
-func (s *Service) checkProtectedAlias(ctx context.Context, tx MetaStore, model, alias string) error {
-	p, err := tx.GetPolicy(ctx, model)
-	if err != nil {
-		return err
-	}
-	if actor, _ := ActorFrom(ctx); slices.Contains(p.ProtectedAliases, alias) && !actor.HasAnyRole(RoleApprover) {
-		return Errorf(ErrForbidden, "alias %q of model %q is protected: only approvers move it", alias, model)
-	}
-	return nil
-}
-
-// ResolveAlias returns the version an alias points at.
-func (s *Service) ResolveAlias(ctx context.Context, model, alias string) (Version, error) {
-	if err := ValidateName("model", model); err != nil {
-		return Version{}, err
-	}
-	if err := ValidateName("alias", alias); err != nil {
-		return Version{}, err
-	}
-	a, err := s.meta.GetAlias(ctx, model, alias)
-	if err != nil {
-		return Version{}, err
-	}
-	return s.meta.GetVersion(ctx, model, a.Version)
-}
-
-// DeleteAlias removes an alias (protected ones by approvers only).
-func (s *Service) DeleteAlias(ctx context.Context, model, alias string) error {
-	if err := ValidateName("model", model); err != nil {
-		return err
-	}
-	if err := ValidateName("alias", alias); err != nil {
-		return err
-	}
-	err := s.meta.InTx(ctx, func(tx MetaStore) error {
-		if err := s.checkProtectedAlias(ctx, tx, model, alias); err != nil {
-			return err
-		}
-		a, err := tx.GetAlias(ctx, model, alias)
-		if err != nil {
-			return err
-		}
-		if err := tx.DeleteAlias(ctx, model, alias); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, "alias.delete", modelResource(model)+"/aliases/"+alias, map[string]any{"version": a.Version})
-	})
-	if errors.Is(err, ErrForbidden) {
-		s.RecordDenied(ctx, "deleteAlias", modelResource(model)+"/aliases/"+alias, err.Error())
-	}
-	return err
-}
-
-// recordRefusal appends an audit event for a refused call (outcome
-// "denied") in a transaction of its own.
-func (s *Service) recordRefusal(ctx context.Context, action, resource string, details map[string]any) {
-	raw, err := audit.CanonicalDetails(details)
-	if err != nil {
-		s.logger.WarnContext(ctx, "encode refusal details", "err", err)
-		return
-	}
-	ri := RequestInfoFrom(ctx)
-	err = s.meta.InTx(ctx, func(tx MetaStore) error {
-		_, err := tx.AppendAudit(ctx, audit.Event{
-			Time: s.Now(), Actor: actorName(ctx), Action: action, Resource: resource,
-			Outcome: "denied", RequestID: ri.RequestID, RemoteAddr: ri.RemoteAddr, Details: raw,
-		})
-		return err
-	})
-	if err != nil {
-		s.logger.WarnContext(ctx, "record refusal in the audit log", "err", err)
-	}
 }

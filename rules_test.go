@@ -2,6 +2,7 @@ package modelkeep_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -113,10 +114,49 @@ func TestErrorf(t *testing.T) {
 	if err.Error() != "write blob: disk on fire" {
 		t.Fatalf("message %q", err.Error())
 	}
-	if got := modelkeep.ErrorCode(err); got != "unavailable" {
-		t.Fatalf("code %q", got)
+	if got := modelkeep.KindOf(err); got != modelkeep.ErrUnavailable {
+		t.Fatalf("kind %v", got)
 	}
-	if got := modelkeep.ErrorCode(errors.New("x")); got != "internal" {
-		t.Fatalf("code of a plain error %q", got)
+}
+
+// The one error table: each kind's code and HTTP status, found through any
+// wrapping, and no kind for an error that has none (a 500).
+func TestErrorKinds(t *testing.T) {
+	tests := []struct {
+		kind   *modelkeep.ErrorKind
+		code   string
+		status int
+	}{
+		{modelkeep.ErrInvalid, "invalid_argument", 400},
+		{modelkeep.ErrUnauthenticated, "unauthenticated", 401},
+		{modelkeep.ErrForbidden, "forbidden", 403},
+		{modelkeep.ErrNotFound, "not_found", 404},
+		{modelkeep.ErrConflict, "conflict", 409},
+		{modelkeep.ErrPrecondition, "precondition_failed", 412},
+		{modelkeep.ErrTooLarge, "too_large", 413},
+		{modelkeep.ErrDigestMismatch, "digest_mismatch", 422},
+		{modelkeep.ErrUnavailable, "unavailable", 503},
+	}
+	if len(tests) != len(modelkeep.ErrorKinds) {
+		t.Fatalf("%d kinds in the table, %d tested", len(modelkeep.ErrorKinds), len(tests))
+	}
+	for _, tt := range tests {
+		t.Run(tt.code, func(t *testing.T) {
+			if tt.kind.Code != tt.code || tt.kind.Status != tt.status {
+				t.Errorf("%v: code %q status %d, want %q %d", tt.kind, tt.kind.Code, tt.kind.Status, tt.code, tt.status)
+			}
+			for _, err := range []error{
+				tt.kind,
+				modelkeep.Errorf(tt.kind, "model %q not found", "m"),
+				fmt.Errorf("read model: %w", modelkeep.Errorf(tt.kind, "x: %w", errors.New("cause"))),
+			} {
+				if got := modelkeep.KindOf(err); got != tt.kind {
+					t.Errorf("KindOf(%v) = %v, want %v", err, got, tt.kind)
+				}
+			}
+		})
+	}
+	if got := modelkeep.KindOf(errors.New("x")); got != nil {
+		t.Errorf("a plain error has kind %v", got)
 	}
 }

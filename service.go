@@ -18,14 +18,15 @@ import (
 // transaction together with the audit event that records it, so the state
 // and the audit log always agree.
 type Service struct {
+	// AuditLog is the audit log's use cases and the one way the others
+	// write to it (record, RecordDenied).
+	*AuditLog
 	meta   MetaStore
 	blobs  BlobStore
 	signer TokenSigner
-	tokens *tokenCache
+	tokens *tokenRecordCache
 	now    func() time.Time
 	logger *slog.Logger
-	// auditSigner signs audit checkpoints and exports (auditlog.go).
-	auditSigner *audit.Signer
 }
 
 // ServiceOptions tune a Service; the zero value is usable.
@@ -47,14 +48,14 @@ type ServiceOptions struct {
 // NewService wires the use cases to their stores.
 func NewService(meta MetaStore, blobs BlobStore, opts ServiceOptions) *Service {
 	s := &Service{meta: meta, blobs: blobs, signer: opts.Signer, now: opts.Now, logger: opts.Logger,
-		tokens: &tokenCache{ttl: opts.TokenCacheTTL, entries: map[string]cachedToken{}}}
-	s.auditSigner = opts.AuditSigner
+		tokens: &tokenRecordCache{ttl: opts.TokenCacheTTL, entries: map[string]cachedToken{}}}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
+	s.AuditLog = NewAuditLog(meta, AuditLogOptions{Signer: opts.AuditSigner, Now: s.now, Logger: s.logger})
 	return s
 }
 
@@ -68,43 +69,6 @@ func (s *Service) Ready(ctx context.Context) map[string]error {
 		"database":   s.meta.Ping(ctx),
 		"blob_store": s.blobs.Ping(ctx),
 	}
-}
-
-func actorName(ctx context.Context) string {
-	if a, ok := ActorFrom(ctx); ok && a.Subject != "" {
-		return a.Subject
-	}
-	return "anonymous"
-}
-
-// audit appends one success event in tx for what ctx's actor did.
-func (s *Service) audit(ctx context.Context, tx MetaStore, action, resource string, details map[string]any) error {
-	raw, err := audit.CanonicalDetails(details)
-	if err != nil {
-		return fmt.Errorf("encode audit details: %w", err)
-	}
-	ri := RequestInfoFrom(ctx)
-	_, err = tx.AppendAudit(ctx, audit.Event{
-		Time:       s.Now(),
-		Actor:      actorName(ctx),
-		Action:     action,
-		Resource:   resource,
-		Outcome:    "success",
-		RequestID:  ri.RequestID,
-		RemoteAddr: ri.RemoteAddr,
-		Details:    raw,
-	})
-	if err != nil {
-		return fmt.Errorf("append audit event %s: %w", action, err)
-	}
-	return nil
-}
-
-// RecordDenied appends a "denied" audit event for a refused call, in a
-// transaction of its own (the call itself changes nothing). Failing to
-// record it is logged, not returned: the caller answers 403 either way.
-func (s *Service) RecordDenied(ctx context.Context, operation, resource, reason string) {
-	s.recordRefusal(ctx, "access.denied", clipResource(resource), map[string]any{"operation": operation, "reason": reason})
 }
 
 func modelResource(name string) string { return "models/" + name }
@@ -123,7 +87,9 @@ func (s *Service) deleteBlob(key string) {
 	}
 }
 
-func newUploadID() string {
+// randomID returns a fresh random 128-bit identifier in hex: the ids of
+// transitions, deployments and tokens, and the unique part of blob keys.
+func randomID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return hex.EncodeToString(b[:])
@@ -164,7 +130,7 @@ func (s *Service) CreateModel(ctx context.Context, in CreateModelInput) (Model, 
 		if err := tx.CreateModel(ctx, m); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, "model.create", modelResource(m.Name), map[string]any{
+		return s.record(ctx, tx, "model.create", modelResource(m.Name), map[string]any{
 			"description": m.Description, "tags": m.Tags})
 	})
 	if err != nil {
@@ -255,7 +221,7 @@ func (s *Service) UpdateModel(ctx context.Context, name string, p ModelPatch) (M
 			return err
 		}
 		out = m
-		return s.audit(ctx, tx, "model.update", modelResource(name), map[string]any{
+		return s.record(ctx, tx, "model.update", modelResource(name), map[string]any{
 			"before": before, "after": map[string]any{"description": m.Description, "tags": m.Tags}})
 	})
 	return out, err
@@ -278,7 +244,7 @@ func (s *Service) DeleteModel(ctx context.Context, name string) error {
 		if err := tx.DeleteModel(ctx, name); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, "model.delete", modelResource(name), map[string]any{
+		return s.record(ctx, tx, "model.delete", modelResource(name), map[string]any{
 			"latest_version": m.LatestVersion, "files": len(keys)})
 	})
 	if err != nil {
@@ -377,7 +343,7 @@ func (s *Service) CreateVersion(ctx context.Context, model string, in CreateVers
 		if err := s.recordVersionLineage(ctx, tx, v, in); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, "version.create", versionResource(model, n), lineageAuditDetails(map[string]any{
+		return s.record(ctx, tx, "version.create", versionResource(model, n), lineageAuditDetails(map[string]any{
 			"description": v.Description, "tags": v.Tags, "params": v.Params, "source": sourceDetails(v.Source),
 			"datasets": datasetDetails(v.Datasets), "parent": parentDetails(v.Parent)}, in))
 	})
@@ -489,7 +455,7 @@ func (s *Service) Finalize(ctx context.Context, model string, number int) (Versi
 		}
 		v.Status, v.ManifestDigest, v.FinalizedAt, v.UpdatedAt = StatusReady, digest, &now, now
 		out = v
-		return s.audit(ctx, tx, "version.finalize", versionResource(model, number), map[string]any{
+		return s.record(ctx, tx, "version.finalize", versionResource(model, number), map[string]any{
 			"manifest_digest": digest, "files": len(files)})
 	})
 	return out, err

@@ -8,9 +8,11 @@ import (
 	"github.com/modelkeep/modelkeep/search"
 )
 
-// MetaStore keeps the registry's metadata. Implementations (store/) translate
-// their errors to the sentinels: a missing row is ErrNotFound, a duplicate key
-// ErrConflict, an unreachable database ErrUnavailable.
+// MetaStore keeps the registry's metadata: every role interface below, and
+// transactions across them. Implementations (store/) translate their errors
+// to the sentinels: a missing row is ErrNotFound, a duplicate key
+// ErrConflict, an unreachable database ErrUnavailable. Use cases that need
+// one part only declare the smaller interface they consume.
 type MetaStore interface {
 	// InTx runs fn in one transaction, handing it a store bound to it: fn's
 	// writes all commit, or none do.
@@ -18,10 +20,24 @@ type MetaStore interface {
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 
-	GovernanceStore
-	AuditStore
+	ModelStore
+	VersionStore
+	FileStore
+	TokenStore
+	StageStore
+	TransitionStore
+	PolicyStore
+	AliasStore
+	DeploymentStore
+	MetricStore
+	DatasetStore
+	RunStore
 	LineageStore
+	AuditStore
+}
 
+// ModelStore keeps models.
+type ModelStore interface {
 	// CreateModel inserts m; ErrConflict when the name exists.
 	CreateModel(ctx context.Context, m Model) error
 	GetModel(ctx context.Context, name string) (Model, error)
@@ -31,7 +47,10 @@ type MetaStore interface {
 	UpdateModel(ctx context.Context, m Model) error
 	// DeleteModel removes the model with its versions, files and aliases.
 	DeleteModel(ctx context.Context, name string) error
+}
 
+// VersionStore keeps versions.
+type VersionStore interface {
 	// CreateVersion gives v the model's next version number (never reused,
 	// even after deletion), stores it and returns the number.
 	CreateVersion(ctx context.Context, v Version) (int, error)
@@ -43,7 +62,11 @@ type MetaStore interface {
 	// FinalizeVersion moves a pending version to ready with its manifest
 	// digest; ErrConflict when the version is not pending (compare and swap).
 	FinalizeVersion(ctx context.Context, model string, number int, digest string, at time.Time) error
+}
 
+// FileStore keeps the file records of versions (their bytes are in the
+// BlobStore).
+type FileStore interface {
 	// PutFile records f in a pending version, replacing a file at the same
 	// path; it returns the replaced file, if any, so its blob can be removed.
 	// ErrConflict when the version is not pending.
@@ -56,7 +79,10 @@ type MetaStore interface {
 	// ModelBlobKeys lists the blob keys of all files of a model (to delete
 	// them after the model is removed).
 	ModelBlobKeys(ctx context.Context, model string) ([]string, error)
+}
 
+// TokenStore keeps the records of issued tokens.
+type TokenStore interface {
 	// CreateToken stores a token record; GetToken reads one by id (jti).
 	CreateToken(ctx context.Context, t Token) error
 	GetToken(ctx context.Context, id string) (Token, error)
@@ -64,14 +90,184 @@ type MetaStore interface {
 	ListTokens(ctx context.Context, f TokenFilter) ([]Token, error)
 	// RevokeToken marks a token revoked (idempotent); ErrNotFound if absent.
 	RevokeToken(ctx context.Context, id string, at time.Time) error
+}
 
-	// AppendAudit appends e to the hash chain: it sets e.Seq, e.PrevHash and
+// StageStore moves versions between stages.
+type StageStore interface {
+	// LockModel serialises changes of one model's stages until the
+	// transaction ends (SELECT ... FOR UPDATE on the model's row; SQLite's
+	// write transactions serialise anyway). ErrNotFound if absent.
+	LockModel(ctx context.Context, model string) error
+	// SetStage moves a version from one stage to another (compare and swap:
+	// ErrConflict when it is not in from), recording when; moving into
+	// production also sets EverProduction. The store refuses (ErrConflict)
+	// a second production version of a model.
+	SetStage(ctx context.Context, model string, number int, from, to Stage, at time.Time) error
+	// VersionsInStage lists a model's versions in a stage, the one moved
+	// there last first: at most limit of them (all when limit <= 0).
+	// ErrNotFound when the model does not exist.
+	VersionsInStage(ctx context.Context, model string, stage Stage, limit int) ([]Version, error)
+}
+
+// TransitionStore keeps stage transition requests and their approvals.
+type TransitionStore interface {
+	CreateTransition(ctx context.Context, t Transition) error
+	// GetTransition reads a transition with its approvals (oldest first).
+	GetTransition(ctx context.Context, id string) (Transition, error)
+	// ListTransitions returns up to f.Limit transitions, newest first.
+	ListTransitions(ctx context.Context, f TransitionFilter) ([]Transition, error)
+	// AddApproval records an approval; ErrConflict when this approver
+	// already approved this transition.
+	AddApproval(ctx context.Context, transitionID string, a Approval) error
+	// DecideTransition moves a pending transition to approved or rejected
+	// (compare and swap on pending: ErrConflict otherwise).
+	DecideTransition(ctx context.Context, id string, status TransitionStatus, by, comment string, at time.Time) error
+}
+
+// PolicyStore keeps each model's promotion policy.
+type PolicyStore interface {
+	// GetPolicy returns the model's policy (RequiredApprovals 1 and nothing
+	// else when none was set); PutPolicy replaces it.
+	GetPolicy(ctx context.Context, model string) (Policy, error)
+	PutPolicy(ctx context.Context, model string, p Policy) error
+}
+
+// AliasStore keeps aliases.
+type AliasStore interface {
+	// SetAlias points alias at a version, creating or moving it; it returns
+	// the version it pointed at before (nil when new).
+	SetAlias(ctx context.Context, a Alias) (previous *int, err error)
+	GetAlias(ctx context.Context, model, alias string) (Alias, error)
+	DeleteAlias(ctx context.Context, model, alias string) error
+}
+
+// DeploymentStore keeps the deployments ledger.
+type DeploymentStore interface {
+	CreateDeployment(ctx context.Context, d Deployment) error
+	// EndDeployments ends every running deployment of model in environment
+	// (a full rollout replaces them), returning their ids.
+	EndDeployments(ctx context.Context, model, environment string, at time.Time) ([]string, error)
+	// ListDeployments returns up to f.Limit deployments, newest first.
+	ListDeployments(ctx context.Context, f DeploymentFilter) ([]Deployment, error)
+}
+
+// MetricStore keeps metric points and compares them across a model's
+// versions.
+type MetricStore interface {
+	// AddMetrics records points of a version; ErrNotFound when the model or
+	// the version does not exist.
+	AddMetrics(ctx context.Context, model string, number int, metrics []Metric) error
+	// ListMetricsPage returns up to f.Limit of the version's points (all
+	// when Limit <= 0; one key when f.Key is set), ordered by key, then
+	// step, then timestamp, then Seq, after f.After; ErrNotFound when the
+	// model or the version does not exist.
+	ListMetricsPage(ctx context.Context, f MetricFilter) ([]Metric, error)
+
+	// CompareMetrics returns one value per series (version, dataset, split,
+	// environment) of metric f.Key, aggregated as f.Aggregate, for up to
+	// f.Limit versions of f.Model that have the metric, newest first.
+	// ErrNotFound when the model does not exist.
+	CompareMetrics(ctx context.Context, f MetricComparisonFilter) ([]VersionMetric, error)
+}
+
+// DatasetStore keeps datasets and answers which versions used one.
+type DatasetStore interface {
+	// CreateDataset inserts d; ErrConflict when its name and version exist.
+	CreateDataset(ctx context.Context, d Dataset) error
+	GetDataset(ctx context.Context, name, version string) (Dataset, error)
+	// FillDataset sets each non-empty optional field of d (URI, SHA256,
+	// Size, License, Description) that the stored record has empty, leaving
+	// the others as they are, and sets UpdatedAt. ErrNotFound if absent.
+	FillDataset(ctx context.Context, d Dataset) error
+	// ListDatasets returns up to f.Limit datasets ordered by name, then
+	// version, after (f.AfterName, f.AfterVersion).
+	ListDatasets(ctx context.Context, f DatasetFilter) ([]Dataset, error)
+	// DatasetUsers lists the versions with a lineage edge from dataset
+	// f.Name@f.Version, one per edge (a version that used it in two roles
+	// is listed twice), newest first (see DatasetUseFilter), up to f.Limit
+	// after f.After, leaving out models outside f.Patterns (when not
+	// empty). ErrNotFound when the dataset does not exist.
+	DatasetUsers(ctx context.Context, f DatasetUseFilter) ([]DatasetUse, error)
+}
+
+// RunStore keeps the runs that made versions.
+type RunStore interface {
+	// CreateRun inserts r; ErrConflict when its id exists.
+	CreateRun(ctx context.Context, r Run) error
+	GetRun(ctx context.Context, id string) (Run, error)
+	// FillRun sets each non-empty field of r (GitCommit, CodeURI, Parameters,
+	// Environment) that the stored record has empty. ErrNotFound if absent.
+	FillRun(ctx context.Context, r Run) error
+}
+
+// LineageStore keeps the lineage graph that links datasets, runs, versions
+// and deployments.
+type LineageStore interface {
+	// AddLineage records links, each once: a link that exists already is
+	// left alone. ErrNotFound when a node does not exist.
+	AddLineage(ctx context.Context, links []LineageLink) error
+	// Lineage walks the graph from a version breadth-first, one query per
+	// level and direction, within q's depth and node cap (see LineageQuery).
+	// ErrNotFound when the version does not exist.
+	Lineage(ctx context.Context, q LineageQuery) (LineageGraph, error)
+}
+
+// AuditStore keeps the hash-chained audit log and its signed checkpoints:
+// appending an event, reading the chain in order, its head, and the
+// checkpoints. The audit log's use cases (AuditLog) need nothing else.
+//
+// Apart from PruneAudit, nothing here changes or removes an event: the
+// application's database user needs only INSERT and SELECT on the audit
+// tables (see docs/audit.md).
+type AuditStore interface {
+	// AppendAudit appends e to the hash chain, in the caller's transaction
+	// or in one of its own: it sets e.Seq, e.PrevHash and
 	// e.Hash (see audit.Event.ComputeHash), serialising with other writers on
 	// the chain head, and returns the stored event.
 	AppendAudit(ctx context.Context, e audit.Event) (audit.Event, error)
-	// ListAudit returns up to f.Limit events, newest first, with seq below
-	// f.BeforeSeq when it is not 0.
-	ListAudit(ctx context.Context, f AuditFilter) ([]audit.Event, error)
+
+	// AuditHead returns the seq and hash of the last event of the chain (0
+	// and audit.GenesisHash when nothing was ever appended). It never goes back,
+	// even when events are pruned.
+	AuditHead(ctx context.Context) (seq int64, hash string, err error)
+	// AuditSeqRange returns the smallest stored seq (0 when no event is
+	// stored) and the smallest seq of an event with a time at or after t
+	// (0 when there is none).
+	AuditSeqRange(ctx context.Context, t time.Time) (first, firstAtOrAfter int64, err error)
+	// GetAuditEvent reads one event; ErrNotFound when it is not stored.
+	GetAuditEvent(ctx context.Context, seq int64) (audit.Event, error)
+	// QueryAudit returns up to q.Limit events matching q, ordered by seq.
+	QueryAudit(ctx context.Context, q AuditQuery) ([]audit.Event, error)
+	// ScanAudit calls fn for every stored event with from <= seq <= to, in
+	// seq order, reading in batches so that memory stays constant however
+	// long the chain. fn runs with no database connection held; its error
+	// stops the scan and is returned as is.
+	ScanAudit(ctx context.Context, from, to int64, fn func(audit.Event) error) error
+
+	// AddAuditCheckpoint stores c unless a checkpoint of the same seq
+	// exists; it returns the stored one and whether it is c.
+	AddAuditCheckpoint(ctx context.Context, c audit.Checkpoint) (audit.Checkpoint, bool, error)
+	// LastAuditCheckpoint returns the checkpoint with the greatest seq at or
+	// below maxSeq (math.MaxInt64 for any), optionally only of one kind (""
+	// for any); ErrNotFound when there is none.
+	LastAuditCheckpoint(ctx context.Context, maxSeq int64, kind string) (audit.Checkpoint, error)
+	// ListAuditCheckpoints returns up to limit checkpoints, newest first,
+	// with seq below beforeSeq when it is not 0.
+	ListAuditCheckpoints(ctx context.Context, beforeSeq int64, limit int) ([]audit.Checkpoint, error)
+	// AuditCheckpointsBetween returns up to limit checkpoints with from <=
+	// seq <= to, oldest first.
+	AuditCheckpointsBetween(ctx context.Context, from, to int64, limit int) ([]audit.Checkpoint, error)
+
+	// PruneAudit deletes the events with seq <= throughSeq and the
+	// checkpoints below it, returning how many events it deleted. It is the
+	// one method that removes audit rows and needs the DELETE privilege;
+	// only Service.PruneAudit calls it, after anchoring the chain.
+	PruneAudit(ctx context.Context, throughSeq int64) (int64, error)
+
+	// InAuditTx runs fn in one transaction with a store bound to it, for
+	// the audit log's own multi-step changes (a checkpoint with the event
+	// that records it, a prune with its anchor).
+	InAuditTx(ctx context.Context, fn func(tx AuditStore) error) error
 }
 
 // ModelFilter selects models in ListModels.
@@ -110,17 +306,6 @@ type VersionFilter struct {
 	After *SortKey
 }
 
-// AuditFilter selects audit events in ListAudit.
-type AuditFilter struct {
-	Actor     string
-	Action    string
-	Resource  string // exact, or a prefix when it ends with '*'
-	Since     time.Time
-	Until     time.Time
-	BeforeSeq int64
-	Limit     int
-}
-
 // TokenFilter selects token records in ListTokens.
 type TokenFilter struct {
 	IncludeRevoked bool
@@ -129,4 +314,56 @@ type TokenFilter struct {
 	BeforeCreatedAt time.Time
 	BeforeID        string
 	Limit           int
+}
+
+// MetricFilter selects and pages a version's metric points.
+type MetricFilter struct {
+	Model  string
+	Number int
+	Key    string // "" for every key
+	// After, when not nil, is the keyset position: the points after it in
+	// (Key, Step, Timestamp, Seq) order.
+	After *Metric
+	Limit int // every point when <= 0
+}
+
+// TransitionFilter selects transitions.
+type TransitionFilter struct {
+	Model  string
+	Status TransitionStatus
+	// Keyset: requested before BeforeRequestedAt, or at it with an id below
+	// BeforeID.
+	BeforeRequestedAt time.Time
+	BeforeID          string
+	Limit             int
+}
+
+// DeploymentFilter selects deployments.
+type DeploymentFilter struct {
+	Environment string
+	Model       string
+	// At, when set, keeps the deployments running at that time
+	// (DeployedAt <= At and not ended by then).
+	At *time.Time
+	// Keyset: deployed before BeforeDeployedAt, or at it with an id below
+	// BeforeID.
+	BeforeDeployedAt time.Time
+	BeforeID         string
+	Limit            int
+}
+
+// AuditQuery selects audit events in QueryAudit.
+type AuditQuery struct {
+	Actor    string
+	Action   string
+	Resource string // exact, or a prefix when it ends with '*'
+	Outcome  string
+	Since    time.Time // inclusive
+	Until    time.Time // exclusive
+	// Keyset: seq above AfterSeq / below BeforeSeq when not 0.
+	AfterSeq  int64
+	BeforeSeq int64
+	// Ascending orders by seq from the oldest; the default is newest first.
+	Ascending bool
+	Limit     int // all when <= 0
 }

@@ -14,6 +14,29 @@ const (
 	MinTokenTTL     = time.Minute
 )
 
+// Token is a Modelkeep-issued bearer token's record. The signed token
+// itself is shown once, at creation, and never stored.
+type Token struct {
+	ID        string // the JWT's jti
+	Subject   string
+	Roles     []string
+	Models    []string
+	CreatedBy string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	RevokedAt *time.Time
+}
+
+// Active reports whether the token may be used at t.
+func (t Token) Active(at time.Time) bool {
+	return t.RevokedAt == nil && at.Before(t.ExpiresAt)
+}
+
+// TokenSigner turns a token record into a signed bearer token.
+type TokenSigner interface {
+	SignToken(ctx context.Context, t Token) (string, error)
+}
+
 // TokenInput describes a token to issue.
 type TokenInput struct {
 	Subject string
@@ -65,7 +88,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (Token, string
 	}
 	now := s.Now()
 	t := Token{
-		ID: newUploadID(), Subject: in.Subject, Roles: in.Roles, Models: in.Models,
+		ID: randomID(), Subject: in.Subject, Roles: in.Roles, Models: in.Models,
 		CreatedBy: actorName(ctx), CreatedAt: now, ExpiresAt: now.Add(in.TTL),
 	}
 	if t.Models == nil {
@@ -79,7 +102,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (Token, string
 		if err := tx.CreateToken(ctx, t); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, "token.create", "tokens/"+t.ID, map[string]any{
+		return s.record(ctx, tx, "token.create", "tokens/"+t.ID, map[string]any{
 			"subject": t.Subject, "roles": t.Roles, "models": t.Models, "expires_at": t.ExpiresAt})
 	})
 	if err != nil {
@@ -104,9 +127,9 @@ func (s *Service) LookupToken(ctx context.Context, id string) (Token, error) {
 	return t, nil
 }
 
-// tokenCache keeps token records for a short while, so that checking a
+// tokenRecordCache keeps token records for a short while, so that checking a
 // token's revocation does not cost a database round trip on every request.
-type tokenCache struct {
+type tokenRecordCache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
 	entries map[string]cachedToken
@@ -119,7 +142,7 @@ type cachedToken struct {
 
 const maxCachedTokens = 10000
 
-func (c *tokenCache) get(id string, now time.Time) (Token, bool) {
+func (c *tokenRecordCache) get(id string, now time.Time) (Token, bool) {
 	if c == nil || c.ttl <= 0 {
 		return Token{}, false
 	}
@@ -132,7 +155,7 @@ func (c *tokenCache) get(id string, now time.Time) (Token, bool) {
 	return e.token, true
 }
 
-func (c *tokenCache) put(id string, t Token, now time.Time) {
+func (c *tokenRecordCache) put(id string, t Token, now time.Time) {
 	if c == nil || c.ttl <= 0 {
 		return
 	}
@@ -144,7 +167,7 @@ func (c *tokenCache) put(id string, t Token, now time.Time) {
 	c.entries[id] = cachedToken{token: t, until: now.Add(c.ttl)}
 }
 
-func (c *tokenCache) forget(id string) {
+func (c *tokenRecordCache) forget(id string) {
 	if c == nil || c.ttl <= 0 {
 		return
 	}
@@ -191,7 +214,7 @@ func (s *Service) RevokeToken(ctx context.Context, id string) error {
 		if err := tx.RevokeToken(ctx, id, s.Now()); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, "token.revoke", "tokens/"+id, map[string]any{
+		return s.record(ctx, tx, "token.revoke", "tokens/"+id, map[string]any{
 			"subject": t.Subject, "already_revoked": t.RevokedAt != nil})
 	})
 	s.tokens.forget(id)

@@ -71,6 +71,27 @@ func CanonicalDetails(details map[string]any) (json.RawMessage, error) {
 	return CanonicalJSON(b)
 }
 
+// Normalize returns e as it is stored and hashed: its strings valid UTF-8
+// (an invalid byte becomes U+FFFD, as any JSON reader would read it), its
+// time in UTC at microseconds, and its details in RFC 8785 canonical form
+// ("{}" when empty). Details that are not JSON are an error. Writers call
+// it once, before hashing: the chain hashes exactly what is kept.
+func (e Event) Normalize() (Event, error) {
+	if len(e.Details) == 0 {
+		e.Details = json.RawMessage("{}")
+	}
+	details, err := CanonicalJSON(e.Details)
+	if err != nil {
+		return Event{}, fmt.Errorf("audit event details: %w", err)
+	}
+	e.Details = details
+	for _, p := range []*string{&e.Actor, &e.Action, &e.Resource, &e.Outcome, &e.RequestID, &e.RemoteAddr} {
+		*p = strings.ToValidUTF8(*p, "\uFFFD")
+	}
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	return e, nil
+}
+
 // AppendCanonical appends the canonical encoding of the event, the bytes
 // its hash covers: the RFC 8785 (JCS) serialisation of the JSON object
 //

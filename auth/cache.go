@@ -20,10 +20,12 @@ type verified struct {
 	expiresAt time.Time
 }
 
-// tokenCache maps SHA-256(token) to what verifying it established: bounded,
-// a nil one caches nothing (internal/boundedmap).
-type tokenCache = boundedmap.Map[[32]byte, *verified]
+// verifiedCache maps SHA-256(token) to what verifying its signature and
+// claims established (not the token record, which the registry's
+// tokenRecordCache keeps): bounded, a nil one caches nothing
+// (internal/boundedmap).
+type verifiedCache = boundedmap.Map[[32]byte, *verified]
 
-// newTokenCache returns a cache of about size entries, or nil (no caching)
+// newVerifiedCache returns a cache of about size entries, or nil (no caching)
 // when size is not positive.
-func newTokenCache(size int) *tokenCache { return boundedmap.New[[32]byte, *verified](size) }
+func newVerifiedCache(size int) *verifiedCache { return boundedmap.New[[32]byte, *verified](size) }

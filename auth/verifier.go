@@ -63,7 +63,7 @@ type Verifier struct {
 	lookup  func(ctx context.Context, jti string) (modelkeep.Token, error)
 	now     func() time.Time
 	parser  *jwt.Parser
-	cache   *tokenCache
+	cache   *verifiedCache
 	oidc    *oidcVerifier // nil without an identity provider
 }
 
@@ -104,7 +104,7 @@ func NewVerifier(key *Key, opts VerifierOptions) (*Verifier, error) {
 		maxSize: opts.MaxTokenSize,
 		lookup:  opts.Lookup,
 		now:     opts.Now,
-		cache:   newTokenCache(opts.CacheSize),
+		cache:   newVerifiedCache(opts.CacheSize),
 	}
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods(v.methods),

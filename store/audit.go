@@ -32,23 +32,15 @@ const auditEventColumns = "seq, time, actor, action, resource, outcome, request_
 // one of its own): it locks the audit_head row, so appends serialise and the
 // chain stays linear, also across processes sharing the database; sets
 // e.Seq to the head's seq + 1 and e.PrevHash to the head's hash; normalises
-// the event to what will be stored (time in UTC microseconds, the store's
-// clock when zero; strings valid UTF-8; details in RFC 8785 canonical form,
-// "{}" when empty) before hashing it; sets e.Hash = e.ComputeHash(); inserts
-// the event and moves the head, as a compare-and-swap on its seq.
+// the event to what will be stored (audit.Event.Normalize; the store's clock
+// when the time is zero) before hashing it; sets e.Hash = e.ComputeHash();
+// inserts the event and moves the head, as a compare-and-swap on its seq.
 func (s *Store) AppendAudit(ctx context.Context, e audit.Event) (audit.Event, error) {
-	if len(e.Details) == 0 {
-		e.Details = []byte("{}")
-	}
-	details, err := audit.CanonicalJSON(e.Details)
-	if err != nil {
-		return audit.Event{}, modelkeep.Errorf(modelkeep.ErrInvalid, "audit event details are not valid JSON: %v", err)
-	}
-	e.Details = details
-	for _, p := range []*string{&e.Actor, &e.Action, &e.Resource, &e.Outcome, &e.RequestID, &e.RemoteAddr} {
-		*p = strings.ToValidUTF8(*p, "\uFFFD")
-	}
 	e.Time = s.orNow(e.Time)
+	e, err := e.Normalize()
+	if err != nil {
+		return audit.Event{}, modelkeep.Errorf(modelkeep.ErrInvalid, "%v", err)
+	}
 	err = s.inTxStore(ctx, func(tx *Store) error {
 		db := tx.db.WithContext(ctx)
 		var head auditHeadRow
@@ -131,16 +123,6 @@ func (s *Store) GetAuditEvent(ctx context.Context, seq int64) (audit.Event, erro
 		return audit.Event{}, notFound("read audit event", err, "audit event %d not found", seq)
 	}
 	return toAuditEvent(r), nil
-}
-
-// ListAudit returns up to f.Limit events (all when Limit <= 0), newest first,
-// with seq below f.BeforeSeq when it is not 0. See QueryAudit for the
-// filters.
-func (s *Store) ListAudit(ctx context.Context, f modelkeep.AuditFilter) ([]audit.Event, error) {
-	return s.QueryAudit(ctx, modelkeep.AuditQuery{
-		Actor: f.Actor, Action: f.Action, Resource: f.Resource, Since: f.Since, Until: f.Until,
-		BeforeSeq: f.BeforeSeq, Limit: f.Limit,
-	})
 }
 
 // QueryAudit returns up to q.Limit events (all when Limit <= 0) in seq

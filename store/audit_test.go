@@ -65,7 +65,7 @@ func TestAuditChain(t *testing.T) {
 			}
 		}
 
-		events, err := s.ListAudit(ctx, modelkeep.AuditFilter{})
+		events, err := s.QueryAudit(ctx, modelkeep.AuditQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +123,7 @@ func TestAppendAuditStoresWhatItHashes(t *testing.T) {
 		if got.Actor != "alice\uFFFD" {
 			t.Errorf("actor %q, want the invalid byte replaced", got.Actor)
 		}
-		events, err := s.ListAudit(ctx, modelkeep.AuditFilter{})
+		events, err := s.QueryAudit(ctx, modelkeep.AuditQuery{})
 		if err != nil || len(events) != 1 {
 			t.Fatalf("ListAudit = %d events, %v", len(events), err)
 		}
@@ -184,32 +184,32 @@ func TestListAudit(t *testing.T) {
 		}
 		tests := []struct {
 			name string
-			f    modelkeep.AuditFilter
+			f    modelkeep.AuditQuery
 			want []int64
 		}{
-			{"all, newest first", modelkeep.AuditFilter{}, []int64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}},
-			{"actor", modelkeep.AuditFilter{Actor: "bob"}, []int64{9, 6, 2}},
-			{"action", modelkeep.AuditFilter{Action: "model.create"}, []int64{8, 7, 5, 4, 1}},
-			{"actor and action", modelkeep.AuditFilter{Actor: "alice", Action: "model.create"}, []int64{8, 7, 4, 1}},
-			{"resource exact", modelkeep.AuditFilter{Resource: "models/fraud"}, []int64{1}},
-			{"resource prefix", modelkeep.AuditFilter{Resource: "models/fraud/*"}, []int64{9, 3, 2}},
-			{"prefix is case-sensitive", modelkeep.AuditFilter{Resource: "models/Fraud*"}, []int64{6}},
-			{"underscore in prefix is literal", modelkeep.AuditFilter{Resource: "models/fraud_*"}, []int64{4}},
-			{"percent in prefix is literal", modelkeep.AuditFilter{Resource: "models/100%*"}, []int64{7}},
-			{"star alone matches all", modelkeep.AuditFilter{Resource: "*", Actor: "dave"}, []int64{10}},
-			{"since inclusive", modelkeep.AuditFilter{Since: base.Add(7 * time.Minute)}, []int64{10, 9, 8}},
-			{"until exclusive", modelkeep.AuditFilter{Until: base.Add(2 * time.Minute)}, []int64{2, 1}},
-			{"since and until, other zone", modelkeep.AuditFilter{
+			{"all, newest first", modelkeep.AuditQuery{}, []int64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}},
+			{"actor", modelkeep.AuditQuery{Actor: "bob"}, []int64{9, 6, 2}},
+			{"action", modelkeep.AuditQuery{Action: "model.create"}, []int64{8, 7, 5, 4, 1}},
+			{"actor and action", modelkeep.AuditQuery{Actor: "alice", Action: "model.create"}, []int64{8, 7, 4, 1}},
+			{"resource exact", modelkeep.AuditQuery{Resource: "models/fraud"}, []int64{1}},
+			{"resource prefix", modelkeep.AuditQuery{Resource: "models/fraud/*"}, []int64{9, 3, 2}},
+			{"prefix is case-sensitive", modelkeep.AuditQuery{Resource: "models/Fraud*"}, []int64{6}},
+			{"underscore in prefix is literal", modelkeep.AuditQuery{Resource: "models/fraud_*"}, []int64{4}},
+			{"percent in prefix is literal", modelkeep.AuditQuery{Resource: "models/100%*"}, []int64{7}},
+			{"star alone matches all", modelkeep.AuditQuery{Resource: "*", Actor: "dave"}, []int64{10}},
+			{"since inclusive", modelkeep.AuditQuery{Since: base.Add(7 * time.Minute)}, []int64{10, 9, 8}},
+			{"until exclusive", modelkeep.AuditQuery{Until: base.Add(2 * time.Minute)}, []int64{2, 1}},
+			{"since and until, other zone", modelkeep.AuditQuery{
 				Since: base.Add(3 * time.Minute).In(time.FixedZone("X", 5*3600)),
 				Until: base.Add(5*time.Minute + time.Microsecond),
 			}, []int64{6, 5, 4}},
-			{"before seq", modelkeep.AuditFilter{BeforeSeq: 4}, []int64{3, 2, 1}},
-			{"limit", modelkeep.AuditFilter{Limit: 3}, []int64{10, 9, 8}},
-			{"page", modelkeep.AuditFilter{Action: "model.create", BeforeSeq: 7, Limit: 2}, []int64{5, 4}},
+			{"before seq", modelkeep.AuditQuery{BeforeSeq: 4}, []int64{3, 2, 1}},
+			{"limit", modelkeep.AuditQuery{Limit: 3}, []int64{10, 9, 8}},
+			{"page", modelkeep.AuditQuery{Action: "model.create", BeforeSeq: 7, Limit: 2}, []int64{5, 4}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				got, err := s.ListAudit(ctx, tt.f)
+				got, err := s.QueryAudit(ctx, tt.f)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -212,6 +212,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx modelkeep.MetaStore) error)
 	return s.inTxStore(ctx, func(tx *Store) error { return fn(tx) })
 }
 
+// InAuditTx is InTx for the audit log's use cases, which need the audit
+// part of the store only.
+func (s *Store) InAuditTx(ctx context.Context, fn func(tx modelkeep.AuditStore) error) error {
+	return s.inTxStore(ctx, func(tx *Store) error { return fn(tx) })
+}
+
 // inTxStore is InTx for the store's own multi-statement methods.
 func (s *Store) inTxStore(ctx context.Context, fn func(tx *Store) error) error {
 	if s.inTx {

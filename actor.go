@@ -4,7 +4,6 @@ import (
 	"context"
 	"path"
 	"slices"
-	"time"
 )
 
 // Roles. admin may do everything; the others are listed per operation in
@@ -40,6 +39,13 @@ func (a Actor) HasAnyRole(roles ...string) bool {
 		}
 	}
 	return false
+}
+
+// DownloadsReleasedOnly reports whether the actor may download released
+// versions only (CheckReleased): a deployer, or any role that neither
+// publishes, approves nor audits.
+func (a Actor) DownloadsReleasedOnly() bool {
+	return !a.HasAnyRole(RolePublisher, RoleApprover, RoleAuditor)
 }
 
 // CanAccessModel reports whether the actor's model scope covers name.
@@ -82,25 +88,17 @@ func ValidateRoles(roles []string) error {
 	return nil
 }
 
-// Token is a Modelkeep-issued bearer token's record. The signed token
-// itself is shown once, at creation, and never stored.
-type Token struct {
-	ID        string // the JWT's jti
-	Subject   string
-	Roles     []string
-	Models    []string
-	CreatedBy string
-	CreatedAt time.Time
-	ExpiresAt time.Time
-	RevokedAt *time.Time
-}
-
-// Active reports whether the token may be used at t.
-func (t Token) Active(at time.Time) bool {
-	return t.RevokedAt == nil && at.Before(t.ExpiresAt)
-}
-
-// TokenSigner turns a token record into a signed bearer token.
-type TokenSigner interface {
-	SignToken(ctx context.Context, t Token) (string, error)
+// checkListScope: a token restricted to some models lists one model at a
+// time, and only one it may see.
+func checkListScope(ctx context.Context, model string) error {
+	a, ok := ActorFrom(ctx)
+	switch {
+	case !ok || len(a.Models) == 0:
+		return nil
+	case model == "":
+		return Errorf(ErrInvalid, "a token restricted to some models must name one: ?model=")
+	case !a.CanAccessModel(model):
+		return Errorf(ErrForbidden, "the token is not valid for model %q", model)
+	}
+	return nil
 }

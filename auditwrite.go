@@ -1,0 +1,124 @@
+package modelkeep
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"github.com/modelkeep/modelkeep/audit"
+)
+
+// AuditLog holds the audit log's use cases (listing, verifying,
+// checkpointing, exporting and pruning it, auditlog.go and
+// auditexport.go) and the one way every use case writes to it (this file).
+// It needs only the audit part of the store; Service embeds it.
+type AuditLog struct {
+	store  AuditStore
+	signer *audit.Signer // signs checkpoints and exports; nil: neither can be made
+	now    func() time.Time
+	logger *slog.Logger
+}
+
+// AuditLogOptions tune an AuditLog; the zero value is usable.
+type AuditLogOptions struct {
+	// Signer signs audit checkpoints and exports; without one, neither can
+	// be made.
+	Signer *audit.Signer
+	// Now is the clock (UTC is applied); time.Now when nil.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// NewAuditLog wires the audit log's use cases to the store's audit part.
+func NewAuditLog(store AuditStore, opts AuditLogOptions) *AuditLog {
+	l := &AuditLog{store: store, signer: opts.Signer, now: opts.Now, logger: opts.Logger}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.logger == nil {
+		l.logger = slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
+// clock is the audit log's time, at the precision the databases keep.
+func (l *AuditLog) clock() time.Time { return l.now().UTC().Truncate(time.Microsecond) }
+
+// auditAppender is where an event goes: the store inside a use case's
+// transaction, or the store itself (an append is a transaction of its own).
+type auditAppender interface {
+	AppendAudit(ctx context.Context, e audit.Event) (audit.Event, error)
+}
+
+// append is the one place audit events are made, for changes (outcome
+// success), refused approvals and denied calls (outcome denied) alike: who
+// (ctx's actor), from which request, what, on what, and the details, which
+// the store brings into RFC 8785 form as it hashes them (audit.Event.Normalize).
+func (l *AuditLog) append(ctx context.Context, to auditAppender, outcome, action, resource string, details map[string]any) error {
+	raw := json.RawMessage("{}")
+	if details != nil {
+		var err error
+		if raw, err = json.Marshal(details); err != nil {
+			return fmt.Errorf("encode audit details of %s: %w", action, err)
+		}
+	}
+	ri := RequestInfoFrom(ctx)
+	_, err := to.AppendAudit(ctx, audit.Event{
+		Time: l.clock(), Actor: actorName(ctx), Action: action, Resource: resource, Outcome: outcome,
+		RequestID: ri.RequestID, RemoteAddr: ri.RemoteAddr, Details: raw,
+	})
+	if err != nil {
+		return fmt.Errorf("append audit event %s: %w", action, err)
+	}
+	return nil
+}
+
+// record appends the success event of a change in tx, the change's own
+// transaction: if the change commits, its event exists, and if it rolls
+// back, neither does.
+func (l *AuditLog) record(ctx context.Context, tx auditAppender, action, resource string, details map[string]any) error {
+	return l.append(ctx, tx, audit.OutcomeSuccess, action, resource, details)
+}
+
+// recordRefusal appends a denied event for a refused call in a transaction
+// of its own (the call itself changes nothing). Failing to record it is
+// logged, not returned: the caller is refused either way.
+func (l *AuditLog) recordRefusal(ctx context.Context, action, resource string, details map[string]any) {
+	if err := l.append(ctx, l.store, audit.OutcomeDenied, action, resource, details); err != nil {
+		l.logger.WarnContext(ctx, "record refusal in the audit log", "err", err)
+	}
+}
+
+// ActionAccessDenied records a call refused for lack of rights (HTTP 403).
+const ActionAccessDenied = "access.denied"
+
+// RecordDenied records a call refused for lack of rights: the operation,
+// what it was on, and why.
+func (l *AuditLog) RecordDenied(ctx context.Context, operation, resource, reason string) {
+	l.recordRefusal(ctx, ActionAccessDenied, clipResource(resource), map[string]any{"operation": operation, "reason": reason})
+}
+
+// maxAuditResource is the longest resource the audit table keeps (MySQL
+// VARCHAR(2048), in characters).
+const maxAuditResource = 2048
+
+// clipResource shortens a resource named by a client (the path of a refused
+// request may be of any length) to what the audit table keeps, marking the
+// cut, so that the refusal is still recorded.
+func clipResource(r string) string {
+	if utf8.RuneCountInString(r) <= maxAuditResource {
+		return r
+	}
+	runes := []rune(r)
+	return string(runes[:maxAuditResource-1]) + "…"
+}
+
+func actorName(ctx context.Context) string {
+	if a, ok := ActorFrom(ctx); ok && a.Subject != "" {
+		return a.Subject
+	}
+	return "anonymous"
+}

@@ -1,0 +1,137 @@
+package modelkeep
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Metric is one measured value of a version.
+type Metric struct {
+	Key         string
+	Value       float64
+	Step        int64
+	Dataset     string
+	Split       string // training, validation, test, evaluation, production, ...
+	Environment string // for production monitoring
+	Timestamp   time.Time
+	RecordedBy  string
+	// Seq is the point's place in the order of recording, set when the
+	// store lists points (0 otherwise): the last tie-breaker of the list
+	// order, which page tokens carry. It is not shown.
+	Seq int64
+}
+
+// MaxMetricsPerCall bounds one LogMetrics call.
+const MaxMetricsPerCall = 1000
+
+// LogMetrics records metric points of a version, pending or ready
+// (evaluation and production monitoring go on after release).
+func (s *Service) LogMetrics(ctx context.Context, model string, number int, metrics []Metric) ([]Metric, error) {
+	if err := validateVersionRef(model, number); err != nil {
+		return nil, err
+	}
+	if len(metrics) == 0 || len(metrics) > MaxMetricsPerCall {
+		return nil, Errorf(ErrInvalid, "send 1 to %d metrics", MaxMetricsPerCall)
+	}
+	now := s.Now()
+	keys := map[string]bool{}
+	for i := range metrics {
+		m := &metrics[i]
+		if err := ValidateMetricKey(fmt.Sprintf("metrics[%d].key", i), m.Key); err != nil {
+			return nil, err
+		}
+		switch {
+		case math.IsNaN(m.Value) || math.IsInf(m.Value, 0):
+			return nil, Errorf(ErrInvalid, "metrics[%d]: value must be a finite number", i)
+		case m.Step < 0:
+			return nil, Errorf(ErrInvalid, "metrics[%d]: step must not be negative", i)
+		case len(m.Dataset) > 255 || len(m.Split) > 64 || len(m.Environment) > 128:
+			return nil, Errorf(ErrInvalid, "metrics[%d]: dataset, split or environment too long", i)
+		}
+		if m.Timestamp.IsZero() {
+			m.Timestamp = now
+		}
+		m.Timestamp = m.Timestamp.UTC().Truncate(time.Microsecond)
+		m.RecordedBy = actorName(ctx)
+		keys[m.Key] = true
+	}
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		// AddMetrics says ErrNotFound for a missing model or version.
+		if err := tx.AddMetrics(ctx, model, number, metrics); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "metrics.log", versionResource(model, number), map[string]any{
+			"count": len(metrics), "keys": slices.Sorted(maps.Keys(keys))})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return metrics, nil
+}
+
+// ListMetricsInput selects and pages a version's metric points.
+type ListMetricsInput struct {
+	Key       string // "" for every key
+	PageSize  int
+	PageToken string
+}
+
+// ListMetrics returns a page of a version's metric points (of one key when
+// in.Key is not ""), ordered by key, step, timestamp and then the order of
+// recording; the second result is the next page token ("" on the last
+// page). The token is a point's position in that order, so points recorded
+// meanwhile are listed when they sort after it and never repeat any.
+func (s *Service) ListMetrics(ctx context.Context, model string, number int, in ListMetricsInput) ([]Metric, string, error) {
+	return listMetrics(ctx, s.meta, model, number, in)
+}
+
+// metricPages is what listing a version's points needs from the store.
+type metricPages interface {
+	ListMetricsPage(ctx context.Context, f MetricFilter) ([]Metric, error)
+}
+
+func listMetrics(ctx context.Context, store metricPages, model string, number int, in ListMetricsInput) ([]Metric, string, error) {
+	if err := validateVersionRef(model, number); err != nil {
+		return nil, "", err
+	}
+	if in.Key != "" {
+		if err := ValidateMetricKey("key", in.Key); err != nil {
+			return nil, "", err
+		}
+	}
+	limit, cur, err := startPage(in.PageSize, in.PageToken)
+	if err != nil {
+		return nil, "", err
+	}
+	f := MetricFilter{Model: model, Number: number, Key: in.Key, Limit: limit + 1}
+	// A token names a point of one version's listing with or without one key.
+	sum := listingSum("metrics", model, strconv.Itoa(number), in.Key)
+	if in.PageToken != "" {
+		// Every listed point has a key, a step >= 0 and a Seq >= 1.
+		if cur.Name == "" || cur.Num < 0 || cur.Seq < 1 {
+			return nil, "", Errorf(ErrInvalid, "invalid page_token")
+		}
+		if err := checkListing(cur, sum); err != nil {
+			return nil, "", err
+		}
+		ts, err := cursorTime(cur.Time)
+		if err != nil {
+			return nil, "", err
+		}
+		f.After = &Metric{Key: cur.Name, Step: cur.Num, Timestamp: ts, Seq: cur.Seq}
+	}
+	// ListMetricsPage says ErrNotFound for a missing model or version.
+	ms, err := store.ListMetricsPage(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	ms, next := endPage(ms, limit, func(m Metric) pageCursor {
+		return pageCursor{Name: m.Key, Num: m.Step, Time: m.Timestamp.UnixMicro(), Seq: m.Seq, Query: sum}
+	})
+	return ms, next, nil
+}
