@@ -12,6 +12,9 @@ import (
 type BlobStore interface {
 	// Put streams r to key. size is the exact length, or -1 when unknown.
 	// On any error nothing is left under key (a partial write is removed).
+	// When reading r fails (or r holds more or fewer bytes than size), the
+	// error is r's own, wrapped, and ErrInvalid unless it has a kind: the
+	// caller's fault; a failing store is ErrUnavailable or of no kind.
 	Put(ctx context.Context, key string, r io.Reader, size int64) (BlobInfo, error)
 	// Open returns a reader positioned at the start; ErrNotFound if absent.
 	Open(ctx context.Context, key string) (io.ReadSeekCloser, BlobInfo, error)

@@ -24,24 +24,18 @@ type PutFileInput struct {
 	ExpectedSHA256 string
 }
 
-// hashingReader computes the SHA-256 of what passes through it and remembers
-// the first read error: blob stores may not wrap a body's error faithfully,
-// and the caller must tell a client's fault (too large, went away) from the
-// store's.
+// hashingReader computes the SHA-256 of what passes through it and counts
+// the bytes.
 type hashingReader struct {
-	r   io.Reader
-	h   hash.Hash
-	n   int64
-	err error
+	r io.Reader
+	h hash.Hash
+	n int64
 }
 
 func (hr *hashingReader) Read(p []byte) (int, error) {
 	n, err := hr.r.Read(p)
 	hr.h.Write(p[:n])
 	hr.n += int64(n)
-	if err != nil && err != io.EOF && hr.err == nil {
-		hr.err = err
-	}
 	return n, err
 }
 
@@ -78,15 +72,12 @@ func (s *Service) PutFile(ctx context.Context, in PutFileInput) (File, error) {
 	info, err := s.blobs.Put(ctx, key, hr, in.Size)
 	if err != nil {
 		s.deleteBlob(key) // Put promises to leave nothing; make sure of it.
-		if hr.err != nil {
-			if errors.Is(hr.err, ErrTooLarge) || errors.Is(hr.err, ErrInvalid) {
-				return File{}, hr.err
-			}
-			// The client's side: it went away or sent less than it announced.
-			return File{}, Errorf(ErrInvalid, "reading the upload body failed: %v", hr.err)
-		}
-		if errors.Is(err, ErrInvalid) && in.Size >= 0 && hr.n != in.Size {
-			return File{}, Errorf(ErrInvalid, "body has %d bytes, Content-Length said %d", hr.n, in.Size)
+		// A failing body is the client's fault (it went away, sent more or
+		// less than it announced, or too much): Put returns the body's own
+		// error then, as ErrInvalid or ErrTooLarge.
+		switch KindOf(err) {
+		case ErrTooLarge, ErrInvalid:
+			return File{}, err
 		}
 		return File{}, fmt.Errorf("store file %q: %w", in.Path, err)
 	}

@@ -86,11 +86,18 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// bodyErr reports whether the body failed (or the context ended while it was
-// being read), wrapped for op; nil when the body was read cleanly.
+// bodyErr is the body's own error when reading it failed (or the context
+// ended while it was being read), wrapped for op: what Put returns then,
+// whatever the store's client made of it (the S3 SDK does not always keep
+// a reader's error in its chain). An error of no kind (a client that went
+// away) is ErrInvalid: a failing body is the caller's fault, never the
+// store's. nil when the body was read cleanly.
 func (c *checkedReader) bodyErr(op, key string) error {
-	if c.err == nil {
+	switch {
+	case c.err == nil:
 		return nil
+	case modelkeep.KindOf(c.err) != nil:
+		return fmt.Errorf("%s %q: %w", op, key, c.err)
 	}
-	return fmt.Errorf("%s %q: %w", op, key, c.err)
+	return fmt.Errorf("%s %q: %w", op, key, modelkeep.Errorf(modelkeep.ErrInvalid, "reading the body failed: %w", c.err))
 }

@@ -180,8 +180,8 @@ func testFailingReader(t *testing.T, s modelkeep.BlobStore) {
 			key := fmt.Sprintf("fail/%d", i)
 			r := &failingReader{r: payload(1, largeSize), left: tc.after, err: errBoom}
 			_, err := s.Put(t.Context(), key, r, tc.size)
-			if !errors.Is(err, errBoom) {
-				t.Fatalf("Put = %v, want the reader's error in the chain", err)
+			if !errors.Is(err, errBoom) || !errors.Is(err, modelkeep.ErrInvalid) {
+				t.Fatalf("Put = %v, want the reader's error in the chain, as ErrInvalid (the caller's fault)", err)
 			}
 			assertGone(t, s, key)
 		})
