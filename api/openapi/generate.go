@@ -1,5 +1,6 @@
-// Package openapi is generated from openapi.yaml: wire types, the Echo strict
-// server interface and the embedded spec. Run `go generate ./...`.
+// Package openapi is generated from openapi.yaml: wire types and the Echo
+// strict server interface (the spec itself is embedded by the root's
+// spec.go). Run `go generate ./...`.
 package openapi
 
 //go:generate go tool oapi-codegen -config oapi-codegen.yaml ../../openapi.yaml
