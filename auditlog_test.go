@@ -161,30 +161,22 @@ func (f *memAuditStore) PruneAudit(_ context.Context, throughSeq int64) (int64, 
 	return int64(n), nil
 }
 
-// testChain makes n events (seq from firstSeq, the first linked to prev)
-// with a checkpoint every cpEvery events, signed by signer.
-func testChain(t *testing.T, signer *audit.Signer, firstSeq int64, prev string, n, cpEvery int) *memAuditStore {
+// chainOf appends n events to a fresh in-memory store, as the use cases
+// would, with a checkpoint of every cpEvery-th signed by signer.
+func chainOf(t *testing.T, signer *audit.Signer, n, cpEvery int) *memAuditStore {
 	t.Helper()
 	f := &memAuditStore{}
 	base := time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC)
 	for i := range n {
-		details, err := audit.CanonicalDetails(map[string]any{"i": i, "note": "a \"quoted\", <tagged> & ünïcode value\n", "size": 1.5})
+		e, err := f.AppendAudit(context.Background(), audit.Event{
+			Time: base.Add(time.Duration(i) * time.Second), Actor: fmt.Sprint("user-", i%3), Action: "model.update",
+			Resource: "models/m", Outcome: audit.OutcomeSuccess, Details: []byte(fmt.Sprintf(`{"i": %d}`, i)),
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := audit.Event{
-			Seq: firstSeq + int64(i), Time: base.Add(time.Duration(i) * time.Second), Actor: fmt.Sprint("user-", i%3),
-			Action: "model.update", Resource: fmt.Sprint("models/m", i%5), Outcome: audit.OutcomeSuccess,
-			RequestID: fmt.Sprint("req-", i), RemoteAddr: "192.0.2.7", Details: details, PrevHash: prev,
-		}
-		if i == 2 {
-			e.Actor, e.RequestID = "=HYPERLINK(\"http://evil\")", "'quoted" // spreadsheet bait
-		}
-		e.Hash = e.ComputeHash()
-		prev = e.Hash
-		f.events = append(f.events, e)
 		if cpEvery > 0 && (i+1)%cpEvery == 0 {
-			f.cps = append(f.cps, signer.Checkpoint(e.Seq, e.Hash, e.Time.Add(time.Second), audit.CheckpointInterval))
+			f.cps = append(f.cps, signer.Checkpoint(e.Seq, e.Hash, e.Time, audit.CheckpointInterval))
 		}
 	}
 	return f
@@ -221,7 +213,7 @@ func TestExportAudit(t *testing.T) {
 	signer := newTestSigner(t, 1)
 	for _, format := range []string{audit.FormatJSONL, audit.FormatCSV} {
 		t.Run(format, func(t *testing.T) {
-			f := testChain(t, signer, 1, audit.GenesisHash, 20, 5)
+			f := chainOf(t, signer, 20, 5)
 			res, err := audit.VerifyExport(bytes.NewReader(exportOf(t, f, signer, format)), audit.NewKeyring(signer.PublicKey()))
 			if err != nil {
 				t.Fatal(err)
@@ -235,7 +227,7 @@ func TestExportAudit(t *testing.T) {
 		})
 	}
 	t.Run("a pruned chain starts with its anchor", func(t *testing.T) {
-		full := testChain(t, signer, 1, audit.GenesisHash, 12, 0)
+		full := chainOf(t, signer, 12, 0)
 		f := &memAuditStore{events: append([]audit.Event(nil), full.events[5:]...)}
 		f.cps = []audit.Checkpoint{signer.Checkpoint(5, full.events[4].Hash, full.events[4].Time, audit.CheckpointPrune)}
 		raw, _ := audit.CanonicalDetails(map[string]any{"through_seq": 5})
@@ -275,7 +267,7 @@ func TestVerifyAuditSinceSeq(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := testChain(t, signer, 1, audit.GenesisHash, 10, 0)
+			f := chainOf(t, signer, 10, 0)
 			tt.change(f)
 			res, err := NewAuditLog(f, AuditLogOptions{Signer: signer}).VerifyAudit(auditorCtx, 6)
 			if err != nil {
