@@ -254,8 +254,8 @@ func (s *Store) inTxStore(ctx context.Context, fn func(tx *Store) error) error {
 // are prepared once per connection (GORM keeps at most
 // preparedStatements of them) and run with the binary protocol: the server
 // skips parsing them, which took a fifth of a get's database time
-// (bench/README.md). Everything else keeps the driver's one-round-trip
-// interpolation. In a transaction it is the transaction.
+// (bench/README.md at commit 8f700e0). Everything else keeps the driver's
+// one-round-trip interpolation. In a transaction it is the transaction.
 func (s *Store) hotDB(ctx context.Context) *gorm.DB {
 	if s.inTx || s.prepared == nil {
 		return s.db.WithContext(ctx)

@@ -16,7 +16,7 @@ import (
 
 // The hot version reads scan their rows by hand: GORM's reflection-driven
 // scan cost more than the read itself at 100 versions a page
-// (bench/README.md).
+// (bench/README.md at commit 8f700e0).
 //
 // A version has two parts. Its state (status, stage, digest, dates) changes
 // over its life. Its body (description, tags, params, datasets, source,
