@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelkeep/modelkeep/internal/testenv"
 	"github.com/modelkeep/modelkeep/store"
 )
 
@@ -76,9 +77,9 @@ func BenchmarkAuditExport(b *testing.B) {
 	if err != nil || n <= 0 {
 		b.Skip("set MODELKEEP_BENCH_AUDIT_EVENTS (e.g. 1000000) to export a chain of that many events")
 	}
-	for _, name := range []string{"sqlite+fs", "mysql+s3"} {
-		b.Run(name, func(b *testing.B) {
-			database, blobs := benchStores[name](b)
+	for _, backend := range testenv.Backends() {
+		b.Run(backend.Name, func(b *testing.B) {
+			database, blobs := backend.New(b)
 			start := time.Now()
 			seedAudit(b, database, n)
 			b.Logf("seeded %d events in %s", n, time.Since(start).Round(time.Second))

@@ -88,55 +88,52 @@ func runCLI(t *testing.T, args ...string) (int, string) {
 // TestAuditPruneCommand: `modelkeep audit prune` removes what is older than
 // the retention and leaves a chain that verifies, on each backend.
 func TestAuditPruneCommand(t *testing.T) {
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			database, blobs := b.New(t)
-			if code, out := runCLI(t, "migrate", "--data-dir", t.TempDir(), "--database", database); code != 0 {
-				t.Fatalf("migrate: %s", out)
-			}
-			seedOldEvents(t, database, 5, 200*24*time.Hour)
-			e := startEnv(t, database, blobs)
-			e.mustCreateModel("recent")
-			flags := []string{"--data-dir", e.dataDir, "--database", database, "--blobs", blobs}
+	forEachBackendStores(t, func(t *testing.T, database, blobs string) {
+		if code, out := runCLI(t, "migrate", "--data-dir", t.TempDir(), "--database", database); code != 0 {
+			t.Fatalf("migrate: %s", out)
+		}
+		seedOldEvents(t, database, 5, 200*24*time.Hour)
+		e := startEnv(t, database, blobs)
+		e.mustCreateModel("recent")
+		flags := []string{"--data-dir", e.dataDir, "--database", database, "--blobs", blobs}
 
-			code, out := runCLI(t, append([]string{"audit", "prune", "--dry-run"}, flags...)...)
-			if code != 0 || !strings.Contains(out, "would remove 5 events (seq 1 to 5)") {
-				t.Fatalf("dry run: exit %d: %s", code, out)
-			}
-			code, out = runCLI(t, append([]string{"audit", "prune", "--audit-retention", "199d"}, flags...)...)
-			if code != 0 || !strings.Contains(out, "removed 5 events (seq 1 to 5)") {
-				t.Fatalf("prune: exit %d: %s", code, out)
-			}
-			if code, out := runCLI(t, append([]string{"audit", "prune"}, flags...)...); code != 0 || !strings.Contains(out, "nothing to prune") {
-				t.Errorf("second prune: exit %d: %s", code, out)
-			}
-			if code, out := runCLI(t, append([]string{"audit", "prune", "--audit-retention", "100d"}, flags...)...); code != 2 || !strings.Contains(out, "184d") {
-				t.Errorf("short retention: exit %d: %s", code, out)
-			}
-			v := e.verifyAudit()
-			if !v.OK || v.FirstBrokenSeq != 0 {
-				t.Fatalf("after the prune: %+v", v)
-			}
-			if got := e.auditEvents("action=audit.prune"); len(got) != 1 || !strings.Contains(string(got[0].Details), `"through_seq":5`) {
-				t.Errorf("prune events %+v", got)
-			}
-			// The export of a pruned chain carries its anchor and verifies.
-			var list struct {
-				PublicKey string `json:"public_key"`
-			}
-			e.expect(e.do("GET", "/api/v1/audit/checkpoints", nil), http.StatusOK, &list)
-			dir := t.TempDir()
-			keyFile, file := filepath.Join(dir, "key.pem"), filepath.Join(dir, "audit.jsonl")
-			resp := e.do("GET", "/api/v1/audit/export", nil)
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			os.WriteFile(keyFile, []byte(list.PublicKey), 0o600)
-			os.WriteFile(file, body, 0o600)
-			if code, out := runCLI(t, "audit", "verify", file, "--public-key", keyFile); code != 0 || !strings.Contains(out, "(seq 6 to") {
-				t.Errorf("verify the pruned export: exit %d: %s", code, out)
-			}
-		})
-	}
+		code, out := runCLI(t, append([]string{"audit", "prune", "--dry-run"}, flags...)...)
+		if code != 0 || !strings.Contains(out, "would remove 5 events (seq 1 to 5)") {
+			t.Fatalf("dry run: exit %d: %s", code, out)
+		}
+		code, out = runCLI(t, append([]string{"audit", "prune", "--audit-retention", "199d"}, flags...)...)
+		if code != 0 || !strings.Contains(out, "removed 5 events (seq 1 to 5)") {
+			t.Fatalf("prune: exit %d: %s", code, out)
+		}
+		if code, out := runCLI(t, append([]string{"audit", "prune"}, flags...)...); code != 0 || !strings.Contains(out, "nothing to prune") {
+			t.Errorf("second prune: exit %d: %s", code, out)
+		}
+		if code, out := runCLI(t, append([]string{"audit", "prune", "--audit-retention", "100d"}, flags...)...); code != 2 || !strings.Contains(out, "184d") {
+			t.Errorf("short retention: exit %d: %s", code, out)
+		}
+		v := e.verifyAudit()
+		if !v.OK || v.FirstBrokenSeq != 0 {
+			t.Fatalf("after the prune: %+v", v)
+		}
+		if got := e.auditEvents("action=audit.prune"); len(got) != 1 || !strings.Contains(string(got[0].Details), `"through_seq":5`) {
+			t.Errorf("prune events %+v", got)
+		}
+		// The export of a pruned chain carries its anchor and verifies.
+		var list struct {
+			PublicKey string `json:"public_key"`
+		}
+		e.expect(e.do("GET", "/api/v1/audit/checkpoints", nil), http.StatusOK, &list)
+		dir := t.TempDir()
+		keyFile, file := filepath.Join(dir, "key.pem"), filepath.Join(dir, "audit.jsonl")
+		resp := e.do("GET", "/api/v1/audit/export", nil)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		os.WriteFile(keyFile, []byte(list.PublicKey), 0o600)
+		os.WriteFile(file, body, 0o600)
+		if code, out := runCLI(t, "audit", "verify", file, "--public-key", keyFile); code != 0 || !strings.Contains(out, "(seq 6 to") {
+			t.Errorf("verify the pruned export: exit %d: %s", code, out)
+		}
+	})
 }
 
 // TestAuditLeastPrivilege: with the grants of docs/audit.md the server

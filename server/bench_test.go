@@ -16,20 +16,6 @@ import (
 	"github.com/modelkeep/modelkeep/server"
 )
 
-// benchStores makes the stores of each backend of testenv.Backends for a
-// benchmark: Backend.New takes a *testing.T, which a benchmark does not
-// have. A backend missing here fails the benchmark rather than going
-// unmeasured.
-var benchStores = map[string]func(tb testing.TB) (database, blobs string){
-	"sqlite+fs": func(tb testing.TB) (string, string) {
-		dir := tb.TempDir()
-		return "sqlite:" + dir + "/modelkeep.db", "file:" + dir + "/blobs"
-	},
-	"mysql+s3": func(tb testing.TB) (string, string) {
-		return testenv.MySQLDatabase(tb), testenv.S3Bucket(tb)
-	},
-}
-
 // benchServer serves a fresh Modelkeep over real HTTP (an httptest server
 // on loopback) and returns its base URL and an admin's token. The server
 // logs as in production (one line per request, at info), into io.Discard.
@@ -124,11 +110,7 @@ func (c *benchClient) do(tb testing.TB, method, url string, body any, want int) 
 func BenchmarkGetVersion(b *testing.B) {
 	for _, backend := range testenv.Backends() {
 		b.Run(backend.Name, func(b *testing.B) {
-			newStores, ok := benchStores[backend.Name]
-			if !ok {
-				b.Fatalf("no benchmark stores for backend %q: add it to benchStores", backend.Name)
-			}
-			database, blobs := newStores(b)
+			database, blobs := backend.New(b)
 			base, token := benchServer(b, database, blobs)
 			c := newBenchClient(token)
 			c.do(b, http.MethodPost, base+"/api/v1/models", map[string]any{

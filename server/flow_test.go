@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/modelkeep/modelkeep"
-	"github.com/modelkeep/modelkeep/internal/testenv"
 )
 
 // patternReader yields n deterministic pseudo-random bytes without holding
@@ -70,13 +69,9 @@ func listFiles(t testing.TB, dir string) []string {
 // open a version, upload three files (one of 100 MiB), finalize, list,
 // download with a matching digest, read a range, follow a presigned URL.
 func TestFlow(t *testing.T) {
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			database, blobs := b.New(t)
-			e := startEnv(t, database, blobs)
-			testFlow(t, e)
-		})
-	}
+	forEachBackend(t, func(t *testing.T, e *env) {
+		testFlow(t, e)
+	})
 }
 
 func testFlow(t *testing.T, e *env) {
@@ -323,92 +318,88 @@ func testFlow(t *testing.T, e *env) {
 
 // TestModels covers listing, filtering, paging and patching models.
 func TestModels(t *testing.T) {
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			database, blobs := b.New(t)
-			e := startEnv(t, database, blobs)
-			for _, m := range []map[string]any{
-				{"name": "alpha", "description": "first 100% model", "tags": map[string]string{"team": "risk"}},
-				{"name": "beta", "description": "second", "tags": map[string]string{"team": "growth"}},
-				{"name": "gamma", "description": "third", "tags": map[string]string{"team": "risk", "tier": "1"}},
-				{"name": "delta_x", "description": "fourth"},
-			} {
-				e.expect(e.do("POST", "/api/v1/models", m), http.StatusCreated, nil)
-			}
-			names := func(query string) string {
-				var out []string
-				token := ""
-				for page := 0; page < 10; page++ {
-					var l struct {
-						Models        []struct{ Name string }
-						NextPageToken string `json:"next_page_token"`
-					}
-					e.expect(e.do("GET", "/api/v1/models?page_size=2&"+query+"&page_token="+token, nil), http.StatusOK, &l)
-					for _, m := range l.Models {
-						out = append(out, m.Name)
-					}
-					if token = l.NextPageToken; token == "" {
-						break
-					}
+	forEachBackend(t, func(t *testing.T, e *env) {
+		for _, m := range []map[string]any{
+			{"name": "alpha", "description": "first 100% model", "tags": map[string]string{"team": "risk"}},
+			{"name": "beta", "description": "second", "tags": map[string]string{"team": "growth"}},
+			{"name": "gamma", "description": "third", "tags": map[string]string{"team": "risk", "tier": "1"}},
+			{"name": "delta_x", "description": "fourth"},
+		} {
+			e.expect(e.do("POST", "/api/v1/models", m), http.StatusCreated, nil)
+		}
+		names := func(query string) string {
+			var out []string
+			token := ""
+			for page := 0; page < 10; page++ {
+				var l struct {
+					Models        []struct{ Name string }
+					NextPageToken string `json:"next_page_token"`
 				}
-				return strings.Join(out, ",")
-			}
-			for _, tc := range []struct{ query, want string }{
-				{"", "alpha,beta,delta_x,gamma"},
-				{"q=ALPH", "alpha"},
-				{"q=second", "beta"},
-				{"q=100%25", "alpha"}, // % is matched literally
-				{"q=a_x", "delta_x"},  // _ too
-				{"q=nothing", ""},
-				{"tag=team:risk", "alpha,gamma"},
-				{"tag=tier:1", "gamma"},
-				{"tag=team:risk&q=gam", "gamma"},
-			} {
-				if got := names(tc.query); got != tc.want {
-					t.Errorf("list %q = %q, want %q", tc.query, got, tc.want)
+				e.expect(e.do("GET", "/api/v1/models?page_size=2&"+query+"&page_token="+token, nil), http.StatusOK, &l)
+				for _, m := range l.Models {
+					out = append(out, m.Name)
+				}
+				if token = l.NextPageToken; token == "" {
+					break
 				}
 			}
-			var m struct {
-				Description string
-				Tags        map[string]string
+			return strings.Join(out, ",")
+		}
+		for _, tc := range []struct{ query, want string }{
+			{"", "alpha,beta,delta_x,gamma"},
+			{"q=ALPH", "alpha"},
+			{"q=second", "beta"},
+			{"q=100%25", "alpha"}, // % is matched literally
+			{"q=a_x", "delta_x"},  // _ too
+			{"q=nothing", ""},
+			{"tag=team:risk", "alpha,gamma"},
+			{"tag=tier:1", "gamma"},
+			{"tag=team:risk&q=gam", "gamma"},
+		} {
+			if got := names(tc.query); got != tc.want {
+				t.Errorf("list %q = %q, want %q", tc.query, got, tc.want)
 			}
-			e.expect(e.do("PATCH", "/api/v1/models/beta", map[string]any{"description": "changed"}), http.StatusOK, &m)
-			if m.Description != "changed" || m.Tags["team"] != "growth" {
-				t.Fatalf("patched = %+v", m)
-			}
-			e.expect(e.do("PATCH", "/api/v1/models/beta", map[string]any{"tags": map[string]string{"team": "risk"}}), http.StatusOK, &m)
-			if m.Description != "changed" || len(m.Tags) != 1 || m.Tags["team"] != "risk" {
-				t.Fatalf("patched tags = %+v", m)
-			}
-			if got := names("tag=team:risk"); got != "alpha,beta,gamma" {
-				t.Errorf("after patch: %q", got)
-			}
-			e.expectError(e.do("PATCH", "/api/v1/models/nope", map[string]any{"description": "x"}), http.StatusNotFound, "not_found", "nope")
-			e.expectError(e.do("DELETE", "/api/v1/models/nope", nil), http.StatusNotFound, "not_found", "nope")
-			e.expectError(e.do("POST", "/api/v1/models/nope/versions", map[string]any{}), http.StatusNotFound, "not_found", "nope")
-			e.expectError(e.do("GET", "/api/v1/models/alpha/versions/9", nil), http.StatusNotFound, "not_found", "")
-			e.expectError(e.do("GET", "/api/v1/models/alpha/versions/9/files", nil), http.StatusNotFound, "not_found", "")
-			e.expectError(e.do("GET", "/api/v1/models/nope/versions", nil), http.StatusNotFound, "not_found", "nope")
-			e.expectError(e.do("POST", "/api/v1/models/alpha/versions/9/finalize", nil), http.StatusNotFound, "not_found", "")
-			e.expectError(e.do("GET", "/api/v1/models/alpha/versions/9/files/a.bin", nil), http.StatusNotFound, "not_found", "")
-			e.expectError(e.do("PUT", "/api/v1/models/alpha/versions/9/files/a.bin", []byte("x")), http.StatusNotFound, "not_found", "")
-			n := e.mustCreateVersion("alpha")
-			e.expectError(e.do("POST", fmt.Sprintf("/api/v1/models/alpha/versions/%d/finalize", n), nil), http.StatusPreconditionFailed, "precondition_failed", "no files")
-			e.expectError(e.do("GET", fmt.Sprintf("/api/v1/models/alpha/versions/%d/files/missing.bin", n), nil), http.StatusNotFound, "not_found", "")
+		}
+		var m struct {
+			Description string
+			Tags        map[string]string
+		}
+		e.expect(e.do("PATCH", "/api/v1/models/beta", map[string]any{"description": "changed"}), http.StatusOK, &m)
+		if m.Description != "changed" || m.Tags["team"] != "growth" {
+			t.Fatalf("patched = %+v", m)
+		}
+		e.expect(e.do("PATCH", "/api/v1/models/beta", map[string]any{"tags": map[string]string{"team": "risk"}}), http.StatusOK, &m)
+		if m.Description != "changed" || len(m.Tags) != 1 || m.Tags["team"] != "risk" {
+			t.Fatalf("patched tags = %+v", m)
+		}
+		if got := names("tag=team:risk"); got != "alpha,beta,gamma" {
+			t.Errorf("after patch: %q", got)
+		}
+		e.expectError(e.do("PATCH", "/api/v1/models/nope", map[string]any{"description": "x"}), http.StatusNotFound, "not_found", "nope")
+		e.expectError(e.do("DELETE", "/api/v1/models/nope", nil), http.StatusNotFound, "not_found", "nope")
+		e.expectError(e.do("POST", "/api/v1/models/nope/versions", map[string]any{}), http.StatusNotFound, "not_found", "nope")
+		e.expectError(e.do("GET", "/api/v1/models/alpha/versions/9", nil), http.StatusNotFound, "not_found", "")
+		e.expectError(e.do("GET", "/api/v1/models/alpha/versions/9/files", nil), http.StatusNotFound, "not_found", "")
+		e.expectError(e.do("GET", "/api/v1/models/nope/versions", nil), http.StatusNotFound, "not_found", "nope")
+		e.expectError(e.do("POST", "/api/v1/models/alpha/versions/9/finalize", nil), http.StatusNotFound, "not_found", "")
+		e.expectError(e.do("GET", "/api/v1/models/alpha/versions/9/files/a.bin", nil), http.StatusNotFound, "not_found", "")
+		e.expectError(e.do("PUT", "/api/v1/models/alpha/versions/9/files/a.bin", []byte("x")), http.StatusNotFound, "not_found", "")
+		n := e.mustCreateVersion("alpha")
+		e.expectError(e.do("POST", fmt.Sprintf("/api/v1/models/alpha/versions/%d/finalize", n), nil), http.StatusPreconditionFailed, "precondition_failed", "no files")
+		e.expectError(e.do("GET", fmt.Sprintf("/api/v1/models/alpha/versions/%d/files/missing.bin", n), nil), http.StatusNotFound, "not_found", "")
 
-			// Within a model, numbers only grow, one at a time.
-			n2 := e.mustCreateVersion("alpha")
-			if n2 != n+1 {
-				t.Fatalf("second version = %d, want %d", n2, n+1)
-			}
-			var vs []int
-			for range 3 {
-				vs = append(vs, e.mustCreateVersion("beta"))
-			}
-			sort.Ints(vs)
-			if fmt.Sprint(vs) != "[1 2 3]" {
-				t.Fatalf("beta versions %v", vs)
-			}
-		})
-	}
+		// Within a model, numbers only grow, one at a time.
+		n2 := e.mustCreateVersion("alpha")
+		if n2 != n+1 {
+			t.Fatalf("second version = %d, want %d", n2, n+1)
+		}
+		var vs []int
+		for range 3 {
+			vs = append(vs, e.mustCreateVersion("beta"))
+		}
+		sort.Ints(vs)
+		if fmt.Sprint(vs) != "[1 2 3]" {
+			t.Fatalf("beta versions %v", vs)
+		}
+	})
 }

@@ -82,6 +82,34 @@ func startEnv(t *testing.T, database, blobs string, extra ...string) *env {
 	return &env{t: t, srv: srv, token: token, logs: logs, http: hs, client: client, database: database, blobs: blobs, dataDir: dataDir}
 }
 
+// forEachBackend runs fn as one subtest per backend of testenv.Backends
+// (sqlite+fs, mysql+s3), each on a fresh Modelkeep on fresh stores.
+func forEachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Helper()
+	forEachBackendFlags(t, nil, fn)
+}
+
+// forEachBackendFlags is forEachBackend with extra serve flags.
+func forEachBackendFlags(t *testing.T, flags []string, fn func(t *testing.T, e *env)) {
+	t.Helper()
+	forEachBackendStores(t, func(t *testing.T, database, blobs string) {
+		fn(t, startEnv(t, database, blobs, flags...))
+	})
+}
+
+// forEachBackendStores runs fn as one subtest per backend with the
+// MODELKEEP_DATABASE and MODELKEEP_BLOBS values of fresh stores, for tests
+// that prepare the stores or start the server themselves.
+func forEachBackendStores(t *testing.T, fn func(t *testing.T, database, blobs string)) {
+	t.Helper()
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			database, blobs := b.New(t)
+			fn(t, database, blobs)
+		})
+	}
+}
+
 // as returns a copy of the env that sends token (or none, if "").
 func (e *env) as(token string) *env {
 	c := *e

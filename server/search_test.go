@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/modelkeep/modelkeep/internal/testenv"
 )
 
 // TestSearch drives filter and order_by through the API on each backend:
@@ -15,13 +13,9 @@ import (
 // list, and the 400s for a bad filter, a bad order and a token reused with
 // another filter.
 func TestSearch(t *testing.T) {
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			database, blobs := b.New(t)
-			e := startEnv(t, database, blobs)
-			testSearch(t, e)
-		})
-	}
+	forEachBackend(t, func(t *testing.T, e *env) {
+		testSearch(t, e)
+	})
 }
 
 func testSearch(t *testing.T, e *env) {

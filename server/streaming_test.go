@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/modelkeep/modelkeep/internal/testenv"
 )
 
 // heapPeak samples the heap while f runs and returns how far it grew above
@@ -66,44 +64,40 @@ func TestStreamingMemory(t *testing.T) {
 	}
 	const size = 256 << 20
 	const limit = 64 << 20
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			database, blobs := b.New(t)
-			e := startEnv(t, database, blobs)
-			e.mustCreateModel("big")
-			n := e.mustCreateVersion("big")
-			path := fmt.Sprintf("/api/v1/models/big/versions/%d/files/weights.bin", n)
-			digest := patternDigest(3, size)
+	forEachBackend(t, func(t *testing.T, e *env) {
+		e.mustCreateModel("big")
+		n := e.mustCreateVersion("big")
+		path := fmt.Sprintf("/api/v1/models/big/versions/%d/files/weights.bin", n)
+		digest := patternDigest(3, size)
 
-			grew := heapPeak(func() {
-				req, _ := http.NewRequest("PUT", e.http.URL+path, newPattern(3, size))
-				req.ContentLength = size
-				req.Header.Set("Authorization", "Bearer "+e.token)
-				req.Header.Set("X-Checksum-Sha256", digest)
-				e.expect(doRaw(t, e, req), http.StatusCreated, nil)
-			})
-			t.Logf("upload of %d MiB: heap grew by %.1f MiB", size>>20, float64(grew)/(1<<20))
-			if grew > limit {
-				t.Errorf("upload: heap grew by %d MiB, limit %d MiB", grew>>20, limit>>20)
-			}
-
-			var got string
-			grew = heapPeak(func() {
-				resp := e.do("GET", path, nil)
-				h := sha256.New()
-				io.Copy(h, resp.Body)
-				resp.Body.Close()
-				got = hex.EncodeToString(h.Sum(nil))
-			})
-			t.Logf("download of %d MiB: heap grew by %.1f MiB", size>>20, float64(grew)/(1<<20))
-			if grew > limit {
-				t.Errorf("download: heap grew by %d MiB, limit %d MiB", grew>>20, limit>>20)
-			}
-			if got != digest {
-				t.Fatalf("download digest %s, want %s", got, digest)
-			}
+		grew := heapPeak(func() {
+			req, _ := http.NewRequest("PUT", e.http.URL+path, newPattern(3, size))
+			req.ContentLength = size
+			req.Header.Set("Authorization", "Bearer "+e.token)
+			req.Header.Set("X-Checksum-Sha256", digest)
+			e.expect(doRaw(t, e, req), http.StatusCreated, nil)
 		})
-	}
+		t.Logf("upload of %d MiB: heap grew by %.1f MiB", size>>20, float64(grew)/(1<<20))
+		if grew > limit {
+			t.Errorf("upload: heap grew by %d MiB, limit %d MiB", grew>>20, limit>>20)
+		}
+
+		var got string
+		grew = heapPeak(func() {
+			resp := e.do("GET", path, nil)
+			h := sha256.New()
+			io.Copy(h, resp.Body)
+			resp.Body.Close()
+			got = hex.EncodeToString(h.Sum(nil))
+		})
+		t.Logf("download of %d MiB: heap grew by %.1f MiB", size>>20, float64(grew)/(1<<20))
+		if grew > limit {
+			t.Errorf("download: heap grew by %d MiB, limit %d MiB", grew>>20, limit>>20)
+		}
+		if got != digest {
+			t.Fatalf("download digest %s, want %s", got, digest)
+		}
+	})
 }
 
 func doRaw(t *testing.T, e *env, req *http.Request) *http.Response {

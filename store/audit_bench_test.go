@@ -1,19 +1,15 @@
 package store
 
 import (
-	"database/sql"
 	"fmt"
-	"net/url"
 	"os"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/modelkeep/modelkeep/audit"
-
-	gomysql "github.com/go-sql-driver/mysql"
-
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/audit"
+	"github.com/modelkeep/modelkeep/internal/testenv"
 )
 
 // benchDialects runs fn per dialect like forEachDialect, for benchmarks.
@@ -27,12 +23,7 @@ func benchDialects(b *testing.B, fn func(b *testing.B, s *Store)) {
 		fn(b, s)
 	})
 	b.Run("mysql", func(b *testing.B) {
-		base := os.Getenv(mysqlEnv)
-		if base == "" {
-			b.Skipf("%s not set", mysqlEnv)
-		}
-		dbURL := benchMySQLDatabase(b, base)
-		s, err := Open(b.Context(), Options{URL: dbURL})
+		s, err := Open(b.Context(), Options{URL: testenv.MySQLDatabase(b)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -118,32 +109,4 @@ func BenchmarkVerifyAudit(b *testing.B) {
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
-}
-
-// benchMySQLDatabase is newMySQLDatabase for a benchmark.
-func benchMySQLDatabase(b *testing.B, base string) string {
-	u, err := url.Parse(base)
-	if err != nil {
-		b.Fatal(err)
-	}
-	name := fmt.Sprintf("mk_bench_%d", time.Now().UnixNano())
-	u.Path = "/" + name
-	cfg, err := mysqlConfig(u.String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	cfg.DBName = ""
-	connector, err := gomysql.NewConnector(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	admin := sql.OpenDB(connector)
-	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		admin.Exec("DROP DATABASE IF EXISTS " + name)
-		admin.Close()
-	})
-	return u.String()
 }

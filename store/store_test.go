@@ -1,35 +1,24 @@
 package store
 
 import (
-	"context"
-	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/modelkeep/modelkeep/audit"
-
-	gomysql "github.com/go-sql-driver/mysql"
-
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/audit"
+	"github.com/modelkeep/modelkeep/internal/testenv"
 )
 
-// mysqlEnv names the variable that enables the MySQL runs of every store test:
-// mysql://user:pass@host:port/ of a server where the user may create
-// databases. Each test gets a fresh database, dropped afterwards.
-const mysqlEnv = "MODELKEEP_TEST_MYSQL_DSN"
-
 // forEachDialect runs fn as subtest "sqlite" (always) and "mysql" (when
-// MODELKEEP_TEST_MYSQL_DSN is set), handing it a function that returns the
-// URL of a fresh, empty database.
+// MODELKEEP_TEST_MYSQL_DSN is set: a server where the user may create
+// databases), handing it a function that returns the URL of a fresh, empty
+// database, dropped when the test ends.
 func forEachDialect(t *testing.T, fn func(t *testing.T, newURL func(t *testing.T) string)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
@@ -39,54 +28,9 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, newURL func(t *testing.T
 		})
 	})
 	t.Run("mysql", func(t *testing.T) {
-		base := os.Getenv(mysqlEnv)
-		if base == "" {
-			t.Skipf("%s not set (e.g. mysql://user:pass@127.0.0.1:3306/)", mysqlEnv)
-		}
-		fn(t, func(t *testing.T) string { return newMySQLDatabase(t, base) })
+		testenv.MySQLConfig(t) // skips, naming the variable, when it is unset
+		fn(t, func(t *testing.T) string { return testenv.MySQLDatabase(t) })
 	})
-}
-
-// newMySQLDatabase creates a database with a random name on the server of
-// base, drops it when the test ends and returns its mysql:// URL.
-func newMySQLDatabase(t *testing.T, base string) string {
-	t.Helper()
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("%s: %v", mysqlEnv, err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "mk_test_" + hex.EncodeToString(b[:])
-	u.Path = "/" + name
-	dbURL := u.String()
-
-	cfg, err := mysqlConfig(dbURL)
-	if err != nil {
-		t.Fatalf("%s: %v", mysqlEnv, err)
-	}
-	cfg.DBName = ""
-	admin := openMySQLAdmin(t, cfg)
-	ctx := context.Background()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-		admin.Close()
-	})
-	return dbURL
-}
-
-func openMySQLAdmin(t *testing.T, cfg *gomysql.Config) *sql.DB {
-	t.Helper()
-	connector, err := gomysql.NewConnector(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sql.OpenDB(connector)
 }
 
 // testClock is a clock for Options.Now that starts at a time with

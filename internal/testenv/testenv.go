@@ -1,6 +1,8 @@
 // Package testenv gives integration tests their backends: a fresh MySQL
 // database and a fresh S3 bucket per test (when the CI variables name a
 // server), and a TCP proxy that can cut a connection to simulate an outage.
+// It is the one place that reads the MODELKEEP_TEST_* variables: the store,
+// blob and server tests all get their databases and buckets from it.
 package testenv
 
 import (
@@ -31,23 +33,26 @@ const (
 	S3SecretVar = "MODELKEEP_TEST_S3_SECRET_KEY" //
 )
 
+// S3Region is the region the test buckets are made and addressed in.
+const S3Region = "us-east-1"
+
 // Backend is one combination of stores to run server tests on.
 type Backend struct {
 	Name string
 	// New returns the MODELKEEP_DATABASE and MODELKEEP_BLOBS values of a
 	// fresh, empty pair of stores, removed when the test ends. It skips the
 	// test, naming the variable, when the backend is not configured.
-	New func(t *testing.T) (database, blobs string)
+	New func(t testing.TB) (database, blobs string)
 }
 
 // Backends lists the embedded defaults (always) and the production pair.
 func Backends() []Backend {
 	return []Backend{
-		{Name: "sqlite+fs", New: func(t *testing.T) (string, string) {
+		{Name: "sqlite+fs", New: func(t testing.TB) (string, string) {
 			dir := t.TempDir()
 			return "sqlite:" + dir + "/modelkeep.db", "file:" + dir + "/blobs"
 		}},
-		{Name: "mysql+s3", New: func(t *testing.T) (string, string) {
+		{Name: "mysql+s3", New: func(t testing.TB) (string, string) {
 			return MySQLDatabase(t), S3Bucket(t)
 		}},
 	}
@@ -59,9 +64,9 @@ func randomSuffix() string {
 	return hex.EncodeToString(b[:])
 }
 
-// MySQLConfig parses the MODELKEEP_TEST_MYSQL_DSN value; it skips the test
-// when the variable is unset.
-func MySQLConfig(t testing.TB) *mysql.Config {
+// mysqlURL returns the MODELKEEP_TEST_MYSQL_DSN value, parsed; it skips the
+// test when the variable is unset.
+func mysqlURL(t testing.TB) *url.URL {
 	t.Helper()
 	raw := os.Getenv(MySQLVar)
 	if raw == "" {
@@ -71,6 +76,14 @@ func MySQLConfig(t testing.TB) *mysql.Config {
 	if err != nil || u.Scheme != "mysql" {
 		t.Fatalf("%s: want mysql://user:pass@host:port/", MySQLVar)
 	}
+	return u
+}
+
+// MySQLConfig parses the MODELKEEP_TEST_MYSQL_DSN value; it skips the test
+// when the variable is unset.
+func MySQLConfig(t testing.TB) *mysql.Config {
+	t.Helper()
+	u := mysqlURL(t)
 	cfg := mysql.NewConfig()
 	cfg.User = u.User.Username()
 	cfg.Passwd, _ = u.User.Password()
@@ -80,11 +93,13 @@ func MySQLConfig(t testing.TB) *mysql.Config {
 }
 
 // MySQLDatabase creates an empty database with a random mk_ name and returns
-// its mysql:// URL; the database is dropped when the test ends.
+// its mysql:// URL (the server's URL with the database as its path, query
+// kept); the database is dropped when the test ends. It skips the test when
+// MODELKEEP_TEST_MYSQL_DSN is unset.
 func MySQLDatabase(t testing.TB) string {
 	t.Helper()
-	cfg := MySQLConfig(t)
-	db, err := sql.Open("mysql", cfg.FormatDSN())
+	u := mysqlURL(t)
+	db, err := sql.Open("mysql", MySQLConfig(t).FormatDSN())
 	if err != nil {
 		t.Fatalf("open mysql: %v", err)
 	}
@@ -99,25 +114,79 @@ func MySQLDatabase(t testing.TB) string {
 		}
 		db.Close()
 	})
-	u := url.URL{Scheme: "mysql", User: url.UserPassword(cfg.User, cfg.Passwd), Host: cfg.Addr, Path: "/" + name}
+	u.Path, u.RawPath = "/"+name, ""
 	return u.String()
+}
+
+// S3Server is the S3-compatible server the MODELKEEP_TEST_S3_* variables
+// name.
+type S3Server struct {
+	Endpoint, AccessKey, SecretKey string
+}
+
+// S3 returns the test S3 server; it skips the test, naming the variables,
+// when MODELKEEP_TEST_S3_ENDPOINT is unset.
+func S3(t testing.TB) S3Server {
+	t.Helper()
+	endpoint := os.Getenv(S3Var)
+	if endpoint == "" {
+		t.Skipf("set %s, %s and %s to run S3 tests", S3Var, S3KeyVar, S3SecretVar)
+	}
+	return S3Server{Endpoint: endpoint, AccessKey: os.Getenv(S3KeyVar), SecretKey: os.Getenv(S3SecretVar)}
+}
+
+// Client is a plain SDK client for the server, for setting up and
+// inspecting buckets apart from the code under test.
+func (s S3Server) Client() *s3.Client {
+	return s3.New(s3.Options{
+		BaseEndpoint: aws.String(s.Endpoint),
+		Region:       S3Region,
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
+	})
+}
+
+// NewBucket creates an empty bucket with a random name and returns the
+// name. When the test ends the bucket is removed with its objects and any
+// multipart upload still open (see FailOnOpenUploads).
+func (s S3Server) NewBucket(t testing.TB) string {
+	t.Helper()
+	client := s.Client()
+	bucket := "mk-t-" + randomSuffix()
+	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
+		t.Fatalf("create bucket %s: %v", bucket, err)
+	}
+	t.Cleanup(func() { removeBucket(t, client, bucket) })
+	return bucket
+}
+
+// FailOnOpenUploads makes the test fail if a multipart upload is still open
+// in bucket when the test ends (a failed put must abort its own). Call it
+// after NewBucket, so that it runs before the bucket's removal.
+func (s S3Server) FailOnOpenUploads(t testing.TB, bucket string) {
+	t.Helper()
+	client := s.Client()
+	t.Cleanup(func() {
+		// t.Context is already cancelled when clean-ups run.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		uploads, err := client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &bucket})
+		if err != nil {
+			t.Errorf("list multipart uploads: %v", err)
+			return
+		}
+		for _, u := range uploads.Uploads {
+			t.Errorf("multipart upload for %q left open", aws.ToString(u.Key))
+		}
+	})
 }
 
 // S3Client returns a client for the test S3 server (skipping the test when
 // it is not configured) and its endpoint.
 func S3Client(t testing.TB) (*s3.Client, string) {
 	t.Helper()
-	endpoint := os.Getenv(S3Var)
-	if endpoint == "" {
-		t.Skipf("set %s, %s and %s to run S3 tests", S3Var, S3KeyVar, S3SecretVar)
-	}
-	client := s3.New(s3.Options{
-		BaseEndpoint: aws.String(endpoint),
-		Region:       "us-east-1",
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(os.Getenv(S3KeyVar), os.Getenv(S3SecretVar), ""),
-	})
-	return client, endpoint
+	s := S3(t)
+	return s.Client(), s.Endpoint
 }
 
 // S3Bucket creates an empty bucket with a random name, points the standard
@@ -133,24 +202,31 @@ func S3Bucket(t testing.TB) string {
 // a proxy in front of the server); "" keeps the real one.
 func S3BucketAt(t testing.TB, endpoint string) string {
 	t.Helper()
-	client, real := S3Client(t)
+	s := S3(t)
 	if endpoint == "" {
-		endpoint = real
+		endpoint = s.Endpoint
 	}
-	ctx := context.Background()
-	bucket := "mk-t-" + randomSuffix()
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
-		t.Fatalf("create bucket: %v", err)
-	}
-	t.Cleanup(func() { removeBucket(t, client, bucket) })
-	t.Setenv("AWS_ACCESS_KEY_ID", os.Getenv(S3KeyVar))
-	t.Setenv("AWS_SECRET_ACCESS_KEY", os.Getenv(S3SecretVar))
-	t.Setenv("AWS_REGION", "us-east-1")
-	return fmt.Sprintf("s3://%s?endpoint=%s&region=us-east-1&path_style=true", bucket, url.QueryEscape(endpoint))
+	bucket := s.NewBucket(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", s.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s.SecretKey)
+	t.Setenv("AWS_REGION", S3Region)
+	return fmt.Sprintf("s3://%s?endpoint=%s&region=%s&path_style=true", bucket, url.QueryEscape(endpoint), S3Region)
 }
 
+// removeBucket aborts the bucket's open multipart uploads, deletes its
+// objects and then the bucket.
 func removeBucket(t testing.TB, client *s3.Client, bucket string) {
-	ctx := context.Background()
+	// t.Context is already cancelled when clean-ups run.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	uploads, err := client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: &bucket})
+	if err != nil {
+		t.Errorf("list multipart uploads of %s: %v", bucket, err)
+	} else {
+		for _, u := range uploads.Uploads {
+			_, _ = client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: u.Key, UploadId: u.UploadId})
+		}
+	}
 	p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: &bucket})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)

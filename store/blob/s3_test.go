@@ -3,114 +3,44 @@ package blob_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/internal/testenv"
 	"github.com/modelkeep/modelkeep/store/blob"
 	"github.com/modelkeep/modelkeep/store/blob/blobtest"
 )
 
-// s3Env is the S3-compatible server the tests run against, from
-// MODELKEEP_TEST_S3_ENDPOINT, _ACCESS_KEY and _SECRET_KEY.
-type s3Env struct {
-	endpoint, accessKey, secretKey string
-}
+const s3Region = testenv.S3Region
 
-const s3Region = "us-east-1"
-
-func testS3Env(tb testing.TB) s3Env {
+// newBucket creates a bucket on the test S3 server that is removed, with
+// all its objects, when the test ends. The clean-up also fails the test if
+// any multipart upload is still open: failed puts must abort theirs.
+func newBucket(tb testing.TB, srv testenv.S3Server) string {
 	tb.Helper()
-	e := s3Env{
-		endpoint:  os.Getenv("MODELKEEP_TEST_S3_ENDPOINT"),
-		accessKey: os.Getenv("MODELKEEP_TEST_S3_ACCESS_KEY"),
-		secretKey: os.Getenv("MODELKEEP_TEST_S3_SECRET_KEY"),
-	}
-	if e.endpoint == "" {
-		tb.Skip("MODELKEEP_TEST_S3_ENDPOINT is not set (also set MODELKEEP_TEST_S3_ACCESS_KEY, MODELKEEP_TEST_S3_SECRET_KEY)")
-	}
-	return e
-}
-
-// adminClient is a plain SDK client for bucket set-up and inspection, kept
-// apart from the code under test.
-func (e s3Env) adminClient() *s3.Client {
-	return s3.New(s3.Options{
-		Region:       s3Region,
-		BaseEndpoint: aws.String(e.endpoint),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider(e.accessKey, e.secretKey, ""),
-	})
-}
-
-// newBucket creates a bucket with a random name and removes it, with all its
-// objects, when the test ends. The clean-up also fails the test if any
-// multipart upload is still open: failed puts must abort theirs.
-func (e s3Env) newBucket(tb testing.TB) string {
-	tb.Helper()
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	bucket := "modelkeep-test-" + hex.EncodeToString(b[:])
-	client := e.adminClient()
-	if _, err := client.CreateBucket(tb.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		tb.Fatalf("create bucket %s: %v", bucket, err)
-	}
-	tb.Cleanup(func() {
-		// t.Context is already cancelled when clean-ups run.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		uploads, err := client.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String(bucket)})
-		if err != nil {
-			tb.Errorf("list multipart uploads: %v", err)
-		} else {
-			for _, u := range uploads.Uploads {
-				tb.Errorf("multipart upload for %q left open", aws.ToString(u.Key))
-				_, _ = client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-					Bucket: aws.String(bucket), Key: u.Key, UploadId: u.UploadId,
-				})
-			}
-		}
-		pages := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
-		for pages.HasMorePages() {
-			page, err := pages.NextPage(ctx)
-			if err != nil {
-				tb.Errorf("list objects: %v", err)
-				break
-			}
-			for _, o := range page.Contents {
-				if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: o.Key}); err != nil {
-					tb.Errorf("delete %q: %v", aws.ToString(o.Key), err)
-				}
-			}
-		}
-		if _, err := client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)}); err != nil {
-			tb.Errorf("delete bucket %s: %v", bucket, err)
-		}
-	})
+	bucket := srv.NewBucket(tb)
+	srv.FailOnOpenUploads(tb, bucket)
 	return bucket
 }
 
-func (e s3Env) newStore(tb testing.TB, bucket string) *blob.S3 {
+func newS3Store(tb testing.TB, srv testenv.S3Server, bucket string) *blob.S3 {
 	tb.Helper()
 	s, err := blob.NewS3(tb.Context(), blob.S3Options{
 		Bucket:    bucket,
-		Endpoint:  e.endpoint,
+		Endpoint:  srv.Endpoint,
 		Region:    s3Region,
 		PathStyle: true,
-		AccessKey: e.accessKey,
-		SecretKey: e.secretKey,
+		AccessKey: srv.AccessKey,
+		SecretKey: srv.SecretKey,
 	})
 	if err != nil {
 		tb.Fatalf("NewS3: %v", err)
@@ -119,15 +49,14 @@ func (e s3Env) newStore(tb testing.TB, bucket string) *blob.S3 {
 }
 
 func TestS3(t *testing.T) {
-	env := testS3Env(t)
+	srv := testenv.S3(t)
 	blobtest.Run(t, func(t *testing.T) modelkeep.BlobStore {
-		return env.newStore(t, env.newBucket(t))
+		return newS3Store(t, srv, newBucket(t, srv))
 	})
 }
 
 func TestS3MissingBucket(t *testing.T) {
-	env := testS3Env(t)
-	s := env.newStore(t, "modelkeep-test-no-such-bucket")
+	s := newS3Store(t, testenv.S3(t), "modelkeep-test-no-such-bucket")
 	if err := s.Ping(t.Context()); !errors.Is(err, modelkeep.ErrUnavailable) {
 		t.Errorf("Ping = %v, want ErrUnavailable", err)
 	}
@@ -135,11 +64,7 @@ func TestS3MissingBucket(t *testing.T) {
 
 // The MODELKEEP_BLOBS form takes its credentials from the AWS chain.
 func TestOpenS3Spec(t *testing.T) {
-	env := testS3Env(t)
-	bucket := env.newBucket(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", env.accessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", env.secretKey)
-	spec := "s3://" + bucket + "?endpoint=" + url.QueryEscape(env.endpoint) + "&region=us-east-1&path_style=true"
+	spec := testenv.S3Bucket(t) // and the AWS_* variables for it
 	s, err := blob.Open(t.Context(), spec, t.TempDir())
 	if err != nil {
 		t.Fatalf("Open(%q): %v", spec, err)
@@ -158,8 +83,8 @@ func TestOpenS3Spec(t *testing.T) {
 // A reader opened before an overwrite must not splice the new object's bytes
 // onto the old one's.
 func TestS3ReaderPinnedToVersion(t *testing.T) {
-	env := testS3Env(t)
-	s := env.newStore(t, env.newBucket(t))
+	srv := testenv.S3(t)
+	s := newS3Store(t, srv, newBucket(t, srv))
 	if _, err := s.Put(t.Context(), "k", strings.NewReader("old content"), -1); err != nil {
 		t.Fatal(err)
 	}
@@ -316,9 +241,9 @@ func TestS3PresignGet(t *testing.T) {
 // with the MODELKEEP_TEST_S3_* variables set, e.g. -bench S3Put -benchtime 3x;
 // call sync between runs, as the server's disk write-back dominates variance.
 func BenchmarkS3Put(b *testing.B) {
-	env := testS3Env(b)
-	bucket := env.newBucket(b)
-	s := env.newStore(b, bucket)
+	srv := testenv.S3(b)
+	bucket := newBucket(b, srv)
+	s := newS3Store(b, srv, bucket)
 	const size = 256 << 20
 	b.Run("Put", func(b *testing.B) {
 		b.SetBytes(size)
@@ -330,7 +255,7 @@ func BenchmarkS3Put(b *testing.B) {
 	})
 	b.Run("PutObject", func(b *testing.B) {
 		data := make([]byte, size)
-		client := env.adminClient()
+		client := srv.Client()
 		b.SetBytes(size)
 		for b.Loop() {
 			_, err := client.PutObject(b.Context(), &s3.PutObjectInput{
