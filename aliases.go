@@ -25,7 +25,7 @@ func (s *Service) SetAlias(ctx context.Context, model, alias string, number int)
 	if err := ValidateName("alias", alias); err != nil {
 		return Alias{}, nil, err
 	}
-	a := Alias{Model: model, Name: alias, Version: number, UpdatedBy: actorName(ctx), UpdatedAt: s.Now()}
+	a := Alias{Model: model, Name: alias, Version: number, UpdatedBy: ActorName(ctx), UpdatedAt: s.Now()}
 	var previous *int
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
 		if err := s.checkProtectedAlias(ctx, tx, model, alias); err != nil {
@@ -41,11 +41,11 @@ func (s *Service) SetAlias(ctx context.Context, model, alias string, number int)
 		if previous, err = tx.SetAlias(ctx, a); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, "alias.set", modelResource(model)+"/aliases/"+alias, map[string]any{
+		return s.record(ctx, tx, "alias.set", ModelResource(model)+"/aliases/"+alias, map[string]any{
 			"version": number, "previous_version": previous})
 	})
 	if errors.Is(err, ErrForbidden) {
-		s.RecordDenied(ctx, "setAlias", modelResource(model)+"/aliases/"+alias, err.Error())
+		s.RecordDenied(ctx, "setAlias", ModelResource(model)+"/aliases/"+alias, err.Error())
 	}
 	return a, previous, err
 }
@@ -96,10 +96,10 @@ func (s *Service) DeleteAlias(ctx context.Context, model, alias string) error {
 		if err := tx.DeleteAlias(ctx, model, alias); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, "alias.delete", modelResource(model)+"/aliases/"+alias, map[string]any{"version": a.Version})
+		return s.record(ctx, tx, "alias.delete", ModelResource(model)+"/aliases/"+alias, map[string]any{"version": a.Version})
 	})
 	if errors.Is(err, ErrForbidden) {
-		s.RecordDenied(ctx, "deleteAlias", modelResource(model)+"/aliases/"+alias, err.Error())
+		s.RecordDenied(ctx, "deleteAlias", ModelResource(model)+"/aliases/"+alias, err.Error())
 	}
 	return err
 }

@@ -47,9 +47,9 @@ func NewAuditLog(store AuditStore, opts AuditLogOptions) *AuditLog {
 // clock is the audit log's time, at the precision the databases keep.
 func (l *AuditLog) clock() time.Time { return l.now().UTC().Truncate(time.Microsecond) }
 
-// auditAppender is where an event goes: the store inside a use case's
+// AuditAppender is where an event goes: the store inside a use case's
 // transaction, or the store itself (an append is a transaction of its own).
-type auditAppender interface {
+type AuditAppender interface {
 	AppendAudit(ctx context.Context, e audit.Event) (audit.Event, error)
 }
 
@@ -57,29 +57,36 @@ type auditAppender interface {
 // success), refused approvals and denied calls (outcome denied) alike: who
 // (ctx's actor), from which request, what, on what, and the details, which
 // the store brings into RFC 8785 form as it hashes them (audit.Event.Normalize).
-func (l *AuditLog) append(ctx context.Context, to auditAppender, outcome, action, resource string, details map[string]any) error {
+func (l *AuditLog) append(ctx context.Context, to AuditAppender, outcome, action, resource string, details map[string]any) (int64, error) {
 	raw := json.RawMessage("{}")
 	if details != nil {
 		var err error
 		if raw, err = json.Marshal(details); err != nil {
-			return fmt.Errorf("encode audit details of %s: %w", action, err)
+			return 0, fmt.Errorf("encode audit details of %s: %w", action, err)
 		}
 	}
 	ri := RequestInfoFrom(ctx)
-	_, err := to.AppendAudit(ctx, audit.Event{
-		Time: l.clock(), Actor: actorName(ctx), Action: action, Resource: resource, Outcome: outcome,
+	e, err := to.AppendAudit(ctx, audit.Event{
+		Time: l.clock(), Actor: ActorName(ctx), Action: action, Resource: resource, Outcome: outcome,
 		RequestID: ri.RequestID, RemoteAddr: ri.RemoteAddr, Details: raw,
 	})
 	if err != nil {
-		return fmt.Errorf("append audit event %s: %w", action, err)
+		return 0, fmt.Errorf("append audit event %s: %w", action, err)
 	}
-	return nil
+	return e.Seq, nil
 }
 
 // record appends the success event of a change in tx, the change's own
 // transaction: if the change commits, its event exists, and if it rolls
 // back, neither does.
-func (l *AuditLog) record(ctx context.Context, tx auditAppender, action, resource string, details map[string]any) error {
+func (l *AuditLog) record(ctx context.Context, tx AuditAppender, action, resource string, details map[string]any) error {
+	_, err := l.append(ctx, tx, audit.OutcomeSuccess, action, resource, details)
+	return err
+}
+
+// Record is record for the use cases of other packages (compliance):
+// it returns the event's seq, which they keep as the audit event id.
+func (l *AuditLog) Record(ctx context.Context, tx AuditAppender, action, resource string, details map[string]any) (int64, error) {
 	return l.append(ctx, tx, audit.OutcomeSuccess, action, resource, details)
 }
 
@@ -87,13 +94,19 @@ func (l *AuditLog) record(ctx context.Context, tx auditAppender, action, resourc
 // of its own (the call itself changes nothing). Failing to record it is
 // logged, not returned: the caller is refused either way.
 func (l *AuditLog) recordRefusal(ctx context.Context, action, resource string, details map[string]any) {
-	if err := l.append(ctx, l.store, audit.OutcomeDenied, action, resource, details); err != nil {
+	if _, err := l.append(ctx, l.store, audit.OutcomeDenied, action, resource, details); err != nil {
 		l.logger.WarnContext(ctx, "record refusal in the audit log", "err", err)
 	}
 }
 
 // ActionAccessDenied records a call refused for lack of rights (HTTP 403).
 const ActionAccessDenied = "access.denied"
+
+// RecordRefusal records a call refused for another reason than rights (a
+// gate that failed), with details saying why.
+func (l *AuditLog) RecordRefusal(ctx context.Context, action, resource string, details map[string]any) {
+	l.recordRefusal(ctx, action, resource, details)
+}
 
 // RecordDenied records a call refused for lack of rights: the operation,
 // what it was on, and why.
@@ -116,7 +129,9 @@ func clipResource(r string) string {
 	return string(runes[:maxAuditResource-1]) + "…"
 }
 
-func actorName(ctx context.Context) string {
+// ActorName is the subject of ctx's actor, as audit events and records
+// name who did something ("anonymous" without one).
+func ActorName(ctx context.Context) string {
 	if a, ok := ActorFrom(ctx); ok && a.Subject != "" {
 		return a.Subject
 	}

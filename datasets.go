@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // Dataset is one version of a dataset, registered so that model versions
@@ -67,47 +65,6 @@ type DatasetDetail struct {
 	UsedBy []DatasetUse
 	// UsedByNextPageToken continues UsedBy ("" on its last page).
 	UsedByNextPageToken string
-}
-
-// Run is a training run: the code and environment that produced one or more
-// versions. Its ID is the source.run_id the versions name.
-type Run struct {
-	ID          string
-	GitCommit   string
-	CodeURI     string
-	Parameters  map[string]string
-	Environment RunEnvironment
-	CreatedBy   string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-}
-
-// RunEnvironment is what a run ran on: framework and library versions and
-// the hardware, so that a result can be reproduced (EU AI Act Annex IV 2(b)).
-type RunEnvironment struct {
-	Framework        string            // e.g. pytorch
-	FrameworkVersion string            // e.g. 2.5.1
-	Libraries        map[string]string // name -> version
-	Hardware         string            // e.g. 8x NVIDIA A100 80GB
-}
-
-// IsZero reports whether nothing is known about the environment.
-func (e RunEnvironment) IsZero() bool {
-	return e.Framework == "" && e.FrameworkVersion == "" && len(e.Libraries) == 0 && e.Hardware == ""
-}
-
-// Equal reports whether two environments say the same (nil and empty
-// library maps are equal).
-func (e RunEnvironment) Equal(o RunEnvironment) bool {
-	return e.Framework == o.Framework && e.FrameworkVersion == o.FrameworkVersion &&
-		e.Hardware == o.Hardware && maps.Equal(e.Libraries, o.Libraries)
-}
-
-// RunDetails is what a version's creator may tell about the run of its
-// source.run_id beyond the commit and code URI.
-type RunDetails struct {
-	Parameters  map[string]string
-	Environment RunEnvironment
 }
 
 // Limits on dataset and run records.
@@ -220,75 +177,6 @@ func sizeText(n int64) string {
 	return fmt.Sprint(n)
 }
 
-// validate checks what a version's creator tells about its run.
-func (r RunDetails) validate() error {
-	if err := ValidateTags("run.parameters", r.Parameters, MaxParams, MaxParamValueLen); err != nil {
-		return err
-	}
-	e := r.Environment
-	if len(e.Libraries) > MaxLibraries {
-		return Errorf(ErrInvalid, "run.environment.libraries: at most %d entries", MaxLibraries)
-	}
-	for k, v := range e.Libraries {
-		if k == "" || len(k) > 128 || len(v) > 128 {
-			return Errorf(ErrInvalid, "run.environment.libraries: %q: names and versions of 1 to 128 bytes", k)
-		}
-	}
-	for name, v := range map[string]string{"framework": e.Framework, "framework_version": e.FrameworkVersion, "hardware": e.Hardware} {
-		if len(v) > MaxEnvFieldLen {
-			return Errorf(ErrInvalid, "run.environment.%s is longer than %d bytes", name, MaxEnvFieldLen)
-		}
-	}
-	return nil
-}
-
-// ValidateRunID checks a run id: 1 to 256 bytes, no control characters.
-func ValidateRunID(id string) error {
-	if id == "" || len(id) > MaxRunIDLen || strings.ContainsFunc(id, unicode.IsControl) {
-		return Errorf(ErrInvalid, "invalid run id %q: 1 to %d bytes without control characters", id, MaxRunIDLen)
-	}
-	return nil
-}
-
-// reconcileRun decides how a version's account of its run meets the stored
-// run: what both tell must agree (a run has one commit, one set of
-// parameters, one environment), what only the new one tells is filled in.
-func reconcileRun(stored, in Run) (fill Run, changed bool, err error) {
-	fill = Run{ID: stored.ID}
-	conflict := func(field string) error {
-		return Errorf(ErrConflict, "run %q is registered with another %s", stored.ID, field)
-	}
-	switch {
-	case in.GitCommit == "" || in.GitCommit == stored.GitCommit:
-	case stored.GitCommit == "":
-		fill.GitCommit, changed = in.GitCommit, true
-	default:
-		return Run{}, false, conflict("git_commit")
-	}
-	switch {
-	case in.CodeURI == "" || in.CodeURI == stored.CodeURI:
-	case stored.CodeURI == "":
-		fill.CodeURI, changed = in.CodeURI, true
-	default:
-		return Run{}, false, conflict("code_uri")
-	}
-	switch {
-	case len(in.Parameters) == 0 || maps.Equal(in.Parameters, stored.Parameters):
-	case len(stored.Parameters) == 0:
-		fill.Parameters, changed = in.Parameters, true
-	default:
-		return Run{}, false, conflict("parameters")
-	}
-	switch {
-	case in.Environment.IsZero() || in.Environment.Equal(stored.Environment):
-	case stored.Environment.IsZero():
-		fill.Environment, changed = in.Environment, true
-	default:
-		return Run{}, false, conflict("environment")
-	}
-	return fill, changed, nil
-}
-
 // ensureDataset creates the dataset record of d or reconciles d with the
 // stored one (see reconcileDataset), in tx. It reports whether it created
 // the record.
@@ -316,27 +204,6 @@ func ensureDataset(ctx context.Context, tx MetaStore, d Dataset, strict bool) (c
 	return false, tx.FillDataset(ctx, fill)
 }
 
-// ensureRun is ensureDataset for runs.
-func ensureRun(ctx context.Context, tx MetaStore, r Run) error {
-	stored, err := tx.GetRun(ctx, r.ID)
-	if errors.Is(err, ErrNotFound) {
-		err = tx.CreateRun(ctx, r)
-		if err == nil || !errors.Is(err, ErrConflict) {
-			return err
-		}
-		stored, err = tx.GetRun(ctx, r.ID)
-	}
-	if err != nil {
-		return err
-	}
-	fill, changed, err := reconcileRun(stored, r)
-	if err != nil || !changed {
-		return err
-	}
-	fill.UpdatedAt = r.UpdatedAt
-	return tx.FillRun(ctx, fill)
-}
-
 // RegisterDataset records a dataset version. Registering the same name and
 // version again is idempotent when it tells the same: fields it leaves out
 // are kept, fields the record lacks are added, a field it sets otherwise
@@ -348,7 +215,7 @@ func (s *Service) RegisterDataset(ctx context.Context, d Dataset) (Dataset, bool
 		return Dataset{}, false, err
 	}
 	now := s.Now()
-	d.CreatedBy, d.CreatedAt, d.UpdatedAt = actorName(ctx), now, now
+	d.CreatedBy, d.CreatedAt, d.UpdatedAt = ActorName(ctx), now, now
 	var (
 		out     Dataset
 		created bool
@@ -462,12 +329,4 @@ func (s *Service) ListDatasets(ctx context.Context, in ListDatasetsInput) ([]Dat
 	}
 	ds, next := endPage(ds, limit, func(d Dataset) pageCursor { return pageCursor{Name: d.Name + "@" + d.Version} })
 	return ds, next, nil
-}
-
-// GetRun reads a training run.
-func (s *Service) GetRun(ctx context.Context, id string) (Run, error) {
-	if err := ValidateRunID(id); err != nil {
-		return Run{}, err
-	}
-	return s.meta.GetRun(ctx, id)
 }

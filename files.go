@@ -97,7 +97,7 @@ func (s *Service) PutFile(ctx context.Context, in PutFileInput) (File, error) {
 		if replaced != nil {
 			details["replaced_sha256"] = replaced.SHA256
 		}
-		return s.record(ctx, tx, "file.upload", versionResource(in.Model, in.Version), details)
+		return s.record(ctx, tx, "file.upload", VersionResource(in.Model, in.Version), details)
 	})
 	if err != nil {
 		s.deleteBlob(key)
@@ -186,11 +186,11 @@ func (s *Service) DownloadFile(ctx context.Context, in DownloadInput) (Download,
 		if redirect {
 			action = "file.presign"
 		}
-		return s.record(ctx, tx, action, versionResource(in.Model, in.Version), map[string]any{
+		return s.record(ctx, tx, action, VersionResource(in.Model, in.Version), map[string]any{
 			"path": f.Path, "sha256": f.SHA256, "size": f.Size})
 	})
 	if errors.Is(err, ErrForbidden) {
-		s.RecordDenied(ctx, "downloadFile", versionResource(in.Model, in.Version), err.Error())
+		s.RecordDenied(ctx, "downloadFile", VersionResource(in.Model, in.Version), err.Error())
 	}
 	if err != nil {
 		return Download{}, err

@@ -58,7 +58,7 @@ func (s *Service) RecordDeployment(ctx context.Context, model string, number int
 	}
 	d := Deployment{
 		ID: randomID(), Model: model, Version: number, Environment: in.Environment, Strategy: in.Strategy,
-		TrafficPercent: traffic, Replaces: in.Replaces, DeployedBy: actorName(ctx), DeployedAt: s.Now(),
+		TrafficPercent: traffic, Replaces: in.Replaces, DeployedBy: ActorName(ctx), DeployedAt: s.Now(),
 	}
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
 		v, err := tx.GetVersion(ctx, model, number)
@@ -90,7 +90,7 @@ func (s *Service) RecordDeployment(ctx context.Context, model string, number int
 		if err := tx.AddLineage(ctx, []LineageLink{{From: VersionNode(model, number), To: DeploymentNode(d.ID), Relation: RelationDeployedTo}}); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, "deployment.record", versionResource(model, number), map[string]any{
+		return s.record(ctx, tx, "deployment.record", VersionResource(model, number), map[string]any{
 			"deployment": d.ID, "environment": d.Environment, "strategy": d.Strategy,
 			"traffic_percent": d.TrafficPercent, "replaces": d.Replaces, "ended": ended,
 			"manifest_digest": v.ManifestDigest})

@@ -29,6 +29,11 @@ const (
 	RelationFineTunedFrom = "fine_tuned_from"
 	RelationDistilledFrom = "distilled_from"
 	RelationDeployedTo    = "deployed_to"
+	// RelationTestedIn links a version to a run that tested it
+	// (evaluation, robustness, fairness, security); RelationMonitoredIn a
+	// deployment to a run that watched it.
+	RelationTestedIn    = "tested_in"
+	RelationMonitoredIn = "monitored_in"
 )
 
 // ParentRelations are the ways a version can come from its parent;
@@ -236,7 +241,7 @@ func (s *Service) checkParentScope(ctx context.Context, model string, in CreateV
 		return nil
 	}
 	reason := fmt.Sprintf("the token is not valid for the parent's model %q", in.Parent.Model)
-	s.RecordDenied(ctx, "createVersion", modelResource(model), reason)
+	s.RecordDenied(ctx, "createVersion", ModelResource(model), reason)
 	return Errorf(ErrForbidden, "%s", reason)
 }
 
@@ -250,12 +255,14 @@ func (s *Service) recordVersionLineage(ctx context.Context, tx MetaStore, v Vers
 	var links []LineageLink
 	var run *LineageRef
 	if id := in.Source.RunID; id != "" {
-		r := Run{ID: id, GitCommit: in.Source.GitCommit, CodeURI: in.Source.CodeURI,
+		// The run of source.run_id is the training run that produced the
+		// version: one registered as another kind is a conflict.
+		r := Run{ID: id, Kind: RunTraining, GitCommit: in.Source.GitCommit, CodeURI: in.Source.CodeURI, TriggeredBy: v.CreatedBy,
 			CreatedBy: v.CreatedBy, CreatedAt: v.CreatedAt, UpdatedAt: v.CreatedAt}
 		if in.Run != nil {
 			r.Parameters, r.Environment = in.Run.Parameters, in.Run.Environment
 		}
-		if err := ensureRun(ctx, tx, r); err != nil {
+		if _, err := ensureRun(ctx, tx, r); err != nil {
 			return err
 		}
 		ref := RunNode(id)

@@ -2,6 +2,7 @@ package modelkeep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -18,8 +19,12 @@ type Metric struct {
 	Dataset     string
 	Split       string // training, validation, test, evaluation, production, ...
 	Environment string // for production monitoring
-	Timestamp   time.Time
-	RecordedBy  string
+	// RunID is the run that produced the point, DatasetVersion the version
+	// of Dataset it was measured on ("" when not told).
+	RunID          string
+	DatasetVersion string
+	Timestamp      time.Time
+	RecordedBy     string
 	// Seq is the point's place in the order of recording, set when the
 	// store lists points (0 otherwise): the last tie-breaker of the list
 	// order, which page tokens carry. It is not shown.
@@ -39,7 +44,7 @@ func (s *Service) LogMetrics(ctx context.Context, model string, number int, metr
 		return nil, Errorf(ErrInvalid, "send 1 to %d metrics", MaxMetricsPerCall)
 	}
 	now := s.Now()
-	keys := map[string]bool{}
+	keys, runs := map[string]bool{}, map[string]bool{}
 	for i := range metrics {
 		m := &metrics[i]
 		if err := ValidateMetricKey(fmt.Sprintf("metrics[%d].key", i), m.Key); err != nil {
@@ -53,25 +58,61 @@ func (s *Service) LogMetrics(ctx context.Context, model string, number int, metr
 		case len(m.Dataset) > 255 || len(m.Split) > 64 || len(m.Environment) > 128:
 			return nil, Errorf(ErrInvalid, "metrics[%d]: dataset, split or environment too long", i)
 		}
+		if err := checkMetricSource(i, *m); err != nil {
+			return nil, err
+		}
 		if m.Timestamp.IsZero() {
 			m.Timestamp = now
 		}
 		m.Timestamp = m.Timestamp.UTC().Truncate(time.Microsecond)
-		m.RecordedBy = actorName(ctx)
+		m.RecordedBy = ActorName(ctx)
 		keys[m.Key] = true
+		if m.RunID != "" {
+			runs[m.RunID] = true
+		}
 	}
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		for _, id := range slices.Sorted(maps.Keys(runs)) {
+			if _, err := tx.GetRun(ctx, id); errors.Is(err, ErrNotFound) {
+				return Errorf(ErrInvalid, "run_id: run %q is not registered (POST /api/v1/runs)", id)
+			} else if err != nil {
+				return err
+			}
+		}
 		// AddMetrics says ErrNotFound for a missing model or version.
 		if err := tx.AddMetrics(ctx, model, number, metrics); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, "metrics.log", versionResource(model, number), map[string]any{
-			"count": len(metrics), "keys": slices.Sorted(maps.Keys(keys))})
+		details := map[string]any{"count": len(metrics), "keys": slices.Sorted(maps.Keys(keys))}
+		if len(runs) > 0 {
+			details["runs"] = slices.Sorted(maps.Keys(runs))
+		}
+		return s.record(ctx, tx, "metrics.log", VersionResource(model, number), details)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return metrics, nil
+}
+
+// checkMetricSource checks what a point says of where it came from: a run
+// id and a dataset version, both optional, the version only with its
+// dataset.
+func checkMetricSource(i int, m Metric) error {
+	if m.RunID != "" {
+		if err := ValidateRunID(m.RunID); err != nil {
+			return Errorf(ErrInvalid, "metrics[%d]: %w", i, err)
+		}
+	}
+	if m.DatasetVersion != "" {
+		if m.Dataset == "" {
+			return Errorf(ErrInvalid, "metrics[%d]: dataset_version needs its dataset", i)
+		}
+		if err := ValidateDatasetVersion(m.DatasetVersion); err != nil {
+			return Errorf(ErrInvalid, "metrics[%d]: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // ListMetricsInput selects and pages a version's metric points.

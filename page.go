@@ -133,3 +133,26 @@ func microTime(us int64) (time.Time, error) {
 	}
 	return cursorTime(us)
 }
+
+// TimedPage is where a page of a list ordered by time, newest first, and
+// then by id starts: for the use cases of other packages (compliance).
+type TimedPage struct {
+	Limit    int
+	Before   time.Time // zero on the first page
+	BeforeID string
+}
+
+// StartTimedPage checks a page size and token of such a list.
+func StartTimedPage(size int, token string) (TimedPage, error) {
+	limit, before, beforeID, err := startTimedPage(size, token)
+	return TimedPage{Limit: limit, Before: before, BeforeID: beforeID}, err
+}
+
+// EndTimedPage trims items fetched with limit+1 and makes the next page's
+// token from the last item kept, whose id and time key gives.
+func EndTimedPage[T any](items []T, limit int, key func(T) (string, time.Time)) ([]T, string) {
+	return endPage(items, limit, func(it T) pageCursor {
+		id, at := key(it)
+		return pageCursor{Name: id, Time: at.UnixMicro()}
+	})
+}

@@ -20,8 +20,11 @@ type Policy struct {
 	MetricGates  []MetricGate
 	// ProtectedAliases may be moved by approvers (and admins) only.
 	ProtectedAliases []string
-	UpdatedBy        string
-	UpdatedAt        time.Time
+	// RequireEvidence holds an approval into production until the version's
+	// EU AI Act evidence covers every applicable requirement (EvidenceGate).
+	RequireEvidence bool
+	UpdatedBy       string
+	UpdatedAt       time.Time
 }
 
 // Validate checks a policy's values.
@@ -73,7 +76,7 @@ func (s *Service) PutPolicy(ctx context.Context, model string, p Policy) (Policy
 	if err := p.Validate(); err != nil {
 		return Policy{}, err
 	}
-	p.UpdatedBy, p.UpdatedAt = actorName(ctx), s.Now()
+	p.UpdatedBy, p.UpdatedAt = ActorName(ctx), s.Now()
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
 		if _, err := tx.GetModel(ctx, model); err != nil {
 			return err
@@ -85,7 +88,7 @@ func (s *Service) PutPolicy(ctx context.Context, model string, p Policy) (Policy
 		if err := tx.PutPolicy(ctx, model, p); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, "policy.update", modelResource(model), map[string]any{
+		return s.record(ctx, tx, "policy.update", ModelResource(model), map[string]any{
 			"before": policyDetails(before), "after": policyDetails(p)})
 	})
 	return p, err
@@ -93,5 +96,5 @@ func (s *Service) PutPolicy(ctx context.Context, model string, p Policy) (Policy
 
 func policyDetails(p Policy) map[string]any {
 	return map[string]any{"required_approvals": p.RequiredApprovals, "required_tags": p.RequiredTags,
-		"metric_gates": p.MetricGates, "protected_aliases": p.ProtectedAliases}
+		"metric_gates": p.MetricGates, "protected_aliases": p.ProtectedAliases, "require_evidence": p.RequireEvidence}
 }

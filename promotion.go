@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -158,7 +159,7 @@ func (s *Service) RequestTransition(ctx context.Context, model string, number in
 		required := RequiredApprovals(to, p)
 		t := Transition{
 			ID: randomID(), Model: model, Version: number, From: v.Stage, To: to, Status: TransitionPending,
-			Comment: comment, RequestedBy: actorName(ctx), RequestedAt: s.Now(),
+			Comment: comment, RequestedBy: ActorName(ctx), RequestedAt: s.Now(),
 			ManifestDigest: v.ManifestDigest, RequiredApprovals: required,
 		}
 		if err := tx.CreateTransition(ctx, t); err != nil {
@@ -210,7 +211,7 @@ func (s *Service) execute(ctx context.Context, tx MetaStore, t Transition, comme
 			if err := tx.SetStage(ctx, t.Model, old.Number, StageProduction, StageArchived, now); err != nil {
 				return err
 			}
-			if err := s.record(ctx, tx, "version.stage", versionResource(t.Model, old.Number), map[string]any{
+			if err := s.record(ctx, tx, "version.stage", VersionResource(t.Model, old.Number), map[string]any{
 				"from": StageProduction, "to": StageArchived, "because": fmt.Sprintf("version %d entered production", t.Version),
 				"transition": t.ID}); err != nil {
 				return err
@@ -220,10 +221,10 @@ func (s *Service) execute(ctx context.Context, tx MetaStore, t Transition, comme
 	if err := tx.SetStage(ctx, t.Model, t.Version, v.Stage, t.To, now); err != nil {
 		return err
 	}
-	if err := tx.DecideTransition(ctx, t.ID, TransitionApproved, actorName(ctx), comment, now); err != nil {
+	if err := tx.DecideTransition(ctx, t.ID, TransitionApproved, ActorName(ctx), comment, now); err != nil {
 		return err
 	}
-	return s.record(ctx, tx, "version.stage", versionResource(t.Model, t.Version), map[string]any{
+	return s.record(ctx, tx, "version.stage", VersionResource(t.Model, t.Version), map[string]any{
 		"from": v.Stage, "to": t.To, "transition": t.ID, "manifest_digest": t.ManifestDigest})
 }
 
@@ -235,8 +236,9 @@ func (s *Service) ApproveTransition(ctx context.Context, id, comment string) (Tr
 		return Transition{}, err
 	}
 	actor, _ := ActorFrom(ctx)
-	approver := actorName(ctx)
+	approver := ActorName(ctx)
 	var gateErr *GateError
+	var evidenceErr error
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
 		t, err := pendingTransition(ctx, tx, actor, id)
 		if err != nil {
@@ -266,6 +268,11 @@ func (s *Service) ApproveTransition(ctx context.Context, id, comment string) (Tr
 					return gateErr
 				}
 			}
+			if p.RequireEvidence {
+				if evidenceErr = s.checkEvidence(ctx, tx, v); evidenceErr != nil {
+					return evidenceErr
+				}
+			}
 		}
 		if err := CheckNewApprover(t, approver); err != nil {
 			return err
@@ -283,16 +290,63 @@ func (s *Service) ApproveTransition(ctx context.Context, id, comment string) (Tr
 		}
 		return s.execute(ctx, tx, t, comment)
 	})
-	if gateErr != nil {
+	var missing *EvidenceError
+	switch {
+	case gateErr != nil:
 		details := map[string]any{"gates": gateErr.Results}
 		s.recordRefusal(ctx, "transition.approve.refused", transitionResource(id), details)
-	} else if errors.Is(err, ErrForbidden) {
+	case errors.As(evidenceErr, &missing):
+		s.recordRefusal(ctx, "transition.approve.refused", transitionResource(id), map[string]any{"missing_evidence": missing.Missing})
+	case errors.Is(err, ErrForbidden):
 		s.RecordDenied(ctx, "approveTransition", transitionResource(id), err.Error())
 	}
 	if err != nil {
 		return Transition{}, err
 	}
 	return s.meta.GetTransition(ctx, id)
+}
+
+// EvidenceGate tells which EU AI Act requirement rows a version's evidence
+// does not cover yet (package compliance answers it). A policy with
+// RequireEvidence holds approvals into production until none is missing.
+type EvidenceGate interface {
+	// MissingEvidence returns the ids of the applicable requirement rows
+	// that are neither present nor justified as not applicable, read in tx.
+	MissingEvidence(ctx context.Context, tx MetaStore, v Version) ([]string, error)
+}
+
+// EvidenceError is the refusal of an approval into production whose
+// version's evidence misses requirement rows (412).
+type EvidenceError struct {
+	Missing []string
+}
+
+func (e *EvidenceError) Error() string {
+	const shown = 20
+	ids := e.Missing
+	more := ""
+	if len(ids) > shown {
+		ids, more = ids[:shown], fmt.Sprintf(" and %d more", len(e.Missing)-shown)
+	}
+	return fmt.Sprintf("the EU AI Act evidence of this version is incomplete: %d requirement rows are missing (%s%s); see .../evidence/coverage",
+		len(e.Missing), strings.Join(ids, ", "), more)
+}
+
+func (e *EvidenceError) Unwrap() error { return ErrPrecondition }
+
+// checkEvidence is the evidence gate of a production approval.
+func (s *Service) checkEvidence(ctx context.Context, tx MetaStore, v Version) error {
+	if s.evidence == nil {
+		return Errorf(ErrPrecondition, "the policy requires evidence, but this server has no evidence gate")
+	}
+	missing, err := s.evidence.MissingEvidence(ctx, tx, v)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return &EvidenceError{Missing: missing}
+	}
+	return nil
 }
 
 // pendingTransition reads transition id for a decision by actor: ErrForbidden
@@ -323,7 +377,7 @@ func (s *Service) RejectTransition(ctx context.Context, id, comment string) (Tra
 		if err != nil {
 			return err
 		}
-		if err := tx.DecideTransition(ctx, id, TransitionRejected, actorName(ctx), comment, s.Now()); err != nil {
+		if err := tx.DecideTransition(ctx, id, TransitionRejected, ActorName(ctx), comment, s.Now()); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "transition.reject", transitionResource(id), map[string]any{

@@ -27,6 +27,8 @@ type Service struct {
 	tokens *tokenRecordCache
 	now    func() time.Time
 	logger *slog.Logger
+	// evidence holds production approvals of policies that require it.
+	evidence EvidenceGate
 }
 
 // ServiceOptions tune a Service; the zero value is usable.
@@ -43,6 +45,9 @@ type ServiceOptions struct {
 	// AuditSigner signs audit checkpoints and exports; without one, neither
 	// can be made.
 	AuditSigner *audit.Signer
+	// EvidenceGate answers for policies that require evidence; it may also
+	// be set later, with SetEvidenceGate (it is built over the Service).
+	EvidenceGate EvidenceGate
 }
 
 // NewService wires the use cases to their stores.
@@ -56,8 +61,13 @@ func NewService(meta MetaStore, blobs BlobStore, opts ServiceOptions) *Service {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
 	s.AuditLog = NewAuditLog(meta, AuditLogOptions{Signer: opts.AuditSigner, Now: s.now, Logger: s.logger})
+	s.evidence = opts.EvidenceGate
 	return s
 }
+
+// SetEvidenceGate sets the gate of policies that require evidence. Call it
+// while wiring, before serving.
+func (s *Service) SetEvidenceGate(g EvidenceGate) { s.evidence = g }
 
 // Now is the service's clock, in UTC truncated to microseconds (the
 // precision the databases keep).
@@ -71,8 +81,10 @@ func (s *Service) Ready(ctx context.Context) map[string]error {
 	}
 }
 
-func modelResource(name string) string { return "models/" + name }
-func versionResource(model string, n int) string {
+// ModelResource and VersionResource name a model and a version as audit
+// events do.
+func ModelResource(name string) string { return "models/" + name }
+func VersionResource(model string, n int) string {
 	return fmt.Sprintf("models/%s/versions/%d", model, n)
 }
 
@@ -120,17 +132,17 @@ func (s *Service) CreateModel(ctx context.Context, in CreateModelInput) (Model, 
 		return Model{}, err
 	}
 	if a, ok := ActorFrom(ctx); ok && !a.CanAccessModel(in.Name) {
-		s.RecordDenied(ctx, "createModel", modelResource(in.Name), "the token is not valid for this model name")
+		s.RecordDenied(ctx, "createModel", ModelResource(in.Name), "the token is not valid for this model name")
 		return Model{}, Errorf(ErrForbidden, "the token is not valid for model %q", in.Name)
 	}
 	now := s.Now()
 	m := Model{Name: in.Name, Description: in.Description, Tags: nonNil(in.Tags),
-		CreatedBy: actorName(ctx), CreatedAt: now, UpdatedAt: now}
+		CreatedBy: ActorName(ctx), CreatedAt: now, UpdatedAt: now}
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
 		if err := tx.CreateModel(ctx, m); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, "model.create", modelResource(m.Name), map[string]any{
+		return s.record(ctx, tx, "model.create", ModelResource(m.Name), map[string]any{
 			"description": m.Description, "tags": m.Tags})
 	})
 	if err != nil {
@@ -221,7 +233,7 @@ func (s *Service) UpdateModel(ctx context.Context, name string, p ModelPatch) (M
 			return err
 		}
 		out = m
-		return s.record(ctx, tx, "model.update", modelResource(name), map[string]any{
+		return s.record(ctx, tx, "model.update", ModelResource(name), map[string]any{
 			"before": before, "after": map[string]any{"description": m.Description, "tags": m.Tags}})
 	})
 	return out, err
@@ -244,7 +256,7 @@ func (s *Service) DeleteModel(ctx context.Context, name string) error {
 		if err := tx.DeleteModel(ctx, name); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, "model.delete", modelResource(name), map[string]any{
+		return s.record(ctx, tx, "model.delete", ModelResource(name), map[string]any{
 			"latest_version": m.LatestVersion, "files": len(keys)})
 	})
 	if err != nil {
@@ -322,7 +334,7 @@ func (s *Service) CreateVersion(ctx context.Context, model string, in CreateVers
 	v := Version{
 		Model: model, Description: in.Description, Tags: nonNil(in.Tags), Params: nonNil(in.Params),
 		Source: in.Source, Datasets: in.Datasets, Parent: in.Parent,
-		Status: StatusPending, Stage: StageNone, CreatedBy: actorName(ctx), CreatedAt: now, UpdatedAt: now,
+		Status: StatusPending, Stage: StageNone, CreatedBy: ActorName(ctx), CreatedAt: now, UpdatedAt: now,
 	}
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
 		if _, err := tx.GetModel(ctx, model); err != nil {
@@ -343,7 +355,7 @@ func (s *Service) CreateVersion(ctx context.Context, model string, in CreateVers
 		if err := s.recordVersionLineage(ctx, tx, v, in); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, "version.create", versionResource(model, n), lineageAuditDetails(map[string]any{
+		return s.record(ctx, tx, "version.create", VersionResource(model, n), lineageAuditDetails(map[string]any{
 			"description": v.Description, "tags": v.Tags, "params": v.Params, "source": sourceDetails(v.Source),
 			"datasets": datasetDetails(v.Datasets), "parent": parentDetails(v.Parent)}, in))
 	})
@@ -455,7 +467,7 @@ func (s *Service) Finalize(ctx context.Context, model string, number int) (Versi
 		}
 		v.Status, v.ManifestDigest, v.FinalizedAt, v.UpdatedAt = StatusReady, digest, &now, now
 		out = v
-		return s.record(ctx, tx, "version.finalize", versionResource(model, number), map[string]any{
+		return s.record(ctx, tx, "version.finalize", VersionResource(model, number), map[string]any{
 			"manifest_digest": digest, "files": len(files)})
 	})
 	return out, err

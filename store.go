@@ -195,8 +195,11 @@ type RunStore interface {
 	// CreateRun inserts r; ErrConflict when its id exists.
 	CreateRun(ctx context.Context, r Run) error
 	GetRun(ctx context.Context, id string) (Run, error)
-	// FillRun sets each non-empty field of r (GitCommit, CodeURI, Parameters,
-	// Environment) that the stored record has empty. ErrNotFound if absent.
+	// ListRuns returns up to f.Limit runs, newest first.
+	ListRuns(ctx context.Context, f RunFilter) ([]Run, error)
+	// FillRun sets each field r tells (every one but ID, Kind, CreatedBy
+	// and CreatedAt) that the stored record has empty, and UpdatedAt.
+	// ErrNotFound if absent.
 	FillRun(ctx context.Context, r Run) error
 }
 
@@ -329,8 +332,9 @@ type MetricFilter struct {
 
 // TransitionFilter selects transitions.
 type TransitionFilter struct {
-	Model  string
-	Status TransitionStatus
+	Model   string
+	Version int // with Model: the transitions of one version
+	Status  TransitionStatus
 	// Keyset: requested before BeforeRequestedAt, or at it with an id below
 	// BeforeID.
 	BeforeRequestedAt time.Time
@@ -340,6 +344,8 @@ type TransitionFilter struct {
 
 // DeploymentFilter selects deployments.
 type DeploymentFilter struct {
+	ID          string // one deployment
+	Version     int    // with Model: the deployments of one version
 	Environment string
 	Model       string
 	// At, when set, keeps the deployments running at that time

@@ -89,7 +89,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (Token, string
 	now := s.Now()
 	t := Token{
 		ID: randomID(), Subject: in.Subject, Roles: in.Roles, Models: in.Models,
-		CreatedBy: actorName(ctx), CreatedAt: now, ExpiresAt: now.Add(in.TTL),
+		CreatedBy: ActorName(ctx), CreatedAt: now, ExpiresAt: now.Add(in.TTL),
 	}
 	if t.Models == nil {
 		t.Models = []string{}

@@ -66,28 +66,6 @@ func (h *Handlers) GetDataset(ctx context.Context, req openapi.GetDatasetRequest
 	return openapi.GetDataset200JSONResponse(out), nil
 }
 
-func (h *Handlers) GetRun(ctx context.Context, req openapi.GetRunRequestObject) (openapi.GetRunResponseObject, error) {
-	r, err := h.svc.GetRun(ctx, req.RunId)
-	if err != nil {
-		return nil, err
-	}
-	return openapi.GetRun200JSONResponse{
-		RunId: r.ID, GitCommit: optString(r.GitCommit), CodeUri: optString(r.CodeURI),
-		Parameters: nonNilMap(r.Parameters), Environment: toRunEnvironment(r.Environment),
-		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-	}, nil
-}
-
-func toRunEnvironment(e modelkeep.RunEnvironment) openapi.RunEnvironment {
-	out := openapi.RunEnvironment{
-		Framework: optString(e.Framework), FrameworkVersion: optString(e.FrameworkVersion), Hardware: optString(e.Hardware),
-	}
-	if len(e.Libraries) > 0 {
-		out.Libraries = &e.Libraries
-	}
-	return out
-}
-
 // fromRunDetails converts the run details of a create-version request.
 func fromRunDetails(r *openapi.RunDetails) *modelkeep.RunDetails {
 	if r == nil {

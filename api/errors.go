@@ -42,6 +42,9 @@ type ErrorDetail struct {
 	Message string `json:"message"`
 	// FailedGates lists the promotion gates that refused an approval (412).
 	FailedGates []GateDetail `json:"failed_gates,omitempty"`
+	// MissingRequirements lists the requirement rows whose evidence is
+	// missing when a policy requires evidence (412).
+	MissingRequirements []string `json:"missing_requirements,omitempty"`
 }
 
 // GateDetail is one failed promotion gate.
@@ -85,7 +88,11 @@ func NewErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			kind := modelkeep.KindOf(err)
 			status, body.Error.Code = kind.Status, kind.Code
 			var ge *modelkeep.GateError
+			var ee *modelkeep.EvidenceError
 			switch {
+			case errors.As(err, &ee):
+				body.Error.MissingRequirements = ee.Missing
+				body.Error.Message = ee.Error()
 			case errors.As(err, &ge):
 				for _, g := range ge.Failed() {
 					body.Error.FailedGates = append(body.Error.FailedGates, GateDetail{Gate: g.Gate, Passed: g.Passed, Detail: g.Detail})

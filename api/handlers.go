@@ -10,11 +10,13 @@ import (
 
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/api/openapi"
+	"github.com/modelkeep/modelkeep/compliance"
 )
 
 // Handlers serves the API on top of the domain service.
 type Handlers struct {
 	svc           *modelkeep.Service
+	compliance    *compliance.Service
 	logger        *slog.Logger
 	maxUploadSize int64
 	presignTTL    time.Duration
@@ -27,13 +29,16 @@ type Options struct {
 	MaxUploadSize int64
 	// PresignTTL is the lifetime of presigned download URLs.
 	PresignTTL time.Duration
+	// Compliance serves cards, documents and evidence; without it their
+	// routes answer 503.
+	Compliance *compliance.Service
 }
 
 var _ openapi.StrictServerInterface = (*Handlers)(nil)
 
 // NewHandlers makes the handlers.
 func NewHandlers(svc *modelkeep.Service, opts Options) *Handlers {
-	h := &Handlers{svc: svc, logger: opts.Logger, maxUploadSize: opts.MaxUploadSize, presignTTL: opts.PresignTTL}
+	h := &Handlers{svc: svc, compliance: opts.Compliance, logger: opts.Logger, maxUploadSize: opts.MaxUploadSize, presignTTL: opts.PresignTTL}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}

@@ -47,6 +47,7 @@ func toMetrics(ms []modelkeep.Metric) []openapi.Metric {
 		out = append(out, openapi.Metric{
 			Key: m.Key, Value: m.Value, Step: m.Step, Dataset: m.Dataset, Split: m.Split,
 			Environment: optString(m.Environment), Timestamp: m.Timestamp, RecordedBy: m.RecordedBy,
+			RunId: optString(m.RunID), DatasetVersion: optString(m.DatasetVersion),
 		})
 	}
 	return out
@@ -58,6 +59,7 @@ func (h *Handlers) LogMetrics(ctx context.Context, req openapi.LogMetricsRequest
 		mm := modelkeep.Metric{
 			Key: m.Key, Value: m.Value, Step: deref(m.Step), Dataset: deref(m.Dataset),
 			Split: deref(m.Split), Environment: deref(m.Environment),
+			RunID: deref(m.RunId), DatasetVersion: deref(m.DatasetVersion),
 		}
 		if m.Timestamp != nil {
 			mm.Timestamp = *m.Timestamp

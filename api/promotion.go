@@ -98,7 +98,7 @@ func toPolicy(p modelkeep.Policy) openapi.Policy {
 	out := openapi.Policy{
 		RequiredApprovals: p.RequiredApprovals, RequiredTags: nonNilMap(p.RequiredTags),
 		MetricGates: make([]openapi.MetricGate, 0, len(p.MetricGates)), ProtectedAliases: p.ProtectedAliases,
-		UpdatedBy: optString(p.UpdatedBy),
+		UpdatedBy: optString(p.UpdatedBy), RequireEvidence: &p.RequireEvidence,
 	}
 	if out.ProtectedAliases == nil {
 		out.ProtectedAliases = []string{}
@@ -125,7 +125,8 @@ func (h *Handlers) GetPolicy(ctx context.Context, req openapi.GetPolicyRequestOb
 }
 
 func (h *Handlers) PutPolicy(ctx context.Context, req openapi.PutPolicyRequestObject) (openapi.PutPolicyResponseObject, error) {
-	p := modelkeep.Policy{RequiredApprovals: deref(req.Body.RequiredApprovals), RequiredTags: deref(req.Body.RequiredTags)}
+	p := modelkeep.Policy{RequiredApprovals: deref(req.Body.RequiredApprovals), RequiredTags: deref(req.Body.RequiredTags),
+		RequireEvidence: deref(req.Body.RequireEvidence)}
 	if req.Body.ProtectedAliases != nil {
 		p.ProtectedAliases = append(p.ProtectedAliases, *req.Body.ProtectedAliases...)
 	}

@@ -15,7 +15,7 @@ const filePathRoute = "/api/v1/models/:model/versions/:version/files/*"
 // client takes: artifact uploads and downloads, and the audit export. The
 // server's admission line does not count them.
 func IsStreamingRoute(route string) bool {
-	return isByteRoute(route) || route == auditExportRoute
+	return isByteRoute(route) || route == auditExportRoute || route == documentContentRoute
 }
 
 // Register binds every /api/v1 operation: the generated strict handlers and
@@ -25,6 +25,12 @@ func Register(e *echo.Echo, h *Handlers) {
 	e.PUT(filePathRoute, h.UploadFile)
 	e.GET(filePathRoute, h.DownloadFile)
 	e.GET(auditExportRoute, h.ExportAudit)
+	e.POST(documentsRoute, h.UploadDocument)
+	e.GET(documentContentRoute, h.DownloadDocument)
+	for _, route := range []string{modelCardRoute, versionCardRoute} {
+		e.GET(route, h.GetCard)
+		e.PUT(route, h.PutCard)
+	}
 }
 
 // RequestContext puts the request id and the client address into the

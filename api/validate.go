@@ -50,7 +50,7 @@ const MaxJSONBody = 16 << 20
 func LimitJSONBodies() echo.MiddlewareFunc {
 	return middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 		Limit:   fmt.Sprintf("%dB", MaxJSONBody),
-		Skipper: func(c echo.Context) bool { return isByteRoute(c.Path()) },
+		Skipper: func(c echo.Context) bool { return isStreamingBody(c.Request().Method, c.Path()) },
 	})
 }
 
@@ -76,7 +76,7 @@ func ValidateRequests(doc *openapi3.T) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			if !strings.HasPrefix(req.URL.Path, "/api/") || isByteRoute(c.Path()) {
+			if !strings.HasPrefix(req.URL.Path, "/api/") || isStreamingBody(req.Method, c.Path()) {
 				return next(c)
 			}
 			route, params, err := matchedRoute(c, routes)

@@ -92,6 +92,12 @@ func (s *Signer) Checkpoint(seq int64, hash string, t time.Time, kind string) Ch
 	}
 }
 
+// Sign signs msg with the signer's key: the registry's other signed
+// statements (document sign-offs, evidence packs, CycloneDX BOMs) are RFC
+// 8785 JSON objects, which cannot be mistaken for the text lines of
+// checkpoints and seals.
+func (s *Signer) Sign(msg []byte) []byte { return ed25519.Sign(s.key, msg) }
+
 // Seal signs the closing statement of an export of the events first to
 // last, the last with hash head, made at t.
 func (s *Signer) Seal(first, last int64, head string, t time.Time) Seal {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/auth"
+	"github.com/modelkeep/modelkeep/compliance"
 	"github.com/modelkeep/modelkeep/store"
 	"github.com/modelkeep/modelkeep/store/blob"
 )
@@ -55,7 +56,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	if err != nil {
 		return nil, errors.Join(err, meta.Close())
 	}
-	e, err := newEcho(cfg, svc, verifier, logger)
+	comp := compliance.New(meta, blobs, svc.AuditLog, compliance.Options{
+		Signer: auditSigner, Logger: logger, AuditRetention: cfg.AuditRetention, GeneratorVersion: Version,
+	})
+	e, err := newEcho(cfg, svc, comp, verifier, logger)
 	if err != nil {
 		return nil, errors.Join(err, meta.Close())
 	}

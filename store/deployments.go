@@ -141,6 +141,12 @@ func (s *Store) ListDeployments(ctx context.Context, f modelkeep.DeploymentFilte
 			return nil, err
 		}
 		q = q.Where("deployments.model_id = ?", modelID)
+		if f.Version != 0 {
+			q = q.Where("versions.number = ?", f.Version)
+		}
+	}
+	if f.ID != "" {
+		q = q.Where("deployments.id = ?", f.ID)
 	}
 	if f.Environment != "" {
 		q = q.Where("deployments.environment = ?", f.Environment)

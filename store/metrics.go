@@ -22,6 +22,10 @@ type metricRow struct {
 	Environment string    `gorm:"column:environment"`
 	TS          time.Time `gorm:"column:ts"`
 	RecordedBy  string    `gorm:"column:recorded_by"`
+	// RunID and DatasetVersion name the run that produced the point and the
+	// dataset version it was measured on ("" when not told).
+	RunID          string `gorm:"column:run_id"`
+	DatasetVersion string `gorm:"column:dataset_version"`
 }
 
 func (metricRow) TableName() string { return "metrics" }
@@ -73,6 +77,7 @@ func (s *Store) AddMetrics(ctx context.Context, model string, number int, metric
 			rows[i] = metricRow{
 				VersionID: v.ID, MetricKey: m.Key, Value: m.Value, Step: m.Step, Dataset: m.Dataset,
 				Split: m.Split, Environment: m.Environment, TS: tx.orNow(m.Timestamp), RecordedBy: m.RecordedBy,
+				RunID: m.RunID, DatasetVersion: m.DatasetVersion,
 			}
 		}
 		if err := db.CreateInBatches(rows, metricsBatch).Error; err != nil {
@@ -100,6 +105,7 @@ func (s *Store) ListMetricsPage(ctx context.Context, f modelkeep.MetricFilter) (
 		out[i] = modelkeep.Metric{
 			Key: r.MetricKey, Value: r.Value, Step: r.Step, Dataset: r.Dataset, Split: r.Split,
 			Environment: r.Environment, Timestamp: r.TS.UTC(), RecordedBy: r.RecordedBy, Seq: r.ID,
+			RunID: r.RunID, DatasetVersion: r.DatasetVersion,
 		}
 	}
 	return out, nil

@@ -90,6 +90,7 @@ func TestRowsMatchSchema(t *testing.T) {
 		&aliasRow{}, &auditEventRow{}, &auditHeadRow{}, &tokenRow{},
 		&transitionRow{}, &approvalRow{}, &policyRow{}, &deploymentRow{}, &metricRow{},
 		&datasetRow{}, &runRow{}, &lineageEdgeRow{},
+		&documentRow{}, &signoffRow{}, &cardRevisionRow{}, &exemptionRow{}, &packRow{},
 	}
 	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		s := newStore(t, newURL)

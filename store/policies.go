@@ -19,6 +19,7 @@ type policyRow struct {
 	RequiredTags      string    `gorm:"column:required_tags"`     // JSON object
 	MetricGates       string    `gorm:"column:metric_gates"`      // JSON array of metricGateJSON
 	ProtectedAliases  string    `gorm:"column:protected_aliases"` // JSON array
+	RequireEvidence   bool      `gorm:"column:require_evidence"`
 	UpdatedBy         string    `gorm:"column:updated_by"`
 	UpdatedAt         time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
 }
@@ -68,6 +69,7 @@ func (s *Store) GetPolicy(ctx context.Context, model string) (modelkeep.Policy, 
 func toPolicy(model string, r policyRow) (modelkeep.Policy, error) {
 	p := defaultPolicy()
 	p.RequiredApprovals, p.UpdatedBy, p.UpdatedAt = r.RequiredApprovals, r.UpdatedBy, r.UpdatedAt.UTC()
+	p.RequireEvidence = r.RequireEvidence
 	var err error
 	if p.RequiredTags, err = decodeMap(r.RequiredTags); err != nil {
 		return modelkeep.Policy{}, fmt.Errorf("decode required tags of model %q: %w", model, err)
@@ -118,6 +120,7 @@ func (s *Store) PutPolicy(ctx context.Context, model string, p modelkeep.Policy)
 		RequiredTags:      tags,
 		MetricGates:       string(gates),
 		ProtectedAliases:  aliases,
+		RequireEvidence:   p.RequireEvidence,
 		UpdatedBy:         p.UpdatedBy,
 		UpdatedAt:         s.orNow(p.UpdatedAt),
 	}

@@ -169,6 +169,9 @@ func (s *Store) ListTransitions(ctx context.Context, f modelkeep.TransitionFilte
 			return nil, err
 		}
 		q = q.Where("transitions.model_id = ?", modelID)
+		if f.Version != 0 {
+			q = q.Where("versions.number = ?", f.Version)
+		}
 	}
 	if f.Status != "" {
 		q = q.Where("transitions.status = ?", string(f.Status))

@@ -3,4 +3,5 @@
 // spec.go). Run `go generate ./...`.
 package openapi
 
+//go:generate go run ../../internal/cmd/cardschema ../../openapi.yaml
 //go:generate go tool oapi-codegen -config oapi-codegen.yaml ../../openapi.yaml

@@ -56,22 +56,22 @@ func (e AuditEventOutcome) Valid() bool {
 
 // Defines values for DatasetRefRole.
 const (
-	Evaluation DatasetRefRole = "evaluation"
-	Test       DatasetRefRole = "test"
-	Training   DatasetRefRole = "training"
-	Validation DatasetRefRole = "validation"
+	DatasetRefRoleEvaluation DatasetRefRole = "evaluation"
+	DatasetRefRoleTest       DatasetRefRole = "test"
+	DatasetRefRoleTraining   DatasetRefRole = "training"
+	DatasetRefRoleValidation DatasetRefRole = "validation"
 )
 
 // Valid indicates whether the value is a known member of the DatasetRefRole enum.
 func (e DatasetRefRole) Valid() bool {
 	switch e {
-	case Evaluation:
+	case DatasetRefRoleEvaluation:
 		return true
-	case Test:
+	case DatasetRefRoleTest:
 		return true
-	case Training:
+	case DatasetRefRoleTraining:
 		return true
-	case Validation:
+	case DatasetRefRoleValidation:
 		return true
 	default:
 		return false
@@ -102,6 +102,66 @@ func (e DeploymentInputStrategy) Valid() bool {
 	case Rolling:
 		return true
 	case Shadow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DocumentKind.
+const (
+	AcceptableUsePolicy      DocumentKind = "acceptable_use_policy"
+	Architecture             DocumentKind = "architecture"
+	Certificate              DocumentKind = "certificate"
+	CopyrightPolicy          DocumentKind = "copyright_policy"
+	Datasheet                DocumentKind = "datasheet"
+	DeclarationOfConformity  DocumentKind = "declaration_of_conformity"
+	HumanOversightAssessment DocumentKind = "human_oversight_assessment"
+	InstructionsForUse       DocumentKind = "instructions_for_use"
+	Other                    DocumentKind = "other"
+	PostMarketMonitoringPlan DocumentKind = "post_market_monitoring_plan"
+	QmsProcedure             DocumentKind = "qms_procedure"
+	RiskManagement           DocumentKind = "risk_management"
+	TechnicalDocumentation   DocumentKind = "technical_documentation"
+	TestLog                  DocumentKind = "test_log"
+	TestReport               DocumentKind = "test_report"
+	TrainingContentSummary   DocumentKind = "training_content_summary"
+)
+
+// Valid indicates whether the value is a known member of the DocumentKind enum.
+func (e DocumentKind) Valid() bool {
+	switch e {
+	case AcceptableUsePolicy:
+		return true
+	case Architecture:
+		return true
+	case Certificate:
+		return true
+	case CopyrightPolicy:
+		return true
+	case Datasheet:
+		return true
+	case DeclarationOfConformity:
+		return true
+	case HumanOversightAssessment:
+		return true
+	case InstructionsForUse:
+		return true
+	case Other:
+		return true
+	case PostMarketMonitoringPlan:
+		return true
+	case QmsProcedure:
+		return true
+	case RiskManagement:
+		return true
+	case TechnicalDocumentation:
+		return true
+	case TestLog:
+		return true
+	case TestReport:
+		return true
+	case TrainingContentSummary:
 		return true
 	default:
 		return false
@@ -273,6 +333,99 @@ func (e Role) Valid() bool {
 	case Deployer:
 		return true
 	case Publisher:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RunInputEnergyMethod.
+const (
+	EstimatedFromCompute RunInputEnergyMethod = "estimated_from_compute"
+	Measured             RunInputEnergyMethod = "measured"
+)
+
+// Valid indicates whether the value is a known member of the RunInputEnergyMethod enum.
+func (e RunInputEnergyMethod) Valid() bool {
+	switch e {
+	case EstimatedFromCompute:
+		return true
+	case Measured:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RunInputDatasetRole.
+const (
+	RunInputDatasetRoleEvaluation RunInputDatasetRole = "evaluation"
+	RunInputDatasetRoleTest       RunInputDatasetRole = "test"
+	RunInputDatasetRoleTraining   RunInputDatasetRole = "training"
+	RunInputDatasetRoleValidation RunInputDatasetRole = "validation"
+)
+
+// Valid indicates whether the value is a known member of the RunInputDatasetRole enum.
+func (e RunInputDatasetRole) Valid() bool {
+	switch e {
+	case RunInputDatasetRoleEvaluation:
+		return true
+	case RunInputDatasetRoleTest:
+		return true
+	case RunInputDatasetRoleTraining:
+		return true
+	case RunInputDatasetRoleValidation:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RunKind.
+const (
+	RunKindEvaluation RunKind = "evaluation"
+	RunKindFairness   RunKind = "fairness"
+	RunKindMonitoring RunKind = "monitoring"
+	RunKindRobustness RunKind = "robustness"
+	RunKindSecurity   RunKind = "security"
+	RunKindTraining   RunKind = "training"
+)
+
+// Valid indicates whether the value is a known member of the RunKind enum.
+func (e RunKind) Valid() bool {
+	switch e {
+	case RunKindEvaluation:
+		return true
+	case RunKindFairness:
+		return true
+	case RunKindMonitoring:
+		return true
+	case RunKindRobustness:
+		return true
+	case RunKindSecurity:
+		return true
+	case RunKindTraining:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SignoffInputMeaning.
+const (
+	SignoffInputMeaningApproved SignoffInputMeaning = "approved"
+	SignoffInputMeaningAuthored SignoffInputMeaning = "authored"
+	SignoffInputMeaningReviewed SignoffInputMeaning = "reviewed"
+)
+
+// Valid indicates whether the value is a known member of the SignoffInputMeaning enum.
+func (e SignoffInputMeaning) Valid() bool {
+	switch e {
+	case SignoffInputMeaningApproved:
+		return true
+	case SignoffInputMeaningAuthored:
+		return true
+	case SignoffInputMeaningReviewed:
 		return true
 	default:
 		return false
@@ -577,6 +730,18 @@ type AuditVerification struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// CardRevisionInfo defines model for CardRevisionInfo.
+type CardRevisionInfo struct {
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+	Revision  int       `json:"revision"`
+}
+
+// CardRevisionList defines model for CardRevisionList.
+type CardRevisionList struct {
+	Revisions []CardRevisionInfo `json:"revisions"`
+}
+
 // CreateModelRequest defines model for CreateModelRequest.
 type CreateModelRequest struct {
 	Description *string `json:"description,omitempty"`
@@ -741,6 +906,32 @@ type DeploymentList struct {
 	NextPageToken string       `json:"next_page_token"`
 }
 
+// Document defines model for Document.
+type Document struct {
+	CreatedAt time.Time    `json:"created_at"`
+	CreatedBy string       `json:"created_by"`
+	Id        string       `json:"id"`
+	Kind      DocumentKind `json:"kind"`
+	MediaType string       `json:"media_type"`
+	Sha256    string       `json:"sha256"`
+	Signoffs  []Signoff    `json:"signoffs"`
+	Size      int64        `json:"size"`
+	Title     string       `json:"title"`
+
+	// Uri where the record is (`/api/v1/documents/<id>`); the bytes are at `.../content`
+	Uri     string `json:"uri"`
+	Version string `json:"version"`
+}
+
+// DocumentKind defines model for DocumentKind.
+type DocumentKind string
+
+// DocumentList defines model for DocumentList.
+type DocumentList struct {
+	Documents     []Document `json:"documents"`
+	NextPageToken string     `json:"next_page_token"`
+}
+
 // Error defines model for Error.
 type Error struct {
 	Error struct {
@@ -749,11 +940,37 @@ type Error struct {
 		// FailedGates with 412 from an approval, the promotion gates that failed
 		FailedGates *[]GateResult `json:"failed_gates,omitempty"`
 		Message     string        `json:"message"`
+
+		// MissingRequirements with 412 from an approval into production whose policy requires evidence, the requirement rows the evidence misses
+		MissingRequirements *[]string `json:"missing_requirements,omitempty"`
 	} `json:"error"`
 }
 
 // ErrorErrorCode defines model for Error.Error.Code.
 type ErrorErrorCode string
+
+// Exemption defines model for Exemption.
+type Exemption struct {
+	// AuditEventId the seq of the audit event that recorded it
+	AuditEventId  int64     `json:"audit_event_id"`
+	EnteredAt     time.Time `json:"entered_at"`
+	EnteredBy     string    `json:"entered_by"`
+	Justification string    `json:"justification"`
+	RowId         string    `json:"row_id"`
+
+	// Version the version it applies to; 0 for all of the model's
+	Version int `json:"version"`
+}
+
+// ExemptionInput defines model for ExemptionInput.
+type ExemptionInput struct {
+	Justification string `json:"justification"`
+}
+
+// ExemptionList defines model for ExemptionList.
+type ExemptionList struct {
+	NotApplicable []Exemption `json:"not_applicable"`
+}
 
 // File defines model for File.
 type File struct {
@@ -826,14 +1043,16 @@ type LineageNodeType string
 
 // Metric defines model for Metric.
 type Metric struct {
-	Dataset     string    `json:"dataset"`
-	Environment *string   `json:"environment,omitempty"`
-	Key         string    `json:"key"`
-	RecordedBy  string    `json:"recorded_by"`
-	Split       string    `json:"split"`
-	Step        int64     `json:"step"`
-	Timestamp   time.Time `json:"timestamp"`
-	Value       float64   `json:"value"`
+	Dataset        string    `json:"dataset"`
+	DatasetVersion *string   `json:"dataset_version,omitempty"`
+	Environment    *string   `json:"environment,omitempty"`
+	Key            string    `json:"key"`
+	RecordedBy     string    `json:"recorded_by"`
+	RunId          *string   `json:"run_id,omitempty"`
+	Split          string    `json:"split"`
+	Step           int64     `json:"step"`
+	Timestamp      time.Time `json:"timestamp"`
+	Value          float64   `json:"value"`
 }
 
 // MetricComparison defines model for MetricComparison.
@@ -861,11 +1080,17 @@ type MetricGateOp string
 
 // MetricInput defines model for MetricInput.
 type MetricInput struct {
-	Dataset     *string `json:"dataset,omitempty"`
-	Environment *string `json:"environment,omitempty"`
+	Dataset *string `json:"dataset,omitempty"`
+
+	// DatasetVersion the version of `dataset` the point was measured on
+	DatasetVersion *string `json:"dataset_version,omitempty"`
+	Environment    *string `json:"environment,omitempty"`
 
 	// Key not beginning or ending with whitespace
-	Key       string     `json:"key"`
+	Key string `json:"key"`
+
+	// RunId the run that produced the point (registered with POST /api/v1/runs)
+	RunId     *string    `json:"run_id,omitempty"`
 	Split     *string    `json:"split,omitempty"`
 	Step      *int64     `json:"step,omitempty"`
 	Timestamp *time.Time `json:"timestamp,omitempty"`
@@ -931,6 +1156,7 @@ type ParentRefRelation string
 type Policy struct {
 	MetricGates       []MetricGate      `json:"metric_gates"`
 	ProtectedAliases  []string          `json:"protected_aliases"`
+	RequireEvidence   *bool             `json:"require_evidence,omitempty"`
 	RequiredApprovals int               `json:"required_approvals"`
 	RequiredTags      map[string]string `json:"required_tags"`
 	UpdatedAt         *time.Time        `json:"updated_at,omitempty"`
@@ -939,9 +1165,12 @@ type Policy struct {
 
 // PolicyInput defines model for PolicyInput.
 type PolicyInput struct {
-	MetricGates       *[]MetricGate `json:"metric_gates,omitempty"`
-	ProtectedAliases  *[]Name       `json:"protected_aliases,omitempty"`
-	RequiredApprovals *int          `json:"required_approvals,omitempty"`
+	MetricGates      *[]MetricGate `json:"metric_gates,omitempty"`
+	ProtectedAliases *[]Name       `json:"protected_aliases,omitempty"`
+
+	// RequireEvidence hold approvals into production until the version's EU AI Act evidence covers every applicable requirement (412 with `missing_requirements` until then)
+	RequireEvidence   *bool `json:"require_evidence,omitempty"`
+	RequiredApprovals *int  `json:"required_approvals,omitempty"`
 
 	// RequiredTags tags a version must carry to enter production; an empty value accepts any value; keys as for `Tags`
 	RequiredTags *map[string]string `json:"required_tags,omitempty"`
@@ -952,16 +1181,45 @@ type Role string
 
 // Run defines model for Run.
 type Run struct {
-	CodeUri   *string   `json:"code_uri,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	CreatedBy string    `json:"created_by"`
+	CodeRef      *RunCodeRef `json:"code_ref,omitempty"`
+	CodeUri      *string     `json:"code_uri,omitempty"`
+	Compute      *RunCompute `json:"compute,omitempty"`
+	CreatedAt    time.Time   `json:"created_at"`
+	CreatedBy    string      `json:"created_by"`
+	DeploymentId *string     `json:"deployment_id,omitempty"`
+	EndedAt      *time.Time  `json:"ended_at,omitempty"`
+	EnergyKwh    *float64    `json:"energy_kwh,omitempty"`
+	EnergyMethod *string     `json:"energy_method,omitempty"`
 
 	// Environment what the run ran on
-	Environment RunEnvironment    `json:"environment"`
-	GitCommit   *string           `json:"git_commit,omitempty"`
-	Parameters  map[string]string `json:"parameters"`
-	RunId       string            `json:"run_id"`
-	UpdatedAt   time.Time         `json:"updated_at"`
+	Environment          RunEnvironment     `json:"environment"`
+	GitCommit            *string            `json:"git_commit,omitempty"`
+	Inputs               *[]RunInputDataset `json:"inputs,omitempty"`
+	Kind                 RunKind            `json:"kind"`
+	OutputArtifactSha256 *string            `json:"output_artifact_sha256,omitempty"`
+	Parameters           map[string]string  `json:"parameters"`
+	Report               *string            `json:"report,omitempty"`
+	RunId                string             `json:"run_id"`
+	StartedAt            *time.Time         `json:"started_at,omitempty"`
+	Subject              *VersionRef        `json:"subject,omitempty"`
+	TestLog              *string            `json:"test_log,omitempty"`
+	TriggeredBy          *string            `json:"triggered_by,omitempty"`
+	UpdatedAt            time.Time          `json:"updated_at"`
+}
+
+// RunCodeRef defines model for RunCodeRef.
+type RunCodeRef struct {
+	Commit *string `json:"commit,omitempty"`
+
+	// Repo the code's repository (or a URI of the exact code)
+	Repo *string `json:"repo,omitempty"`
+}
+
+// RunCompute defines model for RunCompute.
+type RunCompute struct {
+	DeviceHours *float64 `json:"device_hours,omitempty"`
+	Flops       *float64 `json:"flops,omitempty"`
+	Hardware    *string  `json:"hardware,omitempty"`
 }
 
 // RunDetails more about the run of `source.run_id`, recorded with it
@@ -984,9 +1242,105 @@ type RunEnvironment struct {
 	// Hardware Example: 8x NVIDIA A100 80GB
 	Hardware *string `json:"hardware,omitempty"`
 
+	// ImageDigest the container image the run ran in (`sha256:<hex>`)
+	ImageDigest *string `json:"image_digest,omitempty"`
+
 	// Libraries library name to version (at most 256)
 	Libraries *map[string]string `json:"libraries,omitempty"`
 }
+
+// RunInput defines model for RunInput.
+type RunInput struct {
+	CodeRef *RunCodeRef `json:"code_ref,omitempty"`
+	Compute *RunCompute `json:"compute,omitempty"`
+
+	// DeploymentId the deployment a monitoring run watched
+	DeploymentId *string               `json:"deployment_id,omitempty"`
+	EndedAt      *time.Time            `json:"ended_at,omitempty"`
+	EnergyKwh    *float64              `json:"energy_kwh,omitempty"`
+	EnergyMethod *RunInputEnergyMethod `json:"energy_method,omitempty"`
+
+	// Environment what the run ran on
+	Environment *RunEnvironment `json:"environment,omitempty"`
+
+	// Inputs the dataset versions the run read
+	Inputs *[]RunInputDataset `json:"inputs,omitempty"`
+	Kind   *RunKind           `json:"kind,omitempty"`
+
+	// OutputArtifactSha256 the manifest digest of what a training run produced (`sha256:<hex>`)
+	OutputArtifactSha256 *string `json:"output_artifact_sha256,omitempty"`
+
+	// Parameters the run's hyperparameters as strings (at most 1024)
+	Parameters *map[string]string `json:"parameters,omitempty"`
+
+	// Report the id of the document with the run's report (signed off by the responsible person)
+	Report    *string     `json:"report,omitempty"`
+	RunId     string      `json:"run_id"`
+	StartedAt *time.Time  `json:"started_at,omitempty"`
+	Subject   *VersionRef `json:"subject,omitempty"`
+
+	// TestLog the id of the document with the run's test log
+	TestLog *string `json:"test_log,omitempty"`
+
+	// TriggeredBy who or what started the run (the caller when left out)
+	TriggeredBy *string `json:"triggered_by,omitempty"`
+}
+
+// RunInputEnergyMethod defines model for RunInput.EnergyMethod.
+type RunInputEnergyMethod string
+
+// RunInputDataset defines model for RunInputDataset.
+type RunInputDataset struct {
+	// Name Example: fraud-detector
+	Name Name                 `json:"name"`
+	Role *RunInputDatasetRole `json:"role,omitempty"`
+
+	// Version a dataset version; it stands in URL paths
+	//
+	// Example: 2026-11
+	Version DatasetVersion `json:"version"`
+}
+
+// RunInputDatasetRole defines model for RunInputDataset.Role.
+type RunInputDatasetRole string
+
+// RunKind defines model for RunKind.
+type RunKind string
+
+// RunList defines model for RunList.
+type RunList struct {
+	NextPageToken string `json:"next_page_token"`
+	Runs          []Run  `json:"runs"`
+}
+
+// Signoff defines model for Signoff.
+type Signoff struct {
+	Comment    *string `json:"comment,omitempty"`
+	DocumentId string  `json:"document_id"`
+	KeyId      string  `json:"key_id"`
+	Meaning    string  `json:"meaning"`
+	Sha256     string  `json:"sha256"`
+
+	// Signature base64 Ed25519 signature of the RFC 8785 JSON `{"sha256","signed_at","signer"}` by the key `key_id`
+	Signature string `json:"signature"`
+
+	// SignedAt UTC with exactly six fractional digits, as hashed and signed
+	//
+	// Example: 2026-01-02T03:04:05.123456Z
+	SignedAt AuditTime `json:"signed_at"`
+	Signer   string    `json:"signer"`
+}
+
+// SignoffInput defines model for SignoffInput.
+type SignoffInput struct {
+	Comment *string `json:"comment,omitempty"`
+
+	// Meaning what the signer means by it (approved when left out)
+	Meaning *SignoffInputMeaning `json:"meaning,omitempty"`
+}
+
+// SignoffInputMeaning what the signer means by it (approved when left out)
+type SignoffInputMeaning string
 
 // Source the run that produced the version
 type Source struct {
@@ -1153,6 +1507,9 @@ type VersionRef struct {
 // VersionStatus defines model for VersionStatus.
 type VersionStatus string
 
+// DocumentID defines model for DocumentID.
+type DocumentID = string
+
 // ModelName Example: fraud-detector
 type ModelName = Name
 
@@ -1161,6 +1518,9 @@ type PageSize = int
 
 // PageToken defines model for PageToken.
 type PageToken = string
+
+// RowID defines model for RowID.
+type RowID = string
 
 // TransitionID defines model for TransitionID.
 type TransitionID = string
@@ -1272,6 +1632,17 @@ type ListDeploymentsParams struct {
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
+// ListDocumentsParams defines parameters for ListDocuments.
+type ListDocumentsParams struct {
+	Kind *DocumentKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// PageSize items per page (default 50)
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken the `next_page_token` of the previous page
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
 // ListModelsParams defines parameters for ListModels.
 type ListModelsParams struct {
 	// Q case-insensitive substring of the name or the description
@@ -1353,6 +1724,19 @@ type ListMetricsParams struct {
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
+// ListRunsParams defines parameters for ListRuns.
+type ListRunsParams struct {
+	Kind    *RunKind `form:"kind,omitempty" json:"kind,omitempty"`
+	Model   *Name    `form:"model,omitempty" json:"model,omitempty"`
+	Version *int     `form:"version,omitempty" json:"version,omitempty"`
+
+	// PageSize items per page (default 50)
+	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken the `next_page_token` of the previous page
+	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
+}
+
 // ListTokensParams defines parameters for ListTokens.
 type ListTokensParams struct {
 	IncludeRevoked *bool `form:"include_revoked,omitempty" json:"include_revoked,omitempty"`
@@ -1379,6 +1763,9 @@ type ListTransitionsParams struct {
 // CreateDatasetJSONRequestBody defines body for CreateDataset for application/json ContentType.
 type CreateDatasetJSONRequestBody = DatasetInput
 
+// SignOffDocumentJSONRequestBody defines body for SignOffDocument for application/json ContentType.
+type SignOffDocumentJSONRequestBody = SignoffInput
+
 // CreateModelJSONRequestBody defines body for CreateModel for application/json ContentType.
 type CreateModelJSONRequestBody = CreateModelRequest
 
@@ -1387,6 +1774,9 @@ type UpdateModelJSONRequestBody = UpdateModelRequest
 
 // SetAliasJSONRequestBody defines body for SetAlias for application/json ContentType.
 type SetAliasJSONRequestBody = AliasInput
+
+// PutModelExemptionJSONRequestBody defines body for PutModelExemption for application/json ContentType.
+type PutModelExemptionJSONRequestBody = ExemptionInput
 
 // PutPolicyJSONRequestBody defines body for PutPolicy for application/json ContentType.
 type PutPolicyJSONRequestBody = PolicyInput
@@ -1397,11 +1787,17 @@ type CreateVersionJSONRequestBody = CreateVersionRequest
 // RecordDeploymentJSONRequestBody defines body for RecordDeployment for application/json ContentType.
 type RecordDeploymentJSONRequestBody = DeploymentInput
 
+// PutVersionExemptionJSONRequestBody defines body for PutVersionExemption for application/json ContentType.
+type PutVersionExemptionJSONRequestBody = ExemptionInput
+
 // LogMetricsJSONRequestBody defines body for LogMetrics for application/json ContentType.
 type LogMetricsJSONRequestBody = MetricsInput
 
 // RequestTransitionJSONRequestBody defines body for RequestTransition for application/json ContentType.
 type RequestTransitionJSONRequestBody = TransitionRequest
+
+// RegisterRunJSONRequestBody defines body for RegisterRun for application/json ContentType.
+type RegisterRunJSONRequestBody = RunInput
 
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = CreateTokenRequest
@@ -1438,6 +1834,15 @@ type ServerInterface interface {
 	// ListDeployments The deployments ledger
 	// (GET /api/v1/deployments)
 	ListDeployments(ctx echo.Context, params ListDeploymentsParams) error
+	// ListDocuments List evidence documents
+	// (GET /api/v1/documents)
+	ListDocuments(ctx echo.Context, params ListDocumentsParams) error
+	// GetDocument Get an evidence document's record
+	// (GET /api/v1/documents/{id})
+	GetDocument(ctx echo.Context, id DocumentID) error
+	// SignOffDocument Sign a document off
+	// (POST /api/v1/documents/{id}/signoffs)
+	SignOffDocument(ctx echo.Context, id DocumentID) error
 	// ListModels List models
 	// (GET /api/v1/models)
 	ListModels(ctx echo.Context, params ListModelsParams) error
@@ -1462,6 +1867,18 @@ type ServerInterface interface {
 	// SetAlias Point an alias at a version
 	// (PUT /api/v1/models/{model}/aliases/{alias})
 	SetAlias(ctx echo.Context, model ModelName, alias Name) error
+	// ListModelCardRevisions A model card's revisions
+	// (GET /api/v1/models/{model}/card/revisions)
+	ListModelCardRevisions(ctx echo.Context, model ModelName) error
+	// ListModelExemptions Requirements justified as not applicable to a model
+	// (GET /api/v1/models/{model}/evidence/not-applicable)
+	ListModelExemptions(ctx echo.Context, model ModelName) error
+	// DeleteModelExemption Withdraw a justification
+	// (DELETE /api/v1/models/{model}/evidence/not-applicable/{row_id})
+	DeleteModelExemption(ctx echo.Context, model ModelName, rowId RowID) error
+	// PutModelExemption Justify a requirement as not applicable to a model
+	// (PUT /api/v1/models/{model}/evidence/not-applicable/{row_id})
+	PutModelExemption(ctx echo.Context, model ModelName, rowId RowID) error
 	// CompareMetrics Compare one metric across a model's versions
 	// (GET /api/v1/models/{model}/metrics)
 	CompareMetrics(ctx echo.Context, model ModelName, params CompareMetricsParams) error
@@ -1483,9 +1900,21 @@ type ServerInterface interface {
 	// GetVersion Get a version
 	// (GET /api/v1/models/{model}/versions/{version})
 	GetVersion(ctx echo.Context, model ModelName, version VersionNumber) error
+	// ListVersionCardRevisions A version card's revisions
+	// (GET /api/v1/models/{model}/versions/{version}/card/revisions)
+	ListVersionCardRevisions(ctx echo.Context, model ModelName, version VersionNumber) error
 	// RecordDeployment Record a deployment
 	// (POST /api/v1/models/{model}/versions/{version}/deployments)
 	RecordDeployment(ctx echo.Context, model ModelName, version VersionNumber) error
+	// ListVersionExemptions Requirements justified as not applicable to a version
+	// (GET /api/v1/models/{model}/versions/{version}/evidence/not-applicable)
+	ListVersionExemptions(ctx echo.Context, model ModelName, version VersionNumber) error
+	// DeleteVersionExemption Withdraw a version's justification
+	// (DELETE /api/v1/models/{model}/versions/{version}/evidence/not-applicable/{row_id})
+	DeleteVersionExemption(ctx echo.Context, model ModelName, version VersionNumber, rowId RowID) error
+	// PutVersionExemption Justify a requirement as not applicable to a version
+	// (PUT /api/v1/models/{model}/versions/{version}/evidence/not-applicable/{row_id})
+	PutVersionExemption(ctx echo.Context, model ModelName, version VersionNumber, rowId RowID) error
 	// ListFiles List a version's files
 	// (GET /api/v1/models/{model}/versions/{version}/files)
 	ListFiles(ctx echo.Context, model ModelName, version VersionNumber) error
@@ -1504,6 +1933,12 @@ type ServerInterface interface {
 	// RequestTransition Request a stage transition
 	// (POST /api/v1/models/{model}/versions/{version}/transitions)
 	RequestTransition(ctx echo.Context, model ModelName, version VersionNumber) error
+	// ListRuns List runs
+	// (GET /api/v1/runs)
+	ListRuns(ctx echo.Context, params ListRunsParams) error
+	// RegisterRun Register a run
+	// (POST /api/v1/runs)
+	RegisterRun(ctx echo.Context) error
 	// GetRun Get a training run
 	// (GET /api/v1/runs/{run_id})
 	GetRun(ctx echo.Context, runId string) error
@@ -1788,6 +2223,70 @@ func (w *ServerInterfaceWrapper) ListDeployments(ctx echo.Context) error {
 	return err
 }
 
+// ListDocuments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDocuments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDocumentsParams
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDocuments(ctx, params)
+	return err
+}
+
+// GetDocument converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDocument(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id DocumentID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDocument(ctx, id)
+	return err
+}
+
+// SignOffDocument converts echo context to params.
+func (w *ServerInterfaceWrapper) SignOffDocument(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id DocumentID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SignOffDocument(ctx, id)
+	return err
+}
+
 // ListModels converts echo context to params.
 func (w *ServerInterfaceWrapper) ListModels(ctx echo.Context) error {
 	var err error
@@ -1967,6 +2466,86 @@ func (w *ServerInterfaceWrapper) SetAlias(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SetAlias(ctx, model, alias)
+	return err
+}
+
+// ListModelCardRevisions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListModelCardRevisions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListModelCardRevisions(ctx, model)
+	return err
+}
+
+// ListModelExemptions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListModelExemptions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListModelExemptions(ctx, model)
+	return err
+}
+
+// DeleteModelExemption converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteModelExemption(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "row_id" -------------
+	var rowId RowID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "row_id", ctx.Param("row_id"), &rowId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter row_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteModelExemption(ctx, model, rowId)
+	return err
+}
+
+// PutModelExemption converts echo context to params.
+func (w *ServerInterfaceWrapper) PutModelExemption(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "row_id" -------------
+	var rowId RowID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "row_id", ctx.Param("row_id"), &rowId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter row_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutModelExemption(ctx, model, rowId)
 	return err
 }
 
@@ -2186,6 +2765,30 @@ func (w *ServerInterfaceWrapper) GetVersion(ctx echo.Context) error {
 	return err
 }
 
+// ListVersionCardRevisions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListVersionCardRevisions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListVersionCardRevisions(ctx, model, version)
+	return err
+}
+
 // RecordDeployment converts echo context to params.
 func (w *ServerInterfaceWrapper) RecordDeployment(ctx echo.Context) error {
 	var err error
@@ -2207,6 +2810,94 @@ func (w *ServerInterfaceWrapper) RecordDeployment(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RecordDeployment(ctx, model, version)
+	return err
+}
+
+// ListVersionExemptions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListVersionExemptions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListVersionExemptions(ctx, model, version)
+	return err
+}
+
+// DeleteVersionExemption converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteVersionExemption(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// ------------- Path parameter "row_id" -------------
+	var rowId RowID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "row_id", ctx.Param("row_id"), &rowId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter row_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteVersionExemption(ctx, model, version, rowId)
+	return err
+}
+
+// PutVersionExemption converts echo context to params.
+func (w *ServerInterfaceWrapper) PutVersionExemption(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// ------------- Path parameter "row_id" -------------
+	var rowId RowID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "row_id", ctx.Param("row_id"), &rowId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter row_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutVersionExemption(ctx, model, version, rowId)
 	return err
 }
 
@@ -2390,6 +3081,61 @@ func (w *ServerInterfaceWrapper) RequestTransition(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RequestTransition(ctx, model, version)
+	return err
+}
+
+// ListRuns converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRuns(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRunsParams
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "model" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "model", ctx.QueryParams(), &params.Model, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Optional query parameter "version" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "version", ctx.QueryParams(), &params.Version, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_token" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_token", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRuns(ctx, params)
+	return err
+}
+
+// RegisterRun converts echo context to params.
+func (w *ServerInterfaceWrapper) RegisterRun(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegisterRun(ctx)
 	return err
 }
 
@@ -2631,6 +3377,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/datasets", wrapper.ListDatasets, options.OperationMiddlewares["listDatasets"]...)
 	router.POST(options.BaseURL+"/api/v1/datasets", wrapper.CreateDataset, options.OperationMiddlewares["createDataset"]...)
 	router.GET(options.BaseURL+"/api/v1/datasets/:name/versions/:version", wrapper.GetDataset, options.OperationMiddlewares["getDataset"]...)
+	router.GET(options.BaseURL+"/api/v1/runs", wrapper.ListRuns, options.OperationMiddlewares["listRuns"]...)
+	router.POST(options.BaseURL+"/api/v1/runs", wrapper.RegisterRun, options.OperationMiddlewares["registerRun"]...)
 	router.GET(options.BaseURL+"/api/v1/runs/:run_id", wrapper.GetRun, options.OperationMiddlewares["getRun"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/lineage", wrapper.GetLineage, options.OperationMiddlewares["getLineage"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/metrics", wrapper.CompareMetrics, options.OperationMiddlewares["compareMetrics"]...)
@@ -2638,6 +3386,17 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/audit/verify", wrapper.VerifyAudit, options.OperationMiddlewares["verifyAudit"]...)
 	router.GET(options.BaseURL+"/api/v1/audit/checkpoints", wrapper.ListAuditCheckpoints, options.OperationMiddlewares["listAuditCheckpoints"]...)
 	router.POST(options.BaseURL+"/api/v1/audit/checkpoints", wrapper.CreateAuditCheckpoint, options.OperationMiddlewares["createAuditCheckpoint"]...)
+	router.GET(options.BaseURL+"/api/v1/documents", wrapper.ListDocuments, options.OperationMiddlewares["listDocuments"]...)
+	router.GET(options.BaseURL+"/api/v1/documents/:id", wrapper.GetDocument, options.OperationMiddlewares["getDocument"]...)
+	router.POST(options.BaseURL+"/api/v1/documents/:id/signoffs", wrapper.SignOffDocument, options.OperationMiddlewares["signOffDocument"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/card/revisions", wrapper.ListModelCardRevisions, options.OperationMiddlewares["listModelCardRevisions"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/card/revisions", wrapper.ListVersionCardRevisions, options.OperationMiddlewares["listVersionCardRevisions"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/evidence/not-applicable", wrapper.ListModelExemptions, options.OperationMiddlewares["listModelExemptions"]...)
+	router.DELETE(options.BaseURL+"/api/v1/models/:model/evidence/not-applicable/:row_id", wrapper.DeleteModelExemption, options.OperationMiddlewares["deleteModelExemption"]...)
+	router.PUT(options.BaseURL+"/api/v1/models/:model/evidence/not-applicable/:row_id", wrapper.PutModelExemption, options.OperationMiddlewares["putModelExemption"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/evidence/not-applicable", wrapper.ListVersionExemptions, options.OperationMiddlewares["listVersionExemptions"]...)
+	router.DELETE(options.BaseURL+"/api/v1/models/:model/versions/:version/evidence/not-applicable/:row_id", wrapper.DeleteVersionExemption, options.OperationMiddlewares["deleteVersionExemption"]...)
+	router.PUT(options.BaseURL+"/api/v1/models/:model/versions/:version/evidence/not-applicable/:row_id", wrapper.PutVersionExemption, options.OperationMiddlewares["putVersionExemption"]...)
 
 }
 
@@ -3369,6 +4128,306 @@ func (response ListDeployments403JSONResponse) VisitListDeploymentsResponse(w ht
 type ListDeployments503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ListDeployments503JSONResponse) VisitListDeploymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDocumentsRequestObject struct {
+	Params ListDocumentsParams
+}
+
+type ListDocumentsResponseObject interface {
+	VisitListDocumentsResponse(w http.ResponseWriter) error
+}
+
+type ListDocuments200JSONResponse DocumentList
+
+func (response ListDocuments200JSONResponse) VisitListDocumentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDocuments400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListDocuments400JSONResponse) VisitListDocumentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDocuments401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListDocuments401JSONResponse) VisitListDocumentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDocuments403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListDocuments403JSONResponse) VisitListDocumentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDocuments503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListDocuments503JSONResponse) VisitListDocumentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocumentRequestObject struct {
+	Id DocumentID `json:"id"`
+}
+
+type GetDocumentResponseObject interface {
+	VisitGetDocumentResponse(w http.ResponseWriter) error
+}
+
+type GetDocument200JSONResponse Document
+
+func (response GetDocument200JSONResponse) VisitGetDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocument400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetDocument400JSONResponse) VisitGetDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocument401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetDocument401JSONResponse) VisitGetDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocument403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetDocument403JSONResponse) VisitGetDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocument404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetDocument404JSONResponse) VisitGetDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocument503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetDocument503JSONResponse) VisitGetDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOffDocumentRequestObject struct {
+	Id   DocumentID `json:"id"`
+	Body *SignOffDocumentJSONRequestBody
+}
+
+type SignOffDocumentResponseObject interface {
+	VisitSignOffDocumentResponse(w http.ResponseWriter) error
+}
+
+type SignOffDocument201JSONResponse Signoff
+
+func (response SignOffDocument201JSONResponse) VisitSignOffDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOffDocument400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response SignOffDocument400JSONResponse) VisitSignOffDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOffDocument401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response SignOffDocument401JSONResponse) VisitSignOffDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOffDocument403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response SignOffDocument403JSONResponse) VisitSignOffDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOffDocument404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response SignOffDocument404JSONResponse) VisitSignOffDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOffDocument409JSONResponse struct{ ConflictJSONResponse }
+
+func (response SignOffDocument409JSONResponse) VisitSignOffDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOffDocument412JSONResponse struct{ PreconditionFailedJSONResponse }
+
+func (response SignOffDocument412JSONResponse) VisitSignOffDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOffDocument503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response SignOffDocument503JSONResponse) VisitSignOffDocumentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4192,6 +5251,383 @@ func (response SetAlias503JSONResponse) VisitSetAliasResponse(w http.ResponseWri
 	return err
 }
 
+type ListModelCardRevisionsRequestObject struct {
+	Model ModelName `json:"model"`
+}
+
+type ListModelCardRevisionsResponseObject interface {
+	VisitListModelCardRevisionsResponse(w http.ResponseWriter) error
+}
+
+type ListModelCardRevisions200JSONResponse CardRevisionList
+
+func (response ListModelCardRevisions200JSONResponse) VisitListModelCardRevisionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelCardRevisions400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListModelCardRevisions400JSONResponse) VisitListModelCardRevisionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelCardRevisions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListModelCardRevisions401JSONResponse) VisitListModelCardRevisionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelCardRevisions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListModelCardRevisions403JSONResponse) VisitListModelCardRevisionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelCardRevisions404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListModelCardRevisions404JSONResponse) VisitListModelCardRevisionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelCardRevisions503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListModelCardRevisions503JSONResponse) VisitListModelCardRevisionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelExemptionsRequestObject struct {
+	Model ModelName `json:"model"`
+}
+
+type ListModelExemptionsResponseObject interface {
+	VisitListModelExemptionsResponse(w http.ResponseWriter) error
+}
+
+type ListModelExemptions200JSONResponse ExemptionList
+
+func (response ListModelExemptions200JSONResponse) VisitListModelExemptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelExemptions400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListModelExemptions400JSONResponse) VisitListModelExemptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelExemptions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListModelExemptions401JSONResponse) VisitListModelExemptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelExemptions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListModelExemptions403JSONResponse) VisitListModelExemptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelExemptions404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListModelExemptions404JSONResponse) VisitListModelExemptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelExemptions503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListModelExemptions503JSONResponse) VisitListModelExemptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteModelExemptionRequestObject struct {
+	Model ModelName `json:"model"`
+	RowId RowID     `json:"row_id"`
+}
+
+type DeleteModelExemptionResponseObject interface {
+	VisitDeleteModelExemptionResponse(w http.ResponseWriter) error
+}
+
+type DeleteModelExemption204Response struct {
+}
+
+func (response DeleteModelExemption204Response) VisitDeleteModelExemptionResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteModelExemption400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteModelExemption400JSONResponse) VisitDeleteModelExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteModelExemption401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteModelExemption401JSONResponse) VisitDeleteModelExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteModelExemption403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteModelExemption403JSONResponse) VisitDeleteModelExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteModelExemption404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteModelExemption404JSONResponse) VisitDeleteModelExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteModelExemption503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response DeleteModelExemption503JSONResponse) VisitDeleteModelExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutModelExemptionRequestObject struct {
+	Model ModelName `json:"model"`
+	RowId RowID     `json:"row_id"`
+	Body  *PutModelExemptionJSONRequestBody
+}
+
+type PutModelExemptionResponseObject interface {
+	VisitPutModelExemptionResponse(w http.ResponseWriter) error
+}
+
+type PutModelExemption200JSONResponse Exemption
+
+func (response PutModelExemption200JSONResponse) VisitPutModelExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutModelExemption400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PutModelExemption400JSONResponse) VisitPutModelExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutModelExemption401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PutModelExemption401JSONResponse) VisitPutModelExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutModelExemption403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PutModelExemption403JSONResponse) VisitPutModelExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutModelExemption404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PutModelExemption404JSONResponse) VisitPutModelExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutModelExemption503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PutModelExemption503JSONResponse) VisitPutModelExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CompareMetricsRequestObject struct {
 	Model  ModelName `json:"model"`
 	Params CompareMetricsParams
@@ -4905,6 +6341,102 @@ func (response GetVersion503JSONResponse) VisitGetVersionResponse(w http.Respons
 	return err
 }
 
+type ListVersionCardRevisionsRequestObject struct {
+	Model   ModelName     `json:"model"`
+	Version VersionNumber `json:"version"`
+}
+
+type ListVersionCardRevisionsResponseObject interface {
+	VisitListVersionCardRevisionsResponse(w http.ResponseWriter) error
+}
+
+type ListVersionCardRevisions200JSONResponse CardRevisionList
+
+func (response ListVersionCardRevisions200JSONResponse) VisitListVersionCardRevisionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVersionCardRevisions400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListVersionCardRevisions400JSONResponse) VisitListVersionCardRevisionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVersionCardRevisions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListVersionCardRevisions401JSONResponse) VisitListVersionCardRevisionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVersionCardRevisions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListVersionCardRevisions403JSONResponse) VisitListVersionCardRevisionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVersionCardRevisions404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListVersionCardRevisions404JSONResponse) VisitListVersionCardRevisionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVersionCardRevisions503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListVersionCardRevisions503JSONResponse) VisitListVersionCardRevisionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RecordDeploymentRequestObject struct {
 	Model   ModelName     `json:"model"`
 	Version VersionNumber `json:"version"`
@@ -5016,6 +6548,291 @@ func (response RecordDeployment413JSONResponse) VisitRecordDeploymentResponse(w 
 type RecordDeployment503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RecordDeployment503JSONResponse) VisitRecordDeploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVersionExemptionsRequestObject struct {
+	Model   ModelName     `json:"model"`
+	Version VersionNumber `json:"version"`
+}
+
+type ListVersionExemptionsResponseObject interface {
+	VisitListVersionExemptionsResponse(w http.ResponseWriter) error
+}
+
+type ListVersionExemptions200JSONResponse ExemptionList
+
+func (response ListVersionExemptions200JSONResponse) VisitListVersionExemptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVersionExemptions400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListVersionExemptions400JSONResponse) VisitListVersionExemptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVersionExemptions401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListVersionExemptions401JSONResponse) VisitListVersionExemptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVersionExemptions403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListVersionExemptions403JSONResponse) VisitListVersionExemptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVersionExemptions404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListVersionExemptions404JSONResponse) VisitListVersionExemptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVersionExemptions503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListVersionExemptions503JSONResponse) VisitListVersionExemptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVersionExemptionRequestObject struct {
+	Model   ModelName     `json:"model"`
+	Version VersionNumber `json:"version"`
+	RowId   RowID         `json:"row_id"`
+}
+
+type DeleteVersionExemptionResponseObject interface {
+	VisitDeleteVersionExemptionResponse(w http.ResponseWriter) error
+}
+
+type DeleteVersionExemption204Response struct {
+}
+
+func (response DeleteVersionExemption204Response) VisitDeleteVersionExemptionResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteVersionExemption400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteVersionExemption400JSONResponse) VisitDeleteVersionExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVersionExemption401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteVersionExemption401JSONResponse) VisitDeleteVersionExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVersionExemption403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteVersionExemption403JSONResponse) VisitDeleteVersionExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVersionExemption404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteVersionExemption404JSONResponse) VisitDeleteVersionExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVersionExemption503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response DeleteVersionExemption503JSONResponse) VisitDeleteVersionExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutVersionExemptionRequestObject struct {
+	Model   ModelName     `json:"model"`
+	Version VersionNumber `json:"version"`
+	RowId   RowID         `json:"row_id"`
+	Body    *PutVersionExemptionJSONRequestBody
+}
+
+type PutVersionExemptionResponseObject interface {
+	VisitPutVersionExemptionResponse(w http.ResponseWriter) error
+}
+
+type PutVersionExemption200JSONResponse Exemption
+
+func (response PutVersionExemption200JSONResponse) VisitPutVersionExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutVersionExemption400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PutVersionExemption400JSONResponse) VisitPutVersionExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutVersionExemption401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PutVersionExemption401JSONResponse) VisitPutVersionExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutVersionExemption403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PutVersionExemption403JSONResponse) VisitPutVersionExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutVersionExemption404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PutVersionExemption404JSONResponse) VisitPutVersionExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutVersionExemption503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PutVersionExemption503JSONResponse) VisitPutVersionExemptionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5666,6 +7483,196 @@ func (response RequestTransition413JSONResponse) VisitRequestTransitionResponse(
 type RequestTransition503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RequestTransition503JSONResponse) VisitRequestTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRunsRequestObject struct {
+	Params ListRunsParams
+}
+
+type ListRunsResponseObject interface {
+	VisitListRunsResponse(w http.ResponseWriter) error
+}
+
+type ListRuns200JSONResponse RunList
+
+func (response ListRuns200JSONResponse) VisitListRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRuns400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListRuns400JSONResponse) VisitListRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRuns401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListRuns401JSONResponse) VisitListRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRuns403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListRuns403JSONResponse) VisitListRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRuns503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListRuns503JSONResponse) VisitListRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterRunRequestObject struct {
+	Body *RegisterRunJSONRequestBody
+}
+
+type RegisterRunResponseObject interface {
+	VisitRegisterRunResponse(w http.ResponseWriter) error
+}
+
+type RegisterRun200JSONResponse Run
+
+func (response RegisterRun200JSONResponse) VisitRegisterRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterRun201JSONResponse Run
+
+func (response RegisterRun201JSONResponse) VisitRegisterRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterRun400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response RegisterRun400JSONResponse) VisitRegisterRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterRun401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response RegisterRun401JSONResponse) VisitRegisterRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterRun403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response RegisterRun403JSONResponse) VisitRegisterRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterRun409JSONResponse struct{ ConflictJSONResponse }
+
+func (response RegisterRun409JSONResponse) VisitRegisterRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegisterRun503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response RegisterRun503JSONResponse) VisitRegisterRunResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6504,6 +8511,15 @@ type StrictServerInterface interface {
 	// ListDeployments The deployments ledger
 	// (GET /api/v1/deployments)
 	ListDeployments(ctx context.Context, request ListDeploymentsRequestObject) (ListDeploymentsResponseObject, error)
+	// ListDocuments List evidence documents
+	// (GET /api/v1/documents)
+	ListDocuments(ctx context.Context, request ListDocumentsRequestObject) (ListDocumentsResponseObject, error)
+	// GetDocument Get an evidence document's record
+	// (GET /api/v1/documents/{id})
+	GetDocument(ctx context.Context, request GetDocumentRequestObject) (GetDocumentResponseObject, error)
+	// SignOffDocument Sign a document off
+	// (POST /api/v1/documents/{id}/signoffs)
+	SignOffDocument(ctx context.Context, request SignOffDocumentRequestObject) (SignOffDocumentResponseObject, error)
 	// ListModels List models
 	// (GET /api/v1/models)
 	ListModels(ctx context.Context, request ListModelsRequestObject) (ListModelsResponseObject, error)
@@ -6528,6 +8544,18 @@ type StrictServerInterface interface {
 	// SetAlias Point an alias at a version
 	// (PUT /api/v1/models/{model}/aliases/{alias})
 	SetAlias(ctx context.Context, request SetAliasRequestObject) (SetAliasResponseObject, error)
+	// ListModelCardRevisions A model card's revisions
+	// (GET /api/v1/models/{model}/card/revisions)
+	ListModelCardRevisions(ctx context.Context, request ListModelCardRevisionsRequestObject) (ListModelCardRevisionsResponseObject, error)
+	// ListModelExemptions Requirements justified as not applicable to a model
+	// (GET /api/v1/models/{model}/evidence/not-applicable)
+	ListModelExemptions(ctx context.Context, request ListModelExemptionsRequestObject) (ListModelExemptionsResponseObject, error)
+	// DeleteModelExemption Withdraw a justification
+	// (DELETE /api/v1/models/{model}/evidence/not-applicable/{row_id})
+	DeleteModelExemption(ctx context.Context, request DeleteModelExemptionRequestObject) (DeleteModelExemptionResponseObject, error)
+	// PutModelExemption Justify a requirement as not applicable to a model
+	// (PUT /api/v1/models/{model}/evidence/not-applicable/{row_id})
+	PutModelExemption(ctx context.Context, request PutModelExemptionRequestObject) (PutModelExemptionResponseObject, error)
 	// CompareMetrics Compare one metric across a model's versions
 	// (GET /api/v1/models/{model}/metrics)
 	CompareMetrics(ctx context.Context, request CompareMetricsRequestObject) (CompareMetricsResponseObject, error)
@@ -6549,9 +8577,21 @@ type StrictServerInterface interface {
 	// GetVersion Get a version
 	// (GET /api/v1/models/{model}/versions/{version})
 	GetVersion(ctx context.Context, request GetVersionRequestObject) (GetVersionResponseObject, error)
+	// ListVersionCardRevisions A version card's revisions
+	// (GET /api/v1/models/{model}/versions/{version}/card/revisions)
+	ListVersionCardRevisions(ctx context.Context, request ListVersionCardRevisionsRequestObject) (ListVersionCardRevisionsResponseObject, error)
 	// RecordDeployment Record a deployment
 	// (POST /api/v1/models/{model}/versions/{version}/deployments)
 	RecordDeployment(ctx context.Context, request RecordDeploymentRequestObject) (RecordDeploymentResponseObject, error)
+	// ListVersionExemptions Requirements justified as not applicable to a version
+	// (GET /api/v1/models/{model}/versions/{version}/evidence/not-applicable)
+	ListVersionExemptions(ctx context.Context, request ListVersionExemptionsRequestObject) (ListVersionExemptionsResponseObject, error)
+	// DeleteVersionExemption Withdraw a version's justification
+	// (DELETE /api/v1/models/{model}/versions/{version}/evidence/not-applicable/{row_id})
+	DeleteVersionExemption(ctx context.Context, request DeleteVersionExemptionRequestObject) (DeleteVersionExemptionResponseObject, error)
+	// PutVersionExemption Justify a requirement as not applicable to a version
+	// (PUT /api/v1/models/{model}/versions/{version}/evidence/not-applicable/{row_id})
+	PutVersionExemption(ctx context.Context, request PutVersionExemptionRequestObject) (PutVersionExemptionResponseObject, error)
 	// ListFiles List a version's files
 	// (GET /api/v1/models/{model}/versions/{version}/files)
 	ListFiles(ctx context.Context, request ListFilesRequestObject) (ListFilesResponseObject, error)
@@ -6570,6 +8610,12 @@ type StrictServerInterface interface {
 	// RequestTransition Request a stage transition
 	// (POST /api/v1/models/{model}/versions/{version}/transitions)
 	RequestTransition(ctx context.Context, request RequestTransitionRequestObject) (RequestTransitionResponseObject, error)
+	// ListRuns List runs
+	// (GET /api/v1/runs)
+	ListRuns(ctx context.Context, request ListRunsRequestObject) (ListRunsResponseObject, error)
+	// RegisterRun Register a run
+	// (POST /api/v1/runs)
+	RegisterRun(ctx context.Context, request RegisterRunRequestObject) (RegisterRunResponseObject, error)
 	// GetRun Get a training run
 	// (GET /api/v1/runs/{run_id})
 	GetRun(ctx context.Context, request GetRunRequestObject) (GetRunResponseObject, error)
@@ -6823,6 +8869,104 @@ func (sh *strictHandler) ListDeployments(ctx echo.Context, params ListDeployment
 		return err
 	} else if validResponse, ok := response.(ListDeploymentsResponseObject); ok {
 		return validResponse.VisitListDeploymentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListDocuments operation middleware
+func (sh *strictHandler) ListDocuments(ctx echo.Context, params ListDocumentsParams) error {
+	var request ListDocumentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDocuments(ctx.Request().Context(), request.(ListDocumentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDocuments")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListDocumentsResponseObject); ok {
+		return validResponse.VisitListDocumentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDocument operation middleware
+func (sh *strictHandler) GetDocument(ctx echo.Context, id DocumentID) error {
+	var request GetDocumentRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDocument(ctx.Request().Context(), request.(GetDocumentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDocument")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDocumentResponseObject); ok {
+		return validResponse.VisitGetDocumentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SignOffDocument operation middleware
+func (sh *strictHandler) SignOffDocument(ctx echo.Context, id DocumentID) error {
+	var request SignOffDocumentRequestObject
+
+	request.Id = id
+
+	var body SignOffDocumentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SignOffDocument(ctx.Request().Context(), request.(SignOffDocumentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignOffDocument")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SignOffDocumentResponseObject); ok {
+		return validResponse.VisitSignOffDocumentResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -7099,6 +9243,131 @@ func (sh *strictHandler) SetAlias(ctx echo.Context, model ModelName, alias Name)
 	return nil
 }
 
+// ListModelCardRevisions operation middleware
+func (sh *strictHandler) ListModelCardRevisions(ctx echo.Context, model ModelName) error {
+	var request ListModelCardRevisionsRequestObject
+
+	request.Model = model
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListModelCardRevisions(ctx.Request().Context(), request.(ListModelCardRevisionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListModelCardRevisions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListModelCardRevisionsResponseObject); ok {
+		return validResponse.VisitListModelCardRevisionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListModelExemptions operation middleware
+func (sh *strictHandler) ListModelExemptions(ctx echo.Context, model ModelName) error {
+	var request ListModelExemptionsRequestObject
+
+	request.Model = model
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListModelExemptions(ctx.Request().Context(), request.(ListModelExemptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListModelExemptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListModelExemptionsResponseObject); ok {
+		return validResponse.VisitListModelExemptionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteModelExemption operation middleware
+func (sh *strictHandler) DeleteModelExemption(ctx echo.Context, model ModelName, rowId RowID) error {
+	var request DeleteModelExemptionRequestObject
+
+	request.Model = model
+	request.RowId = rowId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteModelExemption(ctx.Request().Context(), request.(DeleteModelExemptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteModelExemption")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteModelExemptionResponseObject); ok {
+		return validResponse.VisitDeleteModelExemptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutModelExemption operation middleware
+func (sh *strictHandler) PutModelExemption(ctx echo.Context, model ModelName, rowId RowID) error {
+	var request PutModelExemptionRequestObject
+
+	request.Model = model
+	request.RowId = rowId
+
+	var body PutModelExemptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutModelExemption(ctx.Request().Context(), request.(PutModelExemptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutModelExemption")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutModelExemptionResponseObject); ok {
+		return validResponse.VisitPutModelExemptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CompareMetrics operation middleware
 func (sh *strictHandler) CompareMetrics(ctx echo.Context, model ModelName, params CompareMetricsParams) error {
 	var request CompareMetricsRequestObject
@@ -7324,6 +9593,32 @@ func (sh *strictHandler) GetVersion(ctx echo.Context, model ModelName, version V
 	return nil
 }
 
+// ListVersionCardRevisions operation middleware
+func (sh *strictHandler) ListVersionCardRevisions(ctx echo.Context, model ModelName, version VersionNumber) error {
+	var request ListVersionCardRevisionsRequestObject
+
+	request.Model = model
+	request.Version = version
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListVersionCardRevisions(ctx.Request().Context(), request.(ListVersionCardRevisionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListVersionCardRevisions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListVersionCardRevisionsResponseObject); ok {
+		return validResponse.VisitListVersionCardRevisionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RecordDeployment operation middleware
 func (sh *strictHandler) RecordDeployment(ctx echo.Context, model ModelName, version VersionNumber) error {
 	var request RecordDeploymentRequestObject
@@ -7367,6 +9662,109 @@ func (sh *strictHandler) RecordDeployment(ctx echo.Context, model ModelName, ver
 		return err
 	} else if validResponse, ok := response.(RecordDeploymentResponseObject); ok {
 		return validResponse.VisitRecordDeploymentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListVersionExemptions operation middleware
+func (sh *strictHandler) ListVersionExemptions(ctx echo.Context, model ModelName, version VersionNumber) error {
+	var request ListVersionExemptionsRequestObject
+
+	request.Model = model
+	request.Version = version
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListVersionExemptions(ctx.Request().Context(), request.(ListVersionExemptionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListVersionExemptions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListVersionExemptionsResponseObject); ok {
+		return validResponse.VisitListVersionExemptionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteVersionExemption operation middleware
+func (sh *strictHandler) DeleteVersionExemption(ctx echo.Context, model ModelName, version VersionNumber, rowId RowID) error {
+	var request DeleteVersionExemptionRequestObject
+
+	request.Model = model
+	request.Version = version
+	request.RowId = rowId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteVersionExemption(ctx.Request().Context(), request.(DeleteVersionExemptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteVersionExemption")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteVersionExemptionResponseObject); ok {
+		return validResponse.VisitDeleteVersionExemptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutVersionExemption operation middleware
+func (sh *strictHandler) PutVersionExemption(ctx echo.Context, model ModelName, version VersionNumber, rowId RowID) error {
+	var request PutVersionExemptionRequestObject
+
+	request.Model = model
+	request.Version = version
+	request.RowId = rowId
+
+	var body PutVersionExemptionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutVersionExemption(ctx.Request().Context(), request.(PutVersionExemptionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutVersionExemption")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutVersionExemptionResponseObject); ok {
+		return validResponse.VisitPutVersionExemptionResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -7571,6 +9969,77 @@ func (sh *strictHandler) RequestTransition(ctx echo.Context, model ModelName, ve
 		return err
 	} else if validResponse, ok := response.(RequestTransitionResponseObject); ok {
 		return validResponse.VisitRequestTransitionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListRuns operation middleware
+func (sh *strictHandler) ListRuns(ctx echo.Context, params ListRunsParams) error {
+	var request ListRunsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListRuns(ctx.Request().Context(), request.(ListRunsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListRuns")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListRunsResponseObject); ok {
+		return validResponse.VisitListRunsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RegisterRun operation middleware
+func (sh *strictHandler) RegisterRun(ctx echo.Context) error {
+	var request RegisterRunRequestObject
+
+	var body RegisterRunJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegisterRun(ctx.Request().Context(), request.(RegisterRunRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegisterRun")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegisterRunResponseObject); ok {
+		return validResponse.VisitRegisterRunResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

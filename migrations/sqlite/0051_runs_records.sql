@@ -1,0 +1,10 @@
+-- runs become records of their own. See mysql/0051_runs_records.sql.
+ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'training';
+ALTER TABLE runs ADD COLUMN started_at DATETIME NULL;
+ALTER TABLE runs ADD COLUMN ended_at DATETIME NULL;
+ALTER TABLE runs ADD COLUMN triggered_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN subject_model TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN subject_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN deployment_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN output_sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN details TEXT NULL;
