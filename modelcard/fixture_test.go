@@ -3,7 +3,9 @@ package modelcard
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"reflect"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -442,4 +444,41 @@ func fullFacts() Facts {
 // minimalFacts are a version just created: no files, digest or card.
 func minimalFacts() Facts {
 	return Facts{Model: "m", Version: 1, Status: "pending", Stage: "none", CreatedBy: "alice", CreatedAt: t0}
+}
+
+func TestFixtures(t *testing.T) {
+	for name, c := range map[string]Card{"fullCard": fullCard(), "everyFieldCard": everyFieldCard()} {
+		if err := Validate(c); err != nil {
+			t.Errorf("Validate(%s()): %v", name, err)
+		}
+	}
+	// everyFieldCard sets every field of Card (in at least one entry of a
+	// list), so that every renderer is tested with each of them.
+	set, all := map[string]bool{}, map[string]bool{}
+	var walk func(v reflect.Value, path string)
+	walk = func(v reflect.Value, path string) {
+		all[path] = true
+		if v.IsZero() && !(v.Kind() == reflect.Bool && strings.HasSuffix(path, "*")) {
+			return
+		}
+		set[path] = true
+		switch v.Kind() {
+		case reflect.Pointer:
+			walk(v.Elem(), path+"*")
+		case reflect.Struct:
+			for i := range v.NumField() {
+				walk(v.Field(i), joinPath(strings.TrimSuffix(path, "*"), v.Type().Field(i).Name))
+			}
+		case reflect.Slice:
+			for i := range v.Len() {
+				walk(v.Index(i), strings.TrimSuffix(path, "*")+"[]")
+			}
+		}
+	}
+	walk(reflect.ValueOf(everyFieldCard()), "")
+	for p := range all {
+		if !set[p] {
+			t.Errorf("everyFieldCard() leaves %s unset", p)
+		}
+	}
 }
