@@ -9,6 +9,7 @@
 // its model's, and renders a card with the registry's facts as Markdown,
 // printable HTML, a Hugging Face README and a CycloneDX 1.6 ML-BOM.
 //
-// It imports only the standard library: the registry (package compliance)
+// It imports only the standard library and package audit (for RFC 8785,
+// which the BOM's JSF signature covers): the registry (package compliance)
 // stores cards and gathers the facts.
 package modelcard
