@@ -52,3 +52,24 @@ type BlobLister interface {
 	// List calls fn for every blob whose key starts with prefix.
 	List(ctx context.Context, prefix string, fn func(BlobInfo) error) error
 }
+
+// Object Lock modes a Retainer keeps objects under.
+const (
+	LockCompliance = "COMPLIANCE" // nobody, root included, deletes or shortens it before the date
+	LockNone       = "none"
+)
+
+// Retainer is implemented by blob stores that can keep an object immutable
+// until a date (S3 Object Lock in compliance mode): where evidence packs
+// are archived.
+type Retainer interface {
+	// RetentionMode says which mode PutRetained gives: LockCompliance when
+	// the bucket has Object Lock, LockNone when it cannot lock objects.
+	RetentionMode(ctx context.Context) (string, error)
+	// PutRetained stores r (of size bytes) under key, locked in compliance
+	// mode until until when the store can lock objects.
+	PutRetained(ctx context.Context, key string, r io.Reader, size int64, until time.Time) (BlobInfo, error)
+	// Retention reads the lock of key: its mode (LockNone when unlocked)
+	// and its date.
+	Retention(ctx context.Context, key string) (mode string, until time.Time, err error)
+}

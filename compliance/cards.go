@@ -79,9 +79,13 @@ func (s *Service) PutCard(ctx context.Context, ref CardRef, c modelcard.Card) (C
 			return fmt.Errorf("encode card: %w", err)
 		}
 		sum := sha256.Sum256(body)
-		_, err = s.log.Record(ctx, tx, "card.update", ref.resource(), map[string]any{
+		seq, err := s.log.Record(ctx, tx, "card.update", ref.resource(), map[string]any{
 			"revision": n, "sha256": hex.EncodeToString(sum[:]), "bytes": len(body)})
-		return err
+		if err != nil {
+			return err
+		}
+		rev.AuditSeq = seq
+		return tx.SetCardRevisionAuditSeq(ctx, ref.Model, ref.Version, n, seq)
 	})
 	if err != nil {
 		return CardRevision{}, err
@@ -125,6 +129,9 @@ type Card struct {
 	ModelRevision int
 	UpdatedBy     string
 	UpdatedAt     time.Time
+	// Own and Model describe the revisions merged (without their bodies;
+	// zero when there is none at that level).
+	Own, Model CardRevision
 }
 
 // GetCard reads a card in force: the latest (revision 0) or revision n of
@@ -175,6 +182,8 @@ func cardInForce(ctx context.Context, store cardReader, ref CardRef, n int, at t
 		return Card{}, err
 	default:
 		out.Revision, out.UpdatedBy, out.UpdatedAt, out.Card = own.Revision, own.CreatedBy, own.CreatedAt, own.Card
+		out.Own = own
+		out.Own.Card = modelcard.Card{}
 	}
 	if ref.Version == 0 {
 		return out, nil
@@ -202,6 +211,8 @@ func cardInForce(ctx context.Context, store cardReader, ref CardRef, n int, at t
 		return Card{}, err
 	}
 	out.Card, out.ModelRevision = merged, model.Revision
+	out.Model = model
+	out.Model.Card = modelcard.Card{}
 	if out.Revision == 0 {
 		out.UpdatedBy, out.UpdatedAt = model.CreatedBy, model.CreatedAt
 	}

@@ -10,12 +10,12 @@ package compliance
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"time"
 
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/audit"
+	"github.com/modelkeep/modelkeep/evidence"
 	"github.com/modelkeep/modelkeep/modelcard"
 )
 
@@ -74,6 +74,8 @@ type CardStore interface {
 	// ListCardRevisions returns a card's revisions, newest first, without
 	// their bodies.
 	ListCardRevisions(ctx context.Context, model string, version int) ([]CardRevision, error)
+	// SetCardRevisionAuditSeq records the audit event of revision n.
+	SetCardRevisionAuditSeq(ctx context.Context, model string, version, n int, seq int64) error
 }
 
 // ExemptionStore keeps the requirement rows justified as not applicable.
@@ -120,7 +122,7 @@ var DocumentKinds = []string{
 }
 
 // Signoff is a person's signed approval of a document: the server signed
-// SignoffMessage(SHA256, Signer, SignedAt) with its Ed25519 key KeyID, so
+// evidence.SignoffMessage(SHA256, Signer, SignedAt) with its Ed25519 key KeyID, so
 // that it verifies offline with the registry's public key.
 type Signoff struct {
 	DocumentID string
@@ -136,18 +138,10 @@ type Signoff struct {
 // Sign-off meanings.
 var SignoffMeanings = []string{"approved", "reviewed", "authored"}
 
-// SignoffMessage is what a sign-off's signature covers: the RFC 8785 JSON
-// object {"sha256", "signed_at", "signer"}, with the time as the audit log
-// writes times.
+// SignoffMessage is what a sign-off's signature covers (the format is
+// package evidence's, whose verifier checks it offline).
 func SignoffMessage(sha256, signer string, signedAt time.Time) []byte {
-	b, err := json.Marshal(map[string]string{"sha256": sha256, "signed_at": audit.FormatTime(signedAt), "signer": signer})
-	if err == nil {
-		b, err = audit.CanonicalJSON(b)
-	}
-	if err != nil {
-		panic("compliance: a map of strings always encodes: " + err.Error())
-	}
-	return b
+	return evidence.SignoffMessage(sha256, signer, signedAt)
 }
 
 // DocumentFilter selects documents.
@@ -169,6 +163,7 @@ type CardRevision struct {
 	Card      modelcard.Card
 	CreatedBy string
 	CreatedAt time.Time
+	AuditSeq  int64 // the event that recorded it
 }
 
 // Exemption is a requirement row justified as not applicable to a model

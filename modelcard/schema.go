@@ -71,6 +71,11 @@ func Schema() *SchemaNode {
 	return n
 }
 
+// SchemaFor is the schema of a part of the card (t, one of this package's
+// types) at a JSON path, for schemas that embed card parts (the evidence
+// pack's): the path picks the enums and formats of the card's fields.
+func SchemaFor(t reflect.Type, path string) *SchemaNode { return schemaOf(t, path) }
+
 var docRefSchemaType = reflect.TypeFor[DocRef]()
 
 func schemaOf(t reflect.Type, path string) *SchemaNode {

@@ -182,12 +182,14 @@ type cardRevisionRow struct {
 	Body          string    `gorm:"column:body"`
 	CreatedBy     string    `gorm:"column:created_by"`
 	CreatedAt     time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	AuditSeq      int64     `gorm:"column:audit_seq"`
 }
 
 func (cardRevisionRow) TableName() string { return "card_revisions" }
 
 func toCardRevision(model string, r cardRevisionRow, withBody bool) (compliance.CardRevision, error) {
-	out := compliance.CardRevision{Model: model, Version: r.VersionNumber, Revision: r.Revision, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC()}
+	out := compliance.CardRevision{Model: model, Version: r.VersionNumber, Revision: r.Revision, CreatedBy: r.CreatedBy,
+		CreatedAt: r.CreatedAt.UTC(), AuditSeq: r.AuditSeq}
 	if withBody {
 		if err := json.Unmarshal([]byte(r.Body), &out.Card); err != nil {
 			return compliance.CardRevision{}, fmt.Errorf("decode card revision %d of %s/%d: %w", r.Revision, model, r.VersionNumber, err)
@@ -228,6 +230,23 @@ func (s *Store) AddCardRevision(ctx context.Context, r compliance.CardRevision) 
 		return nil
 	})
 	return n, err
+}
+
+// SetCardRevisionAuditSeq records the audit event of a revision, once.
+func (s *Store) SetCardRevisionAuditSeq(ctx context.Context, model string, version, n int, seq int64) error {
+	modelID, err := s.modelID(ctx, model)
+	if err != nil {
+		return err
+	}
+	res := s.db.WithContext(ctx).Model(&cardRevisionRow{}).
+		Where("model_id = ? AND version_number = ? AND revision = ? AND audit_seq = 0", modelID, version, n).Update("audit_seq", seq)
+	if res.Error != nil {
+		return dbErr("record the audit event of a card revision", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return modelkeep.Errorf(modelkeep.ErrConflict, "card revision %d of %s/%d has its audit event already", n, model, version)
+	}
+	return nil
 }
 
 // GetCardRevision reads revision n of a card, the latest when n is 0;
@@ -272,7 +291,7 @@ func (s *Store) ListCardRevisions(ctx context.Context, model string, version int
 		return nil, err
 	}
 	var rows []cardRevisionRow
-	err = s.db.WithContext(ctx).Select("id, model_id, version_number, revision, created_by, created_at").
+	err = s.db.WithContext(ctx).Select("id, model_id, version_number, revision, created_by, created_at, audit_seq").
 		Where("model_id = ? AND version_number = ?", modelID, version).Order("revision DESC").Find(&rows).Error
 	if err != nil {
 		return nil, dbErr("list card revisions", err)

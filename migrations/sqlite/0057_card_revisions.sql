@@ -6,6 +6,7 @@ CREATE TABLE card_revisions (
     revision       INTEGER  NOT NULL,
     body           TEXT     NOT NULL,
     created_by     TEXT     NOT NULL,
-    created_at     DATETIME NOT NULL
+    created_at     DATETIME NOT NULL,
+    audit_seq      INTEGER  NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX uq_card_revisions ON card_revisions (model_id, version_number, revision);

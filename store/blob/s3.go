@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -618,4 +619,59 @@ func resetOnClose(tr *http.Transport) {
 		}
 		return c, err
 	}
+}
+
+var _ modelkeep.Retainer = (*S3)(nil)
+
+// RetentionMode asks whether the bucket has Object Lock enabled: then
+// PutRetained locks objects in compliance mode.
+func (s *S3) RetentionMode(ctx context.Context) (string, error) {
+	out, err := s.client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: aws.String(s.bucket)})
+	if err != nil {
+		if code := apiCode(err); code == "ObjectLockConfigurationNotFoundError" || code == "ObjectLockConfigurationNotFound" ||
+			code == "NoSuchObjectLockConfiguration" || code == "NotImplemented" || code == "InvalidBucketState" {
+			return modelkeep.LockNone, nil
+		}
+		return "", fmt.Errorf("read the object lock configuration of bucket %s: %w", s.bucket, s3Err(err))
+	}
+	if c := out.ObjectLockConfiguration; c != nil && c.ObjectLockEnabled == types.ObjectLockEnabledEnabled {
+		return modelkeep.LockCompliance, nil
+	}
+	return modelkeep.LockNone, nil
+}
+
+// PutRetained stores a small object in one PutObject, locked in compliance
+// mode until until when the bucket has Object Lock.
+func (s *S3) PutRetained(ctx context.Context, key string, r io.Reader, size int64, until time.Time) (modelkeep.BlobInfo, error) {
+	mode, err := s.RetentionMode(ctx)
+	if err != nil {
+		return modelkeep.BlobInfo{}, err
+	}
+	if size < 0 || size > maxSinglePutSize {
+		return modelkeep.BlobInfo{}, modelkeep.Errorf(modelkeep.ErrInvalid, "a retained object is put whole: its size must be known and at most %d bytes", int64(maxSinglePutSize))
+	}
+	in := &s3.PutObjectInput{
+		Bucket: aws.String(s.bucket), Key: aws.String(key), Body: r, ContentLength: aws.Int64(size),
+		ContentType: aws.String("application/json"),
+	}
+	if mode == modelkeep.LockCompliance {
+		in.ObjectLockMode = types.ObjectLockModeCompliance
+		in.ObjectLockRetainUntilDate = aws.Time(until.UTC())
+	}
+	if _, err := s.client.PutObject(ctx, in); err != nil {
+		return modelkeep.BlobInfo{}, fmt.Errorf("put retained blob %q: %w", key, s3Err(err))
+	}
+	return modelkeep.BlobInfo{Key: key, Size: size, ModTime: time.Now().UTC()}, nil
+}
+
+// Retention reads an object's lock.
+func (s *S3) Retention(ctx context.Context, key string) (string, time.Time, error) {
+	out, err := s.head(ctx, key)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if out.ObjectLockMode == "" || out.ObjectLockRetainUntilDate == nil {
+		return modelkeep.LockNone, time.Time{}, nil
+	}
+	return string(out.ObjectLockMode), out.ObjectLockRetainUntilDate.UTC(), nil
 }

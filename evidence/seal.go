@@ -1,0 +1,85 @@
+package evidence
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/modelkeep/modelkeep/audit"
+)
+
+// SignoffMessage is what a document sign-off's signature covers: the RFC
+// 8785 JSON object {"sha256", "signed_at", "signer"}, the time written as
+// the audit log writes times.
+func SignoffMessage(sha256, signer string, signedAt time.Time) []byte {
+	b, err := json.Marshal(map[string]string{"sha256": sha256, "signed_at": audit.FormatTime(signedAt), "signer": signer})
+	if err == nil {
+		b, err = audit.CanonicalJSON(b)
+	}
+	if err != nil {
+		panic("evidence: a map of strings always encodes: " + err.Error())
+	}
+	return b
+}
+
+// Canonical returns the RFC 8785 canonical JSON of v.
+func Canonical(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return audit.CanonicalJSON(b)
+}
+
+// Digest is the pack's SHA-256: of the canonical JSON of the pack without
+// its integrity member.
+func Digest(p *Pack) ([32]byte, error) {
+	saved := p.Integrity
+	p.Integrity = nil
+	defer func() { p.Integrity = saved }()
+	b, err := Canonical(p)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("canonical pack: %w", err)
+	}
+	return sha256.Sum256(b), nil
+}
+
+// Seal signs the pack with signer and returns the pack file: the canonical
+// JSON of the pack with its integrity member.
+func Seal(p *Pack, signer *audit.Signer) ([]byte, error) {
+	sum, err := Digest(p)
+	if err != nil {
+		return nil, err
+	}
+	p.Integrity = &Integrity{SHA256: hex.EncodeToString(sum[:]), Signature: Signature{
+		Alg: "Ed25519", KeyID: signer.KeyID(), PublicKey: signer.PublicKeyPEM(),
+		Value: base64.StdEncoding.EncodeToString(signer.Sign(sum[:])),
+	}}
+	return Canonical(p)
+}
+
+// CheckSignature verifies an integrity member against the digest with the
+// trusted keys.
+func CheckSignature(in *Integrity, sum [32]byte, keys audit.Keyring) error {
+	switch {
+	case in == nil:
+		return fmt.Errorf("the pack has no integrity member: it is not sealed")
+	case in.SHA256 != hex.EncodeToString(sum[:]):
+		return fmt.Errorf("the pack's content does not match its SHA-256 (%s recorded, %x computed): the pack was changed after it was sealed", in.SHA256, sum)
+	case in.Signature.Alg != "Ed25519":
+		return fmt.Errorf("signature algorithm %q: want Ed25519", in.Signature.Alg)
+	}
+	pub, ok := keys[in.Signature.KeyID]
+	if !ok {
+		return fmt.Errorf("the pack is signed by key %s, which is not among the trusted public keys", in.Signature.KeyID)
+	}
+	sig, err := base64.StdEncoding.DecodeString(in.Signature.Value)
+	if err != nil || !ed25519.Verify(pub, sum[:], sig) {
+		return fmt.Errorf("the pack's signature does not verify with key %s", in.Signature.KeyID)
+	}
+	return nil
+}
