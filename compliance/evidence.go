@@ -233,8 +233,8 @@ func (s *Service) gather(ctx context.Context, st evidenceReader, v modelkeep.Ver
 	}
 	p.Export = evidence.Export{
 		SchemaID: evidence.SchemaID, ExportID: newID(), GeneratedAt: audit.FormatTime(now), GeneratedBy: modelkeep.ActorName(ctx),
-		Generator: evidence.Generator{Name: "modelkeep", Version: cmp.Or(s.opts.GeneratorVersion, "dev")},
-		Subject:   evidence.Subject{ID: fmt.Sprintf("%s/versions/%d", v.Model, v.Number), Model: v.Model, Version: v.Number},
+		Generator:             evidence.Generator{Name: "modelkeep", Version: cmp.Or(s.opts.GeneratorVersion, "dev")},
+		Subject:               evidence.Subject{ID: fmt.Sprintf("%s/versions/%d", v.Model, v.Number), Model: v.Model, Version: v.Number},
 		RequirementsCatalogue: cat.Name, RequirementsCatalogueVersion: cat.Version, RiskClass: riskClass,
 		VerificationTool: "modelkeep evidence verify FILE --public-key KEY (docs/evidence.md)",
 		CycloneDX:        evidence.CycloneDXRef{MediaType: modelcard.CycloneDXMediaType, BOM: json.RawMessage("null")},
