@@ -209,6 +209,13 @@ func (h *Handlers) GetCard(c echo.Context) error {
 			return modelkeep.Errorf(modelkeep.ErrInvalid, "revision must be a number from 1")
 		}
 	}
+	if format := c.QueryParam("format"); format != "" && format != "json" {
+		r, err := cs.RenderCard(c.Request().Context(), ref, n, format)
+		if err != nil {
+			return err
+		}
+		return c.Blob(http.StatusOK, r.MediaType, r.Body)
+	}
 	card, err := cs.GetCard(c.Request().Context(), ref, n)
 	if err != nil {
 		return err

@@ -104,3 +104,27 @@ func derefMap(p *openapi.Tags) map[string]string {
 	}
 	return *p
 }
+
+// nonNil answers an empty list for nil: the contract's lists are never null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// optSlice maps an empty list to an absent (nil) optional field.
+func optSlice[T any](s []T) *[]T {
+	if len(s) == 0 {
+		return nil
+	}
+	return &s
+}
+
+// optBool maps false to an absent (nil) optional field.
+func optBool(b bool) *bool {
+	if !b {
+		return nil
+	}
+	return &b
+}

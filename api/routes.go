@@ -27,6 +27,9 @@ func Register(e *echo.Echo, h *Handlers) {
 	e.GET(auditExportRoute, h.ExportAudit)
 	e.POST(documentsRoute, h.UploadDocument)
 	e.GET(documentContentRoute, h.DownloadDocument)
+	e.GET(cycloneDXRoute, h.GetCardCycloneDX)
+	e.GET(evidenceRoute, h.ExportEvidence)
+	e.GET(evidencePackRoute, h.DownloadEvidencePack)
 	for _, route := range []string{modelCardRoute, versionCardRoute} {
 		e.GET(route, h.GetCard)
 		e.PUT(route, h.PutCard)

@@ -93,6 +93,9 @@ type ExemptionStore interface {
 // PackStore keeps the record of every archived evidence pack.
 type PackStore interface {
 	AddEvidencePack(ctx context.Context, p PackRecord) error
+	// GetEvidencePack returns an archived pack's record; ErrNotFound if
+	// there is none.
+	GetEvidencePack(ctx context.Context, id string) (PackRecord, error)
 	// ListEvidencePacks returns a version's packs, newest first.
 	ListEvidencePacks(ctx context.Context, model string, version int) ([]PackRecord, error)
 }

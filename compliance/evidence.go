@@ -49,6 +49,7 @@ type evidenceReader interface {
 type gathering struct {
 	audit     bool
 	cyclonedx bool
+	revision  int // of the version's card; 0 for the latest
 }
 
 // EvidenceCoverage decides the coverage of a version's evidence without
@@ -65,7 +66,8 @@ func (s *Service) EvidenceCoverage(ctx context.Context, model string, version in
 	if err != nil {
 		return nil, err
 	}
-	return s.gather(ctx, s.store, v, gathering{})
+	g, err := s.gather(ctx, s.store, v, gathering{})
+	return g.pack, err
 }
 
 // MissingEvidence is the production gate of policies that require evidence
@@ -77,11 +79,11 @@ func (s *Service) MissingEvidence(ctx context.Context, tx modelkeep.MetaStore, v
 	if !ok {
 		return nil, fmt.Errorf("evidence gate: the store (%T) cannot read evidence", tx)
 	}
-	p, err := s.gather(ctx, r, v, gathering{})
+	g, err := s.gather(ctx, r, v, gathering{})
 	if err != nil {
 		return nil, err
 	}
-	return evidence.MissingBeforeMarket(p.Coverage), nil
+	return evidence.MissingBeforeMarket(g.pack.Coverage), nil
 }
 
 // PackFile is an exported, sealed and archived pack.
@@ -109,10 +111,11 @@ func (s *Service) ExportEvidence(ctx context.Context, model string, version int)
 	if err != nil {
 		return PackFile{}, err
 	}
-	p, err := s.gather(ctx, s.store, v, gathering{audit: true, cyclonedx: true})
+	g, err := s.gather(ctx, s.store, v, gathering{audit: true, cyclonedx: true})
 	if err != nil {
 		return PackFile{}, err
 	}
+	p := g.pack
 	rec := PackRecord{ID: p.Export.ExportID, Model: model, Version: version, GeneratedBy: p.Export.GeneratedBy}
 	rec.GeneratedAt, _ = audit.ParseTime(p.Export.GeneratedAt)
 	rec.BlobKey = fmt.Sprintf("evidence/%s/%d/%s.json", model, version, rec.ID)
@@ -198,20 +201,28 @@ func (s *Service) archive(ctx context.Context, rec PackRecord, file []byte) erro
 	return nil
 }
 
-// gather builds a version's pack (not sealed).
-func (s *Service) gather(ctx context.Context, st evidenceReader, v modelkeep.Version, what gathering) (*evidence.Pack, error) {
+// gathered is a version's pack (not sealed), the merged card it was built
+// from and the facts the card's renderers fill in.
+type gathered struct {
+	pack  *evidence.Pack
+	card  modelcard.Card
+	facts modelcard.Facts
+}
+
+// gather builds a version's pack.
+func (s *Service) gather(ctx context.Context, st evidenceReader, v modelkeep.Version, what gathering) (gathered, error) {
 	cat, err := evidence.Load()
 	if err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	m, err := st.GetModel(ctx, v.Model)
 	if err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	ref := CardRef{Model: v.Model, Version: v.Number}
-	card, err := cardInForce(ctx, st, ref, 0, time.Time{})
+	card, err := cardInForce(ctx, st, ref, what.revision, time.Time{})
 	if err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	now := s.clock()
 	c := card.Card
@@ -243,17 +254,17 @@ func (s *Service) gather(ctx context.Context, st evidenceReader, v modelkeep.Ver
 
 	files, err := st.ListFiles(ctx, v.Model, v.Number)
 	if err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	transitions, err := allTransitions(ctx, st, v)
 	if err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	p.Version = versionOf(v, files, c.Version, card)
 	if at := productionApproval(transitions); at != nil {
 		then, err := cardInForce(ctx, st, ref, 0, *at)
 		if err != nil && !errors.Is(err, modelkeep.ErrNotFound) {
-			return nil, err
+			return gathered{}, err
 		}
 		p.Version.Card.AtProductionApproval = &evidence.RevisionsAt{At: audit.FormatTime(*at), Revision: then.Revision, ModelRevision: then.ModelRevision}
 	}
@@ -261,46 +272,46 @@ func (s *Service) gather(ctx context.Context, st evidenceReader, v modelkeep.Ver
 
 	docs := newDocCollector(st)
 	if p.Datasets, err = s.packDatasets(ctx, st, v, c.Datasets); err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	runs, err := versionRuns(ctx, st, v)
 	if err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	if p.Runs, err = packRuns(ctx, runs, docs); err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	points, err := st.ListMetricsPage(ctx, modelkeep.MetricFilter{Model: v.Model, Number: v.Number})
 	if err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	latest := latestPoints(points)
 	p.Metrics = toPackMetrics(latest)
 	if p.DeclaredMetrics, err = declaredMetrics(ctx, st, ref, c.DeclaredMetrics, latest, runs); err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	deployments, err := allDeployments(ctx, st, v)
 	if err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	p.Deployments = toPackDeployments(deployments, transitions, v)
 	policy, err := st.GetPolicy(ctx, v.Model)
 	if err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	p.Config = configOf(policy)
 	for _, r := range modelcard.DocRefs(&c) {
 		if err := docs.add(ctx, r.Ref.SHA256); err != nil {
-			return nil, err
+			return gathered{}, err
 		}
 	}
 	if p.Documents, err = docs.list(ctx); err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	p.Retention = s.retentionOf(c.System)
 	exemptions, err := st.ListExemptions(ctx, v.Model, v.Number)
 	if err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	p.NotApplicable = toPackExemptions(exemptions)
 
@@ -311,7 +322,7 @@ func (s *Service) gather(ctx context.Context, st evidenceReader, v modelkeep.Ver
 	}
 	subject, err := subjectEvents(ctx, st, v, transitions, runs, p.Documents)
 	if err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 	if what.audit {
 		err = s.auditSegments(ctx, st, subject, p)
@@ -319,19 +330,20 @@ func (s *Service) gather(ctx context.Context, st evidenceReader, v modelkeep.Ver
 		err = checkEventHashes(subject, p)
 	}
 	if err != nil {
-		return nil, err
+		return gathered{}, err
 	}
 
 	answerer := applicabilityAnswerer(card)
 	if err := evidence.Evaluate(p, cat, answerer); err != nil {
-		return nil, err
+		return gathered{}, err
 	}
+	facts := FactsOf(p, v, latest, transitions, deployments)
 	if what.cyclonedx {
-		if err := s.attachBOM(p, c, FactsOf(p, v, latest, transitions, deployments)); err != nil {
-			return nil, err
+		if err := s.attachBOM(p, c, facts); err != nil {
+			return gathered{}, err
 		}
 	}
-	return p, nil
+	return gathered{pack: p, card: c, facts: facts}, nil
 }
 
 // attachBOM makes the version's CycloneDX BOM, signed like the pack, and

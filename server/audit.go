@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -187,19 +186,10 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "modelkeep audit verify: %v\n", err)
 		return 2
 	}
-	var keys []ed25519.PublicKey
-	for _, f := range keyFiles {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			fmt.Fprintf(stderr, "modelkeep audit verify: %v\n", err)
-			return 2
-		}
-		pub, err := audit.ParsePublicKeyPEM(data)
-		if err != nil {
-			fmt.Fprintf(stderr, "modelkeep audit verify: public key %s: %v\n", f, err)
-			return 2
-		}
-		keys = append(keys, pub)
+	keys, err := readPublicKeys(keyFiles)
+	if err != nil {
+		fmt.Fprintf(stderr, "modelkeep audit verify: %v\n", err)
+		return 2
 	}
 	in := io.Reader(os.Stdin)
 	if pos[0] != "-" {
@@ -211,7 +201,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		in = f
 	}
-	res, err := audit.VerifyExport(in, audit.NewKeyring(keys...))
+	res, err := audit.VerifyExport(in, keys)
 	if err != nil {
 		fmt.Fprintf(stderr, "modelkeep audit verify: %v\n", err)
 		return 1

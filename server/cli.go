@@ -23,6 +23,8 @@ Usage:
                               issue a bearer token (works before any user exists)
   modelkeep audit verify FILE --public-key KEY
                               verify an audit log export offline
+  modelkeep evidence verify FILE --public-key KEY
+                              verify an EU AI Act evidence pack offline
   modelkeep audit prune [--dry-run] [flags]
                               remove audit events older than the retention (privileged database user)
   modelkeep health [--live] [--addr HOST:PORT]
@@ -52,6 +54,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		return tokenCommand(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, rest, getenv, stdout, stderr)
+	case "evidence":
+		return evidenceCommand(rest, stdout, stderr)
 	case "health":
 		return healthCommand(ctx, rest, getenv, stdout, stderr)
 	case "serve", "migrate":

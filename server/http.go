@@ -17,6 +17,7 @@ import (
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/api"
 	"github.com/modelkeep/modelkeep/compliance"
+	"github.com/modelkeep/modelkeep/evidence"
 	"github.com/modelkeep/modelkeep/webui"
 )
 
@@ -146,6 +147,9 @@ func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, authn
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(metrics.registry, promhttp.HandlerOpts{})))
 	e.GET("/openapi.yaml", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, "application/yaml", modelkeep.OpenAPISpec)
+	})
+	e.GET(evidence.SchemaURL, func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "application/schema+json", evidence.Schema())
 	})
 	ui := http.StripPrefix("/ui", webui.Handler(cfg.WebUIDir))
 	e.GET("/ui/*", echo.WrapHandler(ui))

@@ -59,6 +59,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	comp := compliance.New(meta, blobs, svc.AuditLog, compliance.Options{
 		Signer: auditSigner, Logger: logger, AuditRetention: cfg.AuditRetention, GeneratorVersion: Version,
 	})
+	svc.SetEvidenceGate(comp)
 	e, err := newEcho(cfg, svc, comp, verifier, logger)
 	if err != nil {
 		return nil, errors.Join(err, meta.Close())

@@ -401,6 +401,26 @@ func (s *Store) AddEvidencePack(ctx context.Context, p compliance.PackRecord) er
 	return nil
 }
 
+// GetEvidencePack returns an archived pack's record.
+func (s *Store) GetEvidencePack(ctx context.Context, id string) (compliance.PackRecord, error) {
+	var row struct {
+		packRow
+		Model string `gorm:"column:model_name"`
+	}
+	err := s.db.WithContext(ctx).Table("evidence_packs p").Select("p.*, m.name AS model_name").
+		Joins("JOIN models m ON m.id = p.model_id").Where("p.id = ?", id).Take(&row).Error
+	if err != nil {
+		return compliance.PackRecord{}, dbErr("get evidence pack "+id, err)
+	}
+	return packRecordOf(row.packRow, row.Model), nil
+}
+
+func packRecordOf(r packRow, model string) compliance.PackRecord {
+	return compliance.PackRecord{ID: r.ID, Model: model, Version: r.VersionNumber, SHA256: r.SHA256, Size: r.Size,
+		BlobKey: r.BlobKey, LockMode: r.LockMode, RetainUntil: utcPtr(r.RetainUntil), GeneratedBy: r.GeneratedBy,
+		GeneratedAt: r.GeneratedAt.UTC()}
+}
+
 // ListEvidencePacks returns a version's packs, newest first.
 func (s *Store) ListEvidencePacks(ctx context.Context, model string, version int) ([]compliance.PackRecord, error) {
 	modelID, err := s.modelID(ctx, model)
@@ -415,9 +435,7 @@ func (s *Store) ListEvidencePacks(ctx context.Context, model string, version int
 	}
 	out := make([]compliance.PackRecord, len(rows))
 	for i, r := range rows {
-		out[i] = compliance.PackRecord{ID: r.ID, Model: model, Version: r.VersionNumber, SHA256: r.SHA256, Size: r.Size,
-			BlobKey: r.BlobKey, LockMode: r.LockMode, RetainUntil: utcPtr(r.RetainUntil), GeneratedBy: r.GeneratedBy,
-			GeneratedAt: r.GeneratedAt.UTC()}
+		out[i] = packRecordOf(r, model)
 	}
 	return out, nil
 }

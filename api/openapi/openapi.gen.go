@@ -54,6 +54,27 @@ func (e AuditEventOutcome) Valid() bool {
 	}
 }
 
+// Defines values for CoverageItemStatus.
+const (
+	Missing       CoverageItemStatus = "missing"
+	NotApplicable CoverageItemStatus = "not_applicable"
+	Present       CoverageItemStatus = "present"
+)
+
+// Valid indicates whether the value is a known member of the CoverageItemStatus enum.
+func (e CoverageItemStatus) Valid() bool {
+	switch e {
+	case Missing:
+		return true
+	case NotApplicable:
+		return true
+	case Present:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DatasetRefRole.
 const (
 	DatasetRefRoleEvaluation DatasetRefRole = "evaluation"
@@ -742,6 +763,35 @@ type CardRevisionList struct {
 	Revisions []CardRevisionInfo `json:"revisions"`
 }
 
+// CoverageItem One applicable requirement row and whether the evidence covers it.
+type CoverageItem struct {
+	// EvidencePaths JSON paths in the pack of the evidence that answers the row
+	EvidencePaths []string `json:"evidence_paths"`
+
+	// Missing what the row still lacks (paths in the pack)
+	Missing *[]string `json:"missing,omitempty"`
+	Note    *string   `json:"note,omitempty"`
+
+	// PostMarket evidenced after placing on the market; the production gate does not wait for it
+	PostMarket *bool `json:"post_market,omitempty"`
+
+	// RowId the catalogue row (`AIV-2g`), or a qualified part of one (`A15-5:model_poisoning`)
+	RowId  string             `json:"row_id"`
+	Status CoverageItemStatus `json:"status"`
+}
+
+// CoverageItemStatus defines model for CoverageItem.Status.
+type CoverageItemStatus string
+
+// CoverageSummary defines model for CoverageSummary.
+type CoverageSummary struct {
+	Applicable    int      `json:"applicable"`
+	Missing       int      `json:"missing"`
+	MissingRows   []string `json:"missing_rows"`
+	NotApplicable int      `json:"not_applicable"`
+	Present       int      `json:"present"`
+}
+
 // CreateModelRequest defines model for CreateModelRequest.
 type CreateModelRequest struct {
 	Description *string `json:"description,omitempty"`
@@ -948,6 +998,42 @@ type Error struct {
 
 // ErrorErrorCode defines model for Error.Error.Code.
 type ErrorErrorCode string
+
+// EvidenceCoverage defines model for EvidenceCoverage.
+type EvidenceCoverage struct {
+	Coverage                     []CoverageItem `json:"coverage"`
+	Model                        string         `json:"model"`
+	RequirementsCatalogue        string         `json:"requirements_catalogue"`
+	RequirementsCatalogueVersion string         `json:"requirements_catalogue_version"`
+
+	// RiskClass the card's risk class (high-risk when it names none)
+	RiskClass string          `json:"risk_class"`
+	Summary   CoverageSummary `json:"summary"`
+	Version   int             `json:"version"`
+}
+
+// EvidencePackList defines model for EvidencePackList.
+type EvidencePackList struct {
+	Packs []EvidencePackRecord `json:"packs"`
+}
+
+// EvidencePackRecord defines model for EvidencePackRecord.
+type EvidencePackRecord struct {
+	GeneratedAt time.Time `json:"generated_at"`
+	GeneratedBy string    `json:"generated_by"`
+	Id          string    `json:"id"`
+	Model       string    `json:"model"`
+
+	// ObjectLockMode COMPLIANCE, GOVERNANCE or none
+	ObjectLockMode string     `json:"object_lock_mode"`
+	RetainUntil    *time.Time `json:"retain_until,omitempty"`
+
+	// Sha256 the SHA-256 of the archived file
+	Sha256  string `json:"sha256"`
+	Size    int64  `json:"size"`
+	Uri     string `json:"uri"`
+	Version int    `json:"version"`
+}
 
 // Exemption defines model for Exemption.
 type Exemption struct {
@@ -1906,6 +1992,9 @@ type ServerInterface interface {
 	// RecordDeployment Record a deployment
 	// (POST /api/v1/models/{model}/versions/{version}/deployments)
 	RecordDeployment(ctx echo.Context, model ModelName, version VersionNumber) error
+	// GetEvidenceCoverage Which requirement rows a version's evidence covers
+	// (GET /api/v1/models/{model}/versions/{version}/evidence/coverage)
+	GetEvidenceCoverage(ctx echo.Context, model ModelName, version VersionNumber) error
 	// ListVersionExemptions Requirements justified as not applicable to a version
 	// (GET /api/v1/models/{model}/versions/{version}/evidence/not-applicable)
 	ListVersionExemptions(ctx echo.Context, model ModelName, version VersionNumber) error
@@ -1915,6 +2004,9 @@ type ServerInterface interface {
 	// PutVersionExemption Justify a requirement as not applicable to a version
 	// (PUT /api/v1/models/{model}/versions/{version}/evidence/not-applicable/{row_id})
 	PutVersionExemption(ctx echo.Context, model ModelName, version VersionNumber, rowId RowID) error
+	// ListEvidencePacks The evidence packs archived for a version
+	// (GET /api/v1/models/{model}/versions/{version}/evidence/packs)
+	ListEvidencePacks(ctx echo.Context, model ModelName, version VersionNumber) error
 	// ListFiles List a version's files
 	// (GET /api/v1/models/{model}/versions/{version}/files)
 	ListFiles(ctx echo.Context, model ModelName, version VersionNumber) error
@@ -2813,6 +2905,30 @@ func (w *ServerInterfaceWrapper) RecordDeployment(ctx echo.Context) error {
 	return err
 }
 
+// GetEvidenceCoverage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEvidenceCoverage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEvidenceCoverage(ctx, model, version)
+	return err
+}
+
 // ListVersionExemptions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListVersionExemptions(ctx echo.Context) error {
 	var err error
@@ -2898,6 +3014,30 @@ func (w *ServerInterfaceWrapper) PutVersionExemption(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PutVersionExemption(ctx, model, version, rowId)
+	return err
+}
+
+// ListEvidencePacks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEvidencePacks(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEvidencePacks(ctx, model, version)
 	return err
 }
 
@@ -3391,6 +3531,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/documents/:id/signoffs", wrapper.SignOffDocument, options.OperationMiddlewares["signOffDocument"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/card/revisions", wrapper.ListModelCardRevisions, options.OperationMiddlewares["listModelCardRevisions"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/card/revisions", wrapper.ListVersionCardRevisions, options.OperationMiddlewares["listVersionCardRevisions"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/evidence/coverage", wrapper.GetEvidenceCoverage, options.OperationMiddlewares["getEvidenceCoverage"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/evidence/packs", wrapper.ListEvidencePacks, options.OperationMiddlewares["listEvidencePacks"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/evidence/not-applicable", wrapper.ListModelExemptions, options.OperationMiddlewares["listModelExemptions"]...)
 	router.DELETE(options.BaseURL+"/api/v1/models/:model/evidence/not-applicable/:row_id", wrapper.DeleteModelExemption, options.OperationMiddlewares["deleteModelExemption"]...)
 	router.PUT(options.BaseURL+"/api/v1/models/:model/evidence/not-applicable/:row_id", wrapper.PutModelExemption, options.OperationMiddlewares["putModelExemption"]...)
@@ -6562,6 +6704,102 @@ func (response RecordDeployment503JSONResponse) VisitRecordDeploymentResponse(w 
 	return err
 }
 
+type GetEvidenceCoverageRequestObject struct {
+	Model   ModelName     `json:"model"`
+	Version VersionNumber `json:"version"`
+}
+
+type GetEvidenceCoverageResponseObject interface {
+	VisitGetEvidenceCoverageResponse(w http.ResponseWriter) error
+}
+
+type GetEvidenceCoverage200JSONResponse EvidenceCoverage
+
+func (response GetEvidenceCoverage200JSONResponse) VisitGetEvidenceCoverageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvidenceCoverage400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetEvidenceCoverage400JSONResponse) VisitGetEvidenceCoverageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvidenceCoverage401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetEvidenceCoverage401JSONResponse) VisitGetEvidenceCoverageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvidenceCoverage403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetEvidenceCoverage403JSONResponse) VisitGetEvidenceCoverageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvidenceCoverage404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetEvidenceCoverage404JSONResponse) VisitGetEvidenceCoverageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvidenceCoverage503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetEvidenceCoverage503JSONResponse) VisitGetEvidenceCoverageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListVersionExemptionsRequestObject struct {
 	Model   ModelName     `json:"model"`
 	Version VersionNumber `json:"version"`
@@ -6833,6 +7071,102 @@ func (response PutVersionExemption404JSONResponse) VisitPutVersionExemptionRespo
 type PutVersionExemption503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response PutVersionExemption503JSONResponse) VisitPutVersionExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidencePacksRequestObject struct {
+	Model   ModelName     `json:"model"`
+	Version VersionNumber `json:"version"`
+}
+
+type ListEvidencePacksResponseObject interface {
+	VisitListEvidencePacksResponse(w http.ResponseWriter) error
+}
+
+type ListEvidencePacks200JSONResponse EvidencePackList
+
+func (response ListEvidencePacks200JSONResponse) VisitListEvidencePacksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidencePacks400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListEvidencePacks400JSONResponse) VisitListEvidencePacksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidencePacks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListEvidencePacks401JSONResponse) VisitListEvidencePacksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidencePacks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListEvidencePacks403JSONResponse) VisitListEvidencePacksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidencePacks404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListEvidencePacks404JSONResponse) VisitListEvidencePacksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvidencePacks503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response ListEvidencePacks503JSONResponse) VisitListEvidencePacksResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -8583,6 +8917,9 @@ type StrictServerInterface interface {
 	// RecordDeployment Record a deployment
 	// (POST /api/v1/models/{model}/versions/{version}/deployments)
 	RecordDeployment(ctx context.Context, request RecordDeploymentRequestObject) (RecordDeploymentResponseObject, error)
+	// GetEvidenceCoverage Which requirement rows a version's evidence covers
+	// (GET /api/v1/models/{model}/versions/{version}/evidence/coverage)
+	GetEvidenceCoverage(ctx context.Context, request GetEvidenceCoverageRequestObject) (GetEvidenceCoverageResponseObject, error)
 	// ListVersionExemptions Requirements justified as not applicable to a version
 	// (GET /api/v1/models/{model}/versions/{version}/evidence/not-applicable)
 	ListVersionExemptions(ctx context.Context, request ListVersionExemptionsRequestObject) (ListVersionExemptionsResponseObject, error)
@@ -8592,6 +8929,9 @@ type StrictServerInterface interface {
 	// PutVersionExemption Justify a requirement as not applicable to a version
 	// (PUT /api/v1/models/{model}/versions/{version}/evidence/not-applicable/{row_id})
 	PutVersionExemption(ctx context.Context, request PutVersionExemptionRequestObject) (PutVersionExemptionResponseObject, error)
+	// ListEvidencePacks The evidence packs archived for a version
+	// (GET /api/v1/models/{model}/versions/{version}/evidence/packs)
+	ListEvidencePacks(ctx context.Context, request ListEvidencePacksRequestObject) (ListEvidencePacksResponseObject, error)
 	// ListFiles List a version's files
 	// (GET /api/v1/models/{model}/versions/{version}/files)
 	ListFiles(ctx context.Context, request ListFilesRequestObject) (ListFilesResponseObject, error)
@@ -9668,6 +10008,32 @@ func (sh *strictHandler) RecordDeployment(ctx echo.Context, model ModelName, ver
 	return nil
 }
 
+// GetEvidenceCoverage operation middleware
+func (sh *strictHandler) GetEvidenceCoverage(ctx echo.Context, model ModelName, version VersionNumber) error {
+	var request GetEvidenceCoverageRequestObject
+
+	request.Model = model
+	request.Version = version
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEvidenceCoverage(ctx.Request().Context(), request.(GetEvidenceCoverageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEvidenceCoverage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEvidenceCoverageResponseObject); ok {
+		return validResponse.VisitGetEvidenceCoverageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListVersionExemptions operation middleware
 func (sh *strictHandler) ListVersionExemptions(ctx echo.Context, model ModelName, version VersionNumber) error {
 	var request ListVersionExemptionsRequestObject
@@ -9765,6 +10131,32 @@ func (sh *strictHandler) PutVersionExemption(ctx echo.Context, model ModelName, 
 		return err
 	} else if validResponse, ok := response.(PutVersionExemptionResponseObject); ok {
 		return validResponse.VisitPutVersionExemptionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEvidencePacks operation middleware
+func (sh *strictHandler) ListEvidencePacks(ctx echo.Context, model ModelName, version VersionNumber) error {
+	var request ListEvidencePacksRequestObject
+
+	request.Model = model
+	request.Version = version
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvidencePacks(ctx.Request().Context(), request.(ListEvidencePacksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvidencePacks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEvidencePacksResponseObject); ok {
+		return validResponse.VisitListEvidencePacksResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
