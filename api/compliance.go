@@ -193,7 +193,8 @@ func cardRef(c echo.Context) (compliance.CardRef, error) {
 	return ref, nil
 }
 
-// GetCard handles GET of a model's and of a version's card.
+// GetCard handles GET of a model's and of a version's card: JSON, or a
+// version's card rendered (format=markdown, html or huggingface).
 func (h *Handlers) GetCard(c echo.Context) error {
 	cs, err := h.comp()
 	if err != nil {

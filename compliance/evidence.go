@@ -391,7 +391,7 @@ func versionOf(v modelkeep.Version, files []modelkeep.File, info *modelcard.Vers
 		Stage: string(v.Stage), EverProduction: v.EverProduction, ManifestDigest: v.ManifestDigest, CreatedBy: v.CreatedBy,
 		CreatedAt: audit.FormatTime(v.CreatedAt), TrainingRunID: v.Source.RunID, Params: v.Params, Tags: v.Tags,
 		Artifact: evidence.Artifact{URI: fmt.Sprintf("/api/v1/models/%s/versions/%d/files", v.Model, v.Number),
-			SHA256: strings.TrimPrefix(v.ManifestDigest, "sha256:"), Files: []evidence.File{}},
+			SHA256: bareDigest(v.ManifestDigest), Files: []evidence.File{}},
 		Card: evidence.CardRevisions{Revision: card.Revision, ModelRevision: card.ModelRevision, UpdatedBy: card.UpdatedBy},
 	}
 	if !card.UpdatedAt.IsZero() {
@@ -711,19 +711,23 @@ func toPackDeployments(ds []modelkeep.Deployment, ts []modelkeep.Transition, v m
 	out := make([]evidence.Deployment, 0, len(ds))
 	for _, d := range ds {
 		pd := evidence.Deployment{ID: d.ID, Environment: d.Environment, Strategy: d.Strategy, TrafficPercent: d.TrafficPercent,
-			ArtifactSHA256: v.ManifestDigest, DeployedBy: d.DeployedBy, DeployedAt: audit.FormatTime(d.DeployedAt)}
+			ArtifactSHA256: bareDigest(v.ManifestDigest), DeployedBy: d.DeployedBy, DeployedAt: audit.FormatTime(d.DeployedAt)}
 		if d.EndedAt != nil {
 			pd.RetiredAt = audit.FormatTime(*d.EndedAt)
 		}
 		for _, t := range ts {
 			if t.Status == modelkeep.TransitionApproved && t.DecidedAt != nil && !t.DecidedAt.After(d.DeployedAt) {
-				pd.Stage, pd.ApprovalID, pd.ArtifactSHA256 = string(t.To), t.ID, t.ManifestDigest
+				pd.Stage, pd.ApprovalID, pd.ArtifactSHA256 = string(t.To), t.ID, bareDigest(t.ManifestDigest)
 			}
 		}
 		out = append(out, pd)
 	}
 	return out
 }
+
+// bareDigest is a manifest digest as the pack writes every SHA-256: bare
+// hex, without the "sha256:" of the API.
+func bareDigest(d string) string { return strings.TrimPrefix(d, "sha256:") }
 
 func configOf(p modelkeep.Policy) evidence.Config {
 	tp := evidence.TransitionPolicy{RequiredApprovals: p.RequiredApprovals, RequireEvidence: p.RequireEvidence}

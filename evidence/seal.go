@@ -77,7 +77,15 @@ func CheckSignature(in *Integrity, sum [32]byte, keys audit.Keyring) error {
 	if !ok {
 		return fmt.Errorf("the pack is signed by key %s, which is not among the trusted public keys", in.Signature.KeyID)
 	}
-	sig, err := base64.StdEncoding.DecodeString(in.Signature.Value)
+	// The integrity member is outside the digest: each of its bytes must
+	// be checked on its own, the embedded key as the trusted key's exact
+	// PEM text (a parser would accept other texts of the same key).
+	if in.Signature.PublicKey != audit.PublicKeyPEM(pub) {
+		return fmt.Errorf("the pack's embedded public key is not the trusted key %s", in.Signature.KeyID)
+	}
+	// Strict: a signature's base64 with other unused trailing bits is
+	// another text for the same bytes.
+	sig, err := base64.StdEncoding.Strict().DecodeString(in.Signature.Value)
 	if err != nil || !ed25519.Verify(pub, sum[:], sig) {
 		return fmt.Errorf("the pack's signature does not verify with key %s", in.Signature.KeyID)
 	}

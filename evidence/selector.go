@@ -17,13 +17,16 @@ import (
 //	runs[all kind=evaluation|fairness].report  every such run (and at least one) has a report
 //	declared_metrics[category=accuracy,declared_in_ifu=true].value
 //	datasets[all role=training].provenance     every training dataset's provenance is told
+//	datasets[each x=true].safeguards           every dataset with x true (if any) has safeguards
 //	declared_metrics[all threshold].threshold_before_run=true
 //	retention.logs_min_days>=184
 //
 // A path steps into objects by name; into a list without a filter it means
 // "some element". A filter keeps the elements whose fields equal one of
 // the values (key alone: whose field is answered); "all" asks the rest of
-// the path of every kept element. "Answered" is what a person would call
+// the path of every kept element, of which there must be one; "each" asks
+// it of every kept element and holds when none is kept (a condition that
+// applies to no element is met). "Answered" is what a person would call
 // an answer: a non-blank text that is not a placeholder, a number, true or
 // false, a non-empty list or object.
 type selector struct {
@@ -34,8 +37,10 @@ type selector struct {
 }
 
 type segment struct {
-	name  string
-	all   bool
+	name string
+	all  bool
+	// each is all that holds of an empty selection.
+	each  bool
 	conds []cond
 	// filtered is true when the segment has [...], even [all].
 	filtered bool
@@ -70,8 +75,10 @@ func parseSelector(s string) (selector, error) {
 			}
 			seg.name, seg.filtered = part[:i], true
 			f := strings.TrimSuffix(part[i+1:], "]")
-			if rest, ok := strings.CutPrefix(f, "all"); ok && (rest == "" || rest[0] == ' ') {
-				seg.all, f = true, strings.TrimSpace(rest)
+			for _, word := range []string{"all", "each"} {
+				if rest, ok := strings.CutPrefix(f, word); ok && (rest == "" || rest[0] == ' ') {
+					seg.all, seg.each, f = true, word == "each", strings.TrimSpace(rest)
+				}
 			}
 			for c := range strings.SplitSeq(f, ",") {
 				if c == "" {
@@ -127,7 +134,7 @@ func (s selector) eval(v any, segs []segment) bool {
 		// The list itself is the evidence: it must hold something, and
 		// with "all", every kept element must be answered.
 		if len(kept) == 0 {
-			return false
+			return seg.each
 		}
 		if seg.all {
 			for _, e := range kept {
@@ -140,7 +147,7 @@ func (s selector) eval(v any, segs []segment) bool {
 	}
 	if seg.all {
 		if len(kept) == 0 {
-			return false
+			return seg.each
 		}
 		for _, e := range kept {
 			if !s.eval(e, segs[1:]) {

@@ -57,7 +57,9 @@ start_versitygw() {
 	local access secret region=us-east-1
 	access=$(rand_hex 10)
 	secret=$(rand_hex 20)
-	mkdir -p "$root"
+	# Versioning (in a directory of its own) lets buckets have Object
+	# Lock, which the evidence archive tests use.
+	mkdir -p "$root" "$root.versions"
 
 	local attempt port=7070
 	for attempt in 1 2 3 4 5; do
@@ -65,7 +67,7 @@ start_versitygw() {
 			port=$((20000 + RANDOM % 40000))
 		done
 		ROOT_ACCESS_KEY=$access ROOT_SECRET_KEY=$secret VGW_REGION=$region \
-			"$vgw_bin" --port "127.0.0.1:$port" --health /_/health posix "$root" \
+			"$vgw_bin" --port "127.0.0.1:$port" --health /_/health posix --versioning-dir "$root.versions" "$root" \
 			>"$log" 2>&1 &
 		vgw_pid=$!
 		local deadline=$((SECONDS + WAIT_SECONDS))

@@ -403,16 +403,15 @@ func (s *Store) AddEvidencePack(ctx context.Context, p compliance.PackRecord) er
 
 // GetEvidencePack returns an archived pack's record.
 func (s *Store) GetEvidencePack(ctx context.Context, id string) (compliance.PackRecord, error) {
-	var row struct {
-		packRow
-		Model string `gorm:"column:model_name"`
-	}
-	err := s.db.WithContext(ctx).Table("evidence_packs p").Select("p.*, m.name AS model_name").
-		Joins("JOIN models m ON m.id = p.model_id").Where("p.id = ?", id).Take(&row).Error
-	if err != nil {
+	var row packRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
 		return compliance.PackRecord{}, dbErr("get evidence pack "+id, err)
 	}
-	return packRecordOf(row.packRow, row.Model), nil
+	var model string
+	if err := s.db.WithContext(ctx).Table("models").Select("name").Where("id = ?", row.ModelID).Take(&model).Error; err != nil {
+		return compliance.PackRecord{}, dbErr("get evidence pack "+id, err)
+	}
+	return packRecordOf(row, model), nil
 }
 
 func packRecordOf(r packRow, model string) compliance.PackRecord {

@@ -213,6 +213,58 @@ func S3BucketAt(t testing.TB, endpoint string) string {
 	return fmt.Sprintf("s3://%s?endpoint=%s&region=%s&path_style=true", bucket, url.QueryEscape(endpoint), S3Region)
 }
 
+// S3LockedBucket is S3Bucket for a bucket with Object Lock enabled (S3
+// servers enable versioning with it). Objects locked in compliance mode
+// cannot be removed before their retention ends, not even by the test: the
+// clean-up removes what it can and leaves the rest to the server's
+// directory, which the test script deletes when it stops the server.
+func S3LockedBucket(t testing.TB) string {
+	t.Helper()
+	s := S3(t)
+	client := s.Client()
+	bucket := "mk-lock-" + randomSuffix()
+	_, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: &bucket, ObjectLockEnabledForBucket: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("create bucket %s with object lock (versitygw needs --versioning-dir): %v", bucket, err)
+	}
+	t.Cleanup(func() { removeLockedBucket(t, client, bucket) })
+	t.Setenv("AWS_ACCESS_KEY_ID", s.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", s.SecretKey)
+	t.Setenv("AWS_REGION", S3Region)
+	return fmt.Sprintf("s3://%s?endpoint=%s&region=%s&path_style=true", bucket, url.QueryEscape(s.Endpoint), S3Region)
+}
+
+// removeLockedBucket deletes every object version the server lets go and,
+// when none is left, the bucket; locked versions stay, without error.
+func removeLockedBucket(t testing.TB, client *s3.Client, bucket string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	left := 0
+	p := s3.NewListObjectVersionsPaginator(client, &s3.ListObjectVersionsInput{Bucket: &bucket})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Logf("list versions of %s: %v", bucket, err)
+			return
+		}
+		for _, v := range page.Versions {
+			if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: v.Key, VersionId: v.VersionId}); err != nil {
+				left++
+			}
+		}
+		for _, m := range page.DeleteMarkers {
+			_, _ = client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: m.Key, VersionId: m.VersionId})
+		}
+	}
+	if left > 0 {
+		t.Logf("bucket %s keeps %d locked object versions until their retention ends", bucket, left)
+		return
+	}
+	if _, err := client.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: &bucket}); err != nil {
+		t.Logf("delete bucket %s: %v", bucket, err)
+	}
+}
+
 // removeBucket aborts the bucket's open multipart uploads, deletes its
 // objects and then the bucket.
 func removeBucket(t testing.TB, client *s3.Client, bucket string) {
