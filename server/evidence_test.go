@@ -611,6 +611,11 @@ func TestEvidencePackHalfFilled(t *testing.T) {
 			t.Fatal("a refused approval moved the version")
 		}
 
+		// An exported pack keeps the records it rests on, even of a
+		// version never released.
+		x.officer.expect(x.officer.do("GET", x.versionPath+"/evidence", nil), http.StatusOK, nil)
+		admin.expectError(admin.do("DELETE", "/api/v1/models/"+creditModel, nil), http.StatusConflict, "conflict", "evidence pack")
+
 		x.lead.expect(x.lead.do("PUT", x.versionPath+"/evidence/not-applicable/A17-2",
 			map[string]any{"justification": "The provider is a large bank: no proportionality reduction of the QMS is claimed."}), http.StatusOK, nil)
 		c = x.coverage(t)

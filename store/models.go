@@ -208,8 +208,8 @@ func (s *Store) UpdateModel(ctx context.Context, m modelkeep.Model) error {
 
 // DeleteModel removes the model; its tags, versions, files and aliases go
 // with it (ON DELETE CASCADE). ErrNotFound when there is no such model;
-// ErrConflict when one of its versions is or ever was in production: their
-// records must be kept (EU AI Act Art. 18). The check reads the versions with
+// ErrConflict when one of its versions is or ever was in production, or had
+// its evidence pack exported: their records must be kept (EU AI Act Art. 18). The check reads the versions with
 // a locking read, so a promotion still in flight is waited for and seen.
 func (s *Store) DeleteModel(ctx context.Context, name string) error {
 	return s.inTxStore(ctx, func(tx *Store) error {
@@ -228,6 +228,17 @@ func (s *Store) DeleteModel(ctx context.Context, name string) error {
 		if len(prod) > 0 {
 			return modelkeep.Errorf(modelkeep.ErrConflict,
 				"model %q cannot be deleted: version %d is or was in production, and its records must be kept", name, prod[0])
+		}
+		// An exported evidence pack is archived (locked for ten years on
+		// S3) and names the model's records: they are kept with it.
+		var packs []packRow
+		if err := db.Where("model_id = ?", id).Order("generated_at").Limit(1).Find(&packs).Error; err != nil {
+			return dbErr(fmt.Sprintf("delete model %q", name), err)
+		}
+		if len(packs) > 0 {
+			return modelkeep.Errorf(modelkeep.ErrConflict,
+				"model %q cannot be deleted: the evidence pack %s of version %d was exported and archived, and the records it rests on must be kept",
+				name, packs[0].ID, packs[0].VersionNumber)
 		}
 		// Lineage edges name versions by row id, without foreign keys
 		// (0032): drop those of the model's versions with it, rather than
