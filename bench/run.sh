@@ -9,8 +9,9 @@
 #    TRANSFER_FLAGS go to it as given: `bash bench/run.sh -- -h` lists them
 #    (-size 256MiB, -reps 5, -database mysql://..., ...).
 # 2. The Go benchmarks: go test -run '^$' -bench . -benchmem ./server/
-#    (BenchmarkGetVersion and its /healthz baseline; the mysql+s3 backend
-#    runs when MODELKEEP_TEST_MYSQL_DSN is set too).
+#    (BenchmarkGetVersion and its /healthz baseline, BenchmarkEvidenceExport
+#    and its version GET baseline, ...; the mysql+s3 backend runs when
+#    MODELKEEP_TEST_MYSQL_DSN is set too).
 #
 # Options:
 #   --search          run only the search benchmark instead: a fresh MariaDB

@@ -21,13 +21,21 @@ import (
 // logs as in production (one line per request, at info), into io.Discard.
 func benchServer(b *testing.B, database, blobs string) (base, token string) {
 	b.Helper()
+	_, base, token = benchServerOf(b, database, blobs)
+	return base, token
+}
+
+// benchServerOf is benchServer that also returns the server, for seeding
+// through its domain service.
+func benchServerOf(b *testing.B, database, blobs string) (srv *server.Server, base, token string) {
+	b.Helper()
 	args := []string{"--data-dir", b.TempDir(), "--database", database, "--blobs", blobs}
 	cfg, err := server.ParseConfig("serve", args, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		b.Fatalf("config: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	srv, err := server.New(context.Background(), cfg, logger)
+	srv, err = server.New(context.Background(), cfg, logger)
 	if err != nil {
 		b.Fatalf("start server: %v", err)
 	}
@@ -42,7 +50,7 @@ func benchServer(b *testing.B, database, blobs string) (base, token string) {
 			b.Errorf("close server: %v", err)
 		}
 	})
-	return hs.URL, token
+	return srv, hs.URL, token
 }
 
 // benchClient sends one request at a time over a kept-alive connection. It
