@@ -23,7 +23,9 @@ func TestMain(m *testing.M) {
 	if leaks, logBytes, secrets := watch.leaks(); leaks > 0 {
 		fmt.Fprintf(os.Stderr, "secrets: %d secrets found in the server logs of this run\n", leaks)
 		code = 1
-	} else if code == 0 && (logBytes == 0 || secrets == 0) {
+	} else if code == 0 && flag.Lookup("test.run").Value.String() == "" && (logBytes == 0 || secrets == 0) {
+		// A full run must have had something to search (a -run selection,
+		// such as the benchmarks' -run '^$', may start no server).
 		fmt.Fprintf(os.Stderr, "secrets: nothing to check (%d log bytes, %d secrets)\n", logBytes, secrets)
 		code = 1
 	}
