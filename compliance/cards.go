@@ -132,6 +132,9 @@ type Card struct {
 	// Own and Model describe the revisions merged (without their bodies;
 	// zero when there is none at that level).
 	Own, Model CardRevision
+	// OwnApplicability is the applicability block of the own level's
+	// revision alone: which answers it gave (the model gave the rest).
+	OwnApplicability *modelcard.Applicability
 }
 
 // GetCard reads a card in force: the latest (revision 0) or revision n of
@@ -183,6 +186,7 @@ func cardInForce(ctx context.Context, store cardReader, ref CardRef, n int, at t
 	default:
 		out.Revision, out.UpdatedBy, out.UpdatedAt, out.Card = own.Revision, own.CreatedBy, own.CreatedAt, own.Card
 		out.Own = own
+		out.OwnApplicability = own.Card.Applicability
 		out.Own.Card = modelcard.Card{}
 	}
 	if ref.Version == 0 {

@@ -104,6 +104,14 @@ func (s *Service) ExportEvidence(ctx context.Context, model string, version int)
 	if version < 1 {
 		return PackFile{}, modelkeep.Errorf(modelkeep.ErrInvalid, "version must be a number from 1 to %d", modelkeep.MaxVersionNumber)
 	}
+	if a, ok := modelkeep.ActorFrom(ctx); ok && len(a.Models) > 0 {
+		// The pack carries segments of the whole audit chain, with other
+		// models' events between the version's own: what a token limited
+		// to models may not read (GET /api/v1/audit refuses it too).
+		s.log.RecordDenied(ctx, "exportEvidence", modelkeep.VersionResource(model, version)+"/evidence", "the token is limited to models")
+		return PackFile{}, modelkeep.Errorf(modelkeep.ErrForbidden,
+			"an evidence pack carries segments of the whole audit chain, with events of other models: export it with a token not limited to models")
+	}
 	if s.signer == nil {
 		return PackFile{}, modelkeep.Errorf(modelkeep.ErrPrecondition, "this server has no signing key to seal an evidence pack")
 	}
@@ -125,6 +133,10 @@ func (s *Service) ExportEvidence(ctx context.Context, model string, version int)
 	}
 	p.Export.Archive = evidence.Archive{URI: "/api/v1/evidence/packs/" + rec.ID, ObjectLockMode: rec.LockMode}
 	p.Retention.WORM.Mode = rec.LockMode
+	if rec.LockMode != modelkeep.LockNone {
+		p.Retention.WORM.Backend = "s3 object lock"
+		p.Retention.WORM.DefaultRetentionDays = int(math.Ceil(rec.RetainUntil.Sub(rec.GeneratedAt).Hours() / 24))
+	}
 	if rec.RetainUntil != nil {
 		p.Export.Archive.RetainUntil = audit.FormatTime(*rec.RetainUntil)
 	}
@@ -375,14 +387,43 @@ func (s *Service) bom(c modelcard.Card, f modelcard.Facts) ([]byte, error) {
 // applicabilityAnswerer is who gave the card's applicability answers: the
 // version's revision when it sets them, else the model's.
 func applicabilityAnswerer(card Card) evidence.Answerer {
-	r := card.Model
-	if card.Own.Revision != 0 && (card.Own.Version != 0 || card.Model.Revision == 0) {
-		r = card.Own
+	answerer := func(r CardRevision) evidence.Answerer {
+		return evidence.Answerer{By: r.CreatedBy, At: audit.FormatTime(r.CreatedAt), AuditEventID: r.AuditSeq}
 	}
-	if r.Revision == 0 {
+	if card.Model.Revision == 0 && card.Own.Revision == 0 {
 		return evidence.Answerer{}
 	}
-	return evidence.Answerer{By: r.CreatedBy, At: audit.FormatTime(r.CreatedAt), AuditEventID: r.AuditSeq}
+	if card.Model.Revision == 0 || card.Own.Revision != 0 && card.Own.Version == 0 {
+		return answerer(card.Own) // one level gave every answer
+	}
+	// The model's card gave the answers the version's own revision does
+	// not: each answer is credited to the revision that gave it.
+	a := answerer(card.Model)
+	if card.Own.Revision != 0 && card.OwnApplicability != nil {
+		a.For = map[string]evidence.Answerer{}
+		for _, condition := range answeredConditions(card.OwnApplicability) {
+			a.For[condition] = answerer(card.Own)
+		}
+	}
+	return a
+}
+
+// answeredConditions are the applicability answers an applicability block
+// gives, by their JSON names.
+func answeredConditions(a *modelcard.Applicability) []string {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 func versionOf(v modelkeep.Version, files []modelkeep.File, info *modelcard.VersionInfo, card Card) evidence.Version {
@@ -744,9 +785,9 @@ func configOf(p modelkeep.Policy) evidence.Config {
 func (s *Service) retentionOf(sys *modelcard.System) evidence.Retention {
 	days := int(math.Ceil(s.opts.AuditRetention.Hours() / 24))
 	r := evidence.Retention{LogsMinDays: days, AuditMinDays: days, TechdocMinYears: TechdocRetention,
-		WORM: evidence.WORM{Backend: "blob store", Mode: modelkeep.LockNone}}
+		WORM: evidence.WORM{Backend: "directory", Mode: modelkeep.LockNone}}
 	if _, ok := s.blobs.(modelkeep.Retainer); ok {
-		r.WORM.Backend = "s3 object lock"
+		r.WORM.Backend = "s3" // "s3 object lock" once the archive plan finds the bucket locked
 	}
 	if sys != nil && sys.PlacedOnMarketAt != "" {
 		if placed, err := time.Parse(time.RFC3339, sys.PlacedOnMarketAt); err == nil {
@@ -854,7 +895,11 @@ func (c *docCollector) list(ctx context.Context) ([]evidence.Document, error) {
 // on its transitions, its runs and the documents its pack references.
 func subjectEvents(ctx context.Context, st evidenceReader, v modelkeep.Version, ts []modelkeep.Transition, runs []modelkeep.Run, docs []evidence.Document) ([]audit.Event, error) {
 	base := modelkeep.VersionResource(v.Model, v.Number)
-	resources := []string{base, base + "/*"}
+	model := modelkeep.ModelResource(v.Model)
+	// The version's own events, and those of its model that the pack
+	// rests on: the model's creation and policy, its card and its
+	// not-applicable justifications (the pack names their events).
+	resources := []string{base, base + "/*", model, model + "/card", model + "/evidence/*"}
 	for _, t := range ts {
 		resources = append(resources, "transitions/"+t.ID)
 	}
@@ -930,32 +975,29 @@ func (s *Service) auditSegments(ctx context.Context, st evidenceReader, subject 
 			return fmt.Errorf("sign a checkpoint of the version's newest event: %w", err)
 		}
 	}
-	cps, err := st.AuditCheckpointsBetween(ctx, subject[0].Seq, math.MaxInt64, 100_000)
-	if err != nil {
-		return err
-	}
 	isSubject := map[int64]bool{}
 	for _, e := range subject {
 		isSubject[e.Seq] = true
 	}
-	// Group the version's events by the first checkpoint at or after each.
+	// Group the version's events by the first checkpoint at or after each:
+	// one look-up per group, however long the chain has grown since.
 	type group struct {
 		from int64
 		cp   audit.Checkpoint
 	}
 	var groups []group
-	c := 0
 	for _, e := range subject {
-		for c < len(cps) && cps[c].Seq < e.Seq {
-			c++
-		}
-		if c == len(cps) {
-			return fmt.Errorf("no signed checkpoint covers audit event %d: %w", e.Seq, modelkeep.ErrConflict)
-		}
-		if n := len(groups); n > 0 && groups[n-1].cp.Seq == cps[c].Seq {
+		if n := len(groups); n > 0 && groups[n-1].cp.Seq >= e.Seq {
 			continue
 		}
-		groups = append(groups, group{from: e.Seq, cp: cps[c]})
+		cps, err := st.AuditCheckpointsBetween(ctx, e.Seq, math.MaxInt64, 1)
+		if err != nil {
+			return err
+		}
+		if len(cps) == 0 {
+			return fmt.Errorf("no signed checkpoint covers audit event %d: %w", e.Seq, modelkeep.ErrConflict)
+		}
+		groups = append(groups, group{from: e.Seq, cp: cps[0]})
 	}
 	for _, g := range groups {
 		seg := evidence.Segment{FirstSeq: g.from, LastSeq: g.cp.Seq, Checkpoint: evidence.Checkpoint{

@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -29,8 +30,17 @@ func checkRowID(id string) error {
 	if _, ok := evidence.MustLoad().Row(row); !ok {
 		return modelkeep.Errorf(modelkeep.ErrInvalid, "%q is not a row of the requirement catalogue %s", clip(row), evidence.MustLoad().Version)
 	}
-	if strings.Contains(id, ":") && (qualifier == "" || len(qualifier) > 32 || strings.ContainsAny(qualifier, " :/")) {
-		return modelkeep.Errorf(modelkeep.ErrInvalid, "row %q: a qualifier is one word of up to 32 characters, as in A15-5:model_poisoning", clip(id))
+	if !strings.Contains(id, ":") {
+		return nil
+	}
+	// Only a part a rule names can be waived alone: another qualifier
+	// would be recorded and change nothing.
+	rule, _ := evidence.RuleFor(row)
+	if parts := rule.Qualifiers(); !slices.Contains(parts, qualifier) {
+		if len(parts) == 0 {
+			return modelkeep.Errorf(modelkeep.ErrInvalid, "row %s has no parts to justify alone: justify the whole row", row)
+		}
+		return modelkeep.Errorf(modelkeep.ErrInvalid, "row %s has the parts %s, not %q", row, strings.Join(parts, ", "), clip(qualifier))
 	}
 	return nil
 }

@@ -38,6 +38,20 @@ func selectorOf(text string) selector {
 	return parsed[text]
 }
 
+// Qualifiers are the parts of a row that a justification may waive alone
+// (A15-5: each threat class and the security run).
+func (r Rule) Qualifiers() []string {
+	var out []string
+	for _, alt := range r.Any {
+		for _, c := range alt {
+			if c.Qualifier != "" && !slices.Contains(out, c.Qualifier) {
+				out = append(out, c.Qualifier)
+			}
+		}
+	}
+	return out
+}
+
 // RuleFor returns the rule of a catalogue row.
 func RuleFor(id string) (Rule, bool) {
 	r, ok := rules[id]
@@ -45,11 +59,22 @@ func RuleFor(id string) (Rule, bool) {
 }
 
 // Answerer is who gave the card's applicability answers, for the
-// not-applicable entries a false answer makes.
+// not-applicable entries a false answer makes: For names who gave one
+// answer (a version's card may answer some, its model's card the rest),
+// the other fields who gave the answers For does not name.
 type Answerer struct {
 	By           string
 	At           string
 	AuditEventID int64
+	For          map[string]Answerer
+}
+
+// of is who gave the answer to condition.
+func (a Answerer) of(condition string) Answerer {
+	if x, ok := a.For[condition]; ok {
+		return x
+	}
+	return a
 }
 
 // Evaluate decides the coverage of every catalogue row that applies to the
@@ -94,9 +119,10 @@ func Evaluate(p *Pack, c Catalogue, applicability Answerer) error {
 		case rule.Condition != "" && answers[rule.Condition] == false:
 			item.Status = StatusNotApplicable
 			item.EvidencePaths = []string{"applicability." + rule.Condition + "=false"}
+			who := applicability.of(rule.Condition)
 			p.NotApplicable = append(p.NotApplicable, NotApplicable{
 				RowID: row.ID, Justification: fmt.Sprintf("the row applies %s; the card answers applicability.%s = false", conditionText(row), rule.Condition),
-				EnteredBy: applicability.By, EnteredAt: applicability.At, AuditEventID: applicability.AuditEventID, Source: "card applicability",
+				EnteredBy: who.By, EnteredAt: who.At, AuditEventID: who.AuditEventID, Source: "card applicability",
 			})
 		case rule.Meta != "":
 			metas = append(metas, i)

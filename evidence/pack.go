@@ -464,6 +464,9 @@ type Retention struct {
 type WORM struct {
 	Backend string `json:"backend"`
 	Mode    string `json:"mode"`
+	// DefaultRetentionDays is how long the archived pack is locked, from
+	// its export (0 without a lock).
+	DefaultRetentionDays int `json:"default_retention_days"`
 }
 
 // NotApplicable is a requirement row (or a qualified part of one) that does

@@ -225,9 +225,12 @@ var rules = map[string]Rule{
 	"A50-2": all("system.output_marking.method").when("generative_ai"),
 
 	// Art. 53 and Annexes XI, XII: general-purpose AI models.
-	"A53-1a":   {Meta: "AXI-", Note: "present when every applicable Annex XI row is present or not applicable"},
-	"A53-1b":   {Meta: "AXII-", Note: "present when every applicable Annex XII row is present or not applicable"},
-	"A53-1c":   all("gpai.copyright_policy.sha256", "datasets[all].licence"),
+	"A53-1a": {Meta: "AXI-", Note: "present when every applicable Annex XI row is present or not applicable"},
+	"A53-1b": {Meta: "AXII-", Note: "present when every applicable Annex XII row is present or not applicable"},
+	"A53-1c": anyOf(
+		[]string{"gpai.copyright_policy.sha256", "datasets[all].licence"},
+		[]string{"gpai.copyright_policy.sha256", "datasets[all].license"}).
+		note("a dataset's licence as the card tells it, or as the registry's dataset record holds it"),
 	"A53-1d":   all("gpai.training_content_summary.sha256"),
 	"A53-2":    all("gpai.open_source_exemption.licence", "gpai.open_source_exemption.weights_public"),
 	"AXI-1a":   all("gpai.tasks", "gpai.integration_targets"),

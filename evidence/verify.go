@@ -77,10 +77,21 @@ func Verify(file []byte, keys audit.Keyring) (Report, error) {
 	}
 	r.Pack = &p
 
-	if !bytes.Equal(canon, file) {
+	// The digest is computed from the decoded pack: every byte of the file
+	// must be that pack's canonical JSON, or content the digest does not
+	// cover (a member the pack has no field for, another spelling of a
+	// member's name, a null where the pack omits a member) could ride
+	// along unsigned.
+	again, err := Canonical(&p)
+	switch {
+	case err != nil:
+		r.add("canonical form", fmt.Errorf("the pack does not encode again: %w", err), "")
+	case !bytes.Equal(canon, file):
 		r.add("canonical form", fmt.Errorf("the file is not the RFC 8785 canonical JSON of its content (first difference at byte %d): it was changed or reformatted", firstDifference(canon, file)), "")
-	} else {
-		r.add("canonical form", nil, "the file is the RFC 8785 canonical JSON of its content")
+	case !bytes.Equal(again, file):
+		r.add("canonical form", fmt.Errorf("the file holds content that is not part of the pack (first difference at byte %d): it was changed", firstDifference(again, file)), "")
+	default:
+		r.add("canonical form", nil, "the file is the RFC 8785 canonical JSON of the pack, and nothing else")
 	}
 	sum, err := Digest(&p)
 	if err == nil {
@@ -88,12 +99,54 @@ func Verify(file []byte, keys audit.Keyring) (Report, error) {
 	}
 	r.add("signature", err, fmt.Sprintf("SHA-256 %x signed by key %s", sum, keyIDOf(p.Integrity)))
 	r.add("audit segments", VerifySegments(p.Audit, keys), fmt.Sprintf("%d segments, %d events, each ending at a checkpoint signed by a trusted key", len(p.Audit.Segments), countEvents(p.Audit)))
+	r.add("cross-references", crossReferences(&p), "every stage transition, run and deployment of the pack has its audit event in the segments")
 	r.add("cyclonedx", verifyBOM(&p, keys), "the BOM's digest, its JSF signature and its model component's hash")
 	r.add("document sign-offs", verifySignoffs(p.Documents, keys), fmt.Sprintf("%d documents", len(p.Documents)))
 	r.add("four eyes", checkFourEyes(&p), "approvers into production are neither the requester nor the version's creator")
 	r.add("coverage", recheckCoverage(&p), fmt.Sprintf("%d rows decided again from the pack with catalogue %s", len(p.Coverage), p.Export.RequirementsCatalogueVersion))
 	r.OK = len(r.Failed()) == 0
 	return r, nil
+}
+
+// crossReferences checks that the records the pack lists are the ones the
+// audit chain recorded (GUIDE §5.3(5)): each stage transition, run and
+// deployment has an audit event in the verified segments.
+func crossReferences(p *Pack) error {
+	resources := map[string]bool{}
+	deployments := map[string]bool{}
+	for _, s := range p.Audit.Segments {
+		for _, e := range s.Events {
+			resources[e.Resource] = true
+			if e.Action == "deployment.record" {
+				var d struct {
+					Deployment string `json:"deployment"`
+				}
+				if json.Unmarshal(e.Details, &d) == nil {
+					deployments[d.Deployment] = true
+				}
+			}
+		}
+	}
+	var missing []string
+	for _, t := range p.StageTransitions {
+		if !resources["transitions/"+t.ID] {
+			missing = append(missing, "stage transition "+t.ID)
+		}
+	}
+	for _, r := range p.Runs {
+		if !resources["runs/"+r.ID] {
+			missing = append(missing, "run "+r.ID)
+		}
+	}
+	for _, d := range p.Deployments {
+		if !deployments[d.ID] {
+			missing = append(missing, "deployment "+d.ID)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("no audit event in the segments records %s", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 func keyIDOf(in *Integrity) string {

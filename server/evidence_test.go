@@ -398,9 +398,20 @@ func TestEvidencePackComplete(t *testing.T) {
 					t.Errorf("%s is %s", it.RowID, it.Status)
 				}
 			}
+			// The applicability answers are the model card's: each entry
+			// names that revision's audit event, which the pack carries.
+			events := map[int64]evidence.AuditEvent{}
+			for _, s := range pack.Audit.Segments {
+				for _, e := range s.Events {
+					events[e.Seq] = e
+				}
+			}
 			for _, na := range pack.NotApplicable {
 				if na.Justification == "" || na.EnteredBy != "ml-lead" || na.EnteredAt == "" {
 					t.Errorf("not applicable without who, when and why: %+v", na)
+				}
+				if e, ok := events[na.AuditEventID]; !ok || e.Action != "card.update" || e.Resource != "models/"+creditModel+"/card" {
+					t.Errorf("%s: audit event %d is %+v, want the model card's update in the pack", na.RowID, na.AuditEventID, e)
 				}
 			}
 			if pack.Summary.Missing != 0 || len(pack.Coverage) != pack.Summary.Applicable {
@@ -538,6 +549,16 @@ func TestEvidencePackComplete(t *testing.T) {
 					t.Errorf("changing byte %d (%s: %q to %q) passes verification", i, what, file[i], changed[i])
 				}
 			}
+			// Content the pack does not hold must not ride along unsigned:
+			// a null member the pack omits, another spelling of a name.
+			for name, changed := range map[string][]byte{
+				"a null member": bytes.Replace(file, []byte(`"integrity":`), []byte(`"gpai":null,"integrity":`), 1),
+				"a name in capitals": append([]byte(`{"Coverage":[],`), file[1:]...),
+			} {
+				if report, err := evidence.Verify(changed, keys); err == nil && len(report.Failed()) == 0 {
+					t.Errorf("adding %s passes verification", name)
+				}
+			}
 			for _, what := range []string{`"public_key"`, `"prev_hash"`, `"approver"`, `"bom"`} {
 				i := positions[what]
 				changed := bytes.Clone(file)
@@ -566,6 +587,8 @@ func TestEvidencePackComplete(t *testing.T) {
 			if err := modelcard.VerifyJSF(bom, key); err != nil {
 				t.Errorf("the BOM's signature: %v", err)
 			}
+			scoped := admin.on(t).as(admin.issue("unit-auditor", []string{"auditor"}, "credit-*"))
+			scoped.expectError(scoped.do("GET", x.versionPath+"/evidence", nil), http.StatusForbidden, "forbidden", "not limited to models")
 			deployer.expectError(deployer.do("GET", x.versionPath+"/evidence", nil), http.StatusForbidden, "forbidden", "")
 			deployer.expectError(deployer.do("GET", x.versionPath+"/evidence/coverage", nil), http.StatusForbidden, "forbidden", "")
 			lead.expectError(lead.do("GET", x.versionPath+"/evidence", nil), http.StatusForbidden, "forbidden", "")

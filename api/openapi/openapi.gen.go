@@ -775,7 +775,7 @@ type CoverageItem struct {
 	// PostMarket evidenced after placing on the market; the production gate does not wait for it
 	PostMarket *bool `json:"post_market,omitempty"`
 
-	// RowId the catalogue row (`AIV-2g`), or a qualified part of one (`A15-5:model_poisoning`)
+	// RowId the catalogue row (`AIV-2g`); a justified part of a row (`A15-5:model_poisoning`) shows in the row's `missing` paths, not as an item
 	RowId  string             `json:"row_id"`
 	Status CoverageItemStatus `json:"status"`
 }
