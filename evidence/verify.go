@@ -62,8 +62,7 @@ func (r *Report) add(name string, err error, detail string) {
 // fails a check is a report with OK false naming the check.
 func Verify(file []byte, keys audit.Keyring) (Report, error) {
 	var r Report
-	canon, err := audit.CanonicalJSON(file)
-	if err != nil {
+	if _, err := audit.CanonicalJSON(file); err != nil {
 		return r, fmt.Errorf("not an evidence pack: %w", err)
 	}
 	var p Pack
@@ -77,9 +76,18 @@ func Verify(file []byte, keys audit.Keyring) (Report, error) {
 	}
 	r.Pack = &p
 
-	if !bytes.Equal(canon, file) {
+	// The file is compared with the decoded pack encoded again, not with
+	// its own canonical form: the digest covers the decoded pack, and
+	// encoding/json matches member names case-insensitively, so a file
+	// saying "Model" for "model" decodes to the same pack and its digest
+	// would still verify.
+	canon, err := Canonical(&p)
+	switch {
+	case err != nil:
+		r.add("canonical form", fmt.Errorf("the pack does not encode again: %w", err), "")
+	case !bytes.Equal(canon, file):
 		r.add("canonical form", fmt.Errorf("the file is not the RFC 8785 canonical JSON of its content (first difference at byte %d): it was changed or reformatted", firstDifference(canon, file)), "")
-	} else {
+	default:
 		r.add("canonical form", nil, "the file is the RFC 8785 canonical JSON of its content")
 	}
 	sum, err := Digest(&p)
