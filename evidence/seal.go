@@ -77,7 +77,14 @@ func CheckSignature(in *Integrity, sum [32]byte, keys audit.Keyring) error {
 	if !ok {
 		return fmt.Errorf("the pack is signed by key %s, which is not among the trusted public keys", in.Signature.KeyID)
 	}
-	sig, err := base64.StdEncoding.DecodeString(in.Signature.Value)
+	// The integrity member is outside the digest: every byte of it must be
+	// checked here, the public key it shows a reader included, and the
+	// signature decoded strictly (non-zero padding bits would give the same
+	// signature from other text).
+	if in.Signature.PublicKey != audit.PublicKeyPEM(pub) {
+		return fmt.Errorf("the pack's integrity member shows another public key than the trusted key %s", in.Signature.KeyID)
+	}
+	sig, err := base64.StdEncoding.Strict().DecodeString(in.Signature.Value)
 	if err != nil || !ed25519.Verify(pub, sum[:], sig) {
 		return fmt.Errorf("the pack's signature does not verify with key %s", in.Signature.KeyID)
 	}
