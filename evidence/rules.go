@@ -215,7 +215,12 @@ var rules = map[string]Rule{
 		"datasets[all role=training].assumptions", "datasets[all role=training].suitability",
 		"datasets[all role=training].known_biases", "datasets[all role=training].bias_mitigation", "datasets[all role=training].data_gaps"),
 	"A10-3": all("datasets[all role=training].representativeness"),
-	"A10-5": all("datasets[all role=training].special_categories_used", "datasets[all special_categories_used=true].safeguards.sha256").
+	// "all" asks for at least one element, so the datasets that used special
+	// categories need safeguards only when there are some: with none, every
+	// answer is false.
+	"A10-5": anyOf(
+		[]string{"datasets[all role=training].special_categories_used", "datasets[all special_categories_used=true].safeguards.sha256"},
+		[]string{"datasets[all role=training].special_categories_used", "datasets[all special_categories_used].special_categories_used=false"}).
 		note("whether special categories of personal data were used is answered for every training dataset, and safeguards documented where they were"),
 	"A43-4": all("version.substantial_modification"),
 	"A47-1": all("declaration_of_conformity.doc.sha256"),
