@@ -309,6 +309,14 @@ func recheckCoverage(p *Pack) error {
 		}
 		return errors.New("the pack's coverage does not follow from its evidence")
 	}
+	// The summary is what a reader sees first (and the page prints).
+	want, _ = json.Marshal(again.Summary)
+	got, _ = json.Marshal(p.Summary)
+	if !bytes.Equal(want, got) {
+		s := p.Summary
+		return fmt.Errorf("the pack's summary (%d applicable: %d present, %d missing, %d not applicable, missing rows %v) does not count its coverage",
+			s.Applicable, s.Present, s.Missing, s.NotApplicable, s.MissingRows)
+	}
 	for _, na := range p.NotApplicable {
 		if strings.TrimSpace(na.Justification) == "" || na.EnteredBy == "" || na.EnteredAt == "" {
 			return fmt.Errorf("row %s is not applicable without a justification, who and when", na.RowID)
