@@ -97,7 +97,7 @@ func Verify(file []byte, keys audit.Keyring) (Report, error) {
 	r.add("signature", err, fmt.Sprintf("SHA-256 %x signed by key %s", sum, keyIDOf(p.Integrity)))
 	r.add("audit segments", VerifySegments(p.Audit, keys), fmt.Sprintf("%d segments, %d events, each ending at a checkpoint signed by a trusted key", len(p.Audit.Segments), countEvents(p.Audit)))
 	r.add("cyclonedx", verifyBOM(&p, keys), "the BOM's digest, its JSF signature and its model component's hash")
-	r.add("document sign-offs", verifySignoffs(p.Documents, keys), fmt.Sprintf("%d documents", len(p.Documents)))
+	r.add("document sign-offs", verifySignoffs(signedDocuments(&p), keys), fmt.Sprintf("%d documents", len(p.Documents)))
 	r.add("four eyes", checkFourEyes(&p), "approvers into production are neither the requester nor the version's creator")
 	r.add("coverage", recheckCoverage(&p), fmt.Sprintf("%d rows decided again from the pack with catalogue %s", len(p.Coverage), p.Export.RequirementsCatalogueVersion))
 	r.OK = len(r.Failed()) == 0
@@ -239,6 +239,21 @@ func verifyBOM(p *Pack, keys audit.Keyring) error {
 		}
 	}
 	return nil
+}
+
+// signedDocuments are the documents with sign-offs to check: the pack's
+// documents and the test logs and reports of its runs, whose sign-offs
+// repeat theirs and are what AIV-2g counts.
+func signedDocuments(p *Pack) []Document {
+	docs := slices.Clone(p.Documents)
+	for _, run := range p.Runs {
+		for _, ref := range []*DocumentRef{run.TestLog, run.Report} {
+			if ref != nil {
+				docs = append(docs, Document{ID: ref.ID, SHA256: ref.SHA256, Signoffs: ref.Signoffs})
+			}
+		}
+	}
+	return docs
 }
 
 // verifySignoffs checks every sign-off's signature.
