@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/modelkeep/modelkeep/modelcard"
 )
 
 var (
@@ -65,6 +67,9 @@ func Evaluate(p *Pack, c Catalogue, applicability Answerer) error {
 	exempt := map[string]bool{}
 	waived := map[string]map[string]bool{}
 	for _, na := range p.NotApplicable {
+		if !justified(na) {
+			continue // it exempts nothing; Verify names it
+		}
 		row, qualifier, qualified := strings.Cut(na.RowID, ":")
 		if !qualified {
 			exempt[row] = true
@@ -127,6 +132,12 @@ func Evaluate(p *Pack, c Catalogue, applicability Answerer) error {
 	p.Summary = summarize(items)
 	slices.SortStableFunc(p.NotApplicable, func(a, b NotApplicable) int { return strings.Compare(a.RowID, b.RowID) })
 	return nil
+}
+
+// justified reports whether a not-applicable entry says why (not a
+// placeholder), who and when: only then does it make a row not applicable.
+func justified(na NotApplicable) bool {
+	return !modelcard.IsPlaceholder(na.Justification) && na.EnteredBy != "" && na.EnteredAt != ""
 }
 
 // decide evaluates a rule's alternatives; the first that holds gives the
