@@ -54,6 +54,10 @@ type Answerer struct {
 	AuditEventID int64
 }
 
+// sourceApplicability is the Source of the not-applicable entries that
+// the card's applicability answers make.
+const sourceApplicability = "card applicability"
+
 // Evaluate decides the coverage of every catalogue row that applies to the
 // pack's risk class (Export.RiskClass), from the pack's content and its
 // NotApplicable entries (justifications), and sets Coverage, Summary and
@@ -64,6 +68,10 @@ func Evaluate(p *Pack, c Catalogue, applicability Answerer) error {
 	if err != nil {
 		return err
 	}
+	// The card's answers are decided again below: the entries an earlier
+	// Evaluate made from them are not justifications (the answer may have
+	// changed since).
+	p.NotApplicable = slices.DeleteFunc(slices.Clone(p.NotApplicable), func(na NotApplicable) bool { return na.Source == sourceApplicability })
 	exempt := map[string]bool{}
 	waived := map[string]map[string]bool{}
 	for _, na := range p.NotApplicable {
@@ -101,7 +109,7 @@ func Evaluate(p *Pack, c Catalogue, applicability Answerer) error {
 			item.EvidencePaths = []string{"applicability." + rule.Condition + "=false"}
 			p.NotApplicable = append(p.NotApplicable, NotApplicable{
 				RowID: row.ID, Justification: fmt.Sprintf("the row applies %s; the card answers applicability.%s = false", conditionText(row), rule.Condition),
-				EnteredBy: applicability.By, EnteredAt: applicability.At, AuditEventID: applicability.AuditEventID, Source: "card applicability",
+				EnteredBy: applicability.By, EnteredAt: applicability.At, AuditEventID: applicability.AuditEventID, Source: sourceApplicability,
 			})
 		case rule.Meta != "":
 			metas = append(metas, i)

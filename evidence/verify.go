@@ -305,7 +305,7 @@ func recheckCoverage(p *Pack) error {
 	again.NotApplicable = nil
 	var answerer Answerer
 	for _, na := range p.NotApplicable {
-		if na.Source == "card applicability" {
+		if na.Source == sourceApplicability {
 			answerer = Answerer{By: na.EnteredBy, At: na.EnteredAt, AuditEventID: na.AuditEventID}
 			continue
 		}
