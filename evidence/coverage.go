@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/modelkeep/modelkeep/modelcard"
 )
 
 var (
@@ -77,6 +79,10 @@ func (a Answerer) of(condition string) Answerer {
 	return a
 }
 
+// sourceApplicability is the Source of the not-applicable entries that
+// the card's applicability answers make.
+const sourceApplicability = "card applicability"
+
 // Evaluate decides the coverage of every catalogue row that applies to the
 // pack's risk class (Export.RiskClass), from the pack's content and its
 // NotApplicable entries (justifications), and sets Coverage, Summary and
@@ -87,9 +93,16 @@ func Evaluate(p *Pack, c Catalogue, applicability Answerer) error {
 	if err != nil {
 		return err
 	}
+	// The card's answers are decided again below: the entries an earlier
+	// Evaluate made from them are not justifications (the answer may have
+	// changed since).
+	p.NotApplicable = slices.DeleteFunc(slices.Clone(p.NotApplicable), func(na NotApplicable) bool { return na.Source == sourceApplicability })
 	exempt := map[string]bool{}
 	waived := map[string]map[string]bool{}
 	for _, na := range p.NotApplicable {
+		if !justified(na) {
+			continue // it exempts nothing; Verify names it
+		}
 		row, qualifier, qualified := strings.Cut(na.RowID, ":")
 		if !qualified {
 			exempt[row] = true
@@ -122,7 +135,7 @@ func Evaluate(p *Pack, c Catalogue, applicability Answerer) error {
 			who := applicability.of(rule.Condition)
 			p.NotApplicable = append(p.NotApplicable, NotApplicable{
 				RowID: row.ID, Justification: fmt.Sprintf("the row applies %s; the card answers applicability.%s = false", conditionText(row), rule.Condition),
-				EnteredBy: who.By, EnteredAt: who.At, AuditEventID: who.AuditEventID, Source: "card applicability",
+				EnteredBy: who.By, EnteredAt: who.At, AuditEventID: who.AuditEventID, Source: sourceApplicability,
 			})
 		case rule.Meta != "":
 			metas = append(metas, i)
@@ -153,6 +166,12 @@ func Evaluate(p *Pack, c Catalogue, applicability Answerer) error {
 	p.Summary = summarize(items)
 	slices.SortStableFunc(p.NotApplicable, func(a, b NotApplicable) int { return strings.Compare(a.RowID, b.RowID) })
 	return nil
+}
+
+// justified reports whether a not-applicable entry says why (not a
+// placeholder), who and when: only then does it make a row not applicable.
+func justified(na NotApplicable) bool {
+	return !modelcard.IsPlaceholder(na.Justification) && na.EnteredBy != "" && na.EnteredAt != ""
 }
 
 // decide evaluates a rule's alternatives; the first that holds gives the

@@ -81,7 +81,7 @@ func CheckSignature(in *Integrity, sum [32]byte, keys audit.Keyring) error {
 	// be checked on its own, the embedded key as the trusted key's exact
 	// PEM text (a parser would accept other texts of the same key).
 	if in.Signature.PublicKey != audit.PublicKeyPEM(pub) {
-		return fmt.Errorf("the pack's embedded public key is not the trusted key %s", in.Signature.KeyID)
+		return fmt.Errorf("the pack's integrity member shows another public key than the trusted key %s", in.Signature.KeyID)
 	}
 	// Strict: a signature's base64 with other unused trailing bits is
 	// another text for the same bytes.
