@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -86,19 +85,15 @@ func (h *Handlers) DownloadEvidencePack(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	req := c.Request()
-	rec, content, err := cs.OpenEvidencePack(req.Context(), c.Param("id"))
+	rec, file, err := cs.ReadEvidencePack(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	defer content.Close()
 	hdr := c.Response().Header()
 	hdr.Set("ETag", strconv.Quote(rec.SHA256))
 	hdr.Set("X-Checksum-Sha256", rec.SHA256)
-	hdr.Set("Content-Type", echo.MIMEApplicationJSON)
 	hdr.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", packFileName(rec)))
-	http.ServeContent(c.Response(), req, "", time.Time{}, content)
-	return nil
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, file)
 }
 
 func (h *Handlers) GetEvidenceCoverage(ctx context.Context, req openapi.GetEvidenceCoverageRequestObject) (openapi.GetEvidenceCoverageResponseObject, error) {

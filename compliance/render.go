@@ -2,6 +2,8 @@ package compliance
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 
@@ -93,19 +95,30 @@ func (s *Service) ListEvidencePacks(ctx context.Context, model string, version i
 	return s.store.ListEvidencePacks(ctx, model, version)
 }
 
-// OpenEvidencePack opens an archived pack as it was sealed. The caller
-// closes the content.
-func (s *Service) OpenEvidencePack(ctx context.Context, id string) (PackRecord, io.ReadSeekCloser, error) {
+// ReadEvidencePack reads an archived pack as it was sealed, checked
+// against the SHA-256 recorded when it was archived: a pack that changed
+// in the blob store is not handed out as evidence.
+func (s *Service) ReadEvidencePack(ctx context.Context, id string) (PackRecord, []byte, error) {
 	rec, err := s.store.GetEvidencePack(ctx, id)
 	if err != nil {
 		return PackRecord{}, nil, err
 	}
-	if err := s.checkScope(ctx, rec.Model, "getEvidencePack", fmt.Sprintf("evidence/packs/%s", id)); err != nil {
+	if err := s.checkScope(ctx, rec.Model, "getEvidencePack", "evidence/packs/"+id); err != nil {
 		return PackRecord{}, nil, err
 	}
 	rc, _, err := s.blobs.Open(ctx, rec.BlobKey)
 	if err != nil {
 		return PackRecord{}, nil, fmt.Errorf("open archived pack %s: %w", id, err)
 	}
-	return rec, rc, nil
+	defer rc.Close()
+	file, err := io.ReadAll(io.LimitReader(rc, rec.Size+1))
+	if err != nil {
+		return PackRecord{}, nil, fmt.Errorf("read archived pack %s: %w", id, err)
+	}
+	if sum := sha256.Sum256(file); hex.EncodeToString(sum[:]) != rec.SHA256 || int64(len(file)) != rec.Size {
+		s.logger.ErrorContext(ctx, "an archived evidence pack does not match its recorded digest", "pack", id, "key", rec.BlobKey)
+		return PackRecord{}, nil, modelkeep.Errorf(modelkeep.ErrUnavailable,
+			"the archived pack %s does not match the SHA-256 recorded when it was archived: the blob store changed it", id)
+	}
+	return rec, file, nil
 }

@@ -82,7 +82,8 @@ func evidenceVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// printEvidenceReport prints every check, failed ones first named FAIL.
+// printEvidenceReport prints every check in order, a failed one marked
+// FAIL, and then the first that failed.
 func printEvidenceReport(w io.Writer, r evidence.Report, asJSON bool) {
 	if asJSON {
 		type check struct {

@@ -505,6 +505,14 @@ func TestEvidencePackComplete(t *testing.T) {
 			} else if pack.Export.Archive.ObjectLockMode != "none" || packs.Packs[0].ObjectLockMode != "none" {
 				t.Errorf("a plain directory has no lock, the pack says %+v", pack.Export.Archive)
 			}
+			if dir, ok := strings.CutPrefix(blobs, "file:"); ok {
+				// A pack changed in the blob store is not handed out.
+				stored := filepath.Join(dir, "evidence", creditModel, fmt.Sprint(x.version), packID+".json")
+				if err := os.WriteFile(stored, bytes.Replace(file, []byte(`"approved"`), []byte(`"rejected"`), 1), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				officer.expectError(officer.do("GET", "/api/v1/evidence/packs/"+packID, nil), http.StatusServiceUnavailable, "unavailable", "SHA-256")
+			}
 			evs := admin.auditEvents("action=evidence.export")
 			if len(evs) != 1 || evs[0].Actor != "compliance-officer" || !strings.Contains(string(evs[0].Details), `"pack_id":"`+packID+`"`) {
 				t.Errorf("export events %+v", evs)
