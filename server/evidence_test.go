@@ -560,7 +560,7 @@ func TestEvidencePackComplete(t *testing.T) {
 			// Content the pack does not hold must not ride along unsigned:
 			// a null member the pack omits, another spelling of a name.
 			for name, changed := range map[string][]byte{
-				"a null member": bytes.Replace(file, []byte(`"integrity":`), []byte(`"gpai":null,"integrity":`), 1),
+				"a null member":      bytes.Replace(file, []byte(`"integrity":`), []byte(`"gpai":null,"integrity":`), 1),
 				"a name in capitals": append([]byte(`{"Coverage":[],`), file[1:]...),
 			} {
 				if report, err := evidence.Verify(changed, keys); err == nil && len(report.Failed()) == 0 {
