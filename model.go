@@ -14,6 +14,8 @@ type Model struct {
 	UpdatedAt   time.Time
 	// LatestVersion is the highest version number ever created (0: none).
 	LatestVersion int
+	// ProductionVersion is the version in production (0: none).
+	ProductionVersion int
 }
 
 // VersionStatus is the lifecycle of a version's content.

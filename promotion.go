@@ -451,3 +451,62 @@ func (s *Service) VersionInStage(ctx context.Context, model string, stage Stage)
 	}
 	return vs[0], files, nil
 }
+
+// TransitionReview is what an approver looks at before deciding a pending
+// transition: the version's creator (four eyes), the promotion gates as
+// they stand now, the evidence rows still missing when the policy requires
+// evidence, and why the caller could not approve it, if so.
+type TransitionReview struct {
+	VersionCreatedBy string
+	Gates            []GateResult // moves into production only
+	MissingEvidence  []string     // when the policy requires evidence
+	// ApproveBlocked is why the caller's approval would be refused by the
+	// rules of the transition itself (four eyes, already approved); ""
+	// when it would not. Roles and scopes are the caller's to check.
+	ApproveBlocked string
+}
+
+// ReviewTransitions reviews each pending transition of ts for the caller:
+// the same rules ApproveTransition applies, evaluated without deciding.
+// Decided transitions get no review.
+func (s *Service) ReviewTransitions(ctx context.Context, ts []Transition) (map[string]TransitionReview, error) {
+	out := map[string]TransitionReview{}
+	policies := map[string]Policy{}
+	caller := ActorName(ctx)
+	for _, t := range ts {
+		if t.Status != TransitionPending {
+			continue
+		}
+		v, err := s.meta.GetVersion(ctx, t.Model, t.Version)
+		if err != nil {
+			return nil, err
+		}
+		r := TransitionReview{VersionCreatedBy: v.CreatedBy}
+		if err := CheckFourEyes(caller, t, v); err != nil {
+			r.ApproveBlocked = err.Error()
+		} else if err := CheckNewApprover(t, caller); err != nil {
+			r.ApproveBlocked = err.Error()
+		}
+		if t.To == StageProduction {
+			p, ok := policies[t.Model]
+			if !ok {
+				if p, err = s.meta.GetPolicy(ctx, t.Model); err != nil {
+					return nil, err
+				}
+				policies[t.Model] = p
+			}
+			metrics, err := s.meta.ListMetricsPage(ctx, MetricFilter{Model: t.Model, Number: t.Version})
+			if err != nil {
+				return nil, err
+			}
+			r.Gates = EvaluateGates(p, v, metrics)
+			if p.RequireEvidence && s.evidence != nil {
+				if r.MissingEvidence, err = s.evidence.MissingEvidence(ctx, s.meta, v); err != nil {
+					return nil, err
+				}
+			}
+		}
+		out[t.ID] = r
+	}
+	return out, nil
+}

@@ -9,7 +9,16 @@ func toModel(m modelkeep.Model) openapi.Model {
 	return openapi.Model{
 		Name: m.Name, Description: m.Description, Tags: openapi.Tags(nonNilMap(m.Tags)),
 		LatestVersion: m.LatestVersion, CreatedBy: m.CreatedBy, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt,
+		ProductionVersion: optInt(m.ProductionVersion),
 	}
+}
+
+// optInt maps 0 to an absent (nil) optional field.
+func optInt(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
 }
 
 func toVersion(v modelkeep.Version) openapi.Version {

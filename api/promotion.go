@@ -45,9 +45,20 @@ func (h *Handlers) ListTransitions(ctx context.Context, req openapi.ListTransiti
 	if err != nil {
 		return nil, err
 	}
+	var reviews map[string]modelkeep.TransitionReview
+	if deref(req.Params.Review) {
+		if reviews, err = h.svc.ReviewTransitions(ctx, ts); err != nil {
+			return nil, err
+		}
+	}
 	out := openapi.ListTransitions200JSONResponse{Transitions: make([]openapi.Transition, 0, len(ts)), NextPageToken: next}
 	for _, t := range ts {
-		out.Transitions = append(out.Transitions, toTransition(t))
+		wire := toTransition(t)
+		if r, ok := reviews[t.ID]; ok {
+			wire.Review = &openapi.TransitionReview{VersionCreatedBy: r.VersionCreatedBy, Gates: toGates(r.Gates),
+				MissingEvidence: nonNil(r.MissingEvidence), ApproveBlocked: r.ApproveBlocked}
+		}
+		out.Transitions = append(out.Transitions, wire)
 	}
 	return out, nil
 }

@@ -89,6 +89,19 @@ func TestPromotionStory(t *testing.T) {
 		if staged.Version != v1 || staged.Stage != "production" || len(staged.Files) != 1 || staged.ManifestDigest == "" {
 			t.Fatalf("production = %+v", staged)
 		}
+		var m struct {
+			ProductionVersion int `json:"production_version"`
+		}
+		dep.expect(dep.do("GET", "/api/v1/models/fraud-detector", nil), http.StatusOK, &m)
+		var ml struct {
+			Models []struct {
+				ProductionVersion int `json:"production_version"`
+			}
+		}
+		dep.expect(dep.do("GET", "/api/v1/models?q=fraud-detector", nil), http.StatusOK, &ml)
+		if m.ProductionVersion != v1 || len(ml.Models) != 1 || ml.Models[0].ProductionVersion != v1 {
+			t.Fatalf("the model says production is %d, the list %+v; want %d", m.ProductionVersion, ml, v1)
+		}
 		var d struct {
 			ID             string
 			Version        int
@@ -103,6 +116,32 @@ func TestPromotionStory(t *testing.T) {
 
 		// Four eyes: whoever requested cannot approve, even as an approver.
 		t2 := both.requestTransition("fraud-detector", v2, "production")
+		// The inbox's review says so before anyone tries.
+		review := func(e *env) (blocked string, creator string) {
+			var inbox struct {
+				Transitions []struct {
+					ID     string
+					Review *struct {
+						VersionCreatedBy string `json:"version_created_by"`
+						ApproveBlocked   string `json:"approve_blocked"`
+					}
+				}
+			}
+			e.expect(e.do("GET", "/api/v1/transitions?status=pending&review=true", nil), http.StatusOK, &inbox)
+			for _, tr := range inbox.Transitions {
+				if tr.ID == t2.ID && tr.Review != nil {
+					return tr.Review.ApproveBlocked, tr.Review.VersionCreatedBy
+				}
+			}
+			t.Fatalf("no review of %s in %+v", t2.ID, inbox)
+			return "", ""
+		}
+		if blocked, creator := review(both); !strings.Contains(blocked, "four eyes") || creator != "publisher" {
+			t.Errorf("the requester's review: blocked %q, creator %q", blocked, creator)
+		}
+		if blocked, _ := review(appr); blocked != "" {
+			t.Errorf("another approver's review is blocked: %q", blocked)
+		}
 		both.expectError(both.do("POST", "/api/v1/transitions/"+t2.ID+"/approve", map[string]any{"comment": "lgtm"}), http.StatusForbidden, "forbidden", "four eyes")
 		// Nor the version's creator.
 		pub.expectError(admin.as(admin.issue("publisher", []string{"approver"})).do("POST", "/api/v1/transitions/"+t2.ID+"/approve", map[string]any{"comment": "lgtm"}),

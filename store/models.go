@@ -73,7 +73,32 @@ func (s *Store) GetModel(ctx context.Context, name string) (modelkeep.Model, err
 	if err := db.Where("name = ?", name).Take(&row).Error; err != nil {
 		return modelkeep.Model{}, notFound("get model", err, "model %q not found", name)
 	}
-	return toModel(row)
+	m, err := toModel(row)
+	if err != nil {
+		return modelkeep.Model{}, err
+	}
+	prod, err := s.productionVersions(ctx, []int64{row.ID})
+	m.ProductionVersion = prod[row.ID]
+	return m, err
+}
+
+// productionVersions maps each of the models to the version it has in
+// production (absent: none), in one query.
+func (s *Store) productionVersions(ctx context.Context, modelIDs []int64) (map[int64]int, error) {
+	out := make(map[int64]int, len(modelIDs))
+	if len(modelIDs) == 0 {
+		return out, nil
+	}
+	var rows []versionRow
+	err := s.db.WithContext(ctx).Select("model_id", "number").
+		Where("model_id IN ? AND stage = ?", modelIDs, string(modelkeep.StageProduction)).Find(&rows).Error
+	if err != nil {
+		return nil, dbErr("read production versions", err)
+	}
+	for _, r := range rows {
+		out[r.ModelID] = max(out[r.ModelID], r.Number)
+	}
+	return out, nil
 }
 
 // modelID returns the row id of the model named name; ErrNotFound when there
@@ -133,12 +158,21 @@ func (s *Store) ListModels(ctx context.Context, f modelkeep.ModelFilter) ([]mode
 	if err := q.Find(&rows).Error; err != nil {
 		return nil, dbErr("list models", err)
 	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	prod, err := s.productionVersions(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]modelkeep.Model, 0, len(rows))
 	for _, r := range rows {
 		m, err := toModel(r)
 		if err != nil {
 			return nil, err
 		}
+		m.ProductionVersion = prod[r.ID]
 		out = append(out, m)
 	}
 	return out, nil

@@ -1211,6 +1211,9 @@ type Model struct {
 	// Name Example: fraud-detector
 	Name Name `json:"name"`
 
+	// ProductionVersion the version in production (absent when none is)
+	ProductionVersion *int `json:"production_version,omitempty"`
+
 	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:` and not beginning or ending with whitespace
 	Tags      Tags      `json:"tags"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -1500,13 +1503,16 @@ type Transition struct {
 	ManifestDigest  string     `json:"manifest_digest"`
 
 	// Model Example: fraud-detector
-	Model             Name             `json:"model"`
-	RequestedAt       time.Time        `json:"requested_at"`
-	RequestedBy       string           `json:"requested_by"`
-	RequiredApprovals int              `json:"required_approvals"`
-	Status            TransitionStatus `json:"status"`
-	To                Stage            `json:"to"`
-	Version           int              `json:"version"`
+	Model             Name      `json:"model"`
+	RequestedAt       time.Time `json:"requested_at"`
+	RequestedBy       string    `json:"requested_by"`
+	RequiredApprovals int       `json:"required_approvals"`
+
+	// Review A pending transition as its approver reviews it (`?review=true`).
+	Review  *TransitionReview `json:"review,omitempty"`
+	Status  TransitionStatus  `json:"status"`
+	To      Stage             `json:"to"`
+	Version int               `json:"version"`
 }
 
 // TransitionList defines model for TransitionList.
@@ -1523,6 +1529,19 @@ type TransitionRequest struct {
 
 // TransitionRequestTo defines model for TransitionRequest.To.
 type TransitionRequestTo string
+
+// TransitionReview A pending transition as its approver reviews it (`?review=true`).
+type TransitionReview struct {
+	// ApproveBlocked why the caller's approval would be refused by the transition's own rules ("" when it would not)
+	ApproveBlocked string `json:"approve_blocked"`
+
+	// Gates the promotion gates evaluated now (moves into production)
+	Gates []GateResult `json:"gates"`
+
+	// MissingEvidence requirement rows still missing when the policy requires evidence
+	MissingEvidence  []string `json:"missing_evidence"`
+	VersionCreatedBy string   `json:"version_created_by"`
+}
 
 // TransitionStatus defines model for TransitionStatus.
 type TransitionStatus string
@@ -1838,6 +1857,12 @@ type ListTokensParams struct {
 type ListTransitionsParams struct {
 	Status *TransitionStatus `form:"status,omitempty" json:"status,omitempty"`
 	Model  *Name             `form:"model,omitempty" json:"model,omitempty"`
+
+	// Review with true, each pending transition carries its `review`: the
+	// version's creator, the promotion gates as they stand now, the
+	// evidence rows still missing, and why the caller's approval would
+	// be refused (four eyes, already approved)
+	Review *bool `form:"review,omitempty" json:"review,omitempty"`
 
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
@@ -3370,6 +3395,13 @@ func (w *ServerInterfaceWrapper) ListTransitions(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "model", ctx.QueryParams(), &params.Model, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Optional query parameter "review" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "review", ctx.QueryParams(), &params.Review, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter review: %s", err))
 	}
 
 	// ------------- Optional query parameter "page_size" -------------
