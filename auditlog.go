@@ -53,6 +53,25 @@ type ListAuditInput struct {
 	PageToken string
 }
 
+// AuditEvent reads one audit event by its seq; ErrNotFound when there is
+// none (never recorded, or pruned after its retention).
+func (l *AuditLog) AuditEvent(ctx context.Context, seq int64) (audit.Event, error) {
+	if err := l.requireWholeLog(ctx, "getAuditEvent"); err != nil {
+		return audit.Event{}, err
+	}
+	if seq < 1 {
+		return audit.Event{}, Errorf(ErrInvalid, "seq must be 1 or more")
+	}
+	events, err := l.store.QueryAudit(ctx, AuditQuery{AfterSeq: seq - 1, Ascending: true, Limit: 1})
+	if err != nil {
+		return audit.Event{}, err
+	}
+	if len(events) == 0 || events[0].Seq != seq {
+		return audit.Event{}, Errorf(ErrNotFound, "audit event %d not found (never recorded, or pruned after its retention)", seq)
+	}
+	return events[0], nil
+}
+
 // ListAuditEvents lists audit events, newest first unless in.Ascending;
 // the second result is the next page token ("" on the last page).
 func (l *AuditLog) ListAuditEvents(ctx context.Context, in ListAuditInput) ([]audit.Event, string, error) {

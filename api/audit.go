@@ -62,6 +62,14 @@ func (h *Handlers) ListAuditEvents(ctx context.Context, req openapi.ListAuditEve
 	return out, nil
 }
 
+func (h *Handlers) GetAuditEvent(ctx context.Context, req openapi.GetAuditEventRequestObject) (openapi.GetAuditEventResponseObject, error) {
+	e, err := h.svc.AuditEvent(ctx, req.Seq)
+	if err != nil {
+		return nil, err
+	}
+	return openapi.GetAuditEvent200JSONResponse(toAuditEvent(e)), nil
+}
+
 func (h *Handlers) VerifyAudit(ctx context.Context, req openapi.VerifyAuditRequestObject) (openapi.VerifyAuditResponseObject, error) {
 	res, err := h.svc.VerifyAudit(ctx, deref(req.Params.SinceSeq))
 	if err != nil {

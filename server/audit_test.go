@@ -138,6 +138,14 @@ func TestAuditLog(t *testing.T) {
 			t.Fatalf("denied call: head %d → %d, events %+v", before, after, denied)
 		}
 
+		// One event by its seq, as listed.
+		var one auditEvent
+		e.expect(e.do("GET", fmt.Sprintf("/api/v1/audit/events/%d", denied[0].Seq), nil), http.StatusOK, &one)
+		if one.Seq != denied[0].Seq || one.Hash != denied[0].Hash || one.Action != "access.denied" {
+			t.Errorf("event %d read alone: %+v", denied[0].Seq, one)
+		}
+		e.expectError(e.do("GET", fmt.Sprintf("/api/v1/audit/events/%d", e.headSeq()+1000), nil), http.StatusNotFound, "not_found", "pruned")
+
 		all := e.auditEvents(fmt.Sprintf("order=asc&page_size=3"))
 		var mine []auditEvent
 		for _, ev := range all {
@@ -229,6 +237,7 @@ func TestAuditLog(t *testing.T) {
 		if v := e.verifyAudit(); !v.OK {
 			t.Errorf("chain after all this: %+v", v)
 		}
+		deployer.expectError(deployer.do("GET", "/api/v1/audit/events/1", nil), http.StatusForbidden, "forbidden", "")
 	})
 }
 

@@ -1930,6 +1930,9 @@ type ServerInterface interface {
 	// CreateAuditCheckpoint Sign a checkpoint now
 	// (POST /api/v1/audit/checkpoints)
 	CreateAuditCheckpoint(ctx echo.Context) error
+	// GetAuditEvent One audit event
+	// (GET /api/v1/audit/events/{seq})
+	GetAuditEvent(ctx echo.Context, seq int64) error
 	// VerifyAudit Verify the audit chain
 	// (GET /api/v1/audit/verify)
 	VerifyAudit(ctx echo.Context, params VerifyAuditParams) error
@@ -2192,6 +2195,22 @@ func (w *ServerInterfaceWrapper) CreateAuditCheckpoint(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateAuditCheckpoint(ctx)
+	return err
+}
+
+// GetAuditEvent converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAuditEvent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "seq" -------------
+	var seq int64
+
+	err = runtime.BindStyledParameterWithOptions("simple", "seq", ctx.Param("seq"), &seq, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter seq: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAuditEvent(ctx, seq)
 	return err
 }
 
@@ -3555,6 +3574,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/lineage", wrapper.GetLineage, options.OperationMiddlewares["getLineage"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/metrics", wrapper.CompareMetrics, options.OperationMiddlewares["compareMetrics"]...)
 	router.GET(options.BaseURL+"/api/v1/audit", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
+	router.GET(options.BaseURL+"/api/v1/audit/events/:seq", wrapper.GetAuditEvent, options.OperationMiddlewares["getAuditEvent"]...)
 	router.GET(options.BaseURL+"/api/v1/audit/verify", wrapper.VerifyAudit, options.OperationMiddlewares["verifyAudit"]...)
 	router.GET(options.BaseURL+"/api/v1/audit/checkpoints", wrapper.ListAuditCheckpoints, options.OperationMiddlewares["listAuditCheckpoints"]...)
 	router.POST(options.BaseURL+"/api/v1/audit/checkpoints", wrapper.CreateAuditCheckpoint, options.OperationMiddlewares["createAuditCheckpoint"]...)
@@ -3839,6 +3859,101 @@ func (response CreateAuditCheckpoint412JSONResponse) VisitCreateAuditCheckpointR
 type CreateAuditCheckpoint503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CreateAuditCheckpoint503JSONResponse) VisitCreateAuditCheckpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditEventRequestObject struct {
+	Seq int64 `json:"seq"`
+}
+
+type GetAuditEventResponseObject interface {
+	VisitGetAuditEventResponse(w http.ResponseWriter) error
+}
+
+type GetAuditEvent200JSONResponse AuditEvent
+
+func (response GetAuditEvent200JSONResponse) VisitGetAuditEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditEvent400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response GetAuditEvent400JSONResponse) VisitGetAuditEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditEvent401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetAuditEvent401JSONResponse) VisitGetAuditEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditEvent403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetAuditEvent403JSONResponse) VisitGetAuditEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditEvent404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response GetAuditEvent404JSONResponse) VisitGetAuditEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAuditEvent503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetAuditEvent503JSONResponse) VisitGetAuditEventResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -8862,6 +8977,9 @@ type StrictServerInterface interface {
 	// CreateAuditCheckpoint Sign a checkpoint now
 	// (POST /api/v1/audit/checkpoints)
 	CreateAuditCheckpoint(ctx context.Context, request CreateAuditCheckpointRequestObject) (CreateAuditCheckpointResponseObject, error)
+	// GetAuditEvent One audit event
+	// (GET /api/v1/audit/events/{seq})
+	GetAuditEvent(ctx context.Context, request GetAuditEventRequestObject) (GetAuditEventResponseObject, error)
 	// VerifyAudit Verify the audit chain
 	// (GET /api/v1/audit/verify)
 	VerifyAudit(ctx context.Context, request VerifyAuditRequestObject) (VerifyAuditResponseObject, error)
@@ -9093,6 +9211,31 @@ func (sh *strictHandler) CreateAuditCheckpoint(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(CreateAuditCheckpointResponseObject); ok {
 		return validResponse.VisitCreateAuditCheckpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAuditEvent operation middleware
+func (sh *strictHandler) GetAuditEvent(ctx echo.Context, seq int64) error {
+	var request GetAuditEventRequestObject
+
+	request.Seq = seq
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAuditEvent(ctx.Request().Context(), request.(GetAuditEventRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAuditEvent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAuditEventResponseObject); ok {
+		return validResponse.VisitGetAuditEventResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
