@@ -108,9 +108,12 @@ func (h *Handlers) GetEvidenceCoverage(ctx context.Context, req openapi.GetEvide
 	out := openapi.GetEvidenceCoverage200JSONResponse{Model: req.Model, Version: req.Version, RiskClass: p.Export.RiskClass,
 		RequirementsCatalogue: p.Export.RequirementsCatalogue, RequirementsCatalogueVersion: p.Export.RequirementsCatalogueVersion,
 		Summary: toCoverageSummary(p.Summary), Coverage: make([]openapi.CoverageItem, 0, len(p.Coverage))}
+	cat := evidence.MustLoad()
 	for _, it := range p.Coverage {
+		row, _ := cat.Row(it.RowID)
 		out.Coverage = append(out.Coverage, openapi.CoverageItem{RowId: it.RowID, Status: openapi.CoverageItemStatus(it.Status),
-			EvidencePaths: nonNil(it.EvidencePaths), Missing: optSlice(it.Missing), PostMarket: optBool(it.PostMarket), Note: optString(it.Note)})
+			EvidencePaths: nonNil(it.EvidencePaths), Missing: optSlice(it.Missing), PostMarket: optBool(it.PostMarket), Note: optString(it.Note),
+			Section: optString(row.Section), Requirement: optString(row.Requirement)})
 	}
 	return out, nil
 }

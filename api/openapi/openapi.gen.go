@@ -775,9 +775,15 @@ type CoverageItem struct {
 	// PostMarket evidenced after placing on the market; the production gate does not wait for it
 	PostMarket *bool `json:"post_market,omitempty"`
 
+	// Requirement what the row requires, in the catalogue's words
+	Requirement *string `json:"requirement,omitempty"`
+
 	// RowId the catalogue row (`AIV-2g`); a justified part of a row (`A15-5:model_poisoning`) shows in the row's `missing` paths, not as an item
-	RowId  string             `json:"row_id"`
-	Status CoverageItemStatus `json:"status"`
+	RowId string `json:"row_id"`
+
+	// Section the article or annex point of the row (from the catalogue)
+	Section *string            `json:"section,omitempty"`
+	Status  CoverageItemStatus `json:"status"`
 }
 
 // CoverageItemStatus defines model for CoverageItem.Status.
