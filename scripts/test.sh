@@ -267,7 +267,17 @@ tree_state() {
 	done | xargs -0 -r sha256sum --
 }
 
+# ensure_node installs Node.js and npm when missing: the web UI's build
+# (go generate) and the OpenAPI lint need them.
+ensure_node() {
+	if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+		echo "installing nodejs and npm"
+		apt_install nodejs npm || return 1
+	fi
+}
+
 check_generate() {
+	ensure_node || return 1
 	if ! in_git; then
 		echo "not a git work tree: running go generate without the drift check"
 		go generate ./...
@@ -300,10 +310,7 @@ check_openapi() {
 		echo "openapi.yaml is missing: the API contract must be at the repository root"
 		return 1
 	fi
-	if ! command -v npx >/dev/null; then
-		echo "installing nodejs and npm"
-		apt_install nodejs npm || return 1
-	fi
+	ensure_node || return 1
 	if ! node_ok; then
 		echo "@redocly/cli $REDOCLY_CLI_VERSION needs Node.js >= 20.19; this machine has $(node --version 2>&1)"
 		return 1
