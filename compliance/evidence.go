@@ -93,6 +93,18 @@ type PackFile struct {
 	Record PackRecord
 }
 
+// requireWholeLog refuses a token limited to models what holds a pack: its
+// audit segments carry other models' events between the version's own,
+// which such a token may not read (GET /api/v1/audit refuses it too).
+func (s *Service) requireWholeLog(ctx context.Context, operation, resource string) error {
+	if a, ok := modelkeep.ActorFrom(ctx); ok && len(a.Models) > 0 {
+		s.log.RecordDenied(ctx, operation, resource, "the token is limited to models")
+		return modelkeep.Errorf(modelkeep.ErrForbidden,
+			"an evidence pack carries segments of the whole audit chain, with events of other models: use a token not limited to models")
+	}
+	return nil
+}
+
 // ExportEvidence builds the evidence pack of a version, signs it, archives
 // it in the blob store as an immutable object (under Object Lock in
 // compliance mode when the store has it), and records the export in the
@@ -104,13 +116,8 @@ func (s *Service) ExportEvidence(ctx context.Context, model string, version int)
 	if version < 1 {
 		return PackFile{}, modelkeep.Errorf(modelkeep.ErrInvalid, "version must be a number from 1 to %d", modelkeep.MaxVersionNumber)
 	}
-	if a, ok := modelkeep.ActorFrom(ctx); ok && len(a.Models) > 0 {
-		// The pack carries segments of the whole audit chain, with other
-		// models' events between the version's own: what a token limited
-		// to models may not read (GET /api/v1/audit refuses it too).
-		s.log.RecordDenied(ctx, "exportEvidence", modelkeep.VersionResource(model, version)+"/evidence", "the token is limited to models")
-		return PackFile{}, modelkeep.Errorf(modelkeep.ErrForbidden,
-			"an evidence pack carries segments of the whole audit chain, with events of other models: export it with a token not limited to models")
+	if err := s.requireWholeLog(ctx, "exportEvidence", modelkeep.VersionResource(model, version)+"/evidence"); err != nil {
+		return PackFile{}, err
 	}
 	if s.signer == nil {
 		return PackFile{}, modelkeep.Errorf(modelkeep.ErrPrecondition, "this server has no signing key to seal an evidence pack")
@@ -135,7 +142,8 @@ func (s *Service) ExportEvidence(ctx context.Context, model string, version int)
 	p.Retention.WORM.Mode = rec.LockMode
 	if rec.LockMode != modelkeep.LockNone {
 		p.Retention.WORM.Backend = "s3 object lock"
-		p.Retention.WORM.DefaultRetentionDays = int(math.Ceil(rec.RetainUntil.Sub(rec.GeneratedAt).Hours() / 24))
+		// Whole days: retain-until is cut to the second after the export's time.
+		p.Retention.WORM.DefaultRetentionDays = int(rec.RetainUntil.Sub(rec.GeneratedAt.Truncate(time.Second)).Hours() / 24)
 	}
 	if rec.RetainUntil != nil {
 		p.Export.Archive.RetainUntil = audit.FormatTime(*rec.RetainUntil)
@@ -766,8 +774,9 @@ func toPackDeployments(ds []modelkeep.Deployment, ts []modelkeep.Transition, v m
 	return out
 }
 
-// bareDigest is a manifest digest as the pack writes every SHA-256: bare
-// hex, without the "sha256:" of the API.
+// bareDigest is a manifest digest as the pack's sha256 members write it:
+// bare hex, without the "sha256:" of the API (its manifest_digest members
+// keep the API's form).
 func bareDigest(d string) string { return strings.TrimPrefix(d, "sha256:") }
 
 func configOf(p modelkeep.Policy) evidence.Config {

@@ -89,6 +89,9 @@ func (s *Service) ListEvidencePacks(ctx context.Context, model string, version i
 	if err := s.checkCardRef(ctx, CardRef{Model: model, Version: version}, "listEvidencePacks"); err != nil {
 		return nil, err
 	}
+	if err := s.requireWholeLog(ctx, "listEvidencePacks", modelkeep.VersionResource(model, version)+"/evidence"); err != nil {
+		return nil, err
+	}
 	if _, err := s.store.GetVersion(ctx, model, version); err != nil {
 		return nil, err
 	}
@@ -103,7 +106,7 @@ func (s *Service) ReadEvidencePack(ctx context.Context, id string) (PackRecord, 
 	if err != nil {
 		return PackRecord{}, nil, err
 	}
-	if err := s.checkScope(ctx, rec.Model, "getEvidencePack", "evidence/packs/"+id); err != nil {
+	if err := s.requireWholeLog(ctx, "getEvidencePack", "evidence/packs/"+id); err != nil {
 		return PackRecord{}, nil, err
 	}
 	rc, _, err := s.blobs.Open(ctx, rec.BlobKey)

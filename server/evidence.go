@@ -19,9 +19,10 @@ const evidenceUsage = `Usage:
       public keys (PEM; the server's is at GET /api/v1/audit/checkpoints):
       its canonical form, SHA-256 and Ed25519 signature, every audit
       segment's event hashes and links and the signed checkpoint ending it,
-      the CycloneDX BOM's digest and signature, the document sign-offs, four
-      eyes on the production approvals and the coverage, decided again from
-      the pack. FILE - reads standard input. Exit status 0 when every check
+      that every stage transition, run and deployment has its audit event,
+      the CycloneDX BOM's digest and signature, the document and report
+      sign-offs, four eyes on the production approvals, and the coverage and
+      its summary, decided again from the pack. FILE - reads standard input. Exit status 0 when every check
       passes, 1 when one fails (it is named), 2 on bad usage.
 `
 

@@ -597,6 +597,9 @@ func TestEvidencePackComplete(t *testing.T) {
 			}
 			scoped := admin.on(t).as(admin.issue("unit-auditor", []string{"auditor"}, "credit-*"))
 			scoped.expectError(scoped.do("GET", x.versionPath+"/evidence", nil), http.StatusForbidden, "forbidden", "not limited to models")
+			scoped.expectError(scoped.do("GET", x.versionPath+"/evidence/packs", nil), http.StatusForbidden, "forbidden", "not limited to models")
+			scoped.expectError(scoped.do("GET", "/api/v1/evidence/packs/"+packID, nil), http.StatusForbidden, "forbidden", "not limited to models")
+			scoped.expect(scoped.do("GET", x.versionPath+"/evidence/coverage", nil), http.StatusOK, nil)
 			deployer.expectError(deployer.do("GET", x.versionPath+"/evidence", nil), http.StatusForbidden, "forbidden", "")
 			deployer.expectError(deployer.do("GET", x.versionPath+"/evidence/coverage", nil), http.StatusForbidden, "forbidden", "")
 			lead.expectError(lead.do("GET", x.versionPath+"/evidence", nil), http.StatusForbidden, "forbidden", "")

@@ -778,7 +778,7 @@ type CoverageItem struct {
 	// Requirement what the row requires, in the catalogue's words
 	Requirement *string `json:"requirement,omitempty"`
 
-	// RowId the catalogue row (`AIV-2g`); a justified part of a row (`A15-5:model_poisoning`) shows in the row's `missing` paths, not as an item
+	// RowId the catalogue row (`AIV-2g`); a part of a row justified alone (`A15-5:model_poisoning`) is not an item of its own, and is left out of the row's `missing` paths
 	RowId string `json:"row_id"`
 
 	// Section the article or annex point of the row (from the catalogue)
