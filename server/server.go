@@ -64,7 +64,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Signer: auditSigner, Logger: logger, AuditRetention: cfg.AuditRetention, GeneratorVersion: Version,
 	})
 	svc.SetEvidenceGate(comp)
-	sessions, err := newSessions(cfg, meta, svc, verifier, logger)
+	sessions, err := newSessions(cfg, meta, svc, verifier)
 	if err != nil {
 		return nil, errors.Join(err, meta.Close())
 	}
@@ -77,10 +77,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 
 // newSessions builds the web UI's sign-in: with a token always, at the
 // identity provider when its client is configured.
-func newSessions(cfg Config, meta *store.Store, svc *modelkeep.Service, verifier *auth.Verifier, logger *slog.Logger) (*websession.Service, error) {
+func newSessions(cfg Config, meta *store.Store, svc *modelkeep.Service, verifier *auth.Verifier) (*websession.Service, error) {
 	opts := websession.Options{
 		Store: meta, Authenticator: verifier, LookupToken: svc.LookupToken, Audit: svc.AuditLog,
-		IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge, Now: cfg.now, Logger: logger,
+		IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge, Now: cfg.now,
 	}
 	if cfg.OIDCClientID != "" {
 		client, err := verifier.OIDCClient(cfg.OIDCClientID, cfg.OIDCClientSecret)

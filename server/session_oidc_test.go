@@ -45,6 +45,7 @@ func (e *env) beginSignIn(returnTo string) signIn {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	watch.secret(state.Value)
 	return signIn{authURL: u, state: state.Value}
 }
 
@@ -78,9 +79,6 @@ func (e *env) callback(path, stateCookie string) (string, *http.Cookie) {
 	resp := anon.do("GET", path, nil, headers...)
 	loc, c := resp.Header.Get("Location"), sessionCookieOf(e.t, resp)
 	anon.expect(resp, http.StatusFound, nil)
-	if c != nil {
-		watch.secret(c.Value)
-	}
 	return loc, c
 }
 

@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -55,7 +56,6 @@ func (e *env) login(token string) *browser {
 	if c.MaxAge <= 0 || c.MaxAge > int(info.ExpiresAt.Sub(info.CreatedAt)/time.Second) {
 		e.t.Errorf("cookie max-age %d for a session from %s to %s", c.MaxAge, info.CreatedAt, info.ExpiresAt)
 	}
-	watch.secret(c.Value)
 	watch.secret(info.CSRFToken)
 	return &browser{e: anon, cookie: c.Value, info: info}
 }
@@ -65,6 +65,7 @@ func sessionCookieOf(t *testing.T, resp *http.Response) *http.Cookie {
 	t.Helper()
 	for _, c := range resp.Cookies() {
 		if c.Name == api.SessionCookie {
+			watch.secret(c.Value) // never to be logged
 			return c
 		}
 	}
@@ -330,4 +331,39 @@ func TestSessionExpiry(t *testing.T) {
 			t.Fatalf("second sweep removed %d (%v), want 1", n, err)
 		}
 	})
+}
+
+// TestSessionSecureCookie: under an https public URL the cookie is Secure
+// and the public URL is the origin changes must come from; without one, a
+// request over TLS gets a Secure cookie too.
+func TestSessionSecureCookie(t *testing.T) {
+	forEachBackendFlags(t, []string{"--public-url", "https://models.example"}, func(t *testing.T, admin *env) {
+		b := admin.login(admin.token)
+		resp := admin.as("").do("POST", "/api/v1/session", map[string]any{"token": admin.token})
+		c := sessionCookieOf(t, resp)
+		admin.expect(resp, http.StatusCreated, nil)
+		if c == nil || !c.Secure {
+			t.Fatalf("cookie %v under an https public URL, want Secure", c)
+		}
+		b.e.expectError(b.change("POST", "/api/v1/models", map[string]any{"name": "m"}, "Origin", b.e.http.URL), http.StatusForbidden, "csrf_failed", "another origin")
+		b.e.expect(b.change("POST", "/api/v1/models", map[string]any{"name": "m"}, "Origin", "https://models.example"), http.StatusCreated, nil)
+	})
+
+	dir := t.TempDir()
+	e := startEnv(t, "sqlite:"+dir+"/mk.db", "file:"+dir+"/blobs")
+	tlsServer := httptest.NewTLSServer(e.srv.Handler())
+	defer tlsServer.Close()
+	resp, err := tlsServer.Client().Post(tlsServer.URL+"/api/v1/session", "application/json", strings.NewReader(`{"token":"`+e.token+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if c := sessionCookieOf(t, resp); resp.StatusCode != http.StatusCreated || c == nil || !c.Secure {
+		t.Fatalf("over TLS: %d, cookie %v, want Secure", resp.StatusCode, c)
+	}
+	plain := e.as("").do("POST", "/api/v1/session", map[string]any{"token": e.token})
+	if c := sessionCookieOf(t, plain); c == nil || c.Secure {
+		t.Errorf("over plain http without a public URL: cookie %v, want not Secure", c)
+	}
+	e.expect(plain, http.StatusCreated, nil)
 }

@@ -11,7 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/modelkeep/modelkeep"
@@ -131,8 +131,7 @@ type Options struct {
 	// OIDC enables sign-in at the identity provider; nil leaves it off.
 	OIDC *OIDCOptions
 	// Now is the clock (time.Now when nil).
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now func() time.Time
 }
 
 // Service holds the sign-in use cases.
@@ -145,7 +144,6 @@ type Service struct {
 	maxAge      time.Duration
 	oidc        *OIDCOptions
 	now         func() time.Time
-	logger      *slog.Logger
 }
 
 // New returns the Service.
@@ -158,7 +156,7 @@ func New(opts Options) (*Service, error) {
 	}
 	s := &Service{
 		store: opts.Store, authn: opts.Authenticator, lookupToken: opts.LookupToken, audit: opts.Audit,
-		idle: opts.IdleTimeout, maxAge: opts.MaxAge, oidc: opts.OIDC, now: opts.Now, logger: opts.Logger,
+		idle: opts.IdleTimeout, maxAge: opts.MaxAge, oidc: opts.OIDC, now: opts.Now,
 	}
 	if s.idle == 0 {
 		s.idle = DefaultIdleTimeout
@@ -168,9 +166,6 @@ func New(opts Options) (*Service, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
 	}
 	if s.oidc != nil {
 		if err := s.oidc.validate(); err != nil {
@@ -189,6 +184,7 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microse
 // value, which exists only in this answer. A refused token is recorded in
 // the audit log (session.login, denied).
 func (s *Service) Login(ctx context.Context, token string) (Session, string, error) {
+	token = pastedToken(token)
 	actor, err := s.authn.Authenticate(ctx, "Bearer "+token)
 	if err != nil {
 		if errors.Is(err, modelkeep.ErrUnauthenticated) {
@@ -201,6 +197,16 @@ func (s *Service) Login(ctx context.Context, token string) (Session, string, err
 		return Session{}, "", err
 	}
 	return s.start(ctx, actor, SourceToken, notAfter)
+}
+
+// pastedToken is the token in what a person pasted: surrounding blanks and
+// a copied "Bearer " prefix are not part of it.
+func pastedToken(s string) string {
+	s = strings.TrimSpace(s)
+	if scheme, rest, ok := strings.Cut(s, " "); ok && strings.EqualFold(scheme, "bearer") {
+		s = strings.TrimSpace(rest)
+	}
+	return s
 }
 
 // tokenExpiry is when the token ends: its record's expiry for a Modelkeep
@@ -371,10 +377,6 @@ func (s *Service) Sweep(ctx context.Context) (int64, error) {
 func (s *Service) refuse(ctx context.Context, source, reason string) {
 	s.audit.RecordRefusal(ctx, ActionLogin, "sessions", map[string]any{"source": source, "reason": reason})
 }
-
-// IdleTimeout and MaxAge are the configured lifetimes.
-func (s *Service) IdleTimeout() time.Duration { return s.idle }
-func (s *Service) MaxAge() time.Duration      { return s.maxAge }
 
 func unauthenticated(msg string) error {
 	return modelkeep.Errorf(modelkeep.ErrUnauthenticated, "%s", msg)

@@ -85,6 +85,10 @@ func TestLogin(t *testing.T) {
 			f.tokens.add("tok1", "alice", 24*time.Hour, []string{modelkeep.RoleDeployer}, "fraud-*")
 			return "tok1"
 		}, nil, 12 * time.Hour, []string{"fraud-*"}, "success session.login alice"},
+		{"pasted with its Bearer prefix and blanks", func(f *fixture) string {
+			f.tokens.add("tok3", "erin", 24*time.Hour, admin)
+			return "  bearer tok3\n"
+		}, nil, 12 * time.Hour, []string{}, "success session.login erin"},
 		{"token expiring before the max age bounds the session", func(f *fixture) string {
 			f.tokens.add("tok2", "bob", 2*time.Hour, admin)
 			return "tok2"
