@@ -30,12 +30,17 @@ var (
 	ErrTooLarge        = &ErrorKind{"too large", "too_large", http.StatusRequestEntityTooLarge}
 	ErrDigestMismatch  = &ErrorKind{"digest mismatch", "digest_mismatch", http.StatusUnprocessableEntity}
 	ErrUnavailable     = &ErrorKind{"unavailable", "unavailable", http.StatusServiceUnavailable}
+	// ErrCSRF refuses a change made with a browser session's cookie that
+	// does not prove it comes from Modelkeep's own pages (no or a wrong
+	// X-CSRF-Token, a foreign Origin). A 403 of its own code, so that the
+	// web UI can tell it from missing rights.
+	ErrCSRF = &ErrorKind{"csrf check failed", "csrf_failed", http.StatusForbidden}
 )
 
 // ErrorKinds lists every kind, in the order KindOf tries them.
 var ErrorKinds = []*ErrorKind{
 	ErrInvalid, ErrUnauthenticated, ErrForbidden, ErrNotFound, ErrConflict,
-	ErrPrecondition, ErrTooLarge, ErrDigestMismatch, ErrUnavailable,
+	ErrPrecondition, ErrTooLarge, ErrDigestMismatch, ErrUnavailable, ErrCSRF,
 }
 
 // KindOf returns the kind err unwraps to, or nil for an error of no kind

@@ -136,6 +136,7 @@ func TestErrorKinds(t *testing.T) {
 		{modelkeep.ErrTooLarge, "too_large", 413},
 		{modelkeep.ErrDigestMismatch, "digest_mismatch", 422},
 		{modelkeep.ErrUnavailable, "unavailable", 503},
+		{modelkeep.ErrCSRF, "csrf_failed", 403},
 	}
 	if len(tests) != len(modelkeep.ErrorKinds) {
 		t.Fatalf("%d kinds in the table, %d tested", len(modelkeep.ErrorKinds), len(tests))

@@ -11,6 +11,7 @@ import (
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/api/openapi"
 	"github.com/modelkeep/modelkeep/compliance"
+	"github.com/modelkeep/modelkeep/websession"
 )
 
 // Handlers serves the API on top of the domain service.
@@ -20,6 +21,8 @@ type Handlers struct {
 	logger        *slog.Logger
 	maxUploadSize int64
 	presignTTL    time.Duration
+	sessions      *websession.Service
+	secure        bool
 }
 
 // Options tune the handlers.
@@ -32,13 +35,20 @@ type Options struct {
 	// Compliance serves cards, documents and evidence; without it their
 	// routes answer 503.
 	Compliance *compliance.Service
+	// Sessions serves the browser sign-in (/api/v1/session); without it
+	// those routes answer 503 (and OIDC reports itself disabled).
+	Sessions *websession.Service
+	// SecureCookies gives cookies the Secure attribute (an https public
+	// URL); a request over TLS gets it anyway.
+	SecureCookies bool
 }
 
 var _ openapi.StrictServerInterface = (*Handlers)(nil)
 
 // NewHandlers makes the handlers.
 func NewHandlers(svc *modelkeep.Service, opts Options) *Handlers {
-	h := &Handlers{svc: svc, compliance: opts.Compliance, logger: opts.Logger, maxUploadSize: opts.MaxUploadSize, presignTTL: opts.PresignTTL}
+	h := &Handlers{svc: svc, compliance: opts.Compliance, logger: opts.Logger, maxUploadSize: opts.MaxUploadSize, presignTTL: opts.PresignTTL,
+		sessions: opts.Sessions, secure: opts.SecureCookies}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/modelkeep/modelkeep"
@@ -37,7 +39,8 @@ func Register(e *echo.Echo, h *Handlers) {
 }
 
 // RequestContext puts the request id and the client address into the
-// request's context, where the domain records them in audit events.
+// request's context, where the domain records them in audit events, and
+// whether the request came over TLS (for the cookies' Secure attribute).
 func RequestContext() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -48,7 +51,9 @@ func RequestContext() echo.MiddlewareFunc {
 				RequestID:  truncate(c.Response().Header().Get(echo.HeaderXRequestID), 128),
 				RemoteAddr: truncate(c.RealIP(), 64),
 			}
-			c.SetRequest(req.WithContext(modelkeep.WithRequestInfo(req.Context(), ri)))
+			ctx := modelkeep.WithRequestInfo(req.Context(), ri)
+			ctx = context.WithValue(ctx, tlsKey{}, req.TLS != nil)
+			c.SetRequest(req.WithContext(ctx))
 			return next(c)
 		}
 	}

@@ -183,12 +183,18 @@ func (j *jwks) fetch(ctx context.Context) (map[string]publicJWK, error) {
 }
 
 func (j *jwks) getJSON(ctx context.Context, u string, v any) error {
+	return getJSON(ctx, j.client, u, v)
+}
+
+// getJSON reads a JSON document of the identity provider (at most
+// jwksMaxBody bytes).
+func getJSON(ctx context.Context, client *http.Client, u string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := j.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

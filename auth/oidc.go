@@ -80,6 +80,8 @@ type oidcVerifier struct {
 	cfg    OIDCConfig
 	parser *jwt.Parser
 	keys   *jwks
+	leeway time.Duration
+	now    func() time.Time
 }
 
 func newOIDCVerifier(cfg OIDCConfig, opts VerifierOptions) (*oidcVerifier, error) {
@@ -125,13 +127,37 @@ func newOIDCVerifier(cfg OIDCConfig, opts VerifierOptions) (*oidcVerifier, error
 			jwt.WithTimeFunc(opts.Now),
 			jwt.WithStrictDecoding(),
 		),
-		keys: newJWKS(cfg.Issuer, cfg.HTTPClient, opts.Now),
+		keys:   newJWKS(cfg.Issuer, cfg.HTTPClient, opts.Now),
+		leeway: opts.Leeway,
+		now:    opts.Now,
 	}, nil
 }
 
 func (o *oidcVerifier) verify(ctx context.Context, raw string) (*verified, error) {
+	mc, err := o.parse(ctx, o.parser, raw)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := o.subject(mc)
+	if err != nil {
+		return nil, err
+	}
+	t := &verified{oidc: true, subject: sub, roles: o.roles(mc[o.cfg.RoleClaim])}
+	// Validation has already checked both claims' types.
+	if exp, _ := mc.GetExpirationTime(); exp != nil {
+		t.expiresAt = exp.Time
+	}
+	if nbf, _ := mc.GetNotBefore(); nbf != nil {
+		t.notBefore = nbf.Time
+	}
+	return t, nil
+}
+
+// parse verifies a token of the provider with parser (which says which
+// audience it must have) against the provider's keys.
+func (o *oidcVerifier) parse(ctx context.Context, parser *jwt.Parser, raw string) (jwt.MapClaims, error) {
 	mc := jwt.MapClaims{}
-	tok, err := o.parser.ParseWithClaims(raw, mc, func(t *jwt.Token) (any, error) {
+	tok, err := parser.ParseWithClaims(raw, mc, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		if kid == "" {
 			return nil, errMissingKid
@@ -148,19 +174,16 @@ func (o *oidcVerifier) verify(ctx context.Context, raw string) (*verified, error
 	if err != nil {
 		return nil, parseError(tok, err, oidcMethods)
 	}
+	return mc, nil
+}
+
+// subject is the prefixed subject of verified claims.
+func (o *oidcVerifier) subject(mc jwt.MapClaims) (string, error) {
 	sub, _ := mc[o.cfg.SubjectClaim].(string)
 	if sub == "" {
-		return nil, unauthenticated("token has no subject")
+		return "", unauthenticated("token has no subject")
 	}
-	t := &verified{oidc: true, subject: OIDCSubjectPrefix + sub, roles: o.roles(mc[o.cfg.RoleClaim])}
-	// Validation has already checked both claims' types.
-	if exp, _ := mc.GetExpirationTime(); exp != nil {
-		t.expiresAt = exp.Time
-	}
-	if nbf, _ := mc.GetNotBefore(); nbf != nil {
-		t.notBefore = nbf.Time
-	}
-	return t, nil
+	return OIDCSubjectPrefix + sub, nil
 }
 
 // roles maps the role claim (a string or an array of strings; anything else

@@ -52,6 +52,11 @@ type idp struct {
 	jwkAlg    map[string]string
 	status    int // when not 0, every response has this status
 	discIss   string
+	// tokenHandler answers POST /token (the authorization-code exchange)
+	// when set.
+	tokenHandler http.HandlerFunc
+	// authMethods is the discovery's token_endpoint_auth_methods_supported.
+	authMethods []string
 
 	jwksHits atomic.Int32
 }
@@ -71,7 +76,7 @@ func newIDP(t testing.TB) *idp {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
-		status, iss := p.status, p.discIss
+		status, iss, methods := p.status, p.discIss, p.authMethods
 		p.mu.Unlock()
 		if status != 0 {
 			http.Error(w, "down", status)
@@ -80,7 +85,22 @@ func newIDP(t testing.TB) *idp {
 		if iss == "" {
 			iss = p.srv.URL
 		}
-		writeJSON(w, map[string]any{"issuer": iss, "jwks_uri": p.srv.URL + "/jwks"})
+		doc := map[string]any{"issuer": iss, "jwks_uri": p.srv.URL + "/jwks",
+			"authorization_endpoint": p.srv.URL + "/authorize", "token_endpoint": p.srv.URL + "/token"}
+		if methods != nil {
+			doc["token_endpoint_auth_methods_supported"] = methods
+		}
+		writeJSON(w, doc)
+	})
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		h := p.tokenHandler
+		p.mu.Unlock()
+		if h == nil {
+			http.NotFound(w, r)
+			return
+		}
+		h(w, r)
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
 		p.jwksHits.Add(1)

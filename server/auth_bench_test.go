@@ -69,7 +69,7 @@ func benchAuth(b *testing.B, backend string, cacheTTL time.Duration) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			authorize, err := api.Authorize(doc, verifier, nil)
+			authorize, err := api.Authorize(doc, verifier, api.AuthOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}

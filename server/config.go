@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -41,6 +42,20 @@ type Config struct {
 	OIDCAudience  string
 	OIDCRoleClaim string
 	OIDCRoleMap   string // group=role,group=role
+	// Sign-in at the identity provider for the web UI (authorization code
+	// with PKCE): the client registered there, its secret (empty for a
+	// public client) and the scopes asked for.
+	OIDCClientID     string
+	OIDCClientSecret string
+	OIDCScopes       string
+	// PublicURL is the server's external base URL (https://models.example):
+	// the OIDC redirect URI, the origin browser changes must come from, and
+	// whether cookies are Secure. Empty: the request's own Host.
+	PublicURL string
+	// Browser sessions end after SessionIdleTimeout without a request and
+	// SessionMaxAge after sign-in at the latest.
+	SessionIdleTimeout time.Duration
+	SessionMaxAge      time.Duration
 	// The audit log (server/audit.go): how long events are kept (at least
 	// 184 days), how often the chain head is signed, and the signing key.
 	AuditRetention          time.Duration
@@ -52,6 +67,9 @@ type Config struct {
 	MaxConcurrentRequests int
 	MaxQueueWait          time.Duration
 	autoQueueWait         bool // MaxQueueWait is auto: Validate sets it
+	// now is the clock of browser sessions (time.Now when nil); only tests
+	// set it (export_test.go).
+	now func() time.Time
 }
 
 // setting describes one configuration knob: its flag, its environment twin
@@ -102,6 +120,12 @@ var settings = []setting{
 	{"oidc-audience", "MODELKEEP_OIDC_AUDIENCE", "audience the identity provider's tokens must carry", "", str(func(c *Config) *string { return &c.OIDCAudience })},
 	{"oidc-role-claim", "MODELKEEP_OIDC_ROLE_CLAIM", "claim of identity-provider tokens that lists the groups mapped to roles", "groups", str(func(c *Config) *string { return &c.OIDCRoleClaim })},
 	{"oidc-role-map", "MODELKEEP_OIDC_ROLE_MAP", "group-to-role map, e.g. ml-admins=admin,ml-approvers=approver", "", str(func(c *Config) *string { return &c.OIDCRoleMap })},
+	{"oidc-client-id", "MODELKEEP_OIDC_CLIENT_ID", "client id registered at the identity provider for the web UI's sign-in (authorization code with PKCE; needs the OIDC issuer and the public URL)", "", str(func(c *Config) *string { return &c.OIDCClientID })},
+	{"oidc-client-secret", "MODELKEEP_OIDC_CLIENT_SECRET", "the client's secret, for a confidential client (prefer the environment variable: flags show up in ps); a public client uses PKCE alone", "", str(func(c *Config) *string { return &c.OIDCClientSecret })},
+	{"oidc-scopes", "MODELKEEP_OIDC_SCOPES", "scopes the web UI's sign-in asks the identity provider for, space-separated (openid is always asked for)", "openid", str(func(c *Config) *string { return &c.OIDCScopes })},
+	{"public-url", "MODELKEEP_PUBLIC_URL", "the server's external base URL, e.g. https://models.example.com: the OIDC redirect URI, the origin browser changes must come from, and Secure cookies when https (default: the request's own host)", "", str(func(c *Config) *string { return &c.PublicURL })},
+	{"session-idle-timeout", "MODELKEEP_SESSION_IDLE_TIMEOUT", "a browser session ends after this long without a request", "30m", dur(func(c *Config) *time.Duration { return &c.SessionIdleTimeout })},
+	{"session-max-age", "MODELKEEP_SESSION_MAX_AGE", "a browser session ends this long after sign-in at the latest (and never after the token it was made from)", "12h", dur(func(c *Config) *time.Duration { return &c.SessionMaxAge })},
 	{"token-cache-ttl", "MODELKEEP_TOKEN_CACHE_TTL", "how long token records are cached; a revocation made through another server process sharing the database takes effect within it (0: look up every request)", "1s", dur(func(c *Config) *time.Duration { return &c.TokenCacheTTL })},
 	{"webui-dir", "MODELKEEP_WEBUI_DIR", "serve the web UI from this directory instead of the embedded copy (development)", "", str(func(c *Config) *string { return &c.WebUIDir })},
 	{"audit-retention", "MODELKEEP_AUDIT_RETENTION", "how long audit events are kept before `modelkeep audit prune` may remove them, in days (184d) or as a duration; at least 184d (EU AI Act Art. 19: six months)", "184d", setAuditRetention},
@@ -226,6 +250,7 @@ func (c *Config) Validate() error {
 	if (c.OIDCIssuer == "") != (c.OIDCAudience == "") {
 		errs = append(errs, errors.New("set both the OIDC issuer and the OIDC audience, or neither"))
 	}
+	errs = append(errs, c.validateSessions()...)
 	switch c.LogFormat {
 	case "text", "json":
 	default:
@@ -265,6 +290,47 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("durations must not be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+// validateSessions checks the browser sign-in's settings.
+func (c *Config) validateSessions() []error {
+	var errs []error
+	if c.PublicURL != "" {
+		if _, err := ParsePublicURL(c.PublicURL); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	switch {
+	case c.OIDCClientID != "" && c.OIDCIssuer == "":
+		errs = append(errs, errors.New("the OIDC client id needs the OIDC issuer and audience"))
+	case c.OIDCClientID != "" && c.PublicURL == "":
+		errs = append(errs, errors.New("the OIDC client id needs the public URL (the redirect URI registered at the identity provider is <public-url>/api/v1/session/oidc/callback)"))
+	case c.OIDCClientSecret != "" && c.OIDCClientID == "":
+		errs = append(errs, errors.New("the OIDC client secret needs the OIDC client id"))
+	}
+	if c.SessionIdleTimeout < time.Minute || c.SessionIdleTimeout > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("session idle timeout %s: want between 1m and 24h", c.SessionIdleTimeout))
+	}
+	if c.SessionMaxAge < time.Minute || c.SessionMaxAge > 30*24*time.Hour {
+		errs = append(errs, fmt.Errorf("session max age %s: want between 1m and 720h", c.SessionMaxAge))
+	}
+	return errs
+}
+
+// ParsePublicURL checks a public URL: http or https, a host, and nothing
+// after it but an optional "/" (Modelkeep serves from the root of its
+// origin: its cookies, redirects and the UI's paths assume it).
+func ParsePublicURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("public url %q: %w", s, err)
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+		return nil, fmt.Errorf("public url %q: want http(s)://host[:port]", s)
+	case u.User != nil, u.RawQuery != "", u.Fragment != "", u.Path != "" && u.Path != "/":
+		return nil, fmt.Errorf("public url %q: want just the scheme, host and port (the server is served from the root)", s)
+	}
+	return u, nil
 }
 
 // ParseSize reads a byte count such as 1048576, 512MiB or 64GiB.

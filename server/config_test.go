@@ -65,6 +65,19 @@ func TestParseConfig(t *testing.T) {
 			}
 		}
 	})
+	t.Run("browser sessions", func(t *testing.T) {
+		c, err := ParseConfig("serve", nil, env(), io.Discard)
+		if err != nil || c.SessionIdleTimeout != 30*time.Minute || c.SessionMaxAge != 12*time.Hour || c.OIDCScopes != "openid" || c.PublicURL != "" {
+			t.Fatalf("session defaults = %+v, %v", c, err)
+		}
+		c, err = ParseConfig("serve", nil, env("MODELKEEP_OIDC_ISSUER", "https://idp.example", "MODELKEEP_OIDC_AUDIENCE", "mk",
+			"MODELKEEP_OIDC_CLIENT_ID", "ui", "MODELKEEP_OIDC_CLIENT_SECRET", "s", "MODELKEEP_PUBLIC_URL", "https://models.example/",
+			"MODELKEEP_SESSION_IDLE_TIMEOUT", "5m", "MODELKEEP_SESSION_MAX_AGE", "1h"), io.Discard)
+		if err != nil || c.OIDCClientID != "ui" || c.OIDCClientSecret != "s" || c.PublicURL != "https://models.example/" ||
+			c.SessionIdleTimeout != 5*time.Minute || c.SessionMaxAge != time.Hour {
+			t.Fatalf("from env = %+v, %v", c, err)
+		}
+	})
 	t.Run("data dir drives the defaults", func(t *testing.T) {
 		c, err := ParseConfig("serve", []string{"--data-dir", "/srv/mk"}, env(), io.Discard)
 		if err != nil || c.Database != "sqlite:/srv/mk/modelkeep.db" || c.Blobs != "file:/srv/mk/blobs" {
@@ -87,6 +100,13 @@ func TestParseConfig(t *testing.T) {
 		{"bad concurrency", []string{"--max-concurrent-requests", "0"}, "auto, off or a number"},
 		{"queue wait past the grace", []string{"--max-queue-wait", "30s", "--shutdown-grace", "30s"}, "shorter than the shutdown grace"},
 		{"no queue wait", []string{"--max-queue-wait", "0s"}, "at least 1ms"},
+		{"public url with a path", []string{"--public-url", "https://example.com/modelkeep"}, "served from the root"},
+		{"public url not http", []string{"--public-url", "ftp://example.com"}, "http(s)://host"},
+		{"client id without issuer", []string{"--oidc-client-id", "ui", "--public-url", "https://example.com"}, "needs the OIDC issuer"},
+		{"client id without public url", []string{"--oidc-issuer", "https://idp.example", "--oidc-audience", "mk", "--oidc-client-id", "ui"}, "needs the public URL"},
+		{"secret without client id", []string{"--oidc-client-secret", "s"}, "needs the OIDC client id"},
+		{"idle timeout too short", []string{"--session-idle-timeout", "30s"}, "session idle timeout"},
+		{"max age too long", []string{"--session-max-age", "1000h"}, "session max age"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out strings.Builder

@@ -39,11 +39,22 @@ type env struct {
 // its configuration.
 func startEnv(t *testing.T, database, blobs string, extra ...string) *env {
 	t.Helper()
+	return startEnvWith(t, database, blobs, nil, extra...)
+}
+
+// startEnvWith is startEnv that lets mod change the parsed configuration
+// (what no flag reaches, such as the session clock) before the server is
+// built.
+func startEnvWith(t *testing.T, database, blobs string, mod func(*server.Config), extra ...string) *env {
+	t.Helper()
 	dataDir := t.TempDir()
 	args := append([]string{"--data-dir", dataDir, "--database", database, "--blobs", blobs}, extra...)
 	cfg, err := server.ParseConfig("serve", args, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatalf("config: %v", err)
+	}
+	if mod != nil {
+		mod(&cfg)
 	}
 	logs := &syncBuffer{}
 	watch.log(logs)

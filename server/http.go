@@ -18,6 +18,7 @@ import (
 	"github.com/modelkeep/modelkeep/api"
 	"github.com/modelkeep/modelkeep/compliance"
 	"github.com/modelkeep/modelkeep/evidence"
+	"github.com/modelkeep/modelkeep/websession"
 	"github.com/modelkeep/modelkeep/webui"
 )
 
@@ -78,7 +79,7 @@ func (m *httpMetrics) middleware() echo.MiddlewareFunc {
 
 // newEcho builds the HTTP handler: middleware, the API, the service routes
 // and the web UI.
-func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, authn api.Authenticator, logger *slog.Logger) (*echo.Echo, error) {
+func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, authn api.Authenticator, sessions *websession.Service, logger *slog.Logger) (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// The client address recorded in audit events is the peer's: headers
@@ -94,6 +95,7 @@ func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, authn
 		},
 	}))
 	e.Use(middleware.RequestID())
+	e.Use(securityHeaders())
 	e.Use(metrics.middleware())
 	e.Use(requestLogger(logger))
 	e.Use(api.RequestContext())
@@ -101,8 +103,20 @@ func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, authn
 	if err != nil {
 		return nil, err
 	}
-	authorize, err := api.Authorize(doc, authn, func(ctx context.Context, _ modelkeep.Actor, operation, path, reason string) {
-		svc.RecordDenied(ctx, operation, strings.TrimPrefix(path, "/api/v1/"), reason)
+	origin := ""
+	if cfg.PublicURL != "" {
+		u, err := ParsePublicURL(cfg.PublicURL)
+		if err != nil {
+			return nil, err
+		}
+		origin = api.OriginOf(u)
+	}
+	authorize, err := api.Authorize(doc, authn, api.AuthOptions{
+		Denied: func(ctx context.Context, _ modelkeep.Actor, operation, path, reason string) {
+			svc.RecordDenied(ctx, operation, strings.TrimPrefix(path, "/api/v1/"), reason)
+		},
+		Sessions: sessions,
+		Origin:   origin,
 	})
 	if err != nil {
 		return nil, err
@@ -124,7 +138,10 @@ func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, authn
 		e.Use(line.middleware())
 	}
 
-	h := api.NewHandlers(svc, api.Options{Logger: logger, MaxUploadSize: cfg.MaxUploadSize, PresignTTL: cfg.PresignTTL, Compliance: comp})
+	h := api.NewHandlers(svc, api.Options{
+		Logger: logger, MaxUploadSize: cfg.MaxUploadSize, PresignTTL: cfg.PresignTTL, Compliance: comp,
+		Sessions: sessions, SecureCookies: strings.HasPrefix(origin, "https://"),
+	})
 	api.Register(e, h)
 
 	e.GET("/healthz", func(c echo.Context) error {
@@ -156,6 +173,39 @@ func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, authn
 	e.GET("/ui", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/ui/") })
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/ui/") })
 	return e, nil
+}
+
+// uiCSP is the web UI's Content-Security-Policy: scripts, styles, images,
+// fonts and API calls from this origin only (so no inline script or style,
+// and no eval), nothing framing the UI, no <base> to redirect its relative
+// URLs, forms posting only here.
+const uiCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+	"connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// securityHeaders sets the browser-facing headers of every response: the
+// UI's strict policy on /ui/, and on everything else (JSON, files, the
+// HTML renderings of cards and evidence, which carry their own policies)
+// at least no MIME sniffing and no framing. Session answers, which carry
+// the CSRF token, are never cached.
+func securityHeaders() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			path := c.Request().URL.Path
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Referrer-Policy", "no-referrer")
+			if path == "/ui" || strings.HasPrefix(path, "/ui/") {
+				h.Set("Content-Security-Policy", uiCSP)
+				h.Set("Cross-Origin-Opener-Policy", "same-origin")
+			} else {
+				h.Set("Content-Security-Policy", "frame-ancestors 'none'")
+			}
+			if path == "/api/v1/session" || strings.HasPrefix(path, "/api/v1/session/") {
+				h.Set("Cache-Control", "no-store")
+			}
+			return next(c)
+		}
+	}
 }
 
 // requestLogger logs one line per request; never the query string, which

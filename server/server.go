@@ -9,25 +9,29 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/api"
 	"github.com/modelkeep/modelkeep/auth"
 	"github.com/modelkeep/modelkeep/compliance"
 	"github.com/modelkeep/modelkeep/store"
 	"github.com/modelkeep/modelkeep/store/blob"
+	"github.com/modelkeep/modelkeep/websession"
 )
 
 // Server is an assembled Modelkeep: stores, domain service and HTTP handler.
 type Server struct {
-	cfg     Config
-	logger  *slog.Logger
-	meta    *store.Store
-	blobs   modelkeep.BlobStore
-	service *modelkeep.Service
-	echo    *echo.Echo
+	cfg      Config
+	logger   *slog.Logger
+	meta     *store.Store
+	blobs    modelkeep.BlobStore
+	service  *modelkeep.Service
+	sessions *websession.Service
+	echo     *echo.Echo
 }
 
 // New opens the stores (applying pending migrations) and builds the handler.
@@ -60,11 +64,55 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Signer: auditSigner, Logger: logger, AuditRetention: cfg.AuditRetention, GeneratorVersion: Version,
 	})
 	svc.SetEvidenceGate(comp)
-	e, err := newEcho(cfg, svc, comp, verifier, logger)
+	sessions, err := newSessions(cfg, meta, svc, verifier)
 	if err != nil {
 		return nil, errors.Join(err, meta.Close())
 	}
-	return &Server{cfg: cfg, logger: logger, meta: meta, blobs: blobs, service: svc, echo: e}, nil
+	e, err := newEcho(cfg, svc, comp, verifier, sessions, logger)
+	if err != nil {
+		return nil, errors.Join(err, meta.Close())
+	}
+	return &Server{cfg: cfg, logger: logger, meta: meta, blobs: blobs, service: svc, sessions: sessions, echo: e}, nil
+}
+
+// newSessions builds the web UI's sign-in: with a token always, at the
+// identity provider when its client is configured.
+func newSessions(cfg Config, meta *store.Store, svc *modelkeep.Service, verifier *auth.Verifier) (*websession.Service, error) {
+	opts := websession.Options{
+		Store: meta, Authenticator: verifier, LookupToken: svc.LookupToken, Audit: svc.AuditLog,
+		IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge, Now: cfg.now,
+	}
+	if cfg.OIDCClientID != "" {
+		client, err := verifier.OIDCClient(cfg.OIDCClientID, cfg.OIDCClientSecret)
+		if err != nil {
+			return nil, fmt.Errorf("oidc client: %w", err)
+		}
+		opts.OIDC = &websession.OIDCOptions{
+			Provider: oidcProvider{client}, ClientID: cfg.OIDCClientID, Issuer: cfg.OIDCIssuer,
+			RedirectURI: strings.TrimSuffix(cfg.PublicURL, "/") + api.OIDCCallbackPath,
+			Scopes:      strings.Fields(cfg.OIDCScopes),
+		}
+	}
+	s, err := websession.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("browser sessions: %w", err)
+	}
+	return s, nil
+}
+
+// oidcProvider adapts auth.OIDCClient to websession.Provider.
+type oidcProvider struct{ c *auth.OIDCClient }
+
+func (p oidcProvider) AuthorizationEndpoint(ctx context.Context) (string, error) {
+	return p.c.AuthorizationEndpoint(ctx)
+}
+
+func (p oidcProvider) Redeem(ctx context.Context, code, verifier, redirectURI string) (websession.Identity, error) {
+	t, err := p.c.Redeem(ctx, code, verifier, redirectURI)
+	if err != nil {
+		return websession.Identity{}, err
+	}
+	return websession.Identity{Actor: modelkeep.Actor{Subject: t.Subject, Roles: t.Roles}, Nonce: t.Nonce}, nil
 }
 
 // newVerifier checks Modelkeep's own tokens (revocation looked up on every
@@ -135,6 +183,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		defer close(jobsDone)
 		srv.sweepOrphans(jobs)
 	}()
+	sessionsDone := make(chan struct{})
+	go func() {
+		defer close(sessionsDone)
+		srv.sweepSessions(jobs)
+	}()
 	auditJobDone := srv.startAuditCheckpoints(jobs)
 
 	serveErr := make(chan error, 1)
@@ -156,6 +209,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	stopJobs()
 	<-jobsDone
+	<-sessionsDone
 	auditJobDone()
 	if err := srv.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close stores: %w", err))

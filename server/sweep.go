@@ -57,3 +57,32 @@ func (s *Server) SweepOrphans(ctx context.Context, cutoff time.Time) (int, error
 	})
 	return removed, err
 }
+
+// sessionSweepInterval: ended browser sessions and abandoned sign-ins are
+// refused anyway; the sweep only keeps their tables short.
+const sessionSweepInterval = 10 * time.Minute
+
+// sweepSessions periodically removes browser sessions that ended (expired,
+// idle or signed out) and sign-ins at the identity provider never finished.
+func (s *Server) sweepSessions(ctx context.Context) {
+	ticker := time.NewTicker(sessionSweepInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			if n, err := s.SweepSessions(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Warn("session sweep failed", "err", err)
+			} else if n > 0 {
+				s.logger.Debug("session sweep removed ended sessions", "removed", n)
+			}
+		}
+	}
+}
+
+// SweepSessions removes the ended sessions and expired sign-ins now and
+// returns how many.
+func (s *Server) SweepSessions(ctx context.Context) (int64, error) {
+	return s.sessions.Sweep(ctx)
+}

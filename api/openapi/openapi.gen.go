@@ -192,6 +192,7 @@ func (e DocumentKind) Valid() bool {
 // Defines values for ErrorErrorCode.
 const (
 	ErrorErrorCodeConflict             ErrorErrorCode = "conflict"
+	ErrorErrorCodeCsrfFailed           ErrorErrorCode = "csrf_failed"
 	ErrorErrorCodeDigestMismatch       ErrorErrorCode = "digest_mismatch"
 	ErrorErrorCodeForbidden            ErrorErrorCode = "forbidden"
 	ErrorErrorCodeInternal             ErrorErrorCode = "internal"
@@ -210,6 +211,8 @@ const (
 func (e ErrorErrorCode) Valid() bool {
 	switch e {
 	case ErrorErrorCodeConflict:
+		return true
+	case ErrorErrorCodeCsrfFailed:
 		return true
 	case ErrorErrorCodeDigestMismatch:
 		return true
@@ -426,6 +429,24 @@ func (e RunKind) Valid() bool {
 	case RunKindSecurity:
 		return true
 	case RunKindTraining:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SessionInfoSource.
+const (
+	Oidc  SessionInfoSource = "oidc"
+	Token SessionInfoSource = "token"
+)
+
+// Valid indicates whether the value is a known member of the SessionInfoSource enum.
+func (e SessionInfoSource) Valid() bool {
+	switch e {
+	case Oidc:
+		return true
+	case Token:
 		return true
 	default:
 		return false
@@ -807,6 +828,12 @@ type CreateModelRequest struct {
 
 	// Tags string labels; at most 64, keys of 1 to 128 bytes without `:` and not beginning or ending with whitespace
 	Tags *Tags `json:"tags,omitempty"`
+}
+
+// CreateSessionRequest defines model for CreateSessionRequest.
+type CreateSessionRequest struct {
+	// Token a bearer token (without the `Bearer ` prefix)
+	Token string `json:"token"`
 }
 
 // CreateTokenRequest defines model for CreateTokenRequest.
@@ -1408,6 +1435,44 @@ type RunList struct {
 	Runs          []Run  `json:"runs"`
 }
 
+// SessionInfo defines model for SessionInfo.
+type SessionInfo struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// CsrfToken send it as `X-CSRF-Token` with every change made with the cookie
+	CsrfToken string `json:"csrf_token"`
+
+	// ExpiresAt the absolute end of the session
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// IdleExpiresAt when the session ends unless a request comes first (pushed forward by requests, at most once a minute)
+	IdleExpiresAt time.Time `json:"idle_expires_at"`
+
+	// Models model name patterns the session is restricted to; empty means every model
+	Models []string `json:"models"`
+	Roles  []Role   `json:"roles"`
+
+	// Source `token` (signed in with a pasted token) or `oidc` (at the identity provider)
+	Source SessionInfoSource `json:"source"`
+
+	// Subject who is signed in (`oidc:<name>` for identity-provider users)
+	Subject string `json:"subject"`
+}
+
+// SessionInfoSource `token` (signed in with a pasted token) or `oidc` (at the identity provider)
+type SessionInfoSource string
+
+// SessionOIDC defines model for SessionOIDC.
+type SessionOIDC struct {
+	Enabled bool `json:"enabled"`
+
+	// Issuer the identity provider's issuer URL (when enabled)
+	Issuer *string `json:"issuer,omitempty"`
+
+	// LoginUrl where the browser goes to sign in at the identity provider (when enabled)
+	LoginUrl *string `json:"login_url,omitempty"`
+}
+
 // Signoff defines model for Signoff.
 type Signoff struct {
 	Comment    *string `json:"comment,omitempty"`
@@ -1848,6 +1913,23 @@ type ListRunsParams struct {
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
+// CompleteSessionOIDCParams defines parameters for CompleteSessionOIDC.
+type CompleteSessionOIDCParams struct {
+	Code  *string `form:"code,omitempty" json:"code,omitempty"`
+	State *string `form:"state,omitempty" json:"state,omitempty"`
+
+	// Error the provider's error code when it did not sign the user in
+	Error            *string `form:"error,omitempty" json:"error,omitempty"`
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+	MkOidcState      *string `form:"mk_oidc_state,omitempty" json:"mk_oidc_state,omitempty"`
+}
+
+// StartSessionOIDCParams defines parameters for StartSessionOIDC.
+type StartSessionOIDCParams struct {
+	// ReturnTo a path under /ui/, e.g. /ui/models/fraud-detector
+	ReturnTo *string `form:"return_to,omitempty" json:"return_to,omitempty"`
+}
+
 // ListTokensParams defines parameters for ListTokens.
 type ListTokensParams struct {
 	IncludeRevoked *bool `form:"include_revoked,omitempty" json:"include_revoked,omitempty"`
@@ -1915,6 +1997,9 @@ type RequestTransitionJSONRequestBody = TransitionRequest
 
 // RegisterRunJSONRequestBody defines body for RegisterRun for application/json ContentType.
 type RegisterRunJSONRequestBody = RunInput
+
+// CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
+type CreateSessionJSONRequestBody = CreateSessionRequest
 
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = CreateTokenRequest
@@ -2068,6 +2153,24 @@ type ServerInterface interface {
 	// GetRun Get a training run
 	// (GET /api/v1/runs/{run_id})
 	GetRun(ctx echo.Context, runId string) error
+	// DeleteSession Sign out
+	// (DELETE /api/v1/session)
+	DeleteSession(ctx echo.Context) error
+	// GetSession The current browser session
+	// (GET /api/v1/session)
+	GetSession(ctx echo.Context) error
+	// CreateSession Sign in with a token (browser session)
+	// (POST /api/v1/session)
+	CreateSession(ctx echo.Context) error
+	// GetSessionOIDC Whether sign-in with the identity provider is offered
+	// (GET /api/v1/session/oidc)
+	GetSessionOIDC(ctx echo.Context) error
+	// CompleteSessionOIDC The identity provider's redirect back
+	// (GET /api/v1/session/oidc/callback)
+	CompleteSessionOIDC(ctx echo.Context, params CompleteSessionOIDCParams) error
+	// StartSessionOIDC Start signing in at the identity provider
+	// (GET /api/v1/session/oidc/login)
+	StartSessionOIDC(ctx echo.Context, params StartSessionOIDCParams) error
 	// ListTokens List tokens
 	// (GET /api/v1/tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
@@ -3345,6 +3448,110 @@ func (w *ServerInterfaceWrapper) GetRun(ctx echo.Context) error {
 	return err
 }
 
+// DeleteSession converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteSession(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteSession(ctx)
+	return err
+}
+
+// GetSession converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSession(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSession(ctx)
+	return err
+}
+
+// CreateSession converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateSession(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateSession(ctx)
+	return err
+}
+
+// GetSessionOIDC converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSessionOIDC(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSessionOIDC(ctx)
+	return err
+}
+
+// CompleteSessionOIDC converts echo context to params.
+func (w *ServerInterfaceWrapper) CompleteSessionOIDC(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CompleteSessionOIDCParams
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", ctx.QueryParams(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", ctx.QueryParams(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error: %s", err))
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", ctx.QueryParams(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error_description: %s", err))
+	}
+
+	if cookie, err := ctx.Cookie("mk_oidc_state"); err == nil {
+
+		var value string
+		err = runtime.BindStyledParameterWithOptions("simple", "mk_oidc_state", cookie.Value, &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationCookie, Explode: true, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter mk_oidc_state: %s", err))
+		}
+		params.MkOidcState = &value
+
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CompleteSessionOIDC(ctx, params)
+	return err
+}
+
+// StartSessionOIDC converts echo context to params.
+func (w *ServerInterfaceWrapper) StartSessionOIDC(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params StartSessionOIDCParams
+	// ------------- Optional query parameter "return_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "return_to", ctx.QueryParams(), &params.ReturnTo, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter return_to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartSessionOIDC(ctx, params)
+	return err
+}
+
 // ListTokens converts echo context to params.
 func (w *ServerInterfaceWrapper) ListTokens(ctx echo.Context) error {
 	var err error
@@ -3556,6 +3763,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
 	router.POST(options.BaseURL+"/api/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/api/v1/tokens/:id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
+	router.DELETE(options.BaseURL+"/api/v1/session", wrapper.DeleteSession, options.OperationMiddlewares["deleteSession"]...)
+	router.GET(options.BaseURL+"/api/v1/session", wrapper.GetSession, options.OperationMiddlewares["getSession"]...)
+	router.POST(options.BaseURL+"/api/v1/session", wrapper.CreateSession, options.OperationMiddlewares["createSession"]...)
+	router.GET(options.BaseURL+"/api/v1/session/oidc", wrapper.GetSessionOIDC, options.OperationMiddlewares["getSessionOIDC"]...)
+	router.GET(options.BaseURL+"/api/v1/session/oidc/login", wrapper.StartSessionOIDC, options.OperationMiddlewares["startSessionOIDC"]...)
+	router.GET(options.BaseURL+"/api/v1/session/oidc/callback", wrapper.CompleteSessionOIDC, options.OperationMiddlewares["completeSessionOIDC"]...)
 	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/transitions", wrapper.RequestTransition, options.OperationMiddlewares["requestTransition"]...)
 	router.GET(options.BaseURL+"/api/v1/transitions", wrapper.ListTransitions, options.OperationMiddlewares["listTransitions"]...)
 	router.GET(options.BaseURL+"/api/v1/transitions/:id", wrapper.GetTransition, options.OperationMiddlewares["getTransition"]...)
@@ -8269,6 +8482,373 @@ func (response GetRun503JSONResponse) VisitGetRunResponse(w http.ResponseWriter)
 	return err
 }
 
+type DeleteSessionRequestObject struct {
+}
+
+type DeleteSessionResponseObject interface {
+	VisitDeleteSessionResponse(w http.ResponseWriter) error
+}
+
+type DeleteSession204ResponseHeaders struct {
+	SetCookie string
+}
+
+type DeleteSession204Response struct {
+	Headers DeleteSession204ResponseHeaders
+}
+
+func (response DeleteSession204Response) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteSession401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteSession401JSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteSession403JSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response DeleteSession503JSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionRequestObject struct {
+}
+
+type GetSessionResponseObject interface {
+	VisitGetSessionResponse(w http.ResponseWriter) error
+}
+
+type GetSession200JSONResponse SessionInfo
+
+func (response GetSession200JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetSession401JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetSession403JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetSession503JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSessionRequestObject struct {
+	Body *CreateSessionJSONRequestBody
+}
+
+type CreateSessionResponseObject interface {
+	VisitCreateSessionResponse(w http.ResponseWriter) error
+}
+
+type CreateSession201ResponseHeaders struct {
+	SetCookie string
+}
+
+type CreateSession201JSONResponse struct {
+	Body    SessionInfo
+	Headers CreateSession201ResponseHeaders
+}
+
+func (response CreateSession201JSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CreateSession400JSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response CreateSession401JSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response CreateSession403JSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession413JSONResponse struct{ TooLargeJSONResponse }
+
+func (response CreateSession413JSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CreateSession503JSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionOIDCRequestObject struct {
+}
+
+type GetSessionOIDCResponseObject interface {
+	VisitGetSessionOIDCResponse(w http.ResponseWriter) error
+}
+
+type GetSessionOIDC200JSONResponse SessionOIDC
+
+func (response GetSessionOIDC200JSONResponse) VisitGetSessionOIDCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteSessionOIDCRequestObject struct {
+	Params CompleteSessionOIDCParams
+}
+
+type CompleteSessionOIDCResponseObject interface {
+	VisitCompleteSessionOIDCResponse(w http.ResponseWriter) error
+}
+
+type CompleteSessionOIDC302ResponseHeaders struct {
+	Location  string
+	SetCookie *string
+}
+
+type CompleteSessionOIDC302Response struct {
+	Headers CompleteSessionOIDC302ResponseHeaders
+}
+
+func (response CompleteSessionOIDC302Response) VisitCompleteSessionOIDCResponse(w http.ResponseWriter) error {
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type CompleteSessionOIDC400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response CompleteSessionOIDC400JSONResponse) VisitCompleteSessionOIDCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSessionOIDCRequestObject struct {
+	Params StartSessionOIDCParams
+}
+
+type StartSessionOIDCResponseObject interface {
+	VisitStartSessionOIDCResponse(w http.ResponseWriter) error
+}
+
+type StartSessionOIDC302ResponseHeaders struct {
+	Location  string
+	SetCookie *string
+}
+
+type StartSessionOIDC302Response struct {
+	Headers StartSessionOIDC302ResponseHeaders
+}
+
+func (response StartSessionOIDC302Response) VisitStartSessionOIDCResponse(w http.ResponseWriter) error {
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	if response.Headers.SetCookie != nil {
+		w.Header().Set("Set-Cookie", fmt.Sprint(*response.Headers.SetCookie))
+	}
+	w.WriteHeader(302)
+	return nil
+}
+
+type StartSessionOIDC400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response StartSessionOIDC400JSONResponse) VisitStartSessionOIDCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSessionOIDC404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response StartSessionOIDC404JSONResponse) VisitStartSessionOIDCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSessionOIDC503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response StartSessionOIDC503JSONResponse) VisitStartSessionOIDCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTokensRequestObject struct {
 	Params ListTokensParams
 }
@@ -9115,6 +9695,24 @@ type StrictServerInterface interface {
 	// GetRun Get a training run
 	// (GET /api/v1/runs/{run_id})
 	GetRun(ctx context.Context, request GetRunRequestObject) (GetRunResponseObject, error)
+	// DeleteSession Sign out
+	// (DELETE /api/v1/session)
+	DeleteSession(ctx context.Context, request DeleteSessionRequestObject) (DeleteSessionResponseObject, error)
+	// GetSession The current browser session
+	// (GET /api/v1/session)
+	GetSession(ctx context.Context, request GetSessionRequestObject) (GetSessionResponseObject, error)
+	// CreateSession Sign in with a token (browser session)
+	// (POST /api/v1/session)
+	CreateSession(ctx context.Context, request CreateSessionRequestObject) (CreateSessionResponseObject, error)
+	// GetSessionOIDC Whether sign-in with the identity provider is offered
+	// (GET /api/v1/session/oidc)
+	GetSessionOIDC(ctx context.Context, request GetSessionOIDCRequestObject) (GetSessionOIDCResponseObject, error)
+	// CompleteSessionOIDC The identity provider's redirect back
+	// (GET /api/v1/session/oidc/callback)
+	CompleteSessionOIDC(ctx context.Context, request CompleteSessionOIDCRequestObject) (CompleteSessionOIDCResponseObject, error)
+	// StartSessionOIDC Start signing in at the identity provider
+	// (GET /api/v1/session/oidc/login)
+	StartSessionOIDC(ctx context.Context, request StartSessionOIDCRequestObject) (StartSessionOIDCResponseObject, error)
 	// ListTokens List tokens
 	// (GET /api/v1/tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
@@ -10638,6 +11236,171 @@ func (sh *strictHandler) GetRun(ctx echo.Context, runId string) error {
 		return err
 	} else if validResponse, ok := response.(GetRunResponseObject); ok {
 		return validResponse.VisitGetRunResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteSession operation middleware
+func (sh *strictHandler) DeleteSession(ctx echo.Context) error {
+	var request DeleteSessionRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteSession(ctx.Request().Context(), request.(DeleteSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteSession")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteSessionResponseObject); ok {
+		return validResponse.VisitDeleteSessionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSession operation middleware
+func (sh *strictHandler) GetSession(ctx echo.Context) error {
+	var request GetSessionRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSession(ctx.Request().Context(), request.(GetSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSession")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSessionResponseObject); ok {
+		return validResponse.VisitGetSessionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateSession operation middleware
+func (sh *strictHandler) CreateSession(ctx echo.Context) error {
+	var request CreateSessionRequestObject
+
+	var body CreateSessionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSession(ctx.Request().Context(), request.(CreateSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSession")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateSessionResponseObject); ok {
+		return validResponse.VisitCreateSessionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetSessionOIDC operation middleware
+func (sh *strictHandler) GetSessionOIDC(ctx echo.Context) error {
+	var request GetSessionOIDCRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSessionOIDC(ctx.Request().Context(), request.(GetSessionOIDCRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSessionOIDC")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSessionOIDCResponseObject); ok {
+		return validResponse.VisitGetSessionOIDCResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CompleteSessionOIDC operation middleware
+func (sh *strictHandler) CompleteSessionOIDC(ctx echo.Context, params CompleteSessionOIDCParams) error {
+	var request CompleteSessionOIDCRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CompleteSessionOIDC(ctx.Request().Context(), request.(CompleteSessionOIDCRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CompleteSessionOIDC")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CompleteSessionOIDCResponseObject); ok {
+		return validResponse.VisitCompleteSessionOIDCResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartSessionOIDC operation middleware
+func (sh *strictHandler) StartSessionOIDC(ctx echo.Context, params StartSessionOIDCParams) error {
+	var request StartSessionOIDCRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartSessionOIDC(ctx.Request().Context(), request.(StartSessionOIDCRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartSessionOIDC")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartSessionOIDCResponseObject); ok {
+		return validResponse.VisitStartSessionOIDCResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

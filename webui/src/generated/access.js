@@ -12,6 +12,7 @@ export const access = {
     "deployer",
     "auditor"
   ],
+  "completeSessionOIDC": null,
   "createAuditCheckpoint": [
     "admin",
     "auditor"
@@ -24,6 +25,7 @@ export const access = {
     "admin",
     "publisher"
   ],
+  "createSession": null,
   "createToken": [
     "admin"
   ],
@@ -43,6 +45,13 @@ export const access = {
     "admin",
     "publisher",
     "approver"
+  ],
+  "deleteSession": [
+    "admin",
+    "publisher",
+    "approver",
+    "deployer",
+    "auditor"
   ],
   "deleteVersionExemption": [
     "admin",
@@ -148,6 +157,14 @@ export const access = {
     "deployer",
     "auditor"
   ],
+  "getSession": [
+    "admin",
+    "publisher",
+    "approver",
+    "deployer",
+    "auditor"
+  ],
+  "getSessionOIDC": null,
   "getTransition": [
     "admin",
     "publisher",
@@ -343,6 +360,7 @@ export const access = {
     "publisher",
     "approver"
   ],
+  "startSessionOIDC": null,
   "updateModel": [
     "admin",
     "publisher"
