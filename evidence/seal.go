@@ -49,17 +49,114 @@ func Digest(p *Pack) ([32]byte, error) {
 }
 
 // Seal signs the pack with signer and returns the pack file: the canonical
-// JSON of the pack with its integrity member.
+// JSON of the pack with its integrity member. The pack is made canonical
+// once: the integrity member is put into the digest's bytes at its sorted
+// place, which is what canonicalising the whole again would give (half of
+// an export's time went to doing that).
 func Seal(p *Pack, signer *audit.Signer) ([]byte, error) {
-	sum, err := Digest(p)
+	p.Integrity = nil
+	body, err := Canonical(p)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("canonical pack: %w", err)
 	}
+	sum := sha256.Sum256(body)
 	p.Integrity = &Integrity{SHA256: hex.EncodeToString(sum[:]), Signature: Signature{
 		Alg: "Ed25519", KeyID: signer.KeyID(), PublicKey: signer.PublicKeyPEM(),
 		Value: base64.StdEncoding.EncodeToString(signer.Sign(sum[:])),
 	}}
-	return Canonical(p)
+	integrity, err := Canonical(p.Integrity)
+	if err != nil {
+		return nil, fmt.Errorf("canonical integrity: %w", err)
+	}
+	return insertMember(body, "integrity", integrity)
+}
+
+// insertMember puts the member name:value into obj, the canonical JSON of
+// an object without it, at the place RFC 8785 sorts it to. The pack's
+// member names are ASCII without escapes, so their byte order is JCS's
+// UTF-16 order.
+func insertMember(obj []byte, name string, value []byte) ([]byte, error) {
+	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' {
+		return nil, fmt.Errorf("insert %s: not a JSON object", name)
+	}
+	member := append([]byte(`"`+name+`":`), value...)
+	at := len(obj) - 1 // before the closing brace, when every name sorts first
+	for i := 1; i < len(obj)-1; {
+		end, err := stringEnd(obj, i)
+		if err != nil {
+			return nil, err
+		}
+		if string(obj[i+1:end-1]) > name {
+			at = i
+			break
+		}
+		next, err := valueEnd(obj, end+1) // after the ':'
+		if err != nil {
+			return nil, err
+		}
+		if obj[next] != ',' {
+			break
+		}
+		i = next + 1
+	}
+	out := make([]byte, 0, len(obj)+len(member)+1)
+	out = append(out, obj[:at]...)
+	switch {
+	case at == len(obj)-1 && len(obj) > 2:
+		out = append(append(out, ','), member...)
+	case at == len(obj)-1:
+		out = append(out, member...)
+	default:
+		out = append(append(out, member...), ',')
+	}
+	return append(out, obj[at:]...), nil
+}
+
+// stringEnd returns the index after the JSON string starting at b[i].
+func stringEnd(b []byte, i int) (int, error) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, fmt.Errorf("canonical JSON: a member name expected at byte %d", i)
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, nil
+		}
+	}
+	return 0, fmt.Errorf("canonical JSON: unterminated string at byte %d", i)
+}
+
+// valueEnd returns the index after the JSON value starting at b[i]
+// (canonical JSON: no white space).
+func valueEnd(b []byte, i int) (int, error) {
+	depth := 0
+	for j := i; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			end, err := stringEnd(b, j)
+			if err != nil {
+				return 0, err
+			}
+			j = end - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return j, nil
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				return j, nil
+			}
+		}
+		if depth == 0 && j+1 < len(b) && (b[j+1] == ',' || b[j+1] == '}' || b[j+1] == ']') {
+			return j + 1, nil
+		}
+	}
+	return 0, fmt.Errorf("canonical JSON: unterminated value at byte %d", i)
 }
 
 // CheckSignature verifies an integrity member against the digest with the

@@ -195,3 +195,42 @@ func TestCanonical(t *testing.T) {
 		t.Error("a function encoded")
 	}
 }
+
+// insertMember gives what canonicalising the object with the member would
+// give, wherever the member sorts to and whatever the other values hold.
+func TestInsertMember(t *testing.T) {
+	tests := []struct{ name, obj string }{
+		{"empty object", `{}`},
+		{"sorts first", `{"j":1}`},
+		{"sorts last", `{"a":1,"b":[1,2]}`},
+		{"in the middle", `{"a":{"x":"}{,[]\"\\"},"z":null}`},
+		{"after nested lists", `{"a":[[{"b":[]}],"x,y"],"h":true,"k":"v"}`},
+		{"after a long name", `{"integrit":1,"integrityx":2}`},
+	}
+	value := `{"sha256":"ab","signature":{"alg":"Ed25519"}}`
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := insertMember([]byte(tt.obj), "integrity", []byte(value))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal([]byte(tt.obj), &m); err != nil {
+				t.Fatal(err)
+			}
+			var v any
+			_ = json.Unmarshal([]byte(value), &v)
+			m["integrity"] = v
+			want, err := Canonical(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		})
+	}
+	if _, err := insertMember([]byte(`[1]`), "integrity", []byte(value)); err == nil {
+		t.Error("a list took a member")
+	}
+}
