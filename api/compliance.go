@@ -215,6 +215,9 @@ func (h *Handlers) GetCard(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		if format == compliance.FormatHTML {
+			return printable(c, r.Body)
+		}
 		return c.Blob(http.StatusOK, r.MediaType, r.Body)
 	}
 	card, err := cs.GetCard(c.Request().Context(), ref, n)

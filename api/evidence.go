@@ -67,11 +67,22 @@ func (h *Handlers) ExportEvidence(c echo.Context) error {
 	hdr := c.Response().Header()
 	hdr.Set("X-Evidence-Pack-Id", pf.Record.ID)
 	if format == "html" {
-		return c.HTMLBlob(http.StatusOK, evidence.HTML(pf.Pack, evidence.MustLoad()))
+		return printable(c, evidence.HTML(pf.Pack, evidence.MustLoad()))
 	}
 	hdr.Set("X-Checksum-Sha256", pf.Record.SHA256)
 	hdr.Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", packFileName(pf.Record)))
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, pf.Bytes)
+}
+
+// printableCSP is the policy of the printable pages (a rendered card, an
+// evidence pack as HTML): their own inline styles and nothing else, no
+// script at all, framed only by this origin's web UI.
+const printableCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+
+// printable answers a printable HTML page under its own policy.
+func printable(c echo.Context, page []byte) error {
+	c.Response().Header().Set("Content-Security-Policy", printableCSP)
+	return c.HTMLBlob(http.StatusOK, page)
 }
 
 // packFileName is the name an archived pack is saved under.

@@ -578,6 +578,16 @@ func TestEvidencePackComplete(t *testing.T) {
 		})
 		t.Run("html, card renderings and the BOM", func(t *testing.T) {
 			officer, deployer, lead := x.officer.on(t), x.deployer.on(t), x.lead.on(t)
+			// The printable pages run no script and are framed only by the
+			// web UI (which shows the card in a frame).
+			for _, path := range []string{x.versionPath + "/evidence?format=html", x.versionPath + "/card?format=html"} {
+				resp := officer.do("GET", path, nil)
+				csp := resp.Header.Get("Content-Security-Policy")
+				officer.bodyOf(resp, http.StatusOK)
+				if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "frame-ancestors 'self'") || strings.Contains(csp, "script") {
+					t.Errorf("GET %s: Content-Security-Policy %q", path, csp)
+				}
+			}
 			page := officer.bodyOf(officer.do("GET", x.versionPath+"/evidence?format=html", nil), http.StatusOK)
 			if !bytes.Contains(page, []byte("AIV-2g")) || !bytes.Contains(page, []byte("head-of-validation")) {
 				t.Error("the evidence page lacks the coverage or the approver")

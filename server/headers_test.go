@@ -16,7 +16,7 @@ import (
 
 // theUICSP is the policy of the issue: what every /ui/ response carries.
 const theUICSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
-	"connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	"connect-src 'self'; manifest-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // TestSecurityHeaders: the UI's pages (and its errors) carry the strict
 // policy and its companions; API answers are not sniffed nor framed, and

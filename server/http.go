@@ -177,10 +177,11 @@ func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, authn
 
 // uiCSP is the web UI's Content-Security-Policy: scripts, styles, images,
 // fonts and API calls from this origin only (so no inline script or style,
-// and no eval), nothing framing the UI, no <base> to redirect its relative
-// URLs, forms posting only here.
+// and no eval), frames only of this origin (the printable model card),
+// nothing framing the UI, no <base> to redirect its relative URLs, forms
+// posting only here.
 const uiCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
-	"connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	"connect-src 'self'; manifest-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // securityHeaders sets the browser-facing headers of every response: the
 // UI's strict policy on /ui/, and on everything else (JSON, files, the
