@@ -47,13 +47,20 @@ func Handler(dir string) http.Handler {
 			fileServer.ServeHTTP(w, r)
 			return
 		}
-		if path.Ext(name) != "" {
+		if isAsset(name) {
 			http.NotFound(w, r) // a missing asset, not a page
 			return
 		}
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, files, "index.html")
 	})
+}
+
+// isAsset tells the build's files (app.js, chunks/..., assets/...) from
+// the pages, whose paths may end in a dot and more: a dataset version
+// /ui/datasets/holdout/versions/1.0, a run id, a model name.
+func isAsset(name string) bool {
+	return strings.HasPrefix(name, "chunks/") || strings.HasPrefix(name, "assets/") || !strings.Contains(name, "/") && path.Ext(name) != ""
 }
 
 func isFile(files fs.FS, name string) bool {

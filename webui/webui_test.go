@@ -86,6 +86,10 @@ func TestHandler(t *testing.T) {
 		{"/app.js", "text/javascript", http.StatusOK, "", "no-cache"},
 		{"/app.css", "text/css", http.StatusOK, "", "no-cache"},
 		{"/missing.js", "text/plain", http.StatusNotFound, "", ""},
+		{"/chunks/missing-ABC.js", "text/plain", http.StatusNotFound, "", ""},
+		{"/datasets/holdout/versions/1.0", "text/html", http.StatusOK, `id="app"`, "no-cache"},
+		{"/runs/train.v2", "text/html", http.StatusOK, `id="app"`, "no-cache"},
+		{"/models/bert.v2/versions/1/metrics", "text/html", http.StatusOK, `id="app"`, "no-cache"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

@@ -16,6 +16,8 @@ import { Approvals } from "./pages/approvals.jsx";
 import { Audit } from "./pages/audit.jsx";
 import { Deployments } from "./pages/deployments.jsx";
 import { Tokens } from "./pages/tokens.jsx";
+import { Dataset } from "./pages/dataset.jsx";
+import { Run } from "./pages/run.jsx";
 
 const routes = [
   [/^\/ui\/?$/, Models],
@@ -25,6 +27,8 @@ const routes = [
   [/^\/ui\/audit(?:\/(?<seq>\d+))?\/?$/, Audit],
   [/^\/ui\/deployments\/?$/, Deployments],
   [/^\/ui\/tokens\/?$/, Tokens],
+  [/^\/ui\/datasets\/(?<name>[^/]+)\/versions\/(?<version>[^/]+)\/?$/, Dataset],
+  [/^\/ui\/runs\/(?<run>[^/]+)\/?$/, Run], // a "/" in a run id comes as %2F
 ];
 
 function NotFound() {
@@ -79,4 +83,7 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById("app"));
+// The boot message of index.html goes: Preact would keep it above the page.
+const root = document.getElementById("app");
+root.textContent = "";
+render(<App />, root);

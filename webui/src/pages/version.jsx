@@ -3,12 +3,14 @@
 // deployments and audit events; its model card and EU AI Act evidence.
 // Each tab is a stable URL (/ui/models/<m>/versions/<n>/<tab>) and makes a
 // small, fixed number of requests.
+import { useEffect } from "preact/hooks";
 import { get, modelPath, query } from "../api.js";
 import { Link, ui } from "../router.js";
 import { Badge, Digest, Empty, ErrorBox, KeyValues, Load, StageBadge, StatusBadge, Tags, Time, bytes, useLoad, useTitle } from "../components/ui.jsx";
 import { Metrics } from "./version-metrics.jsx";
 import { Lineage } from "./version-lineage.jsx";
 import { CardTab, EvidenceTab } from "./version-compliance.jsx";
+import { datasetPath } from "./dataset.jsx";
 
 const tabs = [
   ["", "Overview", null],
@@ -21,7 +23,7 @@ const tabs = [
   ["evidence", "EU AI Act evidence", "getEvidenceCoverage"],
 ];
 
-export function Version({ session, params }) {
+export function Version({ session, params, query: q }) {
   const { model } = params;
   const version = Number(params.version);
   const tab = params.tab || "";
@@ -66,7 +68,7 @@ export function Version({ session, params }) {
             ) : known[2] && session.why(known[2], model) ? (
               <p class="why">This section is not available to you: {session.why(known[2], model)}.</p>
             ) : (
-              <TabContent tab={tab} v={v} session={session} />
+              <TabContent tab={tab} v={v} session={session} query={q} />
             )}
           </>
         )}
@@ -75,12 +77,12 @@ export function Version({ session, params }) {
   );
 }
 
-function TabContent({ tab, v, session }) {
+function TabContent({ tab, v, session, query: q }) {
   switch (tab) {
     case "metrics":
-      return <Metrics v={v} />;
+      return <Metrics v={v} query={q} />;
     case "lineage":
-      return <Lineage v={v} />;
+      return <Lineage v={v} query={q} />;
     case "approvals":
       return <Transitions v={v} />;
     case "deployments":
@@ -181,7 +183,7 @@ function Overview({ v }) {
           <tbody>
             {v.datasets.map((d, i) => (
               <tr key={i}>
-                <th scope="row">{d.name}</th>
+                <th scope="row">{d.version ? <Link href={datasetPath(d.name, d.version)}>{d.name}</Link> : d.name}</th>
                 <td>{d.version || "—"}</td>
                 <td>{d.role || "—"}</td>
                 <td>{d.uri ? <code>{d.uri}</code> : "—"}</td>
@@ -202,7 +204,14 @@ function Overview({ v }) {
             <dl class="facts">
               <dt>Run</dt>
               <dd>
-                <code>{v.source.run_id}</code> {r && <Badge>{r.kind}</Badge>}
+                {r ? (
+                  <Link href={`/ui/runs/${encodeURIComponent(v.source.run_id)}`}>
+                    <code>{v.source.run_id}</code>
+                  </Link>
+                ) : (
+                  <code>{v.source.run_id}</code>
+                )}{" "}
+                {r && <Badge>{r.kind}</Badge>}
               </dd>
               <dt>Code</dt>
               <dd>
@@ -303,8 +312,21 @@ function Transitions({ v }) {
   );
 }
 
+// VersionDeployments lists the version's deployments; the row named by
+// the URL's fragment (#deployment-<id>, where the lineage graph's
+// deployment nodes lead) is marked and scrolled to.
 function VersionDeployments({ v }) {
   const state = useLoad(() => get("/api/v1/deployments" + query({ model: v.model, page_size: 200 })), [v.model, v.version]);
+  let target = location.hash.slice(1);
+  try {
+    target = decodeURIComponent(target);
+  } catch {
+    // a malformed fragment names no row
+  }
+  useEffect(() => {
+    const row = target && state.data && document.getElementById(target);
+    if (row) row.scrollIntoView({ block: "center" });
+  }, [target, state.data]);
   return (
     <Load state={state} what="the deployments" lines={4}>
       {(data) => {
@@ -324,7 +346,7 @@ function VersionDeployments({ v }) {
             </thead>
             <tbody>
               {mine.map((d) => (
-                <tr key={d.id} id={`deployment-${d.id}`}>
+                <tr key={d.id} id={`deployment-${d.id}`} class={target === `deployment-${d.id}` ? "viz-target" : undefined} aria-current={target === `deployment-${d.id}` ? "true" : undefined}>
                   <th scope="row">
                     <Link href={`/ui/deployments?environment=${encodeURIComponent(d.environment)}`}>{d.environment}</Link>
                   </th>
