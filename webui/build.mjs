@@ -66,6 +66,7 @@ await esbuild.build({
   metafile: true,
 }).then((result) => {
   writeFileSync(join(out, "index.html"), readFileSync("src/index.html"));
+  writeFileSync(join(out, "favicon.svg"), readFileSync("src/favicon.svg"));
   report(result.metafile);
 });
 
