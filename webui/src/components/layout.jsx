@@ -2,9 +2,14 @@
 // caller's roles allow), who is signed in, and the page's main region.
 import { Link } from "../router.js";
 
+// inboxRoles open the approvals inbox: those who decide, and auditors, who
+// oversee the decisions (read only). Publishers see their requests on the
+// versions' pages; deployers have no business there.
+export const inboxRoles = ["admin", "approver", "auditor"];
+
 const sections = [
   { href: "/ui/", label: "Models", op: "listModels", match: (p) => p === "/ui/" || p.startsWith("/ui/models") },
-  { href: "/ui/approvals", label: "Approvals", op: "approveTransition", match: (p) => p.startsWith("/ui/approvals") },
+  { href: "/ui/approvals", label: "Approvals", roles: inboxRoles, match: (p) => p.startsWith("/ui/approvals") },
   { href: "/ui/deployments", label: "Deployments", op: "listDeployments", match: (p) => p.startsWith("/ui/deployments") },
   { href: "/ui/audit", label: "Audit trail", op: "listAuditEvents", match: (p) => p.startsWith("/ui/audit") },
   { href: "/ui/tokens", label: "Tokens", op: "createToken", match: (p) => p.startsWith("/ui/tokens") },
@@ -12,7 +17,7 @@ const sections = [
 
 // navSections are the sections the session may open.
 export function navSections(session) {
-  return sections.filter((s) => session.can(s.op));
+  return sections.filter((s) => (s.roles ? session.hasRole(...s.roles) : session.can(s.op)));
 }
 
 export function Layout({ session, path, onSignOut, children }) {

@@ -5,10 +5,18 @@
 import { useState } from "preact/hooks";
 import { get, post, query } from "../api.js";
 import { Link, ui } from "../router.js";
+import { Forbidden, inboxRoles } from "../components/layout.jsx";
 import { Action, Empty, Load, Pager, StageBadge, StatusBadge, Time, useLoad, usePages, useTitle } from "../components/ui.jsx";
 
 export function Approvals({ session }) {
   useTitle("Approvals");
+  if (!session.hasRole(...inboxRoles)) {
+    return <Forbidden why={`the inbox is for the roles ${inboxRoles.join(", ")}`} />;
+  }
+  return <Inbox session={session} />;
+}
+
+function Inbox({ session }) {
   const pages = usePages("");
   const [done, setDone] = useState([]);
   const state = useLoad(() => get("/api/v1/transitions" + query({ status: "pending", review: true, page_size: 20, page_token: pages.token })), [pages.token, done.length]);
