@@ -375,6 +375,7 @@ func TestEvidencePackComplete(t *testing.T) {
 		if after.RiskClass != "high-risk" || after.Summary.Present+after.Summary.NotApplicable != after.Summary.Applicable || after.Summary.Present < 90 {
 			t.Errorf("summary %+v", after.Summary)
 		}
+		t.Logf("coverage after release: %d applicable rows, %d present, %d not applicable by the card's answers", after.Summary.Applicable, after.Summary.Present, after.Summary.NotApplicable)
 
 		resp := x.officer.do("GET", x.versionPath+"/evidence", nil)
 		packID := resp.Header.Get("X-Evidence-Pack-Id")
@@ -549,6 +550,7 @@ func TestEvidencePackComplete(t *testing.T) {
 				positions[fmt.Sprint("byte ", i)] = i
 			}
 			keys := audit.NewKeyring(key)
+			t.Logf("a pack of %d bytes: %d positions changed one at a time", len(file), len(positions))
 			for what, i := range positions {
 				changed := bytes.Clone(file)
 				changed[i] = otherByte(changed[i])
