@@ -20,6 +20,7 @@
 #   bash scripts/test.sh                                  # everything, as CI runs it
 #   bash scripts/test.sh -run TestMySQL ./store/          # one package, one test
 #   bash scripts/test.sh --skip-checks -v ./store/blob/   # just the tests, verbose
+#   bash scripts/test.sh --skip-checks ./webui/browsertest/  # only the browser tests
 #
 # Backends (set up only when the matching variable is not already set):
 #   MODELKEEP_TEST_MYSQL_DSN   mysql://USER:PASS@127.0.0.1:PORT/ for a user made
@@ -34,8 +35,16 @@
 #       removed at exit. versitygw is installed with `go install` if missing.
 # Set those variables yourself to test against servers of your own.
 #
+# The web UI's browser tests (./webui/browsertest) run in headless
+# Chromium: when they are among the packages tested, Debian's chromium is
+# installed if /usr/bin/chromium is missing, axe-core comes from
+# webui/node_modules (npm ci when missing), and MODELKEEP_TEST_CHROMIUM
+# points the tests at the browser (set it yourself for another Chromium;
+# with it set, a missing browser fails the tests instead of skipping
+# them). They write screenshots of the pages to test-output/screenshots/.
+#
 # Needs: bash, Go; as root it installs what else is missing with apt-get
-# (mariadb-server, nodejs and npm). Runs without a terminal (CI=true).
+# (mariadb-server, nodejs and npm, chromium). Runs without a terminal (CI=true).
 
 set -euo pipefail
 
@@ -319,6 +328,41 @@ check_openapi() {
 		npx --yes "@redocly/cli@$REDOCLY_CLI_VERSION" lint openapi.yaml </dev/null
 }
 
+# browser_tests_selected: the packages given to go test include the
+# browser tests.
+browser_tests_selected() {
+	local pkgs=() arg
+	for arg in ${go_test_args[@]+"${go_test_args[@]}"}; do
+		case $arg in
+		. | .. | ./* | ../* | "$module" | "$module"/*) pkgs+=("$arg") ;;
+		esac
+	done
+	go list "${pkgs[@]}" 2>/dev/null | grep -qx "$module/webui/browsertest"
+}
+
+# setup_browser gives the browser tests their Chromium (Debian's, installed
+# when missing) and axe-core (webui/node_modules, from npm ci when go
+# generate did not run it).
+setup_browser() {
+	if [[ -z ${MODELKEEP_TEST_CHROMIUM:-} ]]; then
+		if [[ ! -x /usr/bin/chromium ]]; then
+			echo "installing chromium"
+			apt_install chromium || return 1
+		fi
+		export MODELKEEP_TEST_CHROMIUM=/usr/bin/chromium
+	fi
+	"$MODELKEEP_TEST_CHROMIUM" --version 2>/dev/null || {
+		echo "$MODELKEEP_TEST_CHROMIUM does not run"
+		return 1
+	}
+	if [[ ! -f webui/node_modules/axe-core/axe.min.js ]]; then
+		ensure_node || return 1
+		echo "installing the web UI's packages (npm ci) for axe-core"
+		(cd webui && npm ci --no-audit --no-fund --loglevel=error) || return 1
+	fi
+	echo "axe-core $(node -p 'require("./webui/node_modules/axe-core/package.json").version' 2>/dev/null || echo '(version unknown)')"
+}
+
 failed=()
 
 # step NAME FUNCTION: runs FUNCTION under a header, recording a failure.
@@ -365,6 +409,10 @@ for arg in ${go_test_args[@]+"${go_test_args[@]}"}; do
 done
 if ((!has_package)); then
 	go_test_args+=(./...)
+fi
+
+if browser_tests_selected; then
+	step "browser (Chromium, axe-core)" setup_browser
 fi
 
 section "go test ${go_test_args[*]}"

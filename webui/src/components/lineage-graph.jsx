@@ -25,6 +25,15 @@ export function loadDagre() {
   return dagrePromise;
 }
 
+// relationText names an edge's relation as it reads along the arrow, from
+// what was used to what was made of it. A parent relation names the way
+// back (the version was derived from its parent): along the arrow, from
+// the parent, it reads "derived into".
+const turned = { derived_from: "derived into", fine_tuned_from: "fine-tuned into", distilled_from: "distilled into" };
+export function relationText(relation) {
+  return turned[relation] || relation.replace(/_/g, " ");
+}
+
 export const typeNames = { dataset: "Dataset", run: "Run", model_version: "Model version", deployment: "Deployment" };
 
 // parseVersion reads model_version:<model>/<n> (model names have no "/").
@@ -124,7 +133,7 @@ export function layout(dagre, graph, model) {
   }
   const edges = graph.edges.filter((e) => nodes.has(e.from) && nodes.has(e.to));
   edges.forEach((e, i) => {
-    const text = e.relation.replace(/_/g, " ");
+    const text = relationText(e.relation);
     g.setEdge(e.from, e.to, { width: Math.ceil(measure(text, edgeFont)) + 8, height: 16, labelpos: "c" }, `e${i}`);
   });
   dagre.layout(g);
@@ -137,7 +146,7 @@ export function layout(dagre, graph, model) {
   ordered.forEach((n, i) => (n.order = i));
   const laid = edges.map((e, i) => {
     const p = g.edge({ v: e.from, w: e.to, name: `e${i}` });
-    return { ...e, text: e.relation.replace(/_/g, " "), points: p.points, lx: p.x, ly: p.y, lw: p.width };
+    return { ...e, text: relationText(e.relation), points: p.points, lx: p.x, ly: p.y, lw: p.width };
   });
   const size = g.graph();
   return { nodes: ordered, byId: nodes, edges: laid, width: Math.ceil(size.width), height: Math.ceil(size.height) };

@@ -6,7 +6,7 @@ import { useState } from "preact/hooks";
 import { get, post, query } from "../api.js";
 import { Link, ui } from "../router.js";
 import { Forbidden, inboxRoles } from "../components/layout.jsx";
-import { Action, Empty, Load, Pager, StageBadge, StatusBadge, Time, useLoad, usePages, useTitle } from "../components/ui.jsx";
+import { Action, Badge, Empty, Load, Pager, StageBadge, Time, useLoad, usePages, useTitle } from "../components/ui.jsx";
 
 export function Approvals({ session }) {
   useTitle("Approvals");
@@ -138,8 +138,7 @@ function Pending({ t, session, onDecided }) {
                   <tr key={i}>
                     <th scope="row">{g.gate}</th>
                     <td>
-                      <StatusBadge status={g.passed ? "present" : "missing"} />
-                      <span class="visually-hidden">{g.passed ? "passes" : "fails"}</span>
+                      <Badge kind={g.passed ? "ok" : "bad"}>{g.passed ? "passes" : "fails"}</Badge>
                     </td>
                     <td>{g.detail}</td>
                   </tr>

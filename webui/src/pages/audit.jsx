@@ -5,7 +5,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { get, query } from "../api.js";
 import { Link, navigate, setQuery } from "../router.js";
-import { Empty, ErrorBox, Load, Loading, Pager, StatusBadge, Time, useLoad, usePages, useTitle } from "../components/ui.jsx";
+import { Badge, Empty, ErrorBox, Load, Loading, Pager, Time, useLoad, usePages, useTitle } from "../components/ui.jsx";
 import { Forbidden } from "../components/layout.jsx";
 
 const filterNames = ["actor", "action", "resource", "outcome", "since", "until"];
@@ -139,8 +139,7 @@ function Trail({ q }) {
                             <code>{e.resource}</code>
                           </td>
                           <td>
-                            <StatusBadge status={e.outcome === "success" ? "approved" : e.outcome === "denied" ? "rejected" : "pending"} />
-                            <span>{e.outcome}</span>
+                            <Badge kind={e.outcome === "success" ? "ok" : e.outcome === "denied" ? "bad" : "warn"}>{e.outcome}</Badge>
                           </td>
                         </tr>
                       ))}

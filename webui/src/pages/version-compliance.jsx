@@ -102,7 +102,9 @@ export function EvidenceTab({ v, session }) {
                           </>
                         )}
                       </th>
-                      <td>{it.requirement}</td>
+                      <td>
+                        <Requirement text={it.requirement} />
+                      </td>
                       <td>
                         <StatusBadge status={it.status} />
                         {it.post_market && <Badge kind="info">after release</Badge>}
@@ -170,6 +172,14 @@ export function EvidenceTab({ v, session }) {
       }}
     </Load>
   );
+}
+
+// Requirement is a requirement's text; its only markup is the catalogue's
+// **emphasis**, shown bold rather than as asterisks.
+function Requirement({ text }) {
+  return String(text || "")
+    .split(/\*\*(.+?)\*\*/g)
+    .map((part, i) => (i % 2 ? <strong key={i}>{part}</strong> : part));
 }
 
 // linkToRow is the evidence tab's address of a row (for the inbox).

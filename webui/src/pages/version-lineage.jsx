@@ -6,7 +6,7 @@ import { useMemo, useState } from "preact/hooks";
 import { get, modelPath, query } from "../api.js";
 import { Link, setQuery } from "../router.js";
 import { Empty, ErrorBox, Load, Loading, useLoad } from "../components/ui.jsx";
-import { GraphLegend, LineageGraph, layout, loadDagre, nodeHref, typeNames } from "../components/lineage-graph.jsx";
+import { GraphLegend, LineageGraph, layout, loadDagre, nodeHref, relationText, typeNames } from "../components/lineage-graph.jsx";
 
 const directions = [
   ["both", "Both ways"],
@@ -131,7 +131,7 @@ function GraphView({ v, g, dagre, zoom, stale }) {
                 <td>
                   <NodeLink g={g} n={names.get(e.from)} id={e.from} />
                 </td>
-                <td>{e.relation.replace(/_/g, " ")}</td>
+                <td>{relationText(e.relation)}</td>
                 <td>
                   <NodeLink g={g} n={names.get(e.to)} id={e.to} />
                 </td>

@@ -378,8 +378,9 @@ function VersionAudit({ v }) {
         return (
           <>
             <p>
-              The newest events about this version and its files, card and evidence.{" "}
-              <Link href={`/ui/audit?resource=${encodeURIComponent(resource + "/*")}`}>Open them in the audit trail</Link>.
+              The newest events about this version and its files, card and evidence. In the audit trail:{" "}
+              <Link href={`/ui/audit?resource=${encodeURIComponent(resource)}`}>the version's own events</Link> (its files, metrics, stages and
+              deployments), and <Link href={`/ui/audit?resource=${encodeURIComponent(resource + "/*")}`}>those about its card and evidence</Link>.
             </p>
             <div class="table-wrap">
               <table>
