@@ -208,7 +208,7 @@ function scaleFor(zoom, width, room) {
     case "150":
       return 1.5;
   }
-  return fit >= 0.85 ? fit : 1; // auto: fit when that keeps the labels readable, else full size and scroll
+  return fit >= 0.7 ? fit : 1; // auto: fit when that keeps the labels readable (70 % of full size), else full size and scroll
 }
 
 // LineageGraph draws a laid-out graph (from layout) at a zoom: "auto",

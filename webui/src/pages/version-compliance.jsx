@@ -79,49 +79,28 @@ export function EvidenceTab({ v, session }) {
                 <small class="why">Exporting the pack {session.why("exportEvidence", v.model)}.</small>
               )}
             </p>
-            <div class="table-wrap">
-              <table class="coverage">
-                <caption class="visually-hidden">Coverage of the EU AI Act requirements, missing rows first</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Row</th>
-                    <th scope="col">Requirement</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Evidence or what is missing</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map((it) => (
-                    <tr key={it.row_id} class={`row-${it.status}`}>
-                      <th scope="row">
-                        {it.row_id}
-                        {it.section && (
-                          <>
-                            <br />
-                            <small class="muted">{it.section}</small>
-                          </>
-                        )}
-                      </th>
-                      <td>
-                        <Requirement text={it.requirement} />
-                      </td>
-                      <td>
-                        <StatusBadge status={it.status} />
-                        {it.post_market && <Badge kind="info">after release</Badge>}
-                      </td>
-                      <td>
-                        {(it.status === "missing" ? it.missing || [] : it.evidence_paths).map((p) => (
-                          <div key={p}>
-                            <code>{p}</code>
-                          </div>
-                        ))}
-                        {it.note && <small class="muted">{it.note}</small>}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            {["missing", "present", "not_applicable"].map((status) => {
+              const group = rows.filter((it) => it.status === status);
+              if (group.length === 0) return null;
+              const table = <CoverageTable rows={group} caption={`${group.length} ${status.replace("_", " ")} rows`} />;
+              // Missing rows are what needs doing: open. The others fold
+              // away, so the page stays short.
+              return status === "missing" ? (
+                <section key={status}>
+                  <h2>Missing ({group.length})</h2>
+                  {table}
+                </section>
+              ) : (
+                <details key={status} class="group">
+                  <summary>
+                    <h2>
+                      {status === "present" ? "Present" : "Not applicable"} ({group.length})
+                    </h2>
+                  </summary>
+                  {table}
+                </details>
+              );
+            })}
             {canExport && (
               <>
                 <h2>Archived packs</h2>
@@ -180,6 +159,69 @@ function Requirement({ text }) {
   return String(text || "")
     .split(/\*\*(.+?)\*\*/g)
     .map((part, i) => (i % 2 ? <strong key={i}>{part}</strong> : part));
+}
+
+// CoverageTable lists coverage rows with their requirement and evidence;
+// long lists of paths show their first three, the rest on demand.
+function CoverageTable({ rows, caption }) {
+  return (
+    <div class="table-wrap">
+      <table class="coverage">
+        <caption class="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Row</th>
+            <th scope="col">Requirement</th>
+            <th scope="col">Status</th>
+            <th scope="col">Evidence or what is missing</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((it) => {
+            const paths = it.status === "missing" ? it.missing || [] : it.evidence_paths;
+            return (
+              <tr key={it.row_id} class={`row-${it.status}`}>
+                <th scope="row">
+                  {it.row_id}
+                  {it.section && (
+                    <>
+                      <br />
+                      <small class="muted">{it.section}</small>
+                    </>
+                  )}
+                </th>
+                <td>
+                  <Requirement text={it.requirement} />
+                </td>
+                <td>
+                  <StatusBadge status={it.status} />
+                  {it.post_market && <Badge kind="info">after release</Badge>}
+                </td>
+                <td>
+                  {paths.slice(0, 3).map((p) => (
+                    <div key={p}>
+                      <code>{p}</code>
+                    </div>
+                  ))}
+                  {paths.length > 3 && (
+                    <details>
+                      <summary>{paths.length - 3} more</summary>
+                      {paths.slice(3).map((p) => (
+                        <div key={p}>
+                          <code>{p}</code>
+                        </div>
+                      ))}
+                    </details>
+                  )}
+                  {it.note && <small class="muted">{it.note}</small>}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
 }
 
 // linkToRow is the evidence tab's address of a row (for the inbox).

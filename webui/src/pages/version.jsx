@@ -265,7 +265,11 @@ function Transitions({ v }) {
               </dd>
               <dt>Approvals</dt>
               <dd>
-                {t.approvals.length} of {t.required_approvals}
+                {t.approvals.length === 0 && t.status !== "pending"
+                  ? t.status === "approved"
+                    ? "none: decided at once"
+                    : "none"
+                  : `${t.approvals.length} of ${t.required_approvals}`}
               </dd>
               {t.decided_at && (
                 <>
@@ -369,16 +373,28 @@ function VersionDeployments({ v }) {
 
 function VersionAudit({ v }) {
   const resource = `models/${v.model}/versions/${v.version}`;
-  const state = useLoad(() => Promise.all([get("/api/v1/audit" + query({ resource, page_size: 100 })), get("/api/v1/audit" + query({ resource: resource + "/*", page_size: 100 }))]), [resource]);
+  // The version's own events, those under it (card, evidence), and those
+  // of its stage transitions (recorded under transitions/<id>): one request
+  // each, the transitions' bounded to the newest five.
+  const state = useLoad(async () => {
+    const [own, under, transitions] = await Promise.all([
+      get("/api/v1/audit" + query({ resource, page_size: 100 })),
+      get("/api/v1/audit" + query({ resource: resource + "/*", page_size: 100 })),
+      get("/api/v1/transitions" + query({ model: v.model, page_size: 100 })),
+    ]);
+    const mine = transitions.transitions.filter((t) => t.version === v.version).slice(0, 5);
+    const decisions = await Promise.all(mine.map((t) => get("/api/v1/audit" + query({ resource: `transitions/${t.id}`, page_size: 20 }))));
+    return [own, under, ...decisions];
+  }, [resource]);
   return (
     <Load state={state} what="the audit events" lines={6}>
-      {([own, under]) => {
-        const events = [...own.events, ...under.events].sort((a, b) => b.seq - a.seq);
+      {(pages) => {
+        const events = pages.flatMap((p) => p.events).sort((a, b) => b.seq - a.seq);
         if (events.length === 0) return <Empty>No audit event about this version.</Empty>;
         return (
           <>
             <p>
-              The newest events about this version and its files, card and evidence. In the audit trail:{" "}
+              The newest events about this version, its files, card and evidence, and its stage transitions and approvals. In the audit trail:{" "}
               <Link href={`/ui/audit?resource=${encodeURIComponent(resource)}`}>the version's own events</Link> (its files, metrics, stages and
               deployments), and <Link href={`/ui/audit?resource=${encodeURIComponent(resource + "/*")}`}>those about its card and evidence</Link>.
             </p>
