@@ -78,11 +78,12 @@ func (l *AuditLog) ListAuditEvents(ctx context.Context, in ListAuditInput) ([]au
 	if err := l.requireWholeLog(ctx, "listAuditEvents"); err != nil {
 		return nil, "", err
 	}
-	limit, err := pageLimit(in.PageSize)
-	if err != nil {
-		return nil, "", err
+	order := "desc"
+	if in.Ascending {
+		order = "asc"
 	}
-	cur, err := decodePageToken(in.PageToken)
+	listing := NewListing("listAuditEvents", in.Actor, in.Action, in.Resource, in.Outcome, timeParam(in.Since), timeParam(in.Until), order)
+	pg, cur, err := l.pager.start(listing, in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
@@ -99,7 +100,7 @@ func (l *AuditLog) ListAuditEvents(ctx context.Context, in ListAuditInput) ([]au
 	}
 	q := AuditQuery{
 		Actor: in.Actor, Action: in.Action, Resource: in.Resource, Outcome: in.Outcome,
-		Since: in.Since, Until: in.Until, Ascending: in.Ascending, Limit: limit + 1,
+		Since: in.Since, Until: in.Until, Ascending: in.Ascending, Limit: pg.limit + 1,
 	}
 	if in.Ascending {
 		q.AfterSeq = cur.Num
@@ -110,11 +111,7 @@ func (l *AuditLog) ListAuditEvents(ctx context.Context, in ListAuditInput) ([]au
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(events) > limit {
-		events = events[:limit]
-		next = encodePageToken(pageCursor{Num: events[limit-1].Seq})
-	}
+	events, next := endPage(pg, events, func(e audit.Event) pageCursor { return pageCursor{Num: e.Seq} })
 	return events, next, nil
 }
 
@@ -366,23 +363,18 @@ func (l *AuditLog) CreateAuditCheckpoint(ctx context.Context) (audit.Checkpoint,
 
 // ListAuditCheckpoints lists checkpoints, newest first.
 func (l *AuditLog) ListAuditCheckpoints(ctx context.Context, pageSize int, pageToken string) ([]audit.Checkpoint, string, error) {
-	limit, err := pageLimit(pageSize)
+	pg, cur, err := l.pager.start(NewListing("listAuditCheckpoints"), pageSize, pageToken)
 	if err != nil {
 		return nil, "", err
 	}
-	cur, err := decodePageToken(pageToken)
-	if err != nil || cur.Num < 0 {
+	if cur.Num < 0 {
 		return nil, "", Errorf(ErrInvalid, "invalid page_token")
 	}
-	cps, err := l.store.ListAuditCheckpoints(ctx, cur.Num, limit+1)
+	cps, err := l.store.ListAuditCheckpoints(ctx, cur.Num, pg.limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(cps) > limit {
-		cps = cps[:limit]
-		next = encodePageToken(pageCursor{Num: cps[limit-1].Seq})
-	}
+	cps, next := endPage(pg, cps, func(c audit.Checkpoint) pageCursor { return pageCursor{Num: c.Seq} })
 	return cps, next, nil
 }
 

@@ -18,6 +18,7 @@ import (
 type AuditLog struct {
 	store  AuditStore
 	signer *audit.Signer // signs checkpoints and exports; nil: neither can be made
+	pager  *Pager
 	now    func() time.Time
 	logger *slog.Logger
 }
@@ -30,11 +31,17 @@ type AuditLogOptions struct {
 	// Now is the clock (UTC is applied); time.Now when nil.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Pager signs and checks the page tokens of the log's lists (see
+	// ServiceOptions.Pager); without one, a random key.
+	Pager *Pager
 }
 
 // NewAuditLog wires the audit log's use cases to the store's audit part.
 func NewAuditLog(store AuditStore, opts AuditLogOptions) *AuditLog {
-	l := &AuditLog{store: store, signer: opts.Signer, now: opts.Now, logger: opts.Logger}
+	l := &AuditLog{store: store, signer: opts.Signer, pager: opts.Pager, now: opts.Now, logger: opts.Logger}
+	if l.pager == nil {
+		l.pager = newLocalPager()
+	}
 	if l.now == nil {
 		l.now = time.Now
 	}

@@ -250,7 +250,7 @@ type GetDatasetInput struct {
 // used it, newest first; a token restricted to some models sees only their
 // versions (the store matches the scope, so pages are full).
 func (s *Service) GetDataset(ctx context.Context, name, version string, in GetDatasetInput) (DatasetDetail, error) {
-	return getDataset(ctx, s.meta, name, version, in)
+	return getDataset(ctx, s.meta, s.pager, name, version, in)
 }
 
 // datasetUses is what reading a dataset with its uses needs from the store.
@@ -259,23 +259,19 @@ type datasetUses interface {
 	DatasetUsers(ctx context.Context, f DatasetUseFilter) ([]DatasetUse, error)
 }
 
-func getDataset(ctx context.Context, store datasetUses, name, version string, in GetDatasetInput) (DatasetDetail, error) {
+func getDataset(ctx context.Context, store datasetUses, pager *Pager, name, version string, in GetDatasetInput) (DatasetDetail, error) {
 	if err := ValidateName("dataset", name); err != nil {
 		return DatasetDetail{}, err
 	}
 	if err := ValidateDatasetVersion(version); err != nil {
 		return DatasetDetail{}, err
 	}
-	limit, cur, err := startPage(in.PageSize, in.PageToken)
+	pg, cur, err := pager.start(NewListing("getDataset", name, version), in.PageSize, in.PageToken)
 	if err != nil {
 		return DatasetDetail{}, err
 	}
-	f := DatasetUseFilter{Name: name, Version: version, Limit: limit + 1}
-	sum := listingSum("used_by", name, version)
+	f := DatasetUseFilter{Name: name, Version: version, Limit: pg.limit + 1}
 	if in.PageToken != "" {
-		if err := checkListing(cur, sum); err != nil {
-			return DatasetDetail{}, err
-		}
 		if ValidateName("model", cur.Name) != nil || cur.Num < 1 || cur.Role == "" {
 			return DatasetDetail{}, Errorf(ErrInvalid, "invalid page_token")
 		}
@@ -297,8 +293,8 @@ func getDataset(ctx context.Context, store datasetUses, name, version string, in
 		return DatasetDetail{}, err
 	}
 	out := DatasetDetail{Dataset: d}
-	out.UsedBy, out.UsedByNextPageToken = endPage(uses, limit, func(u DatasetUse) pageCursor {
-		return pageCursor{Name: u.Model, Num: int64(u.Version), Role: u.Role, Time: u.VersionCreatedAt.UnixMicro(), Query: sum}
+	out.UsedBy, out.UsedByNextPageToken = endPage(pg, uses, func(u DatasetUse) pageCursor {
+		return pageCursor{Name: u.Model, Num: int64(u.Version), Role: u.Role, Time: u.VersionCreatedAt.UnixMicro()}
 	})
 	return out, nil
 }
@@ -317,16 +313,16 @@ func (s *Service) ListDatasets(ctx context.Context, in ListDatasetsInput) ([]Dat
 			return nil, "", err
 		}
 	}
-	limit, cur, err := startPage(in.PageSize, in.PageToken)
+	pg, cur, err := s.pager.start(NewListing("listDatasets", in.Name), in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
 	// The cursor's Name is "<name>@<version>": names cannot hold '@'.
 	afterName, afterVersion, _ := strings.Cut(cur.Name, "@")
-	ds, err := s.meta.ListDatasets(ctx, DatasetFilter{Name: in.Name, AfterName: afterName, AfterVersion: afterVersion, Limit: limit + 1})
+	ds, err := s.meta.ListDatasets(ctx, DatasetFilter{Name: in.Name, AfterName: afterName, AfterVersion: afterVersion, Limit: pg.limit + 1})
 	if err != nil {
 		return nil, "", err
 	}
-	ds, next := endPage(ds, limit, func(d Dataset) pageCursor { return pageCursor{Name: d.Name + "@" + d.Version} })
+	ds, next := endPage(pg, ds, func(d Dataset) pageCursor { return pageCursor{Name: d.Name + "@" + d.Version} })
 	return ds, next, nil
 }

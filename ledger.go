@@ -116,18 +116,23 @@ func (s *Service) ListDeployments(ctx context.Context, in ListDeploymentsInput) 
 	if err := checkListScope(ctx, in.Model); err != nil {
 		return nil, "", err
 	}
-	limit, before, beforeID, err := startTimedPage(in.PageSize, in.PageToken)
+	var at time.Time
+	if in.At != nil {
+		at = *in.At
+	}
+	l := NewListing("listDeployments", in.Environment, in.Model, timeParam(at))
+	pg, before, beforeID, err := s.pager.startTimed(l, in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
 	ds, err := s.meta.ListDeployments(ctx, DeploymentFilter{
 		Environment: in.Environment, Model: in.Model, At: in.At,
-		BeforeDeployedAt: before, BeforeID: beforeID, Limit: limit + 1,
+		BeforeDeployedAt: before, BeforeID: beforeID, Limit: pg.limit + 1,
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	ds, next := endPage(ds, limit, func(d Deployment) pageCursor {
+	ds, next := endPage(pg, ds, func(d Deployment) pageCursor {
 		return pageCursor{Name: d.ID, Time: d.DeployedAt.UnixMicro()}
 	})
 	return ds, next, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,11 +53,15 @@ func TestListMetricsPages(t *testing.T) {
 		meta.metrics = append(meta.metrics, Metric{Key: "auc", Step: int64(i / 2), Timestamp: t0.Add(time.Duration(i%2) * time.Microsecond), Seq: int64(10 + i)})
 	}
 	ctx := context.Background()
+	pager := newLocalPager()
+	// signed makes the token the server would make of c: what its checks
+	// of a token's fields see (they hold for every token it makes).
+	signed := func(c pageCursor) string { return pager.encode(NewListing("listMetrics", "m", "1", ""), c) }
 
 	var got []Metric
 	token := ""
 	for range 10 {
-		ms, next, err := listMetrics(ctx, meta, "m", 1, ListMetricsInput{Key: "auc", PageSize: 3, PageToken: token})
+		ms, next, err := listMetrics(ctx, meta, pager, "m", 1, ListMetricsInput{Key: "auc", PageSize: 3, PageToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,28 +79,35 @@ func TestListMetricsPages(t *testing.T) {
 	if a := meta.mfs[1].After; a == nil || !reflect.DeepEqual(*a, Metric{Key: "auc", Step: 1, Timestamp: t0, Seq: 12}) {
 		t.Errorf("second page after %+v, want the third point's position", a)
 	}
-	if _, _, err := listMetrics(ctx, meta, "m", 1, ListMetricsInput{}); err != nil || meta.mfs[3].Limit != DefaultPageSize+1 {
+	if _, _, err := listMetrics(ctx, meta, pager, "m", 1, ListMetricsInput{}); err != nil || meta.mfs[3].Limit != DefaultPageSize+1 {
 		t.Errorf("default page: %v, filter %+v", err, meta.mfs[3])
 	}
 
-	_, next, err := listMetrics(ctx, meta, "m", 1, ListMetricsInput{PageSize: 1})
+	_, next, err := listMetrics(ctx, meta, pager, "m", 1, ListMetricsInput{PageSize: 1})
 	if err != nil || next == "" {
 		t.Fatalf("first page: %q, %v", next, err)
 	}
 	asked := len(meta.mfs)
-	for name, in := range map[string]ListMetricsInput{
-		"negative page size": {PageSize: -1},
-		"page size too big":  {PageSize: MaxPageSize + 1},
-		"garbage token":      {PageToken: "%%"},
-		"token of nothing":   {PageToken: encodePageToken(pageCursor{})},
-		"token without seq":  {PageToken: encodePageToken(pageCursor{Name: "auc", Num: 1})},
-		"negative step":      {PageToken: encodePageToken(pageCursor{Name: "auc", Num: -1, Seq: 1})},
-		"year 10000":         {PageToken: encodePageToken(pageCursor{Name: "auc", Seq: 1, Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()})},
-		"token of other key": {Key: "loss", PageToken: next},
-		"key too long":       {Key: string(make([]byte, MaxMetricKeyLen+1))},
+	for _, tc := range []struct {
+		name string
+		in   ListMetricsInput
+		want string // in the message
+	}{
+		{"negative page size", ListMetricsInput{PageSize: -1}, "page_size"},
+		{"page size too big", ListMetricsInput{PageSize: MaxPageSize + 1}, "page_size"},
+		{"garbage token", ListMetricsInput{PageToken: "%%"}, foreignToken},
+		{"unsigned token", ListMetricsInput{PageToken: "eyJuIjoiYXVjIiwidiI6MSwicyI6MTJ9"}, foreignToken}, // {"n":"auc","v":1,"s":12}
+		{"token of other key", ListMetricsInput{Key: "loss", PageToken: next}, foreignToken},
+		{"token of other version", ListMetricsInput{PageToken: pager.encode(NewListing("listMetrics", "m", "2", ""), pageCursor{Name: "auc", Seq: 12})}, foreignToken},
+		// Signed, yet no listed point has that position.
+		{"token of nothing", ListMetricsInput{PageToken: signed(pageCursor{})}, "invalid page_token"},
+		{"token without seq", ListMetricsInput{PageToken: signed(pageCursor{Name: "auc", Num: 1})}, "invalid page_token"},
+		{"negative step", ListMetricsInput{PageToken: signed(pageCursor{Name: "auc", Num: -1, Seq: 1})}, "invalid page_token"},
+		{"year 10000", ListMetricsInput{PageToken: signed(pageCursor{Name: "auc", Seq: 1, Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()})}, "invalid page_token"},
+		{"key too long", ListMetricsInput{Key: string(make([]byte, MaxMetricKeyLen+1))}, "key"},
 	} {
-		if _, _, err := listMetrics(ctx, meta, "m", 1, in); !errors.Is(err, ErrInvalid) {
-			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		if _, _, err := listMetrics(ctx, meta, pager, "m", 1, tc.in); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want ErrInvalid saying %q", tc.name, err, tc.want)
 		}
 	}
 	if len(meta.mfs) != asked {
@@ -114,11 +126,13 @@ func TestGetDatasetPages(t *testing.T) {
 		{Model: "fraud-b", Version: 1, Role: "training", VersionCreatedAt: t0},
 	}}
 	ctx := WithActor(context.Background(), Actor{Subject: "a", Roles: []string{RoleAuditor}, Models: []string{"fraud-*"}})
+	pager := newLocalPager()
+	signed := func(c pageCursor) string { return pager.encode(NewListing("getDataset", "tx", "1"), c) }
 
 	var got []DatasetUse
 	token := ""
 	for range 10 {
-		d, err := getDataset(ctx, meta, "tx", "1", GetDatasetInput{PageSize: 2, PageToken: token})
+		d, err := getDataset(ctx, meta, pager, "tx", "1", GetDatasetInput{PageSize: 2, PageToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,16 +153,23 @@ func TestGetDatasetPages(t *testing.T) {
 	}
 
 	asked := len(meta.dfs)
-	for name, in := range map[string]GetDatasetInput{
-		"page size too big": {PageSize: MaxPageSize + 1},
-		"garbage token":     {PageToken: "!"},
-		"token of nothing":  {PageToken: encodePageToken(pageCursor{})},
-		"bad model name":    {PageToken: encodePageToken(pageCursor{Name: "Fraud", Num: 1, Role: "training"})},
-		"no version":        {PageToken: encodePageToken(pageCursor{Name: "fraud-a", Role: "training"})},
-		"no role":           {PageToken: encodePageToken(pageCursor{Name: "fraud-a", Num: 1})},
+	for _, tc := range []struct {
+		name string
+		in   GetDatasetInput
+		want string // in the message
+	}{
+		{"page size too big", GetDatasetInput{PageSize: MaxPageSize + 1}, "page_size"},
+		{"garbage token", GetDatasetInput{PageToken: "!"}, foreignToken},
+		{"another dataset", GetDatasetInput{PageToken: pager.encode(NewListing("getDataset", "tx", "2"), pageCursor{Name: "fraud-a", Num: 3, Role: "training"})}, foreignToken},
+		{"another key", GetDatasetInput{PageToken: newLocalPager().encode(NewListing("getDataset", "tx", "1"), pageCursor{Name: "fraud-a", Num: 3, Role: "training"})}, foreignToken},
+		// Signed, yet no listed use has that position.
+		{"token of nothing", GetDatasetInput{PageToken: signed(pageCursor{})}, "invalid page_token"},
+		{"bad model name", GetDatasetInput{PageToken: signed(pageCursor{Name: "Fraud", Num: 1, Role: "training"})}, "invalid page_token"},
+		{"no version", GetDatasetInput{PageToken: signed(pageCursor{Name: "fraud-a", Role: "training"})}, "invalid page_token"},
+		{"no role", GetDatasetInput{PageToken: signed(pageCursor{Name: "fraud-a", Num: 1})}, "invalid page_token"},
 	} {
-		if _, err := getDataset(ctx, meta, "tx", "1", in); !errors.Is(err, ErrInvalid) {
-			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		if _, err := getDataset(ctx, meta, pager, "tx", "1", tc.in); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want ErrInvalid saying %q", tc.name, err, tc.want)
 		}
 	}
 	if len(meta.dfs) != asked {
@@ -156,27 +177,37 @@ func TestGetDatasetPages(t *testing.T) {
 	}
 }
 
-// A page token whose time no stored item can have (year 10000 and later) is
-// a forged one: 400 before the store is asked, on every list keyed by time
-// (the database would have refused the time with a 500).
+// A page token whose time no stored item can have (year 10000 and later)
+// was not made by the server, even when signed with its key: 400 before the
+// store is asked, on every list keyed by time (the database would have
+// refused the time with a 500).
 func TestPageTokensOutOfRangeTimes(t *testing.T) {
 	s := NewService(nil, nil, ServiceOptions{}) // no store: the tokens must be refused before one is asked
 	ctx := WithActor(context.Background(), Actor{Subject: "admin", Roles: []string{RoleAdmin}})
 	for _, us := range []int64{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro(), 1 << 62, -1 << 62} {
-		token := encodePageToken(pageCursor{Name: "x", Time: us})
+		token := func(op string, params ...string) string {
+			return s.pager.encode(NewListing(op, params...), pageCursor{Name: "x", Time: us})
+		}
 		for name, list := range map[string]func() error{
-			"tokens": func() error { _, _, err := s.ListTokens(ctx, ListTokensInput{PageToken: token}); return err },
+			"tokens": func() error {
+				_, _, err := s.ListTokens(ctx, ListTokensInput{PageToken: token("listTokens", "false")})
+				return err
+			},
 			"transitions": func() error {
-				_, _, err := s.ListTransitions(ctx, ListTransitionsInput{PageToken: token})
+				_, _, err := s.ListTransitions(ctx, ListTransitionsInput{PageToken: token("listTransitions", "", "")})
 				return err
 			},
 			"deployments": func() error {
-				_, _, err := s.ListDeployments(ctx, ListDeploymentsInput{PageToken: token})
+				_, _, err := s.ListDeployments(ctx, ListDeploymentsInput{PageToken: token("listDeployments", "", "", "")})
+				return err
+			},
+			"runs": func() error {
+				_, _, err := s.ListRuns(ctx, ListRunsInput{PageToken: token("listRuns", "", "", "0")})
 				return err
 			},
 		} {
-			if err := list(); !errors.Is(err, ErrInvalid) {
-				t.Errorf("%s with a token at %d µs: %v, want ErrInvalid", name, us, err)
+			if err := list(); !errors.Is(err, ErrInvalid) || err.Error() != "invalid page_token" {
+				t.Errorf("%s with a token at %d µs: %v, want ErrInvalid: invalid page_token", name, us, err)
 			}
 		}
 	}

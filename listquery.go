@@ -1,7 +1,7 @@
 package modelkeep
 
 import (
-	"strconv"
+	"slices"
 
 	"github.com/modelkeep/modelkeep/search"
 )
@@ -105,15 +105,11 @@ type SortKey struct {
 	Number int
 }
 
-// listQuery is a list call's parsed filter and order, with the fingerprint
-// that ties its page tokens to them.
+// listQuery is a list call's parsed filter and order.
 type listQuery struct {
 	target FilterTarget
 	where  *search.Filter
 	order  search.Order
-	// sum fingerprints the canonical filter and order; "" for no filter in
-	// the default order, so tokens made before filters existed stay valid.
-	sum string
 }
 
 func parseListQuery(target FilterTarget, filter, orderBy string) (listQuery, error) {
@@ -125,11 +121,14 @@ func parseListQuery(target FilterTarget, filter, orderBy string) (listQuery, err
 	if err != nil {
 		return listQuery{}, err
 	}
-	q := listQuery{target: target, where: where, order: order}
-	if where != nil || !order.IsZero() {
-		q.sum = listingSum(strconv.Itoa(int(target)), where.String(), order.String())
-	}
-	return q, nil
+	return listQuery{target: target, where: where, order: order}, nil
+}
+
+// params are the canonical filter and order, for the listing a page token
+// is bound to: spelling does not matter ("name" and "" are the default
+// order, `a="x"` and `a = "x"` one filter), meaning does.
+func (q listQuery) params() []string {
+	return []string{q.where.String(), q.order.String()}
 }
 
 // orderType is the type of the order's field (0 in the default order).
@@ -140,18 +139,11 @@ func (q listQuery) orderType() search.Type {
 	return q.target.Schema().Fields[q.order.Field.Name].Type
 }
 
-// after checks a page token against q and returns the keyset position it
-// holds for a non-default order (nil on the first page and in the default
-// order, which keeps its own cursor fields). A token made for another filter
-// or order is refused: its position means nothing in this one.
+// after returns the keyset position a page token (checked: made for this
+// filter and order) holds for a non-default order: nil on the first page
+// and in the default order, which keeps its own cursor fields.
 func (q listQuery) after(token string, cur pageCursor) (*SortKey, error) {
-	if token == "" {
-		return nil, nil
-	}
-	if cur.Query != q.sum {
-		return nil, Errorf(ErrInvalid, "page_token belongs to a listing with another filter or order_by; leave it out to start from the first page")
-	}
-	if q.order.IsZero() {
+	if token == "" || q.order.IsZero() {
 		return nil, nil
 	}
 	k := &SortKey{Name: cur.Name, Number: int(cur.Num)}
@@ -174,7 +166,7 @@ func (q listQuery) after(token string, cur pageCursor) (*SortKey, error) {
 
 // modelCursor is the page token position of m.
 func (q listQuery) modelCursor(m Model) pageCursor {
-	c := pageCursor{Name: m.Name, Query: q.sum}
+	c := pageCursor{Name: m.Name}
 	switch q.order.Field.Name {
 	case "created_at":
 		c.Time = m.CreatedAt.UnixMicro()
@@ -187,7 +179,7 @@ func (q listQuery) modelCursor(m Model) pageCursor {
 // versionCursor is the page token position of v; metric is v's value of the
 // order's metric (nil: none), when ordering by one.
 func (q listQuery) versionCursor(v Version, metric *float64) pageCursor {
-	c := pageCursor{Num: int64(v.Number), Query: q.sum}
+	c := pageCursor{Num: int64(v.Number)}
 	switch q.order.Field.Name {
 	case "created_at":
 		c.Time = v.CreatedAt.UnixMicro()
@@ -204,19 +196,20 @@ func (q listQuery) versionCursor(v Version, metric *float64) pageCursor {
 }
 
 // startList checks a searchable list call's filter, order, page size and
-// page token together (the token must belong to the same filter and order).
-func startList(target FilterTarget, filter, orderBy string, size int, token string) (listQuery, int, pageCursor, *SortKey, error) {
+// page token together: the token must be one p made for operation op with
+// the same parameters (params, then the canonical filter and order).
+func (p *Pager) startList(op string, params []string, target FilterTarget, filter, orderBy string, size int, token string) (listQuery, listPage, pageCursor, *SortKey, error) {
 	q, err := parseListQuery(target, filter, orderBy)
 	if err != nil {
-		return listQuery{}, 0, pageCursor{}, nil, err
+		return listQuery{}, listPage{}, pageCursor{}, nil, err
 	}
-	limit, cur, err := startPage(size, token)
+	pg, cur, err := p.start(NewListing(op, slices.Concat(params, q.params())...), size, token)
 	if err != nil {
-		return listQuery{}, 0, pageCursor{}, nil, err
+		return listQuery{}, listPage{}, pageCursor{}, nil, err
 	}
 	after, err := q.after(token, cur)
 	if err != nil {
-		return listQuery{}, 0, pageCursor{}, nil, err
+		return listQuery{}, listPage{}, pageCursor{}, nil, err
 	}
-	return q, limit, cur, after, nil
+	return q, pg, cur, after, nil
 }

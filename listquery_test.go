@@ -61,45 +61,53 @@ func TestListSchemas(t *testing.T) {
 }
 
 func TestListQueryTokens(t *testing.T) {
-	q1, err := parseListQuery(FilterVersions, `stage = "none"`, "created_at DESC")
+	p := newLocalPager()
+	start := func(filter, orderBy, token string) (listQuery, pageCursor, *SortKey, error) {
+		q, _, cur, after, err := p.startList("listVersions", []string{"m", "", ""}, FilterVersions, filter, orderBy, 10, token)
+		return q, cur, after, err
+	}
+	q1, _, _, err := start(`stage = "none"`, "created_at DESC", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Spelling does not matter, meaning does.
-	q2, err := parseListQuery(FilterVersions, ` stage="none" `, "created_at desc")
-	if err != nil || q2.sum != q1.sum {
-		t.Fatalf("same query, different fingerprints: %q %q (%v)", q1.sum, q2.sum, err)
+	listing := func(q listQuery) Listing {
+		return NewListing("listVersions", append([]string{"m", "", ""}, q.params()...)...)
 	}
-	q3, _ := parseListQuery(FilterVersions, `stage = "none"`, "created_at ASC")
-	q4, _ := parseListQuery(FilterVersions, `stage = "staging"`, "created_at DESC")
-	plain, _ := parseListQuery(FilterVersions, "", "version DESC")
-	if q3.sum == q1.sum || q4.sum == q1.sum || plain.sum != "" {
-		t.Fatalf("fingerprints %q %q %q %q", q1.sum, q3.sum, q4.sum, plain.sum)
-	}
-
 	now := time.Date(2025, 5, 6, 7, 8, 9, 123456000, time.UTC)
-	tok := encodePageToken(q1.versionCursor(Version{Number: 7, CreatedAt: now}, nil))
-	_, cur, err := startPage(10, tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := q1.after(tok, cur)
+	tok := p.encode(listing(q1), q1.versionCursor(Version{Number: 7, CreatedAt: now}, nil))
+	_, _, k, err := start(`stage = "none"`, "created_at DESC", tok)
 	if err != nil || k.Number != 7 || k.Value != now {
 		t.Fatalf("after = %+v, %v", k, err)
 	}
-	for _, other := range []listQuery{q3, q4, plain} {
-		if _, err := other.after(tok, cur); !errors.Is(err, ErrInvalid) {
-			t.Fatalf("token of %q used for %q: %v", q1.order, other.order, err)
+	// Spelling does not matter, meaning does.
+	if _, _, _, err := start(` stage="none" `, "created_at desc", tok); err != nil {
+		t.Fatalf("same query, spelt otherwise: %v", err)
+	}
+	for _, other := range [][2]string{
+		{`stage = "none"`, "created_at ASC"},
+		{`stage = "staging"`, "created_at DESC"},
+		{`stage = "none"`, ""},
+		{"", "created_at DESC"},
+		{"", ""},
+	} {
+		if _, _, _, err := start(other[0], other[1], tok); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), foreignToken) {
+			t.Fatalf("token of %q used for %q: %v", q1.order, other, err)
+		}
+	}
+	// The other parameters count too: another model, stage or status.
+	for _, params := range [][]string{{"n", "", ""}, {"m", "staging", ""}, {"m", "", "ready"}} {
+		_, _, _, _, err := p.startList("listVersions", params, FilterVersions, `stage = "none"`, "created_at DESC", 10, tok)
+		if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("token used with %q: %v", params, err)
 		}
 	}
 
 	// Metric orders carry the value, or that there was none.
-	qm, _ := parseListQuery(FilterVersions, "", "metrics.auc DESC")
+	qm, _, _, _ := start("", "metrics.auc DESC", "")
 	v := 0.25
 	for _, metric := range []*float64{&v, nil} {
-		tok := encodePageToken(qm.versionCursor(Version{Number: 3}, metric))
-		_, cur, _ := startPage(10, tok)
-		k, err := qm.after(tok, cur)
+		tok := p.encode(listing(qm), qm.versionCursor(Version{Number: 3}, metric))
+		_, _, k, err := start("", "metrics.auc DESC", tok)
 		if err != nil || k.Number != 3 || (metric == nil) != (k.Value == nil) || metric != nil && k.Value != v {
 			t.Fatalf("after(%v) = %+v, %v", metric, k, err)
 		}

@@ -83,7 +83,8 @@ func (s *Service) CompareMetrics(ctx context.Context, model string, in CompareMe
 	if !slices.Contains(MetricAggregates, agg) {
 		return nil, "", Errorf(ErrInvalid, "aggregate %q: want last, min or max", in.Aggregate)
 	}
-	limit, cur, err := startPage(in.PageSize, in.PageToken)
+	l := NewListing("compareMetrics", model, in.Key, in.Dataset, in.Split, string(agg))
+	pg, cur, err := s.pager.start(l, in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
@@ -92,7 +93,7 @@ func (s *Service) CompareMetrics(ctx context.Context, model string, in CompareMe
 	}
 	rows, err := s.meta.CompareMetrics(ctx, MetricComparisonFilter{
 		Model: model, Key: in.Key, Dataset: in.Dataset, Split: in.Split, Aggregate: agg,
-		BeforeNumber: int(cur.Num), Limit: limit + 1,
+		BeforeNumber: int(cur.Num), Limit: pg.limit + 1,
 	})
 	if err != nil {
 		return nil, "", err
@@ -104,8 +105,8 @@ func (s *Service) CompareMetrics(ctx context.Context, model string, in CompareMe
 		if i == 0 || r.Version != rows[i-1].Version {
 			versions++
 		}
-		if versions > limit {
-			next = encodePageToken(pageCursor{Num: int64(rows[i-1].Version)})
+		if versions > pg.limit {
+			next = pg.token(pageCursor{Num: int64(rows[i-1].Version)})
 			rows = rows[:i]
 			break
 		}

@@ -128,7 +128,7 @@ type ListMetricsInput struct {
 // page). The token is a point's position in that order, so points recorded
 // meanwhile are listed when they sort after it and never repeat any.
 func (s *Service) ListMetrics(ctx context.Context, model string, number int, in ListMetricsInput) ([]Metric, string, error) {
-	return listMetrics(ctx, s.meta, model, number, in)
+	return listMetrics(ctx, s.meta, s.pager, model, number, in)
 }
 
 // metricPages is what listing a version's points needs from the store.
@@ -136,7 +136,7 @@ type metricPages interface {
 	ListMetricsPage(ctx context.Context, f MetricFilter) ([]Metric, error)
 }
 
-func listMetrics(ctx context.Context, store metricPages, model string, number int, in ListMetricsInput) ([]Metric, string, error) {
+func listMetrics(ctx context.Context, store metricPages, pager *Pager, model string, number int, in ListMetricsInput) ([]Metric, string, error) {
 	if err := validateVersionRef(model, number); err != nil {
 		return nil, "", err
 	}
@@ -145,20 +145,17 @@ func listMetrics(ctx context.Context, store metricPages, model string, number in
 			return nil, "", err
 		}
 	}
-	limit, cur, err := startPage(in.PageSize, in.PageToken)
+	// A token names a point of one version's listing with or without one key.
+	l := NewListing("listMetrics", model, strconv.Itoa(number), in.Key)
+	pg, cur, err := pager.start(l, in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
-	f := MetricFilter{Model: model, Number: number, Key: in.Key, Limit: limit + 1}
-	// A token names a point of one version's listing with or without one key.
-	sum := listingSum("metrics", model, strconv.Itoa(number), in.Key)
+	f := MetricFilter{Model: model, Number: number, Key: in.Key, Limit: pg.limit + 1}
 	if in.PageToken != "" {
 		// Every listed point has a key, a step >= 0 and a Seq >= 1.
 		if cur.Name == "" || cur.Num < 0 || cur.Seq < 1 {
 			return nil, "", Errorf(ErrInvalid, "invalid page_token")
-		}
-		if err := checkListing(cur, sum); err != nil {
-			return nil, "", err
 		}
 		ts, err := cursorTime(cur.Time)
 		if err != nil {
@@ -171,8 +168,8 @@ func listMetrics(ctx context.Context, store metricPages, model string, number in
 	if err != nil {
 		return nil, "", err
 	}
-	ms, next := endPage(ms, limit, func(m Metric) pageCursor {
-		return pageCursor{Name: m.Key, Num: m.Step, Time: m.Timestamp.UnixMicro(), Seq: m.Seq, Query: sum}
+	ms, next := endPage(pg, ms, func(m Metric) pageCursor {
+		return pageCursor{Name: m.Key, Num: m.Step, Time: m.Timestamp.UnixMicro(), Seq: m.Seq}
 	})
 	return ms, next, nil
 }

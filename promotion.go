@@ -414,18 +414,18 @@ func (s *Service) ListTransitions(ctx context.Context, in ListTransitionsInput) 
 	if err := checkListScope(ctx, in.Model); err != nil {
 		return nil, "", err
 	}
-	limit, before, beforeID, err := startTimedPage(in.PageSize, in.PageToken)
+	pg, before, beforeID, err := s.pager.startTimed(NewListing("listTransitions", in.Model, in.Status), in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
 	ts, err := s.meta.ListTransitions(ctx, TransitionFilter{
 		Model: in.Model, Status: TransitionStatus(in.Status),
-		BeforeRequestedAt: before, BeforeID: beforeID, Limit: limit + 1,
+		BeforeRequestedAt: before, BeforeID: beforeID, Limit: pg.limit + 1,
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	ts, next := endPage(ts, limit, func(t Transition) pageCursor {
+	ts, next := endPage(pg, ts, func(t Transition) pageCursor {
 		return pageCursor{Name: t.ID, Time: t.RequestedAt.UnixMicro()}
 	})
 	return ts, next, nil

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -532,11 +533,12 @@ func (s *Service) ListRuns(ctx context.Context, in ListRunsInput) ([]Run, string
 	if err := checkListScope(ctx, in.Model); err != nil {
 		return nil, "", err
 	}
-	limit, before, beforeID, err := startTimedPage(in.PageSize, in.PageToken)
+	l := NewListing("listRuns", in.Kind, in.Model, strconv.Itoa(in.Version))
+	pg, before, beforeID, err := s.pager.startTimed(l, in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
-	f := RunFilter{Kind: in.Kind, BeforeCreatedAt: before, BeforeID: beforeID, Limit: limit + 1}
+	f := RunFilter{Kind: in.Kind, BeforeCreatedAt: before, BeforeID: beforeID, Limit: pg.limit + 1}
 	if in.Model != "" {
 		f.Subject = &VersionRef{Model: in.Model, Version: in.Version}
 	}
@@ -544,7 +546,7 @@ func (s *Service) ListRuns(ctx context.Context, in ListRunsInput) ([]Run, string
 	if err != nil {
 		return nil, "", err
 	}
-	runs, next := endPage(runs, limit, func(r Run) pageCursor {
+	runs, next := endPage(pg, runs, func(r Run) pageCursor {
 		return pageCursor{Name: r.ID, Time: r.CreatedAt.UnixMicro()}
 	})
 	return runs, next, nil

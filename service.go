@@ -24,6 +24,7 @@ type Service struct {
 	meta   MetaStore
 	blobs  BlobStore
 	signer TokenSigner
+	pager  *Pager
 	tokens *tokenRecordCache
 	now    func() time.Time
 	logger *slog.Logger
@@ -48,19 +49,27 @@ type ServiceOptions struct {
 	// EvidenceGate answers for policies that require evidence; it may also
 	// be set later, with SetEvidenceGate (it is built over the Service).
 	EvidenceGate EvidenceGate
+	// Pager signs and checks page tokens: the server's, with the key kept
+	// in the database (LoadPager), so that every replica accepts the
+	// tokens of the others. Without one, a random key: tokens are good
+	// only in this process.
+	Pager *Pager
 }
 
 // NewService wires the use cases to their stores.
 func NewService(meta MetaStore, blobs BlobStore, opts ServiceOptions) *Service {
-	s := &Service{meta: meta, blobs: blobs, signer: opts.Signer, now: opts.Now, logger: opts.Logger,
+	s := &Service{meta: meta, blobs: blobs, signer: opts.Signer, pager: opts.Pager, now: opts.Now, logger: opts.Logger,
 		tokens: &tokenRecordCache{ttl: opts.TokenCacheTTL, entries: map[string]cachedToken{}}}
+	if s.pager == nil {
+		s.pager = newLocalPager()
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
-	s.AuditLog = NewAuditLog(meta, AuditLogOptions{Signer: opts.AuditSigner, Now: s.now, Logger: s.logger})
+	s.AuditLog = NewAuditLog(meta, AuditLogOptions{Signer: opts.AuditSigner, Now: s.now, Logger: s.logger, Pager: s.pager})
 	s.evidence = opts.EvidenceGate
 	return s
 }
@@ -173,11 +182,12 @@ type ListModelsInput struct {
 // ListModels lists models, by name unless in.OrderBy says otherwise; the
 // second result is the next page token ("" on the last page).
 func (s *Service) ListModels(ctx context.Context, in ListModelsInput) ([]Model, string, error) {
-	q, limit, cur, after, err := startList(FilterModels, in.Filter, in.OrderBy, in.PageSize, in.PageToken)
+	q, pg, cur, after, err := s.pager.startList("listModels", []string{in.Query, in.Tag},
+		FilterModels, in.Filter, in.OrderBy, in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
-	f := ModelFilter{Query: in.Query, Where: q.where, Order: q.order, After: after, Limit: limit + 1}
+	f := ModelFilter{Query: in.Query, Where: q.where, Order: q.order, After: after, Limit: pg.limit + 1}
 	if q.order.IsZero() {
 		f.AfterName = cur.Name
 	}
@@ -195,7 +205,7 @@ func (s *Service) ListModels(ctx context.Context, in ListModelsInput) ([]Model, 
 	if err != nil {
 		return nil, "", err
 	}
-	models, next := endPage(models, limit, q.modelCursor)
+	models, next := endPage(pg, models, q.modelCursor)
 	return models, next, nil
 }
 
@@ -405,11 +415,12 @@ func (s *Service) ListVersions(ctx context.Context, in ListVersionsInput) ([]Ver
 	if err := ValidateName("model", in.Model); err != nil {
 		return nil, "", err
 	}
-	q, limit, cur, after, err := startList(FilterVersions, in.Filter, in.OrderBy, in.PageSize, in.PageToken)
+	q, pg, cur, after, err := s.pager.startList("listVersions", []string{in.Model, in.Stage, in.Status},
+		FilterVersions, in.Filter, in.OrderBy, in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
-	f := VersionFilter{Model: in.Model, Where: q.where, Order: q.order, After: after, Limit: limit + 1}
+	f := VersionFilter{Model: in.Model, Where: q.where, Order: q.order, After: after, Limit: pg.limit + 1}
 	if q.order.IsZero() {
 		f.BeforeNumber = int(cur.Num)
 	}
@@ -431,10 +442,10 @@ func (s *Service) ListVersions(ctx context.Context, in ListVersionsInput) ([]Ver
 	// The token of a page sorted by a metric carries the last version's
 	// value of it, as the list read it (SortValue).
 	var metric *float64
-	if len(versions) > limit {
-		metric = versions[limit-1].SortValue
+	if len(versions) > pg.limit {
+		metric = versions[pg.limit-1].SortValue
 	}
-	versions, next := endPage(versions, limit, func(v Version) pageCursor { return q.versionCursor(v, metric) })
+	versions, next := endPage(pg, versions, func(v Version) pageCursor { return q.versionCursor(v, metric) })
 	return versions, next, nil
 }
 

@@ -2,6 +2,7 @@ package modelkeep
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -185,17 +186,18 @@ type ListTokensInput struct {
 
 // ListTokens lists token records, newest first (never their secrets).
 func (s *Service) ListTokens(ctx context.Context, in ListTokensInput) ([]Token, string, error) {
-	limit, before, beforeID, err := startTimedPage(in.PageSize, in.PageToken)
+	l := NewListing("listTokens", strconv.FormatBool(in.IncludeRevoked))
+	pg, before, beforeID, err := s.pager.startTimed(l, in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
 	tokens, err := s.meta.ListTokens(ctx, TokenFilter{
-		IncludeRevoked: in.IncludeRevoked, BeforeCreatedAt: before, BeforeID: beforeID, Limit: limit + 1,
+		IncludeRevoked: in.IncludeRevoked, BeforeCreatedAt: before, BeforeID: beforeID, Limit: pg.limit + 1,
 	})
 	if err != nil {
 		return nil, "", err
 	}
-	tokens, next := endPage(tokens, limit, func(t Token) pageCursor {
+	tokens, next := endPage(pg, tokens, func(t Token) pageCursor {
 		return pageCursor{Name: t.ID, Time: t.CreatedAt.UnixMicro()}
 	})
 	return tokens, next, nil

@@ -201,6 +201,7 @@ type Service struct {
 	blobs  modelkeep.BlobStore
 	log    *modelkeep.AuditLog
 	signer *audit.Signer
+	pager  *modelkeep.Pager
 	now    func() time.Time
 	logger *slog.Logger
 	opts   Options
@@ -220,12 +221,19 @@ type Options struct {
 	// Generator names the software in packs and BOMs, e.g. "modelkeep
 	// v1.2.0".
 	GeneratorVersion string
+	// Pager signs and checks page tokens: the registry's (see
+	// modelkeep.ServiceOptions.Pager); without one, a random key, good only
+	// in this process.
+	Pager *modelkeep.Pager
 }
 
 // New wires the compliance use cases to the store, the blob store and the
 // registry's audit log.
 func New(store Store, blobs modelkeep.BlobStore, log *modelkeep.AuditLog, opts Options) *Service {
-	s := &Service{store: store, blobs: blobs, log: log, signer: opts.Signer, now: opts.Now, logger: opts.Logger, opts: opts}
+	s := &Service{store: store, blobs: blobs, log: log, signer: opts.Signer, pager: opts.Pager, now: opts.Now, logger: opts.Logger, opts: opts}
+	if s.pager == nil {
+		s.pager, _ = modelkeep.NewPager(modelkeep.NewPageKey()) // a new key has the size
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -185,7 +185,7 @@ func (s *Service) ListDocuments(ctx context.Context, in ListDocumentsInput) ([]D
 	if in.Kind != "" && !slices.Contains(DocumentKinds, in.Kind) {
 		return nil, "", modelkeep.Errorf(modelkeep.ErrInvalid, "kind %q: want one of %s", in.Kind, strings.Join(DocumentKinds, ", "))
 	}
-	page, err := modelkeep.StartTimedPage(in.PageSize, in.PageToken)
+	page, err := s.pager.StartTimedPage(modelkeep.NewListing("listDocuments", in.Kind), in.PageSize, in.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
@@ -193,7 +193,7 @@ func (s *Service) ListDocuments(ctx context.Context, in ListDocumentsInput) ([]D
 	if err != nil {
 		return nil, "", err
 	}
-	docs, next := modelkeep.EndTimedPage(docs, page.Limit, func(d Document) (string, time.Time) { return d.ID, d.CreatedAt })
+	docs, next := modelkeep.EndTimedPage(page, docs, func(d Document) (string, time.Time) { return d.ID, d.CreatedAt })
 	ids := make([]string, len(docs))
 	for i, d := range docs {
 		ids[i] = d.ID

@@ -162,7 +162,7 @@ func testSearch(t *testing.T, e *env) {
 		{"filter": {`tags.team = "risk"`}},
 	} {
 		q.Set("page_token", page.NextPageToken)
-		e.expectError(get(versions, q), http.StatusBadRequest, "invalid_argument", "another filter or order_by")
+		e.expectError(get(versions, q), http.StatusBadRequest, "invalid_argument", "another listing")
 	}
 	// The same query, spelt differently, is the same listing.
 	e.expect(get(versions, url.Values{"filter": {`tags.team="risk"`}, "order_by": {"metrics.auc desc"}, "page_token": {page.NextPageToken}}), http.StatusOK, nil)

@@ -52,16 +52,22 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	if err != nil {
 		return nil, errors.Join(err, meta.Close())
 	}
+	// The page token key is the database's, so that every replica accepts
+	// the tokens of the others; the first to start makes it.
+	pager, err := modelkeep.LoadPager(ctx, meta)
+	if err != nil {
+		return nil, errors.Join(err, meta.Close())
+	}
 	svc := modelkeep.NewService(meta, blobs, modelkeep.ServiceOptions{
 		Logger: logger, Signer: auth.NewIssuer(key, auth.DefaultIssuer, auth.DefaultAudience),
-		TokenCacheTTL: cfg.TokenCacheTTL, AuditSigner: auditSigner,
+		TokenCacheTTL: cfg.TokenCacheTTL, AuditSigner: auditSigner, Pager: pager,
 	})
 	verifier, err := newVerifier(cfg, key, svc)
 	if err != nil {
 		return nil, errors.Join(err, meta.Close())
 	}
 	comp := compliance.New(meta, blobs, svc.AuditLog, compliance.Options{
-		Signer: auditSigner, Logger: logger, AuditRetention: cfg.AuditRetention, GeneratorVersion: Version,
+		Signer: auditSigner, Logger: logger, AuditRetention: cfg.AuditRetention, GeneratorVersion: Version, Pager: pager,
 	})
 	svc.SetEvidenceGate(comp)
 	sessions, err := newSessions(cfg, meta, svc, verifier)

@@ -1749,7 +1749,16 @@ type ListAuditEventsParams struct {
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
-	// PageToken the `next_page_token` of the previous page
+	// PageToken the `next_page_token` of the previous page, opaque. A token is signed
+	// by the server (with a key every replica shares) and bound to the
+	// listing that made it: the operation and the value of every parameter
+	// that selects or orders the items, path parameters included, but not
+	// `page_size`, which may change from page to page. Any other token (of
+	// another operation, with another filter, changed, or not made by this
+	// server) is refused with 400 `invalid_argument`: leave it out to start
+	// from the first page. Tokens do not expire; a server given a new key
+	// (say, a database restored from another install's backup) refuses the
+	// tokens it gave out before.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
@@ -1764,7 +1773,16 @@ type ListAuditCheckpointsParams struct {
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
-	// PageToken the `next_page_token` of the previous page
+	// PageToken the `next_page_token` of the previous page, opaque. A token is signed
+	// by the server (with a key every replica shares) and bound to the
+	// listing that made it: the operation and the value of every parameter
+	// that selects or orders the items, path parameters included, but not
+	// `page_size`, which may change from page to page. Any other token (of
+	// another operation, with another filter, changed, or not made by this
+	// server) is refused with 400 `invalid_argument`: leave it out to start
+	// from the first page. Tokens do not expire; a server given a new key
+	// (say, a database restored from another install's backup) refuses the
+	// tokens it gave out before.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
@@ -1780,7 +1798,16 @@ type ListDatasetsParams struct {
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
-	// PageToken the `next_page_token` of the previous page
+	// PageToken the `next_page_token` of the previous page, opaque. A token is signed
+	// by the server (with a key every replica shares) and bound to the
+	// listing that made it: the operation and the value of every parameter
+	// that selects or orders the items, path parameters included, but not
+	// `page_size`, which may change from page to page. Any other token (of
+	// another operation, with another filter, changed, or not made by this
+	// server) is refused with 400 `invalid_argument`: leave it out to start
+	// from the first page. Tokens do not expire; a server given a new key
+	// (say, a database restored from another install's backup) refuses the
+	// tokens it gave out before.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
@@ -1789,7 +1816,16 @@ type GetDatasetParams struct {
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
-	// PageToken the `next_page_token` of the previous page
+	// PageToken the `next_page_token` of the previous page, opaque. A token is signed
+	// by the server (with a key every replica shares) and bound to the
+	// listing that made it: the operation and the value of every parameter
+	// that selects or orders the items, path parameters included, but not
+	// `page_size`, which may change from page to page. Any other token (of
+	// another operation, with another filter, changed, or not made by this
+	// server) is refused with 400 `invalid_argument`: leave it out to start
+	// from the first page. Tokens do not expire; a server given a new key
+	// (say, a database restored from another install's backup) refuses the
+	// tokens it gave out before.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
@@ -1804,7 +1840,16 @@ type ListDeploymentsParams struct {
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
-	// PageToken the `next_page_token` of the previous page
+	// PageToken the `next_page_token` of the previous page, opaque. A token is signed
+	// by the server (with a key every replica shares) and bound to the
+	// listing that made it: the operation and the value of every parameter
+	// that selects or orders the items, path parameters included, but not
+	// `page_size`, which may change from page to page. Any other token (of
+	// another operation, with another filter, changed, or not made by this
+	// server) is refused with 400 `invalid_argument`: leave it out to start
+	// from the first page. Tokens do not expire; a server given a new key
+	// (say, a database restored from another install's backup) refuses the
+	// tokens it gave out before.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
@@ -1815,7 +1860,16 @@ type ListDocumentsParams struct {
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
-	// PageToken the `next_page_token` of the previous page
+	// PageToken the `next_page_token` of the previous page, opaque. A token is signed
+	// by the server (with a key every replica shares) and bound to the
+	// listing that made it: the operation and the value of every parameter
+	// that selects or orders the items, path parameters included, but not
+	// `page_size`, which may change from page to page. Any other token (of
+	// another operation, with another filter, changed, or not made by this
+	// server) is refused with 400 `invalid_argument`: leave it out to start
+	// from the first page. Tokens do not expire; a server given a new key
+	// (say, a database restored from another install's backup) refuses the
+	// tokens it gave out before.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
@@ -1836,7 +1890,16 @@ type ListModelsParams struct {
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
-	// PageToken the `next_page_token` of the previous page
+	// PageToken the `next_page_token` of the previous page, opaque. A token is signed
+	// by the server (with a key every replica shares) and bound to the
+	// listing that made it: the operation and the value of every parameter
+	// that selects or orders the items, path parameters included, but not
+	// `page_size`, which may change from page to page. Any other token (of
+	// another operation, with another filter, changed, or not made by this
+	// server) is refused with 400 `invalid_argument`: leave it out to start
+	// from the first page. Tokens do not expire; a server given a new key
+	// (say, a database restored from another install's backup) refuses the
+	// tokens it gave out before.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
@@ -1852,7 +1915,16 @@ type CompareMetricsParams struct {
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
-	// PageToken the `next_page_token` of the previous page
+	// PageToken the `next_page_token` of the previous page, opaque. A token is signed
+	// by the server (with a key every replica shares) and bound to the
+	// listing that made it: the operation and the value of every parameter
+	// that selects or orders the items, path parameters included, but not
+	// `page_size`, which may change from page to page. Any other token (of
+	// another operation, with another filter, changed, or not made by this
+	// server) is refused with 400 `invalid_argument`: leave it out to start
+	// from the first page. Tokens do not expire; a server given a new key
+	// (say, a database restored from another install's backup) refuses the
+	// tokens it gave out before.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
@@ -1873,7 +1945,16 @@ type ListVersionsParams struct {
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
-	// PageToken the `next_page_token` of the previous page
+	// PageToken the `next_page_token` of the previous page, opaque. A token is signed
+	// by the server (with a key every replica shares) and bound to the
+	// listing that made it: the operation and the value of every parameter
+	// that selects or orders the items, path parameters included, but not
+	// `page_size`, which may change from page to page. Any other token (of
+	// another operation, with another filter, changed, or not made by this
+	// server) is refused with 400 `invalid_argument`: leave it out to start
+	// from the first page. Tokens do not expire; a server given a new key
+	// (say, a database restored from another install's backup) refuses the
+	// tokens it gave out before.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
@@ -1896,7 +1977,16 @@ type ListMetricsParams struct {
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
-	// PageToken the `next_page_token` of the previous page
+	// PageToken the `next_page_token` of the previous page, opaque. A token is signed
+	// by the server (with a key every replica shares) and bound to the
+	// listing that made it: the operation and the value of every parameter
+	// that selects or orders the items, path parameters included, but not
+	// `page_size`, which may change from page to page. Any other token (of
+	// another operation, with another filter, changed, or not made by this
+	// server) is refused with 400 `invalid_argument`: leave it out to start
+	// from the first page. Tokens do not expire; a server given a new key
+	// (say, a database restored from another install's backup) refuses the
+	// tokens it gave out before.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
@@ -1909,7 +1999,16 @@ type ListRunsParams struct {
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
-	// PageToken the `next_page_token` of the previous page
+	// PageToken the `next_page_token` of the previous page, opaque. A token is signed
+	// by the server (with a key every replica shares) and bound to the
+	// listing that made it: the operation and the value of every parameter
+	// that selects or orders the items, path parameters included, but not
+	// `page_size`, which may change from page to page. Any other token (of
+	// another operation, with another filter, changed, or not made by this
+	// server) is refused with 400 `invalid_argument`: leave it out to start
+	// from the first page. Tokens do not expire; a server given a new key
+	// (say, a database restored from another install's backup) refuses the
+	// tokens it gave out before.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
@@ -1937,7 +2036,16 @@ type ListTokensParams struct {
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
-	// PageToken the `next_page_token` of the previous page
+	// PageToken the `next_page_token` of the previous page, opaque. A token is signed
+	// by the server (with a key every replica shares) and bound to the
+	// listing that made it: the operation and the value of every parameter
+	// that selects or orders the items, path parameters included, but not
+	// `page_size`, which may change from page to page. Any other token (of
+	// another operation, with another filter, changed, or not made by this
+	// server) is refused with 400 `invalid_argument`: leave it out to start
+	// from the first page. Tokens do not expire; a server given a new key
+	// (say, a database restored from another install's backup) refuses the
+	// tokens it gave out before.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
@@ -1955,7 +2063,16 @@ type ListTransitionsParams struct {
 	// PageSize items per page (default 50)
 	PageSize *PageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 
-	// PageToken the `next_page_token` of the previous page
+	// PageToken the `next_page_token` of the previous page, opaque. A token is signed
+	// by the server (with a key every replica shares) and bound to the
+	// listing that made it: the operation and the value of every parameter
+	// that selects or orders the items, path parameters included, but not
+	// `page_size`, which may change from page to page. Any other token (of
+	// another operation, with another filter, changed, or not made by this
+	// server) is refused with 400 `invalid_argument`: leave it out to start
+	// from the first page. Tokens do not expire; a server given a new key
+	// (say, a database restored from another install's backup) refuses the
+	// tokens it gave out before.
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
