@@ -172,16 +172,18 @@ export function Pager({ hasPrevious, next, onPrevious, onNext, label = "Pages" }
 }
 
 // usePages keeps a keyset pager's tokens: the current page's token and
-// those before it.
+// those before it. A new resetKey (another filter) starts from the first
+// page at once: a token belongs to its listing, and the server refuses it
+// on another.
 export function usePages(resetKey) {
-  const [stack, setStack] = useState([""]);
-  useEffect(() => setStack([""]), [resetKey]);
+  const [pages, setPages] = useState({ key: resetKey, stack: [""] });
+  const stack = pages.key === resetKey ? pages.stack : [""];
   const token = stack[stack.length - 1];
   return {
     token,
     hasPrevious: stack.length > 1,
-    next: (t) => setStack((s) => [...s, t]),
-    previous: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
+    next: (t) => setPages({ key: resetKey, stack: [...stack, t] }),
+    previous: () => setPages({ key: resetKey, stack: stack.length > 1 ? stack.slice(0, -1) : stack }),
   };
 }
 
