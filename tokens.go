@@ -8,12 +8,35 @@ import (
 	"time"
 )
 
-// Token lifetimes.
+// Token lifetimes. openapi.yaml states the bounds too (expires_in's
+// x-duration-minimum and x-duration-maximum; a test compares them).
 const (
 	DefaultTokenTTL = 24 * time.Hour
 	MaxTokenTTL     = 10 * 365 * 24 * time.Hour
 	MinTokenTTL     = time.Minute
 )
+
+// CheckTokenTTL refuses a lifetime a token may not have: zero or negative
+// among them (a lifetime asked for is never taken for "the default").
+func CheckTokenTTL(ttl time.Duration) error {
+	if ttl < MinTokenTTL || ttl > MaxTokenTTL {
+		return Errorf(ErrInvalid, "a token's lifetime must be from %s to %s (10 years), not %s", shortDuration(MinTokenTTL), shortDuration(MaxTokenTTL), shortDuration(ttl))
+	}
+	return nil
+}
+
+// shortDuration writes a duration as time.Duration does, without the zero
+// units at its end: 1m, not 1m0s; 87600h, not 87600h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
 
 // Token is a Modelkeep-issued bearer token's record. The signed token
 // itself is shown once, at creation, and never stored.
@@ -45,7 +68,8 @@ type TokenInput struct {
 	// Models restricts the token to matching model names (globs); empty
 	// means every model.
 	Models []string
-	// TTL is the lifetime; 0 means DefaultTokenTTL.
+	// TTL is the lifetime; 0 means DefaultTokenTTL (a client asking for
+	// a lifetime of zero is refused by CheckTokenTTL before).
 	TTL time.Duration
 }
 
@@ -72,10 +96,7 @@ func (in *TokenInput) validate() error {
 	if in.TTL == 0 {
 		in.TTL = DefaultTokenTTL
 	}
-	if in.TTL < MinTokenTTL || in.TTL > MaxTokenTTL {
-		return Errorf(ErrInvalid, "token lifetime %s: want between %s and %s", in.TTL, MinTokenTTL, MaxTokenTTL)
-	}
-	return nil
+	return CheckTokenTTL(in.TTL)
 }
 
 // CreateToken records a new token and returns it with its signed form, the

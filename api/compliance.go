@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -69,6 +69,10 @@ func (h *Handlers) UploadDocument(c echo.Context) error {
 	if req.ContentLength > h.maxUploadSize {
 		return modelkeep.Errorf(modelkeep.ErrTooLarge, "body of %d bytes is larger than the upload limit of %d bytes", req.ContentLength, h.maxUploadSize)
 	}
+	checksum, err := checksumHeader(req.Header)
+	if err != nil {
+		return err
+	}
 	_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Time{})
 	q := c.QueryParams()
 	for _, p := range []string{"kind", "title", "version"} {
@@ -79,7 +83,7 @@ func (h *Handlers) UploadDocument(c echo.Context) error {
 	body := tooLargeReader{r: http.MaxBytesReader(c.Response(), req.Body, h.maxUploadSize), limit: h.maxUploadSize}
 	d, created, err := cs.AddDocument(req.Context(), compliance.DocumentInput{
 		Kind: q.Get("kind"), Title: q.Get("title"), Version: q.Get("version"), MediaType: req.Header.Get(echo.HeaderContentType),
-		Body: body, Size: req.ContentLength, ExpectedSHA256: req.Header.Get("X-Checksum-Sha256"),
+		Body: body, Size: req.ContentLength, ExpectedSHA256: checksum,
 	})
 	if err != nil {
 		return err
@@ -184,11 +188,11 @@ func toCardJSON(c compliance.Card) cardJSON {
 func cardRef(c echo.Context) (compliance.CardRef, error) {
 	ref := compliance.CardRef{Model: c.Param("model")}
 	if v := c.Param("version"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || strconv.Itoa(n) != v {
-			return ref, modelkeep.Errorf(modelkeep.ErrInvalid, "version must be a number from 1 to %d", modelkeep.MaxVersionNumber)
+		n, ok := CanonicalInt(v)
+		if !ok || n < 1 || n > modelkeep.MaxVersionNumber {
+			return ref, modelkeep.Errorf(modelkeep.ErrInvalid, "version must be a number from 1 to %d, without sign or leading zero", modelkeep.MaxVersionNumber)
 		}
-		ref.Version = n
+		ref.Version = int(n)
 	}
 	return ref, nil
 }
@@ -206,9 +210,11 @@ func (h *Handlers) GetCard(c echo.Context) error {
 	}
 	n := 0
 	if s := c.QueryParam("revision"); s != "" {
-		if n, err = strconv.Atoi(s); err != nil || n < 1 {
-			return modelkeep.Errorf(modelkeep.ErrInvalid, "revision must be a number from 1")
+		r, ok := CanonicalInt(s)
+		if !ok || r < 1 || r > math.MaxInt32 {
+			return modelkeep.Errorf(modelkeep.ErrInvalid, "revision must be a number from 1, without sign or leading zero")
 		}
+		n = int(r)
 	}
 	if format := c.QueryParam("format"); format != "" && format != "json" {
 		r, err := cs.RenderCard(c.Request().Context(), ref, n, format)

@@ -4,11 +4,92 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/internal/strictjson"
 )
+
+// Bounds of error messages, whatever a client sent: a message quotes at
+// most a prefix of an offending value, and is itself bounded.
+const (
+	maxQuoted  = 48   // bytes of one quoted value
+	maxMessage = 1024 // bytes of a whole message
+)
+
+// boundMessage shortens each quoted value of a message ("..." as %q
+// writes it) to its first maxQuoted bytes and an ellipsis, and the message
+// to maxMessage bytes: a 1 MiB key in a request must not come back in a
+// 1 MiB error.
+func boundMessage(msg string) string {
+	if len(msg) <= maxQuoted && !strings.Contains(msg, `"`) {
+		return msg
+	}
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		if msg[i] != '"' {
+			b.WriteByte(msg[i])
+			i++
+			continue
+		}
+		end := i + 1
+		for end < len(msg) && msg[end] != '"' {
+			if msg[end] == '\\' {
+				end++
+			}
+			end++
+		}
+		if end >= len(msg) {
+			// An unbalanced quote: no more values to find.
+			b.WriteString(msg[i:])
+			break
+		}
+		b.WriteString(shortenQuoted(msg[i : end+1]))
+		i = end + 1
+	}
+	return strictjson.Prefix(b.String(), maxMessage)
+}
+
+// shortenQuoted shortens one quoted value, keeping it quoted.
+func shortenQuoted(lit string) string {
+	if len(lit) <= maxQuoted+2 {
+		return lit
+	}
+	if s, err := strconv.Unquote(lit); err == nil {
+		if len(s) <= maxQuoted {
+			return lit
+		}
+		return strconv.Quote(strictjson.Prefix(s, maxQuoted))
+	}
+	return strictjson.Prefix(lit[:len(lit)-1], maxQuoted) + `"`
+}
+
+// generatedParamError is the message of the generated code's parameter
+// binding (the validator runs first and names the problem in words; this
+// is a fallback that must not show Go's parser errors).
+var generatedParamError = regexp.MustCompile(`^Invalid format for parameter ([A-Za-z0-9_]+): `)
+
+// publicHTTPMessage is what an *echo.HTTPError may say: Echo's and the
+// generated code's own words, without the Go errors some of them append.
+func publicHTTPMessage(he *echo.HTTPError) string {
+	msg, ok := he.Message.(string)
+	if !ok {
+		return http.StatusText(he.Code)
+	}
+	if m := generatedParamError.FindStringSubmatch(msg); m != nil {
+		return "invalid parameter " + strconv.Quote(m[1])
+	}
+	if he.Internal != nil && he.Code < 500 {
+		// Echo's binder and parsers attach the Go error and quote it in
+		// the message ("Unmarshal type error: ... offset=63").
+		return http.StatusText(he.Code)
+	}
+	return msg
+}
 
 // codeOfStatus names the error code of a status Echo answers itself (an
 // unknown route, a method not allowed, a bad range): the code of the
@@ -76,11 +157,7 @@ func NewErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		case errors.As(err, &he):
 			status = he.Code
 			body.Error.Code = codeOfStatus(status)
-			if msg, ok := he.Message.(string); ok {
-				body.Error.Message = msg
-			} else {
-				body.Error.Message = http.StatusText(status)
-			}
+			body.Error.Message = publicHTTPMessage(he)
 			if he.Internal != nil && status >= 500 {
 				logger.ErrorContext(c.Request().Context(), "request failed", "err", he.Internal)
 			}
@@ -112,6 +189,7 @@ func NewErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		default:
 			logger.ErrorContext(c.Request().Context(), "request failed", "err", err)
 		}
+		body.Error.Message = boundMessage(body.Error.Message)
 		if c.Response().Committed {
 			// The bytes are out already: nothing to add.
 			return

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,16 +49,35 @@ func parseFileRef(c echo.Context) (fileRef, error) {
 	if err != nil {
 		return fileRef{}, err
 	}
-	version, err := strconv.Atoi(verStr)
-	if err != nil || version < 1 {
-		return fileRef{}, modelkeep.Errorf(modelkeep.ErrInvalid, "invalid version %q: want a number from 1", verStr)
+	version, ok := CanonicalInt(verStr)
+	if !ok || version < 1 || version > modelkeep.MaxVersionNumber {
+		return fileRef{}, modelkeep.Errorf(modelkeep.ErrInvalid, "invalid version %q: want a number from 1 to %d, without sign or leading zero",
+			verStr, modelkeep.MaxVersionNumber)
 	}
 	path, err := rawParam(c, "*")
 	if err != nil {
 		return fileRef{}, err
 	}
-	return fileRef{model: model, version: version, path: path}, nil
+	return fileRef{model: model, version: int(version), path: path}, nil
 }
+
+// checksumHeader is the X-Checksum-Sha256 of an upload: "" when the header
+// is absent; sent empty (or more than once) it is a 400, never taken for
+// "no checksum".
+func checksumHeader(h http.Header) (string, error) {
+	values, ok := h[checksumHeaderKey]
+	switch {
+	case !ok:
+		return "", nil
+	case len(values) > 1:
+		return "", modelkeep.Errorf(modelkeep.ErrInvalid, "header X-Checksum-Sha256 is sent %d times: send it once", len(values))
+	case strings.TrimSpace(values[0]) == "":
+		return "", modelkeep.Errorf(modelkeep.ErrInvalid, "header X-Checksum-Sha256 is empty: send the body's SHA-256 in hex, or leave the header out")
+	}
+	return values[0], nil
+}
+
+var checksumHeaderKey = http.CanonicalHeaderKey("X-Checksum-Sha256")
 
 // tooLargeReader turns http.MaxBytesReader's error into the domain's 413.
 type tooLargeReader struct {
@@ -84,12 +104,16 @@ func (h *Handlers) UploadFile(c echo.Context) error {
 	if req.ContentLength > h.maxUploadSize {
 		return modelkeep.Errorf(modelkeep.ErrTooLarge, "body of %d bytes is larger than the upload limit of %d bytes", req.ContentLength, h.maxUploadSize)
 	}
+	checksum, err := checksumHeader(req.Header)
+	if err != nil {
+		return err
+	}
 	// Large files take long: lift any read deadline for this request only.
 	_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Time{})
 	body := tooLargeReader{r: http.MaxBytesReader(c.Response(), req.Body, h.maxUploadSize), limit: h.maxUploadSize}
 	f, err := h.svc.PutFile(req.Context(), modelkeep.PutFileInput{
 		Model: ref.model, Version: ref.version, Path: ref.path,
-		Body: body, Size: req.ContentLength, ExpectedSHA256: req.Header.Get("X-Checksum-Sha256"),
+		Body: body, Size: req.ContentLength, ExpectedSHA256: checksum,
 	})
 	if err != nil {
 		return err

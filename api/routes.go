@@ -21,8 +21,10 @@ func IsStreamingRoute(route string) bool {
 }
 
 // Register binds every /api/v1 operation: the generated strict handlers and
-// the byte routes.
+// the byte routes. The generated handlers get their JSON bodies from
+// jsonBinder: the value the strict decoder read and the validator checked.
 func Register(e *echo.Echo, h *Handlers) {
+	e.Binder = jsonBinder{}
 	openapi.RegisterHandlers(e, openapi.NewStrictHandler(h, nil))
 	e.PUT(filePathRoute, h.UploadFile)
 	e.GET(filePathRoute, h.DownloadFile)

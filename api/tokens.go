@@ -28,10 +28,15 @@ func (h *Handlers) CreateToken(ctx context.Context, req openapi.CreateTokenReque
 	for _, r := range req.Body.Roles {
 		in.Roles = append(in.Roles, string(r))
 	}
-	if s := deref(req.Body.ExpiresIn); s != "" {
+	if req.Body.ExpiresIn != nil {
+		// Given, it is the lifetime: "0s" is refused, not the default.
+		s := *req.Body.ExpiresIn
 		ttl, err := time.ParseDuration(s)
 		if err != nil {
 			return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "expires_in %q is not a duration such as 720h", s)
+		}
+		if err := modelkeep.CheckTokenTTL(ttl); err != nil {
+			return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "expires_in %q: %w", s, err)
 		}
 		in.TTL = ttl
 	}

@@ -2,16 +2,20 @@ package modelcard
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/modelkeep/modelkeep/internal/strictjson"
 )
 
 // Limits on a card, so that one card cannot hold megabytes in one field.
@@ -34,19 +38,105 @@ func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Decode reads a card from JSON strictly: one JSON object, no unknown
-// fields, no data after it. Errors name the field where they can.
+// Decode reads a card from JSON strictly: one JSON object read by the
+// request bodies' decoder (internal/strictjson: no data after it, no key
+// twice, valid UTF-8), member names matching the card's fields exactly
+// (no unknown fields, no other spelling of a known one). Errors name the
+// field where they can.
 func Decode(r io.Reader) (Card, error) {
-	dec := json.NewDecoder(io.LimitReader(r, MaxCardBytes+1))
-	dec.DisallowUnknownFields()
+	data, err := io.ReadAll(io.LimitReader(r, MaxCardBytes+1))
+	if err != nil {
+		return Card{}, fieldErr("card", "cannot be read")
+	}
+	if len(data) > MaxCardBytes {
+		return Card{}, fieldErr("card", "longer than %d bytes", MaxCardBytes)
+	}
+	v, err := strictjson.Decode(data)
+	if err != nil {
+		var se *strictjson.Error
+		if errors.As(err, &se) {
+			return Card{}, fieldErr(cmp.Or(se.Field, "card"), "%s (at byte %d)", se.Reason, se.Offset)
+		}
+		return Card{}, fieldErr("card", "not valid JSON")
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return Card{}, fieldErr("card", "expected a JSON object")
+	}
+	if err := checkNames(v, reflect.TypeFor[Card](), ""); err != nil {
+		return Card{}, err
+	}
 	var c Card
-	if err := dec.Decode(&c); err != nil {
+	if err := json.Unmarshal(data, &c); err != nil {
 		return Card{}, decodeError(err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Card{}, &FieldError{Field: "card", Msg: "data after the card's JSON object"}
-	}
 	return c, nil
+}
+
+// checkNames refuses object members that are not a field of t by its exact
+// JSON name (encoding/json would match "System" to "system").
+func checkNames(v any, t reflect.Type, field string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return nil // a type mismatch: encoding/json names it
+		}
+		fields := jsonFields(t)
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			ft, ok := fields[k]
+			if !ok {
+				return fieldErr(join(field, k), "unknown field")
+			}
+			if err := checkNames(obj[k], ft, join(field, k)); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		arr, _ := v.([]any)
+		for i, item := range arr {
+			if err := checkNames(item, t.Elem(), fmt.Sprintf("%s[%d]", field, i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		obj, _ := v.(map[string]any)
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			if err := checkNames(obj[k], t.Elem(), join(field, k)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// jsonFields maps the JSON names of a struct's fields to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func join(field, key string) string {
+	if field == "" {
+		return key
+	}
+	return field + "." + key
 }
 
 // decodeError turns encoding/json's errors into ones naming the field,

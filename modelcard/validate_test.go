@@ -79,8 +79,14 @@ func TestDecode(t *testing.T) {
 		{"a card", `{"system":{"name":"fraud"}}`, "", ""},
 		{"unknown field", `{"sytem":{}}`, "sytem", "unknown field"},
 		{"wrong type", `{"system":{"name":3}}`, "system.name", "expected a string"},
-		{"trailing data", `{}{}`, "card", "after"},
-		{"not json", `{"system":`, "card", "incomplete"},
+		{"trailing data", `{}{}`, "card", "data after the JSON value"},
+		{"two cards", `{"system":{"name":"a"}}{"system":{"name":"b"}}`, "card", "data after the JSON value"},
+		{"not json", `{"system":`, "system", "the body ends"},
+		{"duplicate key", `{"system":{"name":"a","name":"b"}}`, "system.name", "appears twice"},
+		{"other spelling of a key", `{"system":{"name":"a"},"System":{"name":"b"}}`, "System", "unknown field"},
+		{"other spelling of a nested key", `{"risk_management":{"risks":[{"ID":"r1"}]}}`, "risk_management.risks[0].ID", "unknown field"},
+		{"invalid utf-8", "{\"system\":{\"name\":\"a\xffb\"}}", "system.name", "UTF-8"},
+		{"not an object", `[]`, "card", "object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,9 +11,14 @@
 # (an argument starting with ./ or ../, or the module path) ./... is added.
 # All steps run even when one fails; the script exits non-zero if any did.
 #
+# A full run (no package named) then fuzzes the request body decoder for a
+# short while: go test -fuzz FuzzDecode -fuzztime FUZZTIME ./internal/strictjson
+# (its seed corpus runs with the other tests every time).
+#
 # Options:
 #   --skip-checks   skip go vet, gofmt, go generate and the OpenAPI lint
 #   --no-services   start no MariaDB and no versitygw (MySQL and S3 tests skip)
+#   --fuzztime D    how long the fuzz step runs (default 30s; 0 skips it)
 #   -h, --help      show this help
 #
 # Examples:
@@ -58,6 +63,7 @@ usage() {
 
 run_checks=1
 start_services=1
+fuzztime=30s
 while (($# > 0)); do
 	case $1 in
 	-h | --help)
@@ -66,6 +72,11 @@ while (($# > 0)); do
 		;;
 	--skip-checks) run_checks=0 ;;
 	--no-services) start_services=0 ;;
+	--fuzztime)
+		(($# > 1)) || { echo "error: --fuzztime needs a duration" >&2; exit 2; }
+		fuzztime=$2
+		shift
+		;;
 	--)
 		shift
 		break
@@ -421,6 +432,17 @@ if ((${#failed[@]} > 0)); then
 fi
 if ! go test -count=1 -timeout 25m "${go_test_args[@]}"; then
 	failed+=("go test")
+fi
+
+# fuzz_body_decoder fuzzes the one decoder of JSON request bodies against
+# encoding/json (FuzzDecode). A finding is written to
+# internal/strictjson/testdata/fuzz/FuzzDecode/ and fails the step; commit
+# it with the fix, and it runs as a regression test from then on.
+fuzz_body_decoder() {
+	go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./internal/strictjson
+}
+if ((!has_package)) && [[ $fuzztime != 0 && $fuzztime != 0s ]]; then
+	step "fuzz the body decoder ($fuzztime)" fuzz_body_decoder
 fi
 
 if ((${#failed[@]} > 0)); then

@@ -151,6 +151,11 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 		fmt.Fprintf(stderr, "modelkeep token create: %v\n", err)
 		return 2
 	}
+	// Given, --ttl is the lifetime: 0 is refused, not the default.
+	if err := modelkeep.CheckTokenTTL(*ttl); err != nil {
+		fmt.Fprintf(stderr, "modelkeep token create: --ttl: %v\n", err)
+		return 1
+	}
 	logger := NewLogger(cfg, stderr)
 	srv, err := New(ctx, cfg, logger)
 	if err != nil {

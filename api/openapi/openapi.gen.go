@@ -838,7 +838,9 @@ type CreateSessionRequest struct {
 
 // CreateTokenRequest defines model for CreateTokenRequest.
 type CreateTokenRequest struct {
-	// ExpiresIn lifetime as a Go duration (`720h`, `30m`); 24h when absent, at most 87600h
+	// ExpiresIn lifetime as a Go duration (`720h`, `30m`); 24h when absent. Given, it must lie from
+	// `x-duration-minimum` (1m) to `x-duration-maximum` (87600h, 10 years): `0s`, `30s` or
+	// `87601h` is a 400 that states these bounds (zero never means the default).
 	ExpiresIn *string `json:"expires_in,omitempty"`
 
 	// Models glob patterns (`*`, `?`) of the model names the token may touch; all models when absent

@@ -200,6 +200,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"token", "create", "--role", "admin"}, 2, "--subject"},
 		{[]string{"token", "create", "--subject", "x", "--role", "root"}, 1, "unknown role"},
 		{[]string{"token", "create", "--subject", "x", "--role", "auditor", "--ttl", "1s"}, 1, "lifetime"},
+		{[]string{"token", "create", "--subject", "x", "--role", "auditor", "--ttl", "0s"}, 1, "lifetime must be from 1m to 87600h"},
 		{[]string{"token", "create", "-h"}, 0, "--models"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
