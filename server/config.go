@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,7 +53,16 @@ type Config struct {
 	MaxConcurrentRequests int
 	MaxQueueWait          time.Duration
 	autoQueueWait         bool // MaxQueueWait is auto: Validate sets it
+	// Verbose logs each migration applied (serve and migrate --verbose);
+	// otherwise one line sums them up.
+	Verbose bool
+	// given holds the settings set by flag on the command line, in flag
+	// order (for the hint that repeats them: firstTokenHint).
+	given []givenFlag
 }
+
+// givenFlag is a setting given on the command line.
+type givenFlag struct{ name, value string }
 
 // setting describes one configuration knob: its flag, its environment twin
 // and where it goes in Config.
@@ -104,7 +114,7 @@ var settings = []setting{
 	{"oidc-role-map", "MODELKEEP_OIDC_ROLE_MAP", "group-to-role map, e.g. ml-admins=admin,ml-approvers=approver", "", str(func(c *Config) *string { return &c.OIDCRoleMap })},
 	{"token-cache-ttl", "MODELKEEP_TOKEN_CACHE_TTL", "how long token records are cached; a revocation made through another server process sharing the database takes effect within it (0: look up every request)", "1s", dur(func(c *Config) *time.Duration { return &c.TokenCacheTTL })},
 	{"webui-dir", "MODELKEEP_WEBUI_DIR", "serve the web UI from this directory instead of the embedded copy (development)", "", str(func(c *Config) *string { return &c.WebUIDir })},
-	{"audit-retention", "MODELKEEP_AUDIT_RETENTION", "how long audit events are kept before `modelkeep audit prune` may remove them, in days (184d) or as a duration; at least 184d (EU AI Act Art. 19: six months)", "184d", setAuditRetention},
+	{"audit-retention", "MODELKEEP_AUDIT_RETENTION", "how long audit events are kept before 'modelkeep audit prune' may remove them, in days (184d) or as a duration; at least 184d (EU AI Act Art. 19: six months)", "184d", setAuditRetention},
 	{"audit-checkpoint-interval", "MODELKEEP_AUDIT_CHECKPOINT_INTERVAL", "how often to sign a checkpoint of the audit chain head when it moved (0 disables)", "15m", setAuditCheckpointInterval},
 	{"max-concurrent-requests", "MODELKEEP_MAX_CONCURRENT_REQUESTS", "how many API requests run at once; the others wait their turn in arrival order (uploads, downloads and exports are not counted): auto (4 per CPU), a number, or off", "auto", setMaxConcurrent},
 	{"max-queue-wait", "MODELKEEP_MAX_QUEUE_WAIT", "how long an API request may wait for its turn before it is answered 503 with Retry-After: auto (10s, at most half the shutdown grace) or a duration shorter than the shutdown grace", "auto", setMaxQueueWait},
@@ -150,31 +160,82 @@ func settingDefault(name string) string {
 	panic("no setting " + name)
 }
 
-// EnvVars lists the environment variables the server reads, in flag order.
+// EnvVars lists the environment variables the server reads: the settings'
+// in flag order, then MODELKEEP_VERBOSE.
 func EnvVars() []string {
-	out := make([]string, len(settings))
-	for i, s := range settings {
-		out[i] = s.env
+	out := make([]string, 0, len(settings)+1)
+	for _, s := range settings {
+		out = append(out, s.env)
 	}
-	return out
+	return append(out, verboseEnv)
 }
 
-// ParseConfig reads flags from args, falling back to the environment (via
-// getenv) and then to defaults: a flag beats its variable, which beats the
-// default. Output for -h goes to usage.
+// The settings each command other than serve takes as flags (serve takes
+// them all); the rest still come from the environment or their defaults.
+var (
+	migrateSettings = []string{"data-dir", "database", "log-format", "log-level"}
+	tokenSettings   = []string{"data-dir", "database", "blobs", "jwt-secret", "jwt-key-file", "audit-key-file", "log-format", "log-level"}
+	pruneSettings   = []string{"data-dir", "database", "jwt-secret", "jwt-key-file", "audit-key-file", "audit-retention", "log-format", "log-level"}
+)
+
+// verboseEnv is the environment twin of serve's and migrate's --verbose.
+const verboseEnv = "MODELKEEP_VERBOSE"
+
+// configUsage heads the -h output of the commands ParseConfig reads.
+var configUsage = map[string]string{
+	"serve": `Usage: modelkeep serve [flags]
+
+Applies pending database migrations, then serves the API and the web UI
+until interrupted. With no configuration at all it keeps its data in ./data
+(SQLite and local files) and listens on 127.0.0.1:8080.
+`,
+	"migrate": `Usage: modelkeep migrate [flags]
+
+Applies pending database migrations and exits, printing one summary line.
+`,
+}
+
+// ParseConfig reads the flags of command name ("serve" or "migrate") from
+// args, falling back to the environment (via getenv) and then to defaults: a
+// flag beats its variable, which beats the default. For -h it prints the
+// command's help to usage and returns flag.ErrHelp.
 func ParseConfig(name string, args []string, getenv func(string) string, usage io.Writer) (Config, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(usage)
-	fs.Usage = func() {
-		fmt.Fprintf(usage, "Usage: modelkeep %s [flags]\n\nEvery flag can also be set by the environment variable shown in brackets.\n\n", name)
-		fs.PrintDefaults()
+	fs := newFlagSet(name)
+	var shown []string // serve: every setting
+	if name == "migrate" {
+		shown = migrateSettings
 	}
-	return parseConfig(fs, args, getenv)
+	verbose, err := envBool(getenv, verboseEnv)
+	if err != nil {
+		return Config{}, err
+	}
+	fs.BoolVar(&verbose, "verbose", verbose, "log each database migration as it is applied, not just their number [$"+verboseEnv+"]")
+	c, err := parseConfig(fs, args, getenv, shown)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(usage, fs, configUsage[name])
+	}
+	c.Verbose = verbose
+	return c, err
 }
 
-// parseConfig registers the configuration flags on fs (which may carry
-// flags of its own, such as token create's), parses args and validates.
-func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+// envBool reads a boolean environment variable; unset is false.
+func envBool(getenv func(string) string, name string) (bool, error) {
+	v := getenv(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("$%s: invalid boolean %q", name, v)
+	}
+	return b, nil
+}
+
+// parseConfig registers the settings named in shown (all of them when nil)
+// as flags on fs, which may carry flags of its own (such as token
+// create's), parses args and validates. Settings not shown as flags still
+// come from the environment, so every command reads the same configuration.
+func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, shown []string) (Config, error) {
 	var c Config
 	values := make([]*string, len(settings))
 	for i, s := range settings {
@@ -182,7 +243,10 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (C
 		if v := getenv(s.env); v != "" {
 			def = v
 		}
-		values[i] = fs.String(s.flag, def, fmt.Sprintf("%s [$%s]", s.usage, s.env))
+		values[i] = &def
+		if shown == nil || slices.Contains(shown, s.flag) {
+			fs.StringVar(values[i], s.flag, def, fmt.Sprintf("%s [$%s]", s.usage, s.env))
+		}
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -198,7 +262,17 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (C
 			return Config{}, fmt.Errorf("-%s / $%s: %w", s.flag, s.env, err)
 		}
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if isSetting(f.Name) {
+			c.given = append(c.given, givenFlag{f.Name, f.Value.String()})
+		}
+	})
 	return c, c.Validate()
+}
+
+// isSetting reports whether name is the flag of a configuration setting.
+func isSetting(name string) bool {
+	return slices.ContainsFunc(settings, func(s setting) bool { return s.flag == name })
 }
 
 // Validate checks the values that can be checked without I/O and fills the

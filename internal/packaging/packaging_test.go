@@ -730,6 +730,62 @@ func TestDockerfile(t *testing.T) {
 	})
 }
 
+// TestDockerfileStampsVersion builds the binary with the -ldflags of the
+// Dockerfile's go build, its build arguments set, and checks that
+// `modelkeep version` prints them (a -X of a misspelt symbol does nothing);
+// compose.yaml passes them from MODELKEEP_VERSION and MODELKEEP_COMMIT.
+func TestDockerfileStampsVersion(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	const version, commit = "v9.8.7", "0123456789abcdef0123456789abcdef01234567"
+	stages := parseDockerfile(t)
+	var goBuild string
+	args := map[string]bool{}
+	for _, s := range stages {
+		for _, r := range commands[*instructions.RunCommand](s) {
+			if line := strings.Join(r.CmdLine, " "); strings.Contains(line, "go build") {
+				goBuild = line
+				for _, a := range commands[*instructions.ArgCommand](s) {
+					for _, kv := range a.Args {
+						args[kv.Key] = true
+					}
+				}
+			}
+		}
+	}
+	if !args["VERSION"] || !args["COMMIT"] {
+		t.Fatalf("the build stage declares the ARGs %v, want VERSION and COMMIT", args)
+	}
+	m := regexp.MustCompile(`-ldflags="([^"]*)"`).FindStringSubmatch(goBuild)
+	if m == nil {
+		t.Fatalf("go build %q has no -ldflags=\"...\"", goBuild)
+	}
+	ldflags := strings.NewReplacer("${VERSION}", version, "$VERSION", version, "${COMMIT}", commit, "$COMMIT", commit).Replace(m[1])
+
+	root := repoRoot(t)
+	bin := filepath.Join(t.TempDir(), "modelkeep")
+	build := exec.CommandContext(t.Context(), goTool(), "build", "-ldflags="+ldflags, "-o", bin, "./cmd/modelkeep")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build -ldflags=%q: %v\n%s", ldflags, err, out)
+	}
+	out, err := exec.CommandContext(t.Context(), bin, "version").Output()
+	if want := fmt.Sprintf("modelkeep %s (commit %s)\n", version, commit); err != nil || string(out) != want {
+		t.Errorf("modelkeep version = %q (%v), want %q", out, err, want)
+	}
+
+	p := loadCompose(t, map[string]string{"MODELKEEP_VERSION": version, "MODELKEEP_COMMIT": commit})
+	b := service(t, p, "modelkeep").Build
+	for key, want := range map[string]string{"VERSION": version, "COMMIT": commit} {
+		if b == nil || b.Args[key] == nil || *b.Args[key] != want {
+			t.Errorf("compose.yaml: the modelkeep build does not pass %s from $MODELKEEP_%s", key, key)
+		}
+	}
+}
+
 // --- .dockerignore ---
 
 // goListPackage is the part of `go list -json` output this test reads.
@@ -797,14 +853,18 @@ func TestDockerignore(t *testing.T) {
 	})
 }
 
+// goTool is the go command.
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
 // goList lists the module's packages with `go list -e -json ./...`.
 func goList(t *testing.T, root string) []goListPackage {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	cmd := exec.CommandContext(t.Context(), goTool, "list", "-e", "-json=Dir,GoFiles,CgoFiles,EmbedFiles", "./...")
+	cmd := exec.CommandContext(t.Context(), goTool(), "list", "-e", "-json=Dir,GoFiles,CgoFiles,EmbedFiles", "./...")
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
