@@ -135,8 +135,8 @@ func newEcho(cfg Config, svc *modelkeep.Service, authn api.Authenticator, logger
 			checks[name] = "ok"
 			if err != nil {
 				status, code = "unavailable", http.StatusServiceUnavailable
-				checks[name] = "unavailable"
-				logger.WarnContext(ctx, "readiness check failed", "check", name, "err", err)
+				checks[name] = notReady(name, err)
+				logger.WarnContext(ctx, "readiness check failed", "check", name, "reason", checks[name], "err", err)
 			}
 		}
 		return c.JSON(code, map[string]any{"status": status, "checks": checks})
