@@ -264,6 +264,72 @@ func mounted(s types.ServiceConfig, target string) bool {
 	})
 }
 
+// TestComposePublishesOnLoopback: the registry's port is published on the
+// host's loopback only, unless MODELKEEP_BIND_ADDRESS says otherwise (plain
+// HTTP with bearer tokens belongs behind a TLS proxy), and nothing else is
+// published at all.
+func TestComposePublishesOnLoopback(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		env        map[string]string
+		host, port string
+	}{
+		{"defaults", nil, "127.0.0.1", "8080"},
+		{"overridden", map[string]string{"MODELKEEP_BIND_ADDRESS": "0.0.0.0", "MODELKEEP_PORT": "9000"}, "0.0.0.0", "9000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := loadCompose(t, tt.env)
+			for name, s := range p.Services {
+				if name != "modelkeep" && len(s.Ports) > 0 {
+					t.Errorf("%s publishes ports %v: only the registry should", name, s.Ports)
+				}
+			}
+			ports := service(t, p, "modelkeep").Ports
+			if len(ports) != 1 {
+				t.Fatalf("modelkeep publishes %d ports (%v), want 1", len(ports), ports)
+			}
+			if pc := ports[0]; pc.HostIP != tt.host || pc.Published != tt.port {
+				t.Errorf("modelkeep publishes on %s:%s, want %s:%s", pc.HostIP, pc.Published, tt.host, tt.port)
+			}
+		})
+	}
+}
+
+// TestReadmeComposeToken: the README's command for the first token under
+// compose runs `token create` with the image's binary in a service that
+// exists and runs that image.
+func TestReadmeComposeToken(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`docker compose exec((?: -[A-Za-z-]+)*) (\S+) (\S+) token create\b`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md has no `docker compose exec [flags] SERVICE BINARY token create` command")
+	}
+	serviceName, binary := string(m[2]), string(m[3])
+	p := loadCompose(t, nil)
+	s, err := p.GetService(serviceName)
+	if err != nil {
+		t.Fatalf("README.md runs token create in service %q: %v", serviceName, err)
+	}
+	if s.Image != service(t, p, "modelkeep").Image {
+		t.Errorf("README.md runs token create in %q, which does not run the registry's image", serviceName)
+	}
+	stages := parseDockerfile(t)
+	final := stages[len(stages)-1]
+	var eps []string
+	for _, c := range commands[*instructions.EntrypointCommand](final) {
+		eps = c.CmdLine
+	}
+	if len(eps) == 0 || eps[0] != binary {
+		t.Errorf("README.md runs %q, the image's ENTRYPOINT is %q", binary, eps)
+	}
+}
+
 func TestComposeModelkeepBuild(t *testing.T) {
 	t.Parallel()
 	p := loadCompose(t, nil)
