@@ -147,7 +147,7 @@ const auditPruneUsage = `Usage: modelkeep audit prune [--dry-run] [flags]
 Removes audit events older than the retention (at least 184d), keeping the
 chain verifiable through a signed anchor. Run it with a --database user
 allowed to DELETE from the audit tables (the server's user should not be);
-see docs/audit.md.
+see docs/audit.md. It reads the same configuration as serve.
 `
 
 // auditCommand runs `modelkeep audit ...`.
@@ -192,7 +192,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
-		printUsage(stdout, fs, auditVerifyUsage)
+		printUsage(stdout, fs, auditVerifyUsage, nil)
 		return 0
 	}
 	if err == nil && (len(pos) != 1 || len(keyFiles) == 0) {
@@ -259,9 +259,9 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 func auditPruneCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("audit prune")
 	dryRun := fs.Bool("dry-run", false, "report what would be removed, remove nothing")
-	cfg, err := parseConfig(fs, args, getenv, pruneSettings)
+	cfg, err := parseConfig(fs, args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
-		printUsage(stdout, fs, auditPruneUsage)
+		printUsage(stdout, fs, auditPruneUsage, pruneSettings)
 		return 0
 	}
 	if err != nil {

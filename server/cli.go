@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,17 +95,24 @@ func newFlagSet(name string) *flag.FlagSet {
 }
 
 // printUsage prints a command's help: head, then the command's own flags,
-// then the configuration settings it takes as flags, if any.
-func printUsage(w io.Writer, fs *flag.FlagSet, head string) {
+// then the configuration settings it reads: those named in shown, or all
+// when shown is nil.
+func printUsage(w io.Writer, fs *flag.FlagSet, head string, shown []string) {
 	fmt.Fprint(w, head)
 	own := func(f *flag.Flag) bool { return !isSetting(f.Name) }
-	config := func(f *flag.Flag) bool { return isSetting(f.Name) }
+	config := func(f *flag.Flag) bool {
+		return isSetting(f.Name) && (shown == nil || slices.Contains(shown, f.Name))
+	}
 	if countFlags(fs, own) > 0 {
 		fmt.Fprint(w, "\nFlags:\n")
 		printFlags(w, fs, own)
 	}
 	if countFlags(fs, config) > 0 {
-		fmt.Fprint(w, "\nConfiguration (each flag can also be set by the environment variable in brackets):\n")
+		fmt.Fprint(w, "\nConfiguration (each flag can also be set by the environment variable in brackets")
+		if shown != nil {
+			fmt.Fprint(w, "; serve's other flags are accepted and ignored")
+		}
+		fmt.Fprint(w, "):\n")
 		printFlags(w, fs, config)
 	}
 }
@@ -218,9 +226,9 @@ func tokenCreateCommand(ctx context.Context, args []string, getenv func(string) 
 	var roles, models listFlag
 	fs.Var(&roles, "role", "a role: admin, publisher, approver, deployer or auditor (repeatable; required)")
 	fs.Var(&models, "models", "restrict the token to model names matching this glob, e.g. fraud-* (repeatable)")
-	cfg, err := parseConfig(fs, args, getenv, tokenSettings)
+	cfg, err := parseConfig(fs, args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
-		printUsage(stdout, fs, tokenCreateUsage)
+		printUsage(stdout, fs, tokenCreateUsage, tokenSettings)
 		return 0
 	}
 	if err == nil && (*subject == "" || len(roles) == 0) {

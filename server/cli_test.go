@@ -93,7 +93,7 @@ func TestCommandUsageErrors(t *testing.T) {
 	}{
 		{[]string{"token"}, 2, "Usage:"},
 		{[]string{"token", "frobnicate"}, 2, `unknown command "frobnicate"`},
-		{[]string{"token", "create", "--listen", "x:1"}, 2, "flag provided but not defined: -listen"},
+		{[]string{"token", "create", "--nope", "x"}, 2, "flag provided but not defined: -nope"},
 		{[]string{"token", "create", "--role", "admin"}, 2, "--subject and at least one --role are required"},
 		{[]string{"audit", "verify", "x.jsonl"}, 2, "Run 'modelkeep audit verify -h' for help."},
 		{[]string{"migrate", "--nope"}, 2, "Run 'modelkeep migrate -h' for help."},

@@ -170,8 +170,10 @@ func EnvVars() []string {
 	return append(out, verboseEnv)
 }
 
-// The settings each command other than serve takes as flags (serve takes
-// them all); the rest still come from the environment or their defaults.
+// The settings each command other than serve reads, which its help shows
+// (serve's shows them all). Every command accepts all of serve's flags and
+// variables, so that one configuration serves them all; the others do
+// nothing for it.
 var (
 	migrateSettings = []string{"data-dir", "database", "log-format", "log-level"}
 	tokenSettings   = []string{"data-dir", "database", "blobs", "jwt-secret", "jwt-key-file", "audit-key-file", "log-format", "log-level"}
@@ -210,9 +212,9 @@ func ParseConfig(name string, args []string, getenv func(string) string, usage i
 		return Config{}, err
 	}
 	fs.BoolVar(&verbose, "verbose", verbose, "log each database migration as it is applied, not just their number [$"+verboseEnv+"]")
-	c, err := parseConfig(fs, args, getenv, shown)
+	c, err := parseConfig(fs, args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
-		printUsage(usage, fs, configUsage[name])
+		printUsage(usage, fs, configUsage[name], shown)
 	}
 	c.Verbose = verbose
 	return c, err
@@ -231,11 +233,9 @@ func envBool(getenv func(string) string, name string) (bool, error) {
 	return b, nil
 }
 
-// parseConfig registers the settings named in shown (all of them when nil)
-// as flags on fs, which may carry flags of its own (such as token
-// create's), parses args and validates. Settings not shown as flags still
-// come from the environment, so every command reads the same configuration.
-func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, shown []string) (Config, error) {
+// parseConfig registers the configuration flags on fs (which may carry
+// flags of its own, such as token create's), parses args and validates.
+func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	var c Config
 	values := make([]*string, len(settings))
 	for i, s := range settings {
@@ -243,10 +243,7 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string, sh
 		if v := getenv(s.env); v != "" {
 			def = v
 		}
-		values[i] = &def
-		if shown == nil || slices.Contains(shown, s.flag) {
-			fs.StringVar(values[i], s.flag, def, fmt.Sprintf("%s [$%s]", s.usage, s.env))
-		}
+		values[i] = fs.String(s.flag, def, fmt.Sprintf("%s [$%s]", s.usage, s.env))
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err

@@ -34,7 +34,7 @@ func healthCommand(ctx context.Context, args []string, getenv func(string) strin
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			printUsage(stdout, fs, healthUsage)
+			printUsage(stdout, fs, healthUsage, nil)
 			return 0
 		}
 		usageError(stderr, "health", err)
