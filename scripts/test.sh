@@ -31,8 +31,14 @@
 #   MODELKEEP_TEST_S3_SECRET_KEY, MODELKEEP_TEST_S3_BUCKET, MODELKEEP_TEST_S3_REGION
 #       a versitygw (POSIX backend in a fresh temporary directory, random
 #       keys, bucket already created) on a free loopback port, stopped and
-#       removed at exit. versitygw is installed with `go install` if missing.
+#       removed at exit. The pinned versitygw is built once per machine
+#       with `go install` into ~/.cache/modelkeep (or $MODELKEEP_CACHE_DIR,
+#       or $XDG_CACHE_HOME/modelkeep), unless one of that version is on the
+#       PATH or in GOPATH/bin already.
 # Set those variables yourself to test against servers of your own.
+#
+# At the end it prints one line per phase (services, each check, the tests)
+# with its result and time, and the total.
 #
 # Needs: bash, Go; as root it installs what else is missing with apt-get
 # (mariadb-server, nodejs and npm). Runs without a terminal (CI=true).
@@ -108,6 +114,31 @@ wait_for() {
 
 
 
+# --- the summary: one line per phase ---
+
+phases=()
+
+# record_phase NAME RESULT SECONDS adds a line to the summary.
+record_phase() {
+	phases+=("$(printf '%-44s %-6s %4ss' "$1" "$2" "$3")")
+}
+
+# timed NAME COMMAND...: runs COMMAND (which exits the script on failure)
+# and records its time.
+timed() {
+	local name=$1 start=$SECONDS
+	shift
+	"$@"
+	record_phase "$name" ok $((SECONDS - start))
+}
+
+print_summary() {
+	((${#phases[@]} > 0)) || return 0
+	section "summary"
+	printf '%s\n' "${phases[@]}"
+	printf '%-44s %-6s %4ss\n' "total" "$( ((${#failed[@]} == 0)) && echo ok || echo FAILED)" "$SECONDS"
+}
+
 # --- cleanup: everything this run started or created ---
 
 vgw_pid=""
@@ -118,6 +149,7 @@ db_before=""
 
 cleanup() {
 	set +e
+	print_summary
 	stop_versitygw
 	if [[ -n $vgw_dir ]]; then
 		rm -rf -- "$vgw_dir"
@@ -320,8 +352,10 @@ step() {
 	section "$name"
 	if "$2"; then
 		printf -- '--- %s: ok (%ss)\n' "$name" $((SECONDS - start))
+		record_phase "$name" ok $((SECONDS - start))
 	else
 		printf -- '--- %s: FAILED (%ss)\n' "$name" $((SECONDS - start))
+		record_phase "$name" FAILED $((SECONDS - start))
 		failed+=("$name")
 	fi
 }
@@ -330,13 +364,13 @@ step() {
 
 if ((start_services)); then
 	if [[ -z ${MODELKEEP_TEST_MYSQL_DSN:-} ]]; then
-		setup_mariadb
+		timed "MariaDB" setup_mariadb
 	else
 		section "MySQL"
 		echo "using MODELKEEP_TEST_MYSQL_DSN from the environment"
 	fi
 	if [[ -z ${MODELKEEP_TEST_S3_ENDPOINT:-} ]]; then
-		setup_versitygw
+		timed "versitygw (S3)" setup_versitygw
 	else
 		section "S3"
 		echo "using MODELKEEP_TEST_S3_ENDPOINT=$MODELKEEP_TEST_S3_ENDPOINT from the environment"
@@ -360,13 +394,13 @@ if ((!has_package)); then
 	go_test_args+=(./...)
 fi
 
-section "go test ${go_test_args[*]}"
-if ((${#failed[@]} > 0)); then
-	echo "(checks failed so far: ${failed[*]})"
-fi
-if ! go test -count=1 -timeout 25m "${go_test_args[@]}"; then
-	failed+=("go test")
-fi
+run_tests() {
+	if ((${#failed[@]} > 0)); then
+		echo "(checks failed so far: ${failed[*]})"
+	fi
+	go test -count=1 -timeout 25m "${go_test_args[@]}"
+}
+step "go test ${go_test_args[*]}" run_tests
 
 if ((${#failed[@]} > 0)); then
 	section "FAILED: ${failed[*]}"
