@@ -35,8 +35,10 @@ func buildBinary(t *testing.T) string {
 		}
 		binPath = filepath.Join(dir, "modelkeep")
 		// -buildvcs=auto: stamp the commit when in a repository, whatever
-		// GOFLAGS says, as a plain go build does by default.
-		cmd := exec.Command("go", "build", "-buildvcs=auto", "-o", binPath, ".")
+		// GOFLAGS says, as a plain go build does by default. -trimpath, as
+		// the Dockerfile and scripts/test.sh build: what is compiled is then
+		// shared with them and with other clones.
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=auto", "-o", binPath, ".")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("build: %v\n%s", err, out)

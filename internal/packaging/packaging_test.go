@@ -832,7 +832,7 @@ func TestDockerfileStampsVersion(t *testing.T) {
 
 	root := repoRoot(t)
 	bin := filepath.Join(t.TempDir(), "modelkeep")
-	build := exec.CommandContext(t.Context(), goTool(), "build", "-ldflags="+ldflags, "-o", bin, "./cmd/modelkeep")
+	build := exec.CommandContext(t.Context(), goTool(), "build", "-trimpath", "-ldflags="+ldflags, "-o", bin, "./cmd/modelkeep")
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
