@@ -24,17 +24,28 @@ import (
 // under 499, never under 5xx, and nothing is logged at error.
 
 // TestClientGoneWaitingForDatabase: the client leaves while its request
-// waits for a database lock.
+// waits for a database lock (MySQL: SQLite's wait for a lock does not end
+// with the request's context, but at its busy timeout, 10 s).
 func TestClientGoneWaitingForDatabase(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
+		if strings.HasPrefix(e.database, "sqlite:") {
+			t.Skip("SQLite waits for a lock until its busy timeout, whatever the context")
+		}
 		release := holdWriteLock(t, e)
 		defer release()
 		body := strings.NewReader(`{"name":"never-created"}`)
 		goneMidRequest(t, e, "POST", "/api/v1/models", body, "application/json", func() bool {
 			return strings.Contains(e.metrics(), "modelkeep_http_requests_admitted 1\n")
 		}, nil)
-		release()
+		// The lock is held until the request is over, so that it cannot
+		// go through before the server sees the client leave.
 		e.expectGone("POST", "/api/v1/models")
+		release()
+		var m struct{ Models []struct{ Name string } }
+		e.expect(e.do("GET", "/api/v1/models", nil), http.StatusOK, &m)
+		if len(m.Models) != 0 {
+			t.Errorf("models after the cancelled create: %+v", m.Models)
+		}
 	})
 }
 
@@ -188,7 +199,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 // holdWriteLock keeps the env's database from taking writes until release
 // is called (or the test ends): a write transaction on SQLite, a table lock
-// on the models table on MySQL.
+// on the models table on MySQL (which holds reads of it too).
 func holdWriteLock(t *testing.T, e *env) (release func()) {
 	t.Helper()
 	var db *sql.DB
