@@ -139,9 +139,10 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
 	version, commit := buildVersion()
+	command := srv.firstTokenHint(ctx)
 	logger.Info("modelkeep serving", "listen", ln.Addr().String(), "version", version, "commit", commit,
 		"database", redactURL(cfg.Database), "schema", srv.schema.Version, "blobs", redactURL(cfg.Blobs))
-	if command := srv.firstTokenHint(ctx); command != "" {
+	if command != "" {
 		logger.Info("no token exists yet: create the first one with the command", "command", command)
 	}
 
