@@ -56,8 +56,8 @@ type Config struct {
 	// Verbose logs each migration applied (serve and migrate --verbose);
 	// otherwise one line sums them up.
 	Verbose bool
-	// given holds the settings set by flag on the command line, in flag
-	// order (for the hint that repeats them: firstTokenHint).
+	// given holds the settings set by flag on the command line, by name
+	// (for the hint that repeats them: firstTokenHint).
 	given []givenFlag
 }
 
