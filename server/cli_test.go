@@ -124,26 +124,24 @@ func TestMigrateSummary(t *testing.T) {
 	n := latestVersion(t)
 	dir := t.TempDir()
 	for _, tc := range []struct {
-		name       string
-		args       []string
-		stdout     string
-		logLines   int // "applied migration" records on stderr
-		otherLines int
+		name     string
+		args     []string
+		stdout   string
+		logLines int // "applied migration" records on stderr
 	}{
-		{"fresh", []string{"migrate", "--data-dir", dir}, fmt.Sprintf("applied %d migrations, schema at %d\n", n, n), 0, 0},
-		{"again", []string{"migrate", "--data-dir", dir}, fmt.Sprintf("up to date, schema at %d\n", n), 0, 0},
-		{"fresh, verbose", []string{"migrate", "--verbose", "--data-dir", filepath.Join(dir, "v")}, fmt.Sprintf("applied %d migrations, schema at %d\n", n, n), n, 0},
+		{"fresh", []string{"migrate", "--data-dir", dir}, fmt.Sprintf("applied %d migrations, schema at %d\n", n, n), 0},
+		{"again", []string{"migrate", "--data-dir", dir}, fmt.Sprintf("up to date, schema at %d\n", n), 0},
+		{"fresh, verbose", []string{"migrate", "--verbose", "--data-dir", filepath.Join(dir, "v")}, fmt.Sprintf("applied %d migrations, schema at %d\n", n, n), n},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runMain(t, tc.args...)
 			if code != 0 || stdout != tc.stdout {
 				t.Fatalf("exit %d, stdout %q (stderr %q); want 0, %q", code, stdout, stderr, tc.stdout)
 			}
+			// (Other lines may come, such as a slow query's on a busy
+			// machine.)
 			if got := strings.Count(stderr, `msg="applied migration"`); got != tc.logLines {
 				t.Errorf("%d lines per migration on stderr, want %d:\n%s", got, tc.logLines, stderr)
-			}
-			if got := strings.Count(stderr, "\n") - tc.logLines; got != tc.otherLines {
-				t.Errorf("%d other lines on stderr, want %d:\n%s", got, tc.otherLines, stderr)
 			}
 		})
 	}
