@@ -22,11 +22,19 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
 ARG TARGETOS
 ARG TARGETARCH
+# What `modelkeep version` prints and the server logs at start. The build
+# context has no .git, so the caller passes them (compose.yaml does, from
+# MODELKEEP_VERSION and MODELKEEP_COMMIT):
+#   docker build --build-arg VERSION="$(git describe --tags --always --dirty)" \
+#     --build-arg COMMIT="$(git rev-parse HEAD)" -t modelkeep .
+ARG VERSION=""
+ARG COMMIT=""
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=bind,target=. \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags="-s -w" -o /out/modelkeep ./cmd/modelkeep
+    go build -trimpath -ldflags="-s -w -X github.com/modelkeep/modelkeep/server.Version=${VERSION} -X github.com/modelkeep/modelkeep/server.Commit=${COMMIT}" \
+    -o /out/modelkeep ./cmd/modelkeep
 # The data directory, owned by the runtime user: a fresh named volume
 # mounted on /data copies this ownership, so the server can write to it.
 RUN mkdir -p /out/data

@@ -34,8 +34,8 @@
 #
 # S3 server: when MODELKEEP_TEST_S3_ENDPOINT is not set, a versitygw (POSIX
 # backend in a fresh temporary directory, random keys) is started on a free
-# loopback port and removed at exit; versitygw is installed with `go install`
-# if it is missing. Set MODELKEEP_TEST_S3_ENDPOINT, MODELKEEP_TEST_S3_ACCESS_KEY
+# loopback port and removed at exit; the pinned versitygw is built once per
+# machine (scripts/lib.sh, as for the tests). Set MODELKEEP_TEST_S3_ENDPOINT, MODELKEEP_TEST_S3_ACCESS_KEY
 # and MODELKEEP_TEST_S3_SECRET_KEY to use a server of your own.
 #
 # Needs: bash, Go, Linux; about 3 GiB free in $TMPDIR and the S3 server's disk.

@@ -28,21 +28,47 @@ http_ok() (
 	[[ $status == "HTTP/1."?" 200"* ]]
 ) 2>/dev/null
 
+# vgw_cache_dir is where versitygw $VERSITYGW_VERSION is built once and
+# kept, outside the clone, for every later run and every other clone:
+# $MODELKEEP_CACHE_DIR, else $XDG_CACHE_HOME/modelkeep, else ~/.cache/modelkeep.
+vgw_cache_dir() {
+	local base=${MODELKEEP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/modelkeep}
+	echo "$base/versitygw-$VERSITYGW_VERSION"
+}
+
+# is_pinned_versitygw BIN: BIN is a versitygw built from the pinned version
+# (go version -m reads the module version Go records in the binary).
+is_pinned_versitygw() {
+	[[ -x $1 ]] &&
+		go version -m "$1" 2>/dev/null | grep -Eq "^[[:space:]]+mod[[:space:]]+github.com/versity/versitygw[[:space:]]+$VERSITYGW_VERSION([[:space:]]|$)"
+}
+
+# find_versitygw prints the path of a versitygw of the pinned version: the
+# cached one, one on the PATH or one `go install` put in GOBIN or
+# GOPATH/bin. Other versions are passed over.
 find_versitygw() {
-	local dir
-	if command -v versitygw; then
-		return 0
-	fi
-	for dir in "$(go env GOBIN)" "$(go env GOPATH | cut -d: -f1)/bin"; do
-		if [[ -n $dir && -x $dir/versitygw ]]; then
-			echo "$dir/versitygw"
+	local bin
+	for bin in "$(vgw_cache_dir)/versitygw" "$(command -v versitygw)" \
+		"$(go env GOBIN)/versitygw" "$(go env GOPATH | cut -d: -f1)/bin/versitygw"; do
+		if [[ $bin != /versitygw ]] && is_pinned_versitygw "$bin"; then
+			echo "$bin"
 			return 0
 		fi
 	done
 	return 1
 }
 
-# start_versitygw ROOT LOG: installs versitygw when missing, starts it with
+# install_versitygw builds the pinned versitygw into the cache directory
+# (a few minutes, once per machine).
+install_versitygw() {
+	local dir
+	dir=$(vgw_cache_dir)
+	echo "building versitygw $VERSITYGW_VERSION into $dir (once per machine)"
+	mkdir -p "$dir"
+	GOBIN=$dir go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+}
+
+# start_versitygw ROOT LOG: builds versitygw when missing, starts it with
 # random keys on a free loopback port (7070 when free) over the POSIX
 # directory ROOT, logging to LOG, waits until it is healthy, and exports
 # MODELKEEP_TEST_S3_{ENDPOINT,ACCESS_KEY,SECRET_KEY,REGION}. It sets
@@ -50,9 +76,8 @@ find_versitygw() {
 start_versitygw() {
 	local root=$1 log=$2
 	if ! vgw_bin=$(find_versitygw); then
-		echo "installing versitygw $VERSITYGW_VERSION with go install"
-		go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
-		vgw_bin=$(find_versitygw) || die "versitygw is not where go install puts it"
+		install_versitygw || die "could not build versitygw $VERSITYGW_VERSION"
+		vgw_bin=$(find_versitygw) || die "versitygw is not where go install put it ($(vgw_cache_dir))"
 	fi
 	local access secret region=us-east-1
 	access=$(rand_hex 10)

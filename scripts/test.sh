@@ -6,7 +6,11 @@
 # It starts the backends the tests need on loopback (MariaDB as the MySQL
 # server, Versity S3 Gateway as the S3 server), runs the static checks
 # (go vet, gofmt, go generate drift, OpenAPI lint) and then
-#   go test -count=1 -timeout 25m GO_TEST_ARGS...
+#   go test -trimpath -count=1 -timeout 25m GO_TEST_ARGS...
+# (-trimpath, for go vet too: what is compiled does not depend on the
+# clone's directory, so a fresh clone reuses what an earlier one compiled.
+# Packages already run in parallel, as many as there are CPUs: the tests are
+# CPU-bound, and more at once made a 2-core run no faster.)
 # GO_TEST_ARGS go to `go test` as given; when none of them names a package
 # (an argument starting with ./ or ../, or the module path) ./... is added.
 # All steps run even when one fails; the script exits non-zero if any did.
@@ -37,7 +41,10 @@
 #   MODELKEEP_TEST_S3_SECRET_KEY, MODELKEEP_TEST_S3_BUCKET, MODELKEEP_TEST_S3_REGION
 #       a versitygw (POSIX backend in a fresh temporary directory, random
 #       keys, bucket already created) on a free loopback port, stopped and
-#       removed at exit. versitygw is installed with `go install` if missing.
+#       removed at exit. The pinned versitygw is built once per machine
+#       with `go install` into ~/.cache/modelkeep (or $MODELKEEP_CACHE_DIR,
+#       or $XDG_CACHE_HOME/modelkeep), unless one of that version is on the
+#       PATH or in GOPATH/bin already.
 # Set those variables yourself to test against servers of your own.
 #
 # The web UI's browser tests (./webui/browsertest) run in headless
@@ -47,6 +54,9 @@
 # points the tests at the browser (set it yourself for another Chromium;
 # with it set, a missing browser fails the tests instead of skipping
 # them). They write screenshots of the pages to test-output/screenshots/.
+#
+# At the end it prints one line per phase (services, each check, the tests)
+# with its result and time, and the total.
 #
 # Needs: bash, Go; as root it installs what else is missing with apt-get
 # (mariadb-server, nodejs and npm, chromium). Runs without a terminal (CI=true).
@@ -128,6 +138,31 @@ wait_for() {
 
 
 
+# --- the summary: one line per phase ---
+
+phases=()
+
+# record_phase NAME RESULT SECONDS adds a line to the summary.
+record_phase() {
+	phases+=("$(printf '%-44s %-6s %4ss' "$1" "$2" "$3")")
+}
+
+# timed NAME COMMAND...: runs COMMAND (which exits the script on failure)
+# and records its time.
+timed() {
+	local name=$1 start=$SECONDS
+	shift
+	"$@"
+	record_phase "$name" ok $((SECONDS - start))
+}
+
+print_summary() {
+	((${#phases[@]} > 0)) || return 0
+	section "summary"
+	printf '%s\n' "${phases[@]}"
+	printf '%-44s %-6s %4ss\n' "total" "$( ((${#failed[@]} == 0)) && echo ok || echo FAILED)" "$SECONDS"
+}
+
 # --- cleanup: everything this run started or created ---
 
 vgw_pid=""
@@ -138,6 +173,7 @@ db_before=""
 
 cleanup() {
 	set +e
+	print_summary
 	stop_versitygw
 	if [[ -n $vgw_dir ]]; then
 		rm -rf -- "$vgw_dir"
@@ -260,7 +296,7 @@ in_git() {
 }
 
 check_vet() {
-	go vet ./...
+	go vet -trimpath ./...
 }
 
 check_gofmt() {
@@ -382,8 +418,10 @@ step() {
 	section "$name"
 	if "$2"; then
 		printf -- '--- %s: ok (%ss)\n' "$name" $((SECONDS - start))
+		record_phase "$name" ok $((SECONDS - start))
 	else
 		printf -- '--- %s: FAILED (%ss)\n' "$name" $((SECONDS - start))
+		record_phase "$name" FAILED $((SECONDS - start))
 		failed+=("$name")
 	fi
 }
@@ -392,13 +430,13 @@ step() {
 
 if ((start_services)); then
 	if [[ -z ${MODELKEEP_TEST_MYSQL_DSN:-} ]]; then
-		setup_mariadb
+		timed "MariaDB" setup_mariadb
 	else
 		section "MySQL"
 		echo "using MODELKEEP_TEST_MYSQL_DSN from the environment"
 	fi
 	if [[ -z ${MODELKEEP_TEST_S3_ENDPOINT:-} ]]; then
-		setup_versitygw
+		timed "versitygw (S3)" setup_versitygw
 	else
 		section "S3"
 		echo "using MODELKEEP_TEST_S3_ENDPOINT=$MODELKEEP_TEST_S3_ENDPOINT from the environment"
@@ -426,13 +464,13 @@ if browser_tests_selected; then
 	step "browser (Chromium, axe-core)" setup_browser
 fi
 
-section "go test ${go_test_args[*]}"
-if ((${#failed[@]} > 0)); then
-	echo "(checks failed so far: ${failed[*]})"
-fi
-if ! go test -count=1 -timeout 25m "${go_test_args[@]}"; then
-	failed+=("go test")
-fi
+run_tests() {
+	if ((${#failed[@]} > 0)); then
+		echo "(checks failed so far: ${failed[*]})"
+	fi
+	go test -trimpath -count=1 -timeout 25m "${go_test_args[@]}"
+}
+step "go test ${go_test_args[*]}" run_tests
 
 # fuzz_body_decoder fuzzes the one decoder of JSON request bodies against
 # encoding/json (FuzzDecode). A finding is written to

@@ -18,7 +18,6 @@ import (
 
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/auth"
-	"github.com/modelkeep/modelkeep/store"
 )
 
 // auditKeyDir is where a key for signing audit checkpoints is generated
@@ -133,6 +132,23 @@ const auditUsage = `Usage:
       server's user should not be); see docs/audit.md.
 `
 
+const auditVerifyUsage = `Usage: modelkeep audit verify FILE --public-key KEY [--public-key KEY] [--json]
+
+Verifies an audit log export (GET /api/v1/audit/export, JSON Lines or CSV)
+offline; FILE - reads stdin. KEY is a PEM public key file (GET
+/api/v1/audit/checkpoints shows the server's); give every key that signed
+the export's checkpoints. Exit status 0 when it verifies, 1 when it does
+not, 2 on bad usage.
+`
+
+const auditPruneUsage = `Usage: modelkeep audit prune [--dry-run] [flags]
+
+Removes audit events older than the retention (at least 184d), keeping the
+chain verifiable through a signed anchor. Run it with a --database user
+allowed to DELETE from the audit tables (the server's user should not be);
+see docs/audit.md. It reads the same configuration as serve.
+`
+
 // auditCommand runs `modelkeep audit ...`.
 func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -144,7 +160,7 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 		return auditVerifyCommand(args[1:], stdout, stderr)
 	case "prune":
 		return auditPruneCommand(ctx, args[1:], getenv, stdout, stderr)
-	case "-h", "--help", "help":
+	case "-h", "--help", "-help", "help":
 		fmt.Fprint(stdout, auditUsage)
 		return 0
 	}
@@ -169,22 +185,20 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("audit verify")
 	var keyFiles listFlag
 	fs.Var(&keyFiles, "public-key", "PEM file of a public key whose signatures are trusted (repeatable; required)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	fs.Usage = func() { fmt.Fprint(stderr, auditUsage); fs.PrintDefaults() }
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
+		printUsage(stdout, fs, auditVerifyUsage, nil)
 		return 0
 	}
 	if err == nil && (len(pos) != 1 || len(keyFiles) == 0) {
 		err = errors.New("want one FILE and at least one --public-key")
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "modelkeep audit verify: %v\n", err)
-		return 2
+		return usageError(stderr, "audit verify", err)
 	}
 	keys, err := readPublicKeys(keyFiles)
 	if err != nil {
@@ -233,17 +247,15 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 }
 
 func auditPruneCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("audit prune", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("audit prune")
 	dryRun := fs.Bool("dry-run", false, "report what would be removed, remove nothing")
-	fs.Usage = func() { fmt.Fprint(stderr, auditUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	cfg, err := parseConfig(fs, args, getenv)
 	if errors.Is(err, flag.ErrHelp) {
+		printUsage(stdout, fs, auditPruneUsage, pruneSettings)
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "modelkeep audit prune: %v\n", err)
-		return 2
+		return usageError(stderr, "audit prune", err)
 	}
 	logger := NewLogger(cfg, stderr)
 	res, err := PruneAudit(ctx, cfg, logger, *dryRun)
@@ -267,7 +279,7 @@ func auditPruneCommand(ctx context.Context, args []string, getenv func(string) s
 // than cfg.AuditRetention (see modelkeep.Service.PruneAudit), as the local
 // administrator.
 func PruneAudit(ctx context.Context, cfg Config, logger *slog.Logger, dryRun bool) (modelkeep.AuditPrune, error) {
-	meta, err := store.Open(ctx, store.Options{URL: cfg.Database, DataDir: cfg.DataDir, Logger: logger})
+	meta, _, err := openStore(ctx, cfg, logger)
 	if err != nil {
 		return modelkeep.AuditPrune{}, fmt.Errorf("open database: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,7 +71,16 @@ type Config struct {
 	// now is the clock of browser sessions (time.Now when nil); only tests
 	// set it (export_test.go).
 	now func() time.Time
+	// Verbose logs each migration applied (serve and migrate --verbose);
+	// otherwise one line sums them up.
+	Verbose bool
+	// given holds the settings set by flag on the command line, by name
+	// (for the hint that repeats them: firstTokenHint).
+	given []givenFlag
 }
+
+// givenFlag is a setting given on the command line.
+type givenFlag struct{ name, value string }
 
 // setting describes one configuration knob: its flag, its environment twin
 // and where it goes in Config.
@@ -128,7 +138,7 @@ var settings = []setting{
 	{"session-max-age", "MODELKEEP_SESSION_MAX_AGE", "a browser session ends this long after sign-in at the latest (and never after the token it was made from)", "12h", dur(func(c *Config) *time.Duration { return &c.SessionMaxAge })},
 	{"token-cache-ttl", "MODELKEEP_TOKEN_CACHE_TTL", "how long token records are cached; a revocation made through another server process sharing the database takes effect within it (0: look up every request)", "1s", dur(func(c *Config) *time.Duration { return &c.TokenCacheTTL })},
 	{"webui-dir", "MODELKEEP_WEBUI_DIR", "serve the web UI from this directory instead of the embedded copy (development)", "", str(func(c *Config) *string { return &c.WebUIDir })},
-	{"audit-retention", "MODELKEEP_AUDIT_RETENTION", "how long audit events are kept before `modelkeep audit prune` may remove them, in days (184d) or as a duration; at least 184d (EU AI Act Art. 19: six months)", "184d", setAuditRetention},
+	{"audit-retention", "MODELKEEP_AUDIT_RETENTION", "how long audit events are kept before 'modelkeep audit prune' may remove them, in days (184d) or as a duration; at least 184d (EU AI Act Art. 19: six months)", "184d", setAuditRetention},
 	{"audit-checkpoint-interval", "MODELKEEP_AUDIT_CHECKPOINT_INTERVAL", "how often to sign a checkpoint of the audit chain head when it moved (0 disables)", "15m", setAuditCheckpointInterval},
 	{"max-concurrent-requests", "MODELKEEP_MAX_CONCURRENT_REQUESTS", "how many API requests run at once; the others wait their turn in arrival order (uploads, downloads and exports are not counted): auto (4 per CPU), a number, or off", "auto", setMaxConcurrent},
 	{"max-queue-wait", "MODELKEEP_MAX_QUEUE_WAIT", "how long an API request may wait for its turn before it is answered 503 with Retry-After: auto (10s, at most half the shutdown grace) or a duration shorter than the shutdown grace", "auto", setMaxQueueWait},
@@ -174,26 +184,77 @@ func settingDefault(name string) string {
 	panic("no setting " + name)
 }
 
-// EnvVars lists the environment variables the server reads, in flag order.
+// EnvVars lists the environment variables the server reads: the settings'
+// in flag order, then MODELKEEP_VERBOSE.
 func EnvVars() []string {
-	out := make([]string, len(settings))
-	for i, s := range settings {
-		out[i] = s.env
+	out := make([]string, 0, len(settings)+1)
+	for _, s := range settings {
+		out = append(out, s.env)
 	}
-	return out
+	return append(out, verboseEnv)
 }
 
-// ParseConfig reads flags from args, falling back to the environment (via
-// getenv) and then to defaults: a flag beats its variable, which beats the
-// default. Output for -h goes to usage.
+// The settings each command other than serve reads, which its help shows
+// (serve's shows them all). Every command accepts all of serve's flags and
+// variables, so that one configuration serves them all; the others do
+// nothing for it.
+var (
+	migrateSettings = []string{"data-dir", "database", "log-format", "log-level"}
+	tokenSettings   = []string{"data-dir", "database", "blobs", "jwt-secret", "jwt-key-file", "audit-key-file", "log-format", "log-level"}
+	pruneSettings   = []string{"data-dir", "database", "jwt-secret", "jwt-key-file", "audit-key-file", "audit-retention", "log-format", "log-level"}
+)
+
+// verboseEnv is the environment twin of serve's and migrate's --verbose.
+const verboseEnv = "MODELKEEP_VERBOSE"
+
+// configUsage heads the -h output of the commands ParseConfig reads.
+var configUsage = map[string]string{
+	"serve": `Usage: modelkeep serve [flags]
+
+Applies pending database migrations, then serves the API and the web UI
+until interrupted. With no configuration at all it keeps its data in ./data
+(SQLite and local files) and listens on 127.0.0.1:8080.
+`,
+	"migrate": `Usage: modelkeep migrate [flags]
+
+Applies pending database migrations and exits, printing one summary line.
+`,
+}
+
+// ParseConfig reads the flags of command name ("serve" or "migrate") from
+// args, falling back to the environment (via getenv) and then to defaults: a
+// flag beats its variable, which beats the default. For -h it prints the
+// command's help to usage and returns flag.ErrHelp.
 func ParseConfig(name string, args []string, getenv func(string) string, usage io.Writer) (Config, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(usage)
-	fs.Usage = func() {
-		fmt.Fprintf(usage, "Usage: modelkeep %s [flags]\n\nEvery flag can also be set by the environment variable shown in brackets.\n\n", name)
-		fs.PrintDefaults()
+	fs := newFlagSet(name)
+	var shown []string // serve: every setting
+	if name == "migrate" {
+		shown = migrateSettings
 	}
-	return parseConfig(fs, args, getenv)
+	verbose, err := envBool(getenv, verboseEnv)
+	if err != nil {
+		return Config{}, err
+	}
+	fs.BoolVar(&verbose, "verbose", verbose, "log each database migration as it is applied, not just their number [$"+verboseEnv+"]")
+	c, err := parseConfig(fs, args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(usage, fs, configUsage[name], shown)
+	}
+	c.Verbose = verbose
+	return c, err
+}
+
+// envBool reads a boolean environment variable; unset is false.
+func envBool(getenv func(string) string, name string) (bool, error) {
+	v := getenv(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("$%s: invalid boolean %q", name, v)
+	}
+	return b, nil
 }
 
 // parseConfig registers the configuration flags on fs (which may carry
@@ -222,7 +283,17 @@ func parseConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (C
 			return Config{}, fmt.Errorf("-%s / $%s: %w", s.flag, s.env, err)
 		}
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if isSetting(f.Name) {
+			c.given = append(c.given, givenFlag{f.Name, f.Value.String()})
+		}
+	})
 	return c, c.Validate()
+}
+
+// isSetting reports whether name is the flag of a configuration setting.
+func isSetting(name string) bool {
+	return slices.ContainsFunc(settings, func(s setting) bool { return s.flag == name })
 }
 
 // Validate checks the values that can be checked without I/O and fills the

@@ -11,14 +11,20 @@ import (
 	"time"
 )
 
+const healthUsage = `Usage: modelkeep health [flags]
+
+Exits 0 when the server at --addr is ready (or alive, with --live), 1 when
+not, printing the path asked, the status and the answer (which, from
+/readyz, says what is not ready).
+`
+
 // healthCommand is `modelkeep health`: it asks a running server's /readyz
 // (or /healthz with --live) and exits 0 when it answers 200, 1 otherwise
 // (bad flags included: Docker reserves exit status 2 of a health check).
 // The container image has no shell and no HTTP client, so this is what its
 // HEALTHCHECK and compose.yaml run.
 func healthCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("health", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("health")
 	listen := getenv("MODELKEEP_LISTEN")
 	if listen == "" {
 		listen = settingDefault("listen")
@@ -26,14 +32,12 @@ func healthCommand(ctx context.Context, args []string, getenv func(string) strin
 	addr := fs.String("addr", listen, "the server's address [$MODELKEEP_LISTEN]")
 	live := fs.Bool("live", false, "ask /healthz (the process answers) instead of /readyz (database and blob store reachable)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: modelkeep health [flags]\n\nExits 0 when the server at --addr is ready (or alive, with --live), 1 when not.\n\n")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout, fs, healthUsage, nil)
 			return 0
 		}
+		usageError(stderr, "health", err)
 		return 1
 	}
 	host, port, err := net.SplitHostPort(*addr)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -62,10 +63,7 @@ func (m *httpMetrics) middleware() echo.MiddlewareFunc {
 			}
 			// The request logger, inside this middleware, hands errors to the
 			// error handler, so the status sent is known here.
-			status := c.Response().Status
-			if err != nil && !c.Response().Committed {
-				status = 0 // not answered yet: counted as "error"
-			}
+			status := recordedStatus(c, err)
 			label := strconv.Itoa(status)
 			if status == 0 {
 				label = "error"
@@ -85,7 +83,7 @@ func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, authn
 	// The client address recorded in audit events is the peer's: headers
 	// such as X-Forwarded-For are the client's to forge.
 	e.IPExtractor = echo.ExtractIPDirect()
-	e.HTTPErrorHandler = api.NewErrorHandler(logger)
+	e.HTTPErrorHandler = unlessClientGone(api.NewErrorHandler(logger))
 	metrics := newHTTPMetrics()
 
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -94,6 +92,7 @@ func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, authn
 			return err
 		},
 	}))
+	e.Use(rememberClient)
 	e.Use(middleware.RequestID())
 	e.Use(securityHeaders())
 	e.Use(metrics.middleware())
@@ -155,8 +154,8 @@ func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, authn
 			checks[name] = "ok"
 			if err != nil {
 				status, code = "unavailable", http.StatusServiceUnavailable
-				checks[name] = "unavailable"
-				logger.WarnContext(ctx, "readiness check failed", "check", name, "err", err)
+				checks[name] = notReady(name, err)
+				logger.WarnContext(ctx, "readiness check failed", "check", name, "reason", checks[name], "err", err)
 			}
 		}
 		return c.JSON(code, map[string]any{"status": status, "checks": checks})
@@ -217,7 +216,11 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 		LogRoutePath: true, LogResponseSize: true, LogRemoteIP: true, LogError: true, HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			level := slog.LevelInfo
+			gone := v.Error != nil && clientGone(c)
 			switch {
+			case gone:
+				// Not the server's failure: the client went away.
+				v.Status = statusClientClosedRequest
 			case c.Get(busyKey) != nil:
 				level = slog.LevelWarn // the admission line under load
 			case v.Status >= 500:
@@ -234,8 +237,64 @@ func requestLogger(logger *slog.Logger) echo.MiddlewareFunc {
 			if a, ok := modelkeep.ActorFrom(c.Request().Context()); ok {
 				attrs = append(attrs, slog.String("actor", a.Subject))
 			}
+			if gone {
+				attrs = append(attrs, slog.String("err", v.Error.Error()))
+			}
 			logger.LogAttrs(c.Request().Context(), level, "request", attrs...)
 			return nil
 		},
 	})
+}
+
+// statusClientClosedRequest is what a request whose client went away before
+// it was answered is recorded with (nginx's 499, "client closed request"):
+// it is not a server error, whatever error its handler ended with.
+const statusClientClosedRequest = 499
+
+// clientKey holds, in the echo.Context, the request's context as the HTTP
+// server made it: canceled when the client's connection closes.
+const clientKey = "modelkeep.client"
+
+// rememberClient records the request's own context before any middleware
+// derives one (a derived context may be canceled by its middleware on the
+// way out, which says nothing about the client).
+func rememberClient(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Set(clientKey, c.Request().Context())
+		return next(c)
+	}
+}
+
+// clientGone reports whether the client closed its connection (or, over
+// HTTP/2, canceled its request).
+func clientGone(c echo.Context) bool {
+	ctx, ok := c.Get(clientKey).(context.Context)
+	return ok && errors.Is(ctx.Err(), context.Canceled)
+}
+
+// recordedStatus is the status the request log and the metrics record for
+// a request whose handler returned err: 499 when it failed because (or
+// after) its client went away, 0 when no answer was sent, else the status
+// sent.
+func recordedStatus(c echo.Context, err error) int {
+	switch {
+	case err != nil && clientGone(c):
+		return statusClientClosedRequest
+	case err != nil && !c.Response().Committed:
+		return 0
+	}
+	return c.Response().Status
+}
+
+// unlessClientGone answers errors with next, except those of requests
+// whose client went away: nobody reads the answer, and the error (most
+// often "context canceled" from the database or the body) is the client's
+// leaving, not a failure to log (the request line records it, as 499).
+func unlessClientGone(next echo.HTTPErrorHandler) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if clientGone(c) {
+			return
+		}
+		next(err, c)
+	}
 }

@@ -32,13 +32,17 @@ type Server struct {
 	service  *modelkeep.Service
 	sessions *websession.Service
 	echo     *echo.Echo
+	schema   schemaReport // what opening the database did to its schema
 }
 
 // New opens the stores (applying pending migrations) and builds the handler.
 func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) {
-	meta, err := store.Open(ctx, store.Options{URL: cfg.Database, DataDir: cfg.DataDir, Logger: logger})
+	meta, schema, err := openStore(ctx, cfg, logger)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if schema.Applied > 0 {
+		logger.Info("applied migrations", "count", schema.Applied, "schema", schema.Version)
 	}
 	blobs, err := blob.Open(ctx, cfg.Blobs, cfg.DataDir)
 	if err != nil {
@@ -78,7 +82,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	if err != nil {
 		return nil, errors.Join(err, meta.Close())
 	}
-	return &Server{cfg: cfg, logger: logger, meta: meta, blobs: blobs, service: svc, sessions: sessions, echo: e}, nil
+	return &Server{cfg: cfg, logger: logger, meta: meta, blobs: blobs, service: svc, sessions: sessions, echo: e, schema: schema}, nil
 }
 
 // newSessions builds the web UI's sign-in: with a token always, at the
@@ -155,13 +159,13 @@ func (s *Server) Service() *modelkeep.Service { return s.service }
 // Close releases the stores.
 func (s *Server) Close() error { return s.meta.Close() }
 
-// Migrate applies pending migrations and returns.
-func Migrate(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	meta, err := store.Open(ctx, store.Options{URL: cfg.Database, DataDir: cfg.DataDir, Logger: logger})
+// Migrate applies pending migrations and reports what it did.
+func Migrate(ctx context.Context, cfg Config, logger *slog.Logger) (schemaReport, error) {
+	meta, report, err := openStore(ctx, cfg, logger)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return schemaReport{}, fmt.Errorf("migrate: %w", err)
 	}
-	return meta.Close()
+	return report, meta.Close()
 }
 
 // Run serves until ctx is cancelled, then drains in-flight requests for up
@@ -198,8 +202,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
-	logger.Info("modelkeep serving", "listen", ln.Addr().String(), "version", Version,
-		"database", redactURL(cfg.Database), "blobs", redactURL(cfg.Blobs))
+	version, commit := buildVersion()
+	command := srv.firstTokenHint(ctx)
+	logger.Info("modelkeep serving", "listen", ln.Addr().String(), "version", version, "commit", commit,
+		"database", redactURL(cfg.Database), "schema", srv.schema.Version, "blobs", redactURL(cfg.Blobs))
+	if command != "" {
+		logger.Info("no token exists yet: create the first one with the command", "command", command)
+	}
 
 	var errs []error
 	select {
@@ -241,6 +250,3 @@ func openWithRetry(ctx context.Context, cfg Config, logger *slog.Logger) (*Serve
 		delay = min(delay*2, 15*time.Second)
 	}
 }
-
-// Version is the build's version, set with -ldflags "-X ...server.Version=v1.2.3".
-var Version = "dev"

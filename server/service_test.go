@@ -65,8 +65,8 @@ func TestServiceEndpoints(t *testing.T) {
 }
 
 // TestReadyzFileStoreGone: on the embedded defaults, a blob directory that
-// disappears makes /readyz answer 503 naming the blob store, and its return
-// makes it ready again.
+// disappears makes /readyz answer 503 naming the blob store and why, and
+// its return makes it ready again.
 func TestReadyzFileStoreGone(t *testing.T) {
 	dir := t.TempDir()
 	e := startEnv(t, "sqlite:"+dir+"/mk.db", "file:"+dir+"/blobs")
@@ -79,7 +79,7 @@ func TestReadyzFileStoreGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.expect(e.do("GET", "/readyz", nil), http.StatusServiceUnavailable, &r)
-	if r.Status != "unavailable" || r.Checks["blob_store"] != "unavailable" || r.Checks["database"] != "ok" {
+	if r.Status != "unavailable" || r.Checks["blob_store"] != "directory "+dir+"/blobs not found" || r.Checks["database"] != "ok" {
 		t.Fatalf("readyz = %+v", r)
 	}
 	if err := os.Rename(dir+"/moved", dir+"/blobs"); err != nil {

@@ -34,7 +34,11 @@ func buildBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "modelkeep")
-		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		// -buildvcs=auto: stamp the commit when in a repository, whatever
+		// GOFLAGS says, as a plain go build does by default. -trimpath, as
+		// the Dockerfile and scripts/test.sh build: what is compiled is then
+		// shared with them and with other clones.
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=auto", "-o", binPath, ".")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("build: %v\n%s", err, out)
@@ -194,9 +198,11 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"serve", "-h"}, 0, "MODELKEEP_DATABASE"},
 		{[]string{"serve", "--listen", "nowhere"}, 2, "listen"},
-		{[]string{"migrate"}, 0, ""},
+		{[]string{"migrate"}, 0, "applied "},
+		{[]string{"migrate"}, 0, "up to date"},
 		{[]string{"migrate", "--database", "postgres://x"}, 1, "invalid database URL"},
-		{[]string{"token"}, 2, "Usage: modelkeep token create"},
+		{[]string{"token"}, 2, "modelkeep token create --subject"},
+		{[]string{"token", "--help"}, 0, "modelkeep token create --subject"},
 		{[]string{"token", "create", "--role", "admin"}, 2, "--subject"},
 		{[]string{"token", "create", "--subject", "x", "--role", "root"}, 1, "unknown role"},
 		{[]string{"token", "create", "--subject", "x", "--role", "auditor", "--ttl", "1s"}, 1, "lifetime"},
@@ -223,5 +229,36 @@ func TestCommandLine(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data", "modelkeep.db")); err != nil {
 		t.Errorf("migrate did not create the database: %v", err)
+	}
+}
+
+// TestVersionFromBuildInfo: a go build in a repository prints the commit it
+// was built from (the Dockerfile stamps it instead; see
+// internal/packaging).
+func TestVersionFromBuildInfo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		t.Skipf("not in a git work tree (git rev-parse: %v): the build records no commit", err)
+	}
+	// go build stamps only a repository whose .git is a directory: not a
+	// linked work tree (git worktree add), whose .git is a file.
+	if fi, err := os.Stat(filepath.Join(strings.TrimSpace(string(top)), ".git")); err != nil || !fi.IsDir() {
+		t.Skip("a linked git work tree: go build records no commit")
+	}
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "(commit " + strings.TrimSpace(string(head))
+	if !strings.HasPrefix(string(out), "modelkeep v") || !strings.Contains(string(out), want) {
+		t.Errorf("modelkeep version = %q, want the module version and %q", out, want)
 	}
 }

@@ -264,6 +264,72 @@ func mounted(s types.ServiceConfig, target string) bool {
 	})
 }
 
+// TestComposePublishesOnLoopback: the registry's port is published on the
+// host's loopback only, unless MODELKEEP_BIND_ADDRESS says otherwise (plain
+// HTTP with bearer tokens belongs behind a TLS proxy), and nothing else is
+// published at all.
+func TestComposePublishesOnLoopback(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		env        map[string]string
+		host, port string
+	}{
+		{"defaults", nil, "127.0.0.1", "8080"},
+		{"overridden", map[string]string{"MODELKEEP_BIND_ADDRESS": "0.0.0.0", "MODELKEEP_PORT": "9000"}, "0.0.0.0", "9000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := loadCompose(t, tt.env)
+			for name, s := range p.Services {
+				if name != "modelkeep" && len(s.Ports) > 0 {
+					t.Errorf("%s publishes ports %v: only the registry should", name, s.Ports)
+				}
+			}
+			ports := service(t, p, "modelkeep").Ports
+			if len(ports) != 1 {
+				t.Fatalf("modelkeep publishes %d ports (%v), want 1", len(ports), ports)
+			}
+			if pc := ports[0]; pc.HostIP != tt.host || pc.Published != tt.port {
+				t.Errorf("modelkeep publishes on %s:%s, want %s:%s", pc.HostIP, pc.Published, tt.host, tt.port)
+			}
+		})
+	}
+}
+
+// TestReadmeComposeToken: the README's command for the first token under
+// compose runs `token create` with the image's binary in a service that
+// exists and runs that image.
+func TestReadmeComposeToken(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`docker compose exec((?: -[A-Za-z-]+)*) (\S+) (\S+) token create\b`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md has no `docker compose exec [flags] SERVICE BINARY token create` command")
+	}
+	serviceName, binary := string(m[2]), string(m[3])
+	p := loadCompose(t, nil)
+	s, err := p.GetService(serviceName)
+	if err != nil {
+		t.Fatalf("README.md runs token create in service %q: %v", serviceName, err)
+	}
+	if s.Image != service(t, p, "modelkeep").Image {
+		t.Errorf("README.md runs token create in %q, which does not run the registry's image", serviceName)
+	}
+	stages := parseDockerfile(t)
+	final := stages[len(stages)-1]
+	var eps []string
+	for _, c := range commands[*instructions.EntrypointCommand](final) {
+		eps = c.CmdLine
+	}
+	if len(eps) == 0 || eps[0] != binary {
+		t.Errorf("README.md runs %q, the image's ENTRYPOINT is %q", binary, eps)
+	}
+}
+
 func TestComposeModelkeepBuild(t *testing.T) {
 	t.Parallel()
 	p := loadCompose(t, nil)
@@ -730,6 +796,62 @@ func TestDockerfile(t *testing.T) {
 	})
 }
 
+// TestDockerfileStampsVersion builds the binary with the -ldflags of the
+// Dockerfile's go build, its build arguments set, and checks that
+// `modelkeep version` prints them (a -X of a misspelt symbol does nothing);
+// compose.yaml passes them from MODELKEEP_VERSION and MODELKEEP_COMMIT.
+func TestDockerfileStampsVersion(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	const version, commit = "v9.8.7", "0123456789abcdef0123456789abcdef01234567"
+	stages := parseDockerfile(t)
+	var goBuild string
+	args := map[string]bool{}
+	for _, s := range stages {
+		for _, r := range commands[*instructions.RunCommand](s) {
+			if line := strings.Join(r.CmdLine, " "); strings.Contains(line, "go build") {
+				goBuild = line
+				for _, a := range commands[*instructions.ArgCommand](s) {
+					for _, kv := range a.Args {
+						args[kv.Key] = true
+					}
+				}
+			}
+		}
+	}
+	if !args["VERSION"] || !args["COMMIT"] {
+		t.Fatalf("the build stage declares the ARGs %v, want VERSION and COMMIT", args)
+	}
+	m := regexp.MustCompile(`-ldflags="([^"]*)"`).FindStringSubmatch(goBuild)
+	if m == nil {
+		t.Fatalf("go build %q has no -ldflags=\"...\"", goBuild)
+	}
+	ldflags := strings.NewReplacer("${VERSION}", version, "$VERSION", version, "${COMMIT}", commit, "$COMMIT", commit).Replace(m[1])
+
+	root := repoRoot(t)
+	bin := filepath.Join(t.TempDir(), "modelkeep")
+	build := exec.CommandContext(t.Context(), goTool(), "build", "-trimpath", "-ldflags="+ldflags, "-o", bin, "./cmd/modelkeep")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build -ldflags=%q: %v\n%s", ldflags, err, out)
+	}
+	out, err := exec.CommandContext(t.Context(), bin, "version").Output()
+	if want := fmt.Sprintf("modelkeep %s (commit %s)\n", version, commit); err != nil || string(out) != want {
+		t.Errorf("modelkeep version = %q (%v), want %q", out, err, want)
+	}
+
+	p := loadCompose(t, map[string]string{"MODELKEEP_VERSION": version, "MODELKEEP_COMMIT": commit})
+	b := service(t, p, "modelkeep").Build
+	for key, want := range map[string]string{"VERSION": version, "COMMIT": commit} {
+		if b == nil || b.Args[key] == nil || *b.Args[key] != want {
+			t.Errorf("compose.yaml: the modelkeep build does not pass %s from $MODELKEEP_%s", key, key)
+		}
+	}
+}
+
 // --- .dockerignore ---
 
 // goListPackage is the part of `go list -json` output this test reads.
@@ -797,14 +919,18 @@ func TestDockerignore(t *testing.T) {
 	})
 }
 
+// goTool is the go command.
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
 // goList lists the module's packages with `go list -e -json ./...`.
 func goList(t *testing.T, root string) []goListPackage {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	cmd := exec.CommandContext(t.Context(), goTool, "list", "-e", "-json=Dir,GoFiles,CgoFiles,EmbedFiles", "./...")
+	cmd := exec.CommandContext(t.Context(), goTool(), "list", "-e", "-json=Dir,GoFiles,CgoFiles,EmbedFiles", "./...")
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

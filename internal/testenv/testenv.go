@@ -405,3 +405,11 @@ func (p *Proxy) forward(client net.Conn) {
 	<-done
 	<-done
 }
+
+// Stop closes the proxy's listener and cuts its connections for good: new
+// connections are then refused, as by a server that was stopped (SetDown
+// accepts and closes them instead, as a failing server or network would).
+func (p *Proxy) Stop() {
+	p.ln.Close()
+	p.SetDown(true)
+}

@@ -238,14 +238,27 @@ func (f *FS) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("ping blob store: %w", err)
 	}
+	// The *modelkeep.Error says why (readiness shows it); the system's
+	// error follows, for the log.
 	fi, err := os.Stat(f.root)
 	if err != nil {
-		return fmt.Errorf("ping blob store %q: %w: %w", f.root, modelkeep.ErrUnavailable, err)
+		return fmt.Errorf("ping blob store %q: %w: %w", f.root, modelkeep.Errorf(modelkeep.ErrUnavailable, "%s", f.unavailable(err)), err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("ping blob store %q: %w: not a directory", f.root, modelkeep.ErrUnavailable)
+		return fmt.Errorf("ping blob store %q: %w", f.root, modelkeep.Errorf(modelkeep.ErrUnavailable, "%s is not a directory", f.root))
 	}
 	return nil
+}
+
+// unavailable says why the root cannot be read.
+func (f *FS) unavailable(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("directory %s not found", f.root)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Sprintf("directory %s: permission denied", f.root)
+	}
+	return fmt.Sprintf("directory %s unreadable", f.root)
 }
 
 // List calls fn for every blob whose key starts with prefix, in no

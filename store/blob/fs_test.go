@@ -2,6 +2,7 @@ package blob_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -124,28 +125,34 @@ func TestFSDeletePrunesEmptyDirs(t *testing.T) {
 	}
 }
 
+// TestFSPing: Ping's error is ErrUnavailable with a message that says why
+// (readiness shows it).
 func TestFSPing(t *testing.T) {
-	t.Run("root removed", func(t *testing.T) {
-		s, root := newFS(t)
-		if err := os.Remove(root); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Ping(t.Context()); !errors.Is(err, modelkeep.ErrUnavailable) {
-			t.Errorf("Ping = %v, want ErrUnavailable", err)
-		}
-	})
-	t.Run("root replaced by a file", func(t *testing.T) {
-		s, root := newFS(t)
-		if err := os.Remove(root); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(root, nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Ping(t.Context()); !errors.Is(err, modelkeep.ErrUnavailable) {
-			t.Errorf("Ping = %v, want ErrUnavailable", err)
-		}
-	})
+	for _, tc := range []struct {
+		name      string
+		breakRoot func(root string) error
+		want      string
+	}{
+		{"root removed", os.Remove, "directory %s not found"},
+		{"root replaced by a file", func(root string) error {
+			if err := os.Remove(root); err != nil {
+				return err
+			}
+			return os.WriteFile(root, nil, 0o600)
+		}, "%s is not a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, root := newFS(t)
+			if err := tc.breakRoot(root); err != nil {
+				t.Fatal(err)
+			}
+			err := s.Ping(t.Context())
+			var why *modelkeep.Error
+			if want := fmt.Sprintf(tc.want, root); !errors.Is(err, modelkeep.ErrUnavailable) || !errors.As(err, &why) || why.Message != want {
+				t.Errorf("Ping = %v, want ErrUnavailable saying %q", err, want)
+			}
+		})
+	}
 }
 
 func TestNewFS(t *testing.T) {

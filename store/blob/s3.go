@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,6 +26,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/internal/netcause"
 )
 
 // Upload tuning. A body is cut into parts of PartSize and up to Concurrency
@@ -80,6 +82,7 @@ type S3Options struct {
 // S3 stores blobs as objects in one bucket.
 type S3 struct {
 	bucket   string
+	endpoint string // S3Options.Endpoint: "" for AWS
 	client   *s3.Client
 	presign  *s3.PresignClient
 	uploader *manager.Uploader
@@ -172,6 +175,7 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 	})
 	return &S3{
 		bucket:   opts.Bucket,
+		endpoint: opts.Endpoint,
 		client:   client,
 		presign:  s3.NewPresignClient(client),
 		uploader: uploader,
@@ -327,16 +331,57 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 }
 
 // Ping checks that the bucket exists and the credentials reach it. Any
-// failure means the store cannot serve, so it is always ErrUnavailable.
+// failure means the store cannot serve, so it is always ErrUnavailable: a
+// *modelkeep.Error whose message says why in a few words that name no
+// secret (readiness shows it), then the SDK's error, for the log.
 func (s *S3) Ping(ctx context.Context) error {
 	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.bucket)})
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("ping bucket %q: %w", s.bucket, err)
-		}
-		return fmt.Errorf("ping bucket %q: %w: %w", s.bucket, modelkeep.ErrUnavailable, err)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("ping bucket %q: %w", s.bucket, err)
 	}
-	return nil
+	why := modelkeep.Errorf(modelkeep.ErrUnavailable, "%s", s.unavailable(err))
+	return fmt.Errorf("ping bucket %q: %w: %w", s.bucket, why, err)
+}
+
+// unavailable says why a request about the bucket failed: the answer's
+// status, or the network's cause; never the SDK's text, which may quote
+// request headers.
+func (s *S3) unavailable(err error) string {
+	// Checked first: without credentials the SDK asks the instance
+	// metadata service, whose timeout is not the endpoint's.
+	if strings.Contains(err.Error(), "get identity") {
+		return "no S3 credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or another source of the AWS credential chain)"
+	}
+	if cause := netcause.Of(err); cause != "" {
+		return fmt.Sprintf("S3 endpoint %s: %s", s.endpointHost(), cause)
+	}
+	status := 0
+	var resp *awshttp.ResponseError
+	if errors.As(err, &resp) {
+		status = resp.HTTPStatusCode()
+	}
+	switch code := apiCode(err); {
+	case status == http.StatusNotFound, code == "NoSuchBucket":
+		return fmt.Sprintf("bucket %s not found", s.bucket)
+	case status == http.StatusForbidden, code == "AccessDenied", code == "InvalidAccessKeyId", code == "SignatureDoesNotMatch":
+		return fmt.Sprintf("credentials refused for bucket %s", s.bucket)
+	case status == http.StatusMovedPermanently, code == "AuthorizationHeaderMalformed":
+		return fmt.Sprintf("bucket %s is in another region (set region= in the blob store URL)", s.bucket)
+	case status != 0:
+		return fmt.Sprintf("bucket %s: S3 endpoint %s answered %d", s.bucket, s.endpointHost(), status)
+	}
+	return fmt.Sprintf("bucket %s unavailable", s.bucket)
+}
+
+// endpointHost is the host (and port) of the S3 endpoint.
+func (s *S3) endpointHost() string {
+	if u, err := url.Parse(s.endpoint); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "of AWS"
 }
 
 // List calls fn for every object whose key starts with prefix, in key order.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -55,10 +56,52 @@ func TestS3(t *testing.T) {
 	})
 }
 
-func TestS3MissingBucket(t *testing.T) {
-	s := newS3Store(t, testenv.S3(t), "modelkeep-test-no-such-bucket")
-	if err := s.Ping(t.Context()); !errors.Is(err, modelkeep.ErrUnavailable) {
-		t.Errorf("Ping = %v, want ErrUnavailable", err)
+// TestS3PingSaysWhy: Ping's error is ErrUnavailable with a message that
+// says why in a few words (readiness shows it) and holds no secret.
+func TestS3PingSaysWhy(t *testing.T) {
+	srv := testenv.S3(t)
+	bucket := newBucket(t, srv)
+	refused := "http://" + closedPort(t)
+	// (An unknown access key is not among them: versitygw answers
+	// HeadBucket with 404 for it, which says "not found".)
+	for _, tc := range []struct {
+		name string
+		opts blob.S3Options
+		want string
+	}{
+		{"missing bucket", blob.S3Options{Bucket: "modelkeep-test-no-such-bucket", Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey},
+			"bucket modelkeep-test-no-such-bucket not found"},
+		{"wrong secret", blob.S3Options{Bucket: bucket, Endpoint: srv.Endpoint, AccessKey: srv.AccessKey, SecretKey: "not-the-secret-key-0123456789"},
+			"credentials refused for bucket " + bucket},
+		{"nothing listening", blob.S3Options{Bucket: bucket, Endpoint: refused, AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, MaxAttempts: 1},
+			"S3 endpoint " + strings.TrimPrefix(refused, "http://") + ": connection refused"},
+		{"no credentials", blob.S3Options{Bucket: bucket, Endpoint: srv.Endpoint},
+			"no S3 credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or another source of the AWS credential chain)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The credential chain finds nothing but what the case gives.
+			for _, v := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
+				t.Setenv(v, "")
+			}
+			t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+			t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+			t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+			tc.opts.Region, tc.opts.PathStyle = s3Region, true
+			s, err := blob.NewS3(t.Context(), tc.opts)
+			if err != nil {
+				t.Fatalf("NewS3: %v", err)
+			}
+			err = s.Ping(t.Context())
+			var why *modelkeep.Error
+			if !errors.Is(err, modelkeep.ErrUnavailable) || !errors.As(err, &why) || why.Message != tc.want {
+				t.Fatalf("Ping = %v; want ErrUnavailable saying %q", err, tc.want)
+			}
+			for _, secret := range []string{tc.opts.SecretKey, tc.opts.AccessKey} {
+				if secret != "" && strings.Contains(why.Message, secret) {
+					t.Errorf("the message %q holds a credential", why.Message)
+				}
+			}
+		})
 	}
 }
 
