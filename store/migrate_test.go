@@ -91,6 +91,7 @@ func TestRowsMatchSchema(t *testing.T) {
 		&transitionRow{}, &approvalRow{}, &policyRow{}, &deploymentRow{}, &metricRow{},
 		&datasetRow{}, &runRow{}, &lineageEdgeRow{},
 		&documentRow{}, &signoffRow{}, &cardRevisionRow{}, &exemptionRow{}, &packRow{},
+		&uploadRow{}, &uploadPartRow{},
 	}
 	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		s := newStore(t, newURL)
