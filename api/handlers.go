@@ -11,12 +11,14 @@ import (
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/api/openapi"
 	"github.com/modelkeep/modelkeep/compliance"
+	"github.com/modelkeep/modelkeep/uploads"
 )
 
 // Handlers serves the API on top of the domain service.
 type Handlers struct {
 	svc           *modelkeep.Service
 	compliance    *compliance.Service
+	uploads       *uploads.Service
 	logger        *slog.Logger
 	maxUploadSize int64
 	presignTTL    time.Duration
@@ -32,13 +34,16 @@ type Options struct {
 	// Compliance serves cards, documents and evidence; without it their
 	// routes answer 503.
 	Compliance *compliance.Service
+	// Uploads serves resumable uploads; without it their routes answer
+	// 503.
+	Uploads *uploads.Service
 }
 
 var _ openapi.StrictServerInterface = (*Handlers)(nil)
 
 // NewHandlers makes the handlers.
 func NewHandlers(svc *modelkeep.Service, opts Options) *Handlers {
-	h := &Handlers{svc: svc, compliance: opts.Compliance, logger: opts.Logger, maxUploadSize: opts.MaxUploadSize, presignTTL: opts.PresignTTL}
+	h := &Handlers{svc: svc, compliance: opts.Compliance, uploads: opts.Uploads, logger: opts.Logger, maxUploadSize: opts.MaxUploadSize, presignTTL: opts.PresignTTL}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/modelkeep/modelkeep/compliance"
 	"github.com/modelkeep/modelkeep/store"
 	"github.com/modelkeep/modelkeep/store/blob"
+	"github.com/modelkeep/modelkeep/uploads"
 )
 
 // Server is an assembled Modelkeep: stores, domain service and HTTP handler.
@@ -27,6 +28,7 @@ type Server struct {
 	meta    *store.Store
 	blobs   modelkeep.BlobStore
 	service *modelkeep.Service
+	uploads *uploads.Service
 	echo    *echo.Echo
 }
 
@@ -60,11 +62,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		Signer: auditSigner, Logger: logger, AuditRetention: cfg.AuditRetention, GeneratorVersion: Version,
 	})
 	svc.SetEvidenceGate(comp)
-	e, err := newEcho(cfg, svc, comp, verifier, logger)
+	ups := uploads.New(meta, blobs, svc.AuditLog, uploads.Options{
+		PartSize: cfg.UploadPartSize, MaxSize: cfg.MaxUploadSize, Expiry: cfg.UploadExpiry, Logger: logger,
+	})
+	e, err := newEcho(cfg, svc, comp, ups, verifier, logger)
 	if err != nil {
 		return nil, errors.Join(err, meta.Close())
 	}
-	return &Server{cfg: cfg, logger: logger, meta: meta, blobs: blobs, service: svc, echo: e}, nil
+	return &Server{cfg: cfg, logger: logger, meta: meta, blobs: blobs, service: svc, uploads: ups, echo: e}, nil
 }
 
 // newVerifier checks Modelkeep's own tokens (revocation looked up on every

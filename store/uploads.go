@@ -42,11 +42,24 @@ type uploadRow struct {
 
 func (uploadRow) TableName() string { return "uploads" }
 
-// uploadWithNames is an upload row with its model's name and version number.
+// uploadWithNames is an upload row with its model's name and version number
+// (GORM fills no embedded struct from a joined select, so the row's fields
+// are repeated).
 type uploadWithNames struct {
-	uploadRow
-	ModelName     string `gorm:"column:model_name"`
-	VersionNumber int    `gorm:"column:version_number"`
+	ID            string    `gorm:"column:id"`
+	Path          string    `gorm:"column:path"`
+	Size          int64     `gorm:"column:size"`
+	SHA256        string    `gorm:"column:sha256"`
+	PartSize      int64     `gorm:"column:part_size"`
+	BlobKey       string    `gorm:"column:blob_key"`
+	StoreUploadID string    `gorm:"column:store_upload_id"`
+	Status        string    `gorm:"column:status"`
+	CreatedBy     string    `gorm:"column:created_by"`
+	CreatedAt     time.Time `gorm:"column:created_at"`
+	UpdatedAt     time.Time `gorm:"column:updated_at"`
+	ExpiresAt     time.Time `gorm:"column:expires_at"`
+	ModelName     string    `gorm:"column:model_name"`
+	VersionNumber int       `gorm:"column:version_number"`
 }
 
 func toUpload(r uploadWithNames) uploads.Upload {

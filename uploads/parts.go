@@ -103,6 +103,11 @@ func (s *Service) PutPart(ctx context.Context, in PartInput) (Part, error) {
 
 	stored, err := mp.PutPart(ctx, u.BlobKey, u.StoreUploadID, in.Number, hr, size)
 	if err != nil {
+		if ctx.Err() != nil && modelkeep.KindOf(err) == nil {
+			// The client went away (the store's client saw the cancellation
+			// before the body did).
+			return Part{}, modelkeep.Errorf(modelkeep.ErrInvalid, "the request ended before part %d was stored: %w", in.Number, ctx.Err())
+		}
 		switch modelkeep.KindOf(err) {
 		case modelkeep.ErrTooLarge, modelkeep.ErrInvalid:
 			return Part{}, err
@@ -126,6 +131,9 @@ func (s *Service) PutPart(ctx context.Context, in PartInput) (Part, error) {
 		}
 		p.PrevSHA256 = prev
 	}
+	// The bytes are stored: record them even if the client has gone away
+	// meanwhile, so that a resumed upload need not send them again.
+	ctx = context.WithoutCancel(ctx)
 	err = s.store.InUploadTx(ctx, func(tx Store) error {
 		if err := tx.TouchUpload(ctx, u.ID, p.CreatedAt, p.CreatedAt.Add(s.opts.Expiry)); err != nil {
 			if errors.Is(err, modelkeep.ErrConflict) {

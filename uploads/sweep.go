@@ -26,21 +26,21 @@ const sweepBatch = 100
 // sweepActor is who the sweep's audit events name.
 var sweepActor = modelkeep.Actor{Subject: "modelkeep (upload sweep)"}
 
-// Sweep ends the sessions that expired (their multipart uploads aborted, a
+// Sweep, as at now, ends the sessions that expired (their multipart uploads aborted, a
 // half-completed one's blob removed unless a file uses it; each audited as
 // upload.expire), removes final sessions kept past their retention, and
 // aborts every multipart upload under files/ that no live session owns and
 // whose newest part is older than minAge. minAge protects the uploads a
 // server (this one or another replica) is still writing for a chunked PUT:
 // those send a part every few seconds.
-func (s *Service) Sweep(ctx context.Context, minAge time.Duration) (SweepResult, error) {
+func (s *Service) Sweep(ctx context.Context, now time.Time, minAge time.Duration) (SweepResult, error) {
 	var res SweepResult
 	mp, err := s.multipart()
 	if err != nil {
 		return res, nil // nothing to sweep
 	}
 	ctx = modelkeep.WithActor(ctx, sweepActor)
-	now := s.clock()
+	now = now.UTC().Truncate(time.Microsecond)
 	var errs []error
 
 	due, err := s.store.DueUploads(ctx, []Status{StatusOpen, StatusCompleting}, now, sweepBatch)

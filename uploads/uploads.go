@@ -246,7 +246,9 @@ func PartSizeFor(size, base int64) int64 {
 }
 
 // uploadResource names a session in audit events: its version's resource.
-func uploadResource(model string, version int) string { return modelkeep.VersionResource(model, version) }
+func uploadResource(model string, version int) string {
+	return modelkeep.VersionResource(model, version)
+}
 
 func newID() string {
 	var b [16]byte
