@@ -37,7 +37,7 @@ type Config struct {
 	// part (and how long a finished one is kept).
 	UploadPartSize int64
 	UploadExpiry   time.Duration
-	WebUIDir            string // serve the UI from this directory instead of the embedded copy (development)
+	WebUIDir       string // serve the UI from this directory instead of the embedded copy (development)
 	// TokenCacheTTL bounds how long another process's token revocation may
 	// take to reach this one (revocations through this process are at once).
 	TokenCacheTTL time.Duration

@@ -17,8 +17,8 @@ import (
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/api"
 	"github.com/modelkeep/modelkeep/compliance"
-	"github.com/modelkeep/modelkeep/uploads"
 	"github.com/modelkeep/modelkeep/evidence"
+	"github.com/modelkeep/modelkeep/uploads"
 	"github.com/modelkeep/modelkeep/webui"
 )
 
