@@ -80,7 +80,6 @@ type S3 struct {
 	presign     *s3.PresignClient
 	partSize    int64
 	concurrency int
-	bufs        bufPools
 }
 
 var (

@@ -1,7 +1,6 @@
 package blob
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -219,16 +218,18 @@ func roundUp(n, to int64) int64 { return (n + to - 1) / to * to }
 // aborted, after the parts in flight finish (see Put).
 func (s *S3) putMultipart(ctx context.Context, key string, body *checkedReader, size int64) (modelkeep.BlobInfo, error) {
 	first := partSizeAt(s.partSize, size, 1)
-	budget := newByteBudget(&s.bufs, s.partSize, s.concurrency+1)
+	budget := newByteBudget(s.partSize, s.concurrency+1)
+	defer budget.release() // after every part has returned its buffer (wg.Wait below)
 	// The first part decides: a short body is one PutObject.
 	buf := budget.get(first)
 	n, rerr := io.ReadFull(body, buf)
 	if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-		defer budget.put(buf)
 		if err := body.bodyErr("put blob", key); err != nil {
 			return modelkeep.BlobInfo{}, err
 		}
-		return s.putSingle(ctx, key, newCheckedReader(ctx, bytes.NewReader(buf[:n]), int64(n)), int64(n))
+		pb := &partBody{b: buf[:n]}
+		defer pb.close() // before the deferred release
+		return s.putSingle(ctx, key, newCheckedReader(ctx, pb, int64(n)), int64(n))
 	}
 	if rerr != nil {
 		budget.put(buf)
@@ -270,8 +271,10 @@ func (s *S3) putMultipart(ctx context.Context, key string, body *checkedReader, 
 	}
 	send := func(num int, b []byte) {
 		defer wg.Done()
+		pb := &partBody{b: b}
 		defer budget.put(b)
-		etag, err := s.uploadPart(upCtx, key, uploadID, num, bytes.NewReader(b), int64(len(b)))
+		defer pb.close() // first: the buffer is then no longer read
+		etag, err := s.uploadPart(upCtx, key, uploadID, num, pb, int64(len(b)))
 		if err != nil {
 			fail(fmt.Errorf("part %d: %w", num, err))
 			return
@@ -348,35 +351,20 @@ func isClosed(c chan struct{}) bool {
 // byteBudget hands out part buffers while keeping the bytes held at once
 // within tokens x unit: a buffer of k units takes k tokens (all of them
 // when k is larger). Only one goroutine gets buffers, so taking tokens one
-// by one cannot deadlock. Buffers are pooled by size.
+// by one cannot deadlock. Buffers are reused within an upload and come from
+// outside the Go heap where the platform allows (allocPart): the collector
+// then neither counts them in its heap goal nor lets garbage grow beside
+// them, and release gives the memory back to the system at once.
 type byteBudget struct {
 	unit   int64
 	tokens chan struct{}
-	pools  *bufPools
+	mu     sync.Mutex
+	free   map[int64][][]byte
+	mapped [][]byte // the buffers to unmap at release
 }
 
-// bufPools pools part buffers by size, across uploads.
-type bufPools struct {
-	mu    sync.Mutex
-	pools map[int64]*sync.Pool
-}
-
-func (p *bufPools) of(size int64) *sync.Pool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.pools == nil {
-		p.pools = map[int64]*sync.Pool{}
-	}
-	pool := p.pools[size]
-	if pool == nil {
-		pool = &sync.Pool{}
-		p.pools[size] = pool
-	}
-	return pool
-}
-
-func newByteBudget(pools *bufPools, unit int64, tokens int) *byteBudget {
-	b := &byteBudget{unit: unit, tokens: make(chan struct{}, tokens), pools: pools}
+func newByteBudget(unit int64, tokens int) *byteBudget {
+	b := &byteBudget{unit: unit, tokens: make(chan struct{}, tokens), free: map[int64][][]byte{}}
 	for range tokens {
 		b.tokens <- struct{}{}
 	}
@@ -392,18 +380,69 @@ func (b *byteBudget) get(size int64) []byte {
 	for range b.cost(size) {
 		<-b.tokens
 	}
-	if v, ok := b.pools.of(size).Get().(*[]byte); ok {
-		return (*v)[:size]
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if l := b.free[size]; len(l) > 0 {
+		buf := l[len(l)-1]
+		b.free[size] = l[:len(l)-1]
+		return buf
 	}
-	return make([]byte, size)
+	buf, mapped := allocPart(int(size))
+	if mapped {
+		b.mapped = append(b.mapped, buf)
+	}
+	return buf
 }
 
 // put returns a buffer from get (resliced or not) and its tokens.
 func (b *byteBudget) put(buf []byte) {
 	buf = buf[:cap(buf)]
 	size := int64(len(buf))
-	b.pools.of(size).Put(&buf)
+	b.mu.Lock()
+	b.free[size] = append(b.free[size], buf)
+	b.mu.Unlock()
 	for range b.cost(size) {
 		b.tokens <- struct{}{}
 	}
+}
+
+// release frees every buffer; none may be in use.
+func (b *byteBudget) release() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, buf := range b.mapped {
+		freePart(buf)
+	}
+	b.mapped, b.free = nil, nil
+}
+
+// partBody is a part's request body over a buffer of the budget. Once
+// closed it reads nothing more: the HTTP transport may still read a request
+// body after the response (a failed request), and the buffer is reused or
+// freed by then.
+type partBody struct {
+	mu     sync.Mutex
+	b      []byte
+	off    int
+	closed bool
+}
+
+func (p *partBody) Read(out []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return 0, errors.New("part body closed")
+	}
+	if p.off >= len(p.b) {
+		return 0, io.EOF
+	}
+	n := copy(out, p.b[p.off:])
+	p.off += n
+	return n, nil
+}
+
+func (p *partBody) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
 }
