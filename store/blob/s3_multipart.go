@@ -441,6 +441,32 @@ func (p *partBody) Read(out []byte) (int, error) {
 	return n, nil
 }
 
+// WriteTo hands the buffer to w in large writes: without it the HTTP
+// transport copies the body through its 4 KiB write buffer, a system call
+// each (which halved the throughput of a chunked PUT).
+func (p *partBody) WriteTo(w io.Writer) (int64, error) {
+	const chunk = 1 << 20
+	var total int64
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return total, errors.New("part body closed")
+		}
+		if p.off >= len(p.b) {
+			p.mu.Unlock()
+			return total, nil
+		}
+		n, err := w.Write(p.b[p.off:min(p.off+chunk, len(p.b))])
+		p.off += n
+		p.mu.Unlock()
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
 func (p *partBody) close() {
 	p.mu.Lock()
 	p.closed = true
