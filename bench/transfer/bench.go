@@ -220,6 +220,9 @@ func (b *bench) ops() (direct, mk []*op, cleanDirect, cleanMk func(context.Conte
 		{method: http.MethodPut, name: "Modelkeep", modelkeep: true, run: b.mkPut},
 		{method: http.MethodGet, name: "Modelkeep", modelkeep: true, run: b.mkGet},
 	}
+	if b.cfg.onlyChunk {
+		direct, mk = nil, nil
+	}
 	if b.cfg.chunked {
 		direct = append(direct, &op{method: putChunked, name: "direct: SDK transfer manager, 8 MiB parts × 5, streamed", run: func(ctx context.Context, _ int) error {
 			return s3c.tmPut(ctx, bucket, directTM, p)

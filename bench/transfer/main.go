@@ -73,7 +73,7 @@ type config struct {
 	tmpDir                                 string
 	minRatio, minChunkedRatio              float64
 	maxRSSGrowth                           int64
-	sdk, sync, verify, chunked             bool
+	sdk, sync, verify, chunked, onlyChunk  bool
 	sampleEvery, idleWait                  time.Duration
 	serverEnv                              []string
 }
@@ -154,6 +154,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.tmpDir, "tmp", os.TempDir(), "`directory` for the test file, the binary and the SQLite database")
 	fs.Float64Var(&c.minRatio, "min-ratio", 0.8, "target: Modelkeep median at least this fraction of the fastest direct median")
 	fs.Float64Var(&c.minChunkedRatio, "min-chunked-ratio", 0.9, "target: Modelkeep's chunked PUT median at least this fraction of the SDK transfer manager's")
+	fs.BoolVar(&c.onlyChunk, "only-chunked", false, "measure only the chunked PUTs (Modelkeep and the SDK transfer manager)")
 	fs.BoolVar(&c.chunked, "chunked", true, "also measure a PUT without Content-Length (chunked) against the SDK transfer manager streaming the same file")
 	fs.Var(sizeFlag{&c.maxRSSGrowth}, "max-rss-growth", "target: largest RSS growth of the server during one transfer, in `bytes` (suffixes allowed)")
 	fs.BoolVar(&c.sdk, "sdk", true, "also measure the AWS SDK transfers as direct baselines")
@@ -174,6 +175,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if c.size < 1<<20 {
 		errs = append(errs, errors.New("-size must be at least 1MiB"))
+	}
+	if c.onlyChunk && !c.chunked {
+		errs = append(errs, errors.New("-only-chunked needs -chunked"))
 	}
 	if c.reps < 1 {
 		errs = append(errs, errors.New("-reps must be at least 1"))
