@@ -73,3 +73,57 @@ type Retainer interface {
 	// and its date.
 	Retention(ctx context.Context, key string) (mode string, until time.Time, err error)
 }
+
+// Limits of multipart uploads: S3's, kept by every Multipart store so that
+// an upload that works on one works on the other.
+const (
+	MinPartSize = 5 << 20 // every part but the last is at least this long
+	MaxPartSize = 5 << 30 // no part is longer
+	MaxParts    = 10_000  // part numbers run from 1 to MaxParts
+)
+
+// Multipart is implemented by blob stores that assemble a blob from parts
+// uploaded separately, in any order and in parallel: S3 multipart uploads,
+// part files on disk. Resumable uploads (package uploads) and the S3
+// store's own uploads of bodies of unknown length use it.
+type Multipart interface {
+	// CreateMultipart starts an upload that will become key and returns
+	// its id.
+	CreateMultipart(ctx context.Context, key string) (uploadID string, err error)
+	// PutPart streams part n (1 to MaxParts) of exactly size bytes from r.
+	// A later PutPart of the same n replaces the part; a failed one leaves
+	// part n absent or as it was (never a mix). ErrNotFound when the
+	// upload does not exist (completed, aborted, or never made); a failing
+	// r gives r's error as Put does.
+	PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64) (Part, error)
+	// CompleteMultipart joins parts, in ascending order of their numbers,
+	// into key and ends the upload. ErrConflict when a part is missing or
+	// is no longer the one its ETag names (it was replaced since);
+	// ErrNotFound when the upload does not exist.
+	CompleteMultipart(ctx context.Context, key, uploadID string, parts []Part) (BlobInfo, error)
+	// AbortMultipart discards the upload and its parts; an upload that
+	// does not exist is not an error.
+	AbortMultipart(ctx context.Context, key, uploadID string) error
+	// ListMultipart calls fn for every open upload whose key starts with
+	// prefix.
+	ListMultipart(ctx context.Context, prefix string, fn func(MultipartUpload) error) error
+}
+
+// Part is a stored part of a multipart upload. ETag identifies the bytes
+// stored (S3's part ETag; on disk, the name of the part's file): a part
+// replaced later has another.
+type Part struct {
+	Number int
+	Size   int64
+	ETag   string
+}
+
+// MultipartUpload describes an open multipart upload.
+type MultipartUpload struct {
+	Key      string
+	UploadID string
+	// Initiated is when the upload was created; LastActivity when its
+	// newest part was stored (Initiated when it has none).
+	Initiated    time.Time
+	LastActivity time.Time
+}

@@ -29,7 +29,8 @@ const (
 // isStreamingBody reports whether a request's body streams to the blob
 // store: the validator and the JSON body limit leave it alone.
 func isStreamingBody(method, route string) bool {
-	return isByteRoute(route) || method == http.MethodPost && route == documentsRoute
+	return isByteRoute(route) || method == http.MethodPost && route == documentsRoute ||
+		method == http.MethodPut && route == uploadPartRoute
 }
 
 // errNoCompliance answers the compliance routes of a server built without

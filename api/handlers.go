@@ -11,6 +11,7 @@ import (
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/api/openapi"
 	"github.com/modelkeep/modelkeep/compliance"
+	"github.com/modelkeep/modelkeep/uploads"
 	"github.com/modelkeep/modelkeep/websession"
 )
 
@@ -18,6 +19,7 @@ import (
 type Handlers struct {
 	svc           *modelkeep.Service
 	compliance    *compliance.Service
+	uploads       *uploads.Service
 	logger        *slog.Logger
 	maxUploadSize int64
 	presignTTL    time.Duration
@@ -41,14 +43,17 @@ type Options struct {
 	// SecureCookies gives cookies the Secure attribute (an https public
 	// URL); a request over TLS gets it anyway.
 	SecureCookies bool
+	// Uploads serves resumable uploads; without it their routes answer
+	// 503.
+	Uploads *uploads.Service
 }
 
 var _ openapi.StrictServerInterface = (*Handlers)(nil)
 
 // NewHandlers makes the handlers.
 func NewHandlers(svc *modelkeep.Service, opts Options) *Handlers {
-	h := &Handlers{svc: svc, compliance: opts.Compliance, logger: opts.Logger, maxUploadSize: opts.MaxUploadSize, presignTTL: opts.PresignTTL,
-		sessions: opts.Sessions, secure: opts.SecureCookies}
+	h := &Handlers{svc: svc, compliance: opts.Compliance, uploads: opts.Uploads, logger: opts.Logger, maxUploadSize: opts.MaxUploadSize,
+		presignTTL: opts.PresignTTL, sessions: opts.Sessions, secure: opts.SecureCookies}
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}

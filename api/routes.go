@@ -17,7 +17,7 @@ const filePathRoute = "/api/v1/models/:model/versions/:version/files/*"
 // client takes: artifact uploads and downloads, and the audit export. The
 // server's admission line does not count them.
 func IsStreamingRoute(route string) bool {
-	return isByteRoute(route) || route == auditExportRoute || route == documentContentRoute
+	return isByteRoute(route) || route == auditExportRoute || route == documentContentRoute || route == uploadPartRoute
 }
 
 // Register binds every /api/v1 operation: the generated strict handlers and
@@ -28,6 +28,7 @@ func Register(e *echo.Echo, h *Handlers) {
 	openapi.RegisterHandlers(e, openapi.NewStrictHandler(h, nil))
 	e.PUT(filePathRoute, h.UploadFile)
 	e.GET(filePathRoute, h.DownloadFile)
+	e.PUT(uploadPartRoute, h.UploadPart)
 	e.GET(auditExportRoute, h.ExportAudit)
 	e.POST(documentsRoute, h.UploadDocument)
 	e.GET(documentContentRoute, h.DownloadDocument)

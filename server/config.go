@@ -34,7 +34,12 @@ type Config struct {
 	// (younger ones may belong to an upload still in flight).
 	OrphanSweepInterval time.Duration
 	OrphanMinAge        time.Duration
-	WebUIDir            string // serve the UI from this directory instead of the embedded copy (development)
+	// UploadPartSize is the smallest part size of resumable uploads;
+	// UploadExpiry how long an upload session stays open after its last
+	// part (and how long a finished one is kept).
+	UploadPartSize int64
+	UploadExpiry   time.Duration
+	WebUIDir       string // serve the UI from this directory instead of the embedded copy (development)
 	// TokenCacheTTL bounds how long another process's token revocation may
 	// take to reach this one (revocations through this process are at once).
 	TokenCacheTTL time.Duration
@@ -126,6 +131,15 @@ var settings = []setting{
 	{"shutdown-grace", "MODELKEEP_SHUTDOWN_GRACE", "how long in-flight requests may take to finish at shutdown", "30s", dur(func(c *Config) *time.Duration { return &c.ShutdownGrace })},
 	{"orphan-sweep-interval", "MODELKEEP_ORPHAN_SWEEP_INTERVAL", "how often to remove blobs no file references (0 disables)", "1h", dur(func(c *Config) *time.Duration { return &c.OrphanSweepInterval })},
 	{"orphan-min-age", "MODELKEEP_ORPHAN_MIN_AGE", "how old an unreferenced blob must be before the sweep removes it", "24h", dur(func(c *Config) *time.Duration { return &c.OrphanMinAge })},
+	{"upload-part-size", "MODELKEEP_UPLOAD_PART_SIZE", "part size of resumable uploads (5MiB to 5GiB; larger files get larger parts, to fit in 10,000)", "16MiB", func(c *Config, v string) error {
+		n, err := ParseSize(v)
+		if err != nil {
+			return err
+		}
+		c.UploadPartSize = n
+		return nil
+	}},
+	{"upload-expiry", "MODELKEEP_UPLOAD_EXPIRY", "how long a resumable upload stays open after its last part before the sweep aborts it", "24h", dur(func(c *Config) *time.Duration { return &c.UploadExpiry })},
 	{"oidc-issuer", "MODELKEEP_OIDC_ISSUER", "issuer URL of an OpenID Connect identity provider whose tokens are accepted", "", str(func(c *Config) *string { return &c.OIDCIssuer })},
 	{"oidc-audience", "MODELKEEP_OIDC_AUDIENCE", "audience the identity provider's tokens must carry", "", str(func(c *Config) *string { return &c.OIDCAudience })},
 	{"oidc-role-claim", "MODELKEEP_OIDC_ROLE_CLAIM", "claim of identity-provider tokens that lists the groups mapped to roles", "groups", str(func(c *Config) *string { return &c.OIDCRoleClaim })},
@@ -356,6 +370,12 @@ func (c *Config) Validate() error {
 		// Requests still in line at shutdown must get their turn within
 		// the grace, or they are cut off unanswered.
 		errs = append(errs, fmt.Errorf("max queue wait %s: must be shorter than the shutdown grace %s", c.MaxQueueWait, c.ShutdownGrace))
+	}
+	if c.UploadPartSize < 5<<20 || c.UploadPartSize > 5<<30 {
+		errs = append(errs, fmt.Errorf("upload part size %d: want 5MiB to 5GiB", c.UploadPartSize))
+	}
+	if c.UploadExpiry < time.Second {
+		errs = append(errs, fmt.Errorf("upload expiry %s: at least 1s", c.UploadExpiry))
 	}
 	if c.OrphanSweepInterval < 0 || c.OrphanMinAge < 0 || c.ShutdownGrace < 0 || c.TokenCacheTTL < 0 {
 		errs = append(errs, errors.New("durations must not be negative"))

@@ -19,6 +19,7 @@ import (
 	"github.com/modelkeep/modelkeep/api"
 	"github.com/modelkeep/modelkeep/compliance"
 	"github.com/modelkeep/modelkeep/evidence"
+	"github.com/modelkeep/modelkeep/uploads"
 	"github.com/modelkeep/modelkeep/websession"
 	"github.com/modelkeep/modelkeep/webui"
 )
@@ -77,7 +78,7 @@ func (m *httpMetrics) middleware() echo.MiddlewareFunc {
 
 // newEcho builds the HTTP handler: middleware, the API, the service routes
 // and the web UI.
-func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, authn api.Authenticator, sessions *websession.Service, logger *slog.Logger) (*echo.Echo, error) {
+func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, ups *uploads.Service, authn api.Authenticator, sessions *websession.Service, logger *slog.Logger) (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// The client address recorded in audit events is the peer's: headers
@@ -138,7 +139,7 @@ func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, authn
 	}
 
 	h := api.NewHandlers(svc, api.Options{
-		Logger: logger, MaxUploadSize: cfg.MaxUploadSize, PresignTTL: cfg.PresignTTL, Compliance: comp,
+		Logger: logger, MaxUploadSize: cfg.MaxUploadSize, PresignTTL: cfg.PresignTTL, Compliance: comp, Uploads: ups,
 		Sessions: sessions, SecureCookies: strings.HasPrefix(origin, "https://"),
 	})
 	api.Register(e, h)

@@ -187,6 +187,11 @@ func listingCases() map[string]listingCase {
 			"query:order":    audit.with("order", "asc"),
 		}, same: []listingRequest{audit.with("order", "desc")}},
 		"listAuditCheckpoints": {base: req("/api/v1/audit/checkpoints")},
+		"listUploads": {base: req("/api/v1/models/alpha/versions/3/uploads"), others: map[string]listingRequest{
+			"path:model":   req("/api/v1/models/beta/versions/2/uploads"),
+			"path:version": req("/api/v1/models/alpha/versions/4/uploads"),
+			"query:status": req("/api/v1/models/alpha/versions/3/uploads", "status", "open"),
+		}},
 		"listDocuments": {base: req("/api/v1/documents"), others: map[string]listingRequest{
 			"query:kind": req("/api/v1/documents", "kind", "test_report"),
 		}},
@@ -226,6 +231,14 @@ func seedListings(t *testing.T, e *env) {
 	}
 	for i := range 2 {
 		e.uploadDocument("test_report", fmt.Sprint("Report ", i), "1", []byte(fmt.Sprint("report ", i)))
+	}
+	// Pending versions with upload sessions: alpha 3 and 4, beta 2.
+	for _, model := range []string{"alpha", "alpha", "beta"} {
+		v := e.mustCreateVersion(model)
+		for _, path := range []string{"a.bin", "b.bin", "c.bin"} {
+			e.expect(e.do("POST", fmt.Sprintf("/api/v1/models/%s/versions/%d/uploads", model, v), map[string]any{"path": path, "size": 10}),
+				http.StatusCreated, nil)
+		}
 	}
 	e.issue("reader", []string{"auditor"})
 	e.expect(e.do("POST", "/api/v1/audit/checkpoints", nil), http.StatusCreated, nil)

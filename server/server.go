@@ -20,6 +20,7 @@ import (
 	"github.com/modelkeep/modelkeep/compliance"
 	"github.com/modelkeep/modelkeep/store"
 	"github.com/modelkeep/modelkeep/store/blob"
+	"github.com/modelkeep/modelkeep/uploads"
 	"github.com/modelkeep/modelkeep/websession"
 )
 
@@ -31,6 +32,7 @@ type Server struct {
 	blobs    modelkeep.BlobStore
 	service  *modelkeep.Service
 	sessions *websession.Service
+	uploads  *uploads.Service
 	echo     *echo.Echo
 	schema   schemaReport // what opening the database did to its schema
 }
@@ -78,11 +80,14 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	if err != nil {
 		return nil, errors.Join(err, meta.Close())
 	}
-	e, err := newEcho(cfg, svc, comp, verifier, sessions, logger)
+	ups := uploads.New(meta, blobs, svc.AuditLog, uploads.Options{
+		PartSize: cfg.UploadPartSize, MaxSize: cfg.MaxUploadSize, Expiry: cfg.UploadExpiry, Logger: logger, Pager: pager,
+	})
+	e, err := newEcho(cfg, svc, comp, ups, verifier, sessions, logger)
 	if err != nil {
 		return nil, errors.Join(err, meta.Close())
 	}
-	return &Server{cfg: cfg, logger: logger, meta: meta, blobs: blobs, service: svc, sessions: sessions, echo: e, schema: schema}, nil
+	return &Server{cfg: cfg, logger: logger, meta: meta, blobs: blobs, service: svc, sessions: sessions, uploads: ups, echo: e, schema: schema}, nil
 }
 
 // newSessions builds the web UI's sign-in: with a token always, at the

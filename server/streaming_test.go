@@ -108,3 +108,43 @@ func doRaw(t *testing.T, e *env, req *http.Request) *http.Response {
 	}
 	return resp
 }
+
+// TestUploadPartMemory: a 256 MiB part of a resumable upload streams to the
+// blob store, and the completion that reads the file back streams too: the
+// heap grows far less than the part, on each backend.
+func TestUploadPartMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams 256 MiB")
+	}
+	const part = 256 << 20
+	const size = part + 1<<20
+	const limit = 64 << 20
+	forEachBackendFlags(t, []string{"--upload-part-size", "256MiB"}, func(t *testing.T, e *env) {
+		e.mustCreateModel("big")
+		n := e.mustCreateVersion("big")
+		base := fmt.Sprintf("/api/v1/models/big/versions/%d", n)
+		var u uploadSession
+		e.expect(e.do("POST", base+"/uploads", map[string]any{"path": "weights.bin", "size": size, "sha256": patternSHA(9, 0, size)}), http.StatusCreated, &u)
+		// Part 2 first: part 1 then does not continue a hash, and the
+		// completion reads the whole file back.
+		e.expect(e.putPart(base, u, 9, 2, ""), http.StatusOK, nil)
+		grew := heapPeak(func() {
+			req, _ := http.NewRequest("PUT", fmt.Sprintf("%s%s/uploads/%s/parts/1", e.http.URL, base, u.ID), patternAt(9, 0, part))
+			req.ContentLength = part
+			req.Header.Set("Authorization", "Bearer "+e.token)
+			req.Header.Set("X-Checksum-Sha256", patternSHA(9, 0, part))
+			e.expect(doRaw(t, e, req), http.StatusOK, nil)
+		})
+		t.Logf("part of %d MiB: heap grew by %.1f MiB", part>>20, float64(grew)/(1<<20))
+		if grew > limit {
+			t.Errorf("part: heap grew by %d MiB, limit %d MiB", grew>>20, limit>>20)
+		}
+		grew = heapPeak(func() {
+			e.expect(e.do("POST", base+"/uploads/"+u.ID+"/complete", nil), http.StatusCreated, nil)
+		})
+		t.Logf("completion reading %d MiB back: heap grew by %.1f MiB", size>>20, float64(grew)/(1<<20))
+		if grew > limit {
+			t.Errorf("completion: heap grew by %d MiB, limit %d MiB", grew>>20, limit>>20)
+		}
+	})
+}

@@ -70,6 +70,7 @@ func newStrictFixture(t *testing.T, e *env) strictFixture {
 		"createModel":         {{"name", `"n2"`}, {"description", `"a model"`}},
 		"createSession":       {{"token", strconv.Quote(e.token)}},
 		"createToken":         {{"subject", `"ci"`}, {"roles", `["auditor"]`}, {"expires_in", `"1h"`}},
+		"createUpload":        {{"path", `"weights.bin"`}, {"size", `10`}},
 		"createVersion":       {{"description", `"v"`}, {"tags", `{"team":"risk"}`}},
 		"logMetrics":          {{"metrics", `[{"key":"acc","value":0.9,"step":1}]`}},
 		"putModelCard":        {{"system", `{"name":"fraud"}`}},
@@ -93,6 +94,8 @@ func (fx strictFixture) url(t *testing.T, o specOperation, override map[string]s
 	t.Helper()
 	values := map[string]string{
 		"model": "m", "version": strconv.Itoa(fx.version), "alias": "prod", "row_id": "A17-2", "path": "model.bin", "name": "transactions",
+		// No such session: the refusals come before any look-up.
+		"upload_id": "0123456789abcdef0123456789abcdef", "part_number": "1",
 	}
 	switch {
 	case strings.HasPrefix(o.path, "/api/v1/transitions/"):

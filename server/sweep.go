@@ -5,14 +5,16 @@ import (
 	"time"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/uploads"
 )
 
-// sweepOrphans periodically removes blobs that no file row references and
-// that are older than cfg.OrphanMinAge: leftovers of uploads whose process
-// died between writing the bytes and committing the row, or of clean-ups
-// that failed. Younger blobs may belong to uploads in flight.
+// sweepOrphans periodically sweeps resumable uploads (SweepUploads) and then
+// removes blobs that no file row references and that are older than
+// cfg.OrphanMinAge: leftovers of uploads whose process died between writing
+// the bytes and committing the row, or of clean-ups that failed. Younger
+// blobs may belong to uploads in flight.
 func (s *Server) sweepOrphans(ctx context.Context) {
-	if _, ok := s.blobs.(modelkeep.BlobLister); !ok || s.cfg.OrphanSweepInterval <= 0 {
+	if s.cfg.OrphanSweepInterval <= 0 {
 		return
 	}
 	ticker := time.NewTicker(s.cfg.OrphanSweepInterval)
@@ -22,6 +24,14 @@ func (s *Server) sweepOrphans(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
+			// Uploads first: an expired session's half-joined blob is then
+			// an orphan the blob sweep may remove.
+			res, err := s.SweepUploads(ctx, time.Now(), s.cfg.OrphanMinAge)
+			if err != nil && ctx.Err() == nil {
+				s.logger.Warn("upload sweep failed", "err", err, "expired", res.Expired, "removed", res.Removed, "aborted", res.Aborted)
+			} else if res != (uploads.SweepResult{}) {
+				s.logger.Info("upload sweep", "expired", res.Expired, "removed", res.Removed, "aborted", res.Aborted)
+			}
 			removed, err := s.SweepOrphans(ctx, time.Now().Add(-s.cfg.OrphanMinAge))
 			if err != nil && ctx.Err() == nil {
 				s.logger.Warn("orphan sweep failed", "err", err, "removed", removed)
@@ -85,4 +95,16 @@ func (s *Server) sweepSessions(ctx context.Context) {
 // returns how many.
 func (s *Server) SweepSessions(ctx context.Context) (int64, error) {
 	return s.sessions.Sweep(ctx)
+}
+
+// SweepUploads, as at now, ends expired upload sessions (aborting their multipart
+// uploads), removes finished ones kept past their retention, and aborts the
+// blob store's multipart uploads under files/ that no live session owns and
+// that have had no new part for minAge: those of sessions whose abort
+// failed, and those a server started for a chunked PUT and left behind when
+// it was killed (a server that is alive sends parts every few seconds, so
+// the uploads of other replicas are safe as long as minAge is far longer
+// than that).
+func (s *Server) SweepUploads(ctx context.Context, now time.Time, minAge time.Duration) (uploads.SweepResult, error) {
+	return s.uploads.Sweep(ctx, now, minAge)
 }

@@ -92,6 +92,7 @@ func TestRowsMatchSchema(t *testing.T) {
 		&datasetRow{}, &runRow{}, &lineageEdgeRow{},
 		&documentRow{}, &signoffRow{}, &cardRevisionRow{}, &exemptionRow{}, &packRow{},
 		&webSessionRow{}, &oidcLoginRow{}, &pageTokenKeyRow{},
+		&uploadRow{}, &uploadPartRow{},
 	}
 	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		s := newStore(t, newURL)

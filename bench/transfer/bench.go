@@ -9,9 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
-
-	"github.com/modelkeep/modelkeep/store/blob"
 )
 
 // bench is one run: the stores, the server under test and the test file.
@@ -64,10 +63,15 @@ type row struct {
 }
 
 const (
-	mkPath     = "weights.bin"
-	directKey  = "direct/presigned"
-	directSDK  = "direct/sdk"
-	directMgr  = "direct/manager"
+	mkPath        = "weights.bin"
+	mkChunkedPath = "weights-chunked.bin"
+	directKey     = "direct/presigned"
+	directSDK     = "direct/sdk"
+	directTM      = "direct/transfermanager"
+	// putChunked is the direction of uploads of unknown length: a chunked
+	// PUT through Modelkeep against the SDK's transfer manager streaming
+	// the same file.
+	putChunked = "PUT chunked"
 	directPref = "direct/"
 	mkPrefix   = "files/" // Modelkeep's blob keys
 )
@@ -150,6 +154,29 @@ func (b *bench) mkPut(ctx context.Context, round int) error {
 	return expectStatus(resp, http.StatusCreated)
 }
 
+// mkPutChunked uploads the file through Modelkeep without Content-Length
+// (chunked transfer encoding), as a job piping its output would: the body
+// is a plain io.Reader of unknown length.
+func (b *bench) mkPutChunked(ctx context.Context, round int) error {
+	f, err := os.Open(b.payload.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, strings.TrimSuffix(b.filePath(round), mkPath)+mkChunkedPath, struct{ io.Reader }{f})
+	if err != nil {
+		return err
+	}
+	req.ContentLength = -1
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("X-Checksum-Sha256", b.payload.sha256)
+	resp, err := b.mkDo(req)
+	if err != nil {
+		return fmt.Errorf("modelkeep chunked put: %w", err)
+	}
+	return expectStatus(resp, http.StatusCreated)
+}
+
 // mkGet downloads the file through Modelkeep, as a deploy pipeline would.
 func (b *bench) mkGet(ctx context.Context, round int) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.filePath(round), nil)
@@ -187,15 +214,20 @@ func (b *bench) ops() (direct, mk []*op, cleanDirect, cleanMk func(context.Conte
 			&op{method: http.MethodPut, name: "direct: SDK PutObject, unsigned payload", run: func(ctx context.Context, _ int) error {
 				return s3c.sdkPut(ctx, bucket, directSDK, p)
 			}},
-			&op{method: http.MethodPut, name: fmt.Sprintf("direct: SDK upload manager, %d MiB parts × %d, streamed",
-				blob.DefaultS3PartSize>>20, blob.DefaultS3Concurrency), run: func(ctx context.Context, _ int) error {
-				return s3c.managerPut(ctx, bucket, directMgr, p)
-			}},
 		)
 	}
 	mk = []*op{
 		{method: http.MethodPut, name: "Modelkeep", modelkeep: true, run: b.mkPut},
 		{method: http.MethodGet, name: "Modelkeep", modelkeep: true, run: b.mkGet},
+	}
+	if b.cfg.onlyChunk {
+		direct, mk = nil, nil
+	}
+	if b.cfg.chunked {
+		direct = append(direct, &op{method: putChunked, name: "direct: SDK transfer manager, 8 MiB parts × 5, streamed", run: func(ctx context.Context, _ int) error {
+			return s3c.tmPut(ctx, bucket, directTM, p)
+		}})
+		mk = append(mk, &op{method: putChunked, name: "Modelkeep, no Content-Length", modelkeep: true, run: b.mkPutChunked})
 	}
 	cleanDirect = func(ctx context.Context) error { return s3c.deleteAll(ctx, bucket, directPref) }
 	// The rows stay; only the bytes go, to keep the disk as it was.
@@ -241,7 +273,7 @@ func (b *bench) measureAll(ctx context.Context) ([]*row, error) {
 		}
 	}
 	var out []*row
-	for _, method := range []string{http.MethodPut, http.MethodGet} {
+	for _, method := range []string{http.MethodPut, putChunked, http.MethodGet} {
 		for _, o := range append(append([]*op{}, direct...), mk...) {
 			if o.method == method {
 				out = append(out, rows[o])

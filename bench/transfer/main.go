@@ -36,7 +36,11 @@ Transfer uploads and downloads one file of -size random bytes, -reps rounds:
              loopback port on a fresh bucket of the same S3 server, with
              SQLite metadata in a temporary directory (or -database):
              PUT .../versions/N/files/weights.bin with Content-Length and
-             X-Checksum-Sha256, then GET it back.
+             X-Checksum-Sha256, then GET it back; and (unless -chunked=false)
+             a PUT of weights-chunked.bin without Content-Length (chunked
+             transfer encoding), against the SDK's transfer manager
+             streaming the same file as a plain io.Reader (8 MiB parts, 5
+             at a time, unsigned, as Modelkeep sends its parts).
 
 The order of the direct and the Modelkeep transfers alternates each round.
 Before each transfer all disks are synced (-sync) and the machine is given
@@ -67,9 +71,9 @@ type config struct {
 	database                               string
 	bin                                    string
 	tmpDir                                 string
-	minRatio                               float64
+	minRatio, minChunkedRatio              float64
 	maxRSSGrowth                           int64
-	sdk, sync, verify                      bool
+	sdk, sync, verify, chunked, onlyChunk  bool
 	sampleEvery, idleWait                  time.Duration
 	serverEnv                              []string
 }
@@ -149,6 +153,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&c.bin, "bin", "", "run this modelkeep `binary` instead of building ./cmd/modelkeep")
 	fs.StringVar(&c.tmpDir, "tmp", os.TempDir(), "`directory` for the test file, the binary and the SQLite database")
 	fs.Float64Var(&c.minRatio, "min-ratio", 0.8, "target: Modelkeep median at least this fraction of the fastest direct median")
+	fs.Float64Var(&c.minChunkedRatio, "min-chunked-ratio", 0.9, "target: Modelkeep's chunked PUT median at least this fraction of the SDK transfer manager's")
+	fs.BoolVar(&c.onlyChunk, "only-chunked", false, "measure only the chunked PUTs (Modelkeep and the SDK transfer manager)")
+	fs.BoolVar(&c.chunked, "chunked", true, "also measure a PUT without Content-Length (chunked) against the SDK transfer manager streaming the same file")
 	fs.Var(sizeFlag{&c.maxRSSGrowth}, "max-rss-growth", "target: largest RSS growth of the server during one transfer, in `bytes` (suffixes allowed)")
 	fs.BoolVar(&c.sdk, "sdk", true, "also measure the AWS SDK transfers as direct baselines")
 	fs.BoolVar(&c.sync, "sync", true, "sync(2) before each transfer, so that the write-back of one does not slow the next")
@@ -168,6 +175,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if c.size < 1<<20 {
 		errs = append(errs, errors.New("-size must be at least 1MiB"))
+	}
+	if c.onlyChunk && !c.chunked {
+		errs = append(errs, errors.New("-only-chunked needs -chunked"))
 	}
 	if c.reps < 1 {
 		errs = append(errs, errors.New("-reps must be at least 1"))

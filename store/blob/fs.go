@@ -61,6 +61,9 @@ func (f *FS) path(key string) (string, error) {
 	if strings.HasPrefix(filepath.Base(rel), tmpPrefix) {
 		return "", modelkeep.Errorf(modelkeep.ErrInvalid, "blob key %q uses the reserved prefix %q", key, tmpPrefix)
 	}
+	if first, _, _ := strings.Cut(key, "/"); first == multipartDir {
+		return "", modelkeep.Errorf(modelkeep.ErrInvalid, "blob key %q is in the reserved directory %q", key, multipartDir)
+	}
 	return filepath.Join(f.root, rel), nil
 }
 
@@ -283,6 +286,9 @@ func (f *FS) List(ctx context.Context, prefix string, fn func(modelkeep.BlobInfo
 		}
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
+		}
+		if d.IsDir() && p == filepath.Join(f.root, multipartDir) {
+			return filepath.SkipDir // the parts of multipart uploads are no blobs
 		}
 		if d.IsDir() || !d.Type().IsRegular() || strings.HasPrefix(d.Name(), tmpPrefix) {
 			return nil

@@ -15,11 +15,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -29,17 +27,15 @@ import (
 	"github.com/modelkeep/modelkeep/internal/netcause"
 )
 
-// Upload tuning. A body is cut into parts of PartSize and up to Concurrency
-// parts are in flight at once (24 MiB with the defaults). The upload manager
-// also keeps one spare pooled part and the first part, so the heap peaks near
-// 50 MiB per upload. Against versitygw on a 2-core host, 5-16 MiB parts and
-// 2-5 workers all gave the same 250-450 MiB/s for 1 GiB (bound by the
-// server's disk writes, which vary more than the settings do); 8 MiB keeps
-// the limit for bodies of unknown length at 78 GiB (10,000 parts) and three
-// workers leave headroom for a remote endpoint's latency.
+// Upload tuning of bodies of unknown length (and of more than 5 GiB): the
+// body is cut into parts of PartSize and up to Concurrency parts upload at
+// once while the next one fills, so at most (Concurrency+1) x PartSize bytes
+// (40 MiB with the defaults) are buffered per upload. Parts of a body of
+// unknown length double in size every 1,000 parts (partSizeAt), so the
+// 10,000 parts S3 allows hold far more than 10,000 x PartSize.
 const (
 	DefaultS3PartSize    = 8 << 20
-	DefaultS3Concurrency = 3
+	DefaultS3Concurrency = 4
 )
 
 // maxPresignTTL is the longest validity SigV4 allows for a presigned URL.
@@ -81,11 +77,12 @@ type S3Options struct {
 
 // S3 stores blobs as objects in one bucket.
 type S3 struct {
-	bucket   string
-	endpoint string // S3Options.Endpoint: "" for AWS
-	client   *s3.Client
-	presign  *s3.PresignClient
-	uploader *manager.Uploader
+	bucket      string
+	endpoint    string // S3Options.Endpoint: "" for AWS
+	client      *s3.Client
+	presign     *s3.PresignClient
+	partSize    int64
+	concurrency int
 }
 
 var (
@@ -116,8 +113,8 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 	if concurrency == 0 {
 		concurrency = DefaultS3Concurrency
 	}
-	if partSize < manager.MinUploadPartSize {
-		return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "s3 part size %d is below the minimum %d", partSize, manager.MinUploadPartSize)
+	if partSize < modelkeep.MinPartSize || partSize > modelkeep.MaxPartSize {
+		return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "s3 part size %d is outside %d to %d", partSize, modelkeep.MinPartSize, int64(modelkeep.MaxPartSize))
 	}
 	if concurrency < 0 || opts.MaxAttempts < 0 {
 		return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "s3 concurrency and max attempts must not be negative")
@@ -156,29 +153,13 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 		}
 		o.UsePathStyle = opts.PathStyle
 	})
-	uploader := manager.NewUploader(client, func(u *manager.Uploader) {
-		u.PartSize = partSize
-		u.Concurrency = concurrency
-		// The uploader keeps its own copy of this setting (it does not read
-		// the client's) and would otherwise add CRC32 to every part.
-		u.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-		u.LeavePartsOnError = false
-		// Over plain http the SDK signs the SHA-256 of every part body: a
-		// second pass over each part on our side and a verifying hash on the
-		// server's. Against versitygw on a 2-core host that took a 1 GiB
-		// upload from 270-450 down to 190-240 MiB/s (a direct signed PUT of
-		// the same file: 215-245). Over https the SDK sends UNSIGNED-PAYLOAD
-		// anyway and TLS protects the body; a plain-http endpoint is a
-		// trusted local one, and the service hashes every artifact itself.
-		u.ClientOptions = append(u.ClientOptions,
-			s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
-	})
 	return &S3{
-		bucket:   opts.Bucket,
-		endpoint: opts.Endpoint,
-		client:   client,
-		presign:  s3.NewPresignClient(client),
-		uploader: uploader,
+		bucket:      opts.Bucket,
+		endpoint:    opts.Endpoint,
+		client:      client,
+		presign:     s3.NewPresignClient(client),
+		partSize:    partSize,
+		concurrency: concurrency,
 	}, nil
 }
 
@@ -186,10 +167,19 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 // streaming PutObject: no buffering, and the server writes it once (a
 // multipart upload makes versitygw copy every part again at completion,
 // which cost 20-40% of the upload throughput). A body of unknown length, or
-// a larger one, goes through the SDK's upload manager: multipart with
-// bounded buffering.
-// A failed multipart upload is aborted, so no parts are left behind. The
-// returned ModTime is the local clock at completion (Stat gives the server's).
+// a larger one, goes as a multipart upload with bounded buffering
+// (putMultipart), or as one PutObject when it ends within its first part.
+// A failed multipart upload is aborted, so no parts are left behind (but a
+// process killed mid-way leaves its upload open: the server's sweep aborts
+// such uploads once they have been idle for the orphan age). The returned
+// ModTime is the local clock at completion (Stat gives the server's).
+//
+// Parts are sent over plain http with an unsigned payload: a signed one
+// makes the SDK hash every part on our side and the server verify it (a
+// 1 GiB upload to versitygw on a 2-core host went from 270-450 down to
+// 190-240 MiB/s). Over https the SDK sends UNSIGNED-PAYLOAD anyway and TLS
+// protects the body; a plain-http endpoint is a trusted local one, and the
+// service hashes every artifact itself.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64) (modelkeep.BlobInfo, error) {
 	if err := validateKey(key); err != nil {
 		return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: %w", key, err)
@@ -198,60 +188,7 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64) (mode
 	if size >= 0 && size <= maxSinglePutSize {
 		return s.putSingle(ctx, key, body, size)
 	}
-	in := &s3.PutObjectInput{
-		Bucket:      aws.String(s.bucket),
-		Key:         aws.String(key),
-		Body:        body,
-		ContentType: aws.String("application/octet-stream"),
-	}
-	var opts []func(*manager.Uploader)
-	if ps := partSizeFor(size); ps > s.uploader.PartSize {
-		// S3 allows 10,000 parts; a known large size can raise the part size
-		// (and the memory used) for this upload only. An unknown size is
-		// limited to PartSize x 10,000 (78 GiB with the default).
-		opts = append(opts, func(u *manager.Uploader) { u.PartSize = ps })
-	}
-	// The upload runs on a context that outlives a cancellation by a grace
-	// period. Cancelling stops it through body, which fails its next read;
-	// the parts already in flight then finish before the abort is sent. Cut
-	// off mid-request instead, a part can still land on the server after the
-	// abort (its bytes are already in the socket) and revive the upload.
-	upCtx, cancelUp := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelUp()
-	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(cancelGrace, cancelUp) })
-	defer stopGrace()
-	_, err := s.uploader.Upload(upCtx, in, opts...)
-	if err == nil {
-		return modelkeep.BlobInfo{Key: key, Size: body.n, ModTime: time.Now().UTC()}, nil
-	}
-	var abortErr error
-	var mu manager.MultiUploadFailure
-	if errors.As(err, &mu) && mu.UploadID() != "" {
-		// The manager has aborted already, unless the grace period ran out
-		// and cancelled its request too; a second abort is cheap insurance.
-		abortErr = s.abort(ctx, key, mu.UploadID())
-	}
-	// A failing body is the caller's error (and may be a 413 or a client
-	// that went away); only a failing store is mapped to our sentinels.
-	if berr := body.bodyErr("put blob", key); berr != nil {
-		err = berr
-	} else {
-		err = fmt.Errorf("put blob %q: %w", key, s3Err(err))
-	}
-	if abortErr != nil {
-		err = errors.Join(err, abortErr)
-	}
-	return modelkeep.BlobInfo{}, err
-}
-
-// partSizeFor returns the smallest part size that fits size into S3's part
-// limit, or 0 when size is unknown.
-func partSizeFor(size int64) int64 {
-	if size <= 0 {
-		return 0
-	}
-	const maxParts = int64(manager.MaxUploadParts)
-	return (size + maxParts - 1) / maxParts
+	return s.putMultipart(ctx, key, body, size)
 }
 
 func (s *S3) abort(ctx context.Context, key, uploadID string) error {
@@ -600,8 +537,7 @@ func (s *S3) putSingle(ctx context.Context, key string, body *checkedReader, siz
 		Body:          &exactReader{r: body, left: size},
 		ContentLength: aws.Int64(size),
 		ContentType:   aws.String("application/octet-stream"),
-	}, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware),
-		func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+	}, unsignedOnce...)
 	if err == nil {
 		return modelkeep.BlobInfo{Key: key, Size: size, ModTime: time.Now().UTC()}, nil
 	}

@@ -82,3 +82,28 @@ func TestValidateKey(t *testing.T) {
 		}
 	}
 }
+
+func TestPartSizeAt(t *testing.T) {
+	const base = 8 << 20
+	for _, tc := range []struct {
+		size int64
+		n    int
+		want int64
+	}{
+		{-1, 1, base}, {-1, 1000, base}, {-1, 1001, 2 * base}, {-1, 4001, 16 * base},
+		{-1, 10_000, 512 * base}, // capped below at 5 GiB
+		{6 << 30, 1, base}, {100 << 30, 1, 11 << 20},
+	} {
+		if got := partSizeAt(base, tc.size, tc.n); got != tc.want {
+			t.Errorf("partSizeAt(%d, %d) = %d, want %d", tc.size, tc.n, got, tc.want)
+		}
+	}
+	// An unknown length fits far more than base x 10,000 into 10,000 parts.
+	var total int64
+	for n := 1; n <= 10_000; n++ {
+		total += partSizeAt(base, -1, n)
+	}
+	if total < 1<<40 {
+		t.Errorf("10,000 parts hold %d bytes", total)
+	}
+}

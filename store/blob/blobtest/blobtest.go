@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) modelkeep.BlobStore) {
 		{"Ping", testPing},
 		{"List", testList},
 		{"PresignGet", testPresignGet},
+		{"Multipart", testMultipart},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -673,4 +674,147 @@ func (c *cancelReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.left -= int64(n)
 	return n, err
+}
+
+// testMultipart checks the Multipart contract: parts in any order, a part
+// replaced, ETags checked at completion, failed parts, abort and listing.
+func testMultipart(t *testing.T, s modelkeep.BlobStore) {
+	mp, ok := s.(modelkeep.Multipart)
+	if !ok {
+		t.Skip("the store has no multipart uploads")
+	}
+	ctx := t.Context()
+	const p1 = modelkeep.MinPartSize + 123 // parts but the last need MinPartSize
+	create := func(t *testing.T, key string) string {
+		t.Helper()
+		id, err := mp.CreateMultipart(ctx, key)
+		if err != nil || id == "" {
+			t.Fatalf("CreateMultipart(%q) = %q, %v", key, id, err)
+		}
+		return id
+	}
+	put := func(t *testing.T, key, id string, n int, seed uint64, size int64) modelkeep.Part {
+		t.Helper()
+		p, err := mp.PutPart(ctx, key, id, n, opaque(payload(seed, size)), size)
+		if err != nil {
+			t.Fatalf("PutPart(%d): %v", n, err)
+		}
+		if p.Number != n || p.Size != size || p.ETag == "" {
+			t.Fatalf("PutPart(%d) = %+v", n, p)
+		}
+		return p
+	}
+	wantSHA := func(parts ...[2]int64) string { // (seed, size) of each part, in order
+		h := sha256.New()
+		for _, p := range parts {
+			_, _ = io.Copy(h, payload(uint64(p[0]), p[1]))
+		}
+		return hex.EncodeToString(h.Sum(nil))
+	}
+
+	t.Run("parts in any order", func(t *testing.T) {
+		const key = "mp/any-order"
+		id := create(t, key)
+		b := put(t, key, id, 2, 2, 1000)
+		a := put(t, key, id, 1, 1, p1)
+		if _, err := s.Stat(ctx, key); !errors.Is(err, modelkeep.ErrNotFound) {
+			t.Errorf("Stat before completion = %v, want ErrNotFound", err)
+		}
+		info, err := mp.CompleteMultipart(ctx, key, id, []modelkeep.Part{a, b})
+		if err != nil {
+			t.Fatalf("CompleteMultipart: %v", err)
+		}
+		if info.Size != p1+1000 {
+			t.Errorf("CompleteMultipart size %d, want %d", info.Size, p1+1000)
+		}
+		checkContent(t, s, key, p1+1000, wantSHA([2]int64{1, p1}, [2]int64{2, 1000}))
+		if _, err := mp.PutPart(ctx, key, id, 3, payload(1, 10), 10); !errors.Is(err, modelkeep.ErrNotFound) {
+			t.Errorf("PutPart after completion = %v, want ErrNotFound", err)
+		}
+		if l, ok := s.(modelkeep.BlobLister); ok {
+			if got := keysOf(listAll(t, l, "")); len(got) != 1 || got[0] != key {
+				t.Errorf("List = %v, want only %q (parts are no blobs)", got, key)
+			}
+		}
+	})
+	t.Run("replaced part", func(t *testing.T) {
+		const key = "mp/replaced"
+		id := create(t, key)
+		old := put(t, key, id, 1, 1, p1)
+		last := put(t, key, id, 2, 2, 10)
+		newer := put(t, key, id, 1, 3, p1)
+		if _, err := mp.CompleteMultipart(ctx, key, id, []modelkeep.Part{old, last}); !errors.Is(err, modelkeep.ErrConflict) {
+			t.Fatalf("CompleteMultipart with a replaced part's ETag = %v, want ErrConflict", err)
+		}
+		if _, err := mp.CompleteMultipart(ctx, key, id, []modelkeep.Part{newer, last}); err != nil {
+			t.Fatalf("CompleteMultipart: %v", err)
+		}
+		checkContent(t, s, key, p1+10, wantSHA([2]int64{3, p1}, [2]int64{2, 10}))
+	})
+	t.Run("missing part", func(t *testing.T) {
+		const key = "mp/missing"
+		id := create(t, key)
+		a := put(t, key, id, 1, 1, p1)
+		_, err := mp.CompleteMultipart(ctx, key, id, []modelkeep.Part{a, {Number: 2, Size: 10, ETag: a.ETag}})
+		if !errors.Is(err, modelkeep.ErrConflict) {
+			t.Fatalf("CompleteMultipart with a missing part = %v, want ErrConflict", err)
+		}
+		if err := mp.AbortMultipart(ctx, key, id); err != nil {
+			t.Fatalf("AbortMultipart: %v", err)
+		}
+	})
+	t.Run("failing part", func(t *testing.T) {
+		const key = "mp/failing"
+		id := create(t, key)
+		r := &failingReader{r: payload(1, p1), left: 1000, err: errBoom}
+		if _, err := mp.PutPart(ctx, key, id, 1, r, p1); !errors.Is(err, errBoom) || !errors.Is(err, modelkeep.ErrInvalid) {
+			t.Fatalf("PutPart with a failing body = %v, want its error as ErrInvalid", err)
+		}
+		if _, err := mp.PutPart(ctx, key, id, 1, opaque(payload(1, 10)), 11); !errors.Is(err, modelkeep.ErrInvalid) {
+			t.Fatalf("PutPart with a short body = %v, want ErrInvalid", err)
+		}
+		a := put(t, key, id, 1, 4, 100)
+		if _, err := mp.CompleteMultipart(ctx, key, id, []modelkeep.Part{a}); err != nil {
+			t.Fatalf("CompleteMultipart: %v", err)
+		}
+		checkContent(t, s, key, 100, digest(4, 100))
+	})
+	t.Run("abort and list", func(t *testing.T) {
+		const key = "mp/aborted"
+		before := time.Now().Add(-time.Hour)
+		id := create(t, key)
+		put(t, key, id, 1, 1, 1000)
+		other := create(t, "elsewhere/x")
+		found := map[string]modelkeep.MultipartUpload{}
+		err := mp.ListMultipart(ctx, "mp/", func(u modelkeep.MultipartUpload) error {
+			found[u.UploadID] = u
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("ListMultipart: %v", err)
+		}
+		u, ok := found[id]
+		if !ok || u.Key != key || len(found) != 1 {
+			t.Fatalf("ListMultipart(mp/) = %+v, want only %s for %q", found, id, key)
+		}
+		if u.Initiated.Before(before) || u.LastActivity.Before(u.Initiated) {
+			t.Errorf("ListMultipart times: initiated %v, last activity %v", u.Initiated, u.LastActivity)
+		}
+		for _, x := range []struct{ key, id string }{{key, id}, {"elsewhere/x", other}} {
+			if err := mp.AbortMultipart(ctx, x.key, x.id); err != nil {
+				t.Fatalf("AbortMultipart: %v", err)
+			}
+		}
+		if err := mp.AbortMultipart(ctx, key, id); err != nil {
+			t.Errorf("second AbortMultipart = %v, want nil", err)
+		}
+		if _, err := mp.PutPart(ctx, key, id, 2, payload(1, 10), 10); !errors.Is(err, modelkeep.ErrNotFound) {
+			t.Errorf("PutPart after abort = %v, want ErrNotFound", err)
+		}
+		_ = mp.ListMultipart(ctx, "", func(u modelkeep.MultipartUpload) error {
+			t.Errorf("upload %s of %q listed after abort", u.UploadID, u.Key)
+			return nil
+		})
+		assertGone(t, s, key)
+	})
 }

@@ -1,0 +1,159 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/api/openapi"
+	"github.com/modelkeep/modelkeep/uploads"
+)
+
+// uploadPartRoute is the byte route of resumable uploads: a part's body
+// streams to the blob store.
+const uploadPartRoute = "/api/v1/models/:model/versions/:version/uploads/:upload_id/parts/:part_number"
+
+// errNoUploads answers the upload routes of a server built without them.
+var errNoUploads = modelkeep.Errorf(modelkeep.ErrUnavailable, "this server has no resumable uploads")
+
+func (h *Handlers) up() (*uploads.Service, error) {
+	if h.uploads == nil {
+		return nil, errNoUploads
+	}
+	return h.uploads, nil
+}
+
+func toUpload(u uploads.Upload) openapi.Upload {
+	return openapi.Upload{
+		Id: u.ID, Model: u.Model, Version: u.Version, Path: u.Path, Size: u.Size, Sha256: optString(u.SHA256),
+		PartSize: u.PartSize, PartCount: u.PartCount(), Status: openapi.UploadStatus(u.Status), CreatedBy: u.CreatedBy,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, ExpiresAt: u.ExpiresAt,
+	}
+}
+
+func toUploadPart(p uploads.Part) openapi.UploadPart {
+	return openapi.UploadPart{Number: p.Number, Size: p.Size, Sha256: p.SHA256}
+}
+
+func (h *Handlers) CreateUpload(ctx context.Context, req openapi.CreateUploadRequestObject) (openapi.CreateUploadResponseObject, error) {
+	us, err := h.up()
+	if err != nil {
+		return nil, err
+	}
+	u, err := us.Create(ctx, uploads.CreateInput{
+		Model: req.Model, Version: req.Version, Path: req.Body.Path, Size: req.Body.Size, SHA256: deref(req.Body.Sha256),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return openapi.CreateUpload201JSONResponse(toUpload(u)), nil
+}
+
+func (h *Handlers) ListUploads(ctx context.Context, req openapi.ListUploadsRequestObject) (openapi.ListUploadsResponseObject, error) {
+	us, err := h.up()
+	if err != nil {
+		return nil, err
+	}
+	list, next, err := us.List(ctx, uploads.ListInput{
+		Model: req.Model, Version: req.Version, Status: string(deref(req.Params.Status)),
+		PageSize: deref(req.Params.PageSize), PageToken: deref(req.Params.PageToken),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := openapi.ListUploads200JSONResponse{Uploads: make([]openapi.Upload, 0, len(list)), NextPageToken: next}
+	for _, u := range list {
+		out.Uploads = append(out.Uploads, toUpload(u))
+	}
+	return out, nil
+}
+
+func (h *Handlers) GetUpload(ctx context.Context, req openapi.GetUploadRequestObject) (openapi.GetUploadResponseObject, error) {
+	us, err := h.up()
+	if err != nil {
+		return nil, err
+	}
+	u, parts, err := us.Get(ctx, req.Model, req.Version, req.UploadId)
+	if err != nil {
+		return nil, err
+	}
+	out := toUpload(u)
+	ps := make([]openapi.UploadPart, 0, len(parts))
+	var received int64
+	for _, p := range parts {
+		ps = append(ps, toUploadPart(p))
+		received += p.Size
+	}
+	out.Parts, out.ReceivedBytes = &ps, &received
+	return openapi.GetUpload200JSONResponse(out), nil
+}
+
+func (h *Handlers) AbortUpload(ctx context.Context, req openapi.AbortUploadRequestObject) (openapi.AbortUploadResponseObject, error) {
+	us, err := h.up()
+	if err != nil {
+		return nil, err
+	}
+	if err := us.Abort(ctx, req.Model, req.Version, req.UploadId); err != nil {
+		return nil, err
+	}
+	return openapi.AbortUpload204Response{}, nil
+}
+
+func (h *Handlers) CompleteUpload(ctx context.Context, req openapi.CompleteUploadRequestObject) (openapi.CompleteUploadResponseObject, error) {
+	us, err := h.up()
+	if err != nil {
+		return nil, err
+	}
+	f, created, err := us.Complete(ctx, req.Model, req.Version, req.UploadId)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		return openapi.CompleteUpload201JSONResponse(toFile(f)), nil
+	}
+	return openapi.CompleteUpload200JSONResponse(toFile(f)), nil
+}
+
+// UploadPart handles PUT .../uploads/{upload_id}/parts/{part_number}: the
+// body streams to the blob store, as an artifact upload does.
+func (h *Handlers) UploadPart(c echo.Context) error {
+	us, err := h.up()
+	if err != nil {
+		return err
+	}
+	model, err := rawParam(c, "model")
+	if err != nil {
+		return err
+	}
+	version, ok := CanonicalInt(c.Param("version"))
+	if !ok || version < 1 || version > modelkeep.MaxVersionNumber {
+		return modelkeep.Errorf(modelkeep.ErrInvalid, "invalid version parameter %q: want a number from 1 to %d in canonical form (decimal digits, no sign, no leading zero)",
+			c.Param("version"), modelkeep.MaxVersionNumber)
+	}
+	number, ok := CanonicalInt(c.Param("part_number"))
+	if !ok || number < 1 || number > modelkeep.MaxParts {
+		return modelkeep.Errorf(modelkeep.ErrInvalid, "invalid part_number parameter %q: want a number from 1 to %d in canonical form",
+			c.Param("part_number"), modelkeep.MaxParts)
+	}
+	req := c.Request()
+	checksum, err := checksumHeader(req.Header)
+	if err != nil {
+		return err
+	}
+	if req.ContentLength > modelkeep.MaxPartSize {
+		return modelkeep.Errorf(modelkeep.ErrTooLarge, "a part of %d bytes is larger than parts can be (%d bytes)", req.ContentLength, int64(modelkeep.MaxPartSize))
+	}
+	_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Time{})
+	body := tooLargeReader{r: http.MaxBytesReader(c.Response(), req.Body, modelkeep.MaxPartSize), limit: modelkeep.MaxPartSize}
+	p, err := us.PutPart(req.Context(), uploads.PartInput{
+		Model: model, Version: int(version), ID: c.Param("upload_id"), Number: int(number),
+		Body: body, Size: req.ContentLength, SHA256: checksum,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toUploadPart(p))
+}

@@ -1,0 +1,366 @@
+package uploads
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// PartInput is one part of a session.
+type PartInput struct {
+	Model   string
+	Version int
+	ID      string
+	Number  int
+	Body    io.Reader
+	// Size is the body's length as announced (Content-Length), or -1.
+	Size int64
+	// SHA256 is the part's digest: required, a part is kept only when its
+	// bytes match it.
+	SHA256 string
+}
+
+// hashingReader feeds what passes through it to the part's hash and, when
+// the part is hashed in order, to the whole file's.
+type hashingReader struct {
+	r    io.Reader
+	part hash.Hash
+	file hash.Hash // nil: not hashed in order
+}
+
+func (hr *hashingReader) Read(p []byte) (int, error) {
+	n, err := hr.r.Read(p)
+	hr.part.Write(p[:n])
+	if hr.file != nil {
+		hr.file.Write(p[:n])
+	}
+	return n, err
+}
+
+// PutPart streams one part into the session's multipart upload while
+// hashing it. It is kept only when its SHA-256 matches the one sent (else
+// 422, and any earlier copy of the part is forgotten too: the blob store may
+// have replaced it). When the part before it has been hashed in order, the
+// whole file's hash is carried on through this part as it streams, and its
+// state is kept with the part, so that completion need not read those bytes
+// back. Sending a part again replaces it.
+func (s *Service) PutPart(ctx context.Context, in PartInput) (Part, error) {
+	if err := validateRef(in.Model, in.Version); err != nil {
+		return Part{}, err
+	}
+	if err := validateID(in.ID); err != nil {
+		return Part{}, err
+	}
+	if in.SHA256 == "" {
+		return Part{}, modelkeep.Errorf(modelkeep.ErrInvalid, "a part needs its SHA-256 in X-Checksum-Sha256")
+	}
+	expected, err := modelkeep.ParseSHA256(in.SHA256)
+	if err != nil {
+		return Part{}, err
+	}
+	mp, err := s.multipart()
+	if err != nil {
+		return Part{}, err
+	}
+	u, err := s.store.GetUpload(ctx, in.Model, in.Version, in.ID)
+	if err != nil {
+		return Part{}, err
+	}
+	if u.Status != StatusOpen {
+		return Part{}, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s is %s: it takes no more parts", u.ID, u.Status)
+	}
+	if in.Number < 1 || in.Number > u.PartCount() {
+		return Part{}, modelkeep.Errorf(modelkeep.ErrInvalid, "part number %d: this upload has parts 1 to %d", in.Number, u.PartCount())
+	}
+	size := u.PartSizeOf(in.Number)
+	if in.Size >= 0 && in.Size != size {
+		return Part{}, modelkeep.Errorf(modelkeep.ErrInvalid, "part %d must have %d bytes, not %d (parts are %d bytes, the last one the rest)", in.Number, size, in.Size, u.PartSize)
+	}
+
+	// Hash in order when the part before has been.
+	hr := &hashingReader{r: in.Body, part: sha256.New()}
+	prev := ""
+	if in.Number == 1 {
+		hr.file = sha256.New()
+	} else if p, err := s.store.GetUploadPart(ctx, u.ID, in.Number-1); err == nil && p.HashState != nil {
+		h := sha256.New()
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(p.HashState); err == nil {
+			hr.file, prev = h, p.SHA256
+		}
+	} else if err != nil && !errors.Is(err, modelkeep.ErrNotFound) {
+		return Part{}, err
+	}
+
+	stored, err := mp.PutPart(ctx, u.BlobKey, u.StoreUploadID, in.Number, hr, size)
+	if err != nil {
+		if ctx.Err() != nil && modelkeep.KindOf(err) == nil {
+			// The client went away (the store's client saw the cancellation
+			// before the body did).
+			return Part{}, modelkeep.Errorf(modelkeep.ErrInvalid, "the request ended before part %d was stored: %w", in.Number, ctx.Err())
+		}
+		switch modelkeep.KindOf(err) {
+		case modelkeep.ErrTooLarge, modelkeep.ErrInvalid:
+			return Part{}, err
+		case modelkeep.ErrNotFound:
+			return Part{}, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s ended while part %d was sent", u.ID, in.Number)
+		}
+		return Part{}, fmt.Errorf("store part %d of upload %s: %w", in.Number, u.ID, err)
+	}
+	sum := hex.EncodeToString(hr.part.Sum(nil))
+	if sum != expected {
+		// The store may hold these bytes as part n now: forget the part.
+		if err := s.store.DeleteUploadPart(context.WithoutCancel(ctx), u.ID, in.Number); err != nil {
+			s.logger.Warn("forget a refused part", "upload_id", u.ID, "part", in.Number, "err", err)
+		}
+		return Part{}, modelkeep.Errorf(modelkeep.ErrDigestMismatch, "checksum mismatch for part %d: got sha256 %s, X-Checksum-Sha256 says %s; send the part again", in.Number, sum, expected)
+	}
+	p := Part{Number: in.Number, Size: size, SHA256: sum, ETag: stored.ETag, CreatedAt: s.clock()}
+	if hr.file != nil {
+		if p.HashState, err = hr.file.(encoding.BinaryMarshaler).MarshalBinary(); err != nil {
+			return Part{}, fmt.Errorf("save the file's hash state: %w", err)
+		}
+		p.PrevSHA256 = prev
+	}
+	// The bytes are stored: record them even if the client has gone away
+	// meanwhile, so that a resumed upload need not send them again.
+	ctx = context.WithoutCancel(ctx)
+	err = s.store.InUploadTx(ctx, func(tx Store) error {
+		if err := tx.TouchUpload(ctx, u.ID, p.CreatedAt, p.CreatedAt.Add(s.opts.Expiry)); err != nil {
+			if errors.Is(err, modelkeep.ErrConflict) {
+				return modelkeep.Errorf(modelkeep.ErrConflict, "upload %s ended while part %d was sent", u.ID, in.Number)
+			}
+			return err
+		}
+		return tx.PutUploadPart(ctx, u.ID, p)
+	})
+	if err != nil {
+		return Part{}, err
+	}
+	return p, nil
+}
+
+// Complete verifies the session's file and joins it to the version: every
+// part must have arrived; the blob store joins them; the whole file's
+// SHA-256 is the state hashed in order as parts arrived, carried on over
+// the bytes that were not (read back from the joined blob); it and the size
+// must match what the session announced, else nothing is kept (422). The
+// file row, the session's end and the audit event commit together. A
+// completed session answers again with its file (created false).
+func (s *Service) Complete(ctx context.Context, model string, version int, id string) (modelkeep.File, bool, error) {
+	if err := validateRef(model, version); err != nil {
+		return modelkeep.File{}, false, err
+	}
+	if err := validateID(id); err != nil {
+		return modelkeep.File{}, false, err
+	}
+	mp, err := s.multipart()
+	if err != nil {
+		return modelkeep.File{}, false, err
+	}
+	u, err := s.store.GetUpload(ctx, model, version, id)
+	if err != nil {
+		return modelkeep.File{}, false, err
+	}
+	if u.Status == StatusCompleted {
+		f, err := s.store.GetFile(ctx, model, version, u.Path)
+		if err != nil || f.BlobKey != u.BlobKey {
+			return modelkeep.File{}, false, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s completed, but its file %q has been replaced or removed since", id, u.Path)
+		}
+		return f, false, nil
+	}
+	if u.Status != StatusOpen && u.Status != StatusCompleting {
+		return modelkeep.File{}, false, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s is %s", id, u.Status)
+	}
+	// Claim the completion: one at a time, or over one whose server died.
+	now := s.clock()
+	err = s.store.SetUploadStatus(ctx, id, []Status{StatusOpen}, time.Time{}, StatusCompleting, "", now, u.ExpiresAt)
+	if errors.Is(err, modelkeep.ErrConflict) {
+		err = s.store.SetUploadStatus(ctx, id, []Status{StatusCompleting}, now.Add(-s.opts.CompletingStaleAfter), StatusCompleting, "", now, u.ExpiresAt)
+		if errors.Is(err, modelkeep.ErrConflict) {
+			return modelkeep.File{}, false, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s is being completed by another request; ask again later", id)
+		}
+	}
+	if err != nil {
+		return modelkeep.File{}, false, err
+	}
+	reopen := func() {
+		if err := s.store.SetUploadStatus(context.WithoutCancel(ctx), id, []Status{StatusCompleting}, time.Time{}, StatusOpen, "", s.clock(), s.clock().Add(s.opts.Expiry)); err != nil {
+			s.logger.Warn("reopen an upload after a failed completion", "upload_id", id, "err", err)
+		}
+	}
+
+	parts, err := s.store.ListUploadParts(ctx, id)
+	if err != nil {
+		reopen()
+		return modelkeep.File{}, false, err
+	}
+	if missing := missingParts(u, parts); missing != "" {
+		reopen()
+		return modelkeep.File{}, false, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s is missing parts %s (of 1 to %d): send them, then complete", id, missing, u.PartCount())
+	}
+	stored := make([]modelkeep.Part, len(parts))
+	for i, p := range parts {
+		stored[i] = modelkeep.Part{Number: p.Number, Size: p.Size, ETag: p.ETag}
+	}
+	if _, err := mp.CompleteMultipart(ctx, u.BlobKey, u.StoreUploadID, stored); err != nil {
+		switch {
+		case errors.Is(err, modelkeep.ErrConflict):
+			reopen()
+			return modelkeep.File{}, false, modelkeep.Errorf(modelkeep.ErrConflict, "the stored parts of upload %s are not the ones received (a part was sent twice at once?): list the parts, send the ones in doubt again, then complete: %w", id, err)
+		case errors.Is(err, modelkeep.ErrNotFound):
+			// An earlier completion joined the parts and then stopped.
+			info, serr := s.blobs.Stat(ctx, u.BlobKey)
+			if serr != nil || info.Size != u.Size {
+				s.fail(ctx, u, "the multipart upload is gone")
+				return modelkeep.File{}, false, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s lost its parts; start a new upload", id)
+			}
+		default:
+			reopen()
+			return modelkeep.File{}, false, fmt.Errorf("join the parts of upload %s: %w", id, err)
+		}
+	}
+
+	sum, size, err := s.verify(ctx, u, parts)
+	if err != nil {
+		// The parts are joined: the session cannot go back to open. A
+		// transient failure leaves it completing (another request may try
+		// again once stale; the sweep ends it at expiry).
+		return modelkeep.File{}, false, fmt.Errorf("verify upload %s: %w", id, err)
+	}
+	if size != u.Size || (u.SHA256 != "" && sum != u.SHA256) {
+		s.deleteBlob(u.BlobKey)
+		s.fail(ctx, u, fmt.Sprintf("got %d bytes with sha256 %s", size, sum))
+		return modelkeep.File{}, false, modelkeep.Errorf(modelkeep.ErrDigestMismatch,
+			"upload %s: the file has %d bytes with sha256 %s, the upload announced %d bytes with sha256 %s; nothing was kept",
+			id, size, sum, u.Size, orNone(u.SHA256))
+	}
+
+	f := modelkeep.File{Path: u.Path, Size: size, SHA256: sum, BlobKey: u.BlobKey, CreatedAt: s.clock()}
+	var replaced *modelkeep.File
+	err = s.store.InUploadTx(ctx, func(tx Store) error {
+		var err error
+		if replaced, err = tx.PutFile(ctx, model, version, f); err != nil {
+			return err
+		}
+		if err := tx.SetUploadStatus(ctx, id, []Status{StatusCompleting}, time.Time{}, StatusCompleted, sum, f.CreatedAt, f.CreatedAt.Add(s.opts.Expiry)); err != nil {
+			if errors.Is(err, modelkeep.ErrConflict) {
+				return modelkeep.Errorf(modelkeep.ErrConflict, "upload %s was ended while it was being completed", id)
+			}
+			return err
+		}
+		details := map[string]any{"upload_id": id, "path": f.Path, "size": f.Size, "sha256": f.SHA256, "parts": len(parts)}
+		if replaced != nil {
+			details["replaced_sha256"] = replaced.SHA256
+		}
+		_, err = s.log.Record(ctx, tx, "upload.complete", uploadResource(model, version), details)
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, modelkeep.ErrConflict) {
+			// The version is no longer pending (or the session ended): the
+			// bytes can never join it.
+			s.deleteBlob(u.BlobKey)
+			s.fail(ctx, u, err.Error())
+		}
+		return modelkeep.File{}, false, err
+	}
+	if replaced != nil && replaced.BlobKey != f.BlobKey {
+		s.deleteBlob(replaced.BlobKey)
+	}
+	return f, true, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none given)"
+	}
+	return s
+}
+
+// fail ends a session that cannot complete, and records why.
+func (s *Service) fail(ctx context.Context, u Upload, reason string) {
+	ctx = context.WithoutCancel(ctx)
+	now := s.clock()
+	if err := s.store.SetUploadStatus(ctx, u.ID, []Status{StatusCompleting}, time.Time{}, StatusFailed, "", now, now.Add(s.opts.Expiry)); err != nil {
+		s.logger.Warn("mark an upload failed", "upload_id", u.ID, "err", err)
+	}
+	s.log.RecordRefusal(ctx, "upload.complete.refused", uploadResource(u.Model, u.Version), map[string]any{
+		"upload_id": u.ID, "path": u.Path, "reason": reason})
+}
+
+// missingParts lists the part numbers a session still lacks ("" when none),
+// at most 20 of them.
+func missingParts(u Upload, parts []Part) string {
+	have := make(map[int]bool, len(parts))
+	for _, p := range parts {
+		if p.Size == u.PartSizeOf(p.Number) {
+			have[p.Number] = true
+		}
+	}
+	var missing []string
+	count := 0
+	for n := 1; n <= u.PartCount(); n++ {
+		if !have[n] {
+			count++
+			if len(missing) < 20 {
+				missing = append(missing, strconv.Itoa(n))
+			}
+		}
+	}
+	switch {
+	case count == 0:
+		return ""
+	case count > len(missing):
+		return strings.Join(missing, ", ") + fmt.Sprintf(" and %d more", count-len(missing))
+	}
+	return strings.Join(missing, ", ")
+}
+
+// verify computes the joined file's SHA-256 and size. It starts from the
+// longest chain of parts hashed in order (each continuing the state of the
+// part before it as it is now) and reads the rest back from the blob store.
+func (s *Service) verify(ctx context.Context, u Upload, parts []Part) (string, int64, error) {
+	h := sha256.New()
+	var offset int64
+	prev := ""
+	for _, p := range parts {
+		if p.HashState == nil || p.PrevSHA256 != prev {
+			break
+		}
+		next := sha256.New()
+		if err := next.(encoding.BinaryUnmarshaler).UnmarshalBinary(p.HashState); err != nil {
+			break
+		}
+		h, offset, prev = next, offset+p.Size, p.SHA256
+	}
+	if offset == u.Size {
+		return hex.EncodeToString(h.Sum(nil)), offset, nil
+	}
+	rc, info, err := s.blobs.Open(ctx, u.BlobKey)
+	if err != nil {
+		return "", 0, err
+	}
+	defer rc.Close()
+	if _, err := rc.Seek(offset, io.SeekStart); err != nil {
+		return "", 0, err
+	}
+	n, err := io.CopyBuffer(h, rc, make([]byte, 1<<20))
+	if err != nil {
+		return "", 0, fmt.Errorf("read back from byte %d: %w", offset, err)
+	}
+	if offset+n != info.Size {
+		return "", 0, fmt.Errorf("read back %d bytes from byte %d of %d", n, offset, info.Size)
+	}
+	s.logger.DebugContext(ctx, "upload verified", "upload_id", u.ID, "hashed_in_order", offset, "read_back", n)
+	return hex.EncodeToString(h.Sum(nil)), offset + n, nil
+}
