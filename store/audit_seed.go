@@ -73,9 +73,12 @@ func SeedAuditChain(ctx context.Context, s *Store, n int, start time.Time) error
 			if err := db.CreateInBatches(rows, 50).Error; err != nil {
 				return dbErr("seed audit chain", err)
 			}
-			last := rows[len(rows)-1]
+			moved := head
+			for _, r := range rows {
+				moved = moved.after(r.Seq, r.Hash, r.Time)
+			}
 			return dbErr("seed audit chain: move head", db.Model(&auditHeadRow{}).Where("id = ? AND seq = ?", 1, head.Seq).
-				Updates(map[string]any{"seq": last.Seq, "hash": last.Hash}).Error)
+				Updates(moved.moveTo()).Error)
 		})
 		if err != nil {
 			return err
