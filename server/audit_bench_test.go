@@ -200,6 +200,12 @@ func auditPagesKinds(oldest, newest time.Time) []auditPagesKind {
 	for _, f := range []float64{0.05, 0.15, 0.25, 0.35, 0.5, 0.65, 0.75, 0.85, 0.95, 0.999} {
 		deep = append(deep, auditPagesWalk{q("until", at(1-f)), 20})
 	}
+	// The same in the middle of the log for the commonest actor, action,
+	// pair and model, whose events before it are many.
+	for _, kv := range [][]string{{"actor", "svc-deploy"}, {"action", "file.download"},
+		{"actor", "svc-deploy", "action", "file.download"}, {"resource", "models/fraud-detector/*"}} {
+		deep = append(deep, auditPagesWalk{q(append(kv, "until", at(0.5))...), 20})
+	}
 	first := make([]auditPagesWalk, 100)
 	for i := range first {
 		first[i] = auditPagesWalk{q(), 1}
@@ -223,9 +229,10 @@ func auditPagesKinds(oldest, newest time.Time) []auditPagesKind {
 			{q("action", "model.delete"), 20}, {q("action", "audit.checkpoint"), 20},
 		}},
 		// (d) resource: a model's prefix (20 % of the log, 0.3 %, 0.08 %,
-		// 216, 51 and 10 events spread over it), a version of the busiest
-		// model exactly and by prefix.
+		// 216, 51 and 10 events spread over it), the busiest model itself
+		// and one of its versions exactly, and the version by prefix.
 		{"resource", []auditPagesWalk{
+			{q("resource", "models/fraud-detector"), 20},
 			{q("resource", "models/fraud-detector/*"), 20}, {q("resource", "models/ranker-31/*"), 20},
 			{q("resource", "models/lead-scoring-100/*"), 20}, {q("resource", "models/kyc-matcher-299/*"), 20},
 			{q("resource", "models/claims-triage-906/*"), 20}, {q("resource", "models/credit-scoring-1783/*"), 20},
