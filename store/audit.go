@@ -259,18 +259,23 @@ func (s *Store) queryAudit(ctx context.Context, f modelkeep.AuditQuery, b auditS
 	if f.Action != "" {
 		eq("action", f.Action)
 	}
-	if f.Outcome != "" {
-		eq("outcome", f.Outcome)
-	}
 	if prefix, ok := strings.CutSuffix(f.Resource, "*"); ok {
 		if prefix != "" {
 			// LIKE lets MySQL use the resource index; SUBSTR keeps the match
 			// case-sensitive on SQLite, whose LIKE ignores ASCII case.
 			q = q.Where("resource LIKE ? ESCAPE '!' AND SUBSTR(resource, 1, ?) = ?",
 				escapeLike(prefix)+"%", utf8.RuneCountInString(prefix), prefix)
+			// Every resource under a model's prefix has the model's root:
+			// its events in seq order, from the resource_root index.
+			if root, ok := resourceRoot(prefix); ok {
+				eq("resource_root", root)
+			}
 		}
 	} else if f.Resource != "" {
 		q = q.Where("resource = ?", f.Resource)
+	}
+	if f.Outcome != "" {
+		eq("outcome", f.Outcome)
 	}
 	if !f.Since.IsZero() {
 		q = q.Where("time >= ?", utc(f.Since))
@@ -309,6 +314,25 @@ func (s *Store) queryAudit(ctx context.Context, f modelkeep.AuditQuery, b auditS
 		out[i] = toAuditEvent(r)
 	}
 	return out, nil
+}
+
+// resourceRoot returns the resource_root (migration 0064) of every resource
+// that starts with prefix, when prefix reaches the resource's second '/':
+// the text before that '/', cut to 512 characters.
+func resourceRoot(prefix string) (string, bool) {
+	i := strings.IndexByte(prefix, '/')
+	if i < 0 {
+		return "", false
+	}
+	j := strings.IndexByte(prefix[i+1:], '/')
+	if j < 0 {
+		return "", false
+	}
+	root := prefix[:i+1+j]
+	if utf8.RuneCountInString(root) > 512 {
+		root = string([]rune(root)[:512])
+	}
+	return root, true
 }
 
 // auditScanReaders is how many batches ScanAudit reads at once. The

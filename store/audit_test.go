@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -378,4 +379,48 @@ func TestAuditHeadTimeOrderBackfill(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A prefix that reaches a resource's second '/' also selects by the
+// resource_root column (migration 0064): the same events as the prefix
+// alone, whatever the resource's shape.
+func TestListAuditResourceRoot(t *testing.T) {
+	long := strings.Repeat("é", 600)
+	resources := []string{
+		"models/a", "models/a/versions/1", "models/a/versions/12/card", "models/ab/versions/1", "models/a/b/c",
+		"models/A/versions/1", "audit", "transitions/x", "transitions/x/y", "/x/y", "//z", "models/" + long + "/versions/1",
+		"models/" + long + "x/versions/1", "models/é/versions/1", "models/a /versions/1",
+	}
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		for _, r := range resources {
+			if _, err := s.AppendAudit(ctx, audit.Event{Actor: "a", Action: "a", Resource: r, Outcome: "success"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, prefix := range []string{"models/a/", "models/a/versions/", "models/a/versions/1", "models/a", "models/A/",
+			"transitions/x/", "transitions/", "/x/", "//", "models/" + long + "/", "models/" + long + "x/", "models/é/",
+			"models/a /", "models/a/b/c", "audit"} {
+			var want []int64
+			for i := len(resources) - 1; i >= 0; i-- {
+				if strings.HasPrefix(resources[i], prefix) {
+					want = append(want, int64(i+1))
+				}
+			}
+			for _, actor := range []string{"", "a"} {
+				events, err := s.QueryAudit(ctx, modelkeep.AuditQuery{Resource: prefix + "*", Actor: actor})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []int64
+				for _, e := range events {
+					got = append(got, e.Seq)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%.40q*, actor %q: got %v, want %v", prefix, actor, got, want)
+				}
+			}
+		}
+	})
 }

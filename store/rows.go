@@ -121,6 +121,8 @@ type auditEventRow struct {
 	Details    string    `gorm:"column:details"` // canonical JSON, verbatim
 	PrevHash   string    `gorm:"column:prev_hash"`
 	Hash       string    `gorm:"column:hash"`
+	// The database computes it from Resource (migration 0064): read only.
+	ResourceRoot string `gorm:"column:resource_root;->"`
 }
 
 func (auditEventRow) TableName() string { return "audit_events" }
