@@ -316,7 +316,7 @@ func (s *Store) queryAudit(ctx context.Context, f modelkeep.AuditQuery, b auditS
 	return out, nil
 }
 
-// resourceRoot returns the resource_root (migration 0064) of every resource
+// resourceRoot returns the resource_root (migration 0068) of every resource
 // that starts with prefix, when prefix reaches the resource's second '/':
 // the text before that '/', cut to 512 characters.
 func resourceRoot(prefix string) (string, bool) {

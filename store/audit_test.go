@@ -309,7 +309,7 @@ func TestListAuditTimeRangeOutOfOrder(t *testing.T) {
 	})
 }
 
-// Migration 0062 computes, for the events appended before 0061, what
+// Migration 0066 computes, for the events appended before 0065, what
 // AppendAudit keeps on the head since: the latest time and (on SQLite up to
 // 3 ms above) the most an event's time precedes an earlier event's, whether
 // the two are neighbours, in different blocks of 64 seqs or of 4,096 (the
@@ -382,7 +382,7 @@ func TestAuditHeadTimeOrderBackfill(t *testing.T) {
 }
 
 // A prefix that reaches a resource's second '/' also selects by the
-// resource_root column (migration 0064): the same events as the prefix
+// resource_root column (migration 0068): the same events as the prefix
 // alone, whatever the resource's shape.
 func TestListAuditResourceRoot(t *testing.T) {
 	long := strings.Repeat("é", 600)

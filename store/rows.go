@@ -121,7 +121,7 @@ type auditEventRow struct {
 	Details    string    `gorm:"column:details"` // canonical JSON, verbatim
 	PrevHash   string    `gorm:"column:prev_hash"`
 	Hash       string    `gorm:"column:hash"`
-	// The database computes it from Resource (migration 0064): read only.
+	// The database computes it from Resource (migration 0068): read only.
 	ResourceRoot string `gorm:"column:resource_root;->"`
 }
 
@@ -129,7 +129,7 @@ func (auditEventRow) TableName() string { return "audit_events" }
 
 // auditHeadRow is the single row (id 1) naming the end of the audit chain,
 // and how far the chain's times stray from seq order (see
-// migrations/mysql/0061_audit_head_time_order.sql).
+// migrations/mysql/0065_audit_head_time_order.sql).
 type auditHeadRow struct {
 	ID       int        `gorm:"column:id;primaryKey;autoIncrement:false"`
 	Seq      int64      `gorm:"column:seq"`

@@ -1,4 +1,4 @@
--- See mysql/0062_audit_head_time_order_backfill.sql. SQLite's date
+-- See mysql/0066_audit_head_time_order_backfill.sql. SQLite's date
 -- functions work in whole milliseconds, so 3 ms are added to the lag they
 -- give: the bound may be above the true lag, never below.
 UPDATE audit_head SET

@@ -1,4 +1,4 @@
--- See mysql/0064_audit_events_resource_root.sql: the same value, by instr
+-- See mysql/0068_audit_events_resource_root.sql: the same value, by instr
 -- and substr for SUBSTRING_INDEX and LEFT.
 ALTER TABLE audit_events ADD COLUMN resource_root TEXT GENERATED ALWAYS AS (substr(
     CASE

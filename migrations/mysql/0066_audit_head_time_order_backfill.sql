@@ -1,4 +1,4 @@
--- max_time and max_lag_us (0061) of the events appended before them: the
+-- max_time and max_lag_us (0065) of the events appended before them: the
 -- latest time, and the most by which an event's time precedes that of an
 -- event before it. A running MAX() over the whole chain would say it in one
 -- window, but MariaDB computes such a window in time quadratic in the rows,
