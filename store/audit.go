@@ -68,7 +68,7 @@ func (s *Store) AppendAudit(ctx context.Context, e audit.Event) (audit.Event, er
 			return dbErr("append audit event", err)
 		}
 		res := db.Model(&auditHeadRow{}).Where("id = ? AND seq = ?", 1, head.Seq).
-			Updates(map[string]any{"seq": e.Seq, "hash": e.Hash})
+			Updates(head.after(e.Seq, e.Hash, e.Time).moveTo())
 		if res.Error != nil {
 			return dbErr("append audit event: move chain head", res.Error)
 		}
@@ -129,17 +129,135 @@ func (s *Store) GetAuditEvent(ctx context.Context, seq int64) (audit.Event, erro
 // order, newest first unless q.Ascending. Actor, Action and Outcome match
 // exactly; Resource exactly, or as a case-sensitive prefix when it ends
 // with '*'; Since is inclusive and Until exclusive.
+//
+// A time range is also turned into the range of seqs that holds all its
+// events (auditTimeBounds), so that the query reads the events of the range
+// in seq order, by the primary key or an index ending in seq, instead of
+// scanning the log from its end or sorting every event of the range. The
+// bounds rest on the head's max_lag_us; if an append raised it meanwhile,
+// the query runs again with the new bounds. (An event whose time was edited
+// in the database afterwards, which verification reports, may fall outside
+// them.)
 func (s *Store) QueryAudit(ctx context.Context, f modelkeep.AuditQuery) ([]audit.Event, error) {
+	if f.Since.IsZero() && f.Until.IsZero() {
+		return s.queryAudit(ctx, f, auditSeqBounds{})
+	}
+	for attempt := 0; ; attempt++ {
+		if attempt == 3 {
+			// The lag keeps rising under us: query without the bounds.
+			return s.queryAudit(ctx, f, auditSeqBounds{})
+		}
+		b, err := s.auditTimeBounds(ctx, f.Since, f.Until)
+		if err != nil {
+			return nil, err
+		}
+		events, err := s.queryAudit(ctx, f, b)
+		if err != nil || b.before == 0 {
+			return events, err // the lower bound holds whatever is appended later
+		}
+		_, lag, err := s.auditHeadLag(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if lag == b.lagUS {
+			return events, nil
+		}
+	}
+}
+
+// auditSeqBounds restricts a query to after < seq < before (0: no bound).
+type auditSeqBounds struct {
+	after, before int64
+	lagUS         int64 // the head's max_lag_us they were computed with
+}
+
+// auditHeadLag reads the head's seq and max_lag_us.
+func (s *Store) auditHeadLag(ctx context.Context) (seq, lagUS int64, err error) {
+	var head auditHeadRow
+	if err := s.db.WithContext(ctx).Where("id = ?", 1).Take(&head).Error; err != nil {
+		return 0, 0, dbErr("read audit chain head", err)
+	}
+	return head.Seq, head.MaxLagUS, nil
+}
+
+// auditTimeBounds returns seqs between which lie all events with since <=
+// time < until (a zero time: no bound on that side), found with two reads
+// of the time index. No event's time precedes that of an earlier event by
+// more than the head's max_lag_us, L, so:
+//   - if event k has time < since-L, every event before k has time <
+//     since: the range's events come after k. k is the event the time index
+//     holds last before since-L.
+//   - if event i has time >= until+L, every event after i has time >=
+//     until: the range's events come before i, the first event in the time
+//     index at or after until+L.
+//
+// Both events are sought among those up to the head's seq as read with L,
+// which L covers. Events appended afterwards are covered only if they did
+// not raise L: QueryAudit checks that for the upper bound (the lower one
+// bounds events before k, which are all covered).
+func (s *Store) auditTimeBounds(ctx context.Context, since, until time.Time) (auditSeqBounds, error) {
+	head, lagUS, err := s.auditHeadLag(ctx)
+	if err != nil {
+		return auditSeqBounds{}, err
+	}
+	b := auditSeqBounds{lagUS: lagUS}
+	lag := time.Duration(lagUS) * time.Microsecond
+	db := s.db.WithContext(ctx)
+	var seqs []int64
+	if !since.IsZero() {
+		err := db.Model(&auditEventRow{}).Where("time < ? AND seq <= ?", utc(since.Add(-lag)), head).
+			Order("time DESC, seq DESC").Limit(1).Pluck("seq", &seqs).Error
+		if err != nil {
+			return auditSeqBounds{}, dbErr("bound audit events by time", err)
+		}
+		if len(seqs) > 0 {
+			b.after = seqs[0]
+		}
+	}
+	if !until.IsZero() {
+		seqs = seqs[:0]
+		err := db.Model(&auditEventRow{}).Where("time >= ? AND seq <= ?", utc(until.Add(lag)), head).
+			Order("time, seq").Limit(1).Pluck("seq", &seqs).Error
+		if err != nil {
+			return auditSeqBounds{}, dbErr("bound audit events by time", err)
+		}
+		if len(seqs) > 0 {
+			b.before = seqs[0]
+		}
+	}
+	return b, nil
+}
+
+func (s *Store) queryAudit(ctx context.Context, f modelkeep.AuditQuery, b auditSeqBounds) ([]audit.Event, error) {
 	db := s.db.WithContext(ctx)
 	q := db.Model(&auditEventRow{})
+	// On MySQL an exact match is written as the closed range col >= v AND
+	// col <= v (the same rows, also under PAD SPACE collations), and the
+	// page is ordered by the matched columns of one index before seq (the
+	// same order: they are constant), so that MariaDB reads that index's
+	// range (col = v, seq within the page's bounds) in order and stops
+	// after a page. Given col = v it may read the index by ref instead,
+	// from the newest event of v back, row by row down to the page asked
+	// for (a busy actor's page in the middle of the log read 274,000 rows);
+	// given only the range, it sorts all the rows in it. SQLite uses the
+	// rowid bounds and the order of its indexes with col = v.
+	var lead []string // the columns ordering the page before seq (MySQL)
+	eq := func(col, v string) {
+		if s.dialect != dialectMySQL {
+			q = q.Where(col+" = ?", v)
+			return
+		}
+		q = q.Where(col+" >= ? AND "+col+" <= ?", v, v)
+		// One index's columns: (actor, action), else the first matched.
+		if len(lead) == 0 || len(lead) == 1 && lead[0] == "actor" && col == "action" {
+			lead = append(lead, col)
+		}
+	}
 	if f.Actor != "" {
-		q = q.Where("actor = ?", f.Actor)
+		eq("actor", f.Actor)
 	}
 	if f.Action != "" {
-		q = q.Where("action = ?", f.Action)
-	}
-	if f.Outcome != "" {
-		q = q.Where("outcome = ?", f.Outcome)
+		eq("action", f.Action)
 	}
 	if prefix, ok := strings.CutSuffix(f.Resource, "*"); ok {
 		if prefix != "" {
@@ -147,9 +265,17 @@ func (s *Store) QueryAudit(ctx context.Context, f modelkeep.AuditQuery) ([]audit
 			// case-sensitive on SQLite, whose LIKE ignores ASCII case.
 			q = q.Where("resource LIKE ? ESCAPE '!' AND SUBSTR(resource, 1, ?) = ?",
 				escapeLike(prefix)+"%", utf8.RuneCountInString(prefix), prefix)
+			// Every resource under a model's prefix has the model's root:
+			// its events in seq order, from the resource_root index.
+			if root, ok := resourceRoot(prefix); ok {
+				eq("resource_root", root)
+			}
 		}
 	} else if f.Resource != "" {
 		q = q.Where("resource = ?", f.Resource)
+	}
+	if f.Outcome != "" {
+		eq("outcome", f.Outcome)
 	}
 	if !f.Since.IsZero() {
 		q = q.Where("time >= ?", utc(f.Since))
@@ -157,19 +283,28 @@ func (s *Store) QueryAudit(ctx context.Context, f modelkeep.AuditQuery) ([]audit
 	if !f.Until.IsZero() {
 		q = q.Where("time < ?", utc(f.Until))
 	}
-	if f.AfterSeq != 0 {
-		q = q.Where("seq > ?", f.AfterSeq)
+	after, before := max(f.AfterSeq, b.after), f.BeforeSeq
+	if b.before != 0 && (before == 0 || b.before < before) {
+		before = b.before
 	}
-	if f.BeforeSeq != 0 {
-		q = q.Where("seq < ?", f.BeforeSeq)
+	if after != 0 {
+		q = q.Where("seq > ?", after)
+	}
+	if before != 0 {
+		q = q.Where("seq < ?", before)
 	}
 	if f.Limit > 0 {
 		q = q.Limit(f.Limit)
 	}
-	order := "seq DESC"
+	dir := " DESC"
 	if f.Ascending {
-		order = "seq"
+		dir = ""
 	}
+	var order string
+	for _, col := range append(lead, "seq") {
+		order += col + dir + ", "
+	}
+	order = strings.TrimSuffix(order, ", ")
 	var rows []auditEventRow
 	if err := q.Order(order).Find(&rows).Error; err != nil {
 		return nil, dbErr("list audit events", err)
@@ -179,6 +314,25 @@ func (s *Store) QueryAudit(ctx context.Context, f modelkeep.AuditQuery) ([]audit
 		out[i] = toAuditEvent(r)
 	}
 	return out, nil
+}
+
+// resourceRoot returns the resource_root (migration 0068) of every resource
+// that starts with prefix, when prefix reaches the resource's second '/':
+// the text before that '/', cut to 512 characters.
+func resourceRoot(prefix string) (string, bool) {
+	i := strings.IndexByte(prefix, '/')
+	if i < 0 {
+		return "", false
+	}
+	j := strings.IndexByte(prefix[i+1:], '/')
+	if j < 0 {
+		return "", false
+	}
+	root := prefix[:i+1+j]
+	if utf8.RuneCountInString(root) > 512 {
+		root = string([]rune(root)[:512])
+	}
+	return root, true
 }
 
 // auditScanReaders is how many batches ScanAudit reads at once. The

@@ -3,8 +3,10 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/modelkeep/modelkeep/audit"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/migrations"
 )
 
 func TestAuditChain(t *testing.T) {
@@ -221,6 +224,203 @@ func TestListAudit(t *testing.T) {
 					t.Errorf("got %v, want %v", seqs, tt.want)
 				}
 			})
+		}
+	})
+}
+
+// Event times are in seq order only roughly (a time is taken before the
+// append waits for the chain's lock; clocks of processes differ): a time
+// range must find every event in it whatever the disorder, also once
+// events appended later raise it. Compared with a filter of all events.
+func TestListAuditTimeRangeOutOfOrder(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		rng := rand.New(rand.NewPCG(1, 2))
+		var all []audit.Event
+		appendAt := func(at time.Time) {
+			e, err := s.AppendAudit(ctx, audit.Event{Time: at, Actor: fmt.Sprint("u", rng.IntN(3)), Action: "a", Resource: "r", Outcome: "success"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, e)
+		}
+		// One event a second, each up to 5 s early, a few up to 2 minutes.
+		for i := range 300 {
+			late := time.Duration(rng.IntN(5_000_000)) * time.Microsecond
+			if i%97 == 50 {
+				late = time.Duration(rng.IntN(120)) * time.Second
+			}
+			appendAt(base.Add(time.Duration(i)*time.Second - late))
+		}
+		check := func(t *testing.T) {
+			t.Helper()
+			for range 200 {
+				f := modelkeep.AuditQuery{Ascending: rng.IntN(2) == 0, Limit: 1 + rng.IntN(40)}
+				if rng.IntN(4) > 0 {
+					f.Since = base.Add(time.Duration(rng.IntN(320_000_000)-10_000_000) * time.Microsecond)
+				}
+				if rng.IntN(4) > 0 {
+					f.Until = base.Add(time.Duration(rng.IntN(320_000_000)-10_000_000) * time.Microsecond)
+				}
+				if rng.IntN(2) == 0 {
+					f.Actor = fmt.Sprint("u", rng.IntN(3))
+				}
+				var want []int64
+				for _, e := range all {
+					if (f.Since.IsZero() || !e.Time.Before(f.Since)) && (f.Until.IsZero() || e.Time.Before(f.Until)) &&
+						(f.Actor == "" || e.Actor == f.Actor) {
+						want = append(want, e.Seq)
+					}
+				}
+				if !f.Ascending {
+					slices.Reverse(want)
+				}
+				// Page through it as ListAuditEvents does.
+				var got []int64
+				for {
+					page, err := s.QueryAudit(ctx, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, e := range page {
+						got = append(got, e.Seq)
+					}
+					if len(page) < f.Limit {
+						break
+					}
+					if f.Ascending {
+						f.AfterSeq = page[len(page)-1].Seq
+					} else {
+						f.BeforeSeq = page[len(page)-1].Seq
+					}
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("%+v: got %v, want %v", f, got, want)
+				}
+			}
+		}
+		t.Run("disorder", check)
+		// An event far older than any before it.
+		appendAt(base.Add(-time.Hour))
+		appendAt(base.Add(400 * time.Second))
+		t.Run("an event an hour early", check)
+	})
+}
+
+// Migration 0066 computes, for the events appended before 0065, what
+// AppendAudit keeps on the head since: the latest time and (on SQLite up to
+// 3 ms above) the most an event's time precedes an earlier event's, whether
+// the two are neighbours, in different blocks of 64 seqs or of 4,096 (the
+// parts of the MySQL query).
+func TestAuditHeadTimeOrderBackfill(t *testing.T) {
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		n      int
+		shift  map[int]time.Duration // event index: its time moved by this
+		wantUS int64
+	}{
+		{"neighbours", 9, map[int]time.Duration{2: -1_500_123 * time.Microsecond, 4: -250 * time.Microsecond,
+			6: -2_000_001 * time.Microsecond, 8: -17 * time.Microsecond}, 1_000_001}, // 6 at 4 s - 1 µs, after 5 at 5 s
+		{"800 apart", 1100, map[int]time.Duration{200: 10_000 * time.Second, 1000: -1100 * time.Second}, 10_300_000_000},
+		{"4,400 apart", 4600, map[int]time.Duration{100: 10_000 * time.Second, 4500: -4600 * time.Second}, 10_200_000_000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+				s := newStore(t, newURL)
+				ctx := t.Context()
+				err := s.InTx(ctx, func(tx modelkeep.MetaStore) error {
+					for i := range tt.n {
+						_, err := tx.AppendAudit(ctx, audit.Event{Time: base.Add(time.Duration(i)*time.Second + tt.shift[i]),
+							Actor: "a", Action: "a", Resource: "r", Outcome: "success"})
+						if err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				head := func() auditHeadRow {
+					var h auditHeadRow
+					if err := s.db.Where("id = ?", 1).Take(&h).Error; err != nil {
+						t.Fatal(err)
+					}
+					return h
+				}
+				kept := head()
+				if kept.MaxLagUS != tt.wantUS || kept.MaxTime == nil {
+					t.Fatalf("head kept by appends: max_time %v, max_lag_us %d, want %d", kept.MaxTime, kept.MaxLagUS, tt.wantUS)
+				}
+				ms, err := migrations.Load(s.dialect)
+				if err != nil {
+					t.Fatal(err)
+				}
+				i := slices.IndexFunc(ms, func(m migrations.Migration) bool { return m.Version == 62 })
+				exec(t, s, "UPDATE audit_head SET max_time = NULL, max_lag_us = 0 WHERE id = 1")
+				for _, stmt := range ms[i].Statements {
+					exec(t, s, stmt)
+				}
+				got := head()
+				if got.MaxTime == nil || !got.MaxTime.Equal(*kept.MaxTime) {
+					t.Errorf("backfilled max_time %v, want %v", got.MaxTime, kept.MaxTime)
+				}
+				slack := int64(0)
+				if s.dialect == dialectSQLite {
+					slack = 3000
+				}
+				if got.MaxLagUS < kept.MaxLagUS || got.MaxLagUS > kept.MaxLagUS+slack {
+					t.Errorf("backfilled max_lag_us %d, want %d (+%d)", got.MaxLagUS, kept.MaxLagUS, slack)
+				}
+			})
+		})
+	}
+}
+
+// A prefix that reaches a resource's second '/' also selects by the
+// resource_root column (migration 0068): the same events as the prefix
+// alone, whatever the resource's shape.
+func TestListAuditResourceRoot(t *testing.T) {
+	long := strings.Repeat("é", 600)
+	resources := []string{
+		"models/a", "models/a/versions/1", "models/a/versions/12/card", "models/ab/versions/1", "models/a/b/c",
+		"models/A/versions/1", "audit", "transitions/x", "transitions/x/y", "/x/y", "//z", "models/" + long + "/versions/1",
+		"models/" + long + "x/versions/1", "models/é/versions/1", "models/a /versions/1",
+	}
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		for _, r := range resources {
+			if _, err := s.AppendAudit(ctx, audit.Event{Actor: "a", Action: "a", Resource: r, Outcome: "success"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, prefix := range []string{"models/a/", "models/a/versions/", "models/a/versions/1", "models/a", "models/A/",
+			"transitions/x/", "transitions/", "/x/", "//", "models/" + long + "/", "models/" + long + "x/", "models/é/",
+			"models/a /", "models/a/b/c", "audit"} {
+			var want []int64
+			for i := len(resources) - 1; i >= 0; i-- {
+				if strings.HasPrefix(resources[i], prefix) {
+					want = append(want, int64(i+1))
+				}
+			}
+			for _, actor := range []string{"", "a"} {
+				events, err := s.QueryAudit(ctx, modelkeep.AuditQuery{Resource: prefix + "*", Actor: actor})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []int64
+				for _, e := range events {
+					got = append(got, e.Seq)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%.40q*, actor %q: got %v, want %v", prefix, actor, got, want)
+				}
+			}
 		}
 	})
 }

@@ -121,18 +121,47 @@ type auditEventRow struct {
 	Details    string    `gorm:"column:details"` // canonical JSON, verbatim
 	PrevHash   string    `gorm:"column:prev_hash"`
 	Hash       string    `gorm:"column:hash"`
+	// The database computes it from Resource (migration 0068): read only.
+	ResourceRoot string `gorm:"column:resource_root;->"`
 }
 
 func (auditEventRow) TableName() string { return "audit_events" }
 
-// auditHeadRow is the single row (id 1) naming the end of the audit chain.
+// auditHeadRow is the single row (id 1) naming the end of the audit chain,
+// and how far the chain's times stray from seq order (see
+// migrations/mysql/0065_audit_head_time_order.sql).
 type auditHeadRow struct {
-	ID   int    `gorm:"column:id;primaryKey;autoIncrement:false"`
-	Seq  int64  `gorm:"column:seq"`
-	Hash string `gorm:"column:hash"`
+	ID       int        `gorm:"column:id;primaryKey;autoIncrement:false"`
+	Seq      int64      `gorm:"column:seq"`
+	Hash     string     `gorm:"column:hash"`
+	MaxTime  *time.Time `gorm:"column:max_time"`   // the latest event time; nil while the chain is empty
+	MaxLagUS int64      `gorm:"column:max_lag_us"` // the most an event's time precedes an earlier event's, in µs
 }
 
 func (auditHeadRow) TableName() string { return "audit_head" }
+
+// after returns the head once the event (seq, hash, t) is appended: seq
+// and hash are the event's, max_time moves to t if that is later, and
+// max_lag_us to how far t precedes max_time if that is more.
+func (h auditHeadRow) after(seq int64, hash string, t time.Time) auditHeadRow {
+	h.Seq, h.Hash = seq, hash
+	switch {
+	case h.MaxTime == nil || t.After(*h.MaxTime):
+		h.MaxTime = &t
+	default:
+		h.MaxLagUS = max(h.MaxLagUS, h.MaxTime.Sub(t).Microseconds())
+	}
+	return h
+}
+
+// moveTo is the update that moves the head to h.
+func (h auditHeadRow) moveTo() map[string]any {
+	var maxTime any
+	if h.MaxTime != nil {
+		maxTime = h.MaxTime.UTC()
+	}
+	return map[string]any{"seq": h.Seq, "hash": h.Hash, "max_time": maxTime, "max_lag_us": h.MaxLagUS}
+}
 
 // Conversions.
 
