@@ -360,7 +360,7 @@ func TestAuditHeadTimeOrderBackfill(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				i := slices.IndexFunc(ms, func(m migrations.Migration) bool { return m.Version == 62 })
+				i := slices.IndexFunc(ms, func(m migrations.Migration) bool { return m.Version == 66 })
 				exec(t, s, "UPDATE audit_head SET max_time = NULL, max_lag_us = 0 WHERE id = 1")
 				for _, stmt := range ms[i].Statements {
 					exec(t, s, stmt)
