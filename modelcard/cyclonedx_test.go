@@ -16,28 +16,16 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// schemaDir finds shared/schemas/cyclonedx in the test's directory or a
-// parent of it (../../shared from this package in a work tree or in CI's
-// clone), or skips the test.
+// schemaDir is the official CycloneDX 1.6 schemas, copied unmodified
+// from ../shared/schemas/cyclonedx (Apache 2.0, with their LICENSE and
+// NOTICE) into testdata, so that every checkout validates against them.
 func schemaDir(t *testing.T) string {
 	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
+	dir := filepath.Join("testdata", "cyclonedx")
+	if _, err := os.Stat(filepath.Join(dir, "bom-1.6.schema.json")); err != nil {
+		t.Fatalf("the CycloneDX 1.6 schemas: %v", err)
 	}
-	for dir := wd; ; {
-		p := filepath.Join(dir, "shared", "schemas", "cyclonedx")
-		if _, err := os.Stat(filepath.Join(p, "bom-1.6.schema.json")); err == nil {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	t.Skipf("the CycloneDX 1.6 schemas (shared/schemas/cyclonedx/bom-1.6.schema.json) are not in %s or any parent: cannot validate", wd)
-	return ""
+	return dir
 }
 
 // bomSchema compiles bom-1.6.schema.json, with the SPDX and JSF schemas it

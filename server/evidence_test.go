@@ -761,19 +761,11 @@ func mustUnmarshalJSON(t *testing.T, b []byte) any {
 }
 
 // cycloneDXSchema compiles the official CycloneDX 1.6 schema (with the
-// SPDX and JSF schemas it refers to) from ../shared/schemas, formats on.
+// SPDX and JSF schemas it refers to; the unmodified copies in
+// modelcard/testdata), formats on.
 func cycloneDXSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	dir := ""
-	for d, _ := os.Getwd(); d != filepath.Dir(d); d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "shared", "schemas", "cyclonedx", "bom-1.6.schema.json")); err == nil {
-			dir = filepath.Join(d, "shared", "schemas", "cyclonedx")
-			break
-		}
-	}
-	if dir == "" {
-		t.Fatal("the CycloneDX 1.6 schemas (shared/schemas/cyclonedx) are not in a parent directory")
-	}
+	dir := filepath.Join("..", "modelcard", "testdata", "cyclonedx")
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
 	for _, name := range []string{"spdx.schema.json", "jsf-0.82.schema.json", "bom-1.6.schema.json"} {
