@@ -1715,6 +1715,9 @@ type Conflict = Error
 // Forbidden defines model for Forbidden.
 type Forbidden = Error
 
+// InternalError defines model for InternalError.
+type InternalError = Error
+
 // NotFound defines model for NotFound.
 type NotFound = Error
 
@@ -3938,6 +3941,8 @@ type ConflictJSONResponse Error
 
 type ForbiddenJSONResponse Error
 
+type InternalErrorJSONResponse Error
+
 type NotFoundJSONResponse Error
 
 type PreconditionFailedJSONResponse Error
@@ -4019,6 +4024,20 @@ func (response ListAuditEvents403JSONResponse) VisitListAuditEventsResponse(w ht
 	return err
 }
 
+type ListAuditEvents500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListAuditEvents500JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAuditEvents503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ListAuditEvents503JSONResponse) VisitListAuditEventsResponse(w http.ResponseWriter) error {
@@ -4096,6 +4115,20 @@ func (response ListAuditCheckpoints403JSONResponse) VisitListAuditCheckpointsRes
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAuditCheckpoints500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListAuditCheckpoints500JSONResponse) VisitListAuditCheckpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4190,6 +4223,20 @@ func (response CreateAuditCheckpoint412JSONResponse) VisitCreateAuditCheckpointR
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAuditCheckpoint500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateAuditCheckpoint500JSONResponse) VisitCreateAuditCheckpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4289,6 +4336,20 @@ func (response GetAuditEvent404JSONResponse) VisitGetAuditEventResponse(w http.R
 	return err
 }
 
+type GetAuditEvent500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetAuditEvent500JSONResponse) VisitGetAuditEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetAuditEvent503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response GetAuditEvent503JSONResponse) VisitGetAuditEventResponse(w http.ResponseWriter) error {
@@ -4370,6 +4431,20 @@ func (response VerifyAudit403JSONResponse) VisitVerifyAuditResponse(w http.Respo
 	return err
 }
 
+type VerifyAudit500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response VerifyAudit500JSONResponse) VisitVerifyAuditResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type VerifyAudit503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response VerifyAudit503JSONResponse) VisitVerifyAuditResponse(w http.ResponseWriter) error {
@@ -4447,6 +4522,20 @@ func (response ListDatasets403JSONResponse) VisitListDatasetsResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDatasets500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListDatasets500JSONResponse) VisitListDatasetsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4574,6 +4663,20 @@ func (response CreateDataset413JSONResponse) VisitCreateDatasetResponse(w http.R
 	return err
 }
 
+type CreateDataset500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateDataset500JSONResponse) VisitCreateDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateDataset503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CreateDataset503JSONResponse) VisitCreateDatasetResponse(w http.ResponseWriter) error {
@@ -4671,6 +4774,20 @@ func (response GetDataset404JSONResponse) VisitGetDatasetResponse(w http.Respons
 	return err
 }
 
+type GetDataset500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetDataset500JSONResponse) VisitGetDatasetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDataset503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response GetDataset503JSONResponse) VisitGetDatasetResponse(w http.ResponseWriter) error {
@@ -4752,6 +4869,20 @@ func (response ListDeployments403JSONResponse) VisitListDeploymentsResponse(w ht
 	return err
 }
 
+type ListDeployments500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListDeployments500JSONResponse) VisitListDeploymentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDeployments503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ListDeployments503JSONResponse) VisitListDeploymentsResponse(w http.ResponseWriter) error {
@@ -4829,6 +4960,20 @@ func (response ListDocuments403JSONResponse) VisitListDocumentsResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDocuments500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListDocuments500JSONResponse) VisitListDocumentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4924,6 +5069,20 @@ func (response GetDocument404JSONResponse) VisitGetDocumentResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocument500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetDocument500JSONResponse) VisitGetDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5052,6 +5211,20 @@ func (response SignOffDocument412JSONResponse) VisitSignOffDocumentResponse(w ht
 	return err
 }
 
+type SignOffDocument500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SignOffDocument500JSONResponse) VisitSignOffDocumentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SignOffDocument503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response SignOffDocument503JSONResponse) VisitSignOffDocumentResponse(w http.ResponseWriter) error {
@@ -5129,6 +5302,20 @@ func (response ListModels403JSONResponse) VisitListModelsResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModels500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListModels500JSONResponse) VisitListModelsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5242,6 +5429,20 @@ func (response CreateModel413JSONResponse) VisitCreateModelResponse(w http.Respo
 	return err
 }
 
+type CreateModel500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateModel500JSONResponse) VisitCreateModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateModel503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CreateModel503JSONResponse) VisitCreateModelResponse(w http.ResponseWriter) error {
@@ -5345,6 +5546,20 @@ func (response DeleteModel409JSONResponse) VisitDeleteModelResponse(w http.Respo
 	return err
 }
 
+type DeleteModel500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteModel500JSONResponse) VisitDeleteModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteModel503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response DeleteModel503JSONResponse) VisitDeleteModelResponse(w http.ResponseWriter) error {
@@ -5436,6 +5651,20 @@ func (response GetModel404JSONResponse) VisitGetModelResponse(w http.ResponseWri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetModel500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetModel500JSONResponse) VisitGetModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5550,6 +5779,20 @@ func (response UpdateModel413JSONResponse) VisitUpdateModelResponse(w http.Respo
 	return err
 }
 
+type UpdateModel500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response UpdateModel500JSONResponse) VisitUpdateModelResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateModel503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response UpdateModel503JSONResponse) VisitUpdateModelResponse(w http.ResponseWriter) error {
@@ -5636,6 +5879,20 @@ func (response DeleteAlias404JSONResponse) VisitDeleteAliasResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAlias500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteAlias500JSONResponse) VisitDeleteAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5732,6 +5989,20 @@ func (response GetAlias404JSONResponse) VisitGetAliasResponse(w http.ResponseWri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAlias500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetAlias500JSONResponse) VisitGetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5861,6 +6132,20 @@ func (response SetAlias413JSONResponse) VisitSetAliasResponse(w http.ResponseWri
 	return err
 }
 
+type SetAlias500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response SetAlias500JSONResponse) VisitSetAliasResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SetAlias503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response SetAlias503JSONResponse) VisitSetAliasResponse(w http.ResponseWriter) error {
@@ -5952,6 +6237,20 @@ func (response ListModelCardRevisions404JSONResponse) VisitListModelCardRevision
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListModelCardRevisions500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListModelCardRevisions500JSONResponse) VisitListModelCardRevisionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6051,6 +6350,20 @@ func (response ListModelExemptions404JSONResponse) VisitListModelExemptionsRespo
 	return err
 }
 
+type ListModelExemptions500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListModelExemptions500JSONResponse) VisitListModelExemptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListModelExemptions503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ListModelExemptions503JSONResponse) VisitListModelExemptionsResponse(w http.ResponseWriter) error {
@@ -6137,6 +6450,20 @@ func (response DeleteModelExemption404JSONResponse) VisitDeleteModelExemptionRes
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteModelExemption500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteModelExemption500JSONResponse) VisitDeleteModelExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6238,6 +6565,20 @@ func (response PutModelExemption404JSONResponse) VisitPutModelExemptionResponse(
 	return err
 }
 
+type PutModelExemption500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response PutModelExemption500JSONResponse) VisitPutModelExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutModelExemption503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response PutModelExemption503JSONResponse) VisitPutModelExemptionResponse(w http.ResponseWriter) error {
@@ -6334,6 +6675,20 @@ func (response CompareMetrics404JSONResponse) VisitCompareMetricsResponse(w http
 	return err
 }
 
+type CompareMetrics500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CompareMetrics500JSONResponse) VisitCompareMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CompareMetrics503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CompareMetrics503JSONResponse) VisitCompareMetricsResponse(w http.ResponseWriter) error {
@@ -6425,6 +6780,20 @@ func (response GetPolicy404JSONResponse) VisitGetPolicyResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPolicy500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetPolicy500JSONResponse) VisitGetPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6539,6 +6908,20 @@ func (response PutPolicy413JSONResponse) VisitPutPolicyResponse(w http.ResponseW
 	return err
 }
 
+type PutPolicy500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response PutPolicy500JSONResponse) VisitPutPolicyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutPolicy503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response PutPolicy503JSONResponse) VisitPutPolicyResponse(w http.ResponseWriter) error {
@@ -6635,6 +7018,20 @@ func (response GetVersionInStage404JSONResponse) VisitGetVersionInStageResponse(
 	return err
 }
 
+type GetVersionInStage500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetVersionInStage500JSONResponse) VisitGetVersionInStageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetVersionInStage503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response GetVersionInStage503JSONResponse) VisitGetVersionInStageResponse(w http.ResponseWriter) error {
@@ -6727,6 +7124,20 @@ func (response ListVersions404JSONResponse) VisitListVersionsResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVersions500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListVersions500JSONResponse) VisitListVersionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6855,6 +7266,20 @@ func (response CreateVersion413JSONResponse) VisitCreateVersionResponse(w http.R
 	return err
 }
 
+type CreateVersion500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateVersion500JSONResponse) VisitCreateVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateVersion503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CreateVersion503JSONResponse) VisitCreateVersionResponse(w http.ResponseWriter) error {
@@ -6951,6 +7376,20 @@ func (response GetVersion404JSONResponse) VisitGetVersionResponse(w http.Respons
 	return err
 }
 
+type GetVersion500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetVersion500JSONResponse) VisitGetVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetVersion503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response GetVersion503JSONResponse) VisitGetVersionResponse(w http.ResponseWriter) error {
@@ -7043,6 +7482,20 @@ func (response ListVersionCardRevisions404JSONResponse) VisitListVersionCardRevi
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVersionCardRevisions500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListVersionCardRevisions500JSONResponse) VisitListVersionCardRevisionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7172,6 +7625,20 @@ func (response RecordDeployment413JSONResponse) VisitRecordDeploymentResponse(w 
 	return err
 }
 
+type RecordDeployment500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RecordDeployment500JSONResponse) VisitRecordDeploymentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RecordDeployment503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RecordDeployment503JSONResponse) VisitRecordDeploymentResponse(w http.ResponseWriter) error {
@@ -7264,6 +7731,20 @@ func (response GetEvidenceCoverage404JSONResponse) VisitGetEvidenceCoverageRespo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvidenceCoverage500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetEvidenceCoverage500JSONResponse) VisitGetEvidenceCoverageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7364,6 +7845,20 @@ func (response ListVersionExemptions404JSONResponse) VisitListVersionExemptionsR
 	return err
 }
 
+type ListVersionExemptions500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListVersionExemptions500JSONResponse) VisitListVersionExemptionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListVersionExemptions503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ListVersionExemptions503JSONResponse) VisitListVersionExemptionsResponse(w http.ResponseWriter) error {
@@ -7451,6 +7946,20 @@ func (response DeleteVersionExemption404JSONResponse) VisitDeleteVersionExemptio
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVersionExemption500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteVersionExemption500JSONResponse) VisitDeleteVersionExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7553,6 +8062,20 @@ func (response PutVersionExemption404JSONResponse) VisitPutVersionExemptionRespo
 	return err
 }
 
+type PutVersionExemption500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response PutVersionExemption500JSONResponse) VisitPutVersionExemptionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutVersionExemption503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response PutVersionExemption503JSONResponse) VisitPutVersionExemptionResponse(w http.ResponseWriter) error {
@@ -7649,6 +8172,20 @@ func (response ListEvidencePacks404JSONResponse) VisitListEvidencePacksResponse(
 	return err
 }
 
+type ListEvidencePacks500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListEvidencePacks500JSONResponse) VisitListEvidencePacksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListEvidencePacks503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ListEvidencePacks503JSONResponse) VisitListEvidencePacksResponse(w http.ResponseWriter) error {
@@ -7741,6 +8278,20 @@ func (response ListFiles404JSONResponse) VisitListFilesResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFiles500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListFiles500JSONResponse) VisitListFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7869,6 +8420,20 @@ func (response FinalizeVersion412JSONResponse) VisitFinalizeVersionResponse(w ht
 	return err
 }
 
+type FinalizeVersion500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response FinalizeVersion500JSONResponse) VisitFinalizeVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type FinalizeVersion503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response FinalizeVersion503JSONResponse) VisitFinalizeVersionResponse(w http.ResponseWriter) error {
@@ -7966,6 +8531,20 @@ func (response GetLineage404JSONResponse) VisitGetLineageResponse(w http.Respons
 	return err
 }
 
+type GetLineage500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetLineage500JSONResponse) VisitGetLineageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetLineage503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response GetLineage503JSONResponse) VisitGetLineageResponse(w http.ResponseWriter) error {
@@ -8059,6 +8638,20 @@ func (response ListMetrics404JSONResponse) VisitListMetricsResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMetrics500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListMetrics500JSONResponse) VisitListMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8170,6 +8763,20 @@ func (response LogMetrics413JSONResponse) VisitLogMetricsResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LogMetrics500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response LogMetrics500JSONResponse) VisitLogMetricsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8299,6 +8906,20 @@ func (response RequestTransition413JSONResponse) VisitRequestTransitionResponse(
 	return err
 }
 
+type RequestTransition500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RequestTransition500JSONResponse) VisitRequestTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RequestTransition503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RequestTransition503JSONResponse) VisitRequestTransitionResponse(w http.ResponseWriter) error {
@@ -8376,6 +8997,20 @@ func (response ListRuns403JSONResponse) VisitListRunsResponse(w http.ResponseWri
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListRuns500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListRuns500JSONResponse) VisitListRunsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8489,6 +9124,20 @@ func (response RegisterRun409JSONResponse) VisitRegisterRunResponse(w http.Respo
 	return err
 }
 
+type RegisterRun500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RegisterRun500JSONResponse) VisitRegisterRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RegisterRun503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RegisterRun503JSONResponse) VisitRegisterRunResponse(w http.ResponseWriter) error {
@@ -8584,6 +9233,20 @@ func (response GetRun404JSONResponse) VisitGetRunResponse(w http.ResponseWriter)
 	return err
 }
 
+type GetRun500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetRun500JSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetRun503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response GetRun503JSONResponse) VisitGetRunResponse(w http.ResponseWriter) error {
@@ -8650,6 +9313,20 @@ func (response DeleteSession403JSONResponse) VisitDeleteSessionResponse(w http.R
 	return err
 }
 
+type DeleteSession500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteSession500JSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteSession503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response DeleteSession503JSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
@@ -8712,6 +9389,20 @@ func (response GetSession403JSONResponse) VisitGetSessionResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetSession500JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8819,6 +9510,20 @@ func (response CreateSession413JSONResponse) VisitCreateSessionResponse(w http.R
 	return err
 }
 
+type CreateSession500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateSession500JSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateSession503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CreateSession503JSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
@@ -8853,6 +9558,37 @@ func (response GetSessionOIDC200JSONResponse) VisitGetSessionOIDCResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionOIDC500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetSessionOIDC500JSONResponse) VisitGetSessionOIDCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionOIDC503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response GetSessionOIDC503JSONResponse) VisitGetSessionOIDCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8893,6 +9629,37 @@ func (response CompleteSessionOIDC400JSONResponse) VisitCompleteSessionOIDCRespo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteSessionOIDC500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CompleteSessionOIDC500JSONResponse) VisitCompleteSessionOIDCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteSessionOIDC503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response CompleteSessionOIDC503JSONResponse) VisitCompleteSessionOIDCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8947,6 +9714,20 @@ func (response StartSessionOIDC404JSONResponse) VisitStartSessionOIDCResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartSessionOIDC500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response StartSessionOIDC500JSONResponse) VisitStartSessionOIDCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9028,6 +9809,20 @@ func (response ListTokens403JSONResponse) VisitListTokensResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListTokens500JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9127,6 +9922,20 @@ func (response CreateToken413JSONResponse) VisitCreateTokenResponse(w http.Respo
 	return err
 }
 
+type CreateToken500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response CreateToken500JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateToken503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CreateToken503JSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
@@ -9216,6 +10025,20 @@ func (response RevokeToken404JSONResponse) VisitRevokeTokenResponse(w http.Respo
 	return err
 }
 
+type RevokeToken500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RevokeToken500JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeToken503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response RevokeToken503JSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
@@ -9293,6 +10116,20 @@ func (response ListTransitions403JSONResponse) VisitListTransitionsResponse(w ht
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTransitions500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListTransitions500JSONResponse) VisitListTransitionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9388,6 +10225,20 @@ func (response GetTransition404JSONResponse) VisitGetTransitionResponse(w http.R
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTransition500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response GetTransition500JSONResponse) VisitGetTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9530,6 +10381,20 @@ func (response ApproveTransition413JSONResponse) VisitApproveTransitionResponse(
 	return err
 }
 
+type ApproveTransition500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ApproveTransition500JSONResponse) VisitApproveTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ApproveTransition503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response ApproveTransition503JSONResponse) VisitApproveTransitionResponse(w http.ResponseWriter) error {
@@ -9650,6 +10515,20 @@ func (response RejectTransition413JSONResponse) VisitRejectTransitionResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectTransition500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response RejectTransition500JSONResponse) VisitRejectTransitionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
