@@ -11,6 +11,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/api"
 )
 
@@ -27,6 +28,13 @@ var universalAnswers = []struct {
 	{"401", "#/components/responses/Unauthorized", secured},
 	{"403", "#/components/responses/Forbidden", secured},
 	{"400", "#/components/responses/BadRequest", takesInput},
+	{"429", "#/components/responses/TooManyRequests", budgeted},
+}
+
+// budgeted: the operation's requests spend a budget (ratelimit.go): all but
+// the service endpoints monitoring calls.
+func budgeted(path string, _ *openapi3.Operation) bool {
+	return !slices.Contains([]string{"/healthz", "/readyz", "/metrics"}, path)
 }
 
 // secured: the operation needs a token (or session).
@@ -49,7 +57,7 @@ func TestEveryOperationDeclaresTheUniversalAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"InternalError", "Unavailable", "MethodNotAllowed"} {
+	for _, name := range []string{"InternalError", "Unavailable", "MethodNotAllowed", "TooManyRequests"} {
 		r := doc.Components.Responses[name]
 		if r == nil || r.Value.Content.Get("application/json") == nil {
 			t.Errorf("components.responses.%s: missing, or without the JSON error body", name)
@@ -57,6 +65,20 @@ func TestEveryOperationDeclaresTheUniversalAnswers(t *testing.T) {
 	}
 	if r := doc.Components.Responses["MethodNotAllowed"]; r != nil && r.Value.Headers["Allow"] == nil {
 		t.Errorf("components.responses.MethodNotAllowed does not declare Allow")
+	}
+	if r := doc.Components.Responses["TooManyRequests"]; r != nil {
+		for _, h := range []string{"Retry-After", "RateLimit", "RateLimit-Policy"} {
+			if r.Value.Headers[h] == nil {
+				t.Errorf("components.responses.TooManyRequests does not declare %s", h)
+			}
+		}
+	}
+	// The error codes the server answers are the contract's.
+	codes := doc.Components.Schemas["Error"].Value.Properties["error"].Value.Properties["code"].Value.Enum
+	for _, k := range modelkeep.ErrorKinds {
+		if !slices.Contains(codes, any(k.Code)) {
+			t.Errorf("error code %q (modelkeep.ErrorKinds) is not in the Error schema's enum", k.Code)
+		}
 	}
 	n := 0
 	for path, item := range doc.Paths.Map() {
@@ -101,7 +123,9 @@ func TestMethodNotAllowed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forEachBackend(t, func(t *testing.T, e *env) {
+	// Requests the router refuses spend the address's budget (ratelimit.go):
+	// this test sends more of them than it holds.
+	forEachBackendFlags(t, []string{"--rate-limit-per-address", "0"}, func(t *testing.T, e *env) {
 		paths := doc.Paths.InMatchingOrder()
 		sort.Strings(paths)
 		for _, path := range paths {

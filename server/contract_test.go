@@ -74,8 +74,9 @@ func (c *contract) check(req *http.Request, resp *http.Response) error {
 	case errors.Is(err, routers.ErrMethodNotAllowed):
 		return c.checkOtherMethod(routeReq, resp)
 	case errors.Is(err, routers.ErrPathNotFound) && strings.HasPrefix(req.URL.Path, "/api/"):
-		// A path outside the contract: 404 with the error body (info).
-		if resp.StatusCode != http.StatusNotFound {
+		// A path outside the contract: 404 with the error body (info), or
+		// 429 when the address's budget is spent.
+		if resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusTooManyRequests {
 			return fmt.Errorf("%s %s: not a path of openapi.yaml, answered %d, want 404", req.Method, req.URL.Path, resp.StatusCode)
 		}
 		return c.checkErrorBody(req, resp)
@@ -122,6 +123,13 @@ func (c *contract) check(req *http.Request, resp *http.Response) error {
 // not list: 204 with Allow for OPTIONS, else the MethodNotAllowed response
 // (405, Allow naming the path's methods, the error body).
 func (c *contract) checkOtherMethod(req *http.Request, resp *http.Response) error {
+	if resp.StatusCode == http.StatusTooManyRequests {
+		// The address's budget is spent before the router answers.
+		if req.Method == http.MethodHead {
+			return nil
+		}
+		return c.checkErrorBody(req, resp)
+	}
 	item := c.pathItem(req)
 	if item == nil {
 		return fmt.Errorf("%s %s: no path of openapi.yaml", req.Method, req.URL.Path)
