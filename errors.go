@@ -35,12 +35,16 @@ var (
 	// X-CSRF-Token, a foreign Origin). A 403 of its own code, so that the
 	// web UI can tell it from missing rights.
 	ErrCSRF = &ErrorKind{"csrf check failed", "csrf_failed", http.StatusForbidden}
+	// ErrRateLimited refuses a request over its caller's budget (a
+	// token's, or a client address's): the HTTP layer's, answered with
+	// Retry-After and the RateLimit header fields.
+	ErrRateLimited = &ErrorKind{"rate limited", "rate_limited", http.StatusTooManyRequests}
 )
 
 // ErrorKinds lists every kind, in the order KindOf tries them.
 var ErrorKinds = []*ErrorKind{
 	ErrInvalid, ErrUnauthenticated, ErrForbidden, ErrNotFound, ErrConflict,
-	ErrPrecondition, ErrTooLarge, ErrDigestMismatch, ErrUnavailable, ErrCSRF,
+	ErrPrecondition, ErrTooLarge, ErrDigestMismatch, ErrUnavailable, ErrCSRF, ErrRateLimited,
 }
 
 // KindOf returns the kind err unwraps to, or nil for an error of no kind

@@ -137,6 +137,7 @@ func TestErrorKinds(t *testing.T) {
 		{modelkeep.ErrDigestMismatch, "digest_mismatch", 422},
 		{modelkeep.ErrUnavailable, "unavailable", 503},
 		{modelkeep.ErrCSRF, "csrf_failed", 403},
+		{modelkeep.ErrRateLimited, "rate_limited", 429},
 	}
 	if len(tests) != len(modelkeep.ErrorKinds) {
 		t.Fatalf("%d kinds in the table, %d tested", len(modelkeep.ErrorKinds), len(tests))

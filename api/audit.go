@@ -55,11 +55,11 @@ func (h *Handlers) ListAuditEvents(ctx context.Context, req openapi.ListAuditEve
 	if err != nil {
 		return nil, err
 	}
-	out := openapi.ListAuditEvents200JSONResponse{Events: make([]openapi.AuditEvent, 0, len(events)), NextPageToken: next}
+	out := openapi.AuditEventList{Events: make([]openapi.AuditEvent, 0, len(events)), NextPageToken: next}
 	for _, e := range events {
 		out.Events = append(out.Events, toAuditEvent(e))
 	}
-	return out, nil
+	return openapi.ListAuditEvents200JSONResponse{Body: out}, nil
 }
 
 func (h *Handlers) GetAuditEvent(ctx context.Context, req openapi.GetAuditEventRequestObject) (openapi.GetAuditEventResponseObject, error) {
@@ -67,7 +67,7 @@ func (h *Handlers) GetAuditEvent(ctx context.Context, req openapi.GetAuditEventR
 	if err != nil {
 		return nil, err
 	}
-	return openapi.GetAuditEvent200JSONResponse(toAuditEvent(e)), nil
+	return openapi.GetAuditEvent200JSONResponse{Body: toAuditEvent(e)}, nil
 }
 
 func (h *Handlers) VerifyAudit(ctx context.Context, req openapi.VerifyAuditRequestObject) (openapi.VerifyAuditResponseObject, error) {
@@ -75,7 +75,7 @@ func (h *Handlers) VerifyAudit(ctx context.Context, req openapi.VerifyAuditReque
 	if err != nil {
 		return nil, err
 	}
-	out := openapi.VerifyAudit200JSONResponse{
+	out := openapi.AuditVerification{
 		Ok: res.OK, Events: res.Events, Head: res.Head, HeadSeq: res.HeadSeq,
 		CheckpointsVerified: res.CheckpointsVerified, CheckpointsUnverified: res.CheckpointsUnverified,
 	}
@@ -89,7 +89,7 @@ func (h *Handlers) VerifyAudit(ctx context.Context, req openapi.VerifyAuditReque
 		cp := toAuditCheckpoint(*c)
 		out.LatestCheckpoint = &cp
 	}
-	return out, nil
+	return openapi.VerifyAudit200JSONResponse{Body: out}, nil
 }
 
 func (h *Handlers) ListAuditCheckpoints(ctx context.Context, req openapi.ListAuditCheckpointsRequestObject) (openapi.ListAuditCheckpointsResponseObject, error) {
@@ -97,14 +97,14 @@ func (h *Handlers) ListAuditCheckpoints(ctx context.Context, req openapi.ListAud
 	if err != nil {
 		return nil, err
 	}
-	out := openapi.ListAuditCheckpoints200JSONResponse{Checkpoints: make([]openapi.AuditCheckpoint, 0, len(cps)), NextPageToken: next}
+	out := openapi.AuditCheckpointList{Checkpoints: make([]openapi.AuditCheckpoint, 0, len(cps)), NextPageToken: next}
 	for _, c := range cps {
 		out.Checkpoints = append(out.Checkpoints, toAuditCheckpoint(c))
 	}
 	if id, pem, ok := h.svc.AuditPublicKey(); ok {
 		out.KeyId, out.PublicKey = &id, &pem
 	}
-	return out, nil
+	return openapi.ListAuditCheckpoints200JSONResponse{Body: out}, nil
 }
 
 func (h *Handlers) CreateAuditCheckpoint(ctx context.Context, _ openapi.CreateAuditCheckpointRequestObject) (openapi.CreateAuditCheckpointResponseObject, error) {
@@ -112,7 +112,7 @@ func (h *Handlers) CreateAuditCheckpoint(ctx context.Context, _ openapi.CreateAu
 	if err != nil {
 		return nil, err
 	}
-	return openapi.CreateAuditCheckpoint201JSONResponse(toAuditCheckpoint(c)), nil
+	return openapi.CreateAuditCheckpoint201JSONResponse{Body: toAuditCheckpoint(c)}, nil
 }
 
 // ExportAudit handles GET /api/v1/audit/export: the export streams, so it

@@ -29,9 +29,9 @@ func (h *Handlers) CreateDataset(ctx context.Context, req openapi.CreateDatasetR
 		return nil, err
 	}
 	if created {
-		return openapi.CreateDataset201JSONResponse(toDataset(d)), nil
+		return openapi.CreateDataset201JSONResponse{Body: toDataset(d)}, nil
 	}
-	return openapi.CreateDataset200JSONResponse(toDataset(d)), nil
+	return openapi.CreateDataset200JSONResponse{Body: toDataset(d)}, nil
 }
 
 func (h *Handlers) ListDatasets(ctx context.Context, req openapi.ListDatasetsRequestObject) (openapi.ListDatasetsResponseObject, error) {
@@ -41,11 +41,11 @@ func (h *Handlers) ListDatasets(ctx context.Context, req openapi.ListDatasetsReq
 	if err != nil {
 		return nil, err
 	}
-	out := openapi.ListDatasets200JSONResponse{Datasets: make([]openapi.Dataset, 0, len(ds)), NextPageToken: next}
+	out := openapi.DatasetList{Datasets: make([]openapi.Dataset, 0, len(ds)), NextPageToken: next}
 	for _, d := range ds {
 		out.Datasets = append(out.Datasets, toDataset(d))
 	}
-	return out, nil
+	return openapi.ListDatasets200JSONResponse{Body: out}, nil
 }
 
 func (h *Handlers) GetDataset(ctx context.Context, req openapi.GetDatasetRequestObject) (openapi.GetDatasetResponseObject, error) {
@@ -63,7 +63,7 @@ func (h *Handlers) GetDataset(ctx context.Context, req openapi.GetDatasetRequest
 	// used_by_truncated (deprecated) is whether there is a next page.
 	truncated := d.UsedByNextPageToken != ""
 	out.UsedBy, out.UsedByTruncated, out.NextPageToken = &uses, &truncated, &d.UsedByNextPageToken
-	return openapi.GetDataset200JSONResponse(out), nil
+	return openapi.GetDataset200JSONResponse{Body: out}, nil
 }
 
 // fromRunDetails converts the run details of a create-version request.

@@ -116,7 +116,7 @@ func (h *Handlers) GetEvidenceCoverage(ctx context.Context, req openapi.GetEvide
 	if err != nil {
 		return nil, err
 	}
-	out := openapi.GetEvidenceCoverage200JSONResponse{Model: req.Model, Version: req.Version, RiskClass: p.Export.RiskClass,
+	out := openapi.EvidenceCoverage{Model: req.Model, Version: req.Version, RiskClass: p.Export.RiskClass,
 		RequirementsCatalogue: p.Export.RequirementsCatalogue, RequirementsCatalogueVersion: p.Export.RequirementsCatalogueVersion,
 		Summary: toCoverageSummary(p.Summary), Coverage: make([]openapi.CoverageItem, 0, len(p.Coverage))}
 	cat := evidence.MustLoad()
@@ -126,7 +126,7 @@ func (h *Handlers) GetEvidenceCoverage(ctx context.Context, req openapi.GetEvide
 			EvidencePaths: nonNil(it.EvidencePaths), Missing: optSlice(it.Missing), PostMarket: optBool(it.PostMarket), Note: optString(it.Note),
 			Section: optString(row.Section), Requirement: optString(row.Requirement)})
 	}
-	return out, nil
+	return openapi.GetEvidenceCoverage200JSONResponse{Body: out}, nil
 }
 
 func toCoverageSummary(s evidence.CoverageSummary) openapi.CoverageSummary {
@@ -143,7 +143,7 @@ func (h *Handlers) ListEvidencePacks(ctx context.Context, req openapi.ListEviden
 	if err != nil {
 		return nil, err
 	}
-	out := openapi.ListEvidencePacks200JSONResponse{Packs: make([]openapi.EvidencePackRecord, 0, len(recs))}
+	out := openapi.EvidencePackList{Packs: make([]openapi.EvidencePackRecord, 0, len(recs))}
 	for _, r := range recs {
 		rec := openapi.EvidencePackRecord{Id: r.ID, Model: r.Model, Version: r.Version, Sha256: r.SHA256, Size: r.Size,
 			ObjectLockMode: r.LockMode, GeneratedBy: r.GeneratedBy, GeneratedAt: r.GeneratedAt, Uri: "/api/v1/evidence/packs/" + r.ID}
@@ -153,5 +153,5 @@ func (h *Handlers) ListEvidencePacks(ctx context.Context, req openapi.ListEviden
 		}
 		out.Packs = append(out.Packs, rec)
 	}
-	return out, nil
+	return openapi.ListEvidencePacks200JSONResponse{Body: out}, nil
 }

@@ -134,12 +134,12 @@ func (h *Handlers) DownloadFile(c echo.Context) error {
 		}
 	}
 	req := c.Request()
-	var file modelkeep.File
+	var file content
 	d, err := h.svc.DownloadFile(req.Context(), modelkeep.DownloadInput{
 		Model: ref.model, Version: ref.version, Path: ref.path, Redirect: redirect, PresignTTL: h.presignTTL,
 		Check: func(f modelkeep.File, redirect bool) error {
-			file = f
-			return checkDownload(req, f, !redirect)
+			file = content{sha256: f.SHA256, size: f.Size}
+			return checkDownload(req, file, !redirect)
 		},
 	})
 	if err != nil {

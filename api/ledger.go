@@ -23,7 +23,7 @@ func (h *Handlers) RecordDeployment(ctx context.Context, req openapi.RecordDeplo
 	if err != nil {
 		return nil, err
 	}
-	return openapi.RecordDeployment201JSONResponse(toDeployment(d)), nil
+	return openapi.RecordDeployment201JSONResponse{Body: toDeployment(d)}, nil
 }
 
 func (h *Handlers) ListDeployments(ctx context.Context, req openapi.ListDeploymentsRequestObject) (openapi.ListDeploymentsResponseObject, error) {
@@ -34,11 +34,11 @@ func (h *Handlers) ListDeployments(ctx context.Context, req openapi.ListDeployme
 	if err != nil {
 		return nil, err
 	}
-	out := openapi.ListDeployments200JSONResponse{Deployments: make([]openapi.Deployment, 0, len(ds)), NextPageToken: next}
+	out := openapi.DeploymentList{Deployments: make([]openapi.Deployment, 0, len(ds)), NextPageToken: next}
 	for _, d := range ds {
 		out.Deployments = append(out.Deployments, toDeployment(d))
 	}
-	return out, nil
+	return openapi.ListDeployments200JSONResponse{Body: out}, nil
 }
 
 func toMetrics(ms []modelkeep.Metric) []openapi.Metric {
@@ -70,7 +70,7 @@ func (h *Handlers) LogMetrics(ctx context.Context, req openapi.LogMetricsRequest
 	if err != nil {
 		return nil, err
 	}
-	return openapi.LogMetrics201JSONResponse{Metrics: toMetrics(ms)}, nil
+	return openapi.LogMetrics201JSONResponse{Body: openapi.MetricList{Metrics: toMetrics(ms)}}, nil
 }
 
 func (h *Handlers) ListMetrics(ctx context.Context, req openapi.ListMetricsRequestObject) (openapi.ListMetricsResponseObject, error) {
@@ -80,5 +80,5 @@ func (h *Handlers) ListMetrics(ctx context.Context, req openapi.ListMetricsReque
 	if err != nil {
 		return nil, err
 	}
-	return openapi.ListMetrics200JSONResponse{Metrics: toMetrics(ms), NextPageToken: next}, nil
+	return openapi.ListMetrics200JSONResponse{Body: openapi.MetricPage{Metrics: toMetrics(ms), NextPageToken: next}}, nil
 }

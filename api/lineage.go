@@ -14,7 +14,7 @@ func (h *Handlers) GetLineage(ctx context.Context, req openapi.GetLineageRequest
 	if err != nil {
 		return nil, err
 	}
-	out := openapi.GetLineage200JSONResponse{
+	out := openapi.Lineage{
 		Root: g.Root, Truncated: g.Truncated,
 		Nodes: make([]openapi.LineageNode, 0, len(g.Nodes)), Edges: make([]openapi.LineageEdge, 0, len(g.Edges)),
 	}
@@ -24,7 +24,7 @@ func (h *Handlers) GetLineage(ctx context.Context, req openapi.GetLineageRequest
 	for _, e := range g.Edges {
 		out.Edges = append(out.Edges, openapi.LineageEdge{From: e.From, To: e.To, Relation: e.Relation})
 	}
-	return out, nil
+	return openapi.GetLineage200JSONResponse{Body: out}, nil
 }
 
 func (h *Handlers) CompareMetrics(ctx context.Context, req openapi.CompareMetricsRequestObject) (openapi.CompareMetricsResponseObject, error) {
@@ -40,7 +40,7 @@ func (h *Handlers) CompareMetrics(ctx context.Context, req openapi.CompareMetric
 	if agg == "" {
 		agg = string(modelkeep.AggregateLast)
 	}
-	out := openapi.CompareMetrics200JSONResponse{
+	out := openapi.MetricComparison{
 		Key: p.Key, Aggregate: openapi.MetricComparisonAggregate(agg),
 		Metrics: make([]openapi.VersionMetric, 0, len(ms)), NextPageToken: next,
 	}
@@ -51,5 +51,5 @@ func (h *Handlers) CompareMetrics(ctx context.Context, req openapi.CompareMetric
 			Timestamp: m.Timestamp, RecordedBy: m.RecordedBy,
 		})
 	}
-	return out, nil
+	return openapi.CompareMetrics200JSONResponse{Body: out}, nil
 }

@@ -14,7 +14,7 @@ func (h *Handlers) CreateModel(ctx context.Context, req openapi.CreateModelReque
 	if err != nil {
 		return nil, err
 	}
-	return openapi.CreateModel201JSONResponse(toModel(m)), nil
+	return openapi.CreateModel201JSONResponse{Body: toModel(m)}, nil
 }
 
 func (h *Handlers) ListModels(ctx context.Context, req openapi.ListModelsRequestObject) (openapi.ListModelsResponseObject, error) {
@@ -26,11 +26,11 @@ func (h *Handlers) ListModels(ctx context.Context, req openapi.ListModelsRequest
 	if err != nil {
 		return nil, err
 	}
-	out := openapi.ListModels200JSONResponse{Models: make([]openapi.Model, 0, len(models)), NextPageToken: next}
+	out := openapi.ModelList{Models: make([]openapi.Model, 0, len(models)), NextPageToken: next}
 	for _, m := range models {
 		out.Models = append(out.Models, toModel(m))
 	}
-	return out, nil
+	return openapi.ListModels200JSONResponse{Body: out}, nil
 }
 
 func (h *Handlers) GetModel(ctx context.Context, req openapi.GetModelRequestObject) (openapi.GetModelResponseObject, error) {
@@ -38,7 +38,7 @@ func (h *Handlers) GetModel(ctx context.Context, req openapi.GetModelRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return openapi.GetModel200JSONResponse(toModel(m)), nil
+	return openapi.GetModel200JSONResponse{Body: toModel(m)}, nil
 }
 
 func (h *Handlers) UpdateModel(ctx context.Context, req openapi.UpdateModelRequestObject) (openapi.UpdateModelResponseObject, error) {
@@ -48,7 +48,7 @@ func (h *Handlers) UpdateModel(ctx context.Context, req openapi.UpdateModelReque
 	if err != nil {
 		return nil, err
 	}
-	return openapi.UpdateModel200JSONResponse(toModel(m)), nil
+	return openapi.UpdateModel200JSONResponse{Body: toModel(m)}, nil
 }
 
 func (h *Handlers) DeleteModel(ctx context.Context, req openapi.DeleteModelRequestObject) (openapi.DeleteModelResponseObject, error) {

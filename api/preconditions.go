@@ -17,7 +17,9 @@ import (
 // bytes (304, 412, 416) are not downloads, and a range the contract does
 // not offer (several at once) gets a clear error rather than a multipart
 // body. What passes is served by http.ServeContent, which then agrees: it
-// sees only a single satisfiable range, or none.
+// sees only a single satisfiable range, or none (an invalid Range header is
+// removed: ignored, the whole file is sent). Files and evidence documents
+// are judged alike.
 
 // errNotModified ends a download whose ETag the client holds.
 var errNotModified = errors.New("not modified")
@@ -31,17 +33,25 @@ type rangeError struct {
 
 func (e *rangeError) Error() string { return e.reason }
 
+// content is what a download serves: a file's or an evidence document's
+// bytes, known by their SHA-256 (the ETag) and size.
+type content struct {
+	sha256 string
+	size   int64
+}
+
 // checkDownload returns errNotModified, a *rangeError or an ErrPrecondition
 // error when req's headers settle the answer for f without its bytes, in
 // the order RFC 9110 §13.2.2 evaluates them. ranges is false when no
 // bytes are served here (a redirect): Range is then the blob store's. A
-// Range in another unit than bytes is removed from req, as RFC 9110 §14.2
-// asks (the whole file is sent), and the unit of a bytes range is written
-// in lower case, as http.ServeContent reads it.
-func checkDownload(req *http.Request, f modelkeep.File, ranges bool) error {
-	etag := strconv.Quote(f.SHA256)
+// Range in another unit than bytes, or one that is not a valid
+// ranges-specifier (errIgnoredRange), is removed from req, as RFC 9110
+// §14.2 asks and allows (the whole file is sent), and the unit of a bytes
+// range is written in lower case, as http.ServeContent reads it.
+func checkDownload(req *http.Request, f content, ranges bool) error {
+	etag := strconv.Quote(f.sha256)
 	if im := req.Header.Get("If-Match"); im != "" && !etagListHas(im, etag, true) {
-		return modelkeep.Errorf(modelkeep.ErrPrecondition, "If-Match: the file's ETag is %s", etag)
+		return modelkeep.Errorf(modelkeep.ErrPrecondition, "If-Match: the ETag is %s", etag)
 	}
 	if inm := req.Header.Get("If-None-Match"); inm != "" && etagListHas(inm, etag, false) {
 		return errNotModified
@@ -60,7 +70,12 @@ func checkDownload(req *http.Request, f modelkeep.File, ranges bool) error {
 	}
 	r = "bytes=" + spec
 	req.Header.Set("Range", r)
-	return checkRange(r, f.Size)
+	err := checkRange(r, f.size)
+	if errors.Is(err, errIgnoredRange) {
+		req.Header.Del("Range")
+		return nil
+	}
+	return err
 }
 
 // etagListHas reports whether an If-Match / If-None-Match list names etag
@@ -84,60 +99,91 @@ func etagListHas(list, etag string, strong bool) bool {
 	return false
 }
 
-// checkRange accepts a single byte range that overlaps a file of size bytes
-// (bytes=a-b, bytes=a-, bytes=-n), as net/http parses it.
+// errIgnoredRange is a Range header that is not a valid ranges-specifier
+// (RFC 9110 §14.1.1): not digits, a last position before the first, no
+// range at all, or a number past 2^63-1. Such a header is ignored and the
+// whole file is sent, as RFC 9110 §14.2 allows and HTTP caches and servers
+// commonly do: a 416 is kept for ranges that are well formed but select
+// nothing this server serves.
+var errIgnoredRange = errors.New("invalid Range: ignored")
+
+// checkRange judges a bytes Range header for a file of size bytes: nil for
+// a single satisfiable range (bytes=a-b, bytes=a-, bytes=-n), as net/http
+// serves it; errIgnoredRange when the header is not a valid
+// ranges-specifier; a *rangeError (416) when it is valid but several ranges,
+// or none that overlaps the file.
 func checkRange(header string, size int64) error {
 	spec, ok := strings.CutPrefix(header, "bytes=")
 	if !ok {
-		return &rangeError{size, fmt.Sprintf("invalid Range %q: want bytes=START-END", header)}
+		return errIgnoredRange
 	}
-	var parts []string
+	type byteRange struct {
+		first, last int64 // first -1: a suffix of last bytes; last -1: to the end
+	}
+	var ranges []byteRange
 	for p := range strings.SplitSeq(spec, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			parts = append(parts, p)
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue // empty list elements are allowed (RFC 9110 §5.6.1)
 		}
-	}
-	if len(parts) != 1 {
-		return &rangeError{size, fmt.Sprintf("invalid Range %q: one range per request", header)}
-	}
-	start, end, ok := strings.Cut(parts[0], "-")
-	start, end = strings.TrimSpace(start), strings.TrimSpace(end)
-	if !ok {
-		return &rangeError{size, fmt.Sprintf("invalid Range %q: want bytes=START-END", header)}
-	}
-	if start == "" {
-		n, err := strconv.ParseInt(end, 10, 64)
-		if err != nil || n < 0 || end[0] == '+' {
-			return &rangeError{size, fmt.Sprintf("invalid Range %q: want bytes=-LENGTH", header)}
+		start, end, ok := strings.Cut(p, "-")
+		if !ok {
+			return errIgnoredRange
 		}
-		if n == 0 || size == 0 {
+		start, end = strings.TrimSpace(start), strings.TrimSpace(end)
+		r := byteRange{first: -1, last: -1}
+		if start != "" {
+			if r.first, ok = rangeNumber(start); !ok {
+				return errIgnoredRange
+			}
+		}
+		if end != "" {
+			if r.last, ok = rangeNumber(end); !ok || start != "" && r.last < r.first {
+				return errIgnoredRange
+			}
+		} else if start == "" {
+			return errIgnoredRange // "-" alone
+		}
+		ranges = append(ranges, r)
+	}
+	switch {
+	case len(ranges) == 0:
+		return errIgnoredRange
+	case len(ranges) > 1:
+		return &rangeError{size, fmt.Sprintf("Range %q asks for %d ranges: one range per request", header, len(ranges))}
+	}
+	r := ranges[0]
+	if r.first < 0 {
+		if r.last == 0 || size == 0 {
 			return &rangeError{size, fmt.Sprintf("Range %q selects no byte of the %d-byte file", header, size)}
 		}
 		return nil
 	}
-	first, err := strconv.ParseInt(start, 10, 64)
-	if err != nil || first < 0 || start[0] == '+' {
-		return &rangeError{size, fmt.Sprintf("invalid Range %q: want bytes=START-END", header)}
-	}
-	if end != "" {
-		last, err := strconv.ParseInt(end, 10, 64)
-		if err != nil || last < first || end[0] == '+' {
-			return &rangeError{size, fmt.Sprintf("invalid Range %q: want bytes=START-END with START <= END", header)}
-		}
-	}
-	if first >= size {
+	if r.first >= size {
 		return &rangeError{size, fmt.Sprintf("Range %q starts past the end of the %d-byte file", header, size)}
 	}
 	return nil
 }
 
+// rangeNumber reads a position of a byte range: digits only (no sign, no
+// space), within int64.
+func rangeNumber(s string) (int64, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
 // answerUnsent answers a download that checkDownload settled; any other
 // error is returned for the error handler.
-func answerUnsent(c echo.Context, f modelkeep.File, err error) error {
+func answerUnsent(c echo.Context, f content, err error) error {
 	var re *rangeError
 	switch {
 	case errors.Is(err, errNotModified):
-		c.Response().Header().Set("ETag", strconv.Quote(f.SHA256))
+		c.Response().Header().Set("ETag", strconv.Quote(f.sha256))
 		return c.NoContent(http.StatusNotModified)
 	case errors.As(err, &re):
 		c.Response().Header().Set("Content-Range", fmt.Sprintf("bytes */%d", re.size))

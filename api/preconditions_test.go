@@ -12,45 +12,57 @@ import (
 )
 
 // checkRange accepts exactly the Range headers that http.ServeContent
-// answers with a single part (206), and refuses the ones it would answer
-// 416 or as multipart/byteranges, and the few it serves against RFC 9110
-// (stricter).
+// answers with a single part (206); refuses (416) the valid ones it would
+// answer 416 or as multipart/byteranges, and the few it serves against RFC
+// 9110 (stricter); and has the invalid ones ignored (RFC 9110 §14.2: the
+// whole file), which net/http would answer 416 in text/plain, or serve
+// although they are not RFC 9110 ranges (stricter).
 func TestCheckRangeAgreesWithServeContent(t *testing.T) {
 	const content = "0123456789abcdef" // 16 bytes
+	const (
+		ok      = "ok"
+		refused = "refused" // 416
+		ignored = "ignored" // the whole file
+	)
 	for _, tc := range []struct {
 		header string
 		size   int64 // default len(content)
-		ok     bool
-		// stricter: refused here although net/http serves it: a sign
-		// (RFC 9110 ranges are digits only), or no byte at all (which
-		// net/http answers with a Content-Range like "bytes 16-15/16").
+		want   string
+		// stricter: refused or ignored here although net/http serves it
+		// as one range: a sign (RFC 9110 ranges are digits only), or no
+		// byte at all (which net/http answers with a Content-Range like
+		// "bytes 16-15/16").
 		stricter bool
 	}{
-		{header: "bytes=0-0", ok: true},
-		{header: "bytes=0-15", ok: true},
-		{header: "bytes=0-100", ok: true}, // the end is clipped
-		{header: "bytes=15-", ok: true},
-		{header: "bytes=4-", ok: true},
-		{header: "bytes=-1", ok: true},
-		{header: "bytes=-16", ok: true},
-		{header: "bytes=-100", ok: true}, // the whole file
-		{header: "bytes= 2-3 ", ok: true},
-		{header: "bytes=2-3,", ok: true}, // empty elements are skipped
-		{header: "bytes=16-", ok: false},
-		{header: "bytes=16-20", ok: false},
-		{header: "bytes=5-4", ok: false},
-		{header: "bytes=-0", ok: false, stricter: true},
-		{header: "bytes=0-1,4-5", ok: false}, // several ranges
-		{header: "bytes=0-1,0-1", ok: false},
-		{header: "bytes=", ok: false},
-		{header: "bytes=abc", ok: false},
-		{header: "bytes=1", ok: false},
-		{header: "bytes=--1", ok: false},
-		{header: "bytes=+1-2", ok: false, stricter: true},
-		{header: "bytes=1-+2", ok: false, stricter: true},
-		{header: "items=0-1", ok: false},
-		{header: "bytes=0-0", size: -1, ok: false}, // an empty file has no byte 0
-		{header: "bytes=-1", size: -1, ok: false, stricter: true},
+		{header: "bytes=0-0", want: ok},
+		{header: "bytes=0-15", want: ok},
+		{header: "bytes=0-100", want: ok}, // the end is clipped
+		{header: "bytes=15-", want: ok},
+		{header: "bytes=4-", want: ok},
+		{header: "bytes=-1", want: ok},
+		{header: "bytes=-16", want: ok},
+		{header: "bytes=-100", want: ok}, // the whole file
+		{header: "bytes= 2-3 ", want: ok},
+		{header: "bytes=2-3,", want: ok}, // empty elements are skipped
+		{header: "bytes=16-", want: refused},
+		{header: "bytes=16-20", want: refused},
+		{header: "bytes=-0", want: refused, stricter: true},
+		{header: "bytes=0-1,4-5", want: refused}, // several ranges
+		{header: "bytes=0-1,0-1", want: refused},
+		{header: "bytes=0-0", size: -1, want: refused}, // an empty file has no byte 0
+		{header: "bytes=-1", size: -1, want: refused, stricter: true},
+		{header: "bytes=5-4", want: ignored},
+		{header: "bytes=", want: ignored},
+		{header: "bytes=,", want: ignored},
+		{header: "bytes=abc", want: ignored},
+		{header: "bytes=1", want: ignored},
+		{header: "bytes=-", want: ignored},
+		{header: "bytes=--1", want: ignored},
+		{header: "bytes=+1-2", want: ignored, stricter: true},
+		{header: "bytes=1-+2", want: ignored, stricter: true},
+		{header: "bytes=0-1,abc", want: ignored},
+		{header: "bytes=0-99999999999999999999", want: ignored},
+		{header: "items=0-1", want: ignored},
 	} {
 		t.Run(tc.header, func(t *testing.T) {
 			body := content
@@ -59,30 +71,40 @@ func TestCheckRangeAgreesWithServeContent(t *testing.T) {
 			}
 			err := checkRange(tc.header, int64(len(body)))
 			var re *rangeError
-			if tc.ok != (err == nil) || err != nil && !errors.As(err, &re) {
-				t.Fatalf("checkRange = %v, want ok %v", err, tc.ok)
+			got := ok
+			switch {
+			case err == nil:
+			case errors.As(err, &re):
+				got = refused
+				if re.size != int64(len(body)) {
+					t.Errorf("rangeError size %d, want %d", re.size, len(body))
+				}
+			case errors.Is(err, errIgnoredRange):
+				got = ignored
+			default:
+				t.Fatalf("checkRange = %v", err)
 			}
-			if re != nil && re.size != int64(len(body)) {
-				t.Errorf("rangeError size %d, want %d", re.size, len(body))
+			if got != tc.want {
+				t.Fatalf("checkRange = %v (%s), want %s", err, got, tc.want)
 			}
 			req := httptest.NewRequest(http.MethodGet, "/f", nil)
 			req.Header.Set("Range", tc.header)
 			rec := httptest.NewRecorder()
 			http.ServeContent(rec, req, "", time.Time{}, strings.NewReader(body))
 			single := rec.Code == http.StatusPartialContent && !strings.HasPrefix(rec.Header().Get("Content-Type"), "multipart/")
-			if tc.ok && !single {
+			if tc.want == ok && !single {
 				t.Errorf("accepted, but ServeContent answers %d %s", rec.Code, rec.Header().Get("Content-Type"))
 			}
-			if !tc.ok && single != tc.stricter {
-				t.Errorf("refused; ServeContent answers %d, Content-Range %q (stricter: %v)", rec.Code, rec.Header().Get("Content-Range"), tc.stricter)
+			if tc.want != ok && single != tc.stricter {
+				t.Errorf("not accepted; ServeContent answers %d, Content-Range %q (stricter: %v)", rec.Code, rec.Header().Get("Content-Range"), tc.stricter)
 			}
 		})
 	}
 }
 
 func TestCheckDownload(t *testing.T) {
-	f := modelkeep.File{Path: "w.bin", Size: 16, SHA256: strings.Repeat("ab", 32)}
-	etag := `"` + f.SHA256 + `"`
+	f := content{size: 16, sha256: strings.Repeat("ab", 32)}
+	etag := `"` + f.sha256 + `"`
 	for _, tc := range []struct {
 		name    string
 		headers map[string]string
@@ -106,6 +128,8 @@ func TestCheckDownload(t *testing.T) {
 		{"unit in capitals", map[string]string{"Range": "Bytes=99-"}, true, "range"},
 		{"unknown unit", map[string]string{"Range": "lines=99-"}, true, ""},
 		{"no unit", map[string]string{"Range": "99-100"}, true, ""},
+		{"invalid range", map[string]string{"Range": "bytes=abc"}, true, ""},
+		{"invalid range, last before first", map[string]string{"Range": "bytes=9-1"}, true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodGet, "/f", nil)
@@ -134,9 +158,9 @@ func TestCheckDownload(t *testing.T) {
 				tc.headers["If-None-Match"] == "" && r != "" && !strings.HasPrefix(r, "bytes=") {
 				t.Errorf("Range %q left as %q", sent, r)
 			}
-			if strings.HasPrefix(tc.name, "unknown unit") || strings.HasPrefix(tc.name, "no unit") {
+			if strings.HasPrefix(tc.name, "unknown unit") || strings.HasPrefix(tc.name, "no unit") || strings.HasPrefix(tc.name, "invalid range") {
 				if r := req.Header.Get("Range"); r != "" {
-					t.Errorf("Range of an unknown unit kept: %q", r)
+					t.Errorf("Range to ignore kept: %q", r)
 				}
 			}
 		})

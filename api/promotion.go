@@ -34,7 +34,7 @@ func (h *Handlers) RequestTransition(ctx context.Context, req openapi.RequestTra
 	if err != nil {
 		return nil, err
 	}
-	return openapi.RequestTransition201JSONResponse(toTransition(t)), nil
+	return openapi.RequestTransition201JSONResponse{Body: toTransition(t)}, nil
 }
 
 func (h *Handlers) ListTransitions(ctx context.Context, req openapi.ListTransitionsRequestObject) (openapi.ListTransitionsResponseObject, error) {
@@ -51,7 +51,7 @@ func (h *Handlers) ListTransitions(ctx context.Context, req openapi.ListTransiti
 			return nil, err
 		}
 	}
-	out := openapi.ListTransitions200JSONResponse{Transitions: make([]openapi.Transition, 0, len(ts)), NextPageToken: next}
+	out := openapi.TransitionList{Transitions: make([]openapi.Transition, 0, len(ts)), NextPageToken: next}
 	for _, t := range ts {
 		wire := toTransition(t)
 		if r, ok := reviews[t.ID]; ok {
@@ -60,7 +60,7 @@ func (h *Handlers) ListTransitions(ctx context.Context, req openapi.ListTransiti
 		}
 		out.Transitions = append(out.Transitions, wire)
 	}
-	return out, nil
+	return openapi.ListTransitions200JSONResponse{Body: out}, nil
 }
 
 func (h *Handlers) GetTransition(ctx context.Context, req openapi.GetTransitionRequestObject) (openapi.GetTransitionResponseObject, error) {
@@ -68,7 +68,7 @@ func (h *Handlers) GetTransition(ctx context.Context, req openapi.GetTransitionR
 	if err != nil {
 		return nil, err
 	}
-	return openapi.GetTransition200JSONResponse(toTransition(t)), nil
+	return openapi.GetTransition200JSONResponse{Body: toTransition(t)}, nil
 }
 
 func (h *Handlers) ApproveTransition(ctx context.Context, req openapi.ApproveTransitionRequestObject) (openapi.ApproveTransitionResponseObject, error) {
@@ -76,7 +76,7 @@ func (h *Handlers) ApproveTransition(ctx context.Context, req openapi.ApproveTra
 	if err != nil {
 		return nil, err
 	}
-	return openapi.ApproveTransition200JSONResponse(toTransition(t)), nil
+	return openapi.ApproveTransition200JSONResponse{Body: toTransition(t)}, nil
 }
 
 func (h *Handlers) RejectTransition(ctx context.Context, req openapi.RejectTransitionRequestObject) (openapi.RejectTransitionResponseObject, error) {
@@ -84,7 +84,7 @@ func (h *Handlers) RejectTransition(ctx context.Context, req openapi.RejectTrans
 	if err != nil {
 		return nil, err
 	}
-	return openapi.RejectTransition200JSONResponse(toTransition(t)), nil
+	return openapi.RejectTransition200JSONResponse{Body: toTransition(t)}, nil
 }
 
 func (h *Handlers) GetVersionInStage(ctx context.Context, req openapi.GetVersionInStageRequestObject) (openapi.GetVersionInStageResponseObject, error) {
@@ -93,7 +93,7 @@ func (h *Handlers) GetVersionInStage(ctx context.Context, req openapi.GetVersion
 		return nil, err
 	}
 	ov := toVersion(v)
-	out := openapi.GetVersionInStage200JSONResponse{
+	out := openapi.StagedVersion{
 		Model: ov.Model, Version: ov.Version, Description: ov.Description, Tags: ov.Tags, Params: ov.Params,
 		Source: ov.Source, Datasets: ov.Datasets, Parent: ov.Parent, Status: ov.Status, Stage: ov.Stage,
 		Aliases: ov.Aliases, ManifestDigest: ov.ManifestDigest, CreatedBy: ov.CreatedBy, CreatedAt: ov.CreatedAt,
@@ -102,7 +102,7 @@ func (h *Handlers) GetVersionInStage(ctx context.Context, req openapi.GetVersion
 	for _, f := range files {
 		out.Files = append(out.Files, toFile(f))
 	}
-	return out, nil
+	return openapi.GetVersionInStage200JSONResponse{Body: out}, nil
 }
 
 func toPolicy(p modelkeep.Policy) openapi.Policy {
@@ -132,7 +132,7 @@ func (h *Handlers) GetPolicy(ctx context.Context, req openapi.GetPolicyRequestOb
 	if err != nil {
 		return nil, err
 	}
-	return openapi.GetPolicy200JSONResponse(toPolicy(p)), nil
+	return openapi.GetPolicy200JSONResponse{Body: toPolicy(p)}, nil
 }
 
 func (h *Handlers) PutPolicy(ctx context.Context, req openapi.PutPolicyRequestObject) (openapi.PutPolicyResponseObject, error) {
@@ -150,7 +150,7 @@ func (h *Handlers) PutPolicy(ctx context.Context, req openapi.PutPolicyRequestOb
 	if err != nil {
 		return nil, err
 	}
-	return openapi.PutPolicy200JSONResponse(toPolicy(out)), nil
+	return openapi.PutPolicy200JSONResponse{Body: toPolicy(out)}, nil
 }
 
 func (h *Handlers) GetAlias(ctx context.Context, req openapi.GetAliasRequestObject) (openapi.GetAliasResponseObject, error) {
@@ -158,7 +158,7 @@ func (h *Handlers) GetAlias(ctx context.Context, req openapi.GetAliasRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return openapi.GetAlias200JSONResponse(toVersion(v)), nil
+	return openapi.GetAlias200JSONResponse{Body: toVersion(v)}, nil
 }
 
 func (h *Handlers) SetAlias(ctx context.Context, req openapi.SetAliasRequestObject) (openapi.SetAliasResponseObject, error) {
@@ -166,10 +166,10 @@ func (h *Handlers) SetAlias(ctx context.Context, req openapi.SetAliasRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return openapi.SetAlias200JSONResponse{
+	return openapi.SetAlias200JSONResponse{Body: openapi.Alias{
 		Model: a.Model, Alias: a.Name, Version: a.Version, PreviousVersion: previous,
 		UpdatedBy: a.UpdatedBy, UpdatedAt: a.UpdatedAt,
-	}, nil
+	}}, nil
 }
 
 func (h *Handlers) DeleteAlias(ctx context.Context, req openapi.DeleteAliasRequestObject) (openapi.DeleteAliasResponseObject, error) {

@@ -105,9 +105,9 @@ func (h *Handlers) RegisterRun(ctx context.Context, req openapi.RegisterRunReque
 		return nil, err
 	}
 	if created {
-		return openapi.RegisterRun201JSONResponse(toRun(r)), nil
+		return openapi.RegisterRun201JSONResponse{Body: toRun(r)}, nil
 	}
-	return openapi.RegisterRun200JSONResponse(toRun(r)), nil
+	return openapi.RegisterRun200JSONResponse{Body: toRun(r)}, nil
 }
 
 func (h *Handlers) ListRuns(ctx context.Context, req openapi.ListRunsRequestObject) (openapi.ListRunsResponseObject, error) {
@@ -119,11 +119,11 @@ func (h *Handlers) ListRuns(ctx context.Context, req openapi.ListRunsRequestObje
 	if err != nil {
 		return nil, err
 	}
-	out := openapi.ListRuns200JSONResponse{Runs: make([]openapi.Run, 0, len(runs)), NextPageToken: next}
+	out := openapi.RunList{Runs: make([]openapi.Run, 0, len(runs)), NextPageToken: next}
 	for _, r := range runs {
 		out.Runs = append(out.Runs, toRun(r))
 	}
-	return out, nil
+	return openapi.ListRuns200JSONResponse{Body: out}, nil
 }
 
 func (h *Handlers) GetRun(ctx context.Context, req openapi.GetRunRequestObject) (openapi.GetRunResponseObject, error) {
@@ -131,5 +131,5 @@ func (h *Handlers) GetRun(ctx context.Context, req openapi.GetRunRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	return openapi.GetRun200JSONResponse(toRun(r)), nil
+	return openapi.GetRun200JSONResponse{Body: toRun(r)}, nil
 }

@@ -118,7 +118,7 @@ func (h *Handlers) GetSession(ctx context.Context, _ openapi.GetSessionRequestOb
 	if !ok {
 		return nil, errNoSession
 	}
-	return openapi.GetSession200JSONResponse(toSessionInfo(sess)), nil
+	return openapi.GetSession200JSONResponse{Body: toSessionInfo(sess)}, nil
 }
 
 func (h *Handlers) DeleteSession(ctx context.Context, _ openapi.DeleteSessionRequestObject) (openapi.DeleteSessionResponseObject, error) {
@@ -136,14 +136,14 @@ func (h *Handlers) DeleteSession(ctx context.Context, _ openapi.DeleteSessionReq
 
 func (h *Handlers) GetSessionOIDC(ctx context.Context, _ openapi.GetSessionOIDCRequestObject) (openapi.GetSessionOIDCResponseObject, error) {
 	if h.sessions == nil {
-		return openapi.GetSessionOIDC200JSONResponse{Enabled: false}, nil
+		return openapi.GetSessionOIDC200JSONResponse{Body: openapi.SessionOIDC{Enabled: false}}, nil
 	}
 	issuer, enabled := h.sessions.OIDC()
 	if !enabled {
-		return openapi.GetSessionOIDC200JSONResponse{Enabled: false}, nil
+		return openapi.GetSessionOIDC200JSONResponse{Body: openapi.SessionOIDC{Enabled: false}}, nil
 	}
 	login := oidcLoginPath
-	return openapi.GetSessionOIDC200JSONResponse{Enabled: true, LoginUrl: &login, Issuer: &issuer}, nil
+	return openapi.GetSessionOIDC200JSONResponse{Body: openapi.SessionOIDC{Enabled: true, LoginUrl: &login, Issuer: &issuer}}, nil
 }
 
 func (h *Handlers) StartSessionOIDC(ctx context.Context, req openapi.StartSessionOIDCRequestObject) (openapi.StartSessionOIDCResponseObject, error) {

@@ -45,10 +45,10 @@ func (h *Handlers) CreateToken(ctx context.Context, req openapi.CreateTokenReque
 		return nil, err
 	}
 	info := toTokenInfo(t)
-	return openapi.CreateToken201JSONResponse{
+	return openapi.CreateToken201JSONResponse{Body: openapi.IssuedToken{
 		Id: info.Id, Subject: info.Subject, Roles: info.Roles, Models: info.Models, CreatedBy: info.CreatedBy,
 		CreatedAt: info.CreatedAt, ExpiresAt: info.ExpiresAt, Token: signed,
-	}, nil
+	}}, nil
 }
 
 func (h *Handlers) ListTokens(ctx context.Context, req openapi.ListTokensRequestObject) (openapi.ListTokensResponseObject, error) {
@@ -59,11 +59,11 @@ func (h *Handlers) ListTokens(ctx context.Context, req openapi.ListTokensRequest
 	if err != nil {
 		return nil, err
 	}
-	out := openapi.ListTokens200JSONResponse{Tokens: make([]openapi.TokenInfo, 0, len(tokens)), NextPageToken: next}
+	out := openapi.TokenList{Tokens: make([]openapi.TokenInfo, 0, len(tokens)), NextPageToken: next}
 	for _, t := range tokens {
 		out.Tokens = append(out.Tokens, toTokenInfo(t))
 	}
-	return out, nil
+	return openapi.ListTokens200JSONResponse{Body: out}, nil
 }
 
 func (h *Handlers) RevokeToken(ctx context.Context, req openapi.RevokeTokenRequestObject) (openapi.RevokeTokenResponseObject, error) {

@@ -49,7 +49,7 @@ func (h *Handlers) CreateUpload(ctx context.Context, req openapi.CreateUploadReq
 	if err != nil {
 		return nil, err
 	}
-	return openapi.CreateUpload201JSONResponse(toUpload(u)), nil
+	return openapi.CreateUpload201JSONResponse{Body: toUpload(u)}, nil
 }
 
 func (h *Handlers) ListUploads(ctx context.Context, req openapi.ListUploadsRequestObject) (openapi.ListUploadsResponseObject, error) {
@@ -64,11 +64,11 @@ func (h *Handlers) ListUploads(ctx context.Context, req openapi.ListUploadsReque
 	if err != nil {
 		return nil, err
 	}
-	out := openapi.ListUploads200JSONResponse{Uploads: make([]openapi.Upload, 0, len(list)), NextPageToken: next}
+	out := openapi.UploadList{Uploads: make([]openapi.Upload, 0, len(list)), NextPageToken: next}
 	for _, u := range list {
 		out.Uploads = append(out.Uploads, toUpload(u))
 	}
-	return out, nil
+	return openapi.ListUploads200JSONResponse{Body: out}, nil
 }
 
 func (h *Handlers) GetUpload(ctx context.Context, req openapi.GetUploadRequestObject) (openapi.GetUploadResponseObject, error) {
@@ -88,7 +88,7 @@ func (h *Handlers) GetUpload(ctx context.Context, req openapi.GetUploadRequestOb
 		received += p.Size
 	}
 	out.Parts, out.ReceivedBytes = &ps, &received
-	return openapi.GetUpload200JSONResponse(out), nil
+	return openapi.GetUpload200JSONResponse{Body: out}, nil
 }
 
 func (h *Handlers) AbortUpload(ctx context.Context, req openapi.AbortUploadRequestObject) (openapi.AbortUploadResponseObject, error) {
@@ -112,9 +112,9 @@ func (h *Handlers) CompleteUpload(ctx context.Context, req openapi.CompleteUploa
 		return nil, err
 	}
 	if created {
-		return openapi.CompleteUpload201JSONResponse(toFile(f)), nil
+		return openapi.CompleteUpload201JSONResponse{Body: toFile(f)}, nil
 	}
-	return openapi.CompleteUpload200JSONResponse(toFile(f)), nil
+	return openapi.CompleteUpload200JSONResponse{Body: toFile(f)}, nil
 }
 
 // UploadPart handles PUT .../uploads/{upload_id}/parts/{part_number}: the

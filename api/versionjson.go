@@ -182,7 +182,7 @@ func writeEncoded(w http.ResponseWriter, status int, encode func([]byte) ([]byte
 }
 
 // versionResponse is GetVersion's 200 answer: the JSON of
-// GetVersion200JSONResponse(toVersion(v)), encoded by appendVersion.
+// GetVersion200JSONResponse{Body: toVersion(v)}, encoded by appendVersion.
 type versionResponse modelkeep.Version
 
 func (r versionResponse) VisitGetVersionResponse(w http.ResponseWriter) error {

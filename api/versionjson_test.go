@@ -85,9 +85,9 @@ func TestVersionJSON(t *testing.T) {
 				VisitListVersionsResponse(w http.ResponseWriter) error
 			}
 		}{
-			{versionListResponse{versions: []modelkeep.Version{dv, dv}, nextPageToken: token}, openapi.ListVersions200JSONResponse(list)},
+			{versionListResponse{versions: []modelkeep.Version{dv, dv}, nextPageToken: token}, openapi.ListVersions200JSONResponse{Body: list}},
 			{versionListResponse{versions: []modelkeep.Version{}, nextPageToken: token},
-				openapi.ListVersions200JSONResponse(openapi.VersionList{NextPageToken: token, Versions: []openapi.Version{}})},
+				openapi.ListVersions200JSONResponse{Body: openapi.VersionList{NextPageToken: token, Versions: []openapi.Version{}}}},
 		} {
 			a, b := httptest.NewRecorder(), httptest.NewRecorder()
 			if err := tc.ours.VisitListVersionsResponse(a); err != nil {
@@ -104,7 +104,7 @@ func TestVersionJSON(t *testing.T) {
 		if err := versionResponse(dv).VisitGetVersionResponse(a); err != nil {
 			t.Fatal(err)
 		}
-		if err := openapi.GetVersion200JSONResponse(v).VisitGetVersionResponse(b); err != nil {
+		if err := (openapi.GetVersion200JSONResponse{Body: v}).VisitGetVersionResponse(b); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(a.Body.Bytes(), b.Body.Bytes()) || a.Code != b.Code {
@@ -128,7 +128,7 @@ func BenchmarkVersionJSON(b *testing.B) {
 			for _, v := range vs {
 				list.Versions = append(list.Versions, toVersion(v))
 			}
-			openapi.ListVersions200JSONResponse(list).VisitListVersionsResponse(httptest.NewRecorder())
+			openapi.ListVersions200JSONResponse{Body: list}.VisitListVersionsResponse(httptest.NewRecorder())
 		}
 	})
 	b.Run("appendVersion", func(b *testing.B) {

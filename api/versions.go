@@ -24,7 +24,7 @@ func (h *Handlers) CreateVersion(ctx context.Context, req openapi.CreateVersionR
 	if err != nil {
 		return nil, err
 	}
-	return openapi.CreateVersion201JSONResponse(toVersion(v)), nil
+	return openapi.CreateVersion201JSONResponse{Body: toVersion(v)}, nil
 }
 
 func (h *Handlers) ListVersions(ctx context.Context, req openapi.ListVersionsRequestObject) (openapi.ListVersionsResponseObject, error) {
@@ -53,7 +53,7 @@ func (h *Handlers) FinalizeVersion(ctx context.Context, req openapi.FinalizeVers
 	if err != nil {
 		return nil, err
 	}
-	return openapi.FinalizeVersion200JSONResponse(toVersion(v)), nil
+	return openapi.FinalizeVersion200JSONResponse{Body: toVersion(v)}, nil
 }
 
 func (h *Handlers) ListFiles(ctx context.Context, req openapi.ListFilesRequestObject) (openapi.ListFilesResponseObject, error) {
@@ -61,9 +61,9 @@ func (h *Handlers) ListFiles(ctx context.Context, req openapi.ListFilesRequestOb
 	if err != nil {
 		return nil, err
 	}
-	out := openapi.ListFiles200JSONResponse{Files: make([]openapi.File, 0, len(files)), ManifestDigest: optString(digest)}
+	out := openapi.FileList{Files: make([]openapi.File, 0, len(files)), ManifestDigest: optString(digest)}
 	for _, f := range files {
 		out.Files = append(out.Files, toFile(f))
 	}
-	return out, nil
+	return openapi.ListFiles200JSONResponse{Body: out}, nil
 }

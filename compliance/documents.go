@@ -216,7 +216,11 @@ type DocumentContent struct {
 }
 
 // OpenDocument records the download in the audit log and opens the bytes.
-func (s *Service) OpenDocument(ctx context.Context, id string) (DocumentContent, error) {
+// check, when not nil, runs once the document is known and before anything
+// is recorded: an error from it ends the download, unrecorded, and is
+// returned as is (the HTTP layer answers conditional and range requests
+// there: 304, 412 and 416 move no bytes, so they are not downloads).
+func (s *Service) OpenDocument(ctx context.Context, id string, check func(Document) error) (DocumentContent, error) {
 	if err := validateID(id); err != nil {
 		return DocumentContent{}, err
 	}
@@ -225,6 +229,11 @@ func (s *Service) OpenDocument(ctx context.Context, id string) (DocumentContent,
 		var err error
 		if d, err = tx.GetDocument(ctx, id); err != nil {
 			return err
+		}
+		if check != nil {
+			if err := check(d); err != nil {
+				return err
+			}
 		}
 		_, err = s.log.Record(ctx, tx, "document.download", documentResource(id), map[string]any{"sha256": d.SHA256, "size": d.Size})
 		return err

@@ -1,6 +1,7 @@
 package modelcard
 
 import (
+	"math"
 	"reflect"
 	"strings"
 )
@@ -17,6 +18,7 @@ type SchemaNode struct {
 	MaxLength            int
 	MaxItems             int
 	Minimum              *float64
+	Maximum              *int64
 	Items                *SchemaNode
 	Properties           []SchemaProperty
 	Required             []string
@@ -117,8 +119,8 @@ func schemaOf(t reflect.Type, path string) *SchemaNode {
 	case reflect.Bool:
 		return &SchemaNode{Type: "boolean"}
 	case reflect.Int, reflect.Int64:
-		zero := 0.0
-		return &SchemaNode{Type: "integer", Format: "int64", Minimum: &zero}
+		zero, most := 0.0, int64(math.MaxInt64)
+		return &SchemaNode{Type: "integer", Format: "int64", Minimum: &zero, Maximum: &most}
 	case reflect.Float64:
 		return &SchemaNode{Type: "number"}
 	}
@@ -148,6 +150,9 @@ func (n *SchemaNode) Map() map[string]any {
 	}
 	if n.Minimum != nil {
 		m["minimum"] = *n.Minimum
+	}
+	if n.Maximum != nil {
+		m["maximum"] = *n.Maximum
 	}
 	if n.Items != nil {
 		m["items"] = n.Items.Map()

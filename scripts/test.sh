@@ -5,7 +5,8 @@
 #
 # It starts the backends the tests need on loopback (MariaDB as the MySQL
 # server, Versity S3 Gateway as the S3 server), runs the static checks
-# (go vet, gofmt, go generate drift, OpenAPI lint) and then
+# (go vet, gofmt, go generate drift, OpenAPI lint, OWASP API Security lint)
+# and then
 #   go test -trimpath -count=1 -timeout 25m GO_TEST_ARGS...
 # (-trimpath, for go vet too: what is compiled does not depend on the
 # clone's directory, so a fresh clone reuses what an earlier one compiled.
@@ -20,7 +21,7 @@
 # (its seed corpus runs with the other tests every time).
 #
 # Options:
-#   --skip-checks   skip go vet, gofmt, go generate and the OpenAPI lint
+#   --skip-checks   skip go vet, gofmt, go generate and the OpenAPI lints
 #   --no-services   start no MariaDB and no versitygw (MySQL and S3 tests skip)
 #   --fuzztime D    how long the fuzz step runs (default 30s; 0 skips it)
 #   -h, --help      show this help
@@ -64,6 +65,8 @@
 set -euo pipefail
 
 readonly REDOCLY_CLI_VERSION=2.77.0
+readonly SPECTRAL_CLI_VERSION=6.16.3
+readonly SPECTRAL_OWASP_VERSION=2.0.1
 
 usage() {
 	sed -n '2,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
@@ -375,6 +378,24 @@ check_openapi() {
 		npx --yes "@redocly/cli@$REDOCLY_CLI_VERSION" lint openapi.yaml </dev/null
 }
 
+# check_owasp runs Spectral with the OWASP API Security ruleset on
+# openapi.yaml (.spectral.yaml says which rules are scoped or off, and why;
+# docs/owasp.md too): any error fails. Both packages are pinned; the
+# ruleset is found in npx's own node_modules (NODE_PATH), never fetched
+# from elsewhere; no telemetry (Scarf, which the CLI's install carries, is
+# off).
+check_owasp() {
+	if [[ ! -f .spectral.yaml ]]; then
+		echo ".spectral.yaml is missing: the OWASP ruleset's configuration must be at the repository root"
+		return 1
+	fi
+	ensure_node || return 1
+	# shellcheck disable=SC2016 # expanded by npx's shell, where spectral is on PATH
+	SCARF_ANALYTICS=false DO_NOT_TRACK=1 NPM_CONFIG_UPDATE_NOTIFIER=false \
+		npx --yes -p "@stoplight/spectral-cli@$SPECTRAL_CLI_VERSION" -p "@stoplight/spectral-owasp-ruleset@$SPECTRAL_OWASP_VERSION" \
+		-c 'NODE_PATH="$(dirname "$(command -v spectral)")/.." spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity error' </dev/null
+}
+
 # browser_tests_selected: the packages given to go test include the
 # browser tests.
 browser_tests_selected() {
@@ -448,6 +469,7 @@ if ((run_checks)); then
 	step "gofmt" check_gofmt
 	step "go generate (drift)" check_generate
 	step "OpenAPI lint (redocly $REDOCLY_CLI_VERSION)" check_openapi
+	step "OWASP API Security lint (spectral $SPECTRAL_CLI_VERSION, ruleset $SPECTRAL_OWASP_VERSION)" check_owasp
 fi
 
 has_package=0

@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/internal/ratelimit"
 )
 
 // Config is everything `modelkeep serve` (and the other sub-commands that
@@ -73,6 +76,16 @@ type Config struct {
 	MaxConcurrentRequests int
 	MaxQueueWait          time.Duration
 	autoQueueWait         bool // MaxQueueWait is auto: Validate sets it
+	// Request budgets (ratelimit.go): a token may make TokenRate requests
+	// per second on average and TokenBurst at once; a client address,
+	// AddressRate and AddressBurst of the requests that carry no valid
+	// token. A rate of 0 turns that budget off. Tokens holding one of
+	// RateLimitExemptRoles have no budget.
+	TokenRate            float64
+	TokenBurst           int
+	AddressRate          float64
+	AddressBurst         int
+	RateLimitExemptRoles []string
 	// now is the clock of browser sessions (time.Now when nil); only tests
 	// set it (export_test.go).
 	now func() time.Time
@@ -156,7 +169,53 @@ var settings = []setting{
 	{"audit-checkpoint-interval", "MODELKEEP_AUDIT_CHECKPOINT_INTERVAL", "how often to sign a checkpoint of the audit chain head when it moved (0 disables)", "15m", setAuditCheckpointInterval},
 	{"max-concurrent-requests", "MODELKEEP_MAX_CONCURRENT_REQUESTS", "how many API requests run at once; the others wait their turn in arrival order (uploads, downloads and exports are not counted): auto (4 per CPU), a number, or off", "auto", setMaxConcurrent},
 	{"max-queue-wait", "MODELKEEP_MAX_QUEUE_WAIT", "how long an API request may wait for its turn before it is answered 503 with Retry-After: auto (10s, at most half the shutdown grace) or a duration shorter than the shutdown grace", "auto", setMaxQueueWait},
+	{"rate-limit-per-token", "MODELKEEP_RATE_LIMIT_PER_TOKEN", "requests per second a token may make on average, beyond its burst; answered 429 with Retry-After over it (0: no per-token budget)", "50", rate(func(c *Config) *float64 { return &c.TokenRate })},
+	{"rate-limit-token-burst", "MODELKEEP_RATE_LIMIT_TOKEN_BURST", "requests a token may make at once", "500", burst(func(c *Config) *int { return &c.TokenBurst })},
+	{"rate-limit-per-address", "MODELKEEP_RATE_LIMIT_PER_ADDRESS", "requests per second a client address may make on average, beyond its burst, without a valid token (none, or refused); IPv6 addresses count per /64 (0: no per-address budget)", "10", rate(func(c *Config) *float64 { return &c.AddressRate })},
+	{"rate-limit-address-burst", "MODELKEEP_RATE_LIMIT_ADDRESS_BURST", "requests a client address may make at once without a valid token", "100", burst(func(c *Config) *int { return &c.AddressBurst })},
+	{"rate-limit-exempt-roles", "MODELKEEP_RATE_LIMIT_EXEMPT_ROLES", "tokens holding one of these roles (comma-separated) have no budget; none for none", "admin", setExemptRoles},
 	{"audit-key-file", "MODELKEEP_AUDIT_KEY_FILE", "Ed25519 private key (PEM) that signs audit checkpoints and exports (default: the JWT key when it is Ed25519, else a key generated in <data-dir>/audit-key)", "", str(func(c *Config) *string { return &c.AuditKeyFile })},
+}
+
+// rate reads a request rate per second: 0 (off), or from
+// ratelimit.MinRate to ratelimit.MaxRate.
+func rate(p func(*Config) *float64) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(r == 0 || r >= ratelimit.MinRate && r <= ratelimit.MaxRate) { // NaN too
+			return fmt.Errorf("invalid rate %q: want 0 (off) or %g to %g requests per second", v, ratelimit.MinRate, ratelimit.MaxRate)
+		}
+		*p(c) = r
+		return nil
+	}
+}
+
+// burst reads a burst: 1 to ratelimit.MaxBurst requests.
+func burst(p func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > ratelimit.MaxBurst {
+			return fmt.Errorf("invalid burst %q: want 1 to %d requests", v, ratelimit.MaxBurst)
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
+// setExemptRoles reads roles, comma-separated, or none.
+func setExemptRoles(c *Config, v string) error {
+	c.RateLimitExemptRoles = nil
+	if strings.TrimSpace(v) == "none" {
+		return nil
+	}
+	for r := range strings.SplitSeq(v, ",") {
+		r = strings.TrimSpace(r)
+		if !slices.Contains(modelkeep.Roles, r) {
+			return fmt.Errorf("invalid role %q: want roles among %s, comma-separated, or none", r, strings.Join(modelkeep.Roles, ", "))
+		}
+		c.RateLimitExemptRoles = append(c.RateLimitExemptRoles, r)
+	}
+	return nil
 }
 
 // setMaxConcurrent reads auto, off or a positive number.

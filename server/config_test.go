@@ -3,6 +3,7 @@ package server
 import (
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,30 @@ func TestParseConfig(t *testing.T) {
 			c, err := ParseConfig("serve", nil, env("MODELKEEP_MAX_CONCURRENT_REQUESTS", tc.value), io.Discard)
 			if err != nil || c.MaxConcurrentRequests != tc.want || c.MaxQueueWait != 10*time.Second {
 				t.Errorf("%s: %d requests at once, wait %s (%v); want %d, 10s", tc.value, c.MaxConcurrentRequests, c.MaxQueueWait, err, tc.want)
+			}
+		}
+	})
+	t.Run("rate limits", func(t *testing.T) {
+		c, err := ParseConfig("serve", nil, env(), io.Discard)
+		if err != nil || c.TokenRate != 50 || c.TokenBurst != 500 || c.AddressRate != 10 || c.AddressBurst != 100 ||
+			!slices.Equal(c.RateLimitExemptRoles, []string{"admin"}) {
+			t.Fatalf("defaults: %v/s %d, %v/s %d, exempt %v (%v)", c.TokenRate, c.TokenBurst, c.AddressRate, c.AddressBurst, c.RateLimitExemptRoles, err)
+		}
+		c, err = ParseConfig("serve", []string{"--rate-limit-per-address", "0", "--rate-limit-exempt-roles", "admin, auditor"},
+			env("MODELKEEP_RATE_LIMIT_PER_TOKEN", "0.5", "MODELKEEP_RATE_LIMIT_TOKEN_BURST", "20"), io.Discard)
+		if err != nil || c.TokenRate != 0.5 || c.TokenBurst != 20 || c.AddressRate != 0 || !slices.Equal(c.RateLimitExemptRoles, []string{"admin", "auditor"}) {
+			t.Fatalf("set: %+v (%v)", c, err)
+		}
+		if c, err = ParseConfig("serve", []string{"--rate-limit-exempt-roles", "none"}, env(), io.Discard); err != nil || c.RateLimitExemptRoles != nil {
+			t.Fatalf("none: %v (%v)", c.RateLimitExemptRoles, err)
+		}
+		for _, args := range [][]string{
+			{"--rate-limit-per-token", "fast"}, {"--rate-limit-per-token", "-1"}, {"--rate-limit-per-token", "0.0001"},
+			{"--rate-limit-per-token", "NaN"}, {"--rate-limit-token-burst", "0"}, {"--rate-limit-address-burst", "2000000"},
+			{"--rate-limit-exempt-roles", "root"}, {"--rate-limit-exempt-roles", ""},
+		} {
+			if _, err := ParseConfig("serve", args, env(), io.Discard); err == nil {
+				t.Errorf("%v accepted", args)
 			}
 		}
 	})

@@ -121,7 +121,20 @@ func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, ups *
 	if err != nil {
 		return nil, err
 	}
-	e.Use(authorize)
+	limits, err := newRateLimits(cfg, metrics.registry)
+	if err != nil {
+		return nil, err
+	}
+	if limits != nil {
+		// Around authentication: refused credentials spend the address's
+		// budget; then the caller's budget, before any body is read or the
+		// request waits in the admission line.
+		e.Use(limits.refusedCredentials())
+		e.Use(authorize)
+		e.Use(limits.admitted())
+	} else {
+		e.Use(authorize)
+	}
 	e.Use(api.LimitJSONBodies())
 	e.Use(api.ValidateRequests(doc))
 	if cfg.MaxConcurrentRequests > 0 {

@@ -82,6 +82,9 @@ func writeNode(b *strings.Builder, n *modelcard.SchemaNode, ind string) {
 	if n.Minimum != nil {
 		line("minimum", strconv.FormatFloat(*n.Minimum, 'f', -1, 64))
 	}
+	if n.Maximum != nil {
+		line("maximum", strconv.FormatInt(*n.Maximum, 10))
+	}
 	if n.Items != nil {
 		fmt.Fprintf(b, "%sitems:\n", ind)
 		writeNode(b, n.Items, ind+"  ")
