@@ -56,11 +56,17 @@
 # with it set, a missing browser fails the tests instead of skipping
 # them). They write screenshots of the pages to test-output/screenshots/.
 #
+# The Python client's tests (./clients/python) run its unittest suite with
+# the machine's python3 against a real server on each backend: when they are
+# among the packages tested, Debian's python3 (and pip, for the install
+# test) is installed if python3 is missing. MODELKEEP_TEST_PYTHON names
+# another interpreter.
+#
 # At the end it prints one line per phase (services, each check, the tests)
 # with its result and time, and the total.
 #
 # Needs: bash, Go; as root it installs what else is missing with apt-get
-# (mariadb-server, nodejs and npm, chromium). Runs without a terminal (CI=true).
+# (mariadb-server, nodejs and npm, chromium, python3). Runs without a terminal (CI=true).
 
 set -euo pipefail
 
@@ -431,6 +437,37 @@ setup_browser() {
 	echo "axe-core $(node -p 'require("./webui/node_modules/axe-core/package.json").version' 2>/dev/null || echo '(version unknown)')"
 }
 
+# python_tests_selected: the packages given to go test include the Python
+# client's tests.
+python_tests_selected() {
+	local pkgs=() arg
+	for arg in ${go_test_args[@]+"${go_test_args[@]}"}; do
+		case $arg in
+		. | .. | ./* | ../* | "$module" | "$module"/*) pkgs+=("$arg") ;;
+		esac
+	done
+	go list "${pkgs[@]}" 2>/dev/null | grep -qx "$module/clients/python"
+}
+
+# setup_python gives the Python client's tests their python3 (Debian's,
+# with pip, installed when missing; without root they skip, saying so).
+setup_python() {
+	local py=${MODELKEEP_TEST_PYTHON:-python3}
+	if ! command -v "$py" >/dev/null; then
+		if [[ -n ${MODELKEEP_TEST_PYTHON:-} ]]; then
+			echo "MODELKEEP_TEST_PYTHON=$py is not on the PATH"
+			return 1
+		fi
+		if ((EUID != 0)); then
+			echo "python3 is missing and this is not root: the Python client's tests will be skipped"
+			return 0
+		fi
+		echo "installing python3"
+		apt_install python3 python3-pip || return 1
+	fi
+	"$py" --version
+}
+
 failed=()
 
 # step NAME FUNCTION: runs FUNCTION under a header, recording a failure.
@@ -484,6 +521,9 @@ fi
 
 if browser_tests_selected; then
 	step "browser (Chromium, axe-core)" setup_browser
+fi
+if python_tests_selected; then
+	step "python3 (the Python client)" setup_python
 fi
 
 run_tests() {

@@ -1,0 +1,1 @@
+"""Tests of the Modelkeep Python client (python3 -m unittest discover -s tests -t .)."""
