@@ -1,0 +1,434 @@
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// Ref names a version to pull: MODEL@N, MODEL@<stage> or MODEL@<alias>.
+type Ref struct {
+	Model   string
+	Version int    // when > 0
+	Stage   string // staging, production or archived
+	Alias   string
+}
+
+// pullStages are the stages a ref can name (a version in stage "none" has
+// no stage to be found by).
+var pullStages = map[string]bool{"staging": true, "production": true, "archived": true}
+
+// ParseRef parses MODEL@N, MODEL@production (staging, archived) or
+// MODEL@alias.
+func ParseRef(s string) (Ref, error) {
+	model, what, ok := strings.Cut(s, "@")
+	if !ok || model == "" || what == "" {
+		return Ref{}, fmt.Errorf("%q: want MODEL@VERSION, MODEL@STAGE or MODEL@ALIAS", s)
+	}
+	r := Ref{Model: model}
+	switch n, err := strconv.Atoi(what); {
+	case err == nil && n > 0:
+		r.Version = n
+	case err == nil:
+		return Ref{}, fmt.Errorf("%q: version numbers start at 1", s)
+	case pullStages[what]:
+		r.Stage = what
+	default:
+		r.Alias = what
+	}
+	return r, nil
+}
+
+func (r Ref) String() string {
+	switch {
+	case r.Version > 0:
+		return fmt.Sprintf("%s@%d", r.Model, r.Version)
+	case r.Stage != "":
+		return r.Model + "@" + r.Stage
+	default:
+		return r.Model + "@" + r.Alias
+	}
+}
+
+// Resolve finds the ready version a ref names and its files, checked
+// against the version's manifest digest.
+func (c *Client) Resolve(ctx context.Context, ref Ref) (Version, []File, error) {
+	var v Version
+	var files []File
+	var err error
+	if ref.Stage != "" {
+		if v, err = c.VersionInStage(ctx, ref.Model, ref.Stage); err != nil {
+			return v, nil, err
+		}
+		files = v.Files
+	} else {
+		if ref.Version > 0 {
+			v, err = c.GetVersion(ctx, ref.Model, ref.Version)
+		} else {
+			v, err = c.GetAlias(ctx, ref.Model, ref.Alias)
+		}
+		if err != nil {
+			return v, nil, err
+		}
+		l, err := c.ListFiles(ctx, ref.Model, v.Version)
+		if err != nil {
+			return v, nil, err
+		}
+		if l.ManifestDigest != v.ManifestDigest {
+			return v, nil, &VerificationError{What: "manifest digest", Expected: v.ManifestDigest, Actual: l.ManifestDigest}
+		}
+		files = l.Files
+	}
+	if v.Status != "ready" || v.ManifestDigest == "" {
+		return v, nil, fmt.Errorf("%s is version %d, %s: only a ready version has a manifest digest to verify a pull with",
+			ref, v.Version, v.Status)
+	}
+	if got := ManifestDigest(files); got != v.ManifestDigest {
+		return v, nil, &VerificationError{What: "manifest digest", Expected: v.ManifestDigest, Actual: got}
+	}
+	for _, f := range files {
+		if err := modelkeep.ValidateFilePath(f.Path); err != nil {
+			return v, nil, fmt.Errorf("the server lists a file path it should not: %w", err)
+		}
+	}
+	return v, files, nil
+}
+
+// PullOptions says what to pull where.
+type PullOptions struct {
+	Ref Ref
+	Dir string
+	// Force replaces a Dir that exists and is not empty (the old one is
+	// moved aside and removed once the new one is in place).
+	Force bool
+	// Parallel is how many downloads run at once (4 when 0); files larger
+	// than ChunkSize (32 MiB when 0) are fetched as ranges of that size.
+	Parallel  int
+	ChunkSize int64
+	Progress  func(Event)
+}
+
+// PullResult is what a pull placed.
+type PullResult struct {
+	Model          string `json:"model"`
+	Version        int    `json:"version"`
+	Stage          string `json:"stage"`
+	Dir            string `json:"dir"`
+	ManifestDigest string `json:"manifest_digest"`
+	Files          []File `json:"files"`
+	BytesReceived  int64  `json:"bytes_received"`
+}
+
+// ErrDirNotEmpty is returned by Pull for an existing, non-empty Dir
+// without Force.
+var ErrDirNotEmpty = errors.New("exists and is not empty")
+
+// Pull downloads a ready version into opts.Dir. Everything goes into a
+// hidden directory beside Dir first, each file checked against its size
+// and SHA-256 and the list against the manifest digest; only then is it
+// renamed to Dir (one rename on the same file system). On any error or
+// cancellation the hidden directory is removed: Dir never holds a partial
+// or unverified version.
+func (c *Client) Pull(ctx context.Context, opts PullOptions) (PullResult, error) {
+	if opts.Parallel <= 0 {
+		opts.Parallel = 4
+	}
+	if opts.ChunkSize <= 0 {
+		opts.ChunkSize = 32 << 20
+	}
+	notify := opts.Progress
+	if notify == nil {
+		notify = func(Event) {}
+	}
+	dest, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return PullResult{}, err
+	}
+	res := PullResult{Model: opts.Ref.Model, Dir: dest}
+	empty, err := emptyOrMissing(dest)
+	if err != nil {
+		return res, err
+	}
+	if !empty && !opts.Force {
+		return res, fmt.Errorf("%s %w: pull into a new directory, or replace it with --force", dest, ErrDirNotEmpty)
+	}
+	v, files, err := c.Resolve(ctx, opts.Ref)
+	if err != nil {
+		return res, err
+	}
+	res.Version, res.Stage, res.ManifestDigest, res.Files = v.Version, v.Stage, v.ManifestDigest, files
+	parent := filepath.Dir(dest)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return res, err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dest)+".pull-")
+	if err != nil {
+		return res, err
+	}
+	d := &downloader{c: c, model: v.Model, version: v.Version, notify: notify}
+	if d.model == "" {
+		d.model = opts.Ref.Model
+	}
+	err = d.fetchAll(ctx, tmp, files, opts.Parallel, opts.ChunkSize)
+	res.BytesReceived = d.received.Load()
+	if err == nil {
+		err = place(tmp, dest, empty)
+	}
+	if err != nil {
+		_ = os.RemoveAll(tmp)
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		return res, err
+	}
+	return res, nil
+}
+
+func emptyOrMissing(dir string) (bool, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return len(ents) == 0, nil
+}
+
+// place renames the verified tmp to dest: over a missing or empty dest in
+// one rename; over a full one (--force) after moving it aside.
+func place(tmp, dest string, empty bool) error {
+	if err := syncDir(tmp); err != nil {
+		return err
+	}
+	if empty {
+		_ = os.Remove(dest) // an empty directory; rename(2) would replace it too
+		if err := os.Rename(tmp, dest); err != nil {
+			return err
+		}
+		return syncDir(filepath.Dir(dest))
+	}
+	old := tmp + ".old"
+	if err := os.Rename(dest, old); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dest); err != nil {
+		_ = os.Rename(old, dest)
+		return err
+	}
+	_ = os.RemoveAll(old)
+	return syncDir(filepath.Dir(dest))
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+type downloader struct {
+	c        *Client
+	model    string
+	version  int
+	notify   func(Event)
+	received atomic.Int64
+}
+
+// fetchAll downloads files under root, n requests at a time; a file's last
+// range to arrive verifies it.
+func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n int, chunk int64) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(n)
+	for _, f := range files {
+		d.notify(Event{Kind: FileQueued, Path: f.Path, Size: f.Size})
+	}
+	for _, f := range files {
+		target := filepath.Join(root, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return err
+		}
+		if err := createSized(target, f.Size); err != nil {
+			return err
+		}
+		chunks := max(1, int((f.Size+chunk-1)/chunk))
+		left := atomic.Int32{}
+		left.Store(int32(chunks))
+		// A file of one range is hashed as it arrives; one of several is
+		// read back once all have arrived.
+		var h hash.Hash
+		if chunks == 1 {
+			h = sha256.New()
+		}
+		finish := func() error {
+			sum := ""
+			if h != nil {
+				sum = hex.EncodeToString(h.Sum(nil))
+			} else {
+				s, _, err := hashRange(gctx, target, 0, -1)
+				if err != nil {
+					return err
+				}
+				sum = s
+			}
+			if sum != f.SHA256 {
+				return &VerificationError{Path: f.Path, What: "sha256", Expected: f.SHA256, Actual: sum}
+			}
+			if err := syncFile(target); err != nil {
+				return fmt.Errorf("%s: %w", f.Path, err)
+			}
+			d.notify(Event{Kind: FileDone, Path: f.Path, Size: f.Size})
+			return nil
+		}
+		if f.Size == 0 {
+			g.Go(finish)
+			continue
+		}
+		for i := range chunks {
+			start := int64(i) * chunk
+			end := min(start+chunk, f.Size)
+			g.Go(func() error {
+				out, err := os.OpenFile(target, os.O_WRONLY, 0)
+				if err != nil {
+					return err
+				}
+				err = d.fetchRange(gctx, f, out, h, start, end)
+				if cerr := out.Close(); err == nil && cerr != nil {
+					err = &localError{cerr}
+				}
+				if err != nil {
+					return err
+				}
+				if left.Add(-1) == 0 {
+					return finish()
+				}
+				return nil
+			})
+		}
+	}
+	return g.Wait()
+}
+
+// createSized makes a new file of its final size (ranges are written into it).
+func createSized(name string, size int64) error {
+	out, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := out.Truncate(size); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func syncFile(name string) error {
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// fetchRange downloads bytes [start, end) of f into out, continuing from
+// where a broken body stopped.
+func (d *downloader) fetchRange(ctx context.Context, f File, out *os.File, h hash.Hash, start, end int64) error {
+	pos := start
+	path := versionPath(d.model, d.version) + "/files/" + filePath(f.Path)
+	for attempt := 0; pos < end; attempt++ {
+		resp, err := d.c.send(ctx, request{
+			method: http.MethodGet, path: path, idempotent: true, ok: []int{http.StatusPartialContent},
+			header: http.Header{
+				"Range":    {fmt.Sprintf("bytes=%d-%d", pos, end-1)},
+				"If-Match": {`"` + f.SHA256 + `"`},
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Path, err)
+		}
+		if sent := resp.Header.Get("X-Checksum-Sha256"); sent != "" && !strings.EqualFold(sent, f.SHA256) {
+			resp.Body.Close()
+			return &VerificationError{Path: f.Path, What: "sha256 (X-Checksum-Sha256)", Expected: f.SHA256, Actual: sent}
+		}
+		if want := fmt.Sprintf("bytes %d-%d/", pos, end-1); !strings.HasPrefix(resp.Header.Get("Content-Range"), want) {
+			resp.Body.Close()
+			return fmt.Errorf("%s: asked for bytes %d-%d, got %q", f.Path, pos, end-1, resp.Header.Get("Content-Range"))
+		}
+		n, err := d.copyAt(ctx, f.Path, out, h, resp.Body, pos, end-pos)
+		resp.Body.Close()
+		pos += n
+		if err == nil && pos < end {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var local *localError
+			if errors.As(err, &local) || attempt >= d.c.Retries {
+				return fmt.Errorf("%s: %w", f.Path, err)
+			}
+			if err := d.c.sleep(ctx, attempt, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// localError is a failure to write a local file: not retried.
+type localError struct{ err error }
+
+func (e *localError) Error() string { return e.err.Error() }
+func (e *localError) Unwrap() error { return e.err }
+
+// copyAt copies at most limit bytes of body to out at off, hashing them
+// into h when given.
+func (d *downloader) copyAt(ctx context.Context, path string, out *os.File, h hash.Hash, body io.Reader, off, limit int64) (int64, error) {
+	buf := make([]byte, 256<<10)
+	var n int64
+	for n < limit {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		k, rerr := body.Read(buf[:min(int64(len(buf)), limit-n)])
+		if k > 0 {
+			if _, err := out.WriteAt(buf[:k], off+n); err != nil {
+				return n, &localError{err}
+			}
+			if h != nil {
+				h.Write(buf[:k])
+			}
+			n += int64(k)
+			d.received.Add(int64(k))
+			d.notify(Event{Kind: Bytes, Path: path, Bytes: int64(k)})
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,460 @@
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/modelkeep/modelkeep"
+)
+
+// EventKind says what a transfer Event is about.
+type EventKind int
+
+// The events of Push and Pull, in the order a file sees them.
+const (
+	FileQueued  EventKind = iota // the file will be transferred (Size set)
+	FileSkipped                  // the version holds it already with the same SHA-256
+	FileResumed                  // an open session was found; Bytes is what it received before
+	Bytes                        // Bytes more sent or received (negative: an attempt failed and is repeated)
+	FileDone                     // the file is in the version (push) or verified (pull)
+)
+
+// Event reports the progress of a transfer. Events of different files
+// come from different goroutines, at the same time.
+type Event struct {
+	Kind  EventKind
+	Path  string
+	Size  int64
+	Bytes int64
+}
+
+// PushOptions says what to push where.
+type PushOptions struct {
+	Model   string
+	Version int    // a pending version
+	Dir     string // every regular file under it, path relative to it
+	// Parallel is how many requests run at once (4 when 0).
+	Parallel int
+	// Threshold: files of at least this size go as resumable uploads in
+	// parts, smaller ones in one PUT (8 MiB when 0).
+	Threshold int64
+	Progress  func(Event)
+}
+
+// PushResult is what a push did.
+type PushResult struct {
+	Model          string   `json:"model"`
+	Version        int      `json:"version"`
+	ManifestDigest string   `json:"manifest_digest"`
+	Files          []File   `json:"files"`
+	Uploaded       []string `json:"uploaded"`
+	Skipped        []string `json:"skipped"`
+	BytesSent      int64    `json:"bytes_sent"`
+}
+
+type localFile struct {
+	path  string // in the version
+	local string // on disk
+	size  int64
+	sha   string
+}
+
+// Scan lists the regular files under dir (symbolic links to files
+// followed) with their paths in a version, sorted.
+func Scan(dir string) ([]localFile, error) {
+	var out []localFile
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		info, err := os.Stat(p) // follows a link
+		if err != nil {
+			return err
+		}
+		if !info.Mode().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if err := modelkeep.ValidateFilePath(rel); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		out = append(out, localFile{path: rel, local: p, size: info.Size()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan %s: %w", dir, err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out, nil
+}
+
+// ManifestDigest is the digest the server gives a version holding files.
+func ManifestDigest(files []File) string {
+	mf := make([]modelkeep.File, len(files))
+	for i, f := range files {
+		mf[i] = modelkeep.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256}
+	}
+	return modelkeep.ManifestDigest(mf)
+}
+
+// Push sends every file under opts.Dir into a pending version. Files the
+// version holds with the same SHA-256 are skipped; files of at least
+// Threshold bytes go through resumable upload sessions whose parts are
+// sent Parallel at a time; an open session of an earlier, interrupted
+// push is resumed, sending only the parts it lacks. When it fails (or ctx
+// ends) the sessions stay open, so that pushing again resumes.
+func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
+	if opts.Parallel <= 0 {
+		opts.Parallel = 4
+	}
+	if opts.Threshold <= 0 {
+		opts.Threshold = 8 << 20
+	}
+	notify := opts.Progress
+	if notify == nil {
+		notify = func(Event) {}
+	}
+	res := PushResult{Model: opts.Model, Version: opts.Version}
+	files, err := Scan(opts.Dir)
+	if err != nil {
+		return res, err
+	}
+	if len(files) == 0 {
+		return res, fmt.Errorf("%s holds no files to push", opts.Dir)
+	}
+	if err := hashAll(ctx, files, opts.Parallel); err != nil {
+		return res, err
+	}
+	all := make([]File, len(files))
+	for i, f := range files {
+		all[i] = File{Path: f.path, Size: f.size, SHA256: f.sha}
+	}
+	res.ManifestDigest = ManifestDigest(all)
+
+	have, err := c.ListFiles(ctx, opts.Model, opts.Version)
+	if err != nil {
+		return res, err
+	}
+	existing := map[string]File{}
+	for _, f := range have.Files {
+		existing[f.Path] = f
+	}
+	var todo []localFile
+	for _, f := range files {
+		if e, ok := existing[f.path]; ok && e.SHA256 == f.sha && e.Size == f.size {
+			res.Skipped = append(res.Skipped, f.path)
+			notify(Event{Kind: FileSkipped, Path: f.path, Size: f.size})
+			continue
+		}
+		todo = append(todo, f)
+		notify(Event{Kind: FileQueued, Path: f.path, Size: f.size})
+	}
+
+	p := &pusher{c: c, model: opts.Model, version: opts.Version, notify: notify}
+	var open map[string]Upload
+	tasks := []func(context.Context) error{}
+	for _, f := range todo {
+		if f.size < opts.Threshold || f.size == 0 {
+			tasks = append(tasks, func(ctx context.Context) error { return p.putSmall(ctx, f) })
+			continue
+		}
+		if open == nil {
+			ups, err := c.ListOpenUploads(ctx, opts.Model, opts.Version)
+			if err != nil {
+				return res, err
+			}
+			open = map[string]Upload{}
+			for _, u := range ups {
+				if _, ok := open[u.Path]; !ok { // newest first
+					open[u.Path] = u
+				}
+			}
+		}
+		up, received, err := p.session(ctx, f, open[f.path])
+		if err != nil {
+			return res, err
+		}
+		tasks = append(tasks, p.partTasks(f, up, received)...)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Parallel)
+	for _, t := range tasks {
+		g.Go(func() error { return t(gctx) })
+	}
+	err = g.Wait()
+	res.BytesSent = p.sent.Load()
+	if err != nil {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		return res, err
+	}
+	for _, f := range todo {
+		res.Uploaded = append(res.Uploaded, f.path)
+	}
+	res.Files = all
+	return res, nil
+}
+
+// hashAll computes every file's SHA-256, n at a time.
+func hashAll(ctx context.Context, files []localFile, n int) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(n)
+	for i := range files {
+		g.Go(func() error {
+			f := &files[i]
+			sum, size, err := hashRange(gctx, f.local, 0, -1)
+			if err != nil {
+				return err
+			}
+			if size != f.size {
+				return fmt.Errorf("%s changed while it was read", f.local)
+			}
+			f.sha = sum
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// hashRange is the hex SHA-256 of length bytes of a file from off (to the
+// end when length < 0) and how many bytes it read.
+func hashRange(ctx context.Context, name string, off, length int64) (string, int64, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if length >= 0 {
+		r = io.NewSectionReader(f, off, length)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, ctxReader{ctx, r})
+	if err != nil {
+		return "", n, fmt.Errorf("read %s: %w", name, err)
+	}
+	if length >= 0 && n != length {
+		return "", n, fmt.Errorf("%s became shorter while it was read", name)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// ctxReader stops a long local read when the context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}
+
+type pusher struct {
+	c       *Client
+	model   string
+	version int
+	notify  func(Event)
+	sent    atomic.Int64
+}
+
+// session finds the session to send f through: the open one of an earlier
+// push when it announced the same size and SHA-256 (with the parts it
+// received), else a new one (a stale one is aborted first).
+func (p *pusher) session(ctx context.Context, f localFile, prev Upload) (Upload, map[int]UploadPart, error) {
+	if prev.ID != "" {
+		if prev.Size == f.size && prev.SHA256 == f.sha {
+			full, err := p.c.GetUpload(ctx, p.model, p.version, prev.ID)
+			if err != nil {
+				return Upload{}, nil, err
+			}
+			if full.Status == "open" {
+				received := map[int]UploadPart{}
+				var bytes int64
+				for _, part := range full.Parts {
+					received[part.Number] = part
+					bytes += part.Size
+				}
+				p.notify(Event{Kind: FileResumed, Path: f.path, Size: f.size, Bytes: bytes})
+				return full, received, nil
+			}
+		} else if err := p.c.AbortUpload(ctx, p.model, p.version, prev.ID); err != nil && StatusOf(err) != http.StatusConflict {
+			return Upload{}, nil, err
+		}
+	}
+	up, err := p.c.CreateUpload(ctx, p.model, p.version, f.path, f.size, f.sha)
+	if err != nil {
+		return Upload{}, nil, fmt.Errorf("%s: %w", f.path, err)
+	}
+	return up, map[int]UploadPart{}, nil
+}
+
+// partTasks are the sends of a file's parts; the one that finishes last
+// completes the session.
+func (p *pusher) partTasks(f localFile, up Upload, received map[int]UploadPart) []func(context.Context) error {
+	left := atomic.Int32{}
+	left.Store(int32(up.PartCount))
+	var once sync.Once
+	complete := func(ctx context.Context) error {
+		var err error
+		once.Do(func() {
+			var got File
+			got, err = p.c.CompleteUpload(ctx, p.model, p.version, up.ID)
+			if err == nil && (got.SHA256 != f.sha || got.Size != f.size) {
+				err = &VerificationError{Path: f.path, What: "sha256", Expected: f.sha, Actual: got.SHA256}
+			}
+			if err == nil {
+				p.notify(Event{Kind: FileDone, Path: f.path, Size: f.size})
+			}
+		})
+		return err
+	}
+	tasks := make([]func(context.Context) error, 0, up.PartCount)
+	for n := 1; n <= up.PartCount; n++ {
+		start := int64(n-1) * up.PartSize
+		length := min(up.PartSize, f.size-start)
+		tasks = append(tasks, func(ctx context.Context) error {
+			if err := p.sendPart(ctx, f, up, n, start, length, received[n]); err != nil {
+				return err
+			}
+			if left.Add(-1) == 0 {
+				return complete(ctx)
+			}
+			return nil
+		})
+	}
+	return tasks
+}
+
+func (p *pusher) sendPart(ctx context.Context, f localFile, up Upload, n int, start, length int64, got UploadPart) error {
+	sum, _, err := hashRange(ctx, f.local, start, length)
+	if err != nil {
+		return err
+	}
+	if got.Number == n && got.SHA256 == sum && got.Size == length {
+		return nil // received before: counted in FileResumed
+	}
+	path := versionPath(p.model, p.version) + "/uploads/" + seg(up.ID) + "/parts/" + strconv.Itoa(n)
+	var part UploadPart
+	err = p.sendFile(ctx, f, path, start, length, sum, &part)
+	if err != nil {
+		return fmt.Errorf("%s: part %d: %w", f.path, n, err)
+	}
+	if part.SHA256 != sum {
+		return &VerificationError{Path: f.path, What: fmt.Sprintf("part %d sha256", n), Expected: sum, Actual: part.SHA256}
+	}
+	return nil
+}
+
+func (p *pusher) putSmall(ctx context.Context, f localFile) error {
+	var got File
+	path := versionPath(p.model, p.version) + "/files/" + filePath(f.path)
+	if err := p.sendFile(ctx, f, path, 0, f.size, f.sha, &got); err != nil {
+		return fmt.Errorf("%s: %w", f.path, err)
+	}
+	if got.SHA256 != f.sha || got.Size != f.size {
+		return &VerificationError{Path: f.path, What: "sha256", Expected: f.sha, Actual: got.SHA256}
+	}
+	p.notify(Event{Kind: FileDone, Path: f.path, Size: f.size})
+	return nil
+}
+
+// sendFile PUTs length bytes of a file from start with their SHA-256 and
+// decodes the answer. A 422 (the bytes arrived other than sent) is sent
+// again like a broken connection; the progress counts each attempt's bytes
+// back out when it fails.
+func (p *pusher) sendFile(ctx context.Context, f localFile, path string, start, length int64, sum string, out any) error {
+	var attempt *countingReader
+	undo := func() {
+		if attempt != nil {
+			if n := attempt.n.Load(); n > 0 {
+				p.notify(Event{Kind: Bytes, Path: f.path, Bytes: -n})
+			}
+		}
+	}
+	var files []*os.File
+	defer func() {
+		for _, fh := range files {
+			fh.Close()
+		}
+	}()
+	resp, err := p.c.send(ctx, request{
+		method: http.MethodPut, path: path, idempotent: true,
+		header:      http.Header{"X-Checksum-Sha256": {sum}},
+		ok:          []int{http.StatusOK, http.StatusCreated},
+		retryStatus: []int{http.StatusUnprocessableEntity},
+		body: func() (io.Reader, int64, error) {
+			undo()
+			fh, err := os.Open(f.local)
+			if err != nil {
+				return nil, 0, err
+			}
+			files = append(files, fh)
+			attempt = &countingReader{r: io.NewSectionReader(fh, start, length), path: f.path, p: p}
+			return attempt, length, nil
+		},
+	})
+	if err != nil {
+		undo()
+		return err
+	}
+	defer resp.Body.Close()
+	if err := decodeJSON(resp, out); err != nil {
+		return err
+	}
+	return nil
+}
+
+// countingReader reports the bytes of a request body as they are read.
+type countingReader struct {
+	r    io.Reader
+	n    atomic.Int64
+	path string
+	p    *pusher
+}
+
+func (r *countingReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if n > 0 {
+		r.n.Add(int64(n))
+		r.p.sent.Add(int64(n))
+		r.p.notify(Event{Kind: Bytes, Path: r.path, Bytes: int64(n)})
+	}
+	return n, err
+}
+
+func decodeJSON(resp *http.Response, out any) error {
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("decode answer: %w", err)
+	}
+	return nil
+}
