@@ -1,0 +1,280 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/cli"
+	"github.com/modelkeep/modelkeep/server"
+)
+
+// testServer is a Modelkeep served in process on the stores of a backend,
+// with tokens of each role.
+type testServer struct {
+	srv    *server.Server
+	url    string
+	tokens map[string]string
+	blobs  string
+}
+
+// startServer serves a fresh Modelkeep on the stores with the smallest
+// part size of resumable uploads (5 MiB), so that files have many parts.
+func startServer(t *testing.T, database, blobs string) *testServer {
+	t.Helper()
+	args := []string{"--data-dir", t.TempDir(), "--database", database, "--blobs", blobs, "--upload-part-size", "5MiB"}
+	cfg, err := server.ParseConfig("serve", args, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(&testWriter{t: t}, &slog.HandlerOptions{Level: slog.LevelError}))
+	srv, err := server.New(context.Background(), cfg, logger)
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		if err := srv.Close(); err != nil {
+			t.Errorf("close server: %v", err)
+		}
+	})
+	ts := &testServer{srv: srv, url: hs.URL, tokens: map[string]string{}, blobs: blobs}
+	for _, role := range []string{modelkeep.RoleAdmin, modelkeep.RolePublisher, modelkeep.RoleApprover, modelkeep.RoleDeployer, modelkeep.RoleAuditor} {
+		_, tok, err := srv.IssueToken(context.Background(), modelkeep.TokenInput{Subject: "cli-" + role, Roles: []string{role}})
+		if err != nil {
+			t.Fatalf("issue %s token: %v", role, err)
+		}
+		ts.tokens[role] = tok
+	}
+	return ts
+}
+
+// user is one person at a shell: a config and cache directory of their
+// own, environment variables, and an HTTP client that counts bytes.
+type user struct {
+	t      *testing.T
+	env    map[string]string
+	meter  *meter
+	client *http.Client
+}
+
+func newUser(t *testing.T, ts *testServer, role string) *user {
+	home := t.TempDir()
+	m := &meter{}
+	return &user{
+		t: t,
+		env: map[string]string{
+			"HOME":            home,
+			"XDG_CONFIG_HOME": filepath.Join(home, "config"),
+			"XDG_CACHE_HOME":  filepath.Join(home, "cache"),
+			"MODELKEEP_URL":   ts.url,
+			"MODELKEEP_TOKEN": ts.tokens[role],
+		},
+		meter:  m,
+		client: &http.Client{Transport: m},
+	}
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs one command line of the client in process.
+func (u *user) run(ctx context.Context, stdin string, args ...string) result {
+	u.t.Helper()
+	var out, errb bytes.Buffer
+	no := false
+	code := cli.Main(ctx, args, cli.Env{
+		Getenv: func(k string) string { return u.env[k] },
+		Stdin:  strings.NewReader(stdin),
+		Stdout: &out, Stderr: &errb,
+		HTTP:     u.client,
+		Terminal: &no,
+	})
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+// must runs a command that must succeed and returns its standard output.
+func (u *user) must(args ...string) string {
+	u.t.Helper()
+	r := u.run(context.Background(), "", args...)
+	if r.code != 0 {
+		u.t.Fatalf("modelkeep %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+// meter is an http.RoundTripper that counts the bytes of request bodies
+// read by the transport (what left for the server) and of response
+// bodies read by the client, and can step in: onSent and onReceived see
+// the running totals, corrupt may change a request's body.
+type meter struct {
+	sent, received atomic.Int64
+	mu             sync.Mutex
+	onSent         func(total int64)
+	onReceived     func(total int64)
+	corrupt        func(*http.Request) bool
+	statuses       []int
+}
+
+func (m *meter) RoundTrip(req *http.Request) (*http.Response, error) {
+	m.mu.Lock()
+	corrupt := m.corrupt != nil && m.corrupt(req)
+	m.mu.Unlock()
+	if req.Body != nil && req.Body != http.NoBody {
+		req = req.Clone(req.Context())
+		req.Body = &countReader{r: req.Body, n: &m.sent, hook: m.hookSent, flip: corrupt}
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.statuses = append(m.statuses, resp.StatusCode)
+	m.mu.Unlock()
+	resp.Body = &countReader{r: resp.Body, n: &m.received, hook: m.hookReceived}
+	return resp, nil
+}
+
+func (m *meter) hookSent(total int64) {
+	m.mu.Lock()
+	f := m.onSent
+	m.mu.Unlock()
+	if f != nil {
+		f(total)
+	}
+}
+
+func (m *meter) hookReceived(total int64) {
+	m.mu.Lock()
+	f := m.onReceived
+	m.mu.Unlock()
+	if f != nil {
+		f(total)
+	}
+}
+
+func (m *meter) set(f func(*meter)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f(m)
+}
+
+func (m *meter) sawStatus(code int) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, s := range m.statuses {
+		if s == code {
+			n++
+		}
+	}
+	return n
+}
+
+type countReader struct {
+	r    io.ReadCloser
+	n    *atomic.Int64
+	hook func(int64)
+	flip bool // change the first byte read (a corrupted part)
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		if c.flip {
+			p[0] ^= 0xff
+			c.flip = false
+		}
+		total := c.n.Add(int64(n))
+		if c.hook != nil {
+			c.hook(total)
+		}
+	}
+	return n, err
+}
+
+func (c *countReader) Close() error { return c.r.Close() }
+
+// writeTree writes files of the given sizes (deterministic pseudo-random
+// bytes from seed) under a new directory and returns it.
+func writeTree(t *testing.T, seed uint64, files map[string]int64) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, size := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s [32]byte
+		s[0], s[1] = byte(seed), byte(len(name))
+		copy(s[2:], name)
+		r := rand.NewChaCha8(s)
+		if _, err := io.CopyN(f, r, size); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// treeSums maps each file under dir to its SHA-256.
+func treeSums(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = hex.EncodeToString(h.Sum(nil))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// testWriter sends the server's errors to the test log.
+type testWriter struct {
+	t  *testing.T
+	mu sync.Mutex
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
