@@ -105,6 +105,11 @@ func TestPushResume(t *testing.T) {
 			resent := first + second - total
 			t.Logf("resumed in %s: %d bytes sent, %d sent twice (%.2f%% of %d)", time.Since(start).Round(time.Millisecond),
 				second, resent, 100*float64(resent)/float64(total), total)
+			u.meter.mu.Lock()
+			for _, c := range u.meter.conflicts {
+				t.Logf("409 answered (the client checked the session and went on): %s", c)
+			}
+			u.meter.mu.Unlock()
 			if out.Version != 1 || out.Status != "ready" {
 				t.Fatalf("resumed push: %+v, want version 1 ready", out)
 			}
@@ -336,4 +341,201 @@ func corruptBlob(t *testing.T, blobs string, size int64) {
 	if found != 1 {
 		t.Fatalf("found %d blobs of %d bytes, want 1", found, size)
 	}
+}
+
+// TestLoginAndCommands: login stores the server and token in a 0600 file
+// (after checking the token); the environment overrides the file; every
+// command's --output json parses; a publisher pushes, requests production,
+// an approver approves (four eyes), a deployer pulls by stage and by alias
+// and records a canary deployment; exit codes follow --help.
+func TestLoginAndCommands(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			database, blobs := b.New(t)
+			ts := startServer(t, database, blobs)
+			pub := newUser(t, ts, modelkeep.RolePublisher)
+			delete(pub.env, "MODELKEEP_URL")
+			delete(pub.env, "MODELKEEP_TOKEN")
+			bg := context.Background()
+
+			if r := pub.run(bg, "", "models", "list"); r.code != cli.ExitAuth {
+				t.Errorf("models list before login: exit %d, want %d\n%s", r.code, cli.ExitAuth, r.stderr)
+			}
+			if r := pub.run(bg, "not-a-token\n", "login", ts.url); r.code != cli.ExitAuth {
+				t.Errorf("login with a bad token: exit %d, want %d\n%s", r.code, cli.ExitAuth, r.stderr)
+			}
+			cfg := filepath.Join(pub.env["XDG_CONFIG_HOME"], "modelkeep", "config.json")
+			if _, err := os.Stat(cfg); err == nil {
+				t.Fatalf("a refused login wrote %s", cfg)
+			}
+			pub.must2(ts.tokens[modelkeep.RolePublisher]+"\n", "login", ts.url)
+			info, err := os.Stat(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Mode().Perm() != 0o600 {
+				t.Errorf("%s has mode %v, want 0600", cfg, info.Mode().Perm())
+			}
+			saved := decode[cli.Config](t, readFile(t, cfg))
+			if saved.Server != ts.url || saved.Token != ts.tokens[modelkeep.RolePublisher] {
+				t.Errorf("config %+v", saved)
+			}
+
+			// From the file alone.
+			decode[map[string]any](t, pub.must("models", "create", "fraud", "--description", "d", "--output", "json"))
+			ms := decode[struct{ Models []client.Model }](t, pub.must("models", "list", "--output", "json"))
+			if len(ms.Models) != 1 || ms.Models[0].Name != "fraud" {
+				t.Errorf("models list: %+v", ms)
+			}
+			if out := pub.must("models", "list"); !strings.Contains(out, "NAME") || !strings.Contains(out, "fraud") {
+				t.Errorf("models list table:\n%s", out)
+			}
+			// The environment overrides the file: a bad token fails, a bad
+			// URL in the file is overridden by MODELKEEP_URL.
+			pub.env["MODELKEEP_TOKEN"] = "bad"
+			if r := pub.run(bg, "", "models", "list"); r.code != cli.ExitAuth {
+				t.Errorf("MODELKEEP_TOKEN=bad: exit %d, want %d", r.code, cli.ExitAuth)
+			}
+			delete(pub.env, "MODELKEEP_TOKEN")
+			pub.must2("", "login", "http://127.0.0.1:9", "--token", ts.tokens[modelkeep.RolePublisher], "--no-verify")
+			pub.env["MODELKEEP_URL"] = ts.url
+			pub.must("models", "show", "fraud")
+
+			src := writeTree(t, 5, map[string]int64{"model.bin": 3 << 20, "config.json": 50})
+			pushed := decode[pushJSON](t, pub.must("push", "fraud", src, "--param", "lr=0.05", "--tag", "team=risk",
+				"--dataset", "tx@2024-06:training", "--run", "run-42", "--description", "first", "--finalize", "--output", "json"))
+			v := decode[client.Version](t, pub.must("versions", "show", "fraud@1", "--output", "json"))
+			if v.Params["lr"] != "0.05" || v.Tags["team"] != "risk" || v.Source == nil || v.Source.RunID != "run-42" ||
+				len(v.Datasets) != 1 || v.Datasets[0].Role != "training" || v.ManifestDigest != pushed.ManifestDigest || len(v.Files) != 2 {
+				t.Errorf("versions show: %+v", v)
+			}
+			vl := decode[struct{ Versions []client.Version }](t, pub.must("versions", "list", "fraud", "--output", "json"))
+			if len(vl.Versions) != 1 {
+				t.Errorf("versions list: %+v", vl)
+			}
+			if r := pub.run(bg, "", "versions", "show", "nope@1"); r.code != cli.ExitNotFound {
+				t.Errorf("versions show of a missing model: exit %d, want %d", r.code, cli.ExitNotFound)
+			}
+
+			tr := decode[client.Transition](t, pub.must("transitions", "request", "fraud@1", "--to", "production", "--comment", "ship", "--output", "json"))
+			if tr.Status != "pending" || tr.ID == "" {
+				t.Fatalf("transitions request: %+v", tr)
+			}
+			if r := pub.run(bg, "", "transitions", "approve", tr.ID, "--comment", "me"); r.code != cli.ExitAuth {
+				t.Errorf("the requester approving: exit %d, want %d\n%s", r.code, cli.ExitAuth, r.stderr)
+			}
+			appr := newUser(t, ts, modelkeep.RoleApprover)
+			tl := decode[struct{ Transitions []client.Transition }](t, appr.must("transitions", "list", "--status", "pending", "--output", "json"))
+			if len(tl.Transitions) != 1 || tl.Transitions[0].ID != tr.ID {
+				t.Errorf("transitions list: %+v", tl)
+			}
+			done := decode[client.Transition](t, appr.must("transitions", "approve", tr.ID, "--comment", "looks good", "--output", "json"))
+			if done.Status != "approved" || len(done.Approvals) != 1 {
+				t.Errorf("approve: %+v", done)
+			}
+			decode[client.Transition](t, appr.must("transitions", "show", tr.ID, "--output", "json"))
+
+			// An alias, set over the API (the CLI has no alias command).
+			req, _ := http.NewRequest(http.MethodPut, ts.url+"/api/v1/models/fraud/aliases/champion", strings.NewReader(`{"version":1}`))
+			req.Header.Set("Authorization", "Bearer "+ts.tokens[modelkeep.RoleAdmin])
+			req.Header.Set("Content-Type", "application/json")
+			if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("set alias: %v %v", resp, err)
+			} else {
+				resp.Body.Close()
+			}
+
+			dep := newUser(t, ts, modelkeep.RoleDeployer)
+			dest := filepath.Join(t.TempDir(), "prod")
+			pulled := decode[struct {
+				client.PullResult
+				Deployment *client.Deployment `json:"deployment"`
+			}](t, dep.must("pull", "fraud@production", dest, "--record-deployment", "prod-eu", "--strategy", "canary", "--traffic", "10", "--output", "json"))
+			if pulled.Version != 1 || pulled.ManifestDigest != pushed.ManifestDigest || pulled.Deployment == nil ||
+				pulled.Deployment.Strategy != "canary" || pulled.Deployment.TrafficPercent != 10 || pulled.Deployment.Environment != "prod-eu" {
+				t.Errorf("pull --record-deployment: %+v %+v", pulled.PullResult, pulled.Deployment)
+			}
+			if got, want := treeSums(t, dest), treeSums(t, src); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("pulled %v, want %v", got, want)
+			}
+			if out := strings.TrimSpace(dep.must("pull", "fraud@champion", filepath.Join(t.TempDir(), "c"))); out != pushed.ManifestDigest {
+				t.Errorf("pull by alias printed %q, want %s", out, pushed.ManifestDigest)
+			}
+
+			aud := newUser(t, ts, modelkeep.RoleAuditor)
+			evs := decode[struct{ Events []client.AuditEvent }](t, aud.must("audit", "list", "--action", "transition.approve", "--output", "json"))
+			if len(evs.Events) == 0 {
+				t.Fatalf("audit list --action transition.approve: no events")
+			}
+			ev := decode[client.AuditEvent](t, aud.must("audit", "show", fmt.Sprint(evs.Events[0].Seq), "--output", "json"))
+			if ev.Seq != evs.Events[0].Seq || ev.Hash == "" {
+				t.Errorf("audit show: %+v", ev)
+			}
+			if out := aud.must("audit", "list", "--limit", "5"); !strings.Contains(out, "SEQ") {
+				t.Errorf("audit list table:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestHelp: every command answers -h with its usage and exit 0; bad
+// usage exits 2.
+func TestHelp(t *testing.T) {
+	u := &user{t: t, env: map[string]string{}, meter: &meter{}, client: http.DefaultClient}
+	cmds := [][]string{
+		{"login"}, {"push"}, {"pull"},
+		{"models", "list"}, {"models", "show"}, {"models", "create"},
+		{"versions", "list"}, {"versions", "show"}, {"versions", "finalize"},
+		{"transitions", "list"}, {"transitions", "show"}, {"transitions", "request"}, {"transitions", "approve"}, {"transitions", "reject"},
+		{"audit", "list"}, {"audit", "show"},
+	}
+	for _, c := range cmds {
+		t.Run(strings.Join(c, "_"), func(t *testing.T) {
+			r := u.run(context.Background(), "", append(c, "-h")...)
+			if r.code != 0 || !strings.Contains(r.stdout, "Usage: modelkeep "+strings.Join(c, " ")) ||
+				!strings.Contains(r.stdout, "-output") || !strings.Contains(r.stdout, "Exit codes") {
+				t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			if r := u.run(context.Background(), "", append(c, "--no-such-flag")...); r.code != cli.ExitUsage {
+				t.Errorf("a bad flag: exit %d, want %d", r.code, cli.ExitUsage)
+			}
+		})
+	}
+	for _, g := range []string{"models", "versions", "transitions", "audit"} {
+		if r := u.run(context.Background(), "", g, "--help"); r.code != 0 || !strings.Contains(r.stdout, "Commands:") {
+			t.Errorf("%s --help: exit %d\n%s", g, r.code, r.stdout)
+		}
+	}
+	if r := u.run(context.Background(), "", "pull", "no-ref", "dir"); r.code != cli.ExitUsage {
+		t.Errorf("pull without @: exit %d, want %d", r.code, cli.ExitUsage)
+	}
+	for _, args := range [][]string{{"push", "m", "d"}, {"audit", "list"}, {"login", "u"}, {"models"}} {
+		if !cli.Handles(args) {
+			t.Errorf("Handles(%q) = false", args)
+		}
+	}
+	for _, args := range [][]string{{"serve"}, {"audit", "verify"}, {"audit", "prune"}, {"token", "create"}, {"help"}, {}} {
+		if cli.Handles(args) {
+			t.Errorf("Handles(%q) = true: the server's command", args)
+		}
+	}
+}
+
+// must2 is must with standard input.
+func (u *user) must2(stdin string, args ...string) string {
+	u.t.Helper()
+	r := u.run(context.Background(), stdin, args...)
+	if r.code != 0 {
+		u.t.Fatalf("modelkeep %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -130,6 +130,7 @@ type meter struct {
 	onReceived     func(total int64)
 	corrupt        func(*http.Request) bool
 	statuses       []int
+	conflicts      []string
 }
 
 func (m *meter) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -143,6 +144,16 @@ func (m *meter) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
 		return nil, err
+	}
+	if resp.StatusCode == http.StatusConflict {
+		// Kept for the test's log: a 409 to a part is retried by the
+		// client and would go unseen.
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		m.mu.Lock()
+		m.conflicts = append(m.conflicts, req.Method+" "+req.URL.Path+": "+string(b))
+		m.mu.Unlock()
 	}
 	m.mu.Lock()
 	m.statuses = append(m.statuses, resp.StatusCode)

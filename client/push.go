@@ -362,6 +362,16 @@ func (p *pusher) sendPart(ctx context.Context, f localFile, up Upload, n int, st
 	path := versionPath(p.model, p.version) + "/uploads/" + seg(up.ID) + "/parts/" + strconv.Itoa(n)
 	var part UploadPart
 	err = p.sendFile(ctx, f, path, start, length, sum, &part)
+	// A 409 says the session ended while the part was sent; when it is in
+	// fact still open (the blob store lost track of a part interrupted
+	// earlier), sending the part again is the way on.
+	for again := 0; again < 2 && StatusOf(err) == http.StatusConflict; again++ {
+		cur, gerr := p.c.GetUpload(ctx, p.model, p.version, up.ID)
+		if gerr != nil || cur.Status != "open" {
+			break
+		}
+		err = p.sendFile(ctx, f, path, start, length, sum, &part)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: part %d: %w", f.path, n, err)
 	}
