@@ -539,3 +539,32 @@ func readFile(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// TestProgressOutput: on a terminal push and pull draw bars (a bar per
+// file and a total with its rate); in a log they print a line per file
+// and a total; --quiet prints only the digest.
+func TestProgressOutput(t *testing.T) {
+	database, blobs := testenv.Backends()[0].New(t)
+	ts := startServer(t, database, blobs)
+	u := newUser(t, ts, modelkeep.RolePublisher)
+	src := writeTree(t, 6, map[string]int64{"big.bin": 20 << 20, "small.txt": 10})
+	u.terminal = true
+	r := u.run(context.Background(), "", "push", "--create-model", "p", src, "--finalize")
+	if r.code != 0 || !strings.Contains(r.stderr, "total") || !strings.Contains(r.stderr, "big.bin") || !strings.Contains(r.stderr, "/s") {
+		t.Errorf("push on a terminal: exit %d\n%s", r.code, r.stderr)
+	}
+	digest := strings.TrimSpace(r.stdout)
+	r = u.run(context.Background(), "", "pull", "p@1", filepath.Join(t.TempDir(), "a"))
+	if r.code != 0 || !strings.Contains(r.stderr, "total") || strings.TrimSpace(r.stdout) != digest {
+		t.Errorf("pull on a terminal: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	u.terminal = false
+	r = u.run(context.Background(), "", "pull", "p@1", filepath.Join(t.TempDir(), "b"))
+	if r.code != 0 || !strings.Contains(r.stderr, "downloaded big.bin (20.0 MiB)") || !strings.Contains(r.stderr, "done: download 20.0 MiB of 20.0 MiB (100%)") {
+		t.Errorf("pull in a log: exit %d\n%s", r.code, r.stderr)
+	}
+	r = u.run(context.Background(), "", "pull", "p@1", filepath.Join(t.TempDir(), "c"), "--quiet")
+	if r.code != 0 || r.stderr != "" || strings.TrimSpace(r.stdout) != digest {
+		t.Errorf("pull --quiet: exit %d, stderr %q, stdout %q", r.code, r.stderr, r.stdout)
+	}
+}

@@ -70,6 +70,8 @@ type user struct {
 	env    map[string]string
 	meter  *meter
 	client *http.Client
+	// terminal makes the client draw progress bars, as on a terminal.
+	terminal bool
 }
 
 func newUser(t *testing.T, ts *testServer, role string) *user {
@@ -98,13 +100,13 @@ type result struct {
 func (u *user) run(ctx context.Context, stdin string, args ...string) result {
 	u.t.Helper()
 	var out, errb bytes.Buffer
-	no := false
+	term := u.terminal
 	code := cli.Main(ctx, args, cli.Env{
 		Getenv: func(k string) string { return u.env[k] },
 		Stdin:  strings.NewReader(stdin),
 		Stdout: &out, Stderr: &errb,
 		HTTP:     u.client,
-		Terminal: &no,
+		Terminal: &term,
 	})
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }

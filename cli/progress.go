@@ -35,8 +35,7 @@ type nopProgress struct{}
 func (nopProgress) event(client.Event) {}
 func (nopProgress) close()             {}
 
-// bars: one bar per file (small files leave when done, so that thousands
-// of them do not flood the screen) and a total with rate and ETA.
+// bars: one bar per file and a total with rate and ETA.
 type bars struct {
 	pw    progress.Writer
 	verb  string
@@ -47,8 +46,12 @@ type bars struct {
 	done  chan struct{}
 }
 
-// keepBarAt: files at least this large keep their bar when done.
-const keepBarAt = 64 << 20
+// With more than manyFiles files, the bars of files under keepBarAt leave
+// when done, so that thousands of small files do not flood the screen.
+const (
+	manyFiles = 20
+	keepBarAt = 64 << 20
+)
 
 func newBars(w io.Writer, verb string) *bars {
 	pw := progress.NewWriter()
@@ -78,7 +81,7 @@ func (b *bars) tracker(path string) *progress.Tracker {
 	t, ok := b.files[path]
 	if !ok {
 		size := b.sizes[path]
-		t = &progress.Tracker{Message: shorten(path, 40), Total: size, Units: progress.UnitsBytes, RemoveOnCompletion: size < keepBarAt}
+		t = &progress.Tracker{Message: shorten(path, 40), Total: size, Units: progress.UnitsBytes, RemoveOnCompletion: len(b.sizes) > manyFiles && size < keepBarAt}
 		b.files[path] = t
 		b.pw.AppendTracker(t)
 	}
