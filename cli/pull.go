@@ -58,6 +58,9 @@ func runPull(ctx context.Context, e *env, args []string) error {
 	res, err := c.Pull(ctx, client.PullOptions{Ref: ref, Dir: pos[1], Force: *force, Parallel: *parallel, ChunkSize: *chunk, Progress: ui.event})
 	ui.close()
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: nothing was placed in %s; run the pull again", ctx.Err(), pos[1])
+		}
 		return err
 	}
 	out := struct {

@@ -44,11 +44,17 @@ func newTable(w io.Writer, header ...any) table.Writer {
 	t := table.NewWriter()
 	t.SetOutputMirror(w)
 	t.SetStyle(table.StyleLight)
-	t.Style().Options = table.Options{}
-	t.Style().Box.PaddingLeft = ""
-	t.Style().Box.PaddingRight = "  "
+	plain(t)
 	t.AppendHeader(table.Row(header))
 	return t
+}
+
+// plain drops borders and padding: columns apart by two spaces.
+func plain(t table.Writer) {
+	t.Style().Options = table.Options{SeparateColumns: true}
+	t.Style().Box.PaddingLeft = ""
+	t.Style().Box.PaddingRight = ""
+	t.Style().Box.MiddleVertical = "  "
 }
 
 func ts(t time.Time) string {
@@ -159,9 +165,7 @@ func kv(w io.Writer, rows [][2]string) {
 	t := table.NewWriter()
 	t.SetOutputMirror(w)
 	t.SetStyle(table.StyleLight)
-	t.Style().Options = table.Options{}
-	t.Style().Box.PaddingLeft = ""
-	t.Style().Box.PaddingRight = "  "
+	plain(t)
 	for _, r := range rows {
 		if r[1] != "" {
 			t.AppendRow(table.Row{r[0] + ":", r[1]})
