@@ -173,10 +173,11 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 
 	p := &pusher{c: c, model: opts.Model, version: opts.Version, notify: notify}
 	var open map[string]Upload
-	tasks := []func(context.Context) error{}
+	var small, large []func(context.Context) error
+	var largeParts [][]func(context.Context) error
 	for _, f := range todo {
 		if f.size < opts.Threshold || f.size == 0 {
-			tasks = append(tasks, func(ctx context.Context) error { return p.putSmall(ctx, f) })
+			small = append(small, func(ctx context.Context) error { return p.putSmall(ctx, f) })
 			continue
 		}
 		if open == nil {
@@ -195,8 +196,21 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 		if err != nil {
 			return res, err
 		}
-		tasks = append(tasks, p.partTasks(f, up, received)...)
+		largeParts = append(largeParts, p.partTasks(f, up, received))
 	}
+	// Parallel requests are shared out among the large files: with as many
+	// large files as requests, each file's parts go one at a time, in
+	// order, so that the server hashes the file as it arrives and need not
+	// read it back at completion (docs/uploads.md, section 2); with fewer,
+	// a file's parts go several at a time.
+	lanes := 1
+	if n := len(largeParts); n > 0 {
+		lanes = max(1, opts.Parallel/n)
+	}
+	for _, parts := range largeParts {
+		large = append(large, func(ctx context.Context) error { return runLimited(ctx, parts, lanes) })
+	}
+	tasks := append(large, small...)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Parallel)
@@ -216,6 +230,16 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 	}
 	res.Files = all
 	return res, nil
+}
+
+// runLimited runs tasks, n at a time, started in order.
+func runLimited(ctx context.Context, tasks []func(context.Context) error, n int) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(n)
+	for _, t := range tasks {
+		g.Go(func() error { return t(gctx) })
+	}
+	return g.Wait()
 }
 
 // hashAll computes every file's SHA-256, n at a time.

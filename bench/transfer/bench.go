@@ -25,6 +25,11 @@ type bench struct {
 	rssStart int64 // the server's RSS once set up
 	stderr   io.Writer
 	log      func(format string, args ...any)
+	// -dir (dir.go): the modelkeep binary, the temporary directory, the
+	// test directory and the version each round's push made.
+	bin, tmp    string
+	dir         *dirPayload
+	dirVersions []int
 }
 
 // op is one kind of transfer.
@@ -239,6 +244,9 @@ func (b *bench) ops() (direct, mk []*op, cleanDirect, cleanMk func(context.Conte
 // returns the rows in report order: PUTs, then GETs, direct before Modelkeep.
 func (b *bench) measureAll(ctx context.Context) ([]*row, error) {
 	direct, mk, cleanDirect, cleanMk := b.ops()
+	if b.cfg.dir {
+		direct, mk, cleanDirect, cleanMk = b.dirOps()
+	}
 	rows := map[*op]*row{}
 	for _, o := range append(append([]*op{}, direct...), mk...) {
 		rows[o] = &row{op: o}
@@ -273,7 +281,7 @@ func (b *bench) measureAll(ctx context.Context) ([]*row, error) {
 		}
 	}
 	var out []*row
-	for _, method := range []string{http.MethodPut, putChunked, http.MethodGet} {
+	for _, method := range []string{http.MethodPut, putChunked, putDir, http.MethodGet, getDir} {
 		for _, o := range append(append([]*op{}, direct...), mk...) {
 			if o.method == method {
 				out = append(out, rows[o])

@@ -76,6 +76,12 @@ type config struct {
 	sdk, sync, verify, chunked, onlyChunk  bool
 	sampleEvery, idleWait                  time.Duration
 	serverEnv                              []string
+	// -dir: a directory through modelkeep push and pull (dir.go).
+	dir                bool
+	dirLarge, dirSmall int
+	dirSmallSize       int64
+	dirParallel        int
+	minDirRatio        float64
 }
 
 // sizeFlag is a byte count flag that takes suffixes (512MiB, 1GiB).
@@ -163,6 +169,13 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.DurationVar(&c.idleWait, "idle-wait", 30*time.Second, "before each transfer, wait up to this long for the machine to be idle (below 10% of a CPU busy); 0: do not wait")
 	fs.DurationVar(&c.sampleEvery, "sample-every", 20*time.Millisecond, "RSS sampling interval")
 	fs.Var(listFlag{&c.serverEnv}, "server-env", "extra `KEY=VALUE` for the server's environment (GOGC=50, MODELKEEP_LOG_LEVEL=debug, ...); repeatable")
+	fs.BoolVar(&c.dir, "dir", false, "measure a directory instead (-dir-large files sharing -size, -dir-small small files): `modelkeep push` and `pull` against the SDK transfer manager's UploadDirectory and DownloadDirectory")
+	fs.IntVar(&c.dirLarge, "dir-large", 4, "with -dir: large files, sharing -size")
+	fs.IntVar(&c.dirSmall, "dir-small", 500, "with -dir: small files")
+	c.dirSmallSize = 64 << 10
+	fs.Var(sizeFlag{&c.dirSmallSize}, "dir-small-size", "with -dir: `size` of each small file")
+	fs.IntVar(&c.dirParallel, "dir-parallel", 5, "with -dir: requests at once of modelkeep push and pull (the transfer manager's default concurrency is 5)")
+	fs.Float64Var(&c.minDirRatio, "min-dir-ratio", 0.9, "target with -dir: push and pull medians at least this fraction of the transfer manager's")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -175,6 +188,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	if c.size < 1<<20 {
 		errs = append(errs, errors.New("-size must be at least 1MiB"))
+	}
+	if c.dir && (c.dirLarge < 1 || c.dirSmall < 0 || c.dirParallel < 1 || c.onlyChunk) {
+		errs = append(errs, errors.New("-dir needs -dir-large ≥ 1, -dir-small ≥ 0, -dir-parallel ≥ 1, and no -only-chunked"))
 	}
 	if c.onlyChunk && !c.chunked {
 		errs = append(errs, errors.New("-only-chunked needs -chunked"))
@@ -260,10 +276,20 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (met bool, e
 		}
 	}()
 
-	log("writing %s of random bytes", formatSize(cfg.size))
-	payload, err := writePayload(ctx, dir, cfg.size)
-	if err != nil {
-		return false, err
+	var pl *payload
+	var dirp *dirPayload
+	if cfg.dir {
+		log("writing a directory of %d files of %s and %d of %s, random bytes", cfg.dirLarge, formatSize(cfg.size/int64(cfg.dirLarge)), cfg.dirSmall, formatSize(cfg.dirSmallSize))
+		if dirp, err = writeDir(ctx, dir, cfg.size, cfg.dirLarge, cfg.dirSmall, cfg.dirSmallSize); err != nil {
+			return false, err
+		}
+		// The throughput of a directory transfer is its total bytes per second.
+		pl = &payload{size: dirp.total}
+	} else {
+		log("writing %s of random bytes", formatSize(cfg.size))
+		if pl, err = writePayload(ctx, dir, cfg.size); err != nil {
+			return false, err
+		}
 	}
 
 	bin := cfg.bin
@@ -291,7 +317,8 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (met bool, e
 	}()
 	log("modelkeep (pid %d) on %s, metadata %s", mk.pid(), mk.base, metadataKind(database))
 
-	b := &bench{cfg: cfg, s3: s3c, bucket: bucket, mk: mk, payload: payload, stderr: stderr, log: log}
+	b := &bench{cfg: cfg, s3: s3c, bucket: bucket, mk: mk, payload: pl, stderr: stderr, log: log,
+		bin: bin, tmp: dir, dir: dirp, dirVersions: make([]int, cfg.reps)}
 	if err := b.setup(ctx); err != nil {
 		return false, err
 	}

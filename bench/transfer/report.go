@@ -182,8 +182,11 @@ func (b *bench) report(w io.Writer, database string, rows []*row) bool {
 		if b := best[r.op.method]; b != nil {
 			bm := median(b.mibps())
 			target := cfg.minRatio
-			if r.op.method == putChunked {
+			switch r.op.method {
+			case putChunked:
 				target = cfg.minChunkedRatio
+			case putDir, getDir:
+				target = cfg.minDirRatio
 			}
 			verdict(m/bm >= target, "%s throughput: Modelkeep %.0f MiB/s = %.2f × the fastest direct %s (%s, %.0f MiB/s); target ≥ %.2f",
 				r.op.method, m, m/bm, r.op.method, strings.TrimPrefix(b.op.name, "direct: "), bm, target)
