@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/term"
+
 	"github.com/modelkeep/modelkeep/client"
 )
 
@@ -135,6 +137,25 @@ func checkServerURL(s string) error {
 	return nil
 }
 
+// readToken reads the token from standard input: without echo when it is
+// a terminal, else its first line (a pipe: echo "$TOKEN" | modelkeep login).
+func readToken(e *env) (string, error) {
+	if f, ok := e.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(e.Stderr, "Token: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.Stderr)
+		if err != nil {
+			return "", fmt.Errorf("read the token: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	line, err := bufio.NewReader(e.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", usagef("no token on standard input (or give --token)")
+	}
+	return strings.TrimSpace(line), nil
+}
+
 const loginUsage = `Usage: modelkeep login URL [--token TOKEN] [--no-verify]
 
 Stores the server's URL and a bearer token in your config file
@@ -163,14 +184,11 @@ func runLogin(ctx context.Context, e *env, args []string) error {
 	}
 	token := e.token
 	if token == "" {
-		if e.terminal {
-			fmt.Fprint(e.Stderr, "Token: ")
+		t, err := readToken(e)
+		if err != nil {
+			return err
 		}
-		line, err := bufio.NewReader(e.Stdin).ReadString('\n')
-		if err != nil && line == "" {
-			return usagef("no token on standard input (or give --token)")
-		}
-		token = strings.TrimSpace(line)
+		token = t
 	}
 	if token == "" {
 		return usagef("the token is empty")
