@@ -271,24 +271,18 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 			return err
 		}
 		chunks := max(1, int((f.Size+chunk-1)/chunk))
-		left := atomic.Int32{}
-		left.Store(int32(chunks))
 		// A file of one range is hashed as it arrives; one of several is
-		// read back once all have arrived.
+		// hashed in order as its ranges arrive (rangeHasher).
 		var h hash.Hash
+		var ranges *rangeHasher
 		if chunks == 1 {
 			h = sha256.New()
+		} else {
+			ranges = newRangeHasher(target, f.Size, chunk)
 		}
-		finish := func() error {
-			sum := ""
+		finish := func(sum string) error {
 			if h != nil {
 				sum = hex.EncodeToString(h.Sum(nil))
-			} else {
-				s, _, err := hashRange(gctx, target, 0, -1)
-				if err != nil {
-					return err
-				}
-				sum = s
 			}
 			if sum != f.SHA256 {
 				return &VerificationError{Path: f.Path, What: "sha256", Expected: f.SHA256, Actual: sum}
@@ -300,7 +294,7 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 			return nil
 		}
 		if f.Size == 0 {
-			g.Go(finish)
+			g.Go(func() error { return finish("") })
 			continue
 		}
 		for i := range chunks {
@@ -312,16 +306,23 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 					return err
 				}
 				err = d.fetchRange(gctx, f, out, h, start, end)
+				if err == nil {
+					startWriteback(out, start, end-start)
+				}
 				if cerr := out.Close(); err == nil && cerr != nil {
 					err = &localError{cerr}
 				}
 				if err != nil {
 					return err
 				}
-				if left.Add(-1) == 0 {
-					return finish()
+				if ranges == nil {
+					return finish("")
 				}
-				return nil
+				sum, err := ranges.written(i)
+				if err != nil || sum == "" {
+					return err
+				}
+				return finish(sum)
 			})
 		}
 	}

@@ -1,0 +1,86 @@
+package client
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+func TestRangeHasher(t *testing.T) {
+	tests := []struct {
+		name        string
+		size, chunk int64
+		order       string // the order ranges are written in
+	}{
+		{"in order", 10 << 10, 1 << 10, "in order"},
+		{"reversed", 10 << 10, 1 << 10, "reversed"},
+		{"shuffled, last range short", 10<<10 + 123, 1 << 10, "shuffled"},
+		{"shuffled, concurrent", 64 << 10, 1 << 10, "concurrent"},
+		{"two ranges", 2 << 10, 1 << 10, "reversed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data := make([]byte, tc.size)
+			rng := rand.New(rand.NewPCG(1, uint64(tc.size)))
+			for i := range data {
+				data[i] = byte(rng.Uint32())
+			}
+			path := filepath.Join(t.TempDir(), "f")
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			want := sha256.Sum256(data)
+			r := newRangeHasher(path, tc.size, tc.chunk)
+			n := len(r.done)
+			order := make([]int, n)
+			for i := range order {
+				order[i] = i
+			}
+			switch tc.order {
+			case "reversed":
+				for i := range order {
+					order[i] = n - 1 - i
+				}
+			case "shuffled", "concurrent":
+				rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
+			}
+			var mu sync.Mutex
+			var sums []string
+			mark := func(i int) {
+				sum, err := r.written(i)
+				if err != nil {
+					t.Errorf("range %d: %v", i, err)
+				}
+				if sum != "" {
+					mu.Lock()
+					sums = append(sums, sum)
+					mu.Unlock()
+				}
+			}
+			if tc.order == "concurrent" {
+				var wg sync.WaitGroup
+				for _, i := range order {
+					wg.Go(func() { mark(i) })
+				}
+				wg.Wait()
+			} else {
+				for k, i := range order {
+					mark(i)
+					if k < n-1 && len(sums) > 0 {
+						t.Fatalf("a sum after %d of %d ranges", k+1, n)
+					}
+				}
+			}
+			if len(sums) != 1 {
+				t.Fatalf("%d calls returned the sum, want exactly one", len(sums))
+			}
+			if sums[0] != hex.EncodeToString(want[:]) {
+				t.Errorf("sum %s, want %x", sums[0], want)
+			}
+		})
+	}
+}
