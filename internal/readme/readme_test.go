@@ -319,6 +319,7 @@ func checkOutputs(t *testing.T, blocks []block, outs []string) {
 		{`/approve`, regexp.MustCompile(`"status":"(approved|executed)"`)},
 		{`stages/production`, regexp.MustCompile(`"stage":"production"`)},
 		{`audit/verify`, regexp.MustCompile(`"ok":true`)},
+		{`curl -sI`, regexp.MustCompile(`(?s)HTTP/1.1 200 OK.*(?i:content-length: 26\r?\n)`)},
 		{`modelkeep audit verify`, regexp.MustCompile(`(?i)ok|verified|intact`)},
 	}
 	for _, c := range checks {
