@@ -293,6 +293,7 @@ func (e MetricComparisonAggregate) Valid() bool {
 
 // Defines values for MetricGateOp.
 const (
+	Equal            MetricGateOp = "="
 	EqualEqual       MetricGateOp = "=="
 	GreaterThan      MetricGateOp = ">"
 	GreaterThanEqual MetricGateOp = ">="
@@ -303,6 +304,8 @@ const (
 // Valid indicates whether the value is a known member of the MetricGateOp enum.
 func (e MetricGateOp) Valid() bool {
 	switch e {
+	case Equal:
+		return true
 	case EqualEqual:
 		return true
 	case GreaterThan:
@@ -983,9 +986,9 @@ type DatasetUse struct {
 // Example: 2026-11
 type DatasetVersion = string
 
-// Decision defines model for Decision.
+// Decision `{}` decides without a comment.
 type Decision struct {
-	Comment string `json:"comment"`
+	Comment *string `json:"comment,omitempty"`
 }
 
 // Deployment defines model for Deployment.
@@ -1222,14 +1225,16 @@ type MetricComparisonAggregate string
 
 // MetricGate defines model for MetricGate.
 type MetricGate struct {
-	Dataset   *string      `json:"dataset,omitempty"`
-	Key       string       `json:"key"`
+	Dataset *string `json:"dataset,omitempty"`
+	Key     string  `json:"key"`
+
+	// Op `=` and `==` both mean equality, as in the `filter` of version lists
 	Op        MetricGateOp `json:"op"`
 	Split     *string      `json:"split,omitempty"`
 	Threshold float64      `json:"threshold"`
 }
 
-// MetricGateOp defines model for MetricGate.Op.
+// MetricGateOp `=` and `==` both mean equality, as in the `filter` of version lists
 type MetricGateOp string
 
 // MetricInput defines model for MetricInput.
