@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,6 +126,9 @@ func TestReadme(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Run(); err != nil {
+		t.Skipf("not a git checkout (%v): the README's build stamps the version from git", err)
+	}
 	doc, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -155,9 +159,7 @@ func TestReadme(t *testing.T) {
 			addr := freeAddr(t)
 			env := append(os.Environ(),
 				"GOBIN="+bin,
-				// -trimpath, as scripts/test.sh builds: go install reuses the
-				// packages go test compiled and only links.
-				"GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -trimpath"),
+				"GOFLAGS="+goflags(),
 				"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 				"MODELKEEP_LISTEN="+addr,
 				"MODELKEEP_DATABASE="+database,
@@ -180,6 +182,22 @@ func TestReadme(t *testing.T) {
 			checkOutputs(t, blocks[serve+1:], outs)
 		})
 	}
+}
+
+// goflags are the GOFLAGS of the README's go install: the environment's,
+// plus -trimpath when this test was built with it (scripts/test.sh builds
+// with it), so that go install finds the packages go test compiled and
+// only links.
+func goflags() string {
+	flags := os.Getenv("GOFLAGS")
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "-trimpath" && s.Value == "true" && !strings.Contains(flags, "-trimpath") {
+				flags += " -trimpath"
+			}
+		}
+	}
+	return strings.TrimSpace(flags)
 }
 
 // runBlocks runs the blocks in one bash in dir and returns each one's output
@@ -299,7 +317,7 @@ func checkVersion(t *testing.T, root, out string) {
 	t.Helper()
 	head, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
 	if err != nil {
-		t.Fatalf("not a git checkout (%v): the README's build stamps the commit from git", err)
+		t.Fatalf("git rev-parse HEAD: %v", err)
 	}
 	if commit := strings.TrimSpace(string(head)); !strings.HasPrefix(out, "modelkeep ") || !strings.Contains(out, "(commit "+commit+")") {
 		t.Errorf("modelkeep version printed %q, want the version and commit %s", out, commit)
