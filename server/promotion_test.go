@@ -198,7 +198,7 @@ func TestPromotionStory(t *testing.T) {
 		if st.Status != "pending" {
 			t.Fatalf("publisher's staging request = %+v", st)
 		}
-		appr.expectError(appr.do("POST", "/api/v1/transitions/"+st.ID+"/reject", map[string]any{"comment": ""}), http.StatusBadRequest, "invalid_argument", "")
+		appr.expectError(appr.do("POST", "/api/v1/transitions/"+st.ID+"/reject", map[string]any{"comment": strings.Repeat("x", 16385)}), http.StatusBadRequest, "invalid_argument", "comment")
 		appr.expect(appr.do("POST", "/api/v1/transitions/"+st.ID+"/reject", map[string]any{"comment": "not yet"}), http.StatusOK, &st)
 		if st.Status != "rejected" || pub.stageOf("fraud-detector", v4) != "none" {
 			t.Fatalf("rejected = %+v", st)
