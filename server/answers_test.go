@@ -145,7 +145,7 @@ func TestMethodNotAllowed(t *testing.T) {
 			target := samplePath(path)
 			for _, method := range []string{other, http.MethodHead, http.MethodOptions} {
 				if slices.Contains(listed, method) {
-					continue // HEAD of a file: an operation (TestHeadFile)
+					continue // HEAD of a file: an operation (TestLifecycle)
 				}
 				resp := e.do(method, target, nil)
 				body, _ := io.ReadAll(resp.Body)
