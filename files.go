@@ -109,6 +109,31 @@ func (s *Service) PutFile(ctx context.Context, in PutFileInput) (File, error) {
 	return f, nil
 }
 
+// DeleteFile removes one file of a pending version; its blob goes once the
+// deletion committed. 409 once the version is ready.
+func (s *Service) DeleteFile(ctx context.Context, model string, number int, path string) (File, error) {
+	if err := validateVersionRef(model, number); err != nil {
+		return File{}, err
+	}
+	if err := ValidateFilePath(path); err != nil {
+		return File{}, err
+	}
+	var f File
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		var err error
+		if f, err = tx.DeleteFile(ctx, model, number, path); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "file.delete", VersionResource(model, number), map[string]any{
+			"path": f.Path, "size": f.Size, "sha256": f.SHA256})
+	})
+	if err != nil {
+		return File{}, err
+	}
+	s.deleteBlob(f.BlobKey)
+	return f, nil
+}
+
 // ListFiles returns a version's files and its manifest digest ("" while
 // pending).
 func (s *Service) ListFiles(ctx context.Context, model string, number int) ([]File, string, error) {
@@ -211,6 +236,37 @@ func (s *Service) DownloadFile(ctx context.Context, in DownloadInput) (Download,
 		return Download{}, fmt.Errorf("open %q: %w", f.Path, err)
 	}
 	return Download{File: f, Content: rc}, nil
+}
+
+// StatFile returns a file's record for its download's headers (HEAD),
+// under the download's rules on who may read the version. It is not a
+// download: nothing is recorded but a refusal.
+func (s *Service) StatFile(ctx context.Context, model string, number int, path string) (File, error) {
+	if err := validateVersionRef(model, number); err != nil {
+		return File{}, err
+	}
+	if err := ValidateFilePath(path); err != nil {
+		return File{}, err
+	}
+	var f File
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		if a, ok := ActorFrom(ctx); ok && a.DownloadsReleasedOnly() {
+			v, err := tx.GetVersion(ctx, model, number)
+			if err != nil {
+				return err
+			}
+			if err := CheckReleased(v); err != nil {
+				return err
+			}
+		}
+		var err error
+		f, err = tx.GetFile(ctx, model, number, path)
+		return err
+	})
+	if errors.Is(err, ErrForbidden) {
+		s.RecordDenied(ctx, "headFile", VersionResource(model, number), err.Error())
+	}
+	return f, err
 }
 
 func baseName(p string) string {

@@ -9,7 +9,7 @@ import (
 // MetricGate requires a metric of the version to meet a threshold.
 type MetricGate struct {
 	Key       string
-	Op        string // >=, >, <=, <, ==
+	Op        string // >=, >, <=, <, == (or =, the same)
 	Threshold float64
 	Dataset   string // "" for any
 	Split     string // "" for any
@@ -51,7 +51,9 @@ func (e *GateError) Failed() []GateResult {
 	return out
 }
 
-var gateOps = []string{">=", ">", "<=", "<", "=="}
+// gateOps are the operators of metric gates: the filter language's
+// comparisons (search.md), "=" and "==" both meaning equality.
+var gateOps = []string{">=", ">", "<=", "<", "==", "="}
 
 func compare(v float64, op string, threshold float64) bool {
 	switch op {
@@ -63,7 +65,7 @@ func compare(v float64, op string, threshold float64) bool {
 		return v <= threshold
 	case "<":
 		return v < threshold
-	case "==":
+	case "==", "=":
 		return v == threshold
 	}
 	return false

@@ -38,6 +38,8 @@ func TestEvaluateGates(t *testing.T) {
 		{"metric missing", modelkeep.Policy{MetricGates: []modelkeep.MetricGate{{Key: "precision", Op: ">", Threshold: 0}}}, []bool{false}},
 		{"tie: the last recorded", modelkeep.Policy{MetricGates: []modelkeep.MetricGate{{Key: "f1", Op: ">=", Threshold: 0.6}}}, []bool{true}},
 		{"equality", modelkeep.Policy{MetricGates: []modelkeep.MetricGate{{Key: "latency_ms", Op: "==", Threshold: 60}}}, []bool{true}},
+		{"equality spelled =", modelkeep.Policy{MetricGates: []modelkeep.MetricGate{{Key: "latency_ms", Op: "=", Threshold: 60}}}, []bool{true}},
+		{"inequality with =", modelkeep.Policy{MetricGates: []modelkeep.MetricGate{{Key: "latency_ms", Op: "=", Threshold: 61}}}, []bool{false}},
 		{"tags before metrics", modelkeep.Policy{
 			RequiredTags: map[string]string{"risk_review": "passed"},
 			MetricGates:  []modelkeep.MetricGate{{Key: "auc", Op: "<=", Threshold: 0.9, Dataset: "holdout"}},

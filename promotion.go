@@ -117,11 +117,11 @@ func (t Transition) Approved(n int) bool { return n >= t.RequiredApprovals }
 
 func transitionResource(id string) string { return "transitions/" + id }
 
-func validateComment(c string, required bool) error {
-	switch {
-	case required && c == "":
-		return Errorf(ErrInvalid, "a comment is required")
-	case len(c) > MaxDescriptionLen:
+// validateComment checks the comment of a request, approval or rejection.
+// It is optional everywhere: the decision itself, who made it and when are
+// what the record needs; `{}` approves.
+func validateComment(c string) error {
+	if len(c) > MaxDescriptionLen {
 		return Errorf(ErrInvalid, "comment is longer than %d bytes", MaxDescriptionLen)
 	}
 	return nil
@@ -137,7 +137,7 @@ func (s *Service) RequestTransition(ctx context.Context, model string, number in
 	if err := CheckTransitionTarget(to); err != nil {
 		return Transition{}, err
 	}
-	if err := validateComment(comment, false); err != nil {
+	if err := validateComment(comment); err != nil {
 		return Transition{}, err
 	}
 	actor, _ := ActorFrom(ctx)
@@ -232,7 +232,7 @@ func (s *Service) execute(ctx context.Context, tx MetaStore, t Transition, comme
 // once it has enough. Into production: four eyes (the approver is neither the
 // requester nor the version's creator) and the model's promotion gates.
 func (s *Service) ApproveTransition(ctx context.Context, id, comment string) (Transition, error) {
-	if err := validateComment(comment, true); err != nil {
+	if err := validateComment(comment); err != nil {
 		return Transition{}, err
 	}
 	actor, _ := ActorFrom(ctx)
@@ -368,7 +368,7 @@ func pendingTransition(ctx context.Context, tx MetaStore, actor Actor, id string
 
 // RejectTransition closes a pending transition without moving the version.
 func (s *Service) RejectTransition(ctx context.Context, id, comment string) (Transition, error) {
-	if err := validateComment(comment, true); err != nil {
+	if err := validateComment(comment); err != nil {
 		return Transition{}, err
 	}
 	actor, _ := ActorFrom(ctx)

@@ -484,6 +484,49 @@ func (s *Service) Finalize(ctx context.Context, model string, number int) (Versi
 	return out, err
 }
 
+// DeleteVersion removes a pending version that will never be finalized,
+// with its files and upload sessions; their blobs and the sessions'
+// multipart uploads are removed once the deletion committed (what fails is
+// logged and left to the orphan sweep). A ready version is kept (409), as
+// are its records: it may be in a stage, deployed, or in an evidence pack.
+// The version's number is not handed out again.
+func (s *Service) DeleteVersion(ctx context.Context, model string, number int) error {
+	if err := validateVersionRef(model, number); err != nil {
+		return err
+	}
+	var gone DeletedVersion
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		var err error
+		if gone, err = tx.DeleteVersion(ctx, model, number); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "version.delete", VersionResource(model, number), map[string]any{
+			"files": len(gone.BlobKeys), "open_uploads": len(gone.Multiparts)})
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range gone.BlobKeys {
+		s.deleteBlob(k)
+	}
+	if mp, ok := s.blobs.(Multipart); ok {
+		for _, u := range gone.Multiparts {
+			s.abortMultipart(mp, u)
+		}
+	}
+	return nil
+}
+
+// abortMultipart ends the multipart upload of a session that went with its
+// version, as deleteBlob does for a blob.
+func (s *Service) abortMultipart(mp Multipart, u MultipartUpload) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := mp.AbortMultipart(ctx, u.Key, u.UploadID); err != nil {
+		s.logger.Warn("abort the multipart upload of a deleted version; the orphan sweep will retry", "key", u.Key, "err", err)
+	}
+}
+
 func nonNil(m map[string]string) map[string]string {
 	if m == nil {
 		return map[string]string{}

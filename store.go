@@ -62,6 +62,20 @@ type VersionStore interface {
 	// FinalizeVersion moves a pending version to ready with its manifest
 	// digest; ErrConflict when the version is not pending (compare and swap).
 	FinalizeVersion(ctx context.Context, model string, number int, digest string, at time.Time) error
+	// DeleteVersion removes a pending version with its files, metrics,
+	// tags, params, upload sessions, lineage edges, card and exemptions,
+	// and returns what is left to remove from the blob store. ErrConflict
+	// when the version is not pending (compare and swap) or an evidence
+	// pack of it was archived.
+	DeleteVersion(ctx context.Context, model string, number int) (DeletedVersion, error)
+}
+
+// DeletedVersion is what a deleted version leaves in the blob store: its
+// files' blobs and the multipart uploads of its sessions that were still
+// open or completing.
+type DeletedVersion struct {
+	BlobKeys   []string
+	Multiparts []MultipartUpload
 }
 
 // FileStore keeps the file records of versions (their bytes are in the
@@ -76,6 +90,10 @@ type FileStore interface {
 	ListFiles(ctx context.Context, model string, number int) ([]File, error)
 	// BlobKeyInUse reports whether any file row references the blob key.
 	BlobKeyInUse(ctx context.Context, key string) (bool, error)
+	// DeleteFile removes the file at path from a pending version and
+	// returns it, so its blob can be removed. ErrNotFound when there is no
+	// such file, ErrConflict when the version is not pending.
+	DeleteFile(ctx context.Context, model string, number int, path string) (File, error)
 	// ModelBlobKeys lists the blob keys of all files of a model (to delete
 	// them after the model is removed).
 	ModelBlobKeys(ctx context.Context, model string) ([]string, error)

@@ -151,16 +151,69 @@ func (h *Handlers) DownloadFile(c echo.Context) error {
 	}
 	defer d.Content.Close()
 	_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Time{})
-	hdr := c.Response().Header()
-	hdr.Set("ETag", fmt.Sprintf("%q", d.File.SHA256))
-	hdr.Set("X-Checksum-Sha256", d.File.SHA256)
-	hdr.Set("Content-Type", "application/octet-stream")
-	hdr.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", baseName(d.File.Path)))
+	setDownloadHeaders(c.Response().Header(), d.File)
 	// ServeContent answers Range and If-Range against the ETag set above
 	// (checkDownload has refused what it would answer without the bytes);
 	// with a lazy S3 reader, seeking costs no I/O.
 	http.ServeContent(largeCopyWriter{c.Response()}, req, "", time.Time{}, d.Content)
 	return nil
+}
+
+// HeadFile handles HEAD .../files/{path}: the download's headers, as
+// DownloadFile sets them and http.ServeContent completes them
+// (Content-Length, Accept-Ranges, Content-Range), from the file's record
+// alone: the content handed to ServeContent only knows its size, and
+// ServeContent reads no body for HEAD. Not a download, so not recorded.
+func (h *Handlers) HeadFile(c echo.Context) error {
+	ref, err := parseFileRef(c)
+	if err != nil {
+		return err
+	}
+	if s := c.QueryParam("redirect"); s != "" {
+		if _, err := strconv.ParseBool(s); err != nil {
+			return modelkeep.Errorf(modelkeep.ErrInvalid, "invalid redirect %q: want true or false", s)
+		}
+	}
+	req := c.Request()
+	f, err := h.svc.StatFile(req.Context(), ref.model, ref.version, ref.path)
+	if err != nil {
+		return err
+	}
+	file := content{sha256: f.SHA256, size: f.Size}
+	if err := checkDownload(req, file, true); err != nil {
+		return answerUnsent(c, file, err)
+	}
+	setDownloadHeaders(c.Response().Header(), f)
+	http.ServeContent(c.Response(), req, "", time.Time{}, io.NewSectionReader(noBytes{}, 0, f.Size))
+	return nil
+}
+
+// noBytes is the content of a HEAD answer: never read.
+type noBytes struct{}
+
+func (noBytes) ReadAt([]byte, int64) (int, error) {
+	return 0, errors.New("a HEAD answer reads no content")
+}
+
+// setDownloadHeaders sets the headers of a file's download that are the
+// file's own; ServeContent adds those of the answer.
+func setDownloadHeaders(hdr http.Header, f modelkeep.File) {
+	hdr.Set("ETag", fmt.Sprintf("%q", f.SHA256))
+	hdr.Set("X-Checksum-Sha256", f.SHA256)
+	hdr.Set("Content-Type", "application/octet-stream")
+	hdr.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", baseName(f.Path)))
+}
+
+// DeleteFile handles DELETE .../files/{path}.
+func (h *Handlers) DeleteFile(c echo.Context) error {
+	ref, err := parseFileRef(c)
+	if err != nil {
+		return err
+	}
+	if _, err := h.svc.DeleteFile(c.Request().Context(), ref.model, ref.version, ref.path); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 // copyBufSize is the buffer of artifact downloads. ServeContent copies with

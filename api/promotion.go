@@ -72,7 +72,7 @@ func (h *Handlers) GetTransition(ctx context.Context, req openapi.GetTransitionR
 }
 
 func (h *Handlers) ApproveTransition(ctx context.Context, req openapi.ApproveTransitionRequestObject) (openapi.ApproveTransitionResponseObject, error) {
-	t, err := h.svc.ApproveTransition(ctx, req.Id, req.Body.Comment)
+	t, err := h.svc.ApproveTransition(ctx, req.Id, deref(req.Body.Comment))
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (h *Handlers) ApproveTransition(ctx context.Context, req openapi.ApproveTra
 }
 
 func (h *Handlers) RejectTransition(ctx context.Context, req openapi.RejectTransitionRequestObject) (openapi.RejectTransitionResponseObject, error) {
-	t, err := h.svc.RejectTransition(ctx, req.Id, req.Body.Comment)
+	t, err := h.svc.RejectTransition(ctx, req.Id, deref(req.Body.Comment))
 	if err != nil {
 		return nil, err
 	}

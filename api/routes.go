@@ -28,6 +28,8 @@ func Register(e *echo.Echo, h *Handlers) {
 	openapi.RegisterHandlers(e, openapi.NewStrictHandler(h, nil))
 	e.PUT(filePathRoute, h.UploadFile)
 	e.GET(filePathRoute, h.DownloadFile)
+	e.HEAD(filePathRoute, h.HeadFile)
+	e.DELETE(filePathRoute, h.DeleteFile)
 	e.PUT(uploadPartRoute, h.UploadPart)
 	e.GET(auditExportRoute, h.ExportAudit)
 	e.POST(documentsRoute, h.UploadDocument)

@@ -119,7 +119,28 @@ func ValidateRequests(doc *openapi3.T) echo.MiddlewareFunc {
 // in its path are shortened.
 func schemaErrorMessage(err *openapi3.SchemaError) string {
 	if ptr := err.JSONPointer(); len(ptr) > 0 {
-		return fmt.Sprintf("field %q: %s", fieldName(ptr), err.Reason)
+		return fmt.Sprintf("field %q: %s", fieldName(ptr), schemaReason(err))
+	}
+	return schemaReason(err)
+}
+
+// formatWants says what a string of a format looks like, for the values
+// that do not match it: the validator's own reason quotes the regular
+// expression it matched with, which tells a person nothing.
+var formatWants = map[string]string{
+	"date-time": "expected RFC 3339, e.g. 2026-11-01T12:00:00Z",
+	"date":      "expected a date, e.g. 2026-11-01",
+}
+
+// schemaReason is why a value does not fit its schema, in words.
+func schemaReason(err *openapi3.SchemaError) string {
+	if err.SchemaField == "format" && err.Schema != nil {
+		if want, ok := formatWants[err.Schema.Format]; ok {
+			if v, ok := err.Value.(string); ok {
+				return fmt.Sprintf("%q: %s", strictjson.Prefix(v, maxQuoted), want)
+			}
+			return want
+		}
 	}
 	return err.Reason
 }
@@ -382,7 +403,7 @@ func validationError(err error) error {
 		var se *openapi3.SchemaError
 		switch {
 		case re.Parameter != nil && errors.As(re.Err, &se):
-			return modelkeep.Errorf(modelkeep.ErrInvalid, "invalid %s parameter %q: %s", re.Parameter.In, re.Parameter.Name, se.Reason)
+			return modelkeep.Errorf(modelkeep.ErrInvalid, "invalid %s parameter %q: %s", re.Parameter.In, re.Parameter.Name, schemaReason(se))
 		case re.Parameter != nil:
 			return modelkeep.Errorf(modelkeep.ErrInvalid, "invalid %s parameter %q: %s", re.Parameter.In, re.Parameter.Name, parameterReason(re))
 		case re.RequestBody != nil:

@@ -67,3 +67,10 @@ func (h *Handlers) ListFiles(ctx context.Context, req openapi.ListFilesRequestOb
 	}
 	return openapi.ListFiles200JSONResponse{Body: out}, nil
 }
+
+func (h *Handlers) DeleteVersion(ctx context.Context, req openapi.DeleteVersionRequestObject) (openapi.DeleteVersionResponseObject, error) {
+	if err := h.svc.DeleteVersion(ctx, req.Model, req.Version); err != nil {
+		return nil, err
+	}
+	return openapi.DeleteVersion204Response{}, nil
+}

@@ -292,12 +292,12 @@ func TestOIDCRejects(t *testing.T) {
 		}, "unknown signing key"},
 		{"wrong key behind a published kid", func(t *testing.T, p *idp, e *env) string {
 			return "Bearer " + signRaw(t, jwt.SigningMethodRS256, rsaKeys[2], map[string]any{"kid": "k1"}, p.claims(e.clock, "alice", "ml-admins"))
-		}, "invalid token signature"},
+		}, "invalid signature"},
 		{"tampered payload", func(t *testing.T, p *idp, e *env) string {
 			tok := p.token(t, "k1", p.claims(e.clock, "alice", "staff"))
 			parts := strings.Split(tok, ".")
 			return "Bearer " + parts[0] + "." + b64JSON(t, p.claims(e.clock, "alice", "ml-admins")) + "." + parts[2]
-		}, "invalid token signature"},
+		}, "invalid signature"},
 		{"alg none", func(t *testing.T, p *idp, e *env) string {
 			return "Bearer " + signRaw(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, map[string]any{"kid": "k1"}, p.claims(e.clock, "alice", "ml-admins"))
 		}, "signing algorithm not allowed"},

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -317,6 +318,11 @@ func parseError(tok *jwt.Token, err error, methods []string) error {
 		return unauthenticated("unknown signing key")
 	case errors.Is(err, errKeyMismatch):
 		return unauthenticated("signing algorithm does not match the key")
+	case errors.Is(err, jwt.ErrTokenMalformed) && tok != nil && badSignatureOnly(tok.Raw):
+		// The header and claims read, the signature does not decode (an
+		// edited character, one cut off): it is the signature that is
+		// wrong, as when it decodes to the wrong bytes.
+		return unauthenticated("invalid signature")
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return unauthenticated("malformed token")
 	case errors.Is(err, jwt.ErrTokenUnverifiable):
@@ -326,7 +332,7 @@ func parseError(tok *jwt.Token, err error, methods []string) error {
 		if tok != nil && tok.Method != nil && !slices.Contains(methods, tok.Method.Alg()) {
 			return unauthenticated("signing algorithm not allowed")
 		}
-		return unauthenticated("invalid token signature")
+		return unauthenticated("invalid signature")
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
 		return unauthenticated("invalid token issuer")
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):
@@ -346,4 +352,22 @@ func parseError(tok *jwt.Token, err error, methods []string) error {
 
 func unauthenticated(msg string) error {
 	return modelkeep.Errorf(modelkeep.ErrUnauthenticated, "%s", msg)
+}
+
+// badSignatureOnly reports whether a compact JWS has a header and claims
+// that decode to JSON objects and a signature that does not decode (as
+// strict base64url, as the parser reads it).
+func badSignatureOnly(raw string) bool {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	for _, p := range parts[:2] {
+		b, err := base64.RawURLEncoding.Strict().DecodeString(p)
+		if err != nil || !json.Valid(b) || !bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) {
+			return false
+		}
+	}
+	_, err := base64.RawURLEncoding.Strict().DecodeString(parts[2])
+	return err != nil
 }

@@ -62,11 +62,15 @@
 # test) is installed if python3 is missing. MODELKEEP_TEST_PYTHON names
 # another interpreter.
 #
+# The README's examples (./internal/readme) run with bash, curl and jq
+# against a server built from the clone on each backend: jq and curl are
+# installed if missing.
+#
 # At the end it prints one line per phase (services, each check, the tests)
 # with its result and time, and the total.
 #
 # Needs: bash, Go; as root it installs what else is missing with apt-get
-# (mariadb-server, nodejs and npm, chromium, python3). Runs without a terminal (CI=true).
+# (mariadb-server, nodejs and npm, chromium, python3, jq, curl). Runs without a terminal (CI=true).
 
 set -euo pipefail
 
@@ -468,6 +472,38 @@ setup_python() {
 	"$py" --version
 }
 
+# readme_tests_selected: the packages given to go test include the test of
+# the README's examples.
+readme_tests_selected() {
+	local pkgs=() arg
+	for arg in ${go_test_args[@]+"${go_test_args[@]}"}; do
+		case $arg in
+		. | .. | ./* | ../* | "$module" | "$module"/*) pkgs+=("$arg") ;;
+		esac
+	done
+	go list "${pkgs[@]}" 2>/dev/null | grep -qx "$module/internal/readme"
+}
+
+# setup_readme gives the README's examples the tools they use besides bash
+# and Go: curl and jq (Debian's, installed when missing; without root the
+# test skips, saying which is missing).
+setup_readme() {
+	local missing=() tool
+	for tool in curl jq; do
+		command -v "$tool" >/dev/null || missing+=("$tool")
+	done
+	if ((${#missing[@]} == 0)); then
+		jq --version
+		return 0
+	fi
+	if ((EUID != 0)); then
+		echo "${missing[*]} missing and this is not root: the README test will be skipped"
+		return 0
+	fi
+	echo "installing ${missing[*]}"
+	apt_install "${missing[@]}"
+}
+
 failed=()
 
 # step NAME FUNCTION: runs FUNCTION under a header, recording a failure.
@@ -524,6 +560,9 @@ if browser_tests_selected; then
 fi
 if python_tests_selected; then
 	step "python3 (the Python client)" setup_python
+fi
+if readme_tests_selected; then
+	step "curl and jq (the README's examples)" setup_readme
 fi
 
 run_tests() {

@@ -20,7 +20,7 @@ import (
 //	and        = term { "AND" term }
 //	term       = "(" or ")" | condition
 //	condition  = field ( compare value | "IN" "(" value { "," value } ")" | "LIKE" string )
-//	compare    = "=" | "!=" | "<" | "<=" | ">" | ">="
+//	compare    = "=" | "==" | "!=" | "<" | "<=" | ">" | ">="   ("==" is "=")
 //	field      = name | prefix "." key | prefix "." string
 //	value      = string | number
 func Parse(schema Schema, src string) (*Filter, error) {
@@ -252,7 +252,11 @@ func (p *parser) advance() error {
 		tok.kind, tok.str = tokString, s
 		p.off = end
 	case c == '=' && peek == '=':
-		return p.errorAt(start, `use "=" to compare, not "=="`)
+		// The same as "=": promotion gates spell equality "==" (or "="),
+		// and one spelling that works in one place and not the other
+		// trips people up.
+		tok.kind, tok.text = tokOp, "="
+		p.off += 2
 	case c == '=':
 		tok.kind, tok.text = tokOp, "="
 		p.off++

@@ -72,7 +72,8 @@ func TestPromotionStory(t *testing.T) {
 			t.Fatalf("requested = %+v", t1)
 		}
 		pub.expectError(pub.do("POST", "/api/v1/transitions/"+t1.ID+"/approve", map[string]any{"comment": "mine"}), http.StatusForbidden, "forbidden", "")
-		appr.expectError(appr.do("POST", "/api/v1/transitions/"+t1.ID+"/approve", map[string]any{}), http.StatusBadRequest, "invalid_argument", "comment")
+		// The comment is optional ({} approves: TestDecisionWithoutComment), but bounded.
+		appr.expectError(appr.do("POST", "/api/v1/transitions/"+t1.ID+"/approve", map[string]any{"comment": strings.Repeat("x", 16385)}), http.StatusBadRequest, "invalid_argument", "comment")
 		var done transition
 		appr.expect(appr.do("POST", "/api/v1/transitions/"+t1.ID+"/approve", map[string]any{"comment": "validated on holdout"}), http.StatusOK, &done)
 		if done.Status != "approved" || len(done.Approvals) != 1 || done.Approvals[0].Approver != "approver-1" {
@@ -197,7 +198,7 @@ func TestPromotionStory(t *testing.T) {
 		if st.Status != "pending" {
 			t.Fatalf("publisher's staging request = %+v", st)
 		}
-		appr.expectError(appr.do("POST", "/api/v1/transitions/"+st.ID+"/reject", map[string]any{"comment": ""}), http.StatusBadRequest, "invalid_argument", "")
+		appr.expectError(appr.do("POST", "/api/v1/transitions/"+st.ID+"/reject", map[string]any{"comment": strings.Repeat("x", 16385)}), http.StatusBadRequest, "invalid_argument", "comment")
 		appr.expect(appr.do("POST", "/api/v1/transitions/"+st.ID+"/reject", map[string]any{"comment": "not yet"}), http.StatusOK, &st)
 		if st.Status != "rejected" || pub.stageOf("fraud-detector", v4) != "none" {
 			t.Fatalf("rejected = %+v", st)

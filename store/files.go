@@ -129,3 +129,40 @@ func (s *Store) ModelBlobKeys(ctx context.Context, model string) ([]string, erro
 	}
 	return keys, nil
 }
+
+// DeleteFile removes the file at path from a pending version and returns
+// it. The status check is PutFile's compare-and-swap, so a concurrent
+// finalize either sees the file gone or made this call fail.
+func (s *Store) DeleteFile(ctx context.Context, model string, number int, path string) (modelkeep.File, error) {
+	var deleted modelkeep.File
+	err := s.inTxStore(ctx, func(tx *Store) error {
+		v, err := tx.versionRowOf(ctx, model, number)
+		if err != nil {
+			return err
+		}
+		op := fmt.Sprintf("delete file %q of version %s/%d", path, model, number)
+		db := tx.db.WithContext(ctx)
+		res := db.Model(&versionRow{}).
+			Where("id = ? AND status = ?", v.ID, string(modelkeep.StatusPending)).
+			Update("updated_at", tx.nowUTC())
+		if res.Error != nil {
+			return dbErr(op, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return modelkeep.Errorf(modelkeep.ErrConflict,
+				"version %d of model %q is not pending: its files can no longer change", number, model)
+		}
+		var row fileRow
+		err = db.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("version_id = ? AND path = ?", v.ID, path).Take(&row).Error
+		if err != nil {
+			return notFound(op, err, "file %q not found in version %d of model %q", path, number, model)
+		}
+		if err := db.Where("id = ?", row.ID).Delete(&fileRow{}).Error; err != nil {
+			return dbErr(op, err)
+		}
+		deleted = toFile(row)
+		return nil
+	})
+	return deleted, err
+}

@@ -24,9 +24,12 @@ import (
 //   - a version's tags and params never change after CreateVersion (there
 //     is no call that changes them; one that comes must bump the model out
 //     of this cache);
-//   - versions are never deleted one by one, only with their model, and a
-//     model created again gets a new id (AUTOINCREMENT on SQLite, as InnoDB
-//     does), so it never finds the old model's lists;
+//   - a model created again gets a new id (AUTOINCREMENT on SQLite, as
+//     InnoDB does), so it never finds the old model's lists; a pending
+//     version deleted on its own (DeleteVersion) may stay in a list, but
+//     its row id is never used again, so the read of the candidates
+//     (compileCandidateList) finds no row for it and the list goes on to
+//     the next batch: a stale entry costs a look-up, never a wrong answer;
 //   - numbers are handed out under the model row's lock, so when
 //     models.latest_version reads N, versions 1..N are all committed.
 //

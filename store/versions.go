@@ -233,3 +233,87 @@ func (s *Store) FinalizeVersion(ctx context.Context, model string, number int, d
 		return nil
 	})
 }
+
+// DeleteVersion removes a pending version. Its files, metrics, tags,
+// params, aliases and upload sessions go with the row (ON DELETE CASCADE);
+// its lineage edges, card revisions and exemptions, which name it without a
+// foreign key, are deleted here. The numbers of deleted versions are never
+// handed out again (models.latest_version keeps counting), and row ids are
+// not reused, so the in-process caches of version lists, which may still
+// hold the row's id, never match it again (postings.go).
+//
+// The status check is the compare-and-swap of PutFile and FinalizeVersion:
+// the UPDATE locks the row until commit, so a concurrent upload or
+// finalize either went first (and a finalized version is refused here) or
+// waits and finds no version.
+func (s *Store) DeleteVersion(ctx context.Context, model string, number int) (modelkeep.DeletedVersion, error) {
+	var out modelkeep.DeletedVersion
+	err := s.inTxStore(ctx, func(tx *Store) error {
+		row, err := tx.versionRowOf(ctx, model, number)
+		if err != nil {
+			return err
+		}
+		op := fmt.Sprintf("delete version %s/%d", model, number)
+		db := tx.db.WithContext(ctx)
+		res := db.Model(&versionRow{}).
+			Where("id = ? AND status = ?", row.ID, string(modelkeep.StatusPending)).
+			Update("updated_at", tx.nowUTC())
+		if res.Error != nil {
+			return dbErr(op, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return modelkeep.Errorf(modelkeep.ErrConflict,
+				"version %d of model %q is ready: only a pending version can be deleted (a finalized version's records are kept)", number, model)
+		}
+		var packs []packRow
+		if err := db.Where("model_id = ? AND version_number = ?", row.ModelID, number).Limit(1).Find(&packs).Error; err != nil {
+			return dbErr(op, err)
+		}
+		if len(packs) > 0 {
+			return modelkeep.Errorf(modelkeep.ErrConflict,
+				"version %d of model %q cannot be deleted: its evidence pack %s was exported and archived", number, model, packs[0].ID)
+		}
+		out.BlobKeys = []string{}
+		err = db.Model(&fileRow{}).Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("version_id = ?", row.ID).Order("blob_key").Pluck("blob_key", &out.BlobKeys).Error
+		if err != nil {
+			return dbErr(op+": files", err)
+		}
+		var live []uploadRow
+		err = db.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("version_id = ? AND status IN ?", row.ID, []string{"open", "completing"}).
+			Order("id").Find(&live).Error
+		if err != nil {
+			return dbErr(op+": uploads", err)
+		}
+		for _, u := range live {
+			if u.StoreUploadID != "" {
+				out.Multiparts = append(out.Multiparts, modelkeep.MultipartUpload{Key: u.BlobKey, UploadID: u.StoreUploadID})
+			}
+		}
+		for _, end := range []string{"from", "to"} {
+			err := db.Exec("DELETE FROM lineage_edges WHERE "+end+"_model_id = ? AND "+end+"_number = ?", row.ModelID, number).Error
+			if err != nil {
+				return dbErr(op+": lineage", err)
+			}
+		}
+		if err := db.Where("model_id = ? AND version_number = ?", row.ModelID, number).Delete(&cardRevisionRow{}).Error; err != nil {
+			return dbErr(op+": card", err)
+		}
+		if err := db.Where("model_id = ? AND version_number = ?", row.ModelID, number).Delete(&exemptionRow{}).Error; err != nil {
+			return dbErr(op+": exemptions", err)
+		}
+		res = db.Where("id = ? AND status = ?", row.ID, string(modelkeep.StatusPending)).Delete(&versionRow{})
+		if res.Error != nil {
+			return dbErr(op, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return modelkeep.Errorf(modelkeep.ErrConflict, "version %d of model %q changed while it was being deleted; try again", number, model)
+		}
+		return nil
+	})
+	if err != nil {
+		return modelkeep.DeletedVersion{}, err
+	}
+	return out, nil
+}

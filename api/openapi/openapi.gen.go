@@ -293,6 +293,7 @@ func (e MetricComparisonAggregate) Valid() bool {
 
 // Defines values for MetricGateOp.
 const (
+	Equal            MetricGateOp = "="
 	EqualEqual       MetricGateOp = "=="
 	GreaterThan      MetricGateOp = ">"
 	GreaterThanEqual MetricGateOp = ">="
@@ -303,6 +304,8 @@ const (
 // Valid indicates whether the value is a known member of the MetricGateOp enum.
 func (e MetricGateOp) Valid() bool {
 	switch e {
+	case Equal:
+		return true
 	case EqualEqual:
 		return true
 	case GreaterThan:
@@ -983,9 +986,9 @@ type DatasetUse struct {
 // Example: 2026-11
 type DatasetVersion = string
 
-// Decision defines model for Decision.
+// Decision `{}` decides without a comment.
 type Decision struct {
-	Comment string `json:"comment"`
+	Comment *string `json:"comment,omitempty"`
 }
 
 // Deployment defines model for Deployment.
@@ -1222,14 +1225,16 @@ type MetricComparisonAggregate string
 
 // MetricGate defines model for MetricGate.
 type MetricGate struct {
-	Dataset   *string      `json:"dataset,omitempty"`
-	Key       string       `json:"key"`
+	Dataset *string `json:"dataset,omitempty"`
+	Key     string  `json:"key"`
+
+	// Op `=` and `==` both mean equality, as in the `filter` of version lists
 	Op        MetricGateOp `json:"op"`
 	Split     *string      `json:"split,omitempty"`
 	Threshold float64      `json:"threshold"`
 }
 
-// MetricGateOp defines model for MetricGate.Op.
+// MetricGateOp `=` and `==` both mean equality, as in the `filter` of version lists
 type MetricGateOp string
 
 // MetricInput defines model for MetricInput.
@@ -2357,6 +2362,9 @@ type ServerInterface interface {
 	// CreateVersion Open a version
 	// (POST /api/v1/models/{model}/versions)
 	CreateVersion(ctx echo.Context, model ModelName) error
+	// DeleteVersion Delete a pending version
+	// (DELETE /api/v1/models/{model}/versions/{version})
+	DeleteVersion(ctx echo.Context, model ModelName, version VersionNumber) error
 	// GetVersion Get a version
 	// (GET /api/v1/models/{model}/versions/{version})
 	GetVersion(ctx echo.Context, model ModelName, version VersionNumber) error
@@ -3253,6 +3261,30 @@ func (w *ServerInterfaceWrapper) CreateVersion(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateVersion(ctx, model)
+	return err
+}
+
+// DeleteVersion converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteVersion(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int32", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteVersion(ctx, model, version)
 	return err
 }
 
@@ -4194,6 +4226,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/api/v1/models/:model", wrapper.UpdateModel, options.OperationMiddlewares["updateModel"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions", wrapper.ListVersions, options.OperationMiddlewares["listVersions"]...)
 	router.POST(options.BaseURL+"/api/v1/models/:model/versions", wrapper.CreateVersion, options.OperationMiddlewares["createVersion"]...)
+	router.DELETE(options.BaseURL+"/api/v1/models/:model/versions/:version", wrapper.DeleteVersion, options.OperationMiddlewares["deleteVersion"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version", wrapper.GetVersion, options.OperationMiddlewares["getVersion"]...)
 	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/finalize", wrapper.FinalizeVersion, options.OperationMiddlewares["finalizeVersion"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/files", wrapper.ListFiles, options.OperationMiddlewares["listFiles"]...)
@@ -9542,6 +9575,189 @@ func (response CreateVersion500JSONResponse) VisitCreateVersionResponse(w http.R
 type CreateVersion503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CreateVersion503JSONResponse) VisitCreateVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVersionRequestObject struct {
+	Model   ModelName     `json:"model"`
+	Version VersionNumber `json:"version"`
+}
+
+type DeleteVersionResponseObject interface {
+	VisitDeleteVersionResponse(w http.ResponseWriter) error
+}
+
+type DeleteVersion204ResponseHeaders struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+}
+
+type DeleteVersion204Response struct {
+	Headers DeleteVersion204ResponseHeaders
+}
+
+func (response DeleteVersion204Response) VisitDeleteVersionResponse(w http.ResponseWriter) error {
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteVersion400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteVersion400JSONResponse) VisitDeleteVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVersion401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteVersion401JSONResponse) VisitDeleteVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVersion403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteVersion403JSONResponse) VisitDeleteVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVersion404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response DeleteVersion404JSONResponse) VisitDeleteVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVersion409JSONResponse struct{ ConflictJSONResponse }
+
+func (response DeleteVersion409JSONResponse) VisitDeleteVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVersion429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response DeleteVersion429JSONResponse) VisitDeleteVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVersion500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteVersion500JSONResponse) VisitDeleteVersionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVersion503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response DeleteVersion503JSONResponse) VisitDeleteVersionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -15657,6 +15873,9 @@ type StrictServerInterface interface {
 	// CreateVersion Open a version
 	// (POST /api/v1/models/{model}/versions)
 	CreateVersion(ctx context.Context, request CreateVersionRequestObject) (CreateVersionResponseObject, error)
+	// DeleteVersion Delete a pending version
+	// (DELETE /api/v1/models/{model}/versions/{version})
+	DeleteVersion(ctx context.Context, request DeleteVersionRequestObject) (DeleteVersionResponseObject, error)
 	// GetVersion Get a version
 	// (GET /api/v1/models/{model}/versions/{version})
 	GetVersion(ctx context.Context, request GetVersionRequestObject) (GetVersionResponseObject, error)
@@ -16708,6 +16927,32 @@ func (sh *strictHandler) CreateVersion(ctx echo.Context, model ModelName) error 
 		return err
 	} else if validResponse, ok := response.(CreateVersionResponseObject); ok {
 		return validResponse.VisitCreateVersionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteVersion operation middleware
+func (sh *strictHandler) DeleteVersion(ctx echo.Context, model ModelName, version VersionNumber) error {
+	var request DeleteVersionRequestObject
+
+	request.Model = model
+	request.Version = version
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteVersion(ctx.Request().Context(), request.(DeleteVersionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteVersion")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteVersionResponseObject); ok {
+		return validResponse.VisitDeleteVersionResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -50,6 +50,10 @@ export const access = {
     "publisher",
     "approver"
   ],
+  "deleteFile": [
+    "admin",
+    "publisher"
+  ],
   "deleteModel": [
     "admin"
   ],
@@ -64,6 +68,10 @@ export const access = {
     "approver",
     "deployer",
     "auditor"
+  ],
+  "deleteVersion": [
+    "admin",
+    "publisher"
   ],
   "deleteVersionExemption": [
     "admin",
@@ -212,6 +220,13 @@ export const access = {
     "auditor"
   ],
   "getVersionInStage": [
+    "admin",
+    "publisher",
+    "approver",
+    "deployer",
+    "auditor"
+  ],
+  "headFile": [
     "admin",
     "publisher",
     "approver",
