@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/internal/testenv"
 )
 
 // openReplica opens the database at dbURL as one more server process would:
@@ -220,4 +222,61 @@ func TestSequenceAuditLateCommit(t *testing.T) {
 			t.Fatalf("verify %+v, %v", v, err)
 		}
 	})
+}
+
+// BenchmarkAuditRecordParallel: 32 concurrent changes, each a transaction
+// that updates a model row of its own and records its audit event, with
+// the event appended to the chain in the transaction (append: the audit_head
+// lock is held to the commit) or queued for the sequencer running beside
+// (queue). It isolates what issue 18 changes from the HTTP path.
+func BenchmarkAuditRecordParallel(b *testing.B) {
+	for _, mode := range []string{"append", "queue"} {
+		b.Run(mode, func(b *testing.B) {
+			testenv.MySQLConfig(b)
+			s, err := Open(b.Context(), Options{URL: testenv.MySQLDatabase(b)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			log := modelkeep.NewAuditLog(s, modelkeep.AuditLogOptions{})
+			ctx, stop := context.WithCancel(b.Context())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				log.RunAuditSequencer(ctx, modelkeep.AuditSequencerOptions{Holder: "bench"})
+			}()
+			defer func() { stop(); <-done }()
+			const models = 64
+			for i := range models {
+				if err := s.CreateModel(b.Context(), modelkeep.Model{Name: fmt.Sprint("m", i)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var next atomic.Int64
+			b.SetParallelism(16) // 32 goroutines on 2 CPUs
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := next.Add(1)
+					name := fmt.Sprint("m", i%models)
+					err := s.InTx(ctx, func(tx modelkeep.MetaStore) error {
+						if _, err := tx.CreateVersion(ctx, modelkeep.Version{Model: name}); err != nil {
+							return err
+						}
+						if mode == "append" {
+							_, err := log.Record(ctx, tx, "version.create", name, map[string]any{"i": i})
+							return err
+						}
+						return log.RecordChange(ctx, tx, "version.create", name, map[string]any{"i": i})
+					})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "changes/s")
+		})
+	}
 }
