@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -225,13 +226,18 @@ func TestSequenceAuditLateCommit(t *testing.T) {
 }
 
 // BenchmarkAuditRecordParallel: 32 concurrent changes, each a transaction
-// that updates a model row of its own and records its audit event, with
+// that creates a version of one of 64 models (models=64) or all of the same
+// model (models=1) and records its audit event, with
 // the event appended to the chain in the transaction (append: the audit_head
 // lock is held to the commit) or queued for the sequencer running beside
 // (queue). It isolates what issue 18 changes from the HTTP path.
 func BenchmarkAuditRecordParallel(b *testing.B) {
-	for _, mode := range []string{"append", "queue"} {
-		b.Run(mode, func(b *testing.B) {
+	for _, c := range []struct {
+		mode   string
+		models int
+	}{{"append", 64}, {"queue", 64}, {"append", 1}, {"queue", 1}} {
+		mode, models := c.mode, c.models
+		b.Run(fmt.Sprintf("%s/models=%d", mode, models), func(b *testing.B) {
 			testenv.MySQLConfig(b)
 			s, err := Open(b.Context(), Options{URL: testenv.MySQLDatabase(b)})
 			if err != nil {
@@ -246,19 +252,23 @@ func BenchmarkAuditRecordParallel(b *testing.B) {
 				log.RunAuditSequencer(ctx, modelkeep.AuditSequencerOptions{Holder: "bench"})
 			}()
 			defer func() { stop(); <-done }()
-			const models = 64
 			for i := range models {
 				if err := s.CreateModel(b.Context(), modelkeep.Model{Name: fmt.Sprint("m", i)}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			var next atomic.Int64
+			var mu sync.Mutex
+			var lat []time.Duration
 			b.SetParallelism(16) // 32 goroutines on 2 CPUs
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
+				var mine []time.Duration
+				defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
 				for pb.Next() {
+					t0 := time.Now()
 					i := next.Add(1)
-					name := fmt.Sprint("m", i%models)
+					name := fmt.Sprint("m", i%int64(models))
 					err := s.InTx(ctx, func(tx modelkeep.MetaStore) error {
 						if _, err := tx.CreateVersion(ctx, modelkeep.Version{Model: name}); err != nil {
 							return err
@@ -273,10 +283,15 @@ func BenchmarkAuditRecordParallel(b *testing.B) {
 						b.Error(err)
 						return
 					}
+					mine = append(mine, time.Since(t0))
 				}
 			})
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "changes/s")
+			slices.Sort(lat)
+			if len(lat) > 0 {
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			}
 		})
 	}
 }
