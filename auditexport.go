@@ -18,6 +18,9 @@ type AuditExport struct {
 	header audit.Header
 	anchor *audit.Checkpoint
 	seal   audit.Seal
+	// Pending is how many recorded events were not chained yet when the
+	// export was made: they come after its range.
+	Pending int64
 }
 
 // ExportAudit prepares an export of the whole retained chain, up to the
@@ -37,6 +40,10 @@ func (l *AuditLog) ExportAudit(ctx context.Context, format string) (*AuditExport
 	if l.signer == nil {
 		return nil, Errorf(ErrPrecondition, "this server has no audit signing key to seal an export")
 	}
+	pending, err := l.SyncAudit(ctx)
+	if err != nil {
+		return nil, err
+	}
 	headSeq, headHash, err := l.store.AuditHead(ctx)
 	if err != nil {
 		return nil, err
@@ -48,7 +55,7 @@ func (l *AuditLog) ExportAudit(ctx context.Context, format string) (*AuditExport
 	if first == 0 {
 		first = headSeq + 1 // nothing stored: an empty range
 	}
-	x := &AuditExport{meta: l.store, format: format}
+	x := &AuditExport{meta: l.store, format: format, Pending: pending}
 	if first > 1 {
 		a, err := l.store.LastAuditCheckpoint(ctx, first-1, "")
 		if err != nil && !errors.Is(err, ErrNotFound) {
@@ -61,7 +68,7 @@ func (l *AuditLog) ExportAudit(ctx context.Context, format string) (*AuditExport
 	now := l.clock()
 	x.seal = l.signer.Seal(first, headSeq, headHash, now)
 	x.header = audit.NewHeader(first, headSeq, now, l.signer)
-	err = l.record(ctx, l.store, ActionAuditExport, auditResource, map[string]any{
+	err = l.recordNow(ctx, l.store, ActionAuditExport, auditResource, map[string]any{
 		"format": format, "first_seq": first, "last_seq": headSeq, "head": headHash})
 	if err != nil {
 		return nil, err

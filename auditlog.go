@@ -62,6 +62,9 @@ func (l *AuditLog) AuditEvent(ctx context.Context, seq int64) (audit.Event, erro
 	if seq < 1 {
 		return audit.Event{}, Errorf(ErrInvalid, "seq must be 1 or more")
 	}
+	if _, err := l.SyncAudit(ctx); err != nil {
+		return audit.Event{}, err
+	}
 	events, err := l.store.QueryAudit(ctx, AuditQuery{AfterSeq: seq - 1, Ascending: true, Limit: 1})
 	if err != nil {
 		return audit.Event{}, err
@@ -107,6 +110,9 @@ func (l *AuditLog) ListAuditEvents(ctx context.Context, in ListAuditInput) ([]au
 	} else {
 		q.BeforeSeq = cur.Num
 	}
+	if _, err := l.SyncAudit(ctx); err != nil {
+		return nil, "", err
+	}
 	events, err := l.store.QueryAudit(ctx, q)
 	if err != nil {
 		return nil, "", err
@@ -147,7 +153,13 @@ func (l *AuditLog) VerifyAudit(ctx context.Context, sinceSeq int64) (audit.Verif
 	if sinceSeq < 0 {
 		return audit.Verification{}, Errorf(ErrInvalid, "since_seq must not be negative")
 	}
-	return l.verifyChain(ctx, sinceSeq)
+	pending, err := l.SyncAudit(ctx)
+	if err != nil {
+		return audit.Verification{}, err
+	}
+	v, err := l.verifyChain(ctx, sinceSeq)
+	v.Pending = pending
+	return v, err
 }
 
 var errStopScan = errors.New("stop scan")
@@ -317,8 +329,12 @@ func (l *AuditLog) signHead(ctx context.Context, kind string) (c audit.Checkpoin
 
 // CheckpointAudit signs and stores a checkpoint of the chain head if it
 // moved since the newest checkpoint: the periodic job. created is false
-// when there was nothing new to sign.
+// when there was nothing new to sign. It chains what is waiting first
+// (SyncAudit), so the checkpoint covers every change committed before it.
 func (l *AuditLog) CheckpointAudit(ctx context.Context) (c audit.Checkpoint, created bool, err error) {
+	if _, err := l.SyncAudit(ctx); err != nil {
+		return audit.Checkpoint{}, false, err
+	}
 	newest, err := l.store.LastAuditCheckpoint(ctx, math.MaxInt64, "")
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return audit.Checkpoint{}, false, err
@@ -338,8 +354,12 @@ func (l *AuditLog) CheckpointAudit(ctx context.Context) (c audit.Checkpoint, cre
 }
 
 // CreateAuditCheckpoint signs and stores a checkpoint of the chain head on
-// request, recording the request in the log (after the head it signs).
+// request, recording the request in the log (after the head it signs). The
+// head it signs covers every change committed before the request.
 func (l *AuditLog) CreateAuditCheckpoint(ctx context.Context) (audit.Checkpoint, error) {
+	if _, err := l.SyncAudit(ctx); err != nil {
+		return audit.Checkpoint{}, err
+	}
 	c, ok, err := l.signHead(ctx, audit.CheckpointRequest)
 	if err != nil {
 		return audit.Checkpoint{}, err
@@ -352,7 +372,7 @@ func (l *AuditLog) CreateAuditCheckpoint(ctx context.Context) (audit.Checkpoint,
 		if c, _, err = tx.AddAuditCheckpoint(ctx, c); err != nil {
 			return err
 		}
-		return l.record(ctx, tx, ActionAuditCheckpoint, auditResource, map[string]any{
+		return l.recordNow(ctx, tx, ActionAuditCheckpoint, auditResource, map[string]any{
 			"seq": c.Seq, "hash": c.Hash, "key_id": c.KeyID})
 	})
 	if err != nil {
@@ -461,7 +481,7 @@ func (l *AuditLog) PruneAudit(ctx context.Context, retention time.Duration, dryR
 			}
 			out.Deleted += n
 			out.Anchors = append(out.Anchors, anchor)
-			return l.record(ctx, tx, audit.ActionPrune, auditResource, map[string]any{
+			return l.recordNow(ctx, tx, audit.ActionPrune, auditResource, map[string]any{
 				"through_seq": hi, "anchor_hash": e.Hash, "deleted": n,
 				"cutoff": audit.FormatTime(out.Cutoff), "retention_days": int64(retention / (24 * time.Hour)),
 			})

@@ -21,6 +21,9 @@ type AuditLog struct {
 	pager  *Pager
 	now    func() time.Time
 	logger *slog.Logger
+	// seq orders queued events; nil when the store cannot queue them, and
+	// every event is chained as it is written.
+	seq AuditSequencing
 }
 
 // AuditLogOptions tune an AuditLog; the zero value is usable.
@@ -39,6 +42,7 @@ type AuditLogOptions struct {
 // NewAuditLog wires the audit log's use cases to the store's audit part.
 func NewAuditLog(store AuditStore, opts AuditLogOptions) *AuditLog {
 	l := &AuditLog{store: store, signer: opts.Signer, pager: opts.Pager, now: opts.Now, logger: opts.Logger}
+	l.seq, _ = store.(AuditSequencing)
 	if l.pager == nil {
 		l.pager = newLocalPager()
 	}
@@ -60,48 +64,93 @@ type AuditAppender interface {
 	AppendAudit(ctx context.Context, e audit.Event) (audit.Event, error)
 }
 
-// append is the one place audit events are made, for changes (outcome
-// success), refused approvals and denied calls (outcome denied) alike: who
-// (ctx's actor), from which request, what, on what, and the details, which
-// the store brings into RFC 8785 form as it hashes them (audit.Event.Normalize).
-func (l *AuditLog) append(ctx context.Context, to AuditAppender, outcome, action, resource string, details map[string]any) (int64, error) {
+// AuditQueue is the optional part of an AuditAppender (found by type
+// assertion) that records an event without ordering it: in the caller's
+// transaction, taking no lock other changes take; the audit sequencer
+// chains it once committed (see AuditSequencing and docs/audit.md §2).
+type AuditQueue interface {
+	QueueAudit(ctx context.Context, e audit.Event) error
+}
+
+// event is the audit event a use case records: who (ctx's actor), from
+// which request, what, on what, and the details, which the store brings
+// into RFC 8785 form as it stores them (audit.Event.Normalize).
+func (l *AuditLog) event(ctx context.Context, outcome, action, resource string, details map[string]any) (audit.Event, error) {
 	raw := json.RawMessage("{}")
 	if details != nil {
 		var err error
 		if raw, err = json.Marshal(details); err != nil {
-			return 0, fmt.Errorf("encode audit details of %s: %w", action, err)
+			return audit.Event{}, fmt.Errorf("encode audit details of %s: %w", action, err)
 		}
 	}
 	ri := RequestInfoFrom(ctx)
-	e, err := to.AppendAudit(ctx, audit.Event{
+	return audit.Event{
 		Time: l.clock(), Actor: ActorName(ctx), Action: action, Resource: resource, Outcome: outcome,
 		RequestID: ri.RequestID, RemoteAddr: ri.RemoteAddr, Details: raw,
-	})
+	}, nil
+}
+
+// append is the one place audit events are written, for changes (outcome
+// success), refused approvals and denied calls (outcome denied) alike. It
+// queues the event for the sequencer when the store can (the event gets its
+// seq shortly after the commit, and 0 is returned), so that changes do not
+// serialise on the chain head; with sequenced, or a store that cannot
+// queue, it appends to the chain at once, holding the head until the
+// transaction commits, and returns the seq.
+func (l *AuditLog) append(ctx context.Context, to AuditAppender, sequenced bool, outcome, action, resource string, details map[string]any) (int64, error) {
+	e, err := l.event(ctx, outcome, action, resource, details)
+	if err != nil {
+		return 0, err
+	}
+	if q, ok := to.(AuditQueue); ok && !sequenced && l.sequencing() != nil {
+		if err := q.QueueAudit(ctx, e); err != nil {
+			return 0, fmt.Errorf("record audit event %s: %w", action, err)
+		}
+		return 0, nil
+	}
+	e, err = to.AppendAudit(ctx, e)
 	if err != nil {
 		return 0, fmt.Errorf("append audit event %s: %w", action, err)
 	}
 	return e.Seq, nil
 }
 
-// record appends the success event of a change in tx, the change's own
+// record records the success event of a change in tx, the change's own
 // transaction: if the change commits, its event exists, and if it rolls
-// back, neither does.
+// back, neither does. The event is chained after the commit (append).
 func (l *AuditLog) record(ctx context.Context, tx AuditAppender, action, resource string, details map[string]any) error {
-	_, err := l.append(ctx, tx, audit.OutcomeSuccess, action, resource, details)
+	_, err := l.append(ctx, tx, false, audit.OutcomeSuccess, action, resource, details)
 	return err
 }
 
-// Record is record for the use cases of other packages (compliance):
-// it returns the event's seq, which they keep as the audit event id.
-func (l *AuditLog) Record(ctx context.Context, tx AuditAppender, action, resource string, details map[string]any) (int64, error) {
-	return l.append(ctx, tx, audit.OutcomeSuccess, action, resource, details)
+// recordNow is record for the audit log's own events (a checkpoint on
+// request, an export, a prune): they are about the chain itself, rare, and
+// chained at once, in tx, right after the head they name.
+func (l *AuditLog) recordNow(ctx context.Context, tx AuditAppender, action, resource string, details map[string]any) error {
+	_, err := l.append(ctx, tx, true, audit.OutcomeSuccess, action, resource, details)
+	return err
 }
 
-// recordRefusal appends a denied event for a refused call in a transaction
+// Record is record for the use cases of other packages (compliance) that
+// keep the event's seq as its id: the event is chained at once, in tx, so
+// tx holds the chain head until it commits. Use RecordChange when the seq
+// is not needed.
+func (l *AuditLog) Record(ctx context.Context, tx AuditAppender, action, resource string, details map[string]any) (int64, error) {
+	return l.append(ctx, tx, true, audit.OutcomeSuccess, action, resource, details)
+}
+
+// RecordChange is record for the use cases of other packages: the event is
+// committed with tx and chained by the sequencer after it.
+func (l *AuditLog) RecordChange(ctx context.Context, tx AuditAppender, action, resource string, details map[string]any) error {
+	_, err := l.append(ctx, tx, false, audit.OutcomeSuccess, action, resource, details)
+	return err
+}
+
+// recordRefusal records a denied event for a refused call in a transaction
 // of its own (the call itself changes nothing). Failing to record it is
 // logged, not returned: the caller is refused either way.
 func (l *AuditLog) recordRefusal(ctx context.Context, action, resource string, details map[string]any) {
-	if _, err := l.append(ctx, l.store, audit.OutcomeDenied, action, resource, details); err != nil {
+	if _, err := l.append(ctx, l.store, false, audit.OutcomeDenied, action, resource, details); err != nil {
 		l.logger.WarnContext(ctx, "record refusal in the audit log", "err", err)
 	}
 }

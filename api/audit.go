@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/modelkeep/modelkeep/audit"
@@ -78,6 +79,7 @@ func (h *Handlers) VerifyAudit(ctx context.Context, req openapi.VerifyAuditReque
 	out := openapi.AuditVerification{
 		Ok: res.OK, Events: res.Events, Head: res.Head, HeadSeq: res.HeadSeq,
 		CheckpointsVerified: res.CheckpointsVerified, CheckpointsUnverified: res.CheckpointsUnverified,
+		Pending: &res.Pending,
 	}
 	if res.Events > 0 {
 		out.FirstSeq, out.LastSeq = &res.FirstSeq, &res.LastSeq
@@ -132,6 +134,7 @@ func (h *Handlers) ExportAudit(c echo.Context) error {
 	hdr.Set(echo.HeaderContentType, x.ContentType())
 	hdr.Set(echo.HeaderContentDisposition, fmt.Sprintf("attachment; filename=%q", x.FileName()))
 	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Audit-Pending", strconv.FormatInt(x.Pending, 10))
 	c.Response().WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(c.Response(), 64<<10)
 	err = x.WriteTo(ctx, bw)

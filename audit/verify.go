@@ -26,6 +26,10 @@ type Verification struct {
 	CheckpointsUnverified int
 	// LatestCheckpoint is the last verified checkpoint within the range.
 	LatestCheckpoint *Checkpoint
+	// Pending is how many events were recorded (their changes committed)
+	// but not yet chained when the server verified: they are beyond
+	// HeadSeq and not covered. Always 0 for an offline verification.
+	Pending int64
 }
 
 // Verifier checks the events of a chain fed to it in seq order, with the

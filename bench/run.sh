@@ -28,6 +28,15 @@
 #                     on; both are dynamic and put back at exit. --db-defaults
 #                     leaves MariaDB's settings alone.
 #   --db-defaults     with --search: keep MariaDB's own settings
+#   --meta BASE       run only the metadata benchmark (bench/meta) instead:
+#                     this checkout and commit BASE (built from `git archive`
+#                     of it in a temporary directory), each started as its own
+#                     server on a fresh MariaDB database mk_bench_meta_<random>
+#                     (a user for them is made and dropped at exit), logging
+#                     to files, alternating from round to round; the flags
+#                     after it go to bench/meta (-rounds, -duration,
+#                     -connections, -threads, -only). Needs MariaDB answering
+#                     root on its socket, like --search.
 #   --transfer-only   run only the transfer benchmark
 #   --go-only         run only the Go benchmarks
 #   -h, --help        show this help
@@ -51,6 +60,8 @@ usage() {
 run_transfer=1
 run_go=1
 run_search=0
+run_meta=0
+meta_base=""
 tune_db=1
 while (($# > 0)); do
 	case $1 in
@@ -59,6 +70,11 @@ while (($# > 0)); do
 		exit 0
 		;;
 	--search) run_search=1 ;;
+	--meta)
+		run_meta=1
+		meta_base=${2:?--meta needs a commit}
+		shift
+		;;
 	--db-defaults) tune_db=0 ;;
 	--transfer-only) run_go=0 ;;
 	--go-only) run_transfer=0 ;;
@@ -106,6 +122,9 @@ cleanup() {
 	set +e
 	if [[ -n $db_restore ]]; then
 		mariadb -uroot --batch -e "$db_restore"
+	fi
+	if [[ -n ${meta_user:-} ]]; then
+		mariadb -uroot --batch -e "DROP USER IF EXISTS '$meta_user'@'127.0.0.1'"
 	fi
 	if [[ -n $search_db ]]; then
 		mariadb -uroot --batch -e "DROP DATABASE IF EXISTS \`$search_db\`; DROP USER IF EXISTS '$search_db'@'127.0.0.1'"
@@ -160,6 +179,29 @@ settle_mariadb() {
 	mariadb -uroot --batch -e "SET GLOBAL innodb_max_dirty_pages_pct = $old_dirty_pct"
 	echo "warning: MariaDB still busy ($dirty dirty pages, CPUs ${idle}% idle); measuring anyway" >&2
 }
+
+if ((run_meta)); then
+	section "metadata benchmark: $(git rev-parse --short HEAD) (with local changes, if any) against $meta_base"
+	command -v mariadb >/dev/null && mariadb -uroot --batch -e 'SELECT 1' >/dev/null 2>&1 ||
+		die "MariaDB does not answer root on its socket (mariadb -uroot); start it (scripts/test.sh does)"
+	mkdir -p "$work_dir/base-src"
+	git archive "$meta_base" | tar -x -C "$work_dir/base-src"
+	(cd "$work_dir/base-src" && CGO_ENABLED=0 go build -o "$work_dir/mk-base" ./cmd/modelkeep)
+	CGO_ENABLED=0 go build -o "$work_dir/mk-new" ./cmd/modelkeep
+	go build -o "$work_dir/meta" ./bench/meta
+	port=$(mariadb -uroot --batch --skip-column-names -e 'SELECT @@port')
+	pass=$(rand_hex 16)
+	meta_user="mk_bench_meta_$(rand_hex 4)"
+	mariadb -uroot --batch <<<"CREATE USER '$meta_user'@'127.0.0.1' IDENTIFIED BY '$pass';
+GRANT ALL PRIVILEGES ON \`mk\\_bench\\_meta\\_%\`.* TO '$meta_user'@'127.0.0.1';"
+	echo "load before: $(uptime)"
+	mkdir -p "$work_dir/logs"
+	MODELKEEP_TEST_MYSQL_DSN="mysql://$meta_user:$pass@127.0.0.1:$port/" "$work_dir/meta" \
+		-bin "base=$work_dir/mk-base" -bin "new=$work_dir/mk-new" -logs "$work_dir/logs" \
+		${transfer_args[@]+"${transfer_args[@]}"} || die "metadata benchmark failed"
+	echo "load after: $(uptime)"
+	exit 0
+fi
 
 if ((run_search)); then
 	section "search benchmark"

@@ -128,7 +128,7 @@ func (s *Service) AddDocument(ctx context.Context, in DocumentInput) (Document, 
 			return err
 		}
 		out, created = d, true
-		_, err = s.log.Record(ctx, tx, "document.upload", documentResource(d.ID), map[string]any{
+		err = s.log.RecordChange(ctx, tx, "document.upload", documentResource(d.ID), map[string]any{
 			"sha256": d.SHA256, "size": d.Size, "kind": d.Kind, "title": d.Title, "version": d.Version, "media_type": d.MediaType})
 		return err
 	})
@@ -235,7 +235,7 @@ func (s *Service) OpenDocument(ctx context.Context, id string, check func(Docume
 				return err
 			}
 		}
-		_, err = s.log.Record(ctx, tx, "document.download", documentResource(id), map[string]any{"sha256": d.SHA256, "size": d.Size})
+		err = s.log.RecordChange(ctx, tx, "document.download", documentResource(id), map[string]any{"sha256": d.SHA256, "size": d.Size})
 		return err
 	})
 	if err != nil {
@@ -290,7 +290,7 @@ func (s *Service) SignOff(ctx context.Context, in SignoffInput) (Signoff, error)
 			return err
 		}
 		out = so
-		_, err = s.log.Record(ctx, tx, "document.signoff", documentResource(d.ID), map[string]any{
+		err = s.log.RecordChange(ctx, tx, "document.signoff", documentResource(d.ID), map[string]any{
 			"sha256": so.SHA256, "signer": so.Signer, "signed_at": auditTime(so.SignedAt), "meaning": so.Meaning,
 			"key_id": so.KeyID, "signature": base64Std(so.Signature)})
 		return err

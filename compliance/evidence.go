@@ -126,6 +126,10 @@ func (s *Service) ExportEvidence(ctx context.Context, model string, version int)
 	if err != nil {
 		return PackFile{}, err
 	}
+	// The pack's audit trail holds every change committed before the export.
+	if _, err := s.log.SyncAudit(ctx); err != nil {
+		return PackFile{}, err
+	}
 	g, err := s.gather(ctx, s.store, v, gathering{audit: true, cyclonedx: true})
 	if err != nil {
 		return PackFile{}, err
@@ -166,7 +170,7 @@ func (s *Service) ExportEvidence(ctx context.Context, model string, version int)
 		if rec.RetainUntil != nil {
 			details["retain_until"] = audit.FormatTime(*rec.RetainUntil)
 		}
-		_, err := s.log.Record(ctx, tx, "evidence.export", modelkeep.VersionResource(model, version)+"/evidence", details)
+		err := s.log.RecordChange(ctx, tx, "evidence.export", modelkeep.VersionResource(model, version)+"/evidence", details)
 		return err
 	})
 	if err != nil {

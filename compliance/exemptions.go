@@ -104,7 +104,7 @@ func (s *Service) DeleteExemption(ctx context.Context, model string, version int
 		if err := tx.DeleteExemption(ctx, model, version, rowID); err != nil {
 			return err
 		}
-		_, err := s.log.Record(ctx, tx, "evidence.not_applicable.withdraw", exemptionResource(ref, rowID), map[string]any{"row_id": rowID})
+		err := s.log.RecordChange(ctx, tx, "evidence.not_applicable.withdraw", exemptionResource(ref, rowID), map[string]any{"row_id": rowID})
 		return err
 	})
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -97,6 +98,11 @@ func (s *Server) startAuditCheckpoints(ctx context.Context) (wait func()) {
 			select {
 			case <-ctx.Done():
 				final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				// Chain what this process recorded last, so that the
+				// final checkpoint covers it.
+				if _, err := s.service.SyncAudit(final); err != nil {
+					s.logger.ErrorContext(ctx, "sequence audit events", "err", err)
+				}
 				s.checkpointAudit(final)
 				cancel()
 				return
@@ -104,6 +110,23 @@ func (s *Server) startAuditCheckpoints(ctx context.Context) (wait func()) {
 				s.checkpointAudit(ctx)
 			}
 		}
+	}()
+	return func() { <-done }
+}
+
+// startAuditSequencer runs the audit sequencer (AuditLog.RunAuditSequencer)
+// until ctx ends: the one process holding the database lease chains the
+// events every change queued. The returned function waits for it to stop
+// and release the lease.
+func (s *Server) startAuditSequencer(ctx context.Context) (wait func()) {
+	host, _ := os.Hostname()
+	var nonce [4]byte
+	_, _ = rand.Read(nonce[:])
+	holder := fmt.Sprintf("%s/%d/%x", host, os.Getpid(), nonce)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.service.RunAuditSequencer(ctx, modelkeep.AuditSequencerOptions{Holder: holder})
 	}()
 	return func() { <-done }
 }

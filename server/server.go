@@ -203,6 +203,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		defer close(sessionsDone)
 		srv.sweepSessions(jobs)
 	}()
+	sequencerDone := srv.startAuditSequencer(jobs)
 	auditJobDone := srv.startAuditCheckpoints(jobs)
 
 	serveErr := make(chan error, 1)
@@ -230,6 +231,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	stopJobs()
 	<-jobsDone
 	<-sessionsDone
+	sequencerDone()
 	auditJobDone()
 	if err := srv.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close stores: %w", err))

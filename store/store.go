@@ -87,6 +87,10 @@ type Store struct {
 	// models that lineage walks met (lineage.go).
 	nodeLabels *nodeLabels
 	modelNames *modelNamesByID
+	// sequenceHook, when set (by tests only), runs in each SequenceAudit
+	// pass after the records are chained and before the head moves and
+	// the pass commits: an error there is a sequencer dying mid-batch.
+	sequenceHook func(ctx context.Context, n int) error
 }
 
 var _ modelkeep.MetaStore = (*Store)(nil)

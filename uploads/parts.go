@@ -262,7 +262,7 @@ func (s *Service) Complete(ctx context.Context, model string, version int, id st
 		if replaced != nil {
 			details["replaced_sha256"] = replaced.SHA256
 		}
-		_, err = s.log.Record(ctx, tx, "upload.complete", uploadResource(model, version), details)
+		err = s.log.RecordChange(ctx, tx, "upload.complete", uploadResource(model, version), details)
 		return err
 	})
 	if err != nil {

@@ -96,7 +96,7 @@ func (s *Service) expire(ctx context.Context, mp modelkeep.Multipart, u Upload, 
 		if err := tx.SetUploadStatus(ctx, u.ID, []Status{u.Status}, u.UpdatedAt.Add(time.Microsecond), StatusExpired, "", now, now.Add(s.opts.Expiry)); err != nil {
 			return err
 		}
-		_, err := s.log.Record(ctx, tx, "upload.expire", uploadResource(u.Model, u.Version), map[string]any{
+		err := s.log.RecordChange(ctx, tx, "upload.expire", uploadResource(u.Model, u.Version), map[string]any{
 			"upload_id": u.ID, "path": u.Path, "was": string(u.Status)})
 		return err
 	})

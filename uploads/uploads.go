@@ -346,7 +346,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Upload, error) {
 		if u.SHA256 != "" {
 			details["sha256"] = u.SHA256
 		}
-		_, err := s.log.Record(ctx, tx, "upload.start", uploadResource(u.Model, u.Version), details)
+		err := s.log.RecordChange(ctx, tx, "upload.start", uploadResource(u.Model, u.Version), details)
 		return err
 	})
 	if err != nil {
@@ -470,7 +470,7 @@ func (s *Service) Abort(ctx context.Context, model string, version int, id strin
 			}
 			return err
 		}
-		_, err := s.log.Record(ctx, tx, "upload.abort", uploadResource(model, version), map[string]any{"upload_id": id, "path": u.Path})
+		err := s.log.RecordChange(ctx, tx, "upload.abort", uploadResource(model, version), map[string]any{"upload_id": id, "path": u.Path})
 		return err
 	})
 	if err != nil {

@@ -804,6 +804,9 @@ type AuditVerification struct {
 	LatestCheckpoint *AuditCheckpoint `json:"latest_checkpoint,omitempty"`
 	Ok               bool             `json:"ok"`
 
+	// Pending events recorded (their changes committed) but not yet chained, beyond head_seq and not checked
+	Pending *int64 `json:"pending,omitempty"`
+
 	// Reason what is wrong there
 	Reason *string `json:"reason,omitempty"`
 }
