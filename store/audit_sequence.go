@@ -13,7 +13,7 @@ import (
 )
 
 // auditPendingRow is an audit record committed with its change but not yet
-// chained (migration 0071): an audit_events row without seq and hashes.
+// chained (migration 0069): an audit_events row without seq and hashes.
 type auditPendingRow struct {
 	ID         int64     `gorm:"column:id;primaryKey"`
 	Time       time.Time `gorm:"column:time"`
@@ -28,7 +28,7 @@ type auditPendingRow struct {
 
 func (auditPendingRow) TableName() string { return "audit_pending" }
 
-// auditLeaseRow is the audit sequencer's lease (migration 0072).
+// auditLeaseRow is the audit sequencer's lease (migration 0070).
 type auditLeaseRow struct {
 	ID        int    `gorm:"column:id;primaryKey;autoIncrement:false"`
 	Holder    string `gorm:"column:holder"`

@@ -1,5 +1,5 @@
 -- audit_pending: audit records committed with their change but not yet in
--- the hash chain. See mysql/0071_audit_pending.sql.
+-- the hash chain. See mysql/0069_audit_pending.sql.
 CREATE TABLE audit_pending (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     time        DATETIME NOT NULL,

@@ -1,5 +1,5 @@
 -- audit_sequencer: the audit sequencer's lease. See
--- mysql/0072_audit_sequencer.sql.
+-- mysql/0070_audit_sequencer.sql.
 CREATE TABLE audit_sequencer (
     id      INTEGER PRIMARY KEY,
     holder  TEXT     NOT NULL,
