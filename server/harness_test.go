@@ -111,10 +111,33 @@ func forEachBackendFlags(t *testing.T, flags []string, fn func(t *testing.T, e *
 // forEachBackendStores runs fn as one subtest per backend with the
 // MODELKEEP_DATABASE and MODELKEEP_BLOBS values of fresh stores, for tests
 // that prepare the stores or start the server themselves.
+//
+// The backends' subtests run in parallel: each has its own stores and
+// server, and the two spend much of their time waiting on different
+// things (SQLite's fsyncs, MySQL's commits, S3's requests). The test itself
+// returns once both are done, so tests still run one after another. A test
+// that measures its process (its heap, say) uses forEachBackendSerially.
 func forEachBackendStores(t *testing.T, fn func(t *testing.T, database, blobs string)) {
+	t.Helper()
+	runBackends(t, true, fn)
+}
+
+// forEachBackendSerially is forEachBackendFlags with one backend at a time,
+// for tests that measure the process (heap, RSS) while a backend works.
+func forEachBackendSerially(t *testing.T, flags []string, fn func(t *testing.T, e *env)) {
+	t.Helper()
+	runBackends(t, false, func(t *testing.T, database, blobs string) {
+		fn(t, startEnv(t, database, blobs, flags...))
+	})
+}
+
+func runBackends(t *testing.T, parallel bool, fn func(t *testing.T, database, blobs string)) {
 	t.Helper()
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			if parallel {
+				t.Parallel()
+			}
 			database, blobs := b.New(t)
 			fn(t, database, blobs)
 		})

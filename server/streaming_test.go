@@ -64,7 +64,7 @@ func TestStreamingMemory(t *testing.T) {
 	}
 	const size = 256 << 20
 	const limit = 64 << 20
-	forEachBackend(t, func(t *testing.T, e *env) {
+	forEachBackendSerially(t, nil, func(t *testing.T, e *env) {
 		e.mustCreateModel("big")
 		n := e.mustCreateVersion("big")
 		path := fmt.Sprintf("/api/v1/models/big/versions/%d/files/weights.bin", n)
@@ -119,7 +119,7 @@ func TestUploadPartMemory(t *testing.T) {
 	const part = 256 << 20
 	const size = part + 1<<20
 	const limit = 64 << 20
-	forEachBackendFlags(t, []string{"--upload-part-size", "256MiB"}, func(t *testing.T, e *env) {
+	forEachBackendSerially(t, []string{"--upload-part-size", "256MiB"}, func(t *testing.T, e *env) {
 		e.mustCreateModel("big")
 		n := e.mustCreateVersion("big")
 		base := fmt.Sprintf("/api/v1/models/big/versions/%d", n)

@@ -18,16 +18,20 @@ import (
 // forEachDialect runs fn as subtest "sqlite" (always) and "mysql" (when
 // MODELKEEP_TEST_MYSQL_DSN is set: a server where the user may create
 // databases), handing it a function that returns the URL of a fresh, empty
-// database, dropped when the test ends.
+// database, dropped when the test ends. The two run in parallel (each has
+// its own databases; one waits on fsyncs, the other on MySQL), and the
+// test returns once both are done.
 func forEachDialect(t *testing.T, fn func(t *testing.T, newURL func(t *testing.T) string)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
 		fn(t, func(t *testing.T) string {
 			// A directory that does not exist yet: Open must create it.
 			return "sqlite:" + filepath.Join(t.TempDir(), "data", "modelkeep.db")
 		})
 	})
 	t.Run("mysql", func(t *testing.T) {
+		t.Parallel()
 		testenv.MySQLConfig(t) // skips, naming the variable, when it is unset
 		fn(t, func(t *testing.T) string { return testenv.MySQLDatabase(t) })
 	})

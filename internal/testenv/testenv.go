@@ -207,11 +207,34 @@ func S3BucketAt(t testing.TB, endpoint string) string {
 		endpoint = s.Endpoint
 	}
 	bucket := s.NewBucket(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", s.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", s.SecretKey)
-	t.Setenv("AWS_REGION", S3Region)
+	s.exportCredentials(t)
 	return fmt.Sprintf("s3://%s?endpoint=%s&region=%s&path_style=true", bucket, url.QueryEscape(endpoint), S3Region)
 }
+
+// exportCredentials puts the test server's credentials in the process's
+// environment, where the S3 blob store finds them (the AWS credential
+// chain), once for the whole test binary: every test uses the same
+// server, and a process-wide setting (unlike t.Setenv) lets tests on
+// different backends run in parallel. A test that needs other credentials
+// sets them with t.Setenv, which restores these afterwards.
+func (s S3Server) exportCredentials(t testing.TB) {
+	t.Helper()
+	credentialsOnce.Do(func() {
+		for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": s.AccessKey, "AWS_SECRET_ACCESS_KEY": s.SecretKey, "AWS_REGION": S3Region} {
+			if err := os.Setenv(k, v); err != nil {
+				credentialsErr = err
+			}
+		}
+	})
+	if credentialsErr != nil {
+		t.Fatalf("export the S3 credentials: %v", credentialsErr)
+	}
+}
+
+var (
+	credentialsOnce sync.Once
+	credentialsErr  error
+)
 
 // S3LockedBucket is S3Bucket for a bucket with Object Lock enabled (S3
 // servers enable versioning with it). Objects locked in compliance mode
@@ -228,9 +251,7 @@ func S3LockedBucket(t testing.TB) string {
 		t.Fatalf("create bucket %s with object lock (versitygw needs --versioning-dir): %v", bucket, err)
 	}
 	t.Cleanup(func() { removeLockedBucket(t, client, bucket) })
-	t.Setenv("AWS_ACCESS_KEY_ID", s.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", s.SecretKey)
-	t.Setenv("AWS_REGION", S3Region)
+	s.exportCredentials(t)
 	return fmt.Sprintf("s3://%s?endpoint=%s&region=%s&path_style=true", bucket, url.QueryEscape(s.Endpoint), S3Region)
 }
 
