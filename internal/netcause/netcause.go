@@ -11,8 +11,14 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 )
+
+// serverClosedIdle is net/http's error for a kept-alive connection the
+// server closed between two requests: unexported, wrapping nothing, so
+// known by its fixed text.
+const serverClosedIdle = "http: server closed idle connection"
 
 // Of returns the network cause of err, or "" when err has none it knows.
 func Of(err error) string {
@@ -43,7 +49,8 @@ func Of(err error) string {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return "no answer in time"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+		strings.Contains(err.Error(), serverClosedIdle):
 		return "connection closed by the server"
 	}
 	return ""

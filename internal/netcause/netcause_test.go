@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"syscall"
 	"testing"
@@ -30,6 +31,7 @@ func TestOf(t *testing.T) {
 		{"i/o timeout", &net.OpError{Op: "read", Err: timeoutErr{}}, "no answer in time"},
 		{"reset", dial(syscall.ECONNRESET), "connection closed by the server"},
 		{"eof", fmt.Errorf("read handshake: %w", io.ErrUnexpectedEOF), "connection closed by the server"},
+		{"idle connection closed", &url.Error{Op: "Head", URL: "http://127.0.0.1:1/b", Err: errors.New("http: server closed idle connection")}, "connection closed by the server"},
 		{"unknown CA", fmt.Errorf("get: %w", x509.UnknownAuthorityError{}), "TLS certificate not trusted"},
 		{"not network", errors.New("syntax error near 'x' for user root:hunter2"), ""},
 	} {
