@@ -493,3 +493,53 @@ func (l *AuditLog) PruneAudit(ctx context.Context, retention time.Duration, dryR
 	}
 	return out, nil
 }
+
+// AuditSequencing is the optional part of an AuditStore (found by type
+// assertion) that orders queued audit events (AuditQueue) into the chain,
+// and elects, through the database, the one process that does it.
+type AuditSequencing interface {
+	// SequenceAudit chains up to limit committed queued events after the
+	// head, in one transaction holding the head, and returns how many.
+	SequenceAudit(ctx context.Context, limit int) (int, error)
+	// PendingAudit counts the committed events not chained yet.
+	PendingAudit(ctx context.Context) (int64, error)
+	// AcquireAuditLease takes or renews the sequencer's lease for holder
+	// for ttl when it is free, expired or holder's; it reports whether
+	// holder has it.
+	AcquireAuditLease(ctx context.Context, holder string, ttl time.Duration) (bool, error)
+	// ReleaseAuditLease frees the lease if holder has it.
+	ReleaseAuditLease(ctx context.Context, holder string) error
+}
+
+// AuditSequenceBatch is the most events one sequencer pass chains: its
+// transaction holds the chain head, so a pass stays short (a few
+// milliseconds on MySQL) even when a burst left thousands waiting.
+const AuditSequenceBatch = 500
+
+// auditSyncPasses bounds how many passes a reader runs to catch up
+// (AuditSequenceBatch each) before it reads: under a write storm it reads
+// what is chained by then rather than wait for the storm to end.
+const auditSyncPasses = 20
+
+// SyncAudit chains the events committed before it was called (up to
+// auditSyncPasses batches), whichever process holds the sequencer's lease
+// (package auditseq runs the lease holder's loop):
+// passes serialise on the chain head, so running one here is always safe.
+// Audit reads call it first, so that a read sees every change that
+// committed before it began (read-your-writes for the log). It returns how
+// many are still waiting.
+func (l *AuditLog) SyncAudit(ctx context.Context) (pending int64, err error) {
+	if l.seq == nil {
+		return 0, nil
+	}
+	for range auditSyncPasses {
+		n, err := l.seq.SequenceAudit(ctx, AuditSequenceBatch)
+		if err != nil {
+			return 0, fmt.Errorf("sequence audit events: %w", err)
+		}
+		if n < AuditSequenceBatch {
+			break
+		}
+	}
+	return l.seq.PendingAudit(ctx)
+}

@@ -102,7 +102,7 @@ func (l *AuditLog) append(ctx context.Context, to AuditAppender, sequenced bool,
 	if err != nil {
 		return 0, err
 	}
-	if q, ok := to.(AuditQueue); ok && !sequenced && l.sequencing() != nil {
+	if q, ok := to.(AuditQueue); ok && !sequenced && l.seq != nil {
 		if err := q.QueueAudit(ctx, e); err != nil {
 			return 0, fmt.Errorf("record audit event %s: %w", action, err)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/modelkeep/modelkeep/audit"
+	"github.com/modelkeep/modelkeep/auditseq"
 
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/auth"
@@ -114,7 +115,7 @@ func (s *Server) startAuditCheckpoints(ctx context.Context) (wait func()) {
 	return func() { <-done }
 }
 
-// startAuditSequencer runs the audit sequencer (AuditLog.RunAuditSequencer)
+// startAuditSequencer runs the audit sequencer (auditseq.Run)
 // until ctx ends: the one process holding the database lease chains the
 // events every change queued. The returned function waits for it to stop
 // and release the lease.
@@ -126,7 +127,7 @@ func (s *Server) startAuditSequencer(ctx context.Context) (wait func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		s.service.RunAuditSequencer(ctx, modelkeep.AuditSequencerOptions{Holder: holder})
+		auditseq.Run(ctx, s.meta, s.logger, auditseq.Options{Holder: holder})
 	}()
 	return func() { <-done }
 }

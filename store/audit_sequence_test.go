@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/auditseq"
 	"github.com/modelkeep/modelkeep/internal/testenv"
 )
 
@@ -87,7 +88,7 @@ func TestAuditSequencerTakeover(t *testing.T) {
 		bDone := make(chan struct{})
 		go func() {
 			defer close(bDone)
-			logB.RunAuditSequencer(bctx, modelkeep.AuditSequencerOptions{Holder: "B", Interval: 10 * time.Millisecond, LeaseTTL: ttl})
+			auditseq.Run(bctx, b, nil, auditseq.Options{Holder: "B", Interval: 10 * time.Millisecond, LeaseTTL: ttl})
 		}()
 		defer func() { stopB(); <-bDone }()
 		const writers, each = 4, 40
@@ -249,7 +250,7 @@ func BenchmarkAuditRecordParallel(b *testing.B) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				log.RunAuditSequencer(ctx, modelkeep.AuditSequencerOptions{Holder: "bench"})
+				auditseq.Run(ctx, s, nil, auditseq.Options{Holder: "bench"})
 			}()
 			defer func() { stop(); <-done }()
 			for i := range models {
