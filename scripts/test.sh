@@ -4,20 +4,25 @@
 #   bash scripts/test.sh [OPTIONS] [--] [GO_TEST_ARGS...]
 #
 # It starts the backends the tests need on loopback (MariaDB as the MySQL
-# server, Versity S3 Gateway as the S3 server), runs the static checks
-# (go vet, gofmt, go generate drift, OpenAPI lint, OWASP API Security lint)
-# and then
-#   go test -trimpath -count=1 -timeout 25m GO_TEST_ARGS...
+# server, Versity S3 Gateway as the S3 server), runs go generate and checks
+# that it changed nothing, and then
+#   go test -trimpath -count=1 -timeout 25m -parallel 8 GO_TEST_ARGS...
+# with the other static checks (go vet, gofmt, OpenAPI lint, OWASP API
+# Security lint) and the fuzzing below running beside it; their output is
+# printed after the tests'.
 # (-trimpath, for go vet too: what is compiled does not depend on the
 # clone's directory, so a fresh clone reuses what an earlier one compiled.
-# Packages already run in parallel, as many as there are CPUs: the tests are
-# CPU-bound, and more at once made a 2-core run no faster.)
+# -parallel 8: the server tests each start servers and spend most of their
+# time waiting on SQLite, MariaDB and S3, so more of them at once than there
+# are CPUs keeps the CPUs busy; packages run as many at once as there are
+# CPUs, as go test does by default.)
 # GO_TEST_ARGS go to `go test` as given; when none of them names a package
 # (an argument starting with ./ or ../, or the module path) ./... is added.
 # All steps run even when one fails; the script exits non-zero if any did.
 #
-# A full run (no package named) then fuzzes the request body decoder for a
-# short while: go test -fuzz FuzzDecode -fuzztime FUZZTIME ./internal/strictjson
+# A full run (no package named) also fuzzes the request body decoder for a
+# short while, with one worker beside the tests:
+#   go test -fuzz FuzzDecode -fuzztime FUZZTIME -parallel 1 ./internal/strictjson
 # (its seed corpus runs with the other tests every time).
 #
 # Options:
@@ -86,6 +91,7 @@ usage() {
 
 run_checks=1
 start_services=1
+test_parallel=8
 fuzztime=30s
 while (($# > 0)); do
 	case $1 in
@@ -179,6 +185,9 @@ print_summary() {
 # --- cleanup: everything this run started or created ---
 
 vgw_pid=""
+bg_dir=""
+bg_names=()
+bg_pids=()
 vgw_dir=""
 db_client=()
 db_user=""
@@ -186,6 +195,11 @@ db_before=""
 
 cleanup() {
 	set +e
+	if ((${#bg_pids[@]} > 0)); then
+		kill "${bg_pids[@]}" 2>/dev/null
+		wait "${bg_pids[@]}" 2>/dev/null
+		rm -rf -- "$bg_dir"
+	fi
 	print_summary
 	stop_versitygw
 	if [[ -n $vgw_dir ]]; then
@@ -520,6 +534,44 @@ step() {
 	fi
 }
 
+# Steps that need little CPU beside the tests' own (the lints run in Node,
+# go vet reuses what the tests compile) run beside them: in the
+# background, their output kept in a file and printed after the tests, each
+# under its header.
+# step_bg NAME FUNCTION starts FUNCTION in the background.
+step_bg() {
+	[[ -n $bg_dir ]] || bg_dir=$(mktemp -d "${TMPDIR:-/tmp}/modelkeep-steps.XXXXXX")
+	local i=${#bg_names[@]}
+	(
+		start=$SECONDS
+		if "$2" >"$bg_dir/$i.log" 2>&1 </dev/null; then rc=0; else rc=1; fi
+		echo "$rc $((SECONDS - start))" >"$bg_dir/$i.result"
+	) &
+	bg_pids+=($!)
+	bg_names+=("$1")
+}
+
+# finish_bg waits for the background steps and reports each as step does.
+finish_bg() {
+	local i rc secs
+	for i in "${!bg_names[@]}"; do
+		wait "${bg_pids[$i]}" || true
+		section "${bg_names[$i]}"
+		cat "$bg_dir/$i.log" 2>/dev/null || true
+		read -r rc secs <"$bg_dir/$i.result" 2>/dev/null || { rc=1 secs=0; }
+		if ((rc == 0)); then
+			printf -- '--- %s: ok (%ss, beside the tests)\n' "${bg_names[$i]}" "$secs"
+			record_phase "${bg_names[$i]} (beside the tests)" ok "$secs"
+		else
+			printf -- '--- %s: FAILED (%ss, beside the tests)\n' "${bg_names[$i]}" "$secs"
+			record_phase "${bg_names[$i]} (beside the tests)" FAILED "$secs"
+			failed+=("${bg_names[$i]}")
+		fi
+	done
+	[[ -z $bg_dir ]] || rm -rf -- "$bg_dir"
+	bg_dir="" bg_names=() bg_pids=()
+}
+
 # --- run ---
 
 if ((start_services)); then
@@ -535,14 +587,6 @@ if ((start_services)); then
 		section "S3"
 		echo "using MODELKEEP_TEST_S3_ENDPOINT=$MODELKEEP_TEST_S3_ENDPOINT from the environment"
 	fi
-fi
-
-if ((run_checks)); then
-	step "go vet" check_vet
-	step "gofmt" check_gofmt
-	step "go generate (drift)" check_generate
-	step "OpenAPI lint (redocly $REDOCLY_CLI_VERSION)" check_openapi
-	step "OWASP API Security lint (spectral $SPECTRAL_CLI_VERSION, ruleset $SPECTRAL_OWASP_VERSION)" check_owasp
 fi
 
 has_package=0
@@ -565,24 +609,35 @@ if readme_tests_selected; then
 	step "curl and jq (the README's examples)" setup_readme
 fi
 
+if ((run_checks)); then
+	# go generate rewrites sources the tests compile: it runs first, alone.
+	step "go generate (drift)" check_generate
+	step_bg "go vet" check_vet
+	step_bg "gofmt" check_gofmt
+	step_bg "OpenAPI lint (redocly $REDOCLY_CLI_VERSION)" check_openapi
+	step_bg "OWASP API Security lint (spectral $SPECTRAL_CLI_VERSION, ruleset $SPECTRAL_OWASP_VERSION)" check_owasp
+fi
+
+# fuzz_body_decoder fuzzes the one decoder of JSON request bodies against
+# encoding/json (FuzzDecode) with one worker, beside the tests. A finding is
+# written to internal/strictjson/testdata/fuzz/FuzzDecode/ and fails the
+# step; commit it with the fix, and it runs as a regression test from then
+# on.
+fuzz_body_decoder() {
+	go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" -parallel 1 ./internal/strictjson
+}
+if ((!has_package)) && [[ $fuzztime != 0 && $fuzztime != 0s ]]; then
+	step_bg "fuzz the body decoder ($fuzztime)" fuzz_body_decoder
+fi
+
 run_tests() {
 	if ((${#failed[@]} > 0)); then
 		echo "(checks failed so far: ${failed[*]})"
 	fi
-	go test -trimpath -count=1 -timeout 25m "${go_test_args[@]}"
+	go test -trimpath -count=1 -timeout 25m -parallel "$test_parallel" "${go_test_args[@]}"
 }
 step "go test ${go_test_args[*]}" run_tests
-
-# fuzz_body_decoder fuzzes the one decoder of JSON request bodies against
-# encoding/json (FuzzDecode). A finding is written to
-# internal/strictjson/testdata/fuzz/FuzzDecode/ and fails the step; commit
-# it with the fix, and it runs as a regression test from then on.
-fuzz_body_decoder() {
-	go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./internal/strictjson
-}
-if ((!has_package)) && [[ $fuzztime != 0 && $fuzztime != 0s ]]; then
-	step "fuzz the body decoder ($fuzztime)" fuzz_body_decoder
-fi
+finish_bg
 
 if ((${#failed[@]} > 0)); then
 	section "FAILED: ${failed[*]}"

@@ -112,11 +112,14 @@ func forEachBackendFlags(t *testing.T, flags []string, fn func(t *testing.T, e *
 // MODELKEEP_DATABASE and MODELKEEP_BLOBS values of fresh stores, for tests
 // that prepare the stores or start the server themselves.
 //
-// The backends' subtests run in parallel: each has its own stores and
-// server, and the two spend much of their time waiting on different
-// things (SQLite's fsyncs, MySQL's commits, S3's requests). The test itself
-// returns once both are done, so tests still run one after another. A test
-// that measures its process (its heap, say) uses forEachBackendSerially.
+// The test runs in parallel with the package's other such tests, and its
+// backends' subtests in parallel with each other: each has its own stores
+// and server, and they spend much of their time waiting on different things
+// (SQLite's fsyncs, MySQL's commits, S3's requests), so one at a time left
+// the CPUs idle for most of the run. go test -parallel bounds how many run
+// at once. A test that measures its process (its heap, say) uses
+// forEachBackendSerially: it stays sequential, and Go runs the sequential
+// tests before it releases the parallel ones.
 func forEachBackendStores(t *testing.T, fn func(t *testing.T, database, blobs string)) {
 	t.Helper()
 	runBackends(t, true, fn)
@@ -133,6 +136,9 @@ func forEachBackendSerially(t *testing.T, flags []string, fn func(t *testing.T, 
 
 func runBackends(t *testing.T, parallel bool, fn func(t *testing.T, database, blobs string)) {
 	t.Helper()
+	if parallel {
+		t.Parallel()
+	}
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			if parallel {

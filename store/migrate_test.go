@@ -16,7 +16,7 @@ import (
 )
 
 func TestMigrateIsIdempotent(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+	forEachEmptyDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		dbURL := newURL(t)
 		first, err := Open(t.Context(), Options{URL: dbURL, Logger: testLogger(t)})
 		if err != nil {
@@ -57,7 +57,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 }
 
 func TestOpenRefusesUnknownMigration(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+	forEachEmptyDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		dbURL := newURL(t)
 		s, err := Open(t.Context(), Options{URL: dbURL, Logger: testLogger(t)})
 		if err != nil {
@@ -94,7 +94,7 @@ func TestRowsMatchSchema(t *testing.T) {
 		&webSessionRow{}, &oidcLoginRow{}, &pageTokenKeyRow{},
 		&uploadRow{}, &uploadPartRow{},
 	}
-	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+	forEachEmptyDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		s := newStore(t, newURL)
 		m := s.db.Migrator()
 		for _, row := range rows {
@@ -249,7 +249,7 @@ func TestParseURL(t *testing.T) {
 // Replicas starting together against a fresh database: each migration runs
 // once (MySQL: a named lock; SQLite: IMMEDIATE transactions) and all start.
 func TestConcurrentOpen(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+	forEachEmptyDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		dbURL := newURL(t)
 		const n = 4
 		errs := make([]error, n)

@@ -17,12 +17,33 @@ import (
 
 // forEachDialect runs fn as subtest "sqlite" (always) and "mysql" (when
 // MODELKEEP_TEST_MYSQL_DSN is set: a server where the user may create
-// databases), handing it a function that returns the URL of a fresh, empty
-// database, dropped when the test ends. The two run in parallel (each has
-// its own databases; one waits on fsyncs, the other on MySQL), and the
-// test returns once both are done.
+// databases), handing it a function that returns the URL of a fresh
+// database, migrated (a copy of testenv's template), dropped when the test
+// ends. The test runs in parallel with the package's other such tests, and
+// the two dialects in parallel with each other: each has its own databases,
+// and they spend most of their time waiting on fsyncs and on MySQL
+// (go test -parallel bounds how many run at once).
 func forEachDialect(t *testing.T, fn func(t *testing.T, newURL func(t *testing.T) string)) {
 	t.Helper()
+	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		fn(t, func(t *testing.T) string {
+			return testenv.SQLiteDatabase(t, filepath.Join(t.TempDir(), "data", "modelkeep.db"))
+		})
+	})
+	t.Run("mysql", func(t *testing.T) {
+		t.Parallel()
+		testenv.MySQLConfig(t) // skips, naming the variable, when it is unset
+		fn(t, func(t *testing.T) string { return testenv.MySQLMigrated(t) })
+	})
+}
+
+// forEachEmptyDialect is forEachDialect with empty databases, for the
+// tests of migrating one.
+func forEachEmptyDialect(t *testing.T, fn func(t *testing.T, newURL func(t *testing.T) string)) {
+	t.Helper()
+	t.Parallel()
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
 		fn(t, func(t *testing.T) string {

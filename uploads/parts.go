@@ -112,7 +112,8 @@ func (s *Service) PutPart(ctx context.Context, in PartInput) (Part, error) {
 		case modelkeep.ErrTooLarge, modelkeep.ErrInvalid:
 			return Part{}, err
 		case modelkeep.ErrNotFound:
-			return Part{}, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s ended while part %d was sent", u.ID, in.Number)
+			s.logger.WarnContext(ctx, "the blob store has no multipart upload for an open session", "upload_id", u.ID, "part", in.Number, "err", err)
+			return Part{}, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s ended while part %d was sent (the blob store no longer has its multipart upload)", u.ID, in.Number)
 		}
 		return Part{}, fmt.Errorf("store part %d of upload %s: %w", in.Number, u.ID, err)
 	}
@@ -137,7 +138,7 @@ func (s *Service) PutPart(ctx context.Context, in PartInput) (Part, error) {
 	err = s.store.InUploadTx(ctx, func(tx Store) error {
 		if err := tx.TouchUpload(ctx, u.ID, p.CreatedAt, p.CreatedAt.Add(s.opts.Expiry)); err != nil {
 			if errors.Is(err, modelkeep.ErrConflict) {
-				return modelkeep.Errorf(modelkeep.ErrConflict, "upload %s ended while part %d was sent", u.ID, in.Number)
+				return modelkeep.Errorf(modelkeep.ErrConflict, "upload %s ended while part %d was sent (the session is no longer open)", u.ID, in.Number)
 			}
 			return err
 		}

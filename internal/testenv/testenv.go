@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,21 +41,38 @@ const S3Region = "us-east-1"
 type Backend struct {
 	Name string
 	// New returns the MODELKEEP_DATABASE and MODELKEEP_BLOBS values of a
-	// fresh, empty pair of stores, removed when the test ends. It skips the
-	// test, naming the variable, when the backend is not configured.
+	// fresh pair of stores, removed when the test ends: the database
+	// migrated when the package runs with templates (Main), else empty. It
+	// skips the test, naming the variable, when the backend is not
+	// configured.
 	New func(t testing.TB) (database, blobs string)
+	// Empty is New with an empty database, for tests of migrating one.
+	Empty func(t testing.TB) (database, blobs string)
 }
 
 // Backends lists the embedded defaults (always) and the production pair.
 func Backends() []Backend {
 	return []Backend{
-		{Name: "sqlite+fs", New: func(t testing.TB) (string, string) {
-			dir := t.TempDir()
-			return "sqlite:" + dir + "/modelkeep.db", "file:" + dir + "/blobs"
-		}},
-		{Name: "mysql+s3", New: func(t testing.TB) (string, string) {
-			return MySQLDatabase(t), S3Bucket(t)
-		}},
+		{
+			Name: "sqlite+fs",
+			New: func(t testing.TB) (string, string) {
+				dir := t.TempDir()
+				return SQLiteDatabase(t, dir+"/modelkeep.db"), "file:" + dir + "/blobs"
+			},
+			Empty: func(t testing.TB) (string, string) {
+				dir := t.TempDir()
+				return "sqlite:" + dir + "/modelkeep.db", "file:" + dir + "/blobs"
+			},
+		},
+		{
+			Name: "mysql+s3",
+			New: func(t testing.TB) (string, string) {
+				return MySQLMigrated(t), S3Bucket(t)
+			},
+			Empty: func(t testing.TB) (string, string) {
+				return MySQLDatabase(t), S3Bucket(t)
+			},
+		},
 	}
 }
 
@@ -68,28 +86,58 @@ func randomSuffix() string {
 // test when the variable is unset.
 func mysqlURL(t testing.TB) *url.URL {
 	t.Helper()
-	raw := os.Getenv(MySQLVar)
-	if raw == "" {
+	if os.Getenv(MySQLVar) == "" {
 		t.Skipf("set %s (mysql://user:pass@host:port/) to run MySQL tests", MySQLVar)
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "mysql" {
-		t.Fatalf("%s: want mysql://user:pass@host:port/", MySQLVar)
+	u, err := mysqlServerURL()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return u
+}
+
+// mysqlServerURL parses the MODELKEEP_TEST_MYSQL_DSN value.
+func mysqlServerURL() (*url.URL, error) {
+	raw := os.Getenv(MySQLVar)
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil || u.Scheme != "mysql" {
+		return nil, fmt.Errorf("%s: want mysql://user:pass@host:port/", MySQLVar)
+	}
+	return u, nil
 }
 
 // MySQLConfig parses the MODELKEEP_TEST_MYSQL_DSN value; it skips the test
 // when the variable is unset.
 func MySQLConfig(t testing.TB) *mysql.Config {
 	t.Helper()
-	u := mysqlURL(t)
+	mysqlURL(t)
+	cfg, err := mysqlConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func mysqlConfig() (*mysql.Config, error) {
+	u, err := mysqlServerURL()
+	if err != nil {
+		return nil, err
+	}
 	cfg := mysql.NewConfig()
 	cfg.User = u.User.Username()
 	cfg.Passwd, _ = u.User.Password()
 	cfg.Net, cfg.Addr = "tcp", u.Host
 	cfg.ParseTime = true
-	return cfg
+	return cfg, nil
+}
+
+// databaseOf is the database a mysql:// URL names.
+func databaseOf(mysqlURL string) string {
+	u, err := url.Parse(mysqlURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(u.Path, "/")
 }
 
 // MySQLDatabase creates an empty database with a random mk_ name and returns

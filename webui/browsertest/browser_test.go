@@ -17,6 +17,9 @@ import (
 	"github.com/chromedp/cdproto/input"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/modelkeep/modelkeep/internal/testenv"
+	"github.com/modelkeep/modelkeep/store"
 )
 
 // chromiumVar names the Chromium to run. The test command sets it (and
@@ -49,7 +52,13 @@ var chrome struct {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := testenv.Main(m, func(ctx context.Context, database string) error {
+		s, err := store.Open(ctx, store.Options{URL: database})
+		if err != nil {
+			return err
+		}
+		return s.Close()
+	})
 	if chrome.cancel != nil {
 		chrome.cancel()
 	}
