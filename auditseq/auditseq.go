@@ -20,9 +20,20 @@ type Options struct {
 	// Holder names this process in the lease row (host and pid, say);
 	// it must differ between processes sharing the database.
 	Holder string
+	// Wake, when not nil, signals that this process queued events and
+	// committed them (the store's AuditQueued): the holder chains them at
+	// once instead of at its next look, at most one pass per MinGap.
+	Wake <-chan struct{}
 	// Interval is how often the lease holder looks for queued events
-	// (default 20 ms): the usual bound on the time an event waits.
+	// without being woken (default 20 ms without Wake, 250 ms with it):
+	// the bound on the time an event queued by another process waits. An
+	// idle process looked 50 times a second before Wake, which cost 1.6 %
+	// of a CPU and a query each time.
 	Interval time.Duration
+	// MinGap is the least time between two passes when woken (default
+	// 20 ms), so that a burst of changes is chained in batches rather than
+	// a pass per commit.
+	MinGap time.Duration
 	// LeaseTTL is how long the lease holds without renewal (default 5 s),
 	// the time another process waits before taking over from one that
 	// died. It is renewed every third of it.
@@ -43,6 +54,12 @@ func Run(ctx context.Context, seq modelkeep.AuditSequencing, logger *slog.Logger
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = 20 * time.Millisecond
+		if opts.Wake != nil {
+			opts.Interval = 250 * time.Millisecond
+		}
+	}
+	if opts.MinGap <= 0 {
+		opts.MinGap = 20 * time.Millisecond
 	}
 	if opts.LeaseTTL <= 0 {
 		opts.LeaseTTL = 5 * time.Second
@@ -50,7 +67,7 @@ func Run(ctx context.Context, seq modelkeep.AuditSequencing, logger *slog.Logger
 	ticker := time.NewTicker(opts.Interval)
 	defer ticker.Stop()
 	var held bool
-	var renewed time.Time
+	var renewed, lastPass time.Time
 	defer func() {
 		if held {
 			// A fresh context: ctx is done, and the lease should go now
@@ -77,6 +94,7 @@ func Run(ctx context.Context, seq modelkeep.AuditSequencing, logger *slog.Logger
 			}
 		}
 		if held {
+			lastPass = time.Now()
 			for {
 				n, err := seq.SequenceAudit(ctx, modelkeep.AuditSequenceBatch)
 				if err != nil {
@@ -94,6 +112,26 @@ func Run(ctx context.Context, seq modelkeep.AuditSequencing, logger *slog.Logger
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
+		case <-opts.Wake:
+			if !sleep(ctx, opts.MinGap-time.Since(lastPass)) {
+				return
+			}
 		}
+	}
+}
+
+// sleep waits for d (nothing when d <= 0) unless ctx ends first; it
+// reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }

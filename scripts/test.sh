@@ -17,7 +17,8 @@
 # are CPUs keeps the CPUs busy; packages run as many at once as there are
 # CPUs, as go test does by default.)
 # GO_TEST_ARGS go to `go test` as given; when none of them names a package
-# (an argument starting with ./ or ../, or the module path) ./... is added.
+# (an argument starting with ./ or ../, or the module path) every package is
+# tested, the longest first (./server/ ./webui/browsertest/ ./...).
 # All steps run even when one fails; the script exits non-zero if any did.
 #
 # A full run (no package named) also fuzzes the request body decoder for a
@@ -596,7 +597,11 @@ for arg in ${go_test_args[@]+"${go_test_args[@]}"}; do
 	esac
 done
 if ((!has_package)); then
-	go_test_args+=(./...)
+	# The longest packages first: go test starts packages in the order
+	# given (./... lists the rest once), and these two, mostly waiting on
+	# servers and a browser, would otherwise start last and finish long
+	# after the others.
+	go_test_args+=(./server/ ./webui/browsertest/ ./...)
 fi
 
 if browser_tests_selected; then

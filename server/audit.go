@@ -127,7 +127,7 @@ func (s *Server) startAuditSequencer(ctx context.Context) (wait func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		auditseq.Run(ctx, s.meta, s.logger, auditseq.Options{Holder: holder})
+		auditseq.Run(ctx, s.meta, s.logger, auditseq.Options{Holder: holder, Wake: s.meta.AuditQueued()})
 	}()
 	return func() { <-done }
 }

@@ -53,7 +53,25 @@ func (s *Store) QueueAudit(ctx context.Context, e audit.Event) error {
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		return dbErr("queue audit event", err)
 	}
+	if s.inTx && s.txQueuedAudit != nil {
+		s.txQueuedAudit.Store(true) // inTxStore signals after the commit
+	} else {
+		s.signalAuditQueued()
+	}
 	return nil
+}
+
+// AuditQueued signals, without blocking the writer, that audit events were
+// queued and committed through this store: the sequencer (auditseq) chains
+// them at once rather than at its next poll. Commits of other processes
+// are not signalled here; the sequencer's poll finds those.
+func (s *Store) AuditQueued() <-chan struct{} { return s.auditQueued }
+
+func (s *Store) signalAuditQueued() {
+	select {
+	case s.auditQueued <- struct{}{}:
+	default: // a signal is waiting already
+	}
 }
 
 // PendingAudit counts the committed records that are not chained yet.

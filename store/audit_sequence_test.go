@@ -48,11 +48,12 @@ func TestAuditSequencerTakeover(t *testing.T) {
 		logB := modelkeep.NewAuditLog(b, modelkeep.AuditLogOptions{})
 		const ttl = 2 * time.Second
 
-		// A takes the lease and writes a first burst.
+		// A takes the lease and writes a first burst. (The lease runs from
+		// a time inside the call: the time before it is the earliest.)
+		acquired := time.Now()
 		if ok, err := a.AcquireAuditLease(ctx, "A", ttl); err != nil || !ok {
 			t.Fatalf("A acquires the free lease: %v %v", ok, err)
 		}
-		acquired := time.Now()
 		const first = 30
 		for i := range first {
 			if err := queue(ctx, a, logA, fmt.Sprint("w/a/", i)); err != nil {
@@ -222,6 +223,64 @@ func TestSequenceAuditLateCommit(t *testing.T) {
 		}
 		if v, err := log.VerifyAudit(ctx, 0); err != nil || !v.OK || v.Events != 2 {
 			t.Fatalf("verify %+v, %v", v, err)
+		}
+	})
+}
+
+// TestAuditSequencerWakes: the sequencer's poll is an hour, yet an event a
+// change queued through the same store is chained within moments of the
+// commit, because the commit wakes it (AuditQueued); nothing is signalled
+// before the commit, so an uncommitted record is not looked for too early
+// and then left to the poll.
+func TestAuditSequencerWakes(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		ctx := t.Context()
+		s := openReplica(t, newURL(t))
+		log := modelkeep.NewAuditLog(s, modelkeep.AuditLogOptions{})
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			auditseq.Run(rctx, s, nil, auditseq.Options{Holder: "solo", Wake: s.AuditQueued(), Interval: time.Hour})
+		}()
+		t.Cleanup(func() { stop(); <-done })
+		chained := func(want int64) bool {
+			deadline := time.Now().Add(5 * time.Second)
+			for time.Now().Before(deadline) {
+				seq, _, err := s.AuditHead(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if seq == want {
+					return true
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			return false
+		}
+		for i := range 3 {
+			held := make(chan struct{})
+			release := make(chan struct{})
+			errc := make(chan error, 1)
+			go func() {
+				errc <- s.InTx(ctx, func(tx modelkeep.MetaStore) error {
+					if err := log.RecordChange(ctx, tx, "test.write", fmt.Sprint("w/", i), nil); err != nil {
+						return err
+					}
+					close(held)
+					<-release
+					return nil
+				})
+			}()
+			<-held
+			time.Sleep(50 * time.Millisecond) // a signal sent at the insert would be spent by now
+			close(release)
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			if !chained(int64(i + 1)) {
+				t.Fatalf("event %d not chained within 5 s of its commit (poll: an hour)", i+1)
+			}
 		}
 	})
 }

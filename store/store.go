@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -91,6 +92,11 @@ type Store struct {
 	// pass after the records are chained and before the head moves and
 	// the pass commits: an error there is a sequencer dying mid-batch.
 	sequenceHook func(ctx context.Context, n int) error
+	// auditQueued signals the sequencer that events were queued and
+	// committed (AuditQueued); txQueuedAudit, in a transaction's copy,
+	// notes that the transaction queued some, to signal after its commit.
+	auditQueued   chan struct{}
+	txQueuedAudit *atomic.Bool
 }
 
 var _ modelkeep.MetaStore = (*Store)(nil)
@@ -168,7 +174,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{db: db, dialect: t.dialect, now: now, logger: logger, prepared: prepared, postingCache: newPostingCache(postingCacheEntries),
 		metricCache: newMetricCache(metricCacheEntries), bodyCache: newBodyCache(bodyCacheEntries),
 		nodeLabels: boundedmap.New[nodeKey, modelkeep.LineageRef](nodeLabelEntries),
-		modelNames: boundedmap.New[int64, string](modelNameEntries)}
+		modelNames: boundedmap.New[int64, string](modelNameEntries), auditQueued: make(chan struct{}, 1)}
 	err = s.Ping(ctx)
 	if err == nil {
 		err = s.migrate(ctx)
@@ -239,12 +245,16 @@ func (s *Store) inTxStore(ctx context.Context, fn func(tx *Store) error) error {
 		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	}
 	var fnErr error
+	queued := new(atomic.Bool)
 	err := db.Transaction(func(gtx *gorm.DB) error {
 		tx := *s
-		tx.db, tx.inTx = gtx, true
+		tx.db, tx.inTx, tx.txQueuedAudit = gtx, true, queued
 		fnErr = fn(&tx)
 		return fnErr
 	}, opts...)
+	if err == nil && queued.Load() {
+		s.signalAuditQueued()
+	}
 	if fnErr != nil {
 		// fn's error is the caller's own (possibly not from the database at
 		// all, such as a blob store failure): hand it back untouched.
