@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -30,7 +31,14 @@ import (
 // requests: its servers are dropped so that routes match whatever host
 // serves them. The generated package's embedded copy lacks the operations
 // excluded from generation, so the whole file is read here.
-func LoadSpec() (*openapi3.T, error) {
+//
+// The document is parsed and validated once per process and shared: it is
+// only read (every request of a server already reads it at once), and
+// parsing it took 50 ms of CPU, which every server start paid again (in
+// the tests, a few hundred times).
+func LoadSpec() (*openapi3.T, error) { return loadSpec() }
+
+var loadSpec = sync.OnceValues(func() (*openapi3.T, error) {
 	doc, err := openapi3.NewLoader().LoadFromData(modelkeep.OpenAPISpec)
 	if err != nil {
 		return nil, fmt.Errorf("load openapi spec: %w", err)
@@ -40,7 +48,7 @@ func LoadSpec() (*openapi3.T, error) {
 	}
 	doc.Servers = nil
 	return doc, nil
-}
+})
 
 // isByteRoute reports whether an Echo route streams raw bytes; such routes
 // must never be read whole, so the validator leaves their bodies alone.

@@ -29,12 +29,15 @@ type env struct {
 
 // forEachBackend runs fn as one subtest per backend of testenv.Backends,
 // each on a fresh Modelkeep with fresh stores (a skip names the variables
-// a backend needs).
+// a backend needs). The two run at once, in tabs of their own browser
+// contexts (cookies and storage apart): most of a page's time is waiting
+// for the browser and the server, not the CPU.
 func forEachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
 	needBrowser(t)
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
 			database, blobs := b.New(t)
 			fn(t, startEnv(t, b.Name, database, blobs))
 		})
