@@ -6,16 +6,17 @@
 # It starts the backends the tests need on loopback (MariaDB as the MySQL
 # server, Versity S3 Gateway as the S3 server), runs go generate and checks
 # that it changed nothing, and then
-#   go test -trimpath -count=1 -timeout 25m -parallel 8 GO_TEST_ARGS...
+#   go test -trimpath -count=1 -timeout 25m -p 4 -parallel 8 GO_TEST_ARGS...
 # with the other static checks (go vet, gofmt, OpenAPI lint, OWASP API
 # Security lint) and the fuzzing below running beside it; their output is
 # printed after the tests'.
 # (-trimpath, for go vet too: what is compiled does not depend on the
 # clone's directory, so a fresh clone reuses what an earlier one compiled.
-# -parallel 8: the server tests each start servers and spend most of their
-# time waiting on SQLite, MariaDB and S3, so more of them at once than there
-# are CPUs keeps the CPUs busy; packages run as many at once as there are
-# CPUs, as go test does by default.)
+# -p 4 -parallel 8: the tests start servers and a browser and spend most of
+# their time waiting on SQLite, MariaDB, S3 and Chromium, so more packages
+# and tests at once than there are CPUs keep the CPUs busy; with one
+# package per CPU, the server package's four minutes held one of the two
+# slots and everything else queued for the other.)
 # GO_TEST_ARGS go to `go test` as given; when none of them names a package
 # (an argument starting with ./ or ../, or the module path) every package is
 # tested, the longest first (./server/ ./webui/browsertest/ ./...).
@@ -639,7 +640,7 @@ run_tests() {
 	if ((${#failed[@]} > 0)); then
 		echo "(checks failed so far: ${failed[*]})"
 	fi
-	go test -trimpath -count=1 -timeout 25m -parallel "$test_parallel" "${go_test_args[@]}"
+	go test -trimpath -count=1 -timeout 25m -p 4 -parallel "$test_parallel" "${go_test_args[@]}"
 }
 step "go test ${go_test_args[*]}" run_tests
 finish_bg

@@ -140,6 +140,7 @@ func TestAuditPruneCommand(t *testing.T) {
 // works, and its database user can neither change nor delete audit events,
 // nor prune.
 func TestAuditLeastPrivilege(t *testing.T) {
+	t.Parallel()
 	admin := testenv.MySQLDatabase(t) // skips without MySQL
 	blobs := "file:" + t.TempDir()
 	if code, out := runCLI(t, "migrate", "--data-dir", t.TempDir(), "--database", admin); code != 0 {

@@ -315,10 +315,12 @@ func TestAuditTampering(t *testing.T) {
 			return base + 6
 		}},
 	}
+	t.Parallel()
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
+					t.Parallel() // each case on stores of its own
 					database, blobs := b.New(t)
 					e := startEnv(t, database, blobs)
 					base := e.headSeq()

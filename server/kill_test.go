@@ -28,6 +28,7 @@ func TestChunkedPutKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills a server")
 	}
+	t.Parallel()
 	srv := testenv.S3(t) // skips without an S3 server: on disk a chunked PUT makes no multipart upload
 	database, blobs := testenv.MySQLDatabase(t), testenv.S3Bucket(t)
 	dir := t.TempDir()
