@@ -138,6 +138,7 @@ func (s *Service) PutPart(ctx context.Context, in PartInput) (Part, error) {
 	err = s.store.InUploadTx(ctx, func(tx Store) error {
 		if err := tx.TouchUpload(ctx, u.ID, p.CreatedAt, p.CreatedAt.Add(s.opts.Expiry)); err != nil {
 			if errors.Is(err, modelkeep.ErrConflict) {
+				s.logger.WarnContext(ctx, "a part arrived for a session that is not open", "upload_id", u.ID, "part", in.Number, "err", err)
 				return modelkeep.Errorf(modelkeep.ErrConflict, "upload %s ended while part %d was sent (the session is no longer open)", u.ID, in.Number)
 			}
 			return err
