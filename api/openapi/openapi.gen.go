@@ -342,6 +342,21 @@ func (e ParentRefRelation) Valid() bool {
 	}
 }
 
+// Defines values for PartURLMethod.
+const (
+	PUT PartURLMethod = "PUT"
+)
+
+// Valid indicates whether the value is a known member of the PartURLMethod enum.
+func (e PartURLMethod) Valid() bool {
+	switch e {
+	case PUT:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	Admin     Role = "admin"
@@ -1317,6 +1332,39 @@ type ParentRef struct {
 // ParentRefRelation how the new version came from its parent (default derived_from)
 type ParentRefRelation string
 
+// PartURL defines model for PartURL.
+type PartURL struct {
+	// Headers header fields to send as given (signed into the URL)
+	Headers map[string]string `json:"headers"`
+	Method  PartURLMethod     `json:"method"`
+	Number  int               `json:"number"`
+
+	// Size the part's exact length (its Content-Length)
+	Size int64 `json:"size"`
+
+	// Url the presigned URL; a secret until it expires, not to be logged
+	Url string `json:"url"`
+}
+
+// PartURLMethod defines model for PartURL.Method.
+type PartURLMethod string
+
+// PartURLs defines model for PartURLs.
+type PartURLs struct {
+	// ExpiresAt a request must start before then
+	ExpiresAt time.Time `json:"expires_at"`
+	Parts     []PartURL `json:"parts"`
+}
+
+// PartURLsRequest defines model for PartURLsRequest.
+type PartURLsRequest struct {
+	// Parts the parts to send, each with the SHA-256 of its bytes
+	Parts []struct {
+		Number int    `json:"number"`
+		Sha256 string `json:"sha256"`
+	} `json:"parts"`
+}
+
 // Policy defines model for Policy.
 type Policy struct {
 	MetricGates       []MetricGate      `json:"metric_gates"`
@@ -1687,6 +1735,11 @@ type Upload struct {
 	// Parts the parts received, by number (GET of one session only)
 	Parts *[]UploadPart `json:"parts,omitempty"`
 	Path  string        `json:"path"`
+
+	// PresignedParts true when parts may go straight to the blob store (S3) with
+	// requests from `POST .../part-urls`, bypassing this server; they
+	// may always go through `PUT .../parts/{part_number}`
+	PresignedParts bool `json:"presigned_parts"`
 
 	// ReceivedBytes the bytes of the parts received (GET of one session only)
 	ReceivedBytes *int64 `json:"received_bytes,omitempty"`
@@ -2258,6 +2311,9 @@ type RequestTransitionJSONRequestBody = TransitionRequest
 // CreateUploadJSONRequestBody defines body for CreateUpload for application/json ContentType.
 type CreateUploadJSONRequestBody = UploadRequest
 
+// PresignUploadPartsJSONRequestBody defines body for PresignUploadParts for application/json ContentType.
+type PresignUploadPartsJSONRequestBody = PartURLsRequest
+
 // RegisterRunJSONRequestBody defines body for RegisterRun for application/json ContentType.
 type RegisterRunJSONRequestBody = RunInput
 
@@ -2425,6 +2481,9 @@ type ServerInterface interface {
 	// CompleteUpload Complete an upload session
 	// (POST /api/v1/models/{model}/versions/{version}/uploads/{upload_id}/complete)
 	CompleteUpload(ctx echo.Context, model ModelName, version VersionNumber, uploadId UploadID) error
+	// PresignUploadParts Presigned URLs to send parts straight to the blob store
+	// (POST /api/v1/models/{model}/versions/{version}/uploads/{upload_id}/part-urls)
+	PresignUploadParts(ctx echo.Context, model ModelName, version VersionNumber, uploadId UploadID) error
 	// ListRuns List runs
 	// (GET /api/v1/runs)
 	ListRuns(ctx echo.Context, params ListRunsParams) error
@@ -3849,6 +3908,38 @@ func (w *ServerInterfaceWrapper) CompleteUpload(ctx echo.Context) error {
 	return err
 }
 
+// PresignUploadParts converts echo context to params.
+func (w *ServerInterfaceWrapper) PresignUploadParts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int32", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// ------------- Path parameter "upload_id" -------------
+	var uploadId UploadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "upload_id", ctx.Param("upload_id"), &uploadId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter upload_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PresignUploadParts(ctx, model, version, uploadId)
+	return err
+}
+
 // ListRuns converts echo context to params.
 func (w *ServerInterfaceWrapper) ListRuns(ctx echo.Context) error {
 	var err error
@@ -4237,6 +4328,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/uploads", wrapper.CreateUpload, options.OperationMiddlewares["createUpload"]...)
 	router.DELETE(options.BaseURL+"/api/v1/models/:model/versions/:version/uploads/:upload_id", wrapper.AbortUpload, options.OperationMiddlewares["abortUpload"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/uploads/:upload_id", wrapper.GetUpload, options.OperationMiddlewares["getUpload"]...)
+	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/uploads/:upload_id/part-urls", wrapper.PresignUploadParts, options.OperationMiddlewares["presignUploadParts"]...)
 	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/uploads/:upload_id/complete", wrapper.CompleteUpload, options.OperationMiddlewares["completeUpload"]...)
 	router.GET(options.BaseURL+"/api/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
 	router.POST(options.BaseURL+"/api/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
@@ -13289,6 +13381,199 @@ func (response CompleteUpload503JSONResponse) VisitCompleteUploadResponse(w http
 	return err
 }
 
+type PresignUploadPartsRequestObject struct {
+	Model    ModelName     `json:"model"`
+	Version  VersionNumber `json:"version"`
+	UploadId UploadID      `json:"upload_id"`
+	Body     *PresignUploadPartsJSONRequestBody
+}
+
+type PresignUploadPartsResponseObject interface {
+	VisitPresignUploadPartsResponse(w http.ResponseWriter) error
+}
+
+type PresignUploadParts200ResponseHeaders struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+}
+
+type PresignUploadParts200JSONResponse struct {
+	Body    PartURLs
+	Headers PresignUploadParts200ResponseHeaders
+}
+
+func (response PresignUploadParts200JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PresignUploadParts400JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PresignUploadParts401JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PresignUploadParts403JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PresignUploadParts404JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PresignUploadParts409JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response PresignUploadParts429JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response PresignUploadParts500JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PresignUploadParts503JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListRunsRequestObject struct {
 	Params ListRunsParams
 }
@@ -15936,6 +16221,9 @@ type StrictServerInterface interface {
 	// CompleteUpload Complete an upload session
 	// (POST /api/v1/models/{model}/versions/{version}/uploads/{upload_id}/complete)
 	CompleteUpload(ctx context.Context, request CompleteUploadRequestObject) (CompleteUploadResponseObject, error)
+	// PresignUploadParts Presigned URLs to send parts straight to the blob store
+	// (POST /api/v1/models/{model}/versions/{version}/uploads/{upload_id}/part-urls)
+	PresignUploadParts(ctx context.Context, request PresignUploadPartsRequestObject) (PresignUploadPartsResponseObject, error)
 	// ListRuns List runs
 	// (GET /api/v1/runs)
 	ListRuns(ctx context.Context, request ListRunsRequestObject) (ListRunsResponseObject, error)
@@ -17573,6 +17861,56 @@ func (sh *strictHandler) CompleteUpload(ctx echo.Context, model ModelName, versi
 		return err
 	} else if validResponse, ok := response.(CompleteUploadResponseObject); ok {
 		return validResponse.VisitCompleteUploadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PresignUploadParts operation middleware
+func (sh *strictHandler) PresignUploadParts(ctx echo.Context, model ModelName, version VersionNumber, uploadId UploadID) error {
+	var request PresignUploadPartsRequestObject
+
+	request.Model = model
+	request.Version = version
+	request.UploadId = uploadId
+
+	var body PresignUploadPartsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PresignUploadParts(ctx.Request().Context(), request.(PresignUploadPartsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PresignUploadParts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PresignUploadPartsResponseObject); ok {
+		return validResponse.VisitPresignUploadPartsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
