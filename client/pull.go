@@ -9,10 +9,12 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
@@ -119,7 +121,10 @@ type PullOptions struct {
 	// than ChunkSize (32 MiB when 0) are fetched as ranges of that size.
 	Parallel  int
 	ChunkSize int64
-	Progress  func(Event)
+	// ThroughServer fetches every byte through the server even where the
+	// blob store hands out presigned URLs (S3).
+	ThroughServer bool
+	Progress      func(Event)
 }
 
 // PullResult is what a pull placed.
@@ -180,6 +185,7 @@ func (c *Client) Pull(ctx context.Context, opts PullOptions) (PullResult, error)
 		return res, err
 	}
 	d := &downloader{c: c, model: v.Model, version: v.Version, notify: notify}
+	d.noDirect.Store(opts.ThroughServer)
 	if d.model == "" {
 		d.model = opts.Ref.Model
 	}
@@ -252,6 +258,63 @@ type downloader struct {
 	version  int
 	notify   func(Event)
 	received atomic.Int64
+	// noDirect: files come through the server (asked for, or the blob
+	// store turned out unreachable from here).
+	noDirect atomic.Bool
+}
+
+// source is where the bytes of one file come from: the blob store, through
+// a presigned URL, or the server. The download of the file's first range
+// asks the server once, with ?redirect=true: a 307 names the URL (the one
+// download the audit log records for the file, whatever its ranges), a 206
+// (a blob store that presigns nothing) carries the first range itself. The
+// other ranges wait for that answer.
+type source struct {
+	ready chan struct{} // closed once the first answer is in
+	mu    sync.Mutex
+	url   string // "" : through the server
+	gen   int    // counts the URLs, so that an expired one is replaced once
+}
+
+func newSource(direct bool) *source {
+	s := &source{ready: make(chan struct{})}
+	if !direct {
+		close(s.ready)
+	}
+	return s
+}
+
+// resolve records the first answer: the presigned URL, or "".
+func (s *source) resolve(url string) {
+	s.mu.Lock()
+	s.url = url
+	s.gen++
+	s.mu.Unlock()
+	close(s.ready)
+}
+
+// get waits for the first answer and returns the URL ("" : through the
+// server) and its generation.
+func (s *source) get(ctx context.Context) (string, int, error) {
+	select {
+	case <-s.ready:
+	case <-ctx.Done():
+		return "", 0, ctx.Err()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url, s.gen, nil
+}
+
+// fallBack sends the file's later ranges through the server, unless the
+// URL of generation gen was replaced meanwhile.
+func (s *source) fallBack(gen int) {
+	s.mu.Lock()
+	if s.gen == gen {
+		s.url = ""
+		s.gen++
+	}
+	s.mu.Unlock()
 }
 
 // fetchAll downloads files under root, n requests at a time; a file's last
@@ -297,6 +360,7 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 			g.Go(func() error { return finish("") })
 			continue
 		}
+		src := newSource(!d.noDirect.Load())
 		for i := range chunks {
 			start := int64(i) * chunk
 			end := min(start+chunk, f.Size)
@@ -305,7 +369,11 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 				if err != nil {
 					return err
 				}
-				err = d.fetchRange(gctx, f, out, h, start, end)
+				if i == 0 {
+					err = d.fetchFirst(gctx, f, src, out, h, start, end)
+				} else {
+					err = d.fetchFrom(gctx, f, src, out, h, start, end)
+				}
 				if err == nil {
 					startWriteback(out, start, end-start)
 				}
@@ -351,21 +419,151 @@ func syncFile(name string) error {
 	return f.Sync()
 }
 
-// fetchRange downloads bytes [start, end) of f into out, continuing from
-// where a broken body stopped.
-func (d *downloader) fetchRange(ctx context.Context, f File, out *os.File, h hash.Hash, start, end int64) error {
+func (d *downloader) filePath(f File) string {
+	return versionPath(d.model, d.version) + "/files/" + filePath(f.Path)
+}
+
+// fetchFirst downloads the first range of f, [start, end), and settles
+// where the file's bytes come from (source): it asks the server for the
+// range with ?redirect=true, and fetches it from the blob store when the
+// answer is a redirect to a presigned URL.
+func (d *downloader) fetchFirst(ctx context.Context, f File, src *source, out *os.File, h hash.Hash, start, end int64) error {
+	select {
+	case <-src.ready: // through the server from the start
+		return d.fetchRange(ctx, f, out, h, start, end, nil)
+	default:
+	}
+	resp, err := d.c.send(ctx, request{
+		method: http.MethodGet, path: d.filePath(f), query: url.Values{"redirect": {"true"}}, idempotent: true, noRedirect: true,
+		ok:     []int{http.StatusPartialContent, http.StatusTemporaryRedirect},
+		header: http.Header{"Range": {fmt.Sprintf("bytes=%d-%d", start, end-1)}, "If-Match": {`"` + f.SHA256 + `"`}},
+	})
+	if err != nil {
+		src.resolve("")
+		return fmt.Errorf("%s: %w", f.Path, err)
+	}
+	if resp.StatusCode == http.StatusTemporaryRedirect {
+		loc := resp.Header.Get("Location")
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		src.resolve(loc)
+		return d.fetchFrom(ctx, f, src, out, h, start, end)
+	}
+	src.resolve("")
+	return d.fetchRange(ctx, f, out, h, start, end, resp)
+}
+
+// fetchFrom downloads bytes [start, end) of f from where its source says:
+// the blob store, through the presigned URL, when there is one. A URL the
+// store refuses (it expired) is replaced by a new one from the server; a
+// store that cannot be reached from here, or keeps failing, leaves the
+// rest to the server.
+func (d *downloader) fetchFrom(ctx context.Context, f File, src *source, out *os.File, h hash.Hash, start, end int64) error {
 	pos := start
-	path := versionPath(d.model, d.version) + "/files/" + filePath(f.Path)
 	for attempt := 0; pos < end; attempt++ {
-		resp, err := d.c.send(ctx, request{
-			method: http.MethodGet, path: path, idempotent: true, ok: []int{http.StatusPartialContent},
-			header: http.Header{
-				"Range":    {fmt.Sprintf("bytes=%d-%d", pos, end-1)},
-				"If-Match": {`"` + f.SHA256 + `"`},
-			},
-		})
+		u, gen, err := src.get(ctx)
 		if err != nil {
+			return err
+		}
+		if u == "" {
+			return d.fetchRange(ctx, f, out, h, pos, end, nil)
+		}
+		n, err := d.directRange(ctx, f, u, out, h, pos, end)
+		pos += n
+		if err == nil && pos < end {
+			err = io.ErrUnexpectedEOF
+		}
+		if err == nil {
+			return nil
+		}
+		var local *localError
+		var verr *VerificationError
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.As(err, &local), errors.As(err, &verr):
 			return fmt.Errorf("%s: %w", f.Path, err)
+		case unreachable(err):
+			d.noDirect.Store(true)
+			src.fallBack(gen)
+		case attempt >= d.c.Retries:
+			return d.fetchRange(ctx, f, out, h, pos, end, nil)
+		case expiredOrDenied(err):
+			if err := d.refresh(ctx, f, src, gen); err != nil {
+				return err
+			}
+		case retryableStore(err):
+			if err := d.c.sleep(ctx, attempt, 0); err != nil {
+				return err
+			}
+		default:
+			return d.fetchRange(ctx, f, out, h, pos, end, nil)
+		}
+	}
+	return nil
+}
+
+// refresh asks the server for a new URL of f when generation gen is still
+// the current one (another range may have done it already).
+func (d *downloader) refresh(ctx context.Context, f File, src *source, gen int) error {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.gen != gen {
+		return nil
+	}
+	resp, err := d.c.send(ctx, request{
+		method: http.MethodGet, path: d.filePath(f), query: url.Values{"redirect": {"true"}}, idempotent: true, noRedirect: true,
+		ok: []int{http.StatusOK, http.StatusTemporaryRedirect}, header: http.Header{"If-Match": {`"` + f.SHA256 + `"`}},
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Path, err)
+	}
+	src.url = resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusTemporaryRedirect {
+		src.url = ""
+	}
+	src.gen++
+	resp.Body.Close() // a 200 sends the whole file: not read
+	return nil
+}
+
+// directRange downloads bytes [start, end) of f from the blob store with a
+// presigned URL, returning how many it wrote. The answer must be the range
+// of an object of f's size.
+func (d *downloader) directRange(ctx context.Context, f File, u string, out *os.File, h hash.Hash, start, end int64) (int64, error) {
+	resp, err := d.c.sendDirect(ctx, http.MethodGet, u, map[string]string{"Range": fmt.Sprintf("bytes=%d-%d", start, end-1)}, nil, 0, http.StatusPartialContent)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	want := fmt.Sprintf("bytes %d-%d/%d", start, end-1, f.Size)
+	if got := resp.Header.Get("Content-Range"); got != want {
+		return 0, &VerificationError{Path: f.Path, What: "size (the blob store's Content-Range)", Expected: want, Actual: got}
+	}
+	return d.copyAt(ctx, f.Path, out, h, resp.Body, start, end-start)
+}
+
+// fetchRange downloads bytes [start, end) of f through the server into out,
+// continuing from where a broken body stopped. first, when not nil, is the
+// server's answer for the range already (fetchFirst's).
+func (d *downloader) fetchRange(ctx context.Context, f File, out *os.File, h hash.Hash, start, end int64, first *http.Response) error {
+	pos := start
+	path := d.filePath(f)
+	for attempt := 0; pos < end; attempt++ {
+		resp := first
+		first = nil
+		if resp == nil {
+			var err error
+			resp, err = d.c.send(ctx, request{
+				method: http.MethodGet, path: path, idempotent: true, ok: []int{http.StatusPartialContent},
+				header: http.Header{
+					"Range":    {fmt.Sprintf("bytes=%d-%d", pos, end-1)},
+					"If-Match": {`"` + f.SHA256 + `"`},
+				},
+			})
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.Path, err)
+			}
 		}
 		if sent := resp.Header.Get("X-Checksum-Sha256"); sent != "" && !strings.EqualFold(sent, f.SHA256) {
 			resp.Body.Close()
