@@ -261,14 +261,16 @@ type downloader struct {
 	// noDirect: files come through the server (asked for, or the blob
 	// store turned out unreachable from here).
 	noDirect atomic.Bool
+	urls     *fileURLs // nil: through the server from the start
 }
 
 // source is where the bytes of one file come from: the blob store, through
 // a presigned URL, or the server. The download of the file's first range
-// asks the server once, with ?redirect=true: a 307 names the URL (the one
-// download the audit log records for the file, whatever its ranges), a 206
-// (a blob store that presigns nothing) carries the first range itself. The
-// other ranges wait for that answer.
+// settles it (fetchFirst): the URL comes from a batch of the pull's files
+// (fileURLs) or, from a server without batches, from a ?redirect=true of
+// the file (a 307 names the URL, a 206 carries the first range itself).
+// Either way the audit log records one download of the file, whatever its
+// ranges. The other ranges wait for that answer.
 type source struct {
 	ready chan struct{} // closed once the first answer is in
 	mu    sync.Mutex
@@ -276,13 +278,7 @@ type source struct {
 	gen   int    // counts the URLs, so that an expired one is replaced once
 }
 
-func newSource(direct bool) *source {
-	s := &source{ready: make(chan struct{})}
-	if !direct {
-		close(s.ready)
-	}
-	return s
-}
+func newSource() *source { return &source{ready: make(chan struct{})} }
 
 // resolve records the first answer: the presigned URL, or "".
 func (s *source) resolve(url string) {
@@ -318,13 +314,17 @@ func (s *source) fallBack(gen int) {
 }
 
 // fetchAll downloads files under root, n requests at a time; a file's last
-// range to arrive verifies it.
+// range to arrive verifies it. The ranges of large files (more than one
+// range) are interleaved with the small files: a small file is mostly a
+// round trip to the server (which records every download), a range mostly
+// bytes, and side by side the two overlap.
 func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n int, chunk int64) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(n)
 	for _, f := range files {
 		d.notify(Event{Kind: FileQueued, Path: f.Path, Size: f.Size})
 	}
+	var large, small []pullTask
 	for _, f := range files {
 		target := filepath.Join(root, filepath.FromSlash(f.Path))
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
@@ -357,14 +357,14 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 			return nil
 		}
 		if f.Size == 0 {
-			g.Go(func() error { return finish("") })
+			small = append(small, pullTask{run: func() error { return finish("") }})
 			continue
 		}
-		src := newSource(!d.noDirect.Load())
+		src := newSource()
 		for i := range chunks {
 			start := int64(i) * chunk
 			end := min(start+chunk, f.Size)
-			g.Go(func() error {
+			task := func() error {
 				out, err := os.OpenFile(target, os.O_WRONLY, 0)
 				if err != nil {
 					return err
@@ -391,10 +391,29 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 					return err
 				}
 				return finish(sum)
-			})
+			}
+			t := pullTask{file: &f, run: task}
+			if chunks == 1 {
+				small = append(small, t)
+			} else {
+				large = append(large, t)
+			}
 		}
 	}
+	tasks := interleave(large, small)
+	if !d.noDirect.Load() {
+		d.urls = newFileURLs(d, tasks)
+	}
+	for _, t := range tasks {
+		g.Go(t.run)
+	}
 	return g.Wait()
+}
+
+// pullTask is the download of one range of a file (none for an empty one).
+type pullTask struct {
+	file *File
+	run  func() error
 }
 
 // createSized makes a new file of its final size (ranges are written into it).
@@ -428,10 +447,20 @@ func (d *downloader) filePath(f File) string {
 // range with ?redirect=true, and fetches it from the blob store when the
 // answer is a redirect to a presigned URL.
 func (d *downloader) fetchFirst(ctx context.Context, f File, src *source, out *os.File, h hash.Hash, start, end int64) error {
-	select {
-	case <-src.ready: // through the server from the start
+	if d.urls != nil && !d.noDirect.Load() {
+		u, err := d.urls.get(ctx, f)
+		if err != nil {
+			src.resolve("")
+			return fmt.Errorf("%s: %w", f.Path, err)
+		}
+		if u != "" {
+			src.resolve(u)
+			return d.fetchFrom(ctx, f, src, out, h, start, end)
+		}
+	}
+	if d.noDirect.Load() {
+		src.resolve("")
 		return d.fetchRange(ctx, f, out, h, start, end, nil)
-	default:
 	}
 	resp, err := d.c.send(ctx, request{
 		method: http.MethodGet, path: d.filePath(f), query: url.Values{"redirect": {"true"}}, idempotent: true, noRedirect: true,

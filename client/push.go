@@ -227,10 +227,10 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 	for _, parts := range largeParts {
 		large = append(large, func(ctx context.Context) error { return runLimited(ctx, parts, lanes) })
 	}
-	// Large files first: the last one's completion (which reads it back
-	// when its parts went straight to the blob store) then overlaps the
-	// small files.
-	tasks := append(append(direct, large...), small...)
+	// Parts that go straight to the blob store are interleaved with the
+	// small files, each a round trip to the server that records it: the
+	// two overlap to the end.
+	tasks := append(large, interleave(direct, small)...)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Parallel)

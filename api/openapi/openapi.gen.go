@@ -1162,6 +1162,29 @@ type FileList struct {
 	ManifestDigest *string `json:"manifest_digest,omitempty"`
 }
 
+// FileURL defines model for FileURL.
+type FileURL struct {
+	Path   string `json:"path"`
+	Sha256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+
+	// Url the presigned URL of the file's bytes; a secret until it expires, not to be logged
+	Url string `json:"url"`
+}
+
+// FileURLs defines model for FileURLs.
+type FileURLs struct {
+	// ExpiresAt a request must start before then
+	ExpiresAt time.Time `json:"expires_at"`
+	Files     []FileURL `json:"files"`
+}
+
+// FileURLsRequest defines model for FileURLsRequest.
+type FileURLsRequest struct {
+	// Paths paths of files of the version, each once
+	Paths []string `json:"paths"`
+}
+
 // GateResult defines model for GateResult.
 type GateResult struct {
 	Detail string `json:"detail"`
@@ -2302,6 +2325,9 @@ type RecordDeploymentJSONRequestBody = DeploymentInput
 // PutVersionExemptionJSONRequestBody defines body for PutVersionExemption for application/json ContentType.
 type PutVersionExemptionJSONRequestBody = ExemptionInput
 
+// PresignFilesJSONRequestBody defines body for PresignFiles for application/json ContentType.
+type PresignFilesJSONRequestBody = FileURLsRequest
+
 // LogMetricsJSONRequestBody defines body for LogMetrics for application/json ContentType.
 type LogMetricsJSONRequestBody = MetricsInput
 
@@ -2448,6 +2474,9 @@ type ServerInterface interface {
 	// ListEvidencePacks The evidence packs archived for a version
 	// (GET /api/v1/models/{model}/versions/{version}/evidence/packs)
 	ListEvidencePacks(ctx echo.Context, model ModelName, version VersionNumber) error
+	// PresignFiles Presigned download URLs of several files at once
+	// (POST /api/v1/models/{model}/versions/{version}/file-urls)
+	PresignFiles(ctx echo.Context, model ModelName, version VersionNumber) error
 	// ListFiles List a version's files
 	// (GET /api/v1/models/{model}/versions/{version}/files)
 	ListFiles(ctx echo.Context, model ModelName, version VersionNumber) error
@@ -3558,6 +3587,30 @@ func (w *ServerInterfaceWrapper) ListEvidencePacks(ctx echo.Context) error {
 	return err
 }
 
+// PresignFiles converts echo context to params.
+func (w *ServerInterfaceWrapper) PresignFiles(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int32", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PresignFiles(ctx, model, version)
+	return err
+}
+
 // ListFiles converts echo context to params.
 func (w *ServerInterfaceWrapper) ListFiles(ctx echo.Context) error {
 	var err error
@@ -4324,6 +4377,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version", wrapper.GetVersion, options.OperationMiddlewares["getVersion"]...)
 	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/finalize", wrapper.FinalizeVersion, options.OperationMiddlewares["finalizeVersion"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/files", wrapper.ListFiles, options.OperationMiddlewares["listFiles"]...)
+	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/file-urls", wrapper.PresignFiles, options.OperationMiddlewares["presignFiles"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/uploads", wrapper.ListUploads, options.OperationMiddlewares["listUploads"]...)
 	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/uploads", wrapper.CreateUpload, options.OperationMiddlewares["createUpload"]...)
 	router.DELETE(options.BaseURL+"/api/v1/models/:model/versions/:version/uploads/:upload_id", wrapper.AbortUpload, options.OperationMiddlewares["abortUpload"]...)
@@ -11271,6 +11325,198 @@ func (response ListEvidencePacks503JSONResponse) VisitListEvidencePacksResponse(
 	return err
 }
 
+type PresignFilesRequestObject struct {
+	Model   ModelName     `json:"model"`
+	Version VersionNumber `json:"version"`
+	Body    *PresignFilesJSONRequestBody
+}
+
+type PresignFilesResponseObject interface {
+	VisitPresignFilesResponse(w http.ResponseWriter) error
+}
+
+type PresignFiles200ResponseHeaders struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+}
+
+type PresignFiles200JSONResponse struct {
+	Body    FileURLs
+	Headers PresignFiles200ResponseHeaders
+}
+
+func (response PresignFiles200JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PresignFiles400JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PresignFiles401JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PresignFiles403JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PresignFiles404JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PresignFiles409JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response PresignFiles429JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response PresignFiles500JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PresignFiles503JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListFilesRequestObject struct {
 	Model   ModelName     `json:"model"`
 	Version VersionNumber `json:"version"`
@@ -16188,6 +16434,9 @@ type StrictServerInterface interface {
 	// ListEvidencePacks The evidence packs archived for a version
 	// (GET /api/v1/models/{model}/versions/{version}/evidence/packs)
 	ListEvidencePacks(ctx context.Context, request ListEvidencePacksRequestObject) (ListEvidencePacksResponseObject, error)
+	// PresignFiles Presigned download URLs of several files at once
+	// (POST /api/v1/models/{model}/versions/{version}/file-urls)
+	PresignFiles(ctx context.Context, request PresignFilesRequestObject) (PresignFilesResponseObject, error)
 	// ListFiles List a version's files
 	// (GET /api/v1/models/{model}/versions/{version}/files)
 	ListFiles(ctx context.Context, request ListFilesRequestObject) (ListFilesResponseObject, error)
@@ -17500,6 +17749,55 @@ func (sh *strictHandler) ListEvidencePacks(ctx echo.Context, model ModelName, ve
 		return err
 	} else if validResponse, ok := response.(ListEvidencePacksResponseObject); ok {
 		return validResponse.VisitListEvidencePacksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PresignFiles operation middleware
+func (sh *strictHandler) PresignFiles(ctx echo.Context, model ModelName, version VersionNumber) error {
+	var request PresignFilesRequestObject
+
+	request.Model = model
+	request.Version = version
+
+	var body PresignFilesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PresignFiles(ctx.Request().Context(), request.(PresignFilesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PresignFiles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PresignFilesResponseObject); ok {
+		return validResponse.VisitPresignFilesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

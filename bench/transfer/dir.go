@@ -143,6 +143,9 @@ func (b *bench) cli(ctx context.Context, args ...string) ([]byte, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	if cmd.ProcessState != nil {
+		b.cliCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("modelkeep %s: %w\n%s", args[0], err, stderr.String())
 	}
