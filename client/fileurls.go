@@ -46,6 +46,7 @@ type fileURLs struct {
 	mu    sync.Mutex
 	urls  map[string]string // asked for, not used yet
 	asked map[string]bool
+	next  int // the first file in order not asked for
 	// off: no batches from this server (it presigns nothing, or knows no
 	// such route): each file settles its own source.
 	off bool
@@ -77,13 +78,15 @@ func (u *fileURLs) get(ctx context.Context, f File) (string, error) {
 		delete(u.urls, f.Path) // used once: a later ask is a refresh
 		return url, nil
 	}
-	// f, then the next files not asked for yet. (A file asked for again,
-	// its URL used already, is a refresh: another download.)
+	// f, then the first files in order not asked for yet (downloads start
+	// in that order, give or take the few under way at once). A file
+	// asked for again, its URL used already, is a refresh: another
+	// download.
 	paths := []string{f.Path}
 	bytes := f.Size
-	for i := u.index[f.Path] + 1; i < len(u.order) && len(paths) < urlBatchFiles; i++ {
+	for i := u.next; i < len(u.order) && len(paths) < urlBatchFiles; i++ {
 		g := u.order[i]
-		if u.asked[g.Path] {
+		if u.asked[g.Path] || g.Path == f.Path {
 			continue
 		}
 		if bytes+g.Size > urlBatchBytes {
@@ -112,6 +115,9 @@ func (u *fileURLs) get(ctx context.Context, f File) (string, error) {
 			return "", &VerificationError{Path: want.Path, What: "file in the server's URL list", Expected: want.SHA256, Actual: g.SHA256}
 		}
 		u.urls[g.Path] = g.URL
+	}
+	for u.next < len(u.order) && u.asked[u.order[u.next].Path] {
+		u.next++
 	}
 	url := u.urls[f.Path]
 	delete(u.urls, f.Path)
