@@ -373,7 +373,7 @@ func (s *Service) verify(ctx context.Context, u Upload, parts []Part) (string, i
 	if _, err := rc.Seek(offset, io.SeekStart); err != nil {
 		return "", 0, err
 	}
-	n, err := io.CopyBuffer(h, rc, make([]byte, 1<<20))
+	n, err := copyReadAhead(h, rc)
 	if err != nil {
 		return "", 0, fmt.Errorf("read back from byte %d: %w", offset, err)
 	}
