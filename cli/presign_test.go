@@ -208,6 +208,32 @@ func TestPresignedFallbacks(t *testing.T) {
 				t.Errorf("%d file.presign events, want %d (one per file, one more for the refreshed URL)", got, want)
 			}
 
+			// A server without batches of URLs (an older one): each file
+			// asks for its own redirect, still one file.presign per file.
+			older := newUser(t, ts, modelkeep.RolePublisher)
+			older.meter.set(func(m *meter) {
+				m.intercept = func(req *http.Request) (*http.Response, error) {
+					if !strings.HasSuffix(req.URL.Path, "/file-urls") {
+						return nil, nil
+					}
+					resp := storeAnswer(req, http.StatusNotFound, "", "")
+					body := `{"error":{"code":"not_found","message":"Not Found"}}`
+					resp.Header.Set("Content-Type", "application/json")
+					resp.Body, resp.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))
+					return resp, nil
+				}
+			})
+			before := auditCount(t, ts, "file.presign", 1)
+			dest = filepath.Join(t.TempDir(), "out")
+			older.must("pull", "m@1", dest, "--chunk-size", "4194304")
+			if got, want := treeSums(t, dest), treeSums(t, src); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("pulled %v, want %v", got, want)
+			}
+			redirects := trafficOf(ts, older.meter).count(true, func(r seenRequest) bool { return r.query.Get("redirect") == "true" })
+			if got := auditCount(t, ts, "file.presign", 1) - before; onS3 && (got != nonEmpty || redirects != nonEmpty) {
+				t.Errorf("pull without batches: %d redirects, %d more file.presign events; want %d of each", redirects, got, nonEmpty)
+			}
+
 			// Unreachable: nothing reaches the bucket; all goes through the server.
 			cut := newUser(t, ts, modelkeep.RolePublisher)
 			var tried atomic.Int64

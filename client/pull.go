@@ -443,9 +443,11 @@ func (d *downloader) filePath(f File) string {
 }
 
 // fetchFirst downloads the first range of f, [start, end), and settles
-// where the file's bytes come from (source): it asks the server for the
-// range with ?redirect=true, and fetches it from the blob store when the
-// answer is a redirect to a presigned URL.
+// where the file's bytes come from (source): a presigned URL from a batch
+// of the pull's (fileURLs); else, from a server without batches, the
+// answer to the range with ?redirect=true, a redirect to a presigned URL
+// or the range itself; else (a blob store that presigns nothing, or out of
+// reach) the server.
 func (d *downloader) fetchFirst(ctx context.Context, f File, src *source, out *os.File, h hash.Hash, start, end int64) error {
 	if d.urls != nil && !d.noDirect.Load() {
 		u, err := d.urls.get(ctx, f)
