@@ -194,7 +194,8 @@ func TestPushPartChecksumRetry(t *testing.T) {
 
 // TestPullInterrupted: a pull cancelled at about half of its bytes exits
 // 130 and leaves neither DIR nor its hidden temporary directory; run
-// again it places the version, byte for byte.
+// again it places the version, byte for byte (and again over it with
+// --force --fsync).
 func TestPullInterrupted(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -241,7 +242,10 @@ func TestPullInterrupted(t *testing.T) {
 			if r := u.run(context.Background(), "", "pull", "m@1", dest); r.code == 0 || !strings.Contains(r.stderr, "--force") {
 				t.Errorf("pull into a full directory: exit %d, %s", r.code, r.stderr)
 			}
-			u.must("pull", "m@1", dest, "--force", "--quiet")
+			u.must("pull", "m@1", dest, "--force", "--quiet", "--fsync")
+			if got, want := treeSums(t, dest), treeSums(t, src); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("pulled with --force --fsync: %v, want %v", got, want)
+			}
 		})
 	}
 }

@@ -22,9 +22,10 @@ Creates a pending version of MODEL and uploads every file under DIR into it
 sessions whose parts (each with its SHA-256) are sent --parallel at a time,
 straight to the blob store where the server hands out presigned URLs for them
 (S3; the server verifies each file at completion) and through the server
-otherwise or with --through-server; smaller files in one checked request. Files the version holds already with the
-same SHA-256 are skipped. Prints the manifest digest; with --finalize the
-version is made ready and its digest checked against the local one.
+otherwise or with --through-server; smaller files in one checked request.
+Files the version holds already with the same SHA-256 are skipped. Prints the
+manifest digest; with --finalize the version is made ready and its digest
+checked against the local one.
 
 If a push is interrupted (Ctrl-C, a lost connection, a crash), run the same
 command with --resume: it continues into the same version, sending only the

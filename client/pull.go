@@ -124,7 +124,17 @@ type PullOptions struct {
 	// ThroughServer fetches every byte through the server even where the
 	// blob store hands out presigned URLs (S3).
 	ThroughServer bool
-	Progress      func(Event)
+	// Fsync makes every file and the directory durable before Dir is
+	// placed, so that a power loss or a kernel crash right after the pull
+	// cannot leave Dir with files whose bytes never reached the disk. It
+	// costs the time the disk takes to write the version, which may be
+	// longer than the download (the writeback starts as each range
+	// arrives). Without it Dir is placed as soon as every file is
+	// verified, and the kernel writes the bytes back in its own time, as
+	// most download tools leave it: the placement is still atomic for
+	// every process, and an interrupted pull still leaves nothing.
+	Fsync    bool
+	Progress func(Event)
 }
 
 // PullResult is what a pull placed.
@@ -184,7 +194,7 @@ func (c *Client) Pull(ctx context.Context, opts PullOptions) (PullResult, error)
 	if err != nil {
 		return res, err
 	}
-	d := &downloader{c: c, model: v.Model, version: v.Version, notify: notify}
+	d := &downloader{c: c, model: v.Model, version: v.Version, notify: notify, fsync: opts.Fsync}
 	d.noDirect.Store(opts.ThroughServer)
 	if d.model == "" {
 		d.model = opts.Ref.Model
@@ -192,7 +202,7 @@ func (c *Client) Pull(ctx context.Context, opts PullOptions) (PullResult, error)
 	err = d.fetchAll(ctx, tmp, files, opts.Parallel, opts.ChunkSize)
 	res.BytesReceived = d.received.Load()
 	if err == nil {
-		err = place(tmp, dest, empty)
+		err = place(tmp, dest, empty, opts.Fsync)
 	}
 	if err != nil {
 		_ = os.RemoveAll(tmp)
@@ -216,9 +226,16 @@ func emptyOrMissing(dir string) (bool, error) {
 }
 
 // place renames the verified tmp to dest: over a missing or empty dest in
-// one rename; over a full one (--force) after moving it aside.
-func place(tmp, dest string, empty bool) error {
-	if err := syncDir(tmp); err != nil {
+// one rename; over a full one (--force) after moving it aside. With fsync
+// the directories are synced around the renames.
+func place(tmp, dest string, empty, fsync bool) error {
+	sync := func(dir string) error {
+		if !fsync {
+			return nil
+		}
+		return syncDir(dir)
+	}
+	if err := sync(tmp); err != nil {
 		return err
 	}
 	if empty {
@@ -226,7 +243,7 @@ func place(tmp, dest string, empty bool) error {
 		if err := os.Rename(tmp, dest); err != nil {
 			return err
 		}
-		return syncDir(filepath.Dir(dest))
+		return sync(filepath.Dir(dest))
 	}
 	old := tmp + ".old"
 	if err := os.Rename(dest, old); err != nil {
@@ -237,7 +254,7 @@ func place(tmp, dest string, empty bool) error {
 		return err
 	}
 	_ = os.RemoveAll(old)
-	return syncDir(filepath.Dir(dest))
+	return sync(filepath.Dir(dest))
 }
 
 func syncDir(dir string) error {
@@ -262,6 +279,7 @@ type downloader struct {
 	// store turned out unreachable from here).
 	noDirect atomic.Bool
 	urls     *fileURLs // nil: through the server from the start
+	fsync    bool      // PullOptions.Fsync
 }
 
 // source is where the bytes of one file come from: the blob store, through
@@ -350,8 +368,10 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 			if sum != f.SHA256 {
 				return &VerificationError{Path: f.Path, What: "sha256", Expected: f.SHA256, Actual: sum}
 			}
-			if err := syncFile(target); err != nil {
-				return fmt.Errorf("%s: %w", f.Path, err)
+			if d.fsync {
+				if err := syncFile(target); err != nil {
+					return fmt.Errorf("%s: %w", f.Path, err)
+				}
 			}
 			d.notify(Event{Kind: FileDone, Path: f.Path, Size: f.Size})
 			return nil
@@ -374,7 +394,7 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 				} else {
 					err = d.fetchFrom(gctx, f, src, out, h, start, end)
 				}
-				if err == nil {
+				if err == nil && d.fsync {
 					startWriteback(out, start, end-start)
 				}
 				if cerr := out.Close(); err == nil && cerr != nil {
