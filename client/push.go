@@ -480,8 +480,8 @@ func (p *pusher) sendPartDirect(ctx context.Context, f localFile, up Upload, n i
 	}
 }
 
-// retryDirect reports whether a presigned part worth asking for and sending
-// again failed with err.
+// retryDirect reports whether a presigned part that failed with err is
+// worth asking for and sending again.
 func retryDirect(err error) bool {
 	var se *StoreError
 	if errors.As(err, &se) && se.Code == "BadDigest" {
