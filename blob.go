@@ -94,8 +94,12 @@ type Multipart interface {
 	// A later PutPart of the same n replaces the part; a failed one leaves
 	// part n absent or as it was (never a mix). ErrNotFound when the
 	// upload does not exist (completed, aborted, or never made); a failing
-	// r gives r's error as Put does.
-	PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64) (Part, error)
+	// r gives r's error as Put does. sha256, when not empty, is the part's
+	// hex SHA-256: a store that keeps part checksums (an upload started
+	// with PartPresigner.CreateMultipartSHA256) checks the bytes against
+	// it (ErrDigestMismatch) and keeps it; others ignore it, and the
+	// caller hashes the part itself.
+	PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64, sha256 string) (Part, error)
 	// CompleteMultipart joins parts, in ascending order of their numbers,
 	// into key and ends the upload. ErrConflict when a part is missing or
 	// is no longer the one its ETag names (it was replaced since);
@@ -116,6 +120,43 @@ type Part struct {
 	Number int
 	Size   int64
 	ETag   string
+	// SHA256 is the part's hex SHA-256 as the store checked and keeps it
+	// (PartPresigner); "" where the store keeps none. CompleteMultipart
+	// passes it on to a store that asks for it.
+	SHA256 string
+}
+
+// PartPresigner is implemented by blob stores whose multipart uploads can
+// take parts straight from clients, through presigned URLs (S3), so that
+// the bytes of a large upload need not pass through the server. Such an
+// upload is started with CreateMultipartSHA256: every part then carries
+// its SHA-256, which the store checks as the part arrives (refusing one
+// whose bytes differ) and keeps, so that ListParts tells what each part
+// holds. The server never sees those bytes: it must read the joined blob
+// back to verify the whole file.
+type PartPresigner interface {
+	// CreateMultipartSHA256 starts an upload that will become key, whose
+	// every part carries its SHA-256 (S3: the SHA256 checksum algorithm),
+	// and returns its id.
+	CreateMultipartSHA256(ctx context.Context, key string) (uploadID string, err error)
+	// PresignPart returns a request that stores part n of exactly size
+	// bytes whose hex SHA-256 is sha256 into the upload, valid for ttl:
+	// the store refuses other bytes, another length or a late request.
+	PresignPart(ctx context.Context, key, uploadID string, n int, size int64, sha256 string, ttl time.Duration) (PresignedRequest, error)
+	// ListParts returns the parts the store holds, by number, with their
+	// SHA-256 when the upload keeps part checksums. ErrNotFound when the
+	// upload does not exist.
+	ListParts(ctx context.Context, key, uploadID string) ([]Part, error)
+}
+
+// PresignedRequest is a request a client sends as is, without credentials
+// of its own: the method, the URL and the header fields it must carry
+// (they are signed into the URL).
+type PresignedRequest struct {
+	Method  string
+	URL     string
+	Header  map[string]string
+	Expires time.Time
 }
 
 // MultipartUpload describes an open multipart upload.

@@ -238,6 +238,99 @@ func (s *Service) DownloadFile(ctx context.Context, in DownloadInput) (Download,
 	return Download{File: f, Content: rc}, nil
 }
 
+// MaxPresignFiles bounds the files of one PresignFiles call.
+const MaxPresignFiles = 100
+
+// PresignedFile is a file of a version with a presigned URL of its bytes.
+type PresignedFile struct {
+	File    File
+	URL     string
+	Expires time.Time
+}
+
+// PresignFiles hands out presigned URLs of several files of a version at
+// once, so that a client pulling a version fetches the bytes straight from
+// the blob store and asks the server once per batch of files instead of
+// once per file. Each file is a download, as a redirect of DownloadFile
+// is: one file.presign event per file, all in one transaction (which is
+// what makes a batch cheaper than as many redirects: one commit). The
+// download rules apply (a token that may download released versions only
+// gets nothing of another). ErrConflict when the blob store presigns
+// nothing (the client downloads through the server then); ErrNotFound
+// for a path the version does not hold; ErrInvalid for an empty or too long
+// list, or a path named twice.
+func (s *Service) PresignFiles(ctx context.Context, model string, version int, paths []string, ttl time.Duration) ([]PresignedFile, error) {
+	if err := validateVersionRef(model, version); err != nil {
+		return nil, err
+	}
+	if err := checkPathList(paths); err != nil {
+		return nil, err
+	}
+	presigner, ok := s.blobs.(Presigner)
+	if !ok {
+		return nil, Errorf(ErrConflict, "this server's blob store hands out no presigned URLs: download each file with GET .../files/{path}")
+	}
+	files := make([]File, len(paths))
+	err := s.meta.InTx(ctx, func(tx MetaStore) error {
+		if a, ok := ActorFrom(ctx); ok && a.DownloadsReleasedOnly() {
+			v, err := tx.GetVersion(ctx, model, version)
+			if err != nil {
+				return err
+			}
+			if err := CheckReleased(v); err != nil {
+				return err
+			}
+		}
+		for i, p := range paths {
+			f, err := tx.GetFile(ctx, model, version, p)
+			if err != nil {
+				return err
+			}
+			files[i] = f
+			if err := s.record(ctx, tx, "file.presign", VersionResource(model, version), map[string]any{
+				"path": f.Path, "sha256": f.SHA256, "size": f.Size}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, ErrForbidden) {
+		s.RecordDenied(ctx, "presignFiles", VersionResource(model, version), err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PresignedFile, len(files))
+	for i, f := range files {
+		expires := time.Now().Add(ttl).UTC()
+		url, err := presigner.PresignGet(ctx, f.BlobKey, ttl, PresignOptions{Filename: baseName(f.Path)})
+		if err != nil {
+			return nil, fmt.Errorf("presign %q: %w", f.Path, err)
+		}
+		out[i] = PresignedFile{File: f, URL: url, Expires: expires}
+	}
+	return out, nil
+}
+
+// checkPathList refuses an empty or too long list of file paths, an
+// invalid path and a path named twice.
+func checkPathList(paths []string) error {
+	if len(paths) == 0 || len(paths) > MaxPresignFiles {
+		return Errorf(ErrInvalid, "ask for 1 to %d files at a time, not %d", MaxPresignFiles, len(paths))
+	}
+	seen := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		if err := ValidateFilePath(p); err != nil {
+			return err
+		}
+		if seen[p] {
+			return Errorf(ErrInvalid, "file path %q is named twice", p)
+		}
+		seen[p] = true
+	}
+	return nil
+}
+
 // StatFile returns a file's record for its download's headers (HEAD),
 // under the download's rules on who may read the version. It is not a
 // download: nothing is recorded but a refusal.

@@ -26,11 +26,13 @@ func (h *Handlers) up() (*uploads.Service, error) {
 	return h.uploads, nil
 }
 
-func toUpload(u uploads.Upload) openapi.Upload {
+// toUpload converts a session; presigned says whether its parts may go
+// straight to the blob store.
+func toUpload(u uploads.Upload, presigned bool) openapi.Upload {
 	return openapi.Upload{
 		Id: u.ID, Model: u.Model, Version: u.Version, Path: u.Path, Size: u.Size, Sha256: optString(u.SHA256),
 		PartSize: u.PartSize, PartCount: u.PartCount(), Status: openapi.UploadStatus(u.Status), CreatedBy: u.CreatedBy,
-		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, ExpiresAt: u.ExpiresAt,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, ExpiresAt: u.ExpiresAt, PresignedParts: presigned,
 	}
 }
 
@@ -49,7 +51,7 @@ func (h *Handlers) CreateUpload(ctx context.Context, req openapi.CreateUploadReq
 	if err != nil {
 		return nil, err
 	}
-	return openapi.CreateUpload201JSONResponse{Body: toUpload(u)}, nil
+	return openapi.CreateUpload201JSONResponse{Body: toUpload(u, us.PresignsParts())}, nil
 }
 
 func (h *Handlers) ListUploads(ctx context.Context, req openapi.ListUploadsRequestObject) (openapi.ListUploadsResponseObject, error) {
@@ -66,7 +68,7 @@ func (h *Handlers) ListUploads(ctx context.Context, req openapi.ListUploadsReque
 	}
 	out := openapi.UploadList{Uploads: make([]openapi.Upload, 0, len(list)), NextPageToken: next}
 	for _, u := range list {
-		out.Uploads = append(out.Uploads, toUpload(u))
+		out.Uploads = append(out.Uploads, toUpload(u, us.PresignsParts()))
 	}
 	return openapi.ListUploads200JSONResponse{Body: out}, nil
 }
@@ -80,7 +82,7 @@ func (h *Handlers) GetUpload(ctx context.Context, req openapi.GetUploadRequestOb
 	if err != nil {
 		return nil, err
 	}
-	out := toUpload(u)
+	out := toUpload(u, us.PresignsParts())
 	ps := make([]openapi.UploadPart, 0, len(parts))
 	var received int64
 	for _, p := range parts {
@@ -100,6 +102,29 @@ func (h *Handlers) AbortUpload(ctx context.Context, req openapi.AbortUploadReque
 		return nil, err
 	}
 	return openapi.AbortUpload204Response{}, nil
+}
+
+func (h *Handlers) PresignUploadParts(ctx context.Context, req openapi.PresignUploadPartsRequestObject) (openapi.PresignUploadPartsResponseObject, error) {
+	us, err := h.up()
+	if err != nil {
+		return nil, err
+	}
+	in := uploads.PresignInput{Model: req.Model, Version: req.Version, ID: req.UploadId}
+	for _, p := range req.Body.Parts {
+		in.Parts = append(in.Parts, uploads.PartChecksum{Number: p.Number, SHA256: p.Sha256})
+	}
+	parts, err := us.PresignParts(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	out := openapi.PartURLs{Parts: make([]openapi.PartURL, len(parts))}
+	for i, p := range parts {
+		out.Parts[i] = openapi.PartURL{Number: p.Number, Size: p.Size, Method: openapi.PartURLMethod(p.Request.Method), Url: p.Request.URL, Headers: p.Request.Header}
+		if i == 0 || p.Request.Expires.Before(out.ExpiresAt) {
+			out.ExpiresAt = p.Request.Expires
+		}
+	}
+	return openapi.PresignUploadParts200JSONResponse{Body: out, Headers: openapi.PresignUploadParts200ResponseHeaders{}}, nil
 }
 
 func (h *Handlers) CompleteUpload(ctx context.Context, req openapi.CompleteUploadRequestObject) (openapi.CompleteUploadResponseObject, error) {

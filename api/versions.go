@@ -68,6 +68,21 @@ func (h *Handlers) ListFiles(ctx context.Context, req openapi.ListFilesRequestOb
 	return openapi.ListFiles200JSONResponse{Body: out}, nil
 }
 
+func (h *Handlers) PresignFiles(ctx context.Context, req openapi.PresignFilesRequestObject) (openapi.PresignFilesResponseObject, error) {
+	files, err := h.svc.PresignFiles(ctx, req.Model, req.Version, req.Body.Paths, h.presignTTL)
+	if err != nil {
+		return nil, err
+	}
+	out := openapi.FileURLs{Files: make([]openapi.FileURL, len(files))}
+	for i, f := range files {
+		out.Files[i] = openapi.FileURL{Path: f.File.Path, Size: f.File.Size, Sha256: f.File.SHA256, Url: f.URL}
+		if i == 0 || f.Expires.Before(out.ExpiresAt) {
+			out.ExpiresAt = f.Expires
+		}
+	}
+	return openapi.PresignFiles200JSONResponse{Body: out}, nil
+}
+
 func (h *Handlers) DeleteVersion(ctx context.Context, req openapi.DeleteVersionRequestObject) (openapi.DeleteVersionResponseObject, error) {
 	if err := h.svc.DeleteVersion(ctx, req.Model, req.Version); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,14 +132,53 @@ type meter struct {
 	onSent         func(total int64)
 	onReceived     func(total int64)
 	corrupt        func(*http.Request) bool
-	statuses       []int
-	conflicts      []string
+	// intercept, when it answers (a response or an error), stands in for
+	// the network: a blob store that refuses, or cannot be reached.
+	intercept func(*http.Request) (*http.Response, error)
+	statuses  []int
+	conflicts []string
+	requests  []seenRequest
+}
+
+// seenRequest is what the meter saw of a request.
+type seenRequest struct {
+	method, host, path string
+	query              url.Values
+	header             http.Header
+	status             int
+	// sent and received are the request's and the answer's declared
+	// lengths (-1 when unknown).
+	sent, received int64
+}
+
+// seen returns the requests seen so far.
+func (m *meter) seen() []seenRequest {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]seenRequest(nil), m.requests...)
 }
 
 func (m *meter) RoundTrip(req *http.Request) (*http.Response, error) {
 	m.mu.Lock()
 	corrupt := m.corrupt != nil && m.corrupt(req)
+	intercept := m.intercept
 	m.mu.Unlock()
+	seen := seenRequest{method: req.Method, host: req.URL.Host, path: req.URL.Path, query: req.URL.Query(),
+		header: req.Header.Clone(), sent: req.ContentLength, received: -1}
+	if intercept != nil {
+		if resp, err := intercept(req); resp != nil || err != nil {
+			if resp != nil {
+				seen.status = resp.StatusCode
+			}
+			m.mu.Lock()
+			m.requests = append(m.requests, seen)
+			m.mu.Unlock()
+			if req.Body != nil {
+				req.Body.Close()
+			}
+			return resp, err
+		}
+	}
 	if req.Body != nil && req.Body != http.NoBody {
 		req = req.Clone(req.Context())
 		req.Body = &countReader{r: req.Body, n: &m.sent, hook: m.hookSent, flip: corrupt}
@@ -157,8 +197,10 @@ func (m *meter) RoundTrip(req *http.Request) (*http.Response, error) {
 		m.conflicts = append(m.conflicts, req.Method+" "+req.URL.Path+": "+string(b))
 		m.mu.Unlock()
 	}
+	seen.status, seen.received = resp.StatusCode, resp.ContentLength
 	m.mu.Lock()
 	m.statuses = append(m.statuses, resp.StatusCode)
+	m.requests = append(m.requests, seen)
 	m.mu.Unlock()
 	resp.Body = &countReader{r: resp.Body, n: &m.received, hook: m.hookReceived}
 	return resp, nil

@@ -10,12 +10,17 @@ import (
 const pullUsage = `Usage: modelkeep pull MODEL@production|MODEL@staging|MODEL@ALIAS|MODEL@N DIR [flags]
 
 Downloads a ready version into DIR: --parallel requests at once, large files
-as parallel byte ranges. Every file is checked against its size and SHA-256 and
-the file list against the version's manifest digest. The files go into a hidden
+as parallel byte ranges, straight from the blob store where the server hands
+out presigned URLs (S3), through the server otherwise or with
+--through-server. Every file is checked against its size and SHA-256 and the
+file list against the version's manifest digest. The files go into a hidden
 directory beside DIR first, renamed to DIR only when all of them are verified:
 DIR never holds a partial or unverified version. On a mismatch nothing is
 placed and the exit code is 6, naming the file. DIR must be missing or empty
-unless --force (which replaces it).
+unless --force (which replaces it). With --fsync every file is on disk before
+DIR is placed, so that not even a power loss right after the pull leaves DIR
+with files the disk never got; without it the kernel writes them back in its
+own time, as most download tools leave it.
 
 With --record-deployment ENV the pull is recorded in the deployments ledger
 (the version must be in staging or production).
@@ -29,6 +34,8 @@ func runPull(ctx context.Context, e *env, args []string) error {
 	force := f.Bool("force", false, "replace DIR when it exists and is not empty")
 	parallel := f.Int("parallel", 4, "requests at once")
 	chunk := f.Int64("chunk-size", 32<<20, "files larger than this are fetched as parallel ranges of this size")
+	throughServer := f.Bool("through-server", false, "fetch every byte through the server, even where it hands out presigned URLs of the blob store (S3)")
+	fsync := f.Bool("fsync", false, "make every file durable on disk (fsync) before DIR is placed; waits for the disk")
 	deployEnv := f.String("record-deployment", "", "record a deployment of the version to this environment")
 	strategy := f.String("strategy", "direct", "deployment strategy: blue_green, canary, rolling, shadow, ab_test or direct")
 	traffic := f.Int("traffic", 0, "percent of traffic of the deployment (100 when 0)")
@@ -55,7 +62,8 @@ func runPull(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	ui := newProgress(e, "download", e.quiet)
-	res, err := c.Pull(ctx, client.PullOptions{Ref: ref, Dir: pos[1], Force: *force, Parallel: *parallel, ChunkSize: *chunk, Progress: ui.event})
+	res, err := c.Pull(ctx, client.PullOptions{Ref: ref, Dir: pos[1], Force: *force, Parallel: *parallel, ChunkSize: *chunk,
+		ThroughServer: *throughServer, Fsync: *fsync, Progress: ui.event})
 	ui.close()
 	if err != nil {
 		if ctx.Err() != nil {

@@ -19,10 +19,13 @@ const pushUsage = `Usage: modelkeep push MODEL DIR [flags]
 
 Creates a pending version of MODEL and uploads every file under DIR into it
 (paths relative to DIR). Files of at least --threshold go as resumable upload
-sessions whose parts (each with its SHA-256) are sent --parallel at a time;
-smaller files in one checked request. Files the version holds already with the
-same SHA-256 are skipped. Prints the manifest digest; with --finalize the
-version is made ready and its digest checked against the local one.
+sessions whose parts (each with its SHA-256) are sent --parallel at a time,
+straight to the blob store where the server hands out presigned URLs for them
+(S3; the server verifies each file at completion) and through the server
+otherwise or with --through-server; smaller files in one checked request.
+Files the version holds already with the same SHA-256 are skipped. Prints the
+manifest digest; with --finalize the version is made ready and its digest
+checked against the local one.
 
 If a push is interrupted (Ctrl-C, a lost connection, a crash), run the same
 command with --resume: it continues into the same version, sending only the
@@ -99,6 +102,7 @@ func runPush(ctx context.Context, e *env, args []string) error {
 	createModel := f.Bool("create-model", false, "register MODEL first if it does not exist")
 	parallel := f.Int("parallel", 4, "requests at once")
 	threshold := f.Int64("threshold", 8<<20, "files of at least this many bytes go as resumable uploads")
+	throughServer := f.Bool("through-server", false, "send every part through the server, even where the blob store takes parts straight from the client (presigned S3 URLs)")
 	f.BoolVar(&e.quiet, "quiet", false, "no progress output")
 	pos, err := f.parse(args, 2, 2)
 	if err != nil {
@@ -183,7 +187,8 @@ func runPush(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.Stderr, "pushing %s into %s version %d\n", dir, model, v)
 	}
 	ui := newProgress(e, "upload", e.quiet)
-	res, err := c.Push(ctx, client.PushOptions{Model: model, Version: v, Dir: absDir, Parallel: *parallel, Threshold: *threshold, Progress: ui.event})
+	res, err := c.Push(ctx, client.PushOptions{Model: model, Version: v, Dir: absDir, Parallel: *parallel, Threshold: *threshold,
+		ThroughServer: *throughServer, Progress: ui.event})
 	ui.close()
 	if err != nil {
 		if ctx.Err() != nil {

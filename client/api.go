@@ -86,15 +86,18 @@ type FileList struct {
 
 // Upload is a resumable upload session (docs/uploads.md).
 type Upload struct {
-	ID            string       `json:"id"`
-	Path          string       `json:"path"`
-	Size          int64        `json:"size"`
-	SHA256        string       `json:"sha256,omitempty"`
-	PartSize      int64        `json:"part_size"`
-	PartCount     int          `json:"part_count"`
-	Status        string       `json:"status"`
-	Parts         []UploadPart `json:"parts,omitempty"`
-	ReceivedBytes int64        `json:"received_bytes,omitempty"`
+	ID        string `json:"id"`
+	Path      string `json:"path"`
+	Size      int64  `json:"size"`
+	SHA256    string `json:"sha256,omitempty"`
+	PartSize  int64  `json:"part_size"`
+	PartCount int    `json:"part_count"`
+	Status    string `json:"status"`
+	// PresignedParts: parts may go straight to the blob store
+	// (PresignParts).
+	PresignedParts bool         `json:"presigned_parts"`
+	Parts          []UploadPart `json:"parts,omitempty"`
+	ReceivedBytes  int64        `json:"received_bytes,omitempty"`
 }
 
 // UploadPart is a part a session received.

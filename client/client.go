@@ -116,6 +116,8 @@ type request struct {
 	// retryStatus are further statuses worth another attempt (a part
 	// refused with 422 is sent again: its bytes were corrupted on the way).
 	retryStatus []int
+	// noRedirect answers a redirect (in ok) instead of following it.
+	noRedirect bool
 }
 
 // send runs the request under the retry policy and returns the response
@@ -169,7 +171,11 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 		if c.Token != "" {
 			req.Header.Set("Authorization", "Bearer "+c.Token)
 		}
-		resp, err := c.HTTP.Do(req)
+		hc := c.HTTP
+		if r.noRedirect {
+			hc = c.noRedirects()
+		}
+		resp, err := hc.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()

@@ -9,10 +9,12 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
@@ -119,7 +121,20 @@ type PullOptions struct {
 	// than ChunkSize (32 MiB when 0) are fetched as ranges of that size.
 	Parallel  int
 	ChunkSize int64
-	Progress  func(Event)
+	// ThroughServer fetches every byte through the server even where the
+	// blob store hands out presigned URLs (S3).
+	ThroughServer bool
+	// Fsync makes every file and the directory durable before Dir is
+	// placed, so that a power loss or a kernel crash right after the pull
+	// cannot leave Dir with files whose bytes never reached the disk. It
+	// costs the time the disk takes to write the version, which may be
+	// longer than the download (the writeback starts as each range
+	// arrives). Without it Dir is placed as soon as every file is
+	// verified, and the kernel writes the bytes back in its own time, as
+	// most download tools leave it: the placement is still atomic for
+	// every process, and an interrupted pull still leaves nothing.
+	Fsync    bool
+	Progress func(Event)
 }
 
 // PullResult is what a pull placed.
@@ -179,14 +194,15 @@ func (c *Client) Pull(ctx context.Context, opts PullOptions) (PullResult, error)
 	if err != nil {
 		return res, err
 	}
-	d := &downloader{c: c, model: v.Model, version: v.Version, notify: notify}
+	d := &downloader{c: c, model: v.Model, version: v.Version, notify: notify, fsync: opts.Fsync}
+	d.noDirect.Store(opts.ThroughServer)
 	if d.model == "" {
 		d.model = opts.Ref.Model
 	}
 	err = d.fetchAll(ctx, tmp, files, opts.Parallel, opts.ChunkSize)
 	res.BytesReceived = d.received.Load()
 	if err == nil {
-		err = place(tmp, dest, empty)
+		err = place(tmp, dest, empty, opts.Fsync)
 	}
 	if err != nil {
 		_ = os.RemoveAll(tmp)
@@ -210,9 +226,16 @@ func emptyOrMissing(dir string) (bool, error) {
 }
 
 // place renames the verified tmp to dest: over a missing or empty dest in
-// one rename; over a full one (--force) after moving it aside.
-func place(tmp, dest string, empty bool) error {
-	if err := syncDir(tmp); err != nil {
+// one rename; over a full one (--force) after moving it aside. With fsync
+// the directories are synced around the renames.
+func place(tmp, dest string, empty, fsync bool) error {
+	sync := func(dir string) error {
+		if !fsync {
+			return nil
+		}
+		return syncDir(dir)
+	}
+	if err := sync(tmp); err != nil {
 		return err
 	}
 	if empty {
@@ -220,7 +243,7 @@ func place(tmp, dest string, empty bool) error {
 		if err := os.Rename(tmp, dest); err != nil {
 			return err
 		}
-		return syncDir(filepath.Dir(dest))
+		return sync(filepath.Dir(dest))
 	}
 	old := tmp + ".old"
 	if err := os.Rename(dest, old); err != nil {
@@ -231,7 +254,7 @@ func place(tmp, dest string, empty bool) error {
 		return err
 	}
 	_ = os.RemoveAll(old)
-	return syncDir(filepath.Dir(dest))
+	return sync(filepath.Dir(dest))
 }
 
 func syncDir(dir string) error {
@@ -252,16 +275,74 @@ type downloader struct {
 	version  int
 	notify   func(Event)
 	received atomic.Int64
+	// noDirect: files come through the server (asked for, or the blob
+	// store turned out unreachable from here).
+	noDirect atomic.Bool
+	urls     *fileURLs // nil: through the server from the start
+	fsync    bool      // PullOptions.Fsync
+}
+
+// source is where the bytes of one file come from: the blob store, through
+// a presigned URL, or the server. The download of the file's first range
+// settles it (fetchFirst): the URL comes from a batch of the pull's files
+// (fileURLs) or, from a server without batches, from a ?redirect=true of
+// the file (a 307 names the URL, a 206 carries the first range itself).
+// Either way the audit log records one download of the file, whatever its
+// ranges. The other ranges wait for that answer.
+type source struct {
+	ready chan struct{} // closed once the first answer is in
+	mu    sync.Mutex
+	url   string // "" : through the server
+	gen   int    // counts the URLs, so that an expired one is replaced once
+}
+
+func newSource() *source { return &source{ready: make(chan struct{})} }
+
+// resolve records the first answer: the presigned URL, or "".
+func (s *source) resolve(url string) {
+	s.mu.Lock()
+	s.url = url
+	s.gen++
+	s.mu.Unlock()
+	close(s.ready)
+}
+
+// get waits for the first answer and returns the URL ("" : through the
+// server) and its generation.
+func (s *source) get(ctx context.Context) (string, int, error) {
+	select {
+	case <-s.ready:
+	case <-ctx.Done():
+		return "", 0, ctx.Err()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url, s.gen, nil
+}
+
+// fallBack sends the file's later ranges through the server, unless the
+// URL of generation gen was replaced meanwhile.
+func (s *source) fallBack(gen int) {
+	s.mu.Lock()
+	if s.gen == gen {
+		s.url = ""
+		s.gen++
+	}
+	s.mu.Unlock()
 }
 
 // fetchAll downloads files under root, n requests at a time; a file's last
-// range to arrive verifies it.
+// range to arrive verifies it. The ranges of large files (more than one
+// range) are interleaved with the small files: a small file is mostly a
+// round trip to the server (which records every download), a range mostly
+// bytes, and side by side the two overlap.
 func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n int, chunk int64) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(n)
 	for _, f := range files {
 		d.notify(Event{Kind: FileQueued, Path: f.Path, Size: f.Size})
 	}
+	var large, small []pullTask
 	for _, f := range files {
 		target := filepath.Join(root, filepath.FromSlash(f.Path))
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
@@ -287,26 +368,33 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 			if sum != f.SHA256 {
 				return &VerificationError{Path: f.Path, What: "sha256", Expected: f.SHA256, Actual: sum}
 			}
-			if err := syncFile(target); err != nil {
-				return fmt.Errorf("%s: %w", f.Path, err)
+			if d.fsync {
+				if err := syncFile(target); err != nil {
+					return fmt.Errorf("%s: %w", f.Path, err)
+				}
 			}
 			d.notify(Event{Kind: FileDone, Path: f.Path, Size: f.Size})
 			return nil
 		}
 		if f.Size == 0 {
-			g.Go(func() error { return finish("") })
+			small = append(small, pullTask{run: func() error { return finish("") }})
 			continue
 		}
+		src := newSource()
 		for i := range chunks {
 			start := int64(i) * chunk
 			end := min(start+chunk, f.Size)
-			g.Go(func() error {
+			task := func() error {
 				out, err := os.OpenFile(target, os.O_WRONLY, 0)
 				if err != nil {
 					return err
 				}
-				err = d.fetchRange(gctx, f, out, h, start, end)
-				if err == nil {
+				if i == 0 {
+					err = d.fetchFirst(gctx, f, src, out, h, start, end)
+				} else {
+					err = d.fetchFrom(gctx, f, src, out, h, start, end)
+				}
+				if err == nil && d.fsync {
 					startWriteback(out, start, end-start)
 				}
 				if cerr := out.Close(); err == nil && cerr != nil {
@@ -323,10 +411,29 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 					return err
 				}
 				return finish(sum)
-			})
+			}
+			t := pullTask{file: &f, run: task}
+			if chunks == 1 {
+				small = append(small, t)
+			} else {
+				large = append(large, t)
+			}
 		}
 	}
+	tasks := interleave(large, small)
+	if !d.noDirect.Load() {
+		d.urls = newFileURLs(d, tasks)
+	}
+	for _, t := range tasks {
+		g.Go(t.run)
+	}
 	return g.Wait()
+}
+
+// pullTask is the download of one range of a file (none for an empty one).
+type pullTask struct {
+	file *File
+	run  func() error
 }
 
 // createSized makes a new file of its final size (ranges are written into it).
@@ -351,21 +458,163 @@ func syncFile(name string) error {
 	return f.Sync()
 }
 
-// fetchRange downloads bytes [start, end) of f into out, continuing from
-// where a broken body stopped.
-func (d *downloader) fetchRange(ctx context.Context, f File, out *os.File, h hash.Hash, start, end int64) error {
-	pos := start
-	path := versionPath(d.model, d.version) + "/files/" + filePath(f.Path)
-	for attempt := 0; pos < end; attempt++ {
-		resp, err := d.c.send(ctx, request{
-			method: http.MethodGet, path: path, idempotent: true, ok: []int{http.StatusPartialContent},
-			header: http.Header{
-				"Range":    {fmt.Sprintf("bytes=%d-%d", pos, end-1)},
-				"If-Match": {`"` + f.SHA256 + `"`},
-			},
-		})
+func (d *downloader) filePath(f File) string {
+	return versionPath(d.model, d.version) + "/files/" + filePath(f.Path)
+}
+
+// fetchFirst downloads the first range of f, [start, end), and settles
+// where the file's bytes come from (source): a presigned URL from a batch
+// of the pull's (fileURLs); else, from a server without batches, the
+// answer to the range with ?redirect=true, a redirect to a presigned URL
+// or the range itself; else (a blob store that presigns nothing, or out of
+// reach) the server.
+func (d *downloader) fetchFirst(ctx context.Context, f File, src *source, out *os.File, h hash.Hash, start, end int64) error {
+	if d.urls != nil && !d.noDirect.Load() {
+		u, err := d.urls.get(ctx, f)
 		if err != nil {
+			src.resolve("")
 			return fmt.Errorf("%s: %w", f.Path, err)
+		}
+		if u != "" {
+			src.resolve(u)
+			return d.fetchFrom(ctx, f, src, out, h, start, end)
+		}
+	}
+	if d.noDirect.Load() {
+		src.resolve("")
+		return d.fetchRange(ctx, f, out, h, start, end, nil)
+	}
+	resp, err := d.c.send(ctx, request{
+		method: http.MethodGet, path: d.filePath(f), query: url.Values{"redirect": {"true"}}, idempotent: true, noRedirect: true,
+		ok:     []int{http.StatusPartialContent, http.StatusTemporaryRedirect},
+		header: http.Header{"Range": {fmt.Sprintf("bytes=%d-%d", start, end-1)}, "If-Match": {`"` + f.SHA256 + `"`}},
+	})
+	if err != nil {
+		src.resolve("")
+		return fmt.Errorf("%s: %w", f.Path, err)
+	}
+	if resp.StatusCode == http.StatusTemporaryRedirect {
+		loc := resp.Header.Get("Location")
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		src.resolve(loc)
+		return d.fetchFrom(ctx, f, src, out, h, start, end)
+	}
+	src.resolve("")
+	return d.fetchRange(ctx, f, out, h, start, end, resp)
+}
+
+// fetchFrom downloads bytes [start, end) of f from where its source says:
+// the blob store, through the presigned URL, when there is one. A URL the
+// store refuses (it expired) is replaced by a new one from the server; a
+// store that cannot be reached from here, or keeps failing, leaves the
+// rest to the server.
+func (d *downloader) fetchFrom(ctx context.Context, f File, src *source, out *os.File, h hash.Hash, start, end int64) error {
+	pos := start
+	for attempt := 0; pos < end; attempt++ {
+		u, gen, err := src.get(ctx)
+		if err != nil {
+			return err
+		}
+		if u == "" {
+			return d.fetchRange(ctx, f, out, h, pos, end, nil)
+		}
+		n, err := d.directRange(ctx, f, u, out, h, pos, end)
+		pos += n
+		if err == nil && pos < end {
+			err = io.ErrUnexpectedEOF
+		}
+		if err == nil {
+			return nil
+		}
+		var local *localError
+		var verr *VerificationError
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.As(err, &local), errors.As(err, &verr):
+			return fmt.Errorf("%s: %w", f.Path, err)
+		case unreachable(err):
+			d.noDirect.Store(true)
+			src.fallBack(gen)
+		case attempt >= d.c.Retries:
+			return d.fetchRange(ctx, f, out, h, pos, end, nil)
+		case expiredOrDenied(err):
+			if err := d.refresh(ctx, f, src, gen); err != nil {
+				return err
+			}
+		case retryableStore(err):
+			if err := d.c.sleep(ctx, attempt, 0); err != nil {
+				return err
+			}
+		default:
+			return d.fetchRange(ctx, f, out, h, pos, end, nil)
+		}
+	}
+	return nil
+}
+
+// refresh asks the server for a new URL of f when generation gen is still
+// the current one (another range may have done it already).
+func (d *downloader) refresh(ctx context.Context, f File, src *source, gen int) error {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.gen != gen {
+		return nil
+	}
+	resp, err := d.c.send(ctx, request{
+		method: http.MethodGet, path: d.filePath(f), query: url.Values{"redirect": {"true"}}, idempotent: true, noRedirect: true,
+		ok: []int{http.StatusOK, http.StatusTemporaryRedirect}, header: http.Header{"If-Match": {`"` + f.SHA256 + `"`}},
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Path, err)
+	}
+	src.url = resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusTemporaryRedirect {
+		src.url = ""
+	}
+	src.gen++
+	resp.Body.Close() // a 200 sends the whole file: not read
+	return nil
+}
+
+// directRange downloads bytes [start, end) of f from the blob store with a
+// presigned URL, returning how many it wrote. The answer must be the range
+// of an object of f's size.
+func (d *downloader) directRange(ctx context.Context, f File, u string, out *os.File, h hash.Hash, start, end int64) (int64, error) {
+	resp, err := d.c.sendDirect(ctx, http.MethodGet, u, map[string]string{"Range": fmt.Sprintf("bytes=%d-%d", start, end-1)}, nil, 0, http.StatusPartialContent)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	want := fmt.Sprintf("bytes %d-%d/%d", start, end-1, f.Size)
+	if got := resp.Header.Get("Content-Range"); got != want {
+		return 0, &VerificationError{Path: f.Path, What: "size (the blob store's Content-Range)", Expected: want, Actual: got}
+	}
+	return d.copyAt(ctx, f.Path, out, h, resp.Body, start, end-start)
+}
+
+// fetchRange downloads bytes [start, end) of f through the server into out,
+// continuing from where a broken body stopped. first, when not nil, is the
+// server's answer for the range already (fetchFirst's).
+func (d *downloader) fetchRange(ctx context.Context, f File, out *os.File, h hash.Hash, start, end int64, first *http.Response) error {
+	pos := start
+	path := d.filePath(f)
+	for attempt := 0; pos < end; attempt++ {
+		resp := first
+		first = nil
+		if resp == nil {
+			var err error
+			resp, err = d.c.send(ctx, request{
+				method: http.MethodGet, path: path, idempotent: true, ok: []int{http.StatusPartialContent},
+				header: http.Header{
+					"Range":    {fmt.Sprintf("bytes=%d-%d", pos, end-1)},
+					"If-Match": {`"` + f.SHA256 + `"`},
+				},
+			})
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.Path, err)
+			}
 		}
 		if sent := resp.Header.Get("X-Checksum-Sha256"); sent != "" && !strings.EqualFold(sent, f.SHA256) {
 			resp.Body.Close()

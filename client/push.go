@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/sync/errgroup"
 
@@ -52,7 +54,11 @@ type PushOptions struct {
 	// Threshold: files of at least this size go as resumable uploads in
 	// parts, smaller ones in one PUT (8 MiB when 0).
 	Threshold int64
-	Progress  func(Event)
+	// ThroughServer sends every part through the server even where the
+	// blob store would take parts straight from the client (presigned
+	// URLs, S3).
+	ThroughServer bool
+	Progress      func(Event)
 }
 
 // PushResult is what a push did.
@@ -172,8 +178,11 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 	}
 
 	p := &pusher{c: c, model: opts.Model, version: opts.Version, notify: notify}
+	if opts.ThroughServer {
+		p.noDirect.Store(true)
+	}
 	var open map[string]Upload
-	var small, large []func(context.Context) error
+	var small, large, direct []func(context.Context) error
 	var largeParts [][]func(context.Context) error
 	for _, f := range todo {
 		if f.size < opts.Threshold || f.size == 0 {
@@ -196,6 +205,14 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 		if err != nil {
 			return res, err
 		}
+		if p.direct(up) {
+			// Parts that go straight to the blob store are not hashed by
+			// the server as they arrive (it reads the file back at
+			// completion): all requests serve one file after the other,
+			// so that one file's completion overlaps the next one's parts.
+			direct = append(direct, p.partTasks(f, up, received)...)
+			continue
+		}
 		largeParts = append(largeParts, p.partTasks(f, up, received))
 	}
 	// Parallel requests are shared out among the large files: with as many
@@ -210,7 +227,10 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 	for _, parts := range largeParts {
 		large = append(large, func(ctx context.Context) error { return runLimited(ctx, parts, lanes) })
 	}
-	tasks := append(large, small...)
+	// Parts that go straight to the blob store are interleaved with the
+	// small files, each a round trip to the server that records it: the
+	// two overlap to the end.
+	tasks := append(large, interleave(direct, small)...)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Parallel)
@@ -305,7 +325,13 @@ type pusher struct {
 	version int
 	notify  func(Event)
 	sent    atomic.Int64
+	// noDirect: parts go through the server (asked for, or the blob store
+	// turned out unreachable from here).
+	noDirect atomic.Bool
 }
+
+// direct reports whether a session's parts go straight to the blob store.
+func (p *pusher) direct(up Upload) bool { return up.PresignedParts && !p.noDirect.Load() }
 
 // session finds the session to send f through: the open one of an earlier
 // push when it announced the same size and SHA-256 (with the parts it
@@ -383,6 +409,12 @@ func (p *pusher) sendPart(ctx context.Context, f localFile, up Upload, n int, st
 	if got.Number == n && got.SHA256 == sum && got.Size == length {
 		return nil // received before: counted in FileResumed
 	}
+	if p.direct(up) {
+		err := p.sendPartDirect(ctx, f, up, n, start, length, sum)
+		if !errors.Is(err, errThroughServer) {
+			return err
+		}
+	}
 	path := versionPath(p.model, p.version) + "/uploads/" + seg(up.ID) + "/parts/" + strconv.Itoa(n)
 	var part UploadPart
 	err = p.sendFile(ctx, f, path, start, length, sum, &part)
@@ -404,6 +436,114 @@ func (p *pusher) sendPart(ctx context.Context, f localFile, up Upload, n int, st
 	}
 	return nil
 }
+
+// errThroughServer says a part could not go straight to the blob store and
+// is to go through the server instead.
+var errThroughServer = errors.New("send the part through the server")
+
+// sendPartDirect sends a part straight to the blob store with a presigned
+// request, asked for right before (the URL is short-lived, and signed with
+// the part's SHA-256). A request the store refused for its signature (an
+// expired URL), for the bytes (corrupted on the way: BadDigest) or for load,
+// or whose connection broke, is asked for and sent again. It returns
+// errThroughServer when the part is better sent through the server: the
+// store cannot be reached from here (then no later part tries either), the
+// server answers 409 (it says why on the server's way), or the store kept
+// refusing.
+func (p *pusher) sendPartDirect(ctx context.Context, f localFile, up Upload, n int, start, length int64, sum string) error {
+	for attempt := 0; ; attempt++ {
+		urls, err := p.c.PresignParts(ctx, p.model, p.version, up.ID, []PartChecksum{{Number: n, SHA256: sum}})
+		if StatusOf(err) == http.StatusConflict {
+			return errThroughServer
+		}
+		if err != nil {
+			return fmt.Errorf("%s: part %d: %w", f.path, n, err)
+		}
+		err = p.putDirect(ctx, f, urls[0], start, length)
+		var local *localError
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.As(err, &local):
+			return fmt.Errorf("%s: %w", f.path, err)
+		case unreachable(err):
+			p.noDirect.Store(true)
+			return errThroughServer
+		case attempt >= p.c.Retries || !retryDirect(err):
+			return errThroughServer
+		}
+		if err := p.c.sleep(ctx, attempt, 0); err != nil {
+			return err
+		}
+	}
+}
+
+// retryDirect reports whether a presigned part that failed with err is
+// worth asking for and sending again.
+func retryDirect(err error) bool {
+	var se *StoreError
+	if errors.As(err, &se) && se.Code == "BadDigest" {
+		return true // the bytes changed on the way
+	}
+	return expiredOrDenied(err) || retryableStore(err)
+}
+
+// putDirect sends length bytes of a file from start with a presigned part
+// request. The file itself is the request's body, so that the transport
+// sends it with sendfile(2); the progress counts the part once it is
+// stored.
+func (p *pusher) putDirect(ctx context.Context, f localFile, u PartURL, start, length int64) error {
+	if u.Size != length {
+		return fmt.Errorf("part %d: the server presigned %d bytes, the part has %d", u.Number, u.Size, length)
+	}
+	fh, err := os.Open(f.local)
+	if err != nil {
+		return &localError{err}
+	}
+	if _, err := fh.Seek(start, io.SeekStart); err != nil {
+		fh.Close()
+		return &localError{err}
+	}
+	resp, err := p.c.sendDirect(ctx, u.Method, u.URL, u.Headers, sectionFile{fh, start + length}, length, http.StatusOK)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	p.sent.Add(length)
+	p.notify(Event{Kind: Bytes, Path: f.path, Bytes: length})
+	return nil
+}
+
+// sectionFile is a request body of a file's bytes from its offset up to
+// end. It gives the transport the file's descriptor (syscall.Conn), so that
+// the bytes go out with sendfile(2) rather than through a buffer; its Read
+// goes by the file's offset, which sendfile moves too, so that the
+// transport's check that the body holds no more than its length holds.
+type sectionFile struct {
+	f   *os.File
+	end int64
+}
+
+func (s sectionFile) Read(p []byte) (int, error) {
+	pos, err := s.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	if pos >= s.end {
+		return 0, io.EOF
+	}
+	if left := s.end - pos; int64(len(p)) > left {
+		p = p[:left]
+	}
+	return s.f.Read(p)
+}
+
+func (s sectionFile) Close() error { return s.f.Close() }
+
+func (s sectionFile) SyscallConn() (syscall.RawConn, error) { return s.f.SyscallConn() }
 
 func (p *pusher) putSmall(ctx context.Context, f localFile) error {
 	var got File

@@ -140,7 +140,7 @@ var settings = []setting{
 		c.MaxUploadSize = n
 		return nil
 	}},
-	{"presign-ttl", "MODELKEEP_PRESIGN_TTL", "lifetime of presigned download URLs", "5m", dur(func(c *Config) *time.Duration { return &c.PresignTTL })},
+	{"presign-ttl", "MODELKEEP_PRESIGN_TTL", "lifetime of presigned URLs (downloads, and parts of resumable uploads)", "5m", dur(func(c *Config) *time.Duration { return &c.PresignTTL })},
 	{"shutdown-grace", "MODELKEEP_SHUTDOWN_GRACE", "how long in-flight requests may take to finish at shutdown", "30s", dur(func(c *Config) *time.Duration { return &c.ShutdownGrace })},
 	{"orphan-sweep-interval", "MODELKEEP_ORPHAN_SWEEP_INTERVAL", "how often to remove blobs no file references (0 disables)", "1h", dur(func(c *Config) *time.Duration { return &c.OrphanSweepInterval })},
 	{"orphan-min-age", "MODELKEEP_ORPHAN_MIN_AGE", "how old an unreferenced blob must be before the sweep removes it", "24h", dur(func(c *Config) *time.Duration { return &c.OrphanMinAge })},

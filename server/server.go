@@ -82,6 +82,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 	}
 	ups := uploads.New(meta, blobs, svc.AuditLog, uploads.Options{
 		PartSize: cfg.UploadPartSize, MaxSize: cfg.MaxUploadSize, Expiry: cfg.UploadExpiry, Logger: logger, Pager: pager,
+		PresignTTL: cfg.PresignTTL,
 	})
 	e, err := newEcho(cfg, svc, comp, ups, verifier, sessions, logger)
 	if err != nil {

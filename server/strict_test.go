@@ -73,6 +73,8 @@ func newStrictFixture(t *testing.T, e *env) strictFixture {
 		"createUpload":        {{"path", `"weights.bin"`}, {"size", `10`}},
 		"createVersion":       {{"description", `"v"`}, {"tags", `{"team":"risk"}`}},
 		"logMetrics":          {{"metrics", `[{"key":"acc","value":0.9,"step":1}]`}},
+		"presignFiles":        {{"paths", `["model.bin"]`}},
+		"presignUploadParts":  {{"parts", `[{"number":1,"sha256":"` + strings.Repeat("ab", 32) + `"}]`}},
 		"putModelCard":        {{"system", `{"name":"fraud"}`}},
 		"putModelExemption":   {{"justification", `"not applicable to this model"`}},
 		"putPolicy":           {{"required_approvals", `1`}},

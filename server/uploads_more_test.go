@@ -163,7 +163,7 @@ func TestUploadSweep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := mp.PutPart(context.Background(), killedKey, id, 1, patternAt(seed, 0, 5<<20), 5<<20); err != nil {
+		if _, err := mp.PutPart(context.Background(), killedKey, id, 1, patternAt(seed, 0, 5<<20), 5<<20, ""); err != nil {
 			t.Fatal(err)
 		}
 		e.expect(e.do("POST", base+"/uploads", map[string]any{"path": "b.bin", "size": 100}), http.StatusCreated, &live)

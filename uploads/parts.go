@@ -101,8 +101,11 @@ func (s *Service) PutPart(ctx context.Context, in PartInput) (Part, error) {
 		return Part{}, err
 	}
 
-	stored, err := mp.PutPart(ctx, u.BlobKey, u.StoreUploadID, in.Number, hr, size)
-	if err != nil {
+	// The part's SHA-256 goes along: a store that keeps part checksums
+	// (where parts may also come straight from clients) checks it too.
+	stored, err := mp.PutPart(ctx, u.BlobKey, u.StoreUploadID, in.Number, hr, size, expected)
+	mismatch := errors.Is(err, modelkeep.ErrDigestMismatch)
+	if err != nil && !mismatch {
 		if ctx.Err() != nil && modelkeep.KindOf(err) == nil {
 			// The client went away (the store's client saw the cancellation
 			// before the body did).
@@ -118,7 +121,7 @@ func (s *Service) PutPart(ctx context.Context, in PartInput) (Part, error) {
 		return Part{}, fmt.Errorf("store part %d of upload %s: %w", in.Number, u.ID, err)
 	}
 	sum := hex.EncodeToString(hr.part.Sum(nil))
-	if sum != expected {
+	if mismatch || sum != expected {
 		// The store may hold these bytes as part n now: forget the part.
 		if err := s.store.DeleteUploadPart(context.WithoutCancel(ctx), u.ID, in.Number); err != nil {
 			s.logger.Warn("forget a refused part", "upload_id", u.ID, "part", in.Number, "err", err)
@@ -152,9 +155,12 @@ func (s *Service) PutPart(ctx context.Context, in PartInput) (Part, error) {
 }
 
 // Complete verifies the session's file and joins it to the version: every
-// part must have arrived; the blob store joins them; the whole file's
-// SHA-256 is the state hashed in order as parts arrived, carried on over
-// the bytes that were not (read back from the joined blob); it and the size
+// part must have arrived (where parts may go straight to the blob store,
+// its own listing says which did); the blob store joins them; the whole
+// file's SHA-256 is the state hashed in order as parts arrived through the
+// server, carried on over the bytes that were not (read back from the
+// joined blob: all of them when every part went straight to the store,
+// which the server then never saw); it and the size
 // must match what the session announced, else nothing is kept (422). The
 // file row, the session's end and the audit event commit together. A
 // completed session answers again with its file (created false).
@@ -165,8 +171,7 @@ func (s *Service) Complete(ctx context.Context, model string, version int, id st
 	if err := validateID(id); err != nil {
 		return modelkeep.File{}, false, err
 	}
-	mp, err := s.multipart()
-	if err != nil {
+	if _, err := s.multipart(); err != nil {
 		return modelkeep.File{}, false, err
 	}
 	u, err := s.store.GetUpload(ctx, model, version, id)
@@ -201,35 +206,12 @@ func (s *Service) Complete(ctx context.Context, model string, version int, id st
 		}
 	}
 
-	parts, err := s.store.ListUploadParts(ctx, id)
+	parts, joined, err := s.join(ctx, u)
 	if err != nil {
-		reopen()
-		return modelkeep.File{}, false, err
-	}
-	if missing := missingParts(u, parts); missing != "" {
-		reopen()
-		return modelkeep.File{}, false, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s is missing parts %s (of 1 to %d): send them, then complete", id, missing, u.PartCount())
-	}
-	stored := make([]modelkeep.Part, len(parts))
-	for i, p := range parts {
-		stored[i] = modelkeep.Part{Number: p.Number, Size: p.Size, ETag: p.ETag}
-	}
-	if _, err := mp.CompleteMultipart(ctx, u.BlobKey, u.StoreUploadID, stored); err != nil {
-		switch {
-		case errors.Is(err, modelkeep.ErrConflict):
+		if !joined {
 			reopen()
-			return modelkeep.File{}, false, modelkeep.Errorf(modelkeep.ErrConflict, "the stored parts of upload %s are not the ones received (a part was sent twice at once?): list the parts, send the ones in doubt again, then complete: %w", id, err)
-		case errors.Is(err, modelkeep.ErrNotFound):
-			// An earlier completion joined the parts and then stopped.
-			info, serr := s.blobs.Stat(ctx, u.BlobKey)
-			if serr != nil || info.Size != u.Size {
-				s.fail(ctx, u, "the multipart upload is gone")
-				return modelkeep.File{}, false, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s lost its parts; start a new upload", id)
-			}
-		default:
-			reopen()
-			return modelkeep.File{}, false, fmt.Errorf("join the parts of upload %s: %w", id, err)
 		}
+		return modelkeep.File{}, false, err
 	}
 
 	sum, size, err := s.verify(ctx, u, parts)
@@ -280,6 +262,43 @@ func (s *Service) Complete(ctx context.Context, model string, version int, id st
 		s.deleteBlob(replaced.BlobKey)
 	}
 	return f, true, nil
+}
+
+// join joins a completing session's parts in the blob store and returns
+// them (those whose in-order hash state verify may use). Every part must
+// be there (else 409, and the session may go back to open: joined false).
+// When the store's upload is gone already, an earlier completion joined the
+// parts and then stopped: the blob must then be there, of the file's size,
+// else the session has lost its parts (409, failed; joined true: it must
+// not reopen).
+func (s *Service) join(ctx context.Context, u Upload) (parts []Part, joined bool, err error) {
+	parts, stored, err := s.parts(ctx, u)
+	if err == nil {
+		if missing := missingParts(u, parts); missing != "" {
+			return nil, false, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s is missing parts %s (of 1 to %d): send them, then complete", u.ID, missing, u.PartCount())
+		}
+		_, err = s.mp.CompleteMultipart(ctx, u.BlobKey, u.StoreUploadID, stored)
+		switch {
+		case err == nil:
+			return parts, true, nil
+		case errors.Is(err, modelkeep.ErrConflict):
+			return nil, false, modelkeep.Errorf(modelkeep.ErrConflict, "the stored parts of upload %s are not the ones received (a part was sent twice at once?): list the parts, send the ones in doubt again, then complete: %w", u.ID, err)
+		}
+	}
+	if !errors.Is(err, modelkeep.ErrNotFound) {
+		return nil, false, fmt.Errorf("join the parts of upload %s: %w", u.ID, err)
+	}
+	info, serr := s.blobs.Stat(ctx, u.BlobKey)
+	if serr != nil || info.Size != u.Size {
+		s.fail(ctx, u, "the multipart upload is gone")
+		return nil, true, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s lost its parts; start a new upload", u.ID)
+	}
+	if s.pp != nil {
+		// Which bytes the store joined is no longer known: read all back.
+		return nil, true, nil
+	}
+	parts, err = s.store.ListUploadParts(ctx, u.ID)
+	return parts, true, err
 }
 
 func orNone(s string) string {
@@ -356,7 +375,7 @@ func (s *Service) verify(ctx context.Context, u Upload, parts []Part) (string, i
 	if _, err := rc.Seek(offset, io.SeekStart); err != nil {
 		return "", 0, err
 	}
-	n, err := io.CopyBuffer(h, rc, make([]byte, 1<<20))
+	n, err := copyReadAhead(h, rc)
 	if err != nil {
 		return "", 0, fmt.Errorf("read back from byte %d: %w", offset, err)
 	}

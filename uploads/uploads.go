@@ -183,6 +183,9 @@ type Options struct {
 	// modelkeep.ServiceOptions.Pager); without one, a random key, good only
 	// in this process.
 	Pager *modelkeep.Pager
+	// PresignTTL is how long a presigned part URL is valid (a part's
+	// request must start within it); DefaultPresignTTL when 0.
+	PresignTTL time.Duration
 }
 
 // Defaults of Options.
@@ -191,13 +194,15 @@ const (
 	DefaultMaxSize              = 64 << 30
 	DefaultExpiry               = 24 * time.Hour
 	DefaultCompletingStaleAfter = time.Hour
+	DefaultPresignTTL           = 5 * time.Minute
 )
 
 // Service holds the upload use cases.
 type Service struct {
 	store  Store
 	blobs  modelkeep.BlobStore
-	mp     modelkeep.Multipart // nil when the blob store has no multipart uploads
+	mp     modelkeep.Multipart     // nil when the blob store has no multipart uploads
+	pp     modelkeep.PartPresigner // nil when parts cannot go straight to the blob store
 	log    *modelkeep.AuditLog
 	opts   Options
 	logger *slog.Logger
@@ -219,6 +224,9 @@ func New(store Store, blobs modelkeep.BlobStore, log *modelkeep.AuditLog, opts O
 	if opts.CompletingStaleAfter <= 0 {
 		opts.CompletingStaleAfter = DefaultCompletingStaleAfter
 	}
+	if opts.PresignTTL <= 0 {
+		opts.PresignTTL = DefaultPresignTTL
+	}
 	if opts.Pager == nil {
 		opts.Pager, _ = modelkeep.NewPager(modelkeep.NewPageKey()) // a new key has the size
 	}
@@ -230,8 +238,15 @@ func New(store Store, blobs modelkeep.BlobStore, log *modelkeep.AuditLog, opts O
 		s.logger = slog.New(slog.DiscardHandler)
 	}
 	s.mp, _ = blobs.(modelkeep.Multipart)
+	if s.mp != nil {
+		s.pp, _ = blobs.(modelkeep.PartPresigner)
+	}
 	return s
 }
+
+// PresignsParts reports whether parts may go straight to the blob store
+// (PresignParts), bypassing the server.
+func (s *Service) PresignsParts() bool { return s.pp != nil }
 
 func (s *Service) clock() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
 
@@ -335,7 +350,14 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Upload, error) {
 		PartSize: PartSizeFor(in.Size, s.opts.PartSize), BlobKey: fmt.Sprintf("files/%s/%d/%s", in.Model, in.Version, newID()),
 		Status: StatusOpen, CreatedBy: modelkeep.ActorName(ctx), CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.opts.Expiry),
 	}
-	if u.StoreUploadID, err = mp.CreateMultipart(ctx, u.BlobKey); err != nil {
+	// A store that takes parts straight from clients keeps every part's
+	// SHA-256, so that it can tell which bytes each part holds (the server
+	// sees no bytes of those parts).
+	create := mp.CreateMultipart
+	if s.pp != nil {
+		create = s.pp.CreateMultipartSHA256
+	}
+	if u.StoreUploadID, err = create(ctx, u.BlobKey); err != nil {
 		return Upload{}, fmt.Errorf("start multipart upload of %q: %w", in.Path, err)
 	}
 	err = s.store.InUploadTx(ctx, func(tx Store) error {
@@ -388,11 +410,23 @@ func (s *Service) Get(ctx context.Context, model string, version int, id string)
 	if err != nil {
 		return Upload{}, nil, err
 	}
-	parts, err := s.store.ListUploadParts(ctx, id)
+	if !u.Status.Live() {
+		parts, err := s.store.ListUploadParts(ctx, id)
+		return u, parts, err
+	}
+	parts, _, err := s.parts(ctx, u)
 	if err != nil {
 		return Upload{}, nil, err
 	}
-	return u, parts, nil
+	// A part whose SHA-256 nobody knows (sent straight to the store before
+	// it kept part checksums) is not listed: the client sends it again.
+	known := parts[:0]
+	for _, p := range parts {
+		if p.SHA256 != "" {
+			known = append(known, p)
+		}
+	}
+	return u, known, nil
 }
 
 // ListInput selects and pages the sessions of a version.

@@ -342,6 +342,21 @@ func (e ParentRefRelation) Valid() bool {
 	}
 }
 
+// Defines values for PartURLMethod.
+const (
+	PUT PartURLMethod = "PUT"
+)
+
+// Valid indicates whether the value is a known member of the PartURLMethod enum.
+func (e PartURLMethod) Valid() bool {
+	switch e {
+	case PUT:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	Admin     Role = "admin"
@@ -1147,6 +1162,29 @@ type FileList struct {
 	ManifestDigest *string `json:"manifest_digest,omitempty"`
 }
 
+// FileURL defines model for FileURL.
+type FileURL struct {
+	Path   string `json:"path"`
+	Sha256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+
+	// Url the presigned URL of the file's bytes; a secret until it expires, not to be logged
+	Url string `json:"url"`
+}
+
+// FileURLs defines model for FileURLs.
+type FileURLs struct {
+	// ExpiresAt a request must start before then
+	ExpiresAt time.Time `json:"expires_at"`
+	Files     []FileURL `json:"files"`
+}
+
+// FileURLsRequest defines model for FileURLsRequest.
+type FileURLsRequest struct {
+	// Paths paths of files of the version, each once
+	Paths []string `json:"paths"`
+}
+
 // GateResult defines model for GateResult.
 type GateResult struct {
 	Detail string `json:"detail"`
@@ -1316,6 +1354,39 @@ type ParentRef struct {
 
 // ParentRefRelation how the new version came from its parent (default derived_from)
 type ParentRefRelation string
+
+// PartURL defines model for PartURL.
+type PartURL struct {
+	// Headers header fields to send as given (signed into the URL)
+	Headers map[string]string `json:"headers"`
+	Method  PartURLMethod     `json:"method"`
+	Number  int               `json:"number"`
+
+	// Size the part's exact length (its Content-Length)
+	Size int64 `json:"size"`
+
+	// Url the presigned URL; a secret until it expires, not to be logged
+	Url string `json:"url"`
+}
+
+// PartURLMethod defines model for PartURL.Method.
+type PartURLMethod string
+
+// PartURLs defines model for PartURLs.
+type PartURLs struct {
+	// ExpiresAt a request must start before then
+	ExpiresAt time.Time `json:"expires_at"`
+	Parts     []PartURL `json:"parts"`
+}
+
+// PartURLsRequest defines model for PartURLsRequest.
+type PartURLsRequest struct {
+	// Parts the parts to send, each with the SHA-256 of its bytes
+	Parts []struct {
+		Number int    `json:"number"`
+		Sha256 string `json:"sha256"`
+	} `json:"parts"`
+}
 
 // Policy defines model for Policy.
 type Policy struct {
@@ -1687,6 +1758,11 @@ type Upload struct {
 	// Parts the parts received, by number (GET of one session only)
 	Parts *[]UploadPart `json:"parts,omitempty"`
 	Path  string        `json:"path"`
+
+	// PresignedParts true when parts may go straight to the blob store (S3) with
+	// requests from `POST .../part-urls`, bypassing this server; they
+	// may always go through `PUT .../parts/{part_number}`
+	PresignedParts bool `json:"presigned_parts"`
 
 	// ReceivedBytes the bytes of the parts received (GET of one session only)
 	ReceivedBytes *int64 `json:"received_bytes,omitempty"`
@@ -2249,6 +2325,9 @@ type RecordDeploymentJSONRequestBody = DeploymentInput
 // PutVersionExemptionJSONRequestBody defines body for PutVersionExemption for application/json ContentType.
 type PutVersionExemptionJSONRequestBody = ExemptionInput
 
+// PresignFilesJSONRequestBody defines body for PresignFiles for application/json ContentType.
+type PresignFilesJSONRequestBody = FileURLsRequest
+
 // LogMetricsJSONRequestBody defines body for LogMetrics for application/json ContentType.
 type LogMetricsJSONRequestBody = MetricsInput
 
@@ -2257,6 +2336,9 @@ type RequestTransitionJSONRequestBody = TransitionRequest
 
 // CreateUploadJSONRequestBody defines body for CreateUpload for application/json ContentType.
 type CreateUploadJSONRequestBody = UploadRequest
+
+// PresignUploadPartsJSONRequestBody defines body for PresignUploadParts for application/json ContentType.
+type PresignUploadPartsJSONRequestBody = PartURLsRequest
 
 // RegisterRunJSONRequestBody defines body for RegisterRun for application/json ContentType.
 type RegisterRunJSONRequestBody = RunInput
@@ -2392,6 +2474,9 @@ type ServerInterface interface {
 	// ListEvidencePacks The evidence packs archived for a version
 	// (GET /api/v1/models/{model}/versions/{version}/evidence/packs)
 	ListEvidencePacks(ctx echo.Context, model ModelName, version VersionNumber) error
+	// PresignFiles Presigned download URLs of several files at once
+	// (POST /api/v1/models/{model}/versions/{version}/file-urls)
+	PresignFiles(ctx echo.Context, model ModelName, version VersionNumber) error
 	// ListFiles List a version's files
 	// (GET /api/v1/models/{model}/versions/{version}/files)
 	ListFiles(ctx echo.Context, model ModelName, version VersionNumber) error
@@ -2425,6 +2510,9 @@ type ServerInterface interface {
 	// CompleteUpload Complete an upload session
 	// (POST /api/v1/models/{model}/versions/{version}/uploads/{upload_id}/complete)
 	CompleteUpload(ctx echo.Context, model ModelName, version VersionNumber, uploadId UploadID) error
+	// PresignUploadParts Presigned URLs to send parts straight to the blob store
+	// (POST /api/v1/models/{model}/versions/{version}/uploads/{upload_id}/part-urls)
+	PresignUploadParts(ctx echo.Context, model ModelName, version VersionNumber, uploadId UploadID) error
 	// ListRuns List runs
 	// (GET /api/v1/runs)
 	ListRuns(ctx echo.Context, params ListRunsParams) error
@@ -3499,6 +3587,30 @@ func (w *ServerInterfaceWrapper) ListEvidencePacks(ctx echo.Context) error {
 	return err
 }
 
+// PresignFiles converts echo context to params.
+func (w *ServerInterfaceWrapper) PresignFiles(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int32", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PresignFiles(ctx, model, version)
+	return err
+}
+
 // ListFiles converts echo context to params.
 func (w *ServerInterfaceWrapper) ListFiles(ctx echo.Context) error {
 	var err error
@@ -3846,6 +3958,38 @@ func (w *ServerInterfaceWrapper) CompleteUpload(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CompleteUpload(ctx, model, version, uploadId)
+	return err
+}
+
+// PresignUploadParts converts echo context to params.
+func (w *ServerInterfaceWrapper) PresignUploadParts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version VersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int32", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// ------------- Path parameter "upload_id" -------------
+	var uploadId UploadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "upload_id", ctx.Param("upload_id"), &uploadId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter upload_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PresignUploadParts(ctx, model, version, uploadId)
 	return err
 }
 
@@ -4233,10 +4377,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version", wrapper.GetVersion, options.OperationMiddlewares["getVersion"]...)
 	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/finalize", wrapper.FinalizeVersion, options.OperationMiddlewares["finalizeVersion"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/files", wrapper.ListFiles, options.OperationMiddlewares["listFiles"]...)
+	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/file-urls", wrapper.PresignFiles, options.OperationMiddlewares["presignFiles"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/uploads", wrapper.ListUploads, options.OperationMiddlewares["listUploads"]...)
 	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/uploads", wrapper.CreateUpload, options.OperationMiddlewares["createUpload"]...)
 	router.DELETE(options.BaseURL+"/api/v1/models/:model/versions/:version/uploads/:upload_id", wrapper.AbortUpload, options.OperationMiddlewares["abortUpload"]...)
 	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version/uploads/:upload_id", wrapper.GetUpload, options.OperationMiddlewares["getUpload"]...)
+	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/uploads/:upload_id/part-urls", wrapper.PresignUploadParts, options.OperationMiddlewares["presignUploadParts"]...)
 	router.POST(options.BaseURL+"/api/v1/models/:model/versions/:version/uploads/:upload_id/complete", wrapper.CompleteUpload, options.OperationMiddlewares["completeUpload"]...)
 	router.GET(options.BaseURL+"/api/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
 	router.POST(options.BaseURL+"/api/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
@@ -11179,6 +11325,198 @@ func (response ListEvidencePacks503JSONResponse) VisitListEvidencePacksResponse(
 	return err
 }
 
+type PresignFilesRequestObject struct {
+	Model   ModelName     `json:"model"`
+	Version VersionNumber `json:"version"`
+	Body    *PresignFilesJSONRequestBody
+}
+
+type PresignFilesResponseObject interface {
+	VisitPresignFilesResponse(w http.ResponseWriter) error
+}
+
+type PresignFiles200ResponseHeaders struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+}
+
+type PresignFiles200JSONResponse struct {
+	Body    FileURLs
+	Headers PresignFiles200ResponseHeaders
+}
+
+func (response PresignFiles200JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PresignFiles400JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PresignFiles401JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PresignFiles403JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PresignFiles404JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PresignFiles409JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response PresignFiles429JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response PresignFiles500JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignFiles503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PresignFiles503JSONResponse) VisitPresignFilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListFilesRequestObject struct {
 	Model   ModelName     `json:"model"`
 	Version VersionNumber `json:"version"`
@@ -13275,6 +13613,199 @@ func (response CompleteUpload500JSONResponse) VisitCompleteUploadResponse(w http
 type CompleteUpload503JSONResponse struct{ UnavailableJSONResponse }
 
 func (response CompleteUpload503JSONResponse) VisitCompleteUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadPartsRequestObject struct {
+	Model    ModelName     `json:"model"`
+	Version  VersionNumber `json:"version"`
+	UploadId UploadID      `json:"upload_id"`
+	Body     *PresignUploadPartsJSONRequestBody
+}
+
+type PresignUploadPartsResponseObject interface {
+	VisitPresignUploadPartsResponse(w http.ResponseWriter) error
+}
+
+type PresignUploadParts200ResponseHeaders struct {
+	RateLimit       *string
+	RateLimitPolicy *string
+}
+
+type PresignUploadParts200JSONResponse struct {
+	Body    PartURLs
+	Headers PresignUploadParts200ResponseHeaders
+}
+
+func (response PresignUploadParts200JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response PresignUploadParts400JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response PresignUploadParts401JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response PresignUploadParts403JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response PresignUploadParts404JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts409JSONResponse struct{ ConflictJSONResponse }
+
+func (response PresignUploadParts409JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response PresignUploadParts429JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RateLimit != nil {
+		w.Header().Set("RateLimit", fmt.Sprint(*response.Headers.RateLimit))
+	}
+	if response.Headers.RateLimitPolicy != nil {
+		w.Header().Set("RateLimit-Policy", fmt.Sprint(*response.Headers.RateLimitPolicy))
+	}
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response PresignUploadParts500JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PresignUploadParts503JSONResponse struct{ UnavailableJSONResponse }
+
+func (response PresignUploadParts503JSONResponse) VisitPresignUploadPartsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -15903,6 +16434,9 @@ type StrictServerInterface interface {
 	// ListEvidencePacks The evidence packs archived for a version
 	// (GET /api/v1/models/{model}/versions/{version}/evidence/packs)
 	ListEvidencePacks(ctx context.Context, request ListEvidencePacksRequestObject) (ListEvidencePacksResponseObject, error)
+	// PresignFiles Presigned download URLs of several files at once
+	// (POST /api/v1/models/{model}/versions/{version}/file-urls)
+	PresignFiles(ctx context.Context, request PresignFilesRequestObject) (PresignFilesResponseObject, error)
 	// ListFiles List a version's files
 	// (GET /api/v1/models/{model}/versions/{version}/files)
 	ListFiles(ctx context.Context, request ListFilesRequestObject) (ListFilesResponseObject, error)
@@ -15936,6 +16470,9 @@ type StrictServerInterface interface {
 	// CompleteUpload Complete an upload session
 	// (POST /api/v1/models/{model}/versions/{version}/uploads/{upload_id}/complete)
 	CompleteUpload(ctx context.Context, request CompleteUploadRequestObject) (CompleteUploadResponseObject, error)
+	// PresignUploadParts Presigned URLs to send parts straight to the blob store
+	// (POST /api/v1/models/{model}/versions/{version}/uploads/{upload_id}/part-urls)
+	PresignUploadParts(ctx context.Context, request PresignUploadPartsRequestObject) (PresignUploadPartsResponseObject, error)
 	// ListRuns List runs
 	// (GET /api/v1/runs)
 	ListRuns(ctx context.Context, request ListRunsRequestObject) (ListRunsResponseObject, error)
@@ -17218,6 +17755,55 @@ func (sh *strictHandler) ListEvidencePacks(ctx echo.Context, model ModelName, ve
 	return nil
 }
 
+// PresignFiles operation middleware
+func (sh *strictHandler) PresignFiles(ctx echo.Context, model ModelName, version VersionNumber) error {
+	var request PresignFilesRequestObject
+
+	request.Model = model
+	request.Version = version
+
+	var body PresignFilesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PresignFiles(ctx.Request().Context(), request.(PresignFilesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PresignFiles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PresignFilesResponseObject); ok {
+		return validResponse.VisitPresignFilesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListFiles operation middleware
 func (sh *strictHandler) ListFiles(ctx echo.Context, model ModelName, version VersionNumber) error {
 	var request ListFilesRequestObject
@@ -17573,6 +18159,56 @@ func (sh *strictHandler) CompleteUpload(ctx echo.Context, model ModelName, versi
 		return err
 	} else if validResponse, ok := response.(CompleteUploadResponseObject); ok {
 		return validResponse.VisitCompleteUploadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PresignUploadParts operation middleware
+func (sh *strictHandler) PresignUploadParts(ctx echo.Context, model ModelName, version VersionNumber, uploadId UploadID) error {
+	var request PresignUploadPartsRequestObject
+
+	request.Model = model
+	request.Version = version
+	request.UploadId = uploadId
+
+	var body PresignUploadPartsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PresignUploadParts(ctx.Request().Context(), request.(PresignUploadPartsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PresignUploadParts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PresignUploadPartsResponseObject); ok {
+		return validResponse.VisitPresignUploadPartsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}

@@ -24,9 +24,13 @@ import (
 // directory is (weights, then configs, tokenizers, ...). Directions:
 //
 //	PUT dir  the SDK transfer manager's UploadDirectory against
-//	         `modelkeep push MODEL DIR --finalize` (the CLI, a child process)
+//	         `modelkeep push MODEL DIR --finalize` (the CLI, a child process;
+//	         on S3 its parts go to the bucket through presigned URLs)
 //	GET dir  the transfer manager's DownloadDirectory (each file then hashed,
 //	         as a pull verifies it) against `modelkeep pull MODEL@N DIR`
+//	         (from the bucket through presigned URLs)
+//
+// The CLI's CPU time counts as the benchmark client's.
 const (
 	putDir     = "PUT dir"
 	getDir     = "GET dir"
@@ -143,6 +147,9 @@ func (b *bench) cli(ctx context.Context, args ...string) ([]byte, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
+	if cmd.ProcessState != nil {
+		b.cliCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("modelkeep %s: %w\n%s", args[0], err, stderr.String())
 	}

@@ -195,6 +195,7 @@ class Upload(TypedDict, total=False):
     part_size: int
     part_count: int
     status: str
+    presigned_parts: bool
     created_by: str
     created_at: str
     updated_at: str

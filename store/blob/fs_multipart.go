@@ -104,8 +104,10 @@ func writeFileSync(name string, data []byte) error {
 // PutPart writes the part to a temporary file in the upload's directory,
 // syncs it and renames it to "<n>.<etag>", then removes the part's earlier
 // files: the newest complete write of a part wins, and a failed one leaves
-// the previous part in place.
-func (f *FS) PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64) (modelkeep.Part, error) {
+// the previous part in place. Part checksums are not kept on disk: the
+// caller hashes every part that reaches it (the sha256 argument is
+// ignored).
+func (f *FS) PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64, _ string) (modelkeep.Part, error) {
 	op := fmt.Sprintf("put part %d of %q", n, key)
 	if err := checkPart(n, size); err != nil {
 		return modelkeep.Part{}, fmt.Errorf("%s: %w", op, err)

@@ -2,10 +2,14 @@ package blob
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,7 +21,10 @@ import (
 	"github.com/modelkeep/modelkeep"
 )
 
-var _ modelkeep.Multipart = (*S3)(nil)
+var (
+	_ modelkeep.Multipart     = (*S3)(nil)
+	_ modelkeep.PartPresigner = (*S3)(nil)
+)
 
 // unsignedOnce are the options of every request with a streamed body: an
 // unsigned payload (see NewS3) and no retry (a stream cannot be rewound).
@@ -42,9 +49,103 @@ func (s *S3) CreateMultipart(ctx context.Context, key string) (string, error) {
 	return aws.ToString(out.UploadId), nil
 }
 
+// CreateMultipartSHA256 starts an S3 multipart upload of key with the
+// SHA256 checksum algorithm (type COMPOSITE): S3 then wants every part's
+// SHA-256, checks each part against it as it arrives, and lists it with
+// the part (ListParts).
+func (s *S3) CreateMultipartSHA256(ctx context.Context, key string) (string, error) {
+	if err := validateKey(key); err != nil {
+		return "", fmt.Errorf("create multipart upload %q: %w", key, err)
+	}
+	out, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket:            aws.String(s.bucket),
+		Key:               aws.String(key),
+		ContentType:       aws.String("application/octet-stream"),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
+		ChecksumType:      types.ChecksumTypeComposite,
+	})
+	if err != nil {
+		return "", fmt.Errorf("create multipart upload %q: %w", key, s3Err(err))
+	}
+	return aws.ToString(out.UploadId), nil
+}
+
+// PresignPart signs an UploadPart of part n locally (no I/O) with its
+// length and SHA-256 among the signed headers: S3 refuses a request whose
+// Content-Length or x-amz-checksum-sha256 differ from them, and a body
+// that does not match the checksum (BadDigest). The payload itself is
+// unsigned, as presigned URLs are.
+func (s *S3) PresignPart(ctx context.Context, key, uploadID string, n int, size int64, sha256 string, ttl time.Duration) (modelkeep.PresignedRequest, error) {
+	op := fmt.Sprintf("presign part %d of %q", n, key)
+	if err := validateKey(key); err != nil {
+		return modelkeep.PresignedRequest{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if err := checkPart(n, size); err != nil {
+		return modelkeep.PresignedRequest{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if ttl <= 0 || ttl > maxPresignTTL {
+		return modelkeep.PresignedRequest{}, fmt.Errorf("%s: %w", op, modelkeep.Errorf(modelkeep.ErrInvalid, "presign ttl %s is outside (0, %s]", ttl, maxPresignTTL))
+	}
+	checksum, err := s3Checksum(sha256)
+	if err != nil || checksum == nil {
+		return modelkeep.PresignedRequest{}, fmt.Errorf("%s: %w", op, modelkeep.Errorf(modelkeep.ErrInvalid, "a presigned part needs its hex SHA-256"))
+	}
+	now := time.Now()
+	req, err := s.presign.PresignUploadPart(ctx, &s3.UploadPartInput{
+		Bucket:         aws.String(s.bucket),
+		Key:            aws.String(key),
+		UploadId:       aws.String(uploadID),
+		PartNumber:     aws.Int32(int32(n)),
+		ContentLength:  aws.Int64(size),
+		ChecksumSHA256: checksum,
+	}, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return modelkeep.PresignedRequest{}, fmt.Errorf("%s: %w", op, err)
+	}
+	header := map[string]string{}
+	for k, vs := range req.SignedHeader {
+		// Host is the URL's; the rest (Content-Length and the checksum)
+		// the client must send as signed.
+		if !strings.EqualFold(k, "Host") && len(vs) > 0 {
+			header[k] = vs[0]
+		}
+	}
+	return modelkeep.PresignedRequest{Method: req.Method, URL: req.URL, Header: header, Expires: now.Add(ttl).UTC()}, nil
+}
+
+// ListParts lists the parts S3 holds for an upload, with their SHA-256
+// when the upload keeps part checksums.
+func (s *S3) ListParts(ctx context.Context, key, uploadID string) ([]modelkeep.Part, error) {
+	if err := validateKey(key); err != nil {
+		return nil, fmt.Errorf("list parts of %q: %w", key, err)
+	}
+	var parts []modelkeep.Part
+	in := &s3.ListPartsInput{Bucket: aws.String(s.bucket), Key: aws.String(key), UploadId: aws.String(uploadID)}
+	for {
+		out, err := s.client.ListParts(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("list parts of %q: %w", key, multipartErr(err, uploadID))
+		}
+		for _, p := range out.Parts {
+			parts = append(parts, modelkeep.Part{
+				Number: int(aws.ToInt32(p.PartNumber)), Size: aws.ToInt64(p.Size), ETag: aws.ToString(p.ETag),
+				SHA256: hexChecksum(p.ChecksumSHA256),
+			})
+		}
+		if !aws.ToBool(out.IsTruncated) || out.NextPartNumberMarker == nil {
+			break
+		}
+		in.PartNumberMarker = out.NextPartNumberMarker
+	}
+	slices.SortFunc(parts, func(a, b modelkeep.Part) int { return a.Number - b.Number })
+	return parts, nil
+}
+
 // PutPart streams one part with UploadPart: unsigned, not retried, never
-// buffered.
-func (s *S3) PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64) (modelkeep.Part, error) {
+// buffered. A part's SHA-256, when given, goes along as its S3 checksum:
+// S3 refuses the part when its bytes differ (BadDigest, ErrDigestMismatch),
+// and an upload of CreateMultipartSHA256 keeps it.
+func (s *S3) PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64, sha256 string) (modelkeep.Part, error) {
 	op := fmt.Sprintf("put part %d of %q", n, key)
 	if err := validateKey(key); err != nil {
 		return modelkeep.Part{}, fmt.Errorf("%s: %w", op, err)
@@ -52,8 +153,12 @@ func (s *S3) PutPart(ctx context.Context, key, uploadID string, n int, r io.Read
 	if err := checkPart(n, size); err != nil {
 		return modelkeep.Part{}, fmt.Errorf("%s: %w", op, err)
 	}
+	checksum, err := s3Checksum(sha256)
+	if err != nil {
+		return modelkeep.Part{}, fmt.Errorf("%s: %w", op, err)
+	}
 	body := newCheckedReader(ctx, r, size)
-	etag, err := s.uploadPart(ctx, key, uploadID, n, &exactReader{r: body, left: size}, size)
+	etag, err := s.uploadPart(ctx, key, uploadID, n, &exactReader{r: body, left: size}, size, checksum)
 	if err != nil {
 		if berr := body.bodyErr(op, key); berr != nil {
 			return modelkeep.Part{}, berr
@@ -63,19 +168,43 @@ func (s *S3) PutPart(ctx context.Context, key, uploadID string, n int, r io.Read
 	return modelkeep.Part{Number: n, Size: size, ETag: etag}, nil
 }
 
-func (s *S3) uploadPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64) (string, error) {
+// uploadPart sends one part; checksum is its base64 SHA-256 or nil.
+func (s *S3) uploadPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64, checksum *string) (string, error) {
 	out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
-		Bucket:        aws.String(s.bucket),
-		Key:           aws.String(key),
-		UploadId:      aws.String(uploadID),
-		PartNumber:    aws.Int32(int32(n)),
-		Body:          r,
-		ContentLength: aws.Int64(size),
+		Bucket:         aws.String(s.bucket),
+		Key:            aws.String(key),
+		UploadId:       aws.String(uploadID),
+		PartNumber:     aws.Int32(int32(n)),
+		Body:           r,
+		ContentLength:  aws.Int64(size),
+		ChecksumSHA256: checksum,
 	}, unsignedOnce...)
 	if err != nil {
 		return "", multipartErr(err, uploadID)
 	}
 	return aws.ToString(out.ETag), nil
+}
+
+// s3Checksum is a hex SHA-256 as S3 writes checksums (base64), nil for "".
+func s3Checksum(sum string) (*string, error) {
+	if sum == "" {
+		return nil, nil
+	}
+	b, err := hex.DecodeString(sum)
+	if err != nil || len(b) != sha256.Size {
+		return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "part checksum %q is not a hex SHA-256", sum)
+	}
+	return aws.String(base64.StdEncoding.EncodeToString(b)), nil
+}
+
+// hexChecksum is S3's base64 SHA-256 checksum in hex ("" when absent or
+// not a SHA-256).
+func hexChecksum(sum *string) string {
+	b, err := base64.StdEncoding.DecodeString(aws.ToString(sum))
+	if err != nil || len(b) != sha256.Size {
+		return ""
+	}
+	return hex.EncodeToString(b)
 }
 
 // multipartErr maps the errors of multipart calls: an upload that is gone
@@ -86,6 +215,8 @@ func multipartErr(err error, uploadID string) error {
 		return fmt.Errorf("%w: %w", modelkeep.Errorf(modelkeep.ErrNotFound, "multipart upload %q not found", uploadID), err)
 	case "InvalidPart", "InvalidPartOrder", "EntityTooSmall":
 		return fmt.Errorf("%w: %w", modelkeep.Errorf(modelkeep.ErrConflict, "a part is missing, too small or was replaced"), err)
+	case "BadDigest":
+		return fmt.Errorf("%w: %w", modelkeep.Errorf(modelkeep.ErrDigestMismatch, "the part's bytes do not match its SHA-256"), err)
 	}
 	return s3Err(err)
 }
@@ -103,7 +234,11 @@ func (s *S3) CompleteMultipart(ctx context.Context, key, uploadID string, parts 
 	completed := make([]types.CompletedPart, len(parts))
 	var size int64
 	for i, p := range parts {
-		completed[i] = types.CompletedPart{ETag: aws.String(p.ETag), PartNumber: aws.Int32(int32(p.Number))}
+		checksum, err := s3Checksum(p.SHA256)
+		if err != nil {
+			return modelkeep.BlobInfo{}, fmt.Errorf("%s: %w", op, err)
+		}
+		completed[i] = types.CompletedPart{ETag: aws.String(p.ETag), PartNumber: aws.Int32(int32(p.Number)), ChecksumSHA256: checksum}
 		size += p.Size
 	}
 	_, err := s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
@@ -274,7 +409,7 @@ func (s *S3) putMultipart(ctx context.Context, key string, body *checkedReader, 
 		pb := &partBody{b: b}
 		defer budget.put(b)
 		defer pb.close() // first: the buffer is then no longer read
-		etag, err := s.uploadPart(upCtx, key, uploadID, num, pb, int64(len(b)))
+		etag, err := s.uploadPart(upCtx, key, uploadID, num, pb, int64(len(b)), nil)
 		if err != nil {
 			fail(fmt.Errorf("part %d: %w", num, err))
 			return

@@ -5,7 +5,8 @@
 //
 // newStore is called once per subtest and must return an empty store that
 // it cleans up itself (t.TempDir, a fresh bucket removed in t.Cleanup). The
-// optional interfaces (modelkeep.BlobLister, modelkeep.Presigner) are tested
+// optional interfaces (modelkeep.BlobLister, modelkeep.Presigner,
+// modelkeep.Multipart, modelkeep.PartPresigner) are tested
 // when the store implements them.
 package blobtest
 
@@ -21,6 +22,7 @@ import (
 	"math/rand/v2"
 	"mime"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -59,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) modelkeep.BlobStore) {
 		{"List", testList},
 		{"PresignGet", testPresignGet},
 		{"Multipart", testMultipart},
+		{"PartPresigner", testPartPresigner},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -695,7 +698,7 @@ func testMultipart(t *testing.T, s modelkeep.BlobStore) {
 	}
 	put := func(t *testing.T, key, id string, n int, seed uint64, size int64) modelkeep.Part {
 		t.Helper()
-		p, err := mp.PutPart(ctx, key, id, n, opaque(payload(seed, size)), size)
+		p, err := mp.PutPart(ctx, key, id, n, opaque(payload(seed, size)), size, "")
 		if err != nil {
 			t.Fatalf("PutPart(%d): %v", n, err)
 		}
@@ -728,7 +731,7 @@ func testMultipart(t *testing.T, s modelkeep.BlobStore) {
 			t.Errorf("CompleteMultipart size %d, want %d", info.Size, p1+1000)
 		}
 		checkContent(t, s, key, p1+1000, wantSHA([2]int64{1, p1}, [2]int64{2, 1000}))
-		if _, err := mp.PutPart(ctx, key, id, 3, payload(1, 10), 10); !errors.Is(err, modelkeep.ErrNotFound) {
+		if _, err := mp.PutPart(ctx, key, id, 3, payload(1, 10), 10, ""); !errors.Is(err, modelkeep.ErrNotFound) {
 			t.Errorf("PutPart after completion = %v, want ErrNotFound", err)
 		}
 		if l, ok := s.(modelkeep.BlobLister); ok {
@@ -767,10 +770,10 @@ func testMultipart(t *testing.T, s modelkeep.BlobStore) {
 		const key = "mp/failing"
 		id := create(t, key)
 		r := &failingReader{r: payload(1, p1), left: 1000, err: errBoom}
-		if _, err := mp.PutPart(ctx, key, id, 1, r, p1); !errors.Is(err, errBoom) || !errors.Is(err, modelkeep.ErrInvalid) {
+		if _, err := mp.PutPart(ctx, key, id, 1, r, p1, ""); !errors.Is(err, errBoom) || !errors.Is(err, modelkeep.ErrInvalid) {
 			t.Fatalf("PutPart with a failing body = %v, want its error as ErrInvalid", err)
 		}
-		if _, err := mp.PutPart(ctx, key, id, 1, opaque(payload(1, 10)), 11); !errors.Is(err, modelkeep.ErrInvalid) {
+		if _, err := mp.PutPart(ctx, key, id, 1, opaque(payload(1, 10)), 11, ""); !errors.Is(err, modelkeep.ErrInvalid) {
 			t.Fatalf("PutPart with a short body = %v, want ErrInvalid", err)
 		}
 		a := put(t, key, id, 1, 4, 100)
@@ -808,7 +811,7 @@ func testMultipart(t *testing.T, s modelkeep.BlobStore) {
 		if err := mp.AbortMultipart(ctx, key, id); err != nil {
 			t.Errorf("second AbortMultipart = %v, want nil", err)
 		}
-		if _, err := mp.PutPart(ctx, key, id, 2, payload(1, 10), 10); !errors.Is(err, modelkeep.ErrNotFound) {
+		if _, err := mp.PutPart(ctx, key, id, 2, payload(1, 10), 10, ""); !errors.Is(err, modelkeep.ErrNotFound) {
 			t.Errorf("PutPart after abort = %v, want ErrNotFound", err)
 		}
 		_ = mp.ListMultipart(ctx, "", func(u modelkeep.MultipartUpload) error {
@@ -817,4 +820,96 @@ func testMultipart(t *testing.T, s modelkeep.BlobStore) {
 		})
 		assertGone(t, s, key)
 	})
+}
+
+// testPartPresigner checks the PartPresigner contract: an upload whose
+// parts carry their SHA-256 takes parts through PutPart (with it) and
+// through presigned requests sent with plain net/http; the store refuses
+// bytes that do not match a part's SHA-256 either way, and a request sent
+// other than signed; ListParts tells what each part holds; the parts it
+// lists complete the upload.
+func testPartPresigner(t *testing.T, s modelkeep.BlobStore) {
+	pp, ok := s.(modelkeep.PartPresigner)
+	if !ok {
+		t.Skip("the store does not presign parts")
+	}
+	mp := s.(modelkeep.Multipart)
+	ctx := t.Context()
+	const key, p1, p2 = "pp/file", modelkeep.MinPartSize + 77, 1000
+	id, err := pp.CreateMultipartSHA256(ctx, key)
+	if err != nil {
+		t.Fatalf("CreateMultipartSHA256: %v", err)
+	}
+	t.Cleanup(func() { _ = mp.AbortMultipart(context.Background(), key, id) })
+
+	if _, err := mp.PutPart(ctx, key, id, 1, payload(1, p1), p1, digest(2, p1)); !errors.Is(err, modelkeep.ErrDigestMismatch) {
+		t.Fatalf("PutPart with another part's SHA-256 = %v, want ErrDigestMismatch", err)
+	}
+	if _, err := mp.PutPart(ctx, key, id, 1, payload(1, p1), p1, digest(1, p1)); err != nil {
+		t.Fatalf("PutPart: %v", err)
+	}
+	send := func(req modelkeep.PresignedRequest, body []byte, drop string) int {
+		t.Helper()
+		r, err := http.NewRequestWithContext(ctx, req.Method, req.URL, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range req.Header {
+			if strings.EqualFold(k, drop) {
+				continue
+			}
+			if http.CanonicalHeaderKey(k) == "Content-Length" {
+				continue // the transport sends the body's
+			}
+			r.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatalf("send presigned part: %v", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	good, _ := io.ReadAll(payload(2, p2))
+	req, err := pp.PresignPart(ctx, key, id, 2, p2, digest(2, p2), time.Minute)
+	if err != nil {
+		t.Fatalf("PresignPart: %v", err)
+	}
+	if req.Method != http.MethodPut || req.Expires.Before(time.Now()) {
+		t.Fatalf("PresignPart = %s, expires %v", req.Method, req.Expires)
+	}
+	bad := bytes.Clone(good)
+	bad[len(bad)/2] ^= 1
+	if code := send(req, bad, ""); code < 400 || code >= 500 {
+		t.Errorf("presigned part with other bytes: status %d, want a 4xx", code)
+	}
+	if code := send(req, good, "x-amz-checksum-sha256"); code < 400 || code >= 500 {
+		t.Errorf("presigned part without its checksum header: status %d, want a 4xx", code)
+	}
+	if code := send(req, good, ""); code != http.StatusOK {
+		t.Fatalf("presigned part: status %d", code)
+	}
+	if _, err := pp.PresignPart(ctx, key, id, 2, p2, "", time.Minute); !errors.Is(err, modelkeep.ErrInvalid) {
+		t.Errorf("PresignPart without a SHA-256 = %v, want ErrInvalid", err)
+	}
+
+	parts, err := pp.ListParts(ctx, key, id)
+	if err != nil {
+		t.Fatalf("ListParts: %v", err)
+	}
+	if len(parts) != 2 || parts[0].Number != 1 || parts[0].Size != p1 || parts[0].SHA256 != digest(1, p1) ||
+		parts[1].Number != 2 || parts[1].Size != p2 || parts[1].SHA256 != digest(2, p2) || parts[1].ETag == "" {
+		t.Fatalf("ListParts = %+v", parts)
+	}
+	if _, err := mp.CompleteMultipart(ctx, key, id, parts); err != nil {
+		t.Fatalf("CompleteMultipart: %v", err)
+	}
+	h := sha256.New()
+	_, _ = io.Copy(h, payload(1, p1))
+	_, _ = io.Copy(h, payload(2, p2))
+	checkContent(t, s, key, p1+p2, hex.EncodeToString(h.Sum(nil)))
+	if _, err := pp.ListParts(ctx, key, id); !errors.Is(err, modelkeep.ErrNotFound) {
+		t.Errorf("ListParts after completion = %v, want ErrNotFound", err)
+	}
 }

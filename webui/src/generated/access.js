@@ -347,6 +347,17 @@ export const access = {
     "publisher",
     "deployer"
   ],
+  "presignFiles": [
+    "admin",
+    "publisher",
+    "approver",
+    "deployer",
+    "auditor"
+  ],
+  "presignUploadParts": [
+    "admin",
+    "publisher"
+  ],
   "putModelCard": [
     "admin",
     "publisher"
