@@ -38,14 +38,24 @@ func Canonical(v any) ([]byte, error) {
 // Digest is the pack's SHA-256: of the canonical JSON of the pack without
 // its integrity member.
 func Digest(p *Pack) ([32]byte, error) {
+	b, err := canonicalBody(p)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return sha256.Sum256(b), nil
+}
+
+// canonicalBody is the canonical JSON of the pack without its integrity
+// member: what its digest is of.
+func canonicalBody(p *Pack) ([]byte, error) {
 	saved := p.Integrity
 	p.Integrity = nil
 	defer func() { p.Integrity = saved }()
 	b, err := Canonical(p)
 	if err != nil {
-		return [32]byte{}, fmt.Errorf("canonical pack: %w", err)
+		return nil, fmt.Errorf("canonical pack: %w", err)
 	}
-	return sha256.Sum256(b), nil
+	return b, nil
 }
 
 // Seal signs the pack with signer and returns the pack file: the canonical

@@ -81,7 +81,18 @@ func Verify(file []byte, keys audit.Keyring) (Report, error) {
 	// encoding/json matches member names case-insensitively, so a file
 	// saying "Model" for "model" decodes to the same pack and its digest
 	// would still verify.
-	canon, err := Canonical(&p)
+	// The pack is made canonical once, without its integrity member (the
+	// digest's bytes), and the member put in at its sorted place, as Seal
+	// does: the same bytes as canonicalising the whole again, which took a
+	// third of a verification.
+	body, bodyErr := canonicalBody(&p)
+	canon, err := body, bodyErr
+	if err == nil && p.Integrity != nil {
+		var integrity []byte
+		if integrity, err = Canonical(p.Integrity); err == nil {
+			canon, err = insertMember(body, "integrity", integrity)
+		}
+	}
 	switch {
 	case err != nil:
 		r.add("canonical form", fmt.Errorf("the pack does not encode again: %w", err), "")
@@ -90,8 +101,10 @@ func Verify(file []byte, keys audit.Keyring) (Report, error) {
 	default:
 		r.add("canonical form", nil, "the file is the RFC 8785 canonical JSON of its content")
 	}
-	sum, err := Digest(&p)
+	var sum [32]byte
+	err = bodyErr
 	if err == nil {
+		sum = sha256.Sum256(body)
 		err = CheckSignature(p.Integrity, sum, keys)
 	}
 	r.add("signature", err, fmt.Sprintf("SHA-256 %x signed by key %s", sum, keyIDOf(p.Integrity)))
