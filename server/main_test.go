@@ -1,14 +1,13 @@
 package server_test
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
 	"testing"
 
 	"github.com/modelkeep/modelkeep/internal/testenv"
-	"github.com/modelkeep/modelkeep/store"
+	"github.com/modelkeep/modelkeep/internal/teststore"
 )
 
 // theContract is shared by every test of the package: at the end, every
@@ -21,7 +20,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := testenv.Main(m, migrateDatabase)
+	code := testenv.Main(m, teststore.Migrate)
 	// Secrets never appear in logs: every log of the whole run against every
 	// token issued and every database password used in it.
 	if leaks, logBytes, secrets := watch.leaks(); leaks > 0 {
@@ -41,14 +40,4 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
-}
-
-// migrateDatabase migrates an empty database for testenv's templates: the
-// tests' servers start on copies of it (testenv.Backends).
-func migrateDatabase(ctx context.Context, database string) error {
-	s, err := store.Open(ctx, store.Options{URL: database})
-	if err != nil {
-		return err
-	}
-	return s.Close()
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/modelkeep/modelkeep/internal/testenv"
-	"github.com/modelkeep/modelkeep/store"
+	"github.com/modelkeep/modelkeep/internal/teststore"
 )
 
 // chromiumVar names the Chromium to run. The test command sets it (and
@@ -52,13 +52,7 @@ var chrome struct {
 }
 
 func TestMain(m *testing.M) {
-	code := testenv.Main(m, func(ctx context.Context, database string) error {
-		s, err := store.Open(ctx, store.Options{URL: database})
-		if err != nil {
-			return err
-		}
-		return s.Close()
-	})
+	code := testenv.Main(m, teststore.Migrate)
 	if chrome.cancel != nil {
 		chrome.cancel()
 	}
