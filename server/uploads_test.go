@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -63,12 +64,17 @@ func (p *blockPattern) Read(b []byte) (int, error) {
 }
 
 func patternSHA(seed byte, off, n int64) string {
-	key := patternRange{seed, off, n}
+	return rememberedSHA(patternRange{seed, off, n}, func(h hash.Hash) { io.Copy(h, patternAt(seed, off, n)) })
+}
+
+// rememberedSHA is the hex SHA-256 of the range, from patternSums or by
+// feeding a hash with write and remembering it.
+func rememberedSHA(key patternRange, write func(h hash.Hash)) string {
 	if sum, ok := patternSums.Load(key); ok {
 		return sum.(string)
 	}
 	h := sha256.New()
-	io.Copy(h, patternAt(seed, off, n))
+	write(h)
 	sum := hex.EncodeToString(h.Sum(nil))
 	patternSums.Store(key, sum)
 	return sum
@@ -145,17 +151,12 @@ func sendParts(ctx context.Context, e *env, base string, u uploadSession, seed b
 				n := parts[i]
 				off, size := u.partRange(n)
 				data, _ := io.ReadAll(patternAt(seed, off, size))
-				sum, ok := patternSums.Load(patternRange{seed, off, size})
-				if !ok {
-					raw := sha256.Sum256(data)
-					sum = hex.EncodeToString(raw[:])
-					patternSums.Store(patternRange{seed, off, size}, sum)
-				}
+				sum := rememberedSHA(patternRange{seed, off, size}, func(h hash.Hash) { h.Write(data) })
 				req, _ := http.NewRequestWithContext(ctx, "PUT", fmt.Sprintf("%s%s/uploads/%s/parts/%d", e.http.URL, base, u.ID, n),
 					sentCounter{bytes.NewReader(data), sent})
 				req.ContentLength = size
 				req.Header.Set("Authorization", "Bearer "+e.token)
-				req.Header.Set("X-Checksum-Sha256", sum.(string))
+				req.Header.Set("X-Checksum-Sha256", sum)
 				resp, err := http.DefaultClient.Do(req)
 				if err == nil {
 					body, _ := io.ReadAll(resp.Body)

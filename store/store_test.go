@@ -25,36 +25,40 @@ import (
 // (go test -parallel bounds how many run at once).
 func forEachDialect(t *testing.T, fn func(t *testing.T, newURL func(t *testing.T) string)) {
 	t.Helper()
-	t.Parallel()
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		fn(t, func(t *testing.T) string {
-			return testenv.SQLiteDatabase(t, filepath.Join(t.TempDir(), "data", "modelkeep.db"))
-		})
-	})
-	t.Run("mysql", func(t *testing.T) {
-		t.Parallel()
-		testenv.MySQLConfig(t) // skips, naming the variable, when it is unset
-		fn(t, func(t *testing.T) string { return testenv.MySQLMigrated(t) })
-	})
+	runDialects(t, true, fn)
 }
 
 // forEachEmptyDialect is forEachDialect with empty databases, for the
 // tests of migrating one.
 func forEachEmptyDialect(t *testing.T, fn func(t *testing.T, newURL func(t *testing.T) string)) {
 	t.Helper()
+	runDialects(t, false, fn)
+}
+
+func runDialects(t *testing.T, migrated bool, fn func(t *testing.T, newURL func(t *testing.T) string)) {
+	t.Helper()
 	t.Parallel()
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
 		fn(t, func(t *testing.T) string {
-			// A directory that does not exist yet: Open must create it.
-			return "sqlite:" + filepath.Join(t.TempDir(), "data", "modelkeep.db")
+			// A directory that does not exist yet: Open (or the copy) must
+			// create it.
+			path := filepath.Join(t.TempDir(), "data", "modelkeep.db")
+			if migrated {
+				return testenv.SQLiteDatabase(t, path)
+			}
+			return "sqlite:" + path
 		})
 	})
 	t.Run("mysql", func(t *testing.T) {
 		t.Parallel()
 		testenv.MySQLConfig(t) // skips, naming the variable, when it is unset
-		fn(t, func(t *testing.T) string { return testenv.MySQLDatabase(t) })
+		fn(t, func(t *testing.T) string {
+			if migrated {
+				return testenv.MySQLMigrated(t)
+			}
+			return testenv.MySQLDatabase(t)
+		})
 	})
 }
 

@@ -20,7 +20,7 @@ import (
 // copied, the MySQL tables created from SHOW CREATE TABLE of the template's
 // and their rows copied. TestTemplateMatchesMigration (package store) holds
 // a copy equal to a migrated database; the tests of migrating itself ask for
-// empty databases (Backend.Empty, MySQLDatabase).
+// empty databases (MySQLDatabase, a SQLite path of their own).
 
 // Migrator migrates an empty database, a MODELKEEP_DATABASE value, to the
 // current schema (store.Open and Close).

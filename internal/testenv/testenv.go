@@ -46,33 +46,18 @@ type Backend struct {
 	// skips the test, naming the variable, when the backend is not
 	// configured.
 	New func(t testing.TB) (database, blobs string)
-	// Empty is New with an empty database, for tests of migrating one.
-	Empty func(t testing.TB) (database, blobs string)
 }
 
 // Backends lists the embedded defaults (always) and the production pair.
 func Backends() []Backend {
 	return []Backend{
-		{
-			Name: "sqlite+fs",
-			New: func(t testing.TB) (string, string) {
-				dir := t.TempDir()
-				return SQLiteDatabase(t, dir+"/modelkeep.db"), "file:" + dir + "/blobs"
-			},
-			Empty: func(t testing.TB) (string, string) {
-				dir := t.TempDir()
-				return "sqlite:" + dir + "/modelkeep.db", "file:" + dir + "/blobs"
-			},
-		},
-		{
-			Name: "mysql+s3",
-			New: func(t testing.TB) (string, string) {
-				return MySQLMigrated(t), S3Bucket(t)
-			},
-			Empty: func(t testing.TB) (string, string) {
-				return MySQLDatabase(t), S3Bucket(t)
-			},
-		},
+		{Name: "sqlite+fs", New: func(t testing.TB) (string, string) {
+			dir := t.TempDir()
+			return SQLiteDatabase(t, dir+"/modelkeep.db"), "file:" + dir + "/blobs"
+		}},
+		{Name: "mysql+s3", New: func(t testing.TB) (string, string) {
+			return MySQLMigrated(t), S3Bucket(t)
+		}},
 	}
 }
 
