@@ -300,9 +300,12 @@ func (s *Service) PresignFiles(ctx context.Context, model string, version int, p
 	if err != nil {
 		return nil, err
 	}
+	// Taken before any URL is signed, so that it is never later than theirs;
+	// the signer's clock is the real one, not the service's (tests move
+	// that).
+	expires := time.Now().Add(ttl).UTC()
 	out := make([]PresignedFile, len(files))
 	for i, f := range files {
-		expires := time.Now().Add(ttl).UTC()
 		url, err := presigner.PresignGet(ctx, f.BlobKey, ttl, PresignOptions{Filename: baseName(f.Path)})
 		if err != nil {
 			return nil, fmt.Errorf("presign %q: %w", f.Path, err)

@@ -124,7 +124,7 @@ func (h *Handlers) PresignUploadParts(ctx context.Context, req openapi.PresignUp
 			out.ExpiresAt = p.Request.Expires
 		}
 	}
-	return openapi.PresignUploadParts200JSONResponse{Body: out, Headers: openapi.PresignUploadParts200ResponseHeaders{}}, nil
+	return openapi.PresignUploadParts200JSONResponse{Body: out}, nil
 }
 
 func (h *Handlers) CompleteUpload(ctx context.Context, req openapi.CompleteUploadRequestObject) (openapi.CompleteUploadResponseObject, error) {
