@@ -127,6 +127,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if err := os.MkdirAll(filepath.Dir(t.sqlitePath), 0o750); err != nil {
 			return nil, fmt.Errorf("open database: create directory: %w", err)
 		}
+		if err := switchToWAL(ctx, t.sqlitePath); err != nil {
+			return nil, dbErr("open database: switch to WAL mode", err)
+		}
 		dialector = sqlite.Open(sqliteDSN(t.sqlitePath))
 	case dialectMySQL:
 		t.mysql.Logger = mysqlLogger{logger}
