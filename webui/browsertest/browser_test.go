@@ -487,11 +487,18 @@ func (p *page) download(sel string) (string, []byte) {
 	defer cancel()
 	begins := chromedp.BrowserEvents(ctx, browser.DownloadWillBegin)
 	progress := chromedp.BrowserEvents(ctx, browser.DownloadProgress)
+	// Browser events come from every browser context, and other tests'
+	// pages download at the same time: only this page's frame counts (a
+	// page target's main frame has the target's id).
+	frame := cdp.FrameID(chromedp.FromContext(ctx).Target.TargetID)
 	p.click(sel)
 	var guid, name string
 	for ev, err := range begins {
 		if err != nil {
 			p.fail("no download began after a click on %s: %v", sel, err)
+		}
+		if ev.FrameID != frame {
+			continue
 		}
 		guid, name = ev.GUID, ev.SuggestedFilename
 		break
