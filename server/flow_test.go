@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"net/http"
 	"path/filepath"
 	"sort"
@@ -16,35 +15,12 @@ import (
 	"github.com/modelkeep/modelkeep"
 )
 
-// patternReader yields n deterministic pseudo-random bytes without holding
+// newPattern yields n deterministic pseudo-random bytes without holding
 // them: the test can stream 100 MiB and know its digest.
-type patternReader struct {
-	rng  *rand.ChaCha8
-	left int64
-}
-
-func newPattern(seed byte, n int64) *patternReader {
-	return &patternReader{rng: rand.NewChaCha8([32]byte{seed}), left: n}
-}
-
-func (p *patternReader) Read(b []byte) (int, error) {
-	if p.left <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(b)) > p.left {
-		b = b[:p.left]
-	}
-	n, _ := p.rng.Read(b)
-	p.left -= int64(n)
-	return n, nil
-}
+func newPattern(seed byte, n int64) *blockPattern { return patternAt(seed, 0, n) }
 
 // patternDigest is the SHA-256 of newPattern(seed, n).
-func patternDigest(seed byte, n int64) string {
-	h := sha256.New()
-	io.Copy(h, newPattern(seed, n))
-	return hex.EncodeToString(h.Sum(nil))
-}
+func patternDigest(seed byte, n int64) string { return patternSHA(seed, 0, n) }
 
 func listFiles(t testing.TB, dir string) []string {
 	t.Helper()
