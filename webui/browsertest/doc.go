@@ -13,7 +13,8 @@
 // violations. They write full-page screenshots of the pages to
 // test-output/screenshots/ at the repository's root.
 //
-// They need Chromium (MODELKEEP_TEST_CHROMIUM, else /usr/bin/chromium) and
+// They need Chromium (MODELKEEP_TEST_CHROMIUM, else
+// /usr/bin/chromium-headless-shell or /usr/bin/chromium) and
 // axe-core from webui/node_modules (`npm ci` in webui); without them they
 // skip, unless MODELKEEP_TEST_CHROMIUM is set, as the test command does.
 // Only test files live here besides this one.
