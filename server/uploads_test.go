@@ -183,10 +183,9 @@ func sendParts(ctx context.Context, e *env, base string, u uploadSession, seed b
 				}
 				n := parts[i]
 				off, size := u.partRange(n)
-				data, _ := io.ReadAll(patternAt(seed, off, size))
-				sum := rememberedSHA(patternRange{seed, off, size}, func(h hash.Hash) { h.Write(data) })
+				sum := patternSHA(seed, off, size)
 				req, _ := http.NewRequestWithContext(ctx, "PUT", fmt.Sprintf("%s%s/uploads/%s/parts/%d", e.http.URL, base, u.ID, n),
-					sentCounter{bytes.NewReader(data), sent})
+					sentCounter{patternAt(seed, off, size), sent})
 				req.ContentLength = size
 				req.Header.Set("Authorization", "Bearer "+e.token)
 				req.Header.Set("X-Checksum-Sha256", sum)
