@@ -152,6 +152,7 @@ func runPython(t *testing.T, py string, args []string, env ...string) (string, e
 		"PYTHONDONTWRITEBYTECODE=1", // no __pycache__ in the source tree
 		"PYTHONUNBUFFERED=1",
 		"NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
+		"TMPDIR="+t.TempDir(), // what the tests' tempfile calls leave goes with the test
 	)
 	cmd.Env = append(cmd.Env, env...)
 	var out bytes.Buffer
