@@ -36,6 +36,36 @@ vgw_cache_dir() {
 	echo "$base/versitygw-$VERSITYGW_VERSION"
 }
 
+# lint_passed NAME FILE...: NAME's lint passed before on exactly these
+# files with the same tools (the key is the SHA-256 of the files' contents
+# and of the rest of the arguments); mark_lint_passed records a pass. As
+# go test caches a passing package's result, the OpenAPI lints (about 25
+# CPU seconds of Node.js) run again only when openapi.yaml, the ruleset or
+# a pinned version changed. MODELKEEP_LINT_CACHE=off always runs them.
+lint_key() {
+	local name=$1
+	shift
+	{
+		printf '%s\n' "$name" "$@"
+		local arg
+		for arg; do
+			if [[ -f $arg ]]; then cat -- "$arg"; fi
+		done
+	} | sha256sum | cut -c1-32
+}
+lint_cache_file() {
+	local base=${MODELKEEP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/modelkeep}
+	echo "$base/lint-passed/$1-$(lint_key "$@")"
+}
+lint_passed() {
+	[[ ${MODELKEEP_LINT_CACHE:-on} != off && -f $(lint_cache_file "$@") ]]
+}
+mark_lint_passed() {
+	local f
+	f=$(lint_cache_file "$@")
+	mkdir -p "$(dirname "$f")" && date -u +%FT%TZ >"$f"
+}
+
 # is_pinned_versitygw BIN: BIN is a versitygw built from the pinned version
 # (go version -m reads the module version Go records in the binary).
 is_pinned_versitygw() {

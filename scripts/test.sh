@@ -57,6 +57,11 @@
 #       PATH or in GOPATH/bin already.
 # Set those variables yourself to test against servers of your own.
 #
+# The OpenAPI lints remember a pass (in the cache directory above, keyed by
+# the SHA-256 of openapi.yaml, .spectral.yaml and the pinned versions) and
+# run again only when one of those changed; MODELKEEP_LINT_CACHE=off runs
+# them every time.
+#
 # The web UI's browser tests (./webui/browsertest) run in headless
 # Chromium: when they are among the packages tested, Debian's
 # chromium-headless-shell is installed if missing (Debian's chromium where
@@ -433,8 +438,14 @@ check_openapi() {
 		echo "@redocly/cli $REDOCLY_CLI_VERSION needs Node.js >= 20.19; this machine has $(node --version 2>&1)"
 		return 1
 	fi
+	local key=(redocly "$REDOCLY_CLI_VERSION" "$(node --version)" openapi.yaml)
+	if lint_passed "${key[@]}"; then
+		echo "passed before on this openapi.yaml with @redocly/cli $REDOCLY_CLI_VERSION (cached; MODELKEEP_LINT_CACHE=off runs it again)"
+		return 0
+	fi
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_NOTIFICATIONS=true NPM_CONFIG_UPDATE_NOTIFIER=false \
-		npx --yes "@redocly/cli@$REDOCLY_CLI_VERSION" lint openapi.yaml </dev/null
+		npx --yes "@redocly/cli@$REDOCLY_CLI_VERSION" lint openapi.yaml </dev/null &&
+		mark_lint_passed "${key[@]}"
 }
 
 # check_owasp runs Spectral with the OWASP API Security ruleset on
@@ -449,10 +460,16 @@ check_owasp() {
 		return 1
 	fi
 	ensure_node || return 1
+	local key=(spectral "$SPECTRAL_CLI_VERSION" "$SPECTRAL_OWASP_VERSION" "$(node --version)" openapi.yaml .spectral.yaml)
+	if lint_passed "${key[@]}"; then
+		echo "passed before on this openapi.yaml and .spectral.yaml with these versions (cached; MODELKEEP_LINT_CACHE=off runs it again)"
+		return 0
+	fi
 	# shellcheck disable=SC2016 # expanded by npx's shell, where spectral is on PATH
 	SCARF_ANALYTICS=false DO_NOT_TRACK=1 NPM_CONFIG_UPDATE_NOTIFIER=false \
 		npx --yes -p "@stoplight/spectral-cli@$SPECTRAL_CLI_VERSION" -p "@stoplight/spectral-owasp-ruleset@$SPECTRAL_OWASP_VERSION" \
-		-c 'NODE_PATH="$(dirname "$(command -v spectral)")/.." spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity error' </dev/null
+		-c 'NODE_PATH="$(dirname "$(command -v spectral)")/.." spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity error' </dev/null &&
+		mark_lint_passed "${key[@]}"
 }
 
 # browser_tests_selected: the packages given to go test include the
