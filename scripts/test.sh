@@ -58,9 +58,10 @@
 # Set those variables yourself to test against servers of your own.
 #
 # The OpenAPI lints remember a pass (in the cache directory above, keyed by
-# the SHA-256 of openapi.yaml, .spectral.yaml and the pinned versions) and
-# run again only when one of those changed; MODELKEEP_LINT_CACHE=off runs
-# them every time.
+# the SHA-256 of openapi.yaml, .spectral.yaml and the pinned versions), and
+# the go generate drift check a clean tree (keyed by every file's SHA-256
+# and the Go and Node.js versions); each runs again only when what it
+# reads changed. MODELKEEP_LINT_CACHE=off runs them every time.
 #
 # The web UI's browser tests (./webui/browsertest) run in headless
 # Chromium: when they are among the packages tested, Debian's
@@ -406,8 +407,15 @@ check_generate() {
 		go generate ./...
 		return
 	fi
-	local before after changed
+	local before after changed key
 	before=$(tree_state) || return 1
+	# The same tree (every file's SHA-256) with the same Go and Node.js
+	# generated nothing new before: it would not now.
+	key=(generate "$(go version)" "$(node --version)" "$(sha256sum <<<"$before")")
+	if lint_passed "${key[@]}"; then
+		echo "generated code is up to date (checked before on this exact tree; MODELKEEP_LINT_CACHE=off checks again)"
+		return 0
+	fi
 	go generate ./... || return 1
 	after=$(tree_state) || return 1
 	mapfile -t changed < <(diff <(echo "$before") <(echo "$after") | sed -n 's/^[<>] [0-9a-f]\{64\}  //p' | sort -u)
@@ -417,6 +425,7 @@ check_generate() {
 		git --no-pager diff --stat -- "${changed[@]}" || true
 		return 1
 	fi
+	mark_lint_passed "${key[@]}"
 	echo "generated code is up to date"
 }
 
