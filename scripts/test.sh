@@ -701,7 +701,7 @@ fi
 # step; commit it with the fix, and it runs as a regression test from then
 # on.
 fuzz_body_decoder() {
-	go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" -fuzzminimizetime 1s -parallel 1 ./internal/strictjson
+	go test -trimpath -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" -fuzzminimizetime 1s -parallel 1 ./internal/strictjson
 }
 if ((!has_package)) && [[ $fuzztime != 0 && $fuzztime != 0s ]]; then
 	step_bg "fuzz the body decoder ($fuzztime)" fuzz_body_decoder
