@@ -130,15 +130,15 @@ func mysqlConfig(raw string) (*gomysql.Config, error) {
 }
 
 // sqliteDSN is the glebarez/go-sqlite (modernc) DSN for path: each _pragma
-// runs on every new connection. busy_timeout comes first so that switching
-// to WAL waits for other connections too; _txlock=immediate makes every
+// runs on every new connection (WAL mode is the file's, set once by
+// switchToWAL before the pool opens); _txlock=immediate makes every
 // transaction take the write lock at BEGIN, so writers queue on busy_timeout
 // instead of failing with SQLITE_BUSY when a read transaction tries to
 // upgrade. (The driver's _time_format option is not used: it makes the
 // driver skip _txlock.)
 func sqliteDSN(path string) string {
 	q := url.Values{
-		"_pragma": {"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(WAL)"},
+		"_pragma": {"busy_timeout(10000)", "foreign_keys(1)"},
 		"_txlock": {"immediate"},
 	}
 	return path + "?" + q.Encode()

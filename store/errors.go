@@ -63,13 +63,23 @@ var mysqlUnavailable = map[uint16]bool{
 	1836: true, // read-only mode
 }
 
+// SQLite primary result codes that mean the same.
+var sqliteUnavailable = map[int]bool{
+	sqlite3.SQLITE_BUSY:     true, // another connection holds the lock past busy_timeout
+	sqlite3.SQLITE_LOCKED:   true,
+	sqlite3.SQLITE_CANTOPEN: true,
+	sqlite3.SQLITE_IOERR:    true,
+	sqlite3.SQLITE_FULL:     true, // the disk is full
+	sqlite3.SQLITE_READONLY: true,
+}
+
 // isUnavailable reports whether err means the database is unreachable,
 // overloaded or refusing service, as opposed to a bad request.
 func isUnavailable(err error) bool {
 	var (
-		netErr    net.Error
-		mysqlErr  *gomysql.MySQLError
-		sqliteErr *gosqlite.Error
+		netErr     net.Error
+		mysqlErr   *gomysql.MySQLError
+		sqliteCode = sqlitePrimaryCode(err)
 	)
 	switch {
 	case errors.Is(err, driver.ErrBadConn),
@@ -82,18 +92,23 @@ func isUnavailable(err error) bool {
 		return true
 	case errors.As(err, &mysqlErr):
 		return mysqlUnavailable[mysqlErr.Number]
-	case errors.As(err, &sqliteErr):
-		switch sqliteErr.Code() & 0xff { // the primary result code
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN,
-			sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY:
-			return true
-		}
-		return false
+	case sqliteCode >= 0:
+		return sqliteUnavailable[sqliteCode]
 	}
 	// Last resort for errors a layer flattened to text, and for database/sql's
 	// unexported "database is closed" (the store is shutting down).
 	msg := err.Error()
 	return strings.Contains(msg, "connection refused") || strings.Contains(msg, "sql: database is closed")
+}
+
+// sqlitePrimaryCode is the primary result code (SQLITE_BUSY, ...) of a
+// SQLite error in err's chain, or -1 when there is none.
+func sqlitePrimaryCode(err error) int {
+	var sqliteErr *gosqlite.Error
+	if !errors.As(err, &sqliteErr) {
+		return -1
+	}
+	return sqliteErr.Code() & 0xff
 }
 
 // isInvalidValue reports whether the database refused a value (too long for

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	gosqlite "github.com/glebarez/go-sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -19,8 +18,8 @@ const walSwitchTimeout = 10 * time.Second
 // another connection holds it. The switch needs an exclusive lock that
 // SQLite takes without calling the busy handler, so busy_timeout does not
 // cover it: replicas or tests opening a new file together saw "database is
-// locked" from the journal_mode pragma in the DSN. Once the file is in WAL
-// mode (which persists in the file) that pragma is a no-op.
+// locked" when each connection switched. The mode persists in the file, so
+// every connection the pool opens afterwards finds it in WAL mode.
 func switchToWAL(ctx context.Context, path string) error {
 	db, err := sql.Open(dialectSQLite, path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
@@ -52,10 +51,6 @@ func switchToWAL(ctx context.Context, path string) error {
 
 // isBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED.
 func isBusy(err error) bool {
-	var sqliteErr *gosqlite.Error
-	if !errors.As(err, &sqliteErr) {
-		return false
-	}
-	code := sqliteErr.Code() & 0xff // the primary result code
+	code := sqlitePrimaryCode(err)
 	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
 }
