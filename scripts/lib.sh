@@ -36,33 +36,31 @@ vgw_cache_dir() {
 	echo "$base/versitygw-$VERSITYGW_VERSION"
 }
 
-# lint_passed NAME FILE...: NAME's lint passed before on exactly these
-# files with the same tools (the key is the SHA-256 of the files' contents
-# and of the rest of the arguments); mark_lint_passed records a pass. As
-# go test caches a passing package's result, the OpenAPI lints (about 25
-# CPU seconds of Node.js) run again only when openapi.yaml, the ruleset or
-# a pinned version changed. MODELKEEP_LINT_CACHE=off always runs them.
-lint_key() {
-	local name=$1
-	shift
+# check_passed NAME ARG...: the check NAME passed before with these
+# arguments; mark_check_passed records a pass. An ARG naming a file counts
+# by the file's content, any other (a tool's version) as it is. As go test
+# caches a passing package's result, the OpenAPI lints (about 25 CPU
+# seconds of Node.js) and the go generate drift check run again only when
+# what they read changed. MODELKEEP_CHECK_CACHE=off always runs them.
+check_key() {
+	local arg
 	{
-		printf '%s\n' "$name" "$@"
-		local arg
+		printf '%s\n' "$@"
 		for arg; do
 			if [[ -f $arg ]]; then cat -- "$arg"; fi
 		done
 	} | sha256sum | cut -c1-32
 }
-lint_cache_file() {
+check_cache_file() {
 	local base=${MODELKEEP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/modelkeep}
-	echo "$base/lint-passed/$1-$(lint_key "$@")"
+	echo "$base/checks-passed/$1-$(check_key "$@")"
 }
-lint_passed() {
-	[[ ${MODELKEEP_LINT_CACHE:-on} != off && -f $(lint_cache_file "$@") ]]
+check_passed() {
+	[[ ${MODELKEEP_CHECK_CACHE:-on} != off && -f $(check_cache_file "$@") ]]
 }
-mark_lint_passed() {
+mark_check_passed() {
 	local f
-	f=$(lint_cache_file "$@")
+	f=$(check_cache_file "$@")
 	mkdir -p "$(dirname "$f")" && date -u +%FT%TZ >"$f"
 }
 

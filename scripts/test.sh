@@ -61,7 +61,7 @@
 # the SHA-256 of openapi.yaml, .spectral.yaml and the pinned versions), and
 # the go generate drift check a clean tree (keyed by every file's SHA-256
 # and the Go and Node.js versions); each runs again only when what it
-# reads changed. MODELKEEP_LINT_CACHE=off runs them every time.
+# reads changed. MODELKEEP_CHECK_CACHE=off runs them every time.
 #
 # The web UI's browser tests (./webui/browsertest) run in headless
 # Chromium: when they are among the packages tested, Debian's
@@ -412,8 +412,8 @@ check_generate() {
 	# The same tree (every file's SHA-256) with the same Go and Node.js
 	# generated nothing new before: it would not now.
 	key=(generate "$(go version)" "$(node --version)" "$(sha256sum <<<"$before")")
-	if lint_passed "${key[@]}"; then
-		echo "generated code is up to date (checked before on this exact tree; MODELKEEP_LINT_CACHE=off checks again)"
+	if check_passed "${key[@]}"; then
+		echo "generated code is up to date (checked before on this exact tree; MODELKEEP_CHECK_CACHE=off checks again)"
 		return 0
 	fi
 	go generate ./... || return 1
@@ -425,7 +425,7 @@ check_generate() {
 		git --no-pager diff --stat -- "${changed[@]}" || true
 		return 1
 	fi
-	mark_lint_passed "${key[@]}"
+	mark_check_passed "${key[@]}"
 	echo "generated code is up to date"
 }
 
@@ -448,13 +448,13 @@ check_openapi() {
 		return 1
 	fi
 	local key=(redocly "$REDOCLY_CLI_VERSION" "$(node --version)" openapi.yaml)
-	if lint_passed "${key[@]}"; then
-		echo "passed before on this openapi.yaml with @redocly/cli $REDOCLY_CLI_VERSION (cached; MODELKEEP_LINT_CACHE=off runs it again)"
+	if check_passed "${key[@]}"; then
+		echo "passed before on this openapi.yaml with @redocly/cli $REDOCLY_CLI_VERSION (cached; MODELKEEP_CHECK_CACHE=off runs it again)"
 		return 0
 	fi
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_NOTIFICATIONS=true NPM_CONFIG_UPDATE_NOTIFIER=false \
 		npx --yes "@redocly/cli@$REDOCLY_CLI_VERSION" lint openapi.yaml </dev/null &&
-		mark_lint_passed "${key[@]}"
+		mark_check_passed "${key[@]}"
 }
 
 # check_owasp runs Spectral with the OWASP API Security ruleset on
@@ -470,15 +470,15 @@ check_owasp() {
 	fi
 	ensure_node || return 1
 	local key=(spectral "$SPECTRAL_CLI_VERSION" "$SPECTRAL_OWASP_VERSION" "$(node --version)" openapi.yaml .spectral.yaml)
-	if lint_passed "${key[@]}"; then
-		echo "passed before on this openapi.yaml and .spectral.yaml with these versions (cached; MODELKEEP_LINT_CACHE=off runs it again)"
+	if check_passed "${key[@]}"; then
+		echo "passed before on this openapi.yaml and .spectral.yaml with these versions (cached; MODELKEEP_CHECK_CACHE=off runs it again)"
 		return 0
 	fi
 	# shellcheck disable=SC2016 # expanded by npx's shell, where spectral is on PATH
 	SCARF_ANALYTICS=false DO_NOT_TRACK=1 NPM_CONFIG_UPDATE_NOTIFIER=false \
 		npx --yes -p "@stoplight/spectral-cli@$SPECTRAL_CLI_VERSION" -p "@stoplight/spectral-owasp-ruleset@$SPECTRAL_OWASP_VERSION" \
 		-c 'NODE_PATH="$(dirname "$(command -v spectral)")/.." spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity error' </dev/null &&
-		mark_lint_passed "${key[@]}"
+		mark_check_passed "${key[@]}"
 }
 
 # browser_tests_selected: the packages given to go test include the
