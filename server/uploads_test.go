@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -96,18 +95,15 @@ func xorMask(dst, src []byte, mask uint64, pos int) {
 	}
 }
 
+// patternSHA is the hex SHA-256 of n bytes of the pattern from off,
+// remembered in patternSums.
 func patternSHA(seed byte, off, n int64) string {
-	return rememberedSHA(patternRange{seed, off, n}, func(h hash.Hash) { io.Copy(h, patternAt(seed, off, n)) })
-}
-
-// rememberedSHA is the hex SHA-256 of the range, from patternSums or by
-// feeding a hash with write and remembering it.
-func rememberedSHA(key patternRange, write func(h hash.Hash)) string {
+	key := patternRange{seed, off, n}
 	if sum, ok := patternSums.Load(key); ok {
 		return sum.(string)
 	}
 	h := sha256.New()
-	write(h)
+	io.Copy(h, patternAt(seed, off, n))
 	sum := hex.EncodeToString(h.Sum(nil))
 	patternSums.Store(key, sum)
 	return sum
