@@ -187,33 +187,19 @@ func (s *Service) DownloadFile(ctx context.Context, in DownloadInput) (Download,
 	}
 	presigner, canPresign := s.blobs.(Presigner)
 	redirect := in.Redirect && canPresign
-	var f File
-	err := s.meta.InTx(ctx, func(tx MetaStore) error {
-		if a, ok := ActorFrom(ctx); ok && a.DownloadsReleasedOnly() {
-			v, err := tx.GetVersion(ctx, in.Model, in.Version)
-			if err != nil {
-				return err
-			}
-			if err := CheckReleased(v); err != nil {
-				return err
-			}
-		}
-		var err error
-		if f, err = tx.GetFile(ctx, in.Model, in.Version, in.Path); err != nil {
-			return err
-		}
-		if in.Check != nil {
-			if err := in.Check(f, redirect); err != nil {
-				return err
-			}
-		}
+	// The reads and the event need no transaction of their own: the reads
+	// lock nothing (a transaction would not hold the rows either), and the
+	// event is committed before a byte is served. Two statements instead
+	// of five (begin, two reads, the event, commit) per download.
+	f, err := s.fileToDownload(ctx, in, redirect)
+	if err == nil {
 		action := "file.download"
 		if redirect {
 			action = "file.presign"
 		}
-		return s.record(ctx, tx, action, VersionResource(in.Model, in.Version), map[string]any{
+		err = s.record(ctx, s.meta, action, VersionResource(in.Model, in.Version), map[string]any{
 			"path": f.Path, "sha256": f.SHA256, "size": f.Size})
-	})
+	}
 	if errors.Is(err, ErrForbidden) {
 		s.RecordDenied(ctx, "downloadFile", VersionResource(in.Model, in.Version), err.Error())
 	}
@@ -236,6 +222,31 @@ func (s *Service) DownloadFile(ctx context.Context, in DownloadInput) (Download,
 		return Download{}, fmt.Errorf("open %q: %w", f.Path, err)
 	}
 	return Download{File: f, Content: rc}, nil
+}
+
+// fileToDownload reads the file a download asks for and checks that the
+// caller may have it: a token for released versions only gets files of
+// versions in staging or production; in.Check decides the rest.
+func (s *Service) fileToDownload(ctx context.Context, in DownloadInput, redirect bool) (File, error) {
+	if a, ok := ActorFrom(ctx); ok && a.DownloadsReleasedOnly() {
+		v, err := s.meta.GetVersion(ctx, in.Model, in.Version)
+		if err != nil {
+			return File{}, err
+		}
+		if err := CheckReleased(v); err != nil {
+			return File{}, err
+		}
+	}
+	f, err := s.meta.GetFile(ctx, in.Model, in.Version, in.Path)
+	if err != nil {
+		return File{}, err
+	}
+	if in.Check != nil {
+		if err := in.Check(f, redirect); err != nil {
+			return File{}, err
+		}
+	}
+	return f, nil
 }
 
 // MaxPresignFiles bounds the files of one PresignFiles call.

@@ -50,10 +50,22 @@ func (s *Store) QueueAudit(ctx context.Context, e audit.Event) error {
 	}
 	row := auditPendingRow{Time: e.Time, Actor: e.Actor, Action: e.Action, Resource: e.Resource, Outcome: e.Outcome,
 		RequestID: e.RequestID, RemoteAddr: e.RemoteAddr, Details: string(e.Details)}
+	if !s.inTx {
+		// An event of its own (a download, a refusal): written with the
+		// others arriving at the same moment (auditBatcher).
+		err := s.auditBatch.add(ctx, row, func(ctx context.Context, rows []auditPendingRow) error {
+			return s.db.WithContext(ctx).Create(&rows).Error
+		})
+		if err != nil {
+			return dbErr("queue audit event", err)
+		}
+		s.signalAuditQueued()
+		return nil
+	}
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		return dbErr("queue audit event", err)
 	}
-	if s.inTx && s.txQueuedAudit != nil {
+	if s.txQueuedAudit != nil {
 		s.txQueuedAudit.Store(true) // inTxStore signals after the commit
 	} else {
 		s.signalAuditQueued()

@@ -69,17 +69,25 @@ func (s *Store) PutFile(ctx context.Context, model string, number int, f modelke
 }
 
 // GetFile reads the file at path in a version.
+//
+// A file found takes one query (every download starts here); only a miss
+// asks again which of model, version and file is missing.
 func (s *Store) GetFile(ctx context.Context, model string, number int, path string) (modelkeep.File, error) {
-	v, err := s.versionRowOf(ctx, model, number)
+	var rows []fileRow
+	err := s.hotDB(ctx).Select("files.*").
+		Joins("JOIN versions ON versions.id = files.version_id JOIN models ON models.id = versions.model_id").
+		Where("models.name = ? AND versions.number = ? AND files.path = ?", model, number, path).
+		Limit(1).Find(&rows).Error
 	if err != nil {
+		return modelkeep.File{}, dbErr("get file", err)
+	}
+	if len(rows) == 1 {
+		return toFile(rows[0]), nil
+	}
+	if _, err := s.versionRowOf(ctx, model, number); err != nil {
 		return modelkeep.File{}, err
 	}
-	db := s.db.WithContext(ctx)
-	var row fileRow
-	if err := db.Where("version_id = ? AND path = ?", v.ID, path).Take(&row).Error; err != nil {
-		return modelkeep.File{}, notFound("get file", err, "file %q not found in version %d of model %q", path, number, model)
-	}
-	return toFile(row), nil
+	return modelkeep.File{}, modelkeep.Errorf(modelkeep.ErrNotFound, "file %q not found in version %d of model %q", path, number, model)
 }
 
 // ListFiles returns every file of the version ordered by path (bytewise, as

@@ -97,6 +97,9 @@ type Store struct {
 	// notes that the transaction queued some, to signal after its commit.
 	auditQueued   chan struct{}
 	txQueuedAudit *atomic.Bool
+	// auditBatch writes the events queued outside transactions together
+	// (audit_batch.go); shared with the transactions' copies.
+	auditBatch *auditBatcher
 }
 
 var _ modelkeep.MetaStore = (*Store)(nil)
@@ -177,7 +180,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{db: db, dialect: t.dialect, now: now, logger: logger, prepared: prepared, postingCache: newPostingCache(postingCacheEntries),
 		metricCache: newMetricCache(metricCacheEntries), bodyCache: newBodyCache(bodyCacheEntries),
 		nodeLabels: boundedmap.New[nodeKey, modelkeep.LineageRef](nodeLabelEntries),
-		modelNames: boundedmap.New[int64, string](modelNameEntries), auditQueued: make(chan struct{}, 1)}
+		modelNames: boundedmap.New[int64, string](modelNameEntries), auditQueued: make(chan struct{}, 1), auditBatch: &auditBatcher{}}
 	err = s.Ping(ctx)
 	if err == nil {
 		err = s.migrate(ctx)
