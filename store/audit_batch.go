@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -72,18 +73,24 @@ func (b *auditBatcher) flush(ctx context.Context, insert func(context.Context, [
 	for i, q := range batch {
 		rows[i] = q.row
 	}
+	// Deferred, so that a panicking insert fails its batch and hands on
+	// instead of leaving every later caller waiting for good.
+	err := errAuditBatchPanicked
+	defer func() {
+		for _, q := range batch {
+			q.done <- err
+		}
+		b.mu.Lock()
+		if len(b.pending) > 0 {
+			close(b.pending[0].lead)
+		} else {
+			b.flushing = false
+		}
+		b.mu.Unlock()
+	}()
 	ctx, cancel := context.WithTimeout(ctx, auditBatchTimeout)
-	err := insert(ctx, rows)
-	cancel()
-	for _, q := range batch {
-		q.done <- err
-	}
-
-	b.mu.Lock()
-	if len(b.pending) > 0 {
-		close(b.pending[0].lead)
-	} else {
-		b.flushing = false
-	}
-	b.mu.Unlock()
+	defer cancel()
+	err = insert(ctx, rows)
 }
+
+var errAuditBatchPanicked = errors.New("write audit events: the insert panicked")

@@ -134,3 +134,31 @@ func TestQueueAuditOutsideTransactions(t *testing.T) {
 		}
 	})
 }
+
+// A panicking insert fails its own batch only: its callers get an error,
+// and the batcher writes the next batch as before.
+func TestAuditBatcherInsertPanics(t *testing.T) {
+	var b auditBatcher
+	var calls int
+	insert := func(context.Context, []auditPendingRow) error {
+		calls++
+		if calls == 1 {
+			panic("driver bug")
+		}
+		return nil
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != "driver bug" {
+				t.Fatalf("recovered %v, want the insert's panic", r)
+			}
+		}()
+		_ = b.add(context.Background(), auditPendingRow{Resource: "first"}, insert)
+	}()
+	if b.flushing {
+		t.Fatal("still flushing after the panic: every later caller would wait for good")
+	}
+	if err := b.add(context.Background(), auditPendingRow{Resource: "second"}, insert); err != nil || calls != 2 {
+		t.Fatalf("the next add: %v after %d inserts", err, calls)
+	}
+}
