@@ -143,6 +143,56 @@ func TestPushResume(t *testing.T) {
 	}
 }
 
+// TestPushFileChangedMidway: a large file is not hashed whole before it is
+// pushed (its parts' SHA-256s carry it, and the server hashes the whole at
+// completion), so a file rewritten while its parts go is caught by its
+// size and modification time when its session completes: the push fails
+// saying so, and the version stays pending.
+func TestPushFileChangedMidway(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			database, blobs := b.New(t)
+			ts := startServer(t, database, blobs)
+			u := newUser(t, ts, modelkeep.RolePublisher)
+			dir := writeTree(t, 3, map[string]int64{"w.bin": 40 << 20, "small.txt": 100})
+			path := filepath.Join(dir, "w.bin")
+			var changed atomic.Bool
+			u.meter.set(func(m *meter) {
+				m.onSent = func(n int64) {
+					if n < 8<<20 || !changed.CompareAndSwap(false, true) {
+						return
+					}
+					f, err := os.OpenFile(path, os.O_WRONLY, 0)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					_, err = f.WriteAt([]byte("rewritten"), 39<<20)
+					f.Close()
+					later := time.Now().Add(2 * time.Second)
+					if err == nil {
+						err = os.Chtimes(path, later, later)
+					}
+					if err != nil {
+						t.Error(err)
+					}
+				}
+			})
+			r := u.run(context.Background(), "", "push", "--create-model", "m", dir, "--finalize", "--parallel", "1")
+			if !changed.Load() {
+				t.Fatal("the file was not changed during the push")
+			}
+			if r.code == 0 || !strings.Contains(r.stderr, "changed while it was pushed") {
+				t.Fatalf("push of a file changed midway: exit %d, want a failure saying it changed\n%s", r.code, r.stderr)
+			}
+			c := client.New(ts.url, ts.tokens[modelkeep.RoleAdmin], nil)
+			if v, err := c.GetVersion(context.Background(), "m", 1); err != nil || v.Status != "pending" {
+				t.Errorf("version 1 after the failed push: %+v, %v; want pending", v, err)
+			}
+		})
+	}
+}
+
 // TestPushPartChecksumRetry: the first part of a resumable upload and the
 // first single-request file arrive with a byte changed (below the
 // client): the server refuses both with 422 (on S3 the part goes straight

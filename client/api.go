@@ -371,8 +371,12 @@ func (c *Client) Ping(ctx context.Context) error {
 // CreateUpload opens a resumable upload session for one file.
 func (c *Client) CreateUpload(ctx context.Context, model string, version int, path string, size int64, sha string) (Upload, error) {
 	var u Upload
+	body := map[string]any{"path": path, "size": size}
+	if sha != "" { // optional: the server verifies it at completion when given
+		body["sha256"] = sha
+	}
 	err := c.doJSON(ctx, request{method: http.MethodPost, path: versionPath(model, version) + "/uploads",
-		json: map[string]any{"path": path, "size": size, "sha256": sha}, ok: []int{http.StatusCreated}}, &u)
+		json: body, ok: []int{http.StatusCreated}}, &u)
 	return u, err
 }
 

@@ -12,11 +12,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -73,10 +75,11 @@ type PushResult struct {
 }
 
 type localFile struct {
-	path  string // in the version
-	local string // on disk
-	size  int64
-	sha   string
+	path    string // in the version
+	local   string // on disk
+	size    int64
+	modTime time.Time
+	sha     string // "" until hashed (large files are hashed only when needed, see Push)
 }
 
 // Scan lists the regular files under dir (symbolic links to files
@@ -105,7 +108,7 @@ func Scan(dir string) ([]localFile, error) {
 		if err := modelkeep.ValidateFilePath(rel); err != nil {
 			return fmt.Errorf("%s: %w", p, err)
 		}
-		out = append(out, localFile{path: rel, local: p, size: info.Size()})
+		out = append(out, localFile{path: rel, local: p, size: info.Size(), modTime: info.ModTime()})
 		return nil
 	})
 	if err != nil {
@@ -149,15 +152,6 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 	if len(files) == 0 {
 		return res, fmt.Errorf("%s holds no files to push", opts.Dir)
 	}
-	if err := hashAll(ctx, files, opts.Parallel); err != nil {
-		return res, err
-	}
-	all := make([]File, len(files))
-	for i, f := range files {
-		all[i] = File{Path: f.path, Size: f.size, SHA256: f.sha}
-	}
-	res.ManifestDigest = ManifestDigest(all)
-
 	have, err := c.ListFiles(ctx, opts.Model, opts.Version)
 	if err != nil {
 		return res, err
@@ -166,9 +160,38 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 	for _, f := range have.Files {
 		existing[f.Path] = f
 	}
+	open := map[string]Upload{}
+	if slices.ContainsFunc(files, func(f localFile) bool { return large(f, opts.Threshold) }) {
+		ups, err := c.ListOpenUploads(ctx, opts.Model, opts.Version)
+		if err != nil {
+			return res, err
+		}
+		for _, u := range ups {
+			if _, ok := open[u.Path]; !ok { // newest first
+				open[u.Path] = u
+			}
+		}
+	}
+	// A large file is hashed whole only when that decides something: the
+	// version holds a file of that path and size (skip it when the same),
+	// or an open session announced a SHA-256 for it (resume it when the
+	// same). Otherwise its parts' SHA-256s, each checked by the server or
+	// the blob store, carry the bytes, and the server hashes the whole
+	// file at completion: hashing it here too was a third of a push's CPU.
+	var toHash []int
+	for i, f := range files {
+		e, inVersion := existing[f.path]
+		u, inSession := open[f.path]
+		if !large(f, opts.Threshold) || (inVersion && e.Size == f.size) || (inSession && u.Size == f.size && u.SHA256 != "") {
+			toHash = append(toHash, i)
+		}
+	}
+	if err := hashAll(ctx, files, toHash, opts.Parallel); err != nil {
+		return res, err
+	}
 	var todo []localFile
 	for _, f := range files {
-		if e, ok := existing[f.path]; ok && e.SHA256 == f.sha && e.Size == f.size {
+		if e, ok := existing[f.path]; ok && f.sha != "" && e.SHA256 == f.sha && e.Size == f.size {
 			res.Skipped = append(res.Skipped, f.path)
 			notify(Event{Kind: FileSkipped, Path: f.path, Size: f.size})
 			continue
@@ -177,29 +200,16 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 		notify(Event{Kind: FileQueued, Path: f.path, Size: f.size})
 	}
 
-	p := &pusher{c: c, model: opts.Model, version: opts.Version, notify: notify}
+	p := &pusher{c: c, model: opts.Model, version: opts.Version, notify: notify, stored: map[string]string{}}
 	if opts.ThroughServer {
 		p.noDirect.Store(true)
 	}
-	var open map[string]Upload
 	var small, large, direct []func(context.Context) error
 	var largeParts [][]func(context.Context) error
 	for _, f := range todo {
 		if f.size < opts.Threshold || f.size == 0 {
 			small = append(small, func(ctx context.Context) error { return p.putSmall(ctx, f) })
 			continue
-		}
-		if open == nil {
-			ups, err := c.ListOpenUploads(ctx, opts.Model, opts.Version)
-			if err != nil {
-				return res, err
-			}
-			open = map[string]Upload{}
-			for _, u := range ups {
-				if _, ok := open[u.Path]; !ok { // newest first
-					open[u.Path] = u
-				}
-			}
 		}
 		up, received, err := p.session(ctx, f, open[f.path])
 		if err != nil {
@@ -248,9 +258,19 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 	for _, f := range todo {
 		res.Uploaded = append(res.Uploaded, f.path)
 	}
-	res.Files = all
+	res.Files = make([]File, len(files))
+	for i, f := range files {
+		if f.sha == "" {
+			f.sha = p.stored[f.path] // what the server hashed at completion
+		}
+		res.Files[i] = File{Path: f.path, Size: f.size, SHA256: f.sha}
+	}
+	res.ManifestDigest = ManifestDigest(res.Files)
 	return res, nil
 }
+
+// large reports whether f goes through a resumable upload session.
+func large(f localFile, threshold int64) bool { return f.size >= threshold && f.size > 0 }
 
 // runLimited runs tasks, n at a time, started in order.
 func runLimited(ctx context.Context, tasks []func(context.Context) error, n int) error {
@@ -262,11 +282,12 @@ func runLimited(ctx context.Context, tasks []func(context.Context) error, n int)
 	return g.Wait()
 }
 
-// hashAll computes every file's SHA-256, n at a time.
-func hashAll(ctx context.Context, files []localFile, n int) error {
+// hashAll computes the SHA-256 of the files at the indexes which, n at a
+// time.
+func hashAll(ctx context.Context, files []localFile, which []int, n int) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(n)
-	for i := range files {
+	for _, i := range which {
 		g.Go(func() error {
 			f := &files[i]
 			sum, size, err := hashRange(gctx, f.local, 0, -1)
@@ -328,6 +349,10 @@ type pusher struct {
 	// noDirect: parts go through the server (asked for, or the blob store
 	// turned out unreachable from here).
 	noDirect atomic.Bool
+	// stored holds the SHA-256 the server found at completion for the
+	// files pushed without one of their own, by path.
+	mu     sync.Mutex
+	stored map[string]string
 }
 
 // direct reports whether a session's parts go straight to the blob store.
@@ -338,7 +363,7 @@ func (p *pusher) direct(up Upload) bool { return up.PresignedParts && !p.noDirec
 // received), else a new one (a stale one is aborted first).
 func (p *pusher) session(ctx context.Context, f localFile, prev Upload) (Upload, map[int]UploadPart, error) {
 	if prev.ID != "" {
-		if prev.Size == f.size && prev.SHA256 == f.sha {
+		if prev.Size == f.size && prev.SHA256 == f.sha { // "" and "": both unhashed, the parts decide
 			full, err := p.c.GetUpload(ctx, p.model, p.version, prev.ID)
 			if err != nil {
 				return Upload{}, nil, err
@@ -364,6 +389,24 @@ func (p *pusher) session(ctx context.Context, f localFile, prev Upload) (Upload,
 	return up, map[int]UploadPart{}, nil
 }
 
+// keepStored notes the SHA-256 the server found for a file pushed without
+// one of its own. Its parts were each checked against what was read here,
+// so the stored file is this file as read, unless it changed while it was
+// pushed: then it is an error, as when hashing it whole finds it changed.
+func (p *pusher) keepStored(f localFile, sha string) error {
+	info, err := os.Stat(f.local)
+	if err != nil {
+		return err
+	}
+	if info.Size() != f.size || !info.ModTime().Equal(f.modTime) {
+		return fmt.Errorf("%s changed while it was pushed: push again", f.local)
+	}
+	p.mu.Lock()
+	p.stored[f.path] = sha
+	p.mu.Unlock()
+	return nil
+}
+
 // partTasks are the sends of a file's parts; the one that finishes last
 // completes the session.
 func (p *pusher) partTasks(f localFile, up Upload, received map[int]UploadPart) []func(context.Context) error {
@@ -375,8 +418,12 @@ func (p *pusher) partTasks(f localFile, up Upload, received map[int]UploadPart) 
 		once.Do(func() {
 			var got File
 			got, err = p.c.CompleteUpload(ctx, p.model, p.version, up.ID)
-			if err == nil && (got.SHA256 != f.sha || got.Size != f.size) {
+			switch {
+			case err != nil:
+			case got.Size != f.size || (f.sha != "" && got.SHA256 != f.sha):
 				err = &VerificationError{Path: f.path, What: "sha256", Expected: f.sha, Actual: got.SHA256}
+			case f.sha == "":
+				err = p.keepStored(f, got.SHA256)
 			}
 			if err == nil {
 				p.notify(Event{Kind: FileDone, Path: f.path, Size: f.size})
