@@ -27,6 +27,26 @@ func addConcurrently(b *auditBatcher, n int, insert func(context.Context, []audi
 	return errs
 }
 
+// waitPending waits until n rows are pending in b.
+func waitPending(t *testing.T, b *auditBatcher, n int) {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Microsecond) {
+		b.mu.Lock()
+		got := len(b.pending)
+		b.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d rows pending, want %d", got, n)
+			return
+		}
+	}
+}
+
+// TestAuditBatcher: the first caller's insert is held until every other
+// caller is waiting, so the batches are known: the first caller's own
+// (with whoever queued before it took the batch), then the rest in batches
+// of at most maxAuditBatch.
 func TestAuditBatcher(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -46,7 +66,12 @@ func TestAuditBatcher(t *testing.T) {
 				failed  = map[string]bool{}
 			)
 			insert := func(ctx context.Context, rows []auditPendingRow) error {
-				time.Sleep(time.Millisecond) // a commit's time, for a burst to gather
+				mu.Lock()
+				first := len(batches) == 0
+				mu.Unlock()
+				if first {
+					waitPending(t, &b, tc.callers-len(rows))
+				}
 				mu.Lock()
 				defer mu.Unlock()
 				var names []string
@@ -72,16 +97,20 @@ func TestAuditBatcher(t *testing.T) {
 				written = append(written, batch...)
 			}
 			slices.Sort(written)
-			if len(slices.Compact(slices.Clone(written))) != tc.callers || len(written) != tc.callers {
-				t.Fatalf("%d rows written (%d distinct), want each of %d once", len(written), len(slices.Compact(written)), tc.callers)
+			if distinct := len(slices.Compact(slices.Clone(written))); distinct != tc.callers || len(written) != tc.callers {
+				t.Fatalf("%d rows written (%d distinct), want each of %d once", len(written), distinct, tc.callers)
+			}
+			rest := tc.callers - len(batches[0])
+			if want := 1 + (rest+maxAuditBatch-1)/maxAuditBatch; len(batches) != want {
+				t.Errorf("%d inserts for %d callers (%d in the first), want %d", len(batches), tc.callers, len(batches[0]), want)
 			}
 			for i, err := range errs {
 				if want := failed[fmt.Sprint("r", i)]; (err != nil) != want {
 					t.Errorf("caller %d: %v, want failed %v", i, err, want)
 				}
 			}
-			if tc.callers >= 200 && len(batches) > tc.callers/2 {
-				t.Errorf("%d callers at once took %d inserts: they are not batched", tc.callers, len(batches))
+			if tc.failFrom > 0 && (len(failed) == 0 || len(failed) == tc.callers) {
+				t.Errorf("%d of %d callers failed: want the first batch to succeed and the rest to fail", len(failed), tc.callers)
 			}
 			if b.flushing || len(b.pending) != 0 {
 				t.Errorf("after the burst: flushing %v, %d pending", b.flushing, len(b.pending))
