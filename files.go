@@ -187,10 +187,11 @@ func (s *Service) DownloadFile(ctx context.Context, in DownloadInput) (Download,
 	}
 	presigner, canPresign := s.blobs.(Presigner)
 	redirect := in.Redirect && canPresign
-	// The reads and the event need no transaction of their own: the reads
-	// lock nothing (a transaction would not hold the rows either), and the
-	// event is committed before a byte is served. Two statements instead
-	// of five (begin, two reads, the event, commit) per download.
+	// The reads and the event need no transaction of their own: the bytes
+	// are opened after the event is committed either way, so a transaction
+	// kept nothing from changing before they are served, and the event is
+	// still committed before a byte is. Two statements instead of five
+	// (begin, two reads, the event, commit) per download.
 	f, err := s.fileToDownload(ctx, in, redirect)
 	if err == nil {
 		action := "file.download"

@@ -161,7 +161,7 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 		existing[f.Path] = f
 	}
 	open := map[string]Upload{}
-	if slices.ContainsFunc(files, func(f localFile) bool { return large(f, opts.Threshold) }) {
+	if slices.ContainsFunc(files, func(f localFile) bool { return resumable(f, opts.Threshold) }) {
 		ups, err := c.ListOpenUploads(ctx, opts.Model, opts.Version)
 		if err != nil {
 			return res, err
@@ -182,7 +182,7 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 	for i, f := range files {
 		e, inVersion := existing[f.path]
 		u, inSession := open[f.path]
-		if !large(f, opts.Threshold) || (inVersion && e.Size == f.size) || (inSession && u.Size == f.size && u.SHA256 != "") {
+		if !resumable(f, opts.Threshold) || (inVersion && e.Size == f.size) || (inSession && u.Size == f.size && u.SHA256 != "") {
 			toHash = append(toHash, i)
 		}
 	}
@@ -207,7 +207,7 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 	var small, large, direct []func(context.Context) error
 	var largeParts [][]func(context.Context) error
 	for _, f := range todo {
-		if f.size < opts.Threshold || f.size == 0 {
+		if !resumable(f, opts.Threshold) {
 			small = append(small, func(ctx context.Context) error { return p.putSmall(ctx, f) })
 			continue
 		}
@@ -269,8 +269,8 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 	return res, nil
 }
 
-// large reports whether f goes through a resumable upload session.
-func large(f localFile, threshold int64) bool { return f.size >= threshold && f.size > 0 }
+// resumable reports whether f goes through a resumable upload session.
+func resumable(f localFile, threshold int64) bool { return f.size >= threshold && f.size > 0 }
 
 // runLimited runs tasks, n at a time, started in order.
 func runLimited(ctx context.Context, tasks []func(context.Context) error, n int) error {
