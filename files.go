@@ -230,7 +230,9 @@ func (s *Service) DownloadFile(ctx context.Context, in DownloadInput) (Download,
 // versions in staging or production; in.Check decides the rest.
 func (s *Service) fileToDownload(ctx context.Context, in DownloadInput, redirect bool) (File, error) {
 	if a, ok := ActorFrom(ctx); ok && a.DownloadsReleasedOnly() {
-		v, err := s.meta.GetVersion(ctx, in.Model, in.Version)
+		// Fresh: a version archived through another replica a moment ago
+		// is no longer released.
+		v, err := s.meta.GetVersionFresh(ctx, in.Model, in.Version)
 		if err != nil {
 			return File{}, err
 		}

@@ -55,6 +55,10 @@ type VersionStore interface {
 	// even after deletion), stores it and returns the number.
 	CreateVersion(ctx context.Context, v Version) (int, error)
 	GetVersion(ctx context.Context, model string, number int) (Version, error)
+	// GetVersionFresh is GetVersion from the database itself, never from a
+	// cache that may lag another process's change by a moment: for
+	// decisions such as who may download a version.
+	GetVersionFresh(ctx context.Context, model string, number int) (Version, error)
 	// ListVersions returns up to f.Limit versions of f.Model, newest first,
 	// with numbers below f.BeforeNumber when it is not 0; ErrNotFound when
 	// the model does not exist.

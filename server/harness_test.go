@@ -78,9 +78,17 @@ func startEnvWith(t *testing.T, database, blobs string, mod func(*server.Config)
 		t.Fatalf("issue admin token: %v", err)
 	}
 	watch.secret(token)
+	follow, stopFollowing := context.WithCancel(context.Background())
+	followDone := make(chan struct{})
+	go func() {
+		defer close(followDone)
+		srv.FollowChanges(follow) // as Run does: the tests read through the ready-version cache
+	}()
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()
+		stopFollowing()
+		<-followDone
 		if err := srv.Close(); err != nil {
 			t.Errorf("close server: %v", err)
 		}

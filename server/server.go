@@ -165,6 +165,12 @@ func (s *Server) Service() *modelkeep.Service { return s.service }
 // Close releases the stores.
 func (s *Server) Close() error { return s.meta.Close() }
 
+// FollowChanges lets the store's ready-version cache serve, keeping it
+// current with the changes of other processes, until ctx ends. Run starts
+// it; whoever serves Handler otherwise starts it too, or every version read
+// goes to the database (store/readycache.go).
+func (s *Server) FollowChanges(ctx context.Context) { s.meta.FollowChanges(ctx) }
+
 // Migrate applies pending migrations and reports what it did.
 func Migrate(ctx context.Context, cfg Config, logger *slog.Logger) (schemaReport, error) {
 	meta, report, err := openStore(ctx, cfg, logger)
@@ -206,6 +212,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}()
 	sequencerDone := srv.startAuditSequencer(jobs)
 	auditJobDone := srv.startAuditCheckpoints(jobs)
+	// The ready-version cache serves only while this follows the changes
+	// of other processes (store/readycache.go).
+	followDone := make(chan struct{})
+	go func() {
+		defer close(followDone)
+		srv.FollowChanges(jobs)
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
@@ -232,6 +245,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	stopJobs()
 	<-jobsDone
 	<-sessionsDone
+	<-followDone
 	sequencerDone()
 	auditJobDone()
 	if err := srv.Close(); err != nil {

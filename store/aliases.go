@@ -47,6 +47,7 @@ func (s *Store) SetAlias(ctx context.Context, a modelkeep.Alias) (*int, error) {
 		if err != nil {
 			return err
 		}
+		tx.versionsChanged(a.Model)
 		v, err := tx.versionRowOf(ctx, a.Model, a.Version)
 		if err != nil {
 			return err
@@ -106,6 +107,7 @@ func (s *Store) DeleteAlias(ctx context.Context, model, alias string) error {
 		if err != nil {
 			return err
 		}
+		tx.versionsChanged(model)
 		old, err := tx.aliasOf(ctx, modelID, model, alias)
 		if err != nil {
 			return err

@@ -51,6 +51,7 @@ func (s *Store) AppendAudit(ctx context.Context, e audit.Event) (audit.Event, er
 		}
 		e.Seq, e.PrevHash = head.Seq+1, head.Hash
 		e.Hash = e.ComputeHash()
+		tx.noteChange(e)
 		row := auditEventRow{
 			Seq:        e.Seq,
 			Time:       e.Time,

@@ -50,6 +50,7 @@ func (s *Store) QueueAudit(ctx context.Context, e audit.Event) error {
 	}
 	row := auditPendingRow{Time: e.Time, Actor: e.Actor, Action: e.Action, Resource: e.Resource, Outcome: e.Outcome,
 		RequestID: e.RequestID, RemoteAddr: e.RemoteAddr, Details: string(e.Details)}
+	s.noteChange(e)
 	if !s.inTx {
 		// An event of its own (a download, a refusal): written with the
 		// others arriving at the same moment (auditBatcher).

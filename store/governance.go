@@ -61,6 +61,7 @@ func (s *Store) SetStage(ctx context.Context, model string, number int, from, to
 		set["ever_production"] = true
 	}
 	res := db.Model(&versionRow{}).Where("id = ? AND stage = ?", row.ID, string(from)).Updates(set)
+	s.versionsChanged(model)
 	if res.Error != nil {
 		if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
 			return modelkeep.Errorf(modelkeep.ErrConflict,

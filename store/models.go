@@ -251,6 +251,7 @@ func (s *Store) DeleteModel(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
+		tx.versionsChanged(name)
 		db := tx.db.WithContext(ctx)
 		var prod []int
 		err = db.Model(&versionRow{}).Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).

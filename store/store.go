@@ -100,6 +100,11 @@ type Store struct {
 	// auditBatch writes the events queued outside transactions together
 	// (audit_batch.go); shared with the transactions' copies.
 	auditBatch *auditBatcher
+	// ready serves GetVersion for ready versions (readycache.go); shared.
+	// txChanges, in a transaction's copy, collects the models whose cached
+	// versions its commit makes stale.
+	ready     *readyCache
+	txChanges *txChanges
 }
 
 var _ modelkeep.MetaStore = (*Store)(nil)
@@ -180,7 +185,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{db: db, dialect: t.dialect, now: now, logger: logger, prepared: prepared, postingCache: newPostingCache(postingCacheEntries),
 		metricCache: newMetricCache(metricCacheEntries), bodyCache: newBodyCache(bodyCacheEntries),
 		nodeLabels: boundedmap.New[nodeKey, modelkeep.LineageRef](nodeLabelEntries),
-		modelNames: boundedmap.New[int64, string](modelNameEntries), auditQueued: make(chan struct{}, 1), auditBatch: &auditBatcher{}}
+		modelNames: boundedmap.New[int64, string](modelNameEntries), auditQueued: make(chan struct{}, 1), auditBatch: &auditBatcher{},
+		ready: newReadyCache()}
 	err = s.Ping(ctx)
 	if err == nil {
 		err = s.migrate(ctx)
@@ -252,14 +258,18 @@ func (s *Store) inTxStore(ctx context.Context, fn func(tx *Store) error) error {
 	}
 	var fnErr error
 	queued := new(atomic.Bool)
+	changes := new(txChanges)
 	err := db.Transaction(func(gtx *gorm.DB) error {
 		tx := *s
-		tx.db, tx.inTx, tx.txQueuedAudit = gtx, true, queued
+		tx.db, tx.inTx, tx.txQueuedAudit, tx.txChanges = gtx, true, queued, changes
 		fnErr = fn(&tx)
 		return fnErr
 	}, opts...)
-	if err == nil && queued.Load() {
-		s.signalAuditQueued()
+	if err == nil {
+		s.invalidateCommitted(changes)
+		if queued.Load() {
+			s.signalAuditQueued()
+		}
 	}
 	if fnErr != nil {
 		// fn's error is the caller's own (possibly not from the database at

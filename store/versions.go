@@ -94,8 +94,19 @@ func (s *Store) versionNotFound(ctx context.Context, model string, number int) e
 	return modelkeep.Errorf(modelkeep.ErrNotFound, "version %d of model %q not found", number, model)
 }
 
-// GetVersion reads one version, with its aliases, in one query.
+// GetVersion reads one version, with its aliases, in one query; a ready
+// one may come from the ready-version cache (readycache.go).
 func (s *Store) GetVersion(ctx context.Context, model string, number int) (modelkeep.Version, error) {
+	return s.cachedVersion(ctx, model, number, s.readVersion)
+}
+
+// GetVersionFresh is GetVersion from the database, never the cache.
+func (s *Store) GetVersionFresh(ctx context.Context, model string, number int) (modelkeep.Version, error) {
+	return s.readVersion(ctx, model, number)
+}
+
+// readVersion is GetVersion from the database.
+func (s *Store) readVersion(ctx context.Context, model string, number int) (modelkeep.Version, error) {
 	rows, err := s.hotDB(ctx).Raw("SELECT "+versionColumns+" FROM versions JOIN models ON models.id = versions.model_id "+
 		"WHERE models.name = ? AND versions.number = ?", model, number).Rows()
 	if err != nil {

@@ -170,6 +170,9 @@ func run(database, only string, clients int, duration time.Duration, requests, w
 		return false, fmt.Errorf("start server: %w", err)
 	}
 	defer srv.Close()
+	follow, stopFollowing := context.WithCancel(ctx)
+	defer stopFollowing()
+	go srv.FollowChanges(follow) // as `modelkeep serve` does
 	_, token, err := srv.IssueToken(ctx, modelkeep.TokenInput{Subject: "bench-admin", Roles: []string{modelkeep.RoleAdmin}})
 	if err != nil {
 		return false, fmt.Errorf("issue token: %w", err)

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// FollowChanges keeps the ready-version cache (readycache.go) honest about
+// the changes other processes commit, until ctx ends: every
+// changePollInterval it reads the events chained since its last look and
+// drops the cached versions of the models they name, and it lets the cache
+// serve only while its looks succeed and the chain keeps up with the
+// events waiting in audit_pending. Without it running the cache serves
+// nothing.
+func (s *Store) FollowChanges(ctx context.Context) {
+	if s.ready == nil {
+		return
+	}
+	f := &changeFollower{}
+	t := time.NewTicker(changePollInterval)
+	defer t.Stop()
+	for {
+		if err := s.followOnce(ctx, f); err != nil {
+			s.ready.trustedUntil.Store(0)
+			if ctx.Err() == nil {
+				s.logger.WarnContext(ctx, "follow changes: the ready-version cache is off until the next look succeeds", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			s.ready.trustedUntil.Store(0)
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// changeFollower is what FollowChanges remembers between looks.
+type changeFollower struct {
+	started bool
+	seq     int64 // the last chained event looked at
+	// samples are the highest pending event id at recent looks, oldest
+	// first: the lag check's memory.
+	samples []pendingSample
+}
+
+type pendingSample struct {
+	at    time.Time
+	maxID int64 // 0: nothing pending
+}
+
+// maxSampleAge is the oldest a due sample may be: looks held up longer
+// than a poll interval turn the cache off rather than stretch the bound.
+const maxSampleAge = chainLagLimit + 2*changePollInterval
+
+// maxChangeBatch is how many chained events one query of followOnce reads.
+const maxChangeBatch = 1000
+
+// followOnce is one look. The pending events are read before the chained
+// ones, so that an event that left audit_pending between the two reads is
+// among the chained ones.
+func (s *Store) followOnce(ctx context.Context, f *changeFollower) error {
+	// Real time, not the store's clock (which tests set): what counts here
+	// is how long ago the look was.
+	start := time.Now()
+	db := s.db.WithContext(ctx)
+	var minID, maxID sql.NullInt64
+	row := db.Raw("SELECT MIN(id), MAX(id) FROM audit_pending").Row()
+	if err := row.Scan(&minID, &maxID); err != nil {
+		return dbErr("follow changes: read pending events", err)
+	}
+	if !f.started {
+		// The cache is empty: only what is chained from now on matters.
+		var head sql.NullInt64
+		if err := db.Raw("SELECT MAX(seq) FROM audit_events").Row().Scan(&head); err != nil {
+			return dbErr("follow changes: read the chain's end", err)
+		}
+		f.seq, f.started = head.Int64, true
+	}
+	for {
+		var rows []auditEventRow
+		err := db.Select("seq", "action", "resource", "outcome").Where("seq > ?", f.seq).
+			Order("seq").Limit(maxChangeBatch).Find(&rows).Error
+		if err != nil {
+			return dbErr("follow changes: read chained events", err)
+		}
+		for _, r := range rows {
+			if !changesNothing(r.Action, r.Outcome) {
+				if m := modelOfResource(r.Resource); m != "" {
+					s.ready.versions.Invalidate(m)
+				}
+			}
+			f.seq = r.Seq
+		}
+		if len(rows) < maxChangeBatch {
+			break
+		}
+	}
+	if lagging := f.lagging(start, minID.Int64, maxID.Int64); lagging {
+		s.ready.trustedUntil.Store(0)
+		return nil
+	}
+	s.ready.trustedUntil.Store(start.Add(trustWindow).UnixNano())
+	return nil
+}
+
+// lagging records this look's sample and reports whether an event that was
+// pending chainLagLimit ago or earlier still is (minID is the oldest pending
+// now, 0 when none): such an event's change may be committed and not
+// chained, so invisible to the look. Until the first sample is that old
+// there is no telling, which counts as lagging.
+func (f *changeFollower) lagging(now time.Time, minID, maxID int64) bool {
+	f.samples = append(f.samples, pendingSample{at: now, maxID: maxID})
+	due := -1 // the newest sample at least chainLagLimit old
+	for i, smp := range f.samples {
+		if now.Sub(smp.at) >= chainLagLimit {
+			due = i
+		}
+	}
+	if due < 0 || now.Sub(f.samples[due].at) > maxSampleAge {
+		// Too young to tell, or the looks were held up: the due sample
+		// is what bounds the staleness (changeStaleness).
+		return true
+	}
+	// Older samples are covered by the due one: an event pending then and
+	// now was pending at the due sample too (rows only leave the table).
+	f.samples = f.samples[due:]
+	return minID != 0 && minID <= f.samples[0].maxID
+}

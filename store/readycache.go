@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelkeep/modelkeep"
+	"github.com/modelkeep/modelkeep/audit"
+	"github.com/modelkeep/modelkeep/internal/gencache"
+)
+
+// A ready version is read far more often than it changes: its row, files,
+// params and lineage never change again, and what can (its stage, aliases,
+// ever_production, updated_at) changes only through a use case that records
+// an audit event naming its model in the same transaction. So GetVersion
+// keeps ready versions in memory (readyCache), per model, and drops a
+// model's versions:
+//   - at once, after the commit of any transaction of this process that
+//     recorded an event naming the model (txChanges);
+//   - for changes made by other processes (replicas, `modelkeep` commands),
+//     when FollowChanges finds their events in the chain.
+//
+// Another process's change is therefore seen within a bound
+// (changeStaleness, docs/audit.md says how it is made up), and this
+// process's own changes at once: a client that changed a version and reads it
+// back through the same server sees its change. The cache serves nothing
+// while FollowChanges is not keeping up (not running, failing, or the chain
+// lagging behind its pending events): GetVersion reads the database then.
+type readyCache struct {
+	versions *gencache.Cache[versionKey, modelkeep.Version]
+	// trustedUntil (Unix nanoseconds) is when the cache stops serving
+	// unless FollowChanges vouches for it again.
+	trustedUntil atomic.Int64
+}
+
+type versionKey struct {
+	model  string
+	number int
+}
+
+// readyCacheWeight bounds the cache: about 64 MiB of versions, weighed by
+// their approximate size in bytes.
+const readyCacheWeight = 64 << 20
+
+const (
+	// changePollInterval is how often FollowChanges reads the chain.
+	changePollInterval = 100 * time.Millisecond
+	// chainLagLimit is how long an event may wait in audit_pending, as
+	// FollowChanges sees it, before the cache stops serving: beyond it a
+	// change of another process may be committed and not yet in the
+	// chain, where FollowChanges would find it. The sequencer chains
+	// within 250 ms plus a pass while its lease holder runs (docs/audit.md).
+	chainLagLimit = time.Second
+	// trustWindow is how long one successful poll vouches for the cache.
+	trustWindow = 500 * time.Millisecond
+	// changeStaleness is the bound on how long another process's change
+	// may go unseen by this one's GetVersion: a look vouches for
+	// trustWindow, and it saw every change committed before its lag
+	// check's sample, which is at most maxSampleAge old (changefollow.go).
+	changeStaleness = trustWindow + maxSampleAge
+)
+
+func newReadyCache() *readyCache {
+	return &readyCache{versions: gencache.New[versionKey, modelkeep.Version](readyCacheWeight)}
+}
+
+// serving reports whether FollowChanges vouches for the cache now.
+func (c *readyCache) serving(now time.Time) bool {
+	return now.UnixNano() < c.trustedUntil.Load()
+}
+
+// cachedVersion returns the ready version model/number from the cache, or
+// reads it (read) and keeps it when it is ready.
+func (s *Store) cachedVersion(ctx context.Context, model string, number int,
+	read func(ctx context.Context, model string, number int) (modelkeep.Version, error)) (modelkeep.Version, error) {
+	c := s.ready
+	if s.inTx || c == nil || !c.serving(time.Now()) {
+		return read(ctx, model, number)
+	}
+	key := versionKey{model: model, number: number}
+	if v, ok := c.versions.Get(key); ok {
+		// Versions are read-only for callers, but a slice handed out twice
+		// is cheap to keep apart.
+		v.Aliases = slices.Clone(v.Aliases)
+		return v, nil
+	}
+	t := c.versions.Ticket(model)
+	v, err := read(ctx, model, number)
+	if err == nil && v.Status == modelkeep.StatusReady {
+		c.versions.Put(t, key, v, approxVersionSize(v))
+	}
+	return v, err
+}
+
+func approxVersionSize(v modelkeep.Version) int {
+	n := 512 + len(v.Model) + len(v.Description) + len(v.ManifestDigest) + len(v.CreatedBy) +
+		len(v.Source.RunID) + len(v.Source.GitCommit) + len(v.Source.CodeURI)
+	for k, val := range v.Tags {
+		n += 32 + len(k) + len(val)
+	}
+	for k, val := range v.Params {
+		n += 32 + len(k) + len(val)
+	}
+	for _, d := range v.Datasets {
+		n += 64 + len(d.Name) + len(d.Version) + len(d.URI) + len(d.SHA256)
+	}
+	for _, a := range v.Aliases {
+		n += 16 + len(a)
+	}
+	return n
+}
+
+// modelOfResource is the model an audit resource names ("models/NAME" and
+// what lies under it), or "".
+func modelOfResource(resource string) string {
+	rest, ok := strings.CutPrefix(resource, "models/")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	return name
+}
+
+// changesNothing reports whether an event records something other than a
+// change, which needs no invalidation: a download, a refusal. Everything
+// else is taken for a change (dropping cached versions for nothing costs a
+// read, missing a change would serve a stale one).
+func changesNothing(action, outcome string) bool {
+	return action == "file.download" || outcome == audit.OutcomeDenied
+}
+
+// txChanges collects the models named by the events a transaction recorded,
+// to drop their cached versions after it commits.
+type txChanges struct {
+	mu     sync.Mutex
+	models []string
+}
+
+func (c *txChanges) note(resource string) {
+	if m := modelOfResource(resource); m != "" {
+		c.noteModel(m)
+	}
+}
+
+func (c *txChanges) noteModel(model string) {
+	c.mu.Lock()
+	if !slices.Contains(c.models, model) {
+		c.models = append(c.models, model)
+	}
+	c.mu.Unlock()
+}
+
+// noteChange records, in a transaction, that its commit changes what the
+// event's resource names; outside one it invalidates at once (the change is
+// committed already).
+func (s *Store) noteChange(e audit.Event) {
+	if s.ready == nil || changesNothing(e.Action, e.Outcome) {
+		return
+	}
+	if s.txChanges != nil {
+		s.txChanges.note(e.Resource)
+		return
+	}
+	if m := modelOfResource(e.Resource); m != "" {
+		s.ready.versions.Invalidate(m)
+	}
+}
+
+// versionsChanged records that the caller changes versions of model: in a
+// transaction they are dropped from the cache after its commit, outside one
+// at once (call it after the write). The store's writers of version rows
+// call it themselves, so the cache does not depend on their callers
+// recording audit events.
+func (s *Store) versionsChanged(model string) {
+	if s.ready == nil {
+		return
+	}
+	if s.txChanges != nil {
+		s.txChanges.noteModel(model)
+		return
+	}
+	s.ready.versions.Invalidate(model)
+}
+
+// invalidateCommitted drops the cached versions of the models a committed
+// transaction changed.
+func (s *Store) invalidateCommitted(c *txChanges) {
+	if s.ready == nil {
+		return
+	}
+	for _, m := range c.models {
+		s.ready.versions.Invalidate(m)
+	}
+}
