@@ -347,9 +347,8 @@ func (s *Service) CreateVersion(ctx context.Context, model string, in CreateVers
 		Status: StatusPending, Stage: StageNone, CreatedBy: ActorName(ctx), CreatedAt: now, UpdatedAt: now,
 	}
 	err := s.meta.InTx(ctx, func(tx MetaStore) error {
-		if _, err := tx.GetModel(ctx, model); err != nil {
-			return err
-		}
+		// No read of the model first: tx.CreateVersion says when it is
+		// missing (ErrNotFound), and a read cost two round trips.
 		if p := in.Parent; p != nil {
 			if _, err := tx.GetVersion(ctx, p.Model, p.Version); errors.Is(err, ErrNotFound) {
 				return Errorf(ErrInvalid, "parent version %s/%d does not exist", p.Model, p.Version)

@@ -10,6 +10,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -105,6 +106,8 @@ type Store struct {
 	// versions its commit makes stale.
 	ready     *readyCache
 	txChanges *txChanges
+	// modelIDs remembers model ids by name for takeVersionNumber.
+	modelIDs *boundedmap.Map[string, int64]
 }
 
 var _ modelkeep.MetaStore = (*Store)(nil)
@@ -145,7 +148,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "invalid database URL: %v", err)
 		}
-		sqlDB = sql.OpenDB(connector)
+		sqlDB = sql.OpenDB(readCommittedConnector{connector})
 		sqlDB.SetMaxOpenConns(mysqlMaxOpenConns)
 		sqlDB.SetMaxIdleConns(mysqlMaxIdleConns)
 		sqlDB.SetConnMaxLifetime(mysqlConnMaxLifetime)
@@ -186,7 +189,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		metricCache: newMetricCache(metricCacheEntries), bodyCache: newBodyCache(bodyCacheEntries),
 		nodeLabels: boundedmap.New[nodeKey, modelkeep.LineageRef](nodeLabelEntries),
 		modelNames: boundedmap.New[int64, string](modelNameEntries), auditQueued: make(chan struct{}, 1), auditBatch: &auditBatcher{},
-		ready: newReadyCache()}
+		ready: newReadyCache(), modelIDs: boundedmap.New[string, int64](modelNameEntries)}
 	err = s.Ping(ctx)
 	if err == nil {
 		err = s.migrate(ctx)
@@ -246,16 +249,8 @@ func (s *Store) inTxStore(ctx context.Context, fn func(tx *Store) error) error {
 		return fn(s)
 	}
 	db := s.db.WithContext(ctx)
-	var opts []*sql.TxOptions
-	if s.dialect == dialectMySQL {
-		// READ COMMITTED rather than InnoDB's REPEATABLE READ: the store
-		// serialises writers with compare-and-swap UPDATEs and row locks, and
-		// wants every read after them to see the latest committed rows, not
-		// a snapshot from the transaction's first read. It also drops the gap
-		// locks that locking reads of absent rows take under REPEATABLE READ,
-		// which deadlock concurrent inserts (uploads into different versions).
-		opts = append(opts, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
-	}
+	// On MySQL every connection is READ COMMITTED from the start
+	// (readCommittedConnector): no SET TRANSACTION before each BEGIN.
 	var fnErr error
 	queued := new(atomic.Bool)
 	changes := new(txChanges)
@@ -264,7 +259,7 @@ func (s *Store) inTxStore(ctx context.Context, fn func(tx *Store) error) error {
 		tx.db, tx.inTx, tx.txQueuedAudit, tx.txChanges = gtx, true, queued, changes
 		fnErr = fn(&tx)
 		return fnErr
-	}, opts...)
+	})
 	if err == nil {
 		s.invalidateCommitted(changes)
 		if queued.Load() {
@@ -277,6 +272,35 @@ func (s *Store) inTxStore(ctx context.Context, fn func(tx *Store) error) error {
 		return fnErr
 	}
 	return dbErr("transaction", err) // begin or commit failed
+}
+
+// readCommittedConnector makes every MySQL connection of the pool READ
+// COMMITTED (rather than InnoDB's REPEATABLE READ) when it opens: the store
+// serialises writers with compare-and-swap UPDATEs and row locks, and wants
+// every read after them to see the latest committed rows, not a snapshot
+// from the transaction's first read. It also drops the gap locks that
+// locking reads of absent rows take under REPEATABLE READ, which deadlock
+// concurrent inserts (uploads into different versions). Set once per
+// connection, not per transaction (sql.TxOptions), it saves every
+// transaction a round trip. The statement is standard SQL, so it reads the
+// same on MySQL and MariaDB, whose names for the variable differ.
+type readCommittedConnector struct{ driver.Connector }
+
+func (c readCommittedConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ex, ok := conn.(driver.ExecerContext)
+	if !ok {
+		conn.Close()
+		return nil, errors.New("connect to database: the driver's connection cannot execute statements")
+	}
+	if _, err := ex.ExecContext(ctx, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", nil); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("connect to database: set READ COMMITTED: %w", err)
+	}
+	return conn, nil
 }
 
 // hotDB is the handle for the store's most frequent reads (a version, a

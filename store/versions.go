@@ -44,19 +44,10 @@ func (s *Store) CreateVersion(ctx context.Context, v modelkeep.Version) (int, er
 	}
 	err = s.inTxStore(ctx, func(tx *Store) error {
 		db := tx.db.WithContext(ctx)
-		res := db.Model(&modelRow{}).Where("name = ?", v.Model).
-			Update("latest_version", gorm.Expr("latest_version + 1"))
-		if res.Error != nil {
-			return dbErr(fmt.Sprintf("create version of model %q", v.Model), res.Error)
+		var err error
+		if row.ModelID, row.Number, err = tx.takeVersionNumber(ctx, v.Model); err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
-			return modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", v.Model)
-		}
-		var m modelRow
-		if err := db.Select("id", "latest_version").Where("name = ?", v.Model).Take(&m).Error; err != nil {
-			return dbErr(fmt.Sprintf("create version of model %q", v.Model), err)
-		}
-		row.ModelID, row.Number = m.ID, m.LatestVersion
 		if err := db.Create(&row).Error; err != nil {
 			return dbErr(fmt.Sprintf("create version %s/%d", v.Model, row.Number), err)
 		}
@@ -66,6 +57,63 @@ func (s *Store) CreateVersion(ctx context.Context, v modelkeep.Version) (int, er
 		return 0, err
 	}
 	return row.Number, nil
+}
+
+// takeVersionNumber bumps the model's latest_version in the caller's
+// transaction and returns the model's id and the new number. The UPDATE
+// locks the model row to the commit, so it is the transaction's first
+// statement on that row: everything from it to the commit is a section
+// that creates on one model pass through one at a time.
+//
+// On MySQL it is one statement: the model's id comes from memory (checked
+// by the UPDATE's name condition, as ids are never reused; a miss reads it)
+// and the new number from LAST_INSERT_ID(expr), which the UPDATE's answer
+// carries. Reading them back took a round trip inside that section.
+func (s *Store) takeVersionNumber(ctx context.Context, model string) (int64, int, error) {
+	op := fmt.Sprintf("create version of model %q", model)
+	db := s.db.WithContext(ctx)
+	if s.dialect != dialectMySQL {
+		res := db.Model(&modelRow{}).Where("name = ?", model).Update("latest_version", gorm.Expr("latest_version + 1"))
+		if res.Error != nil {
+			return 0, 0, dbErr(op, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return 0, 0, modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", model)
+		}
+		var m modelRow
+		if err := db.Select("id", "latest_version").Where("name = ?", model).Take(&m).Error; err != nil {
+			return 0, 0, dbErr(op, err)
+		}
+		return m.ID, m.LatestVersion, nil
+	}
+	id, known := s.modelIDs.Get(model)
+	for range 2 {
+		if !known {
+			var err error
+			if id, err = s.modelID(ctx, model); err != nil {
+				return 0, 0, err
+			}
+		}
+		res, err := db.Statement.ConnPool.ExecContext(ctx,
+			"UPDATE models SET latest_version = LAST_INSERT_ID(latest_version + 1) WHERE id = ? AND name = ?", id, model)
+		if err != nil {
+			return 0, 0, dbErr(op, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return 0, 0, dbErr(op, err)
+		} else if n == 1 {
+			number, err := res.LastInsertId()
+			if err != nil {
+				return 0, 0, dbErr(op, err)
+			}
+			s.modelIDs.Put(model, id)
+			return id, int(number), nil
+		}
+		// The remembered id is of a model deleted since (perhaps
+		// created again under a new id): read it afresh.
+		known = false
+	}
+	return 0, 0, modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", model)
 }
 
 // versionRowOf reads the row of version number of model in one query;

@@ -411,3 +411,40 @@ func TestAliasNamesFollowAliases(t *testing.T) {
 		check("after the backfill")
 	})
 }
+
+// TestCreateVersionModelGoneAndBack: the model id takeVersionNumber
+// remembers is checked against the name, so a model deleted and created
+// again gets its versions under its new id, numbered from 1, and a model
+// deleted for good is ErrNotFound.
+func TestCreateVersionModelGoneAndBack(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		s := newStore(t, newURL)
+		ctx := t.Context()
+		mustCreateModel(t, s, "m", nil)
+		mustCreateVersion(t, s, "m")
+		if n := mustCreateVersion(t, s, "m"); n != 2 {
+			t.Fatalf("second version numbered %d", n)
+		}
+		if err := s.DeleteModel(ctx, "m"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.CreateVersion(ctx, modelkeep.Version{Model: "m", CreatedBy: "alice"})
+		wantErrIs(t, err, modelkeep.ErrNotFound)
+		mustCreateModel(t, s, "m", nil)
+		if n := mustCreateVersion(t, s, "m"); n != 1 {
+			t.Fatalf("first version of the model created again numbered %d", n)
+		}
+		v, err := s.GetVersion(ctx, "m", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.modelID(ctx, "m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var modelID int64
+		if err := s.db.Raw("SELECT model_id FROM versions WHERE number = 1").Row().Scan(&modelID); err != nil || modelID != m {
+			t.Fatalf("version %d/%d stored under model id %d (%v), the model's id is %d", v.Number, 1, modelID, err, m)
+		}
+	})
+}
