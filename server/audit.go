@@ -115,11 +115,13 @@ func (s *Server) startAuditCheckpoints(ctx context.Context) (wait func()) {
 	return func() { <-done }
 }
 
-// startAuditSequencer runs the audit sequencer (auditseq.Run)
+// StartAuditSequencer runs the audit sequencer (auditseq.Run)
 // until ctx ends: the one process holding the database lease chains the
 // events every change queued. The returned function waits for it to stop
-// and release the lease.
-func (s *Server) startAuditSequencer(ctx context.Context) (wait func()) {
+// and release the lease. Run starts it; whoever serves Handler otherwise
+// starts it too (with FollowChanges), or events wait to be chained until a
+// read of the audit log chains them, and the ready-version cache stays off.
+func (s *Server) StartAuditSequencer(ctx context.Context) (wait func()) {
 	host, _ := os.Hostname()
 	var nonce [4]byte
 	_, _ = rand.Read(nonce[:])

@@ -78,17 +78,21 @@ func startEnvWith(t *testing.T, database, blobs string, mod func(*server.Config)
 		t.Fatalf("issue admin token: %v", err)
 	}
 	watch.secret(token)
-	follow, stopFollowing := context.WithCancel(context.Background())
+	// As Run does: events are chained as they come, and version reads go
+	// through the ready-version cache.
+	jobs, stopJobs := context.WithCancel(context.Background())
+	sequencerDone := srv.StartAuditSequencer(jobs)
 	followDone := make(chan struct{})
 	go func() {
 		defer close(followDone)
-		srv.FollowChanges(follow) // as Run does: the tests read through the ready-version cache
+		srv.FollowChanges(jobs)
 	}()
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()
-		stopFollowing()
+		stopJobs()
 		<-followDone
+		sequencerDone()
 		if err := srv.Close(); err != nil {
 			t.Errorf("close server: %v", err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/modelkeep/modelkeep/api"
 	"github.com/modelkeep/modelkeep/compliance"
 	"github.com/modelkeep/modelkeep/evidence"
+	"github.com/modelkeep/modelkeep/store"
 	"github.com/modelkeep/modelkeep/uploads"
 	"github.com/modelkeep/modelkeep/websession"
 	"github.com/modelkeep/modelkeep/webui"
@@ -78,7 +79,7 @@ func (m *httpMetrics) middleware() echo.MiddlewareFunc {
 
 // newEcho builds the HTTP handler: middleware, the API, the service routes
 // and the web UI.
-func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, ups *uploads.Service, authn api.Authenticator, sessions *websession.Service, logger *slog.Logger) (*echo.Echo, error) {
+func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, ups *uploads.Service, authn api.Authenticator, sessions *websession.Service, logger *slog.Logger, meta *store.Store) (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	// The client address recorded in audit events is the peer's: headers
@@ -121,6 +122,7 @@ func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, ups *
 	if err != nil {
 		return nil, err
 	}
+	registerReadyCacheMetrics(metrics.registry, meta)
 	limits, err := newRateLimits(cfg, metrics.registry)
 	if err != nil {
 		return nil, err
@@ -311,4 +313,31 @@ func unlessClientGone(next echo.HTTPErrorHandler) echo.HTTPErrorHandler {
 		}
 		next(err, c)
 	}
+}
+
+// registerReadyCacheMetrics exposes what the store's ready-version cache
+// does (store/readycache.go): whether it serves (it stops while the audit
+// chain lags behind other processes' changes) and how reads went.
+func registerReadyCacheMetrics(reg *prometheus.Registry, meta *store.Store) {
+	count := func(name, help string, value func(store.ReadyCacheStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(value(meta.ReadyCacheStats())) })
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "modelkeep_ready_cache_serving",
+			Help: "1 while the cache of ready versions serves reads, 0 while they go to the database (its change follower is behind or failing).",
+		}, func() float64 {
+			if meta.ReadyCacheStats().Serving {
+				return 1
+			}
+			return 0
+		}),
+		count("modelkeep_ready_cache_hits_total", "Version reads answered from the cache of ready versions.",
+			func(s store.ReadyCacheStats) uint64 { return s.Hits }),
+		count("modelkeep_ready_cache_misses_total", "Version reads that went to the database while the cache served.",
+			func(s store.ReadyCacheStats) uint64 { return s.Misses }),
+		count("modelkeep_ready_cache_bypassed_total", "Version reads that went to the database while the cache did not serve.",
+			func(s store.ReadyCacheStats) uint64 { return s.Bypassed }),
+	)
 }

@@ -84,7 +84,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, error) 
 		PartSize: cfg.UploadPartSize, MaxSize: cfg.MaxUploadSize, Expiry: cfg.UploadExpiry, Logger: logger, Pager: pager,
 		PresignTTL: cfg.PresignTTL,
 	})
-	e, err := newEcho(cfg, svc, comp, ups, verifier, sessions, logger)
+	e, err := newEcho(cfg, svc, comp, ups, verifier, sessions, logger, meta)
 	if err != nil {
 		return nil, errors.Join(err, meta.Close())
 	}
@@ -210,7 +210,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		defer close(sessionsDone)
 		srv.sweepSessions(jobs)
 	}()
-	sequencerDone := srv.startAuditSequencer(jobs)
+	sequencerDone := srv.StartAuditSequencer(jobs)
 	auditJobDone := srv.startAuditCheckpoints(jobs)
 	// The ready-version cache serves only while this follows the changes
 	// of other processes (store/readycache.go).

@@ -13,28 +13,62 @@ import (
 // serve only while its looks succeed and the chain keeps up with the
 // events waiting in audit_pending. Without it running the cache serves
 // nothing.
+//
+// When no version has been read for followIdleAfter it stops looking (two
+// queries every 100 ms are a cost for a server nobody asks), and the cache
+// stops serving; the next read wakes it, empties the cache (what changed
+// meanwhile is unknown) and the cache serves again once the looks can
+// vouch for it (chainLagLimit).
 func (s *Store) FollowChanges(ctx context.Context) {
-	if s.ready == nil {
+	c := s.ready
+	if c == nil {
 		return
 	}
-	f := &changeFollower{}
+	var f *changeFollower // nil while not looking
+	failing := false
+	lastReads, lastReadAt := c.reads(), time.Now()
 	t := time.NewTicker(changePollInterval)
 	defer t.Stop()
 	for {
-		if err := s.followOnce(ctx, f); err != nil {
-			s.ready.trustedUntil.Store(0)
-			if ctx.Err() == nil {
-				s.logger.WarnContext(ctx, "follow changes: the ready-version cache is off until the next look succeeds", "err", err)
+		now := time.Now()
+		if r := c.reads(); r != lastReads {
+			lastReads, lastReadAt = r, now
+		}
+		if now.Sub(lastReadAt) > followIdleAfter {
+			if f != nil {
+				c.trustedUntil.Store(0)
+				f = nil
+			}
+		} else {
+			if f == nil {
+				c.versions.InvalidateAll()
+				f = &changeFollower{}
+			}
+			err := s.followOnce(ctx, f)
+			switch {
+			case err != nil:
+				c.trustedUntil.Store(0)
+				if !failing && ctx.Err() == nil {
+					s.logger.WarnContext(ctx, "follow changes: version reads go to the database until a look succeeds", "err", err)
+				}
+				failing = true
+			case failing:
+				s.logger.InfoContext(ctx, "follow changes: looking again")
+				failing = false
 			}
 		}
 		select {
 		case <-ctx.Done():
-			s.ready.trustedUntil.Store(0)
+			c.trustedUntil.Store(0)
 			return
 		case <-t.C:
 		}
 	}
 }
+
+// followIdleAfter is how long FollowChanges keeps looking after the last
+// version read.
+const followIdleAfter = 30 * time.Second
 
 // changeFollower is what FollowChanges remembers between looks.
 type changeFollower struct {

@@ -35,6 +35,26 @@ type readyCache struct {
 	// trustedUntil (Unix nanoseconds) is when the cache stops serving
 	// unless FollowChanges vouches for it again.
 	trustedUntil atomic.Int64
+	// What GetVersion outside transactions did, for /metrics: served from
+	// the cache, read while it served, read while it did not.
+	hits, misses, bypassed atomic.Uint64
+}
+
+// ReadyCacheStats is what the ready-version cache did so far (GetVersion
+// calls outside transactions answered from it, read from the database
+// while it served, read while it did not) and whether it serves now.
+type ReadyCacheStats struct {
+	Hits, Misses, Bypassed uint64
+	Serving                bool
+}
+
+// ReadyCacheStats reports the ready-version cache's counts (for /metrics).
+func (s *Store) ReadyCacheStats() ReadyCacheStats {
+	c := s.ready
+	if c == nil {
+		return ReadyCacheStats{}
+	}
+	return ReadyCacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Bypassed: c.bypassed.Load(), Serving: c.serving(time.Now())}
 }
 
 type versionKey struct {
@@ -68,6 +88,11 @@ func newReadyCache() *readyCache {
 	return &readyCache{versions: gencache.New[versionKey, modelkeep.Version](readyCacheWeight)}
 }
 
+// reads is how many version reads outside transactions asked the cache.
+func (c *readyCache) reads() uint64 {
+	return c.hits.Load() + c.misses.Load() + c.bypassed.Load()
+}
+
 // serving reports whether FollowChanges vouches for the cache now.
 func (c *readyCache) serving(now time.Time) bool {
 	return now.UnixNano() < c.trustedUntil.Load()
@@ -78,16 +103,22 @@ func (c *readyCache) serving(now time.Time) bool {
 func (s *Store) cachedVersion(ctx context.Context, model string, number int,
 	read func(ctx context.Context, model string, number int) (modelkeep.Version, error)) (modelkeep.Version, error) {
 	c := s.ready
-	if s.inTx || c == nil || !c.serving(time.Now()) {
+	if s.inTx || c == nil {
+		return read(ctx, model, number)
+	}
+	if !c.serving(time.Now()) {
+		c.bypassed.Add(1)
 		return read(ctx, model, number)
 	}
 	key := versionKey{model: model, number: number}
 	if v, ok := c.versions.Get(key); ok {
+		c.hits.Add(1)
 		// Versions are read-only for callers, but a slice handed out twice
 		// is cheap to keep apart.
 		v.Aliases = slices.Clone(v.Aliases)
 		return v, nil
 	}
+	c.misses.Add(1)
 	t := c.versions.Ticket(model)
 	v, err := read(ctx, model, number)
 	if err == nil && v.Status == modelkeep.StatusReady {
