@@ -195,10 +195,31 @@ func (s *Store) readVersion(ctx context.Context, model string, number int) (mode
 // f.Order after f.After; filtered by stage and status when set and by
 // f.Where. ErrNotFound when the model is missing.
 func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]modelkeep.Version, error) {
+	// A plain page (no filter, newest first) needs nothing of the model but
+	// its id, so a remembered one saves the model's read, a tenth of the
+	// page's cost. A page with versions proves the model is there under
+	// that id (versions go with their model, ids are never reused); an
+	// empty one may be a model deleted since, or created again: the model
+	// is read, as without the id.
+	plain := f.Where == nil && f.Order.IsZero() && !s.inTx
+	if id, ok := s.modelIDs.Get(f.Model); ok && plain {
+		vs, err := s.listVersionsOf(ctx, modelAt{id: id}, f)
+		if err != nil || len(vs) > 0 {
+			return vs, err
+		}
+	}
 	m, err := s.listedModel(ctx, f.Model)
 	if err != nil {
 		return nil, err
 	}
+	if plain {
+		s.modelIDs.Put(f.Model, m.id)
+	}
+	return s.listVersionsOf(ctx, m, f)
+}
+
+// listVersionsOf is ListVersions of the model m.
+func (s *Store) listVersionsOf(ctx context.Context, m modelAt, f modelkeep.VersionFilter) ([]modelkeep.Version, error) {
 	modelID := m.id
 	if vs, ok, err := s.listFromPostings(ctx, m, f); ok || err != nil {
 		return vs, err

@@ -412,10 +412,11 @@ func TestAliasNamesFollowAliases(t *testing.T) {
 	})
 }
 
-// TestCreateVersionModelGoneAndBack: the model id takeVersionNumber
-// remembers is checked against the name, so a model deleted and created
-// again gets its versions under its new id, numbered from 1, and a model
-// deleted for good is ErrNotFound.
+// TestCreateVersionModelGoneAndBack: the model id takeVersionNumber and
+// ListVersions remember is checked (by name, or by the page having
+// versions), so a model deleted and created again gets its versions under
+// its new id, numbered from 1, and lists them; a model deleted for good is
+// ErrNotFound to both.
 func TestCreateVersionModelGoneAndBack(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
 		s := newStore(t, newURL)
@@ -425,14 +426,25 @@ func TestCreateVersionModelGoneAndBack(t *testing.T) {
 		if n := mustCreateVersion(t, s, "m"); n != 2 {
 			t.Fatalf("second version numbered %d", n)
 		}
+		if vs, err := s.ListVersions(ctx, modelkeep.VersionFilter{Model: "m", Limit: 10}); err != nil || len(vs) != 2 {
+			t.Fatalf("list = %d versions, %v; want 2", len(vs), err)
+		}
 		if err := s.DeleteModel(ctx, "m"); err != nil {
 			t.Fatal(err)
 		}
 		_, err := s.CreateVersion(ctx, modelkeep.Version{Model: "m", CreatedBy: "alice"})
 		wantErrIs(t, err, modelkeep.ErrNotFound)
+		_, err = s.ListVersions(ctx, modelkeep.VersionFilter{Model: "m", Limit: 10})
+		wantErrIs(t, err, modelkeep.ErrNotFound)
 		mustCreateModel(t, s, "m", nil)
+		if vs, err := s.ListVersions(ctx, modelkeep.VersionFilter{Model: "m", Limit: 10}); err != nil || len(vs) != 0 {
+			t.Fatalf("list of the model created again = %d versions, %v; want none", len(vs), err)
+		}
 		if n := mustCreateVersion(t, s, "m"); n != 1 {
 			t.Fatalf("first version of the model created again numbered %d", n)
+		}
+		if vs, err := s.ListVersions(ctx, modelkeep.VersionFilter{Model: "m", Limit: 10}); err != nil || len(vs) != 1 || vs[0].Number != 1 {
+			t.Fatalf("list of the model created again = %+v, %v; want version 1", vs, err)
 		}
 		v, err := s.GetVersion(ctx, "m", 1)
 		if err != nil {
