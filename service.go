@@ -351,6 +351,10 @@ func (s *Service) CreateVersion(ctx context.Context, model string, in CreateVers
 		// missing (ErrNotFound), and a read cost two round trips.
 		if p := in.Parent; p != nil {
 			if _, err := tx.GetVersion(ctx, p.Model, p.Version); errors.Is(err, ErrNotFound) {
+				// A missing model is the answer before a missing parent.
+				if _, err := tx.GetModel(ctx, model); err != nil {
+					return err
+				}
 				return Errorf(ErrInvalid, "parent version %s/%d does not exist", p.Model, p.Version)
 			} else if err != nil {
 				return err

@@ -64,6 +64,14 @@ func TestBadInput(t *testing.T) {
 				e.expectError(e.do(tc.method, tc.path, tc.body), http.StatusBadRequest, "invalid_argument", tc.want)
 			})
 		}
+		// A missing model is a 404 before anything its body names: with or
+		// without a parent that does not exist either.
+		t.Run("version of a missing model", func(t *testing.T) {
+			e := e.on(t)
+			for _, body := range []map[string]any{{}, {"parent": map[string]any{"model": "m", "version": 99}}} {
+				e.expectError(e.do("POST", "/api/v1/models/no-such-model/versions", body), http.StatusNotFound, "not_found", "no-such-model")
+			}
+		})
 
 		pathCases := []struct{ name, path string }{
 			{"dot dot", "a/../b.bin"},

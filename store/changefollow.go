@@ -44,7 +44,12 @@ func (s *Store) FollowChanges(ctx context.Context) {
 				c.versions.InvalidateAll()
 				f = &changeFollower{}
 			}
-			err := s.followOnce(ctx, f)
+			// A look that takes longer than the trust it would give is
+			// given up (a stalled connection must not hold the cache's
+			// trust).
+			look, cancel := context.WithTimeout(ctx, trustWindow)
+			err := s.followOnce(look, f)
+			cancel()
 			switch {
 			case err != nil:
 				c.trustedUntil.Store(0)
@@ -135,7 +140,7 @@ func (s *Store) followOnce(ctx context.Context, f *changeFollower) error {
 		s.ready.trustedUntil.Store(0)
 		return nil
 	}
-	s.ready.trustedUntil.Store(start.Add(trustWindow).UnixNano())
+	s.ready.trustUntil(start.Add(trustWindow))
 	return nil
 }
 
@@ -152,13 +157,16 @@ func (f *changeFollower) lagging(now time.Time, minID, maxID int64) bool {
 			due = i
 		}
 	}
-	if due < 0 || now.Sub(f.samples[due].at) > maxSampleAge {
-		// Too young to tell, or the looks were held up: the due sample
-		// is what bounds the staleness (changeStaleness).
-		return true
+	if due < 0 {
+		return true // too young to tell
 	}
 	// Older samples are covered by the due one: an event pending then and
 	// now was pending at the due sample too (rows only leave the table).
 	f.samples = f.samples[due:]
+	if now.Sub(f.samples[0].at) > maxSampleAge {
+		// The looks were held up: the due sample is what bounds the
+		// staleness (changeStaleness).
+		return true
+	}
 	return minID != 0 && minID <= f.samples[0].maxID
 }

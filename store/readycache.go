@@ -32,8 +32,10 @@ import (
 // lagging behind its pending events): GetVersion reads the database then.
 type readyCache struct {
 	versions *gencache.Cache[versionKey, modelkeep.Version]
-	// trustedUntil (Unix nanoseconds) is when the cache stops serving
-	// unless FollowChanges vouches for it again.
+	// trustedUntil is when the cache stops serving unless FollowChanges
+	// vouches for it again, as nanoseconds since base: durations on the
+	// monotonic clock, which a step of the wall clock does not move.
+	base         time.Time
 	trustedUntil atomic.Int64
 	// What GetVersion outside transactions did, for /metrics: served from
 	// the cache, read while it served, read while it did not.
@@ -85,7 +87,7 @@ const (
 )
 
 func newReadyCache() *readyCache {
-	return &readyCache{versions: gencache.New[versionKey, modelkeep.Version](readyCacheWeight)}
+	return &readyCache{versions: gencache.New[versionKey, modelkeep.Version](readyCacheWeight), base: time.Now()}
 }
 
 // reads is how many version reads outside transactions asked the cache.
@@ -95,7 +97,12 @@ func (c *readyCache) reads() uint64 {
 
 // serving reports whether FollowChanges vouches for the cache now.
 func (c *readyCache) serving(now time.Time) bool {
-	return now.UnixNano() < c.trustedUntil.Load()
+	return int64(now.Sub(c.base)) < c.trustedUntil.Load()
+}
+
+// trustUntil lets the cache serve until t (a time on the monotonic clock).
+func (c *readyCache) trustUntil(t time.Time) {
+	c.trustedUntil.Store(int64(t.Sub(c.base)))
 }
 
 // cachedVersion returns the ready version model/number from the cache, or
@@ -113,8 +120,9 @@ func (s *Store) cachedVersion(ctx context.Context, model string, number int,
 	key := versionKey{model: model, number: number}
 	if v, ok := c.versions.Get(key); ok {
 		c.hits.Add(1)
-		// Versions are read-only for callers, but a slice handed out twice
-		// is cheap to keep apart.
+		// Versions are read-only for callers (their maps are shared, as
+		// the body cache's are), but the aliases slice, the part most
+		// likely to be sorted or appended to, is cheap to keep apart.
 		v.Aliases = slices.Clone(v.Aliases)
 		return v, nil
 	}
@@ -122,7 +130,9 @@ func (s *Store) cachedVersion(ctx context.Context, model string, number int,
 	t := c.versions.Ticket(model)
 	v, err := read(ctx, model, number)
 	if err == nil && v.Status == modelkeep.StatusReady {
-		c.versions.Put(t, key, v, approxVersionSize(v))
+		kept := v
+		kept.Aliases = slices.Clone(v.Aliases)
+		c.versions.Put(t, key, kept, approxVersionSize(kept))
 	}
 	return v, err
 }
@@ -157,11 +167,17 @@ func modelOfResource(resource string) string {
 }
 
 // changesNothing reports whether an event records something other than a
-// change, which needs no invalidation: a download, a refusal. Everything
+// change, which needs no invalidation: a download (or its presigned URL),
+// a refusal. Downloads of a busy model would otherwise empty its cached
+// versions on every server. Everything
 // else is taken for a change (dropping cached versions for nothing costs a
 // read, missing a change would serve a stale one).
 func changesNothing(action, outcome string) bool {
-	return action == "file.download" || outcome == audit.OutcomeDenied
+	switch action {
+	case "file.download", "file.presign": // a download, directly or by a presigned URL
+		return true
+	}
+	return outcome == audit.OutcomeDenied
 }
 
 // txChanges collects the models named by the events a transaction recorded,

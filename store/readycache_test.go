@@ -266,3 +266,37 @@ func TestModelOfResource(t *testing.T) {
 		}
 	}
 }
+
+// TestChangeFollowerSamplesBounded: looks held up for long (each later
+// than the bound allows) keep the cache off without piling up samples.
+func TestChangeFollowerSamplesBounded(t *testing.T) {
+	f := &changeFollower{}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 100 {
+		if !f.lagging(t0.Add(time.Duration(i)*1400*time.Millisecond), 0, 0) {
+			t.Fatalf("look %d, 1.4 s after the one before: the cache would serve", i)
+		}
+	}
+	if n := len(f.samples); n > 3 {
+		t.Fatalf("%d samples kept", n)
+	}
+}
+
+func TestChangesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		action, outcome string
+		want            bool
+	}{
+		{"file.download", audit.OutcomeSuccess, true},
+		{"file.presign", audit.OutcomeSuccess, true},
+		{"version.stage", audit.OutcomeDenied, true},
+		{"version.stage", audit.OutcomeSuccess, false},
+		{"alias.set", audit.OutcomeSuccess, false},
+		{"model.delete", audit.OutcomeSuccess, false},
+		{"some.future.action", audit.OutcomeSuccess, false},
+	} {
+		if got := changesNothing(tc.action, tc.outcome); got != tc.want {
+			t.Errorf("changesNothing(%q, %q) = %v, want %v", tc.action, tc.outcome, got, tc.want)
+		}
+	}
+}

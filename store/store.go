@@ -260,11 +260,14 @@ func (s *Store) inTxStore(ctx context.Context, fn func(tx *Store) error) error {
 		fnErr = fn(&tx)
 		return fnErr
 	})
-	if err == nil {
+	if fnErr == nil {
+		// Even when the commit failed: it may have committed all the same
+		// (a connection lost during COMMIT), and a needless drop only
+		// costs a read.
 		s.invalidateCommitted(changes)
-		if queued.Load() {
-			s.signalAuditQueued()
-		}
+	}
+	if err == nil && queued.Load() {
+		s.signalAuditQueued()
 	}
 	if fnErr != nil {
 		// fn's error is the caller's own (possibly not from the database at
