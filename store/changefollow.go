@@ -34,7 +34,7 @@ func (s *Store) FollowChanges(ctx context.Context) {
 		if r := c.reads(); r != lastReads {
 			lastReads, lastReadAt = r, now
 		}
-		if now.Sub(lastReadAt) > followIdleAfter {
+		if now.Sub(lastReadAt) > c.idleAfter {
 			if f != nil {
 				c.trustedUntil.Store(0)
 				f = nil
@@ -72,7 +72,7 @@ func (s *Store) FollowChanges(ctx context.Context) {
 }
 
 // followIdleAfter is how long FollowChanges keeps looking after the last
-// version read.
+// version read (readyCache.idleAfter; tests shorten it).
 const followIdleAfter = 30 * time.Second
 
 // changeFollower is what FollowChanges remembers between looks.

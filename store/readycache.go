@@ -40,6 +40,9 @@ type readyCache struct {
 	// What GetVersion outside transactions did, for /metrics: served from
 	// the cache, read while it served, read while it did not.
 	hits, misses, bypassed atomic.Uint64
+	// idleAfter is how long FollowChanges keeps looking after the last
+	// version read (followIdleAfter).
+	idleAfter time.Duration
 }
 
 // ReadyCacheStats is what the ready-version cache did so far (GetVersion
@@ -87,7 +90,8 @@ const (
 )
 
 func newReadyCache() *readyCache {
-	return &readyCache{versions: gencache.New[versionKey, modelkeep.Version](readyCacheWeight), base: time.Now()}
+	return &readyCache{versions: gencache.New[versionKey, modelkeep.Version](readyCacheWeight), base: time.Now(),
+		idleAfter: followIdleAfter}
 }
 
 // reads is how many version reads outside transactions asked the cache.

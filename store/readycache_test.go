@@ -300,3 +300,57 @@ func TestChangesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestReadyCacheIdle: without version reads the follower stops looking and
+// the cache stops serving; the next read wakes it, and what the cache held
+// before is not served again (changes made meanwhile were not looked at).
+func TestReadyCacheIdle(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		url := newURL(t)
+		s, err := Open(t.Context(), Options{URL: url, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.ready.idleAfter = 300 * time.Millisecond // before the follower starts
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.FollowChanges(ctx)
+		}()
+		t.Cleanup(func() {
+			cancel()
+			<-done
+			s.Close()
+		})
+		mustCreateModel(t, s, "m", nil)
+		n := mustReadyVersion(t, s, "m")
+		for !s.ready.serving(time.Now()) {
+			mustGetVersion(t, s, "m", n) // reads keep the follower awake
+			time.Sleep(20 * time.Millisecond)
+		}
+		mustGetVersion(t, s, "m", n) // cached
+		describeBehindTheCache(t, s, "m", n, "changed while idle")
+		deadline := time.Now().Add(5 * time.Second)
+		for s.ready.serving(time.Now()) {
+			if time.Now().After(deadline) {
+				t.Fatal("the cache still serves 5 s after the last read")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if got := mustGetVersion(t, s, "m", n).Description; got != "changed while idle" {
+			t.Fatalf("description %q read while the cache is off", got)
+		}
+		deadline = time.Now().Add(5 * time.Second)
+		for !s.ready.serving(time.Now()) {
+			if time.Now().After(deadline) {
+				t.Fatal("the cache does not serve again 5 s after reads resumed")
+			}
+			mustGetVersion(t, s, "m", n)
+			time.Sleep(20 * time.Millisecond)
+		}
+		if got := mustGetVersion(t, s, "m", n).Description; got != "changed while idle" {
+			t.Fatalf("description %q: the cache served what it held before it went idle", got)
+		}
+	})
+}
