@@ -119,7 +119,7 @@ func (s *Server) startAuditCheckpoints(ctx context.Context) (wait func()) {
 // until ctx ends: the one process holding the database lease chains the
 // events every change queued. The returned function waits for it to stop
 // and release the lease. Run starts it; whoever serves Handler otherwise
-// starts it too (with FollowChanges), or events wait to be chained until a
+// starts it too (with StartFollowingChanges), or events wait to be chained until a
 // read of the audit log chains them, and the ready-version cache stays off.
 func (s *Server) StartAuditSequencer(ctx context.Context) (wait func()) {
 	host, _ := os.Hostname()

@@ -82,16 +82,12 @@ func startEnvWith(t *testing.T, database, blobs string, mod func(*server.Config)
 	// through the ready-version cache.
 	jobs, stopJobs := context.WithCancel(context.Background())
 	sequencerDone := srv.StartAuditSequencer(jobs)
-	followDone := make(chan struct{})
-	go func() {
-		defer close(followDone)
-		srv.FollowChanges(jobs)
-	}()
+	followDone := srv.StartFollowingChanges(jobs)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()
 		stopJobs()
-		<-followDone
+		followDone()
 		sequencerDone()
 		if err := srv.Close(); err != nil {
 			t.Errorf("close server: %v", err)

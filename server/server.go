@@ -165,11 +165,19 @@ func (s *Server) Service() *modelkeep.Service { return s.service }
 // Close releases the stores.
 func (s *Server) Close() error { return s.meta.Close() }
 
-// FollowChanges lets the store's ready-version cache serve, keeping it
-// current with the changes of other processes, until ctx ends. Run starts
-// it; whoever serves Handler otherwise starts it too, or every version read
-// goes to the database (store/readycache.go).
-func (s *Server) FollowChanges(ctx context.Context) { s.meta.FollowChanges(ctx) }
+// StartFollowingChanges lets the store's ready-version cache serve,
+// keeping it current with the changes of other processes, until ctx ends;
+// the returned function waits for it to stop. Run starts it; whoever serves
+// Handler otherwise starts it too (with StartAuditSequencer), or every
+// version read goes to the database (store/readycache.go).
+func (s *Server) StartFollowingChanges(ctx context.Context) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.meta.FollowChanges(ctx)
+	}()
+	return func() { <-done }
+}
 
 // Migrate applies pending migrations and reports what it did.
 func Migrate(ctx context.Context, cfg Config, logger *slog.Logger) (schemaReport, error) {
@@ -212,13 +220,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}()
 	sequencerDone := srv.StartAuditSequencer(jobs)
 	auditJobDone := srv.startAuditCheckpoints(jobs)
-	// The ready-version cache serves only while this follows the changes
-	// of other processes (store/readycache.go).
-	followDone := make(chan struct{})
-	go func() {
-		defer close(followDone)
-		srv.FollowChanges(jobs)
-	}()
+	followDone := srv.StartFollowingChanges(jobs)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
@@ -245,7 +247,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	stopJobs()
 	<-jobsDone
 	<-sessionsDone
-	<-followDone
+	followDone()
 	sequencerDone()
 	auditJobDone()
 	if err := srv.Close(); err != nil {

@@ -171,8 +171,8 @@ func run(database, only string, clients int, duration time.Duration, requests, w
 	}
 	defer srv.Close()
 	follow, stopFollowing := context.WithCancel(ctx)
-	defer stopFollowing()
-	go srv.FollowChanges(follow) // as `modelkeep serve` does
+	followDone := srv.StartFollowingChanges(follow) // as `modelkeep serve` does
+	defer func() { stopFollowing(); followDone() }()
 	_, token, err := srv.IssueToken(ctx, modelkeep.TokenInput{Subject: "bench-admin", Roles: []string{modelkeep.RoleAdmin}})
 	if err != nil {
 		return false, fmt.Errorf("issue token: %w", err)
