@@ -426,17 +426,20 @@ func (l *AuditLog) PruneAudit(ctx context.Context, retention time.Duration, dryR
 		return AuditPrune{}, Errorf(ErrPrecondition, "this server has no audit signing key to anchor the pruned chain")
 	}
 	out := AuditPrune{Cutoff: l.clock().Add(-retention)}
-	first, young, err := l.store.AuditSeqRange(ctx, out.Cutoff)
+	// The head first: events chained after it (by a sequencer running
+	// meanwhile) lie beyond it, so a young event chained between the two
+	// reads can never fall inside the range to remove.
+	headSeq, _, err := l.store.AuditHead(ctx)
 	if err != nil {
 		return AuditPrune{}, err
 	}
-	headSeq, _, err := l.store.AuditHead(ctx)
+	first, young, err := l.store.AuditSeqRange(ctx, out.Cutoff)
 	if err != nil {
 		return AuditPrune{}, err
 	}
 	out.FirstSeq, out.ThroughSeq = first, headSeq
 	if young != 0 {
-		out.ThroughSeq = young - 1
+		out.ThroughSeq = min(headSeq, young-1)
 	}
 	if first == 0 || out.ThroughSeq < first {
 		out.ThroughSeq = 0

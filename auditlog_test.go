@@ -279,3 +279,56 @@ func TestVerifyAuditSinceSeq(t *testing.T) {
 		})
 	}
 }
+
+// chainsAfterFirstRead is an AuditStore that chains a young event right
+// after the first of a prune's reads of the head and of the range, as a
+// sequencer running beside the prune may.
+type chainsAfterFirstRead struct {
+	*memAuditStore
+	t       *testing.T
+	youngAt time.Time
+	chained bool
+}
+
+func (c *chainsAfterFirstRead) chain() {
+	if c.chained {
+		return
+	}
+	c.chained = true
+	_, err := c.memAuditStore.AppendAudit(context.Background(), audit.Event{Time: c.youngAt, Actor: "alice",
+		Action: "model.create", Resource: "models/new", Outcome: audit.OutcomeSuccess})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *chainsAfterFirstRead) AuditHead(ctx context.Context) (int64, string, error) {
+	seq, hash, err := c.memAuditStore.AuditHead(ctx)
+	c.chain()
+	return seq, hash, err
+}
+
+func (c *chainsAfterFirstRead) AuditSeqRange(ctx context.Context, t time.Time) (int64, int64, error) {
+	first, young, err := c.memAuditStore.AuditSeqRange(ctx, t)
+	c.chain()
+	return first, young, err
+}
+
+// TestPruneNeverTakesAnEventChainedMeanwhile: every stored event is old,
+// and a young one is chained while the prune reads where the chain ends;
+// the prune must stop before it (it read the head before the range, once
+// the other way round, and then took the young event with the old ones).
+func TestPruneNeverTakesAnEventChainedMeanwhile(t *testing.T) {
+	signer := newTestSigner(t, 1)
+	old := chainOf(t, signer, 5, 0) // May 2025
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	store := &chainsAfterFirstRead{memAuditStore: old, t: t, youngAt: now}
+	l := NewAuditLog(store, AuditLogOptions{Signer: signer, Now: func() time.Time { return now }})
+	out, err := l.PruneAudit(context.Background(), MinAuditRetention, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ThroughSeq != 5 || out.Deleted != 5 {
+		t.Fatalf("prune would remove through seq %d (%d events), want through 5 (5 events): the young event 6 is not to go", out.ThroughSeq, out.Deleted)
+	}
+}
