@@ -95,10 +95,11 @@ type Multipart interface {
 	// part n absent or as it was (never a mix). ErrNotFound when the
 	// upload does not exist (completed, aborted, or never made); a failing
 	// r gives r's error as Put does. sha256, when not empty, is the part's
-	// hex SHA-256: a store that keeps part checksums (an upload started
-	// with PartPresigner.CreateMultipartSHA256) checks the bytes against
-	// it (ErrDigestMismatch) and keeps it; others ignore it, and the
-	// caller hashes the part itself.
+	// hex SHA-256: a store that keeps SHA-256 part checksums (an upload of
+	// the SHA256 algorithm) checks the bytes against it (ErrDigestMismatch)
+	// and keeps it; others ignore it, and the caller hashes the part
+	// itself. An upload of CreateMultipartCRC32C wants "" here: the store
+	// computes the part's CRC32C.
 	PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64, sha256 string) (Part, error)
 	// CompleteMultipart joins parts, in ascending order of their numbers,
 	// into key and ends the upload. ErrConflict when a part is missing or
@@ -120,31 +121,50 @@ type Part struct {
 	Number int
 	Size   int64
 	ETag   string
-	// SHA256 is the part's hex SHA-256 as the store checked and keeps it
-	// (PartPresigner); "" where the store keeps none. CompleteMultipart
-	// passes it on to a store that asks for it.
+	// SHA256 and CRC32C are the part's checksum as the store checked and
+	// keeps it (PartPresigner), in hex: one of them, after the upload's
+	// algorithm; "" where the store keeps none. CompleteMultipart passes
+	// it on to a store that asks for it.
 	SHA256 string
+	CRC32C string
+}
+
+// The checksum algorithms a store may check parts with.
+const (
+	ChecksumSHA256 = "sha256"
+	ChecksumCRC32C = "crc32c"
+)
+
+// PartChecksum is a part's checksum: its algorithm (ChecksumSHA256 or
+// ChecksumCRC32C) and its value in hex.
+type PartChecksum struct {
+	Algorithm string
+	Hex       string
 }
 
 // PartPresigner is implemented by blob stores whose multipart uploads can
 // take parts straight from clients, through presigned URLs (S3), so that
 // the bytes of a large upload need not pass through the server. Such an
-// upload is started with CreateMultipartSHA256: every part then carries
-// its SHA-256, which the store checks as the part arrives (refusing one
-// whose bytes differ) and keeps, so that ListParts tells what each part
-// holds. The server never sees those bytes: it must read the joined blob
-// back to verify the whole file.
+// upload is started with CreateMultipartCRC32C: every part then has its
+// CRC32C, which the store checks as the part arrives when the client sends
+// it (refusing one whose bytes differ), computes otherwise, and keeps, so
+// that ListParts tells what each part holds. The server never sees those
+// bytes: it must read the joined blob back to verify the whole file.
+// (Uploads started before with the SHA256 algorithm take parts signed with
+// their SHA-256.)
 type PartPresigner interface {
-	// CreateMultipartSHA256 starts an upload that will become key, whose
-	// every part carries its SHA-256 (S3: the SHA256 checksum algorithm),
-	// and returns its id.
-	CreateMultipartSHA256(ctx context.Context, key string) (uploadID string, err error)
+	// CreateMultipartCRC32C starts an upload that will become key, whose
+	// every part has its CRC32C (S3: the CRC32C checksum algorithm, type
+	// FULL_OBJECT, so that a part sent without one is still taken), and
+	// returns its id.
+	CreateMultipartCRC32C(ctx context.Context, key string) (uploadID string, err error)
 	// PresignPart returns a request that stores part n of exactly size
-	// bytes whose hex SHA-256 is sha256 into the upload, valid for ttl:
-	// the store refuses other bytes, another length or a late request.
-	PresignPart(ctx context.Context, key, uploadID string, n int, size int64, sha256 string, ttl time.Duration) (PresignedRequest, error)
+	// bytes with the checksum sum into the upload, valid for ttl: the store
+	// refuses other bytes, another length or a late request. sum's
+	// algorithm is the upload's.
+	PresignPart(ctx context.Context, key, uploadID string, n int, size int64, sum PartChecksum, ttl time.Duration) (PresignedRequest, error)
 	// ListParts returns the parts the store holds, by number, with their
-	// SHA-256 when the upload keeps part checksums. ErrNotFound when the
+	// checksum when the upload keeps part checksums. ErrNotFound when the
 	// upload does not exist.
 	ListParts(ctx context.Context, key, uploadID string) ([]Part, error)
 }

@@ -29,15 +29,20 @@ func (h *Handlers) up() (*uploads.Service, error) {
 // toUpload converts a session; presigned says whether its parts may go
 // straight to the blob store.
 func toUpload(u uploads.Upload, presigned bool) openapi.Upload {
-	return openapi.Upload{
+	out := openapi.Upload{
 		Id: u.ID, Model: u.Model, Version: u.Version, Path: u.Path, Size: u.Size, Sha256: optString(u.SHA256),
 		PartSize: u.PartSize, PartCount: u.PartCount(), Status: openapi.UploadStatus(u.Status), CreatedBy: u.CreatedBy,
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, ExpiresAt: u.ExpiresAt, PresignedParts: presigned,
 	}
+	if presigned && u.PartChecksum != "" {
+		sum := openapi.UploadPartChecksum(u.PartChecksum)
+		out.PartChecksum = &sum
+	}
+	return out
 }
 
 func toUploadPart(p uploads.Part) openapi.UploadPart {
-	return openapi.UploadPart{Number: p.Number, Size: p.Size, Sha256: p.SHA256}
+	return openapi.UploadPart{Number: p.Number, Size: p.Size, Sha256: optString(p.SHA256), Crc32c: optString(p.CRC32C)}
 }
 
 func (h *Handlers) CreateUpload(ctx context.Context, req openapi.CreateUploadRequestObject) (openapi.CreateUploadResponseObject, error) {
@@ -111,7 +116,7 @@ func (h *Handlers) PresignUploadParts(ctx context.Context, req openapi.PresignUp
 	}
 	in := uploads.PresignInput{Model: req.Model, Version: req.Version, ID: req.UploadId}
 	for _, p := range req.Body.Parts {
-		in.Parts = append(in.Parts, uploads.PartChecksum{Number: p.Number, SHA256: p.Sha256})
+		in.Parts = append(in.Parts, uploads.PartChecksum{Number: p.Number, SHA256: deref(p.Sha256), CRC32C: deref(p.Crc32c)})
 	}
 	parts, err := us.PresignParts(ctx, in)
 	if err != nil {

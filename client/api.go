@@ -95,16 +95,22 @@ type Upload struct {
 	Status    string `json:"status"`
 	// PresignedParts: parts may go straight to the blob store
 	// (PresignParts).
-	PresignedParts bool         `json:"presigned_parts"`
-	Parts          []UploadPart `json:"parts,omitempty"`
-	ReceivedBytes  int64        `json:"received_bytes,omitempty"`
+	PresignedParts bool `json:"presigned_parts"`
+	// PartChecksum is the checksum a presigned part is signed with
+	// ("crc32c", or "sha256" for sessions of older servers).
+	PartChecksum  string       `json:"part_checksum,omitempty"`
+	Parts         []UploadPart `json:"parts,omitempty"`
+	ReceivedBytes int64        `json:"received_bytes,omitempty"`
 }
 
 // UploadPart is a part a session received.
 type UploadPart struct {
-	Number int    `json:"number"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
+	Number int   `json:"number"`
+	Size   int64 `json:"size"`
+	// SHA256 is the part's as the server hashed it; a part sent straight
+	// to a blob store that keeps CRC32C has only its CRC32C (hex).
+	SHA256 string `json:"sha256,omitempty"`
+	CRC32C string `json:"crc32c,omitempty"`
 }
 
 // GateResult is a promotion gate evaluated for an approval.

@@ -24,10 +24,13 @@ import (
 // ETags). When the bucket cannot be reached from the client (an S3 endpoint
 // on a network only the server sees) the transfer goes through the server.
 
-// PartChecksum names a part and the SHA-256 of its bytes, for PresignParts.
+// PartChecksum names a part and the checksum of its bytes that the
+// session's PartChecksum names (the CRC32C in hex, or the SHA-256), for
+// PresignParts.
 type PartChecksum struct {
 	Number int    `json:"number"`
-	SHA256 string `json:"sha256"`
+	SHA256 string `json:"sha256,omitempty"`
+	CRC32C string `json:"crc32c,omitempty"`
 }
 
 // PartURL is a presigned request that stores one part in the blob store.

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"net/http"
@@ -182,7 +184,7 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 	for i, f := range files {
 		e, inVersion := existing[f.path]
 		u, inSession := open[f.path]
-		if !resumable(f, opts.Threshold) || (inVersion && e.Size == f.size) || (inSession && u.Size == f.size && u.SHA256 != "") {
+		if !resumable(f, opts.Threshold) || (inVersion && e.Size == f.size) || (inSession && u.Size == f.size && (u.SHA256 != "" || u.PartChecksum == "crc32c")) {
 			toHash = append(toHash, i)
 		}
 	}
@@ -307,6 +309,19 @@ func hashAll(ctx context.Context, files []localFile, which []int, n int) error {
 // hashRange is the hex SHA-256 of length bytes of a file from off (to the
 // end when length < 0) and how many bytes it read.
 func hashRange(ctx context.Context, name string, off, length int64) (string, int64, error) {
+	return sumRange(ctx, name, off, length, sha256.New())
+}
+
+// castagnoli is the CRC32C table (hardware-assisted where the CPU has it).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// crc32cRange is hashRange with CRC32C (Castagnoli, big-endian hex, as S3
+// checks it).
+func crc32cRange(ctx context.Context, name string, off, length int64) (string, int64, error) {
+	return sumRange(ctx, name, off, length, crc32.New(castagnoli))
+}
+
+func sumRange(ctx context.Context, name string, off, length int64, h hash.Hash) (string, int64, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return "", 0, err
@@ -316,7 +331,6 @@ func hashRange(ctx context.Context, name string, off, length int64) (string, int
 	if length >= 0 {
 		r = io.NewSectionReader(f, off, length)
 	}
-	h := sha256.New()
 	n, err := io.Copy(h, ctxReader{ctx, r})
 	if err != nil {
 		return "", n, fmt.Errorf("read %s: %w", name, err)
@@ -363,7 +377,10 @@ func (p *pusher) direct(up Upload) bool { return up.PresignedParts && !p.noDirec
 // received), else a new one (a stale one is aborted first).
 func (p *pusher) session(ctx context.Context, f localFile, prev Upload) (Upload, map[int]UploadPart, error) {
 	if prev.ID != "" {
-		if prev.Size == f.size && prev.SHA256 == f.sha { // "" and "": both unhashed, the parts decide
+		// "" and "": both unhashed, the parts decide (by their SHA-256); a
+		// session of CRC32C parts that announced none is resumed with the
+		// file hashed whole, checked at completion.
+		if prev.Size == f.size && (prev.SHA256 == f.sha || (prev.SHA256 == "" && prev.PartChecksum == "crc32c")) {
 			full, err := p.c.GetUpload(ctx, p.model, p.version, prev.ID)
 			if err != nil {
 				return Upload{}, nil, err
@@ -448,16 +465,34 @@ func (p *pusher) partTasks(f localFile, up Upload, received map[int]UploadPart) 
 	return tasks
 }
 
+// sendPart sends part n unless the session has it already as the file
+// holds it now. A session whose parts are signed with their CRC32C sends
+// the part straight to the blob store with it (cheap: the SHA-256 the
+// server then verifies is of the whole file, at completion); through the
+// server a part goes with its SHA-256.
 func (p *pusher) sendPart(ctx context.Context, f localFile, up Upload, n int, start, length int64, got UploadPart) error {
+	if got.Number == n && got.Size == length {
+		same, err := samePart(ctx, f, start, length, got)
+		if err != nil || same {
+			return err // received before: counted in FileResumed
+		}
+	}
+	if p.direct(up) && up.PartChecksum == "crc32c" {
+		crc, _, err := crc32cRange(ctx, f.local, start, length)
+		if err != nil {
+			return err
+		}
+		err = p.sendPartDirect(ctx, f, up, n, start, length, PartChecksum{Number: n, CRC32C: crc})
+		if !errors.Is(err, errThroughServer) {
+			return err
+		}
+	}
 	sum, _, err := hashRange(ctx, f.local, start, length)
 	if err != nil {
 		return err
 	}
-	if got.Number == n && got.SHA256 == sum && got.Size == length {
-		return nil // received before: counted in FileResumed
-	}
-	if p.direct(up) {
-		err := p.sendPartDirect(ctx, f, up, n, start, length, sum)
+	if p.direct(up) && up.PartChecksum != "crc32c" {
+		err := p.sendPartDirect(ctx, f, up, n, start, length, PartChecksum{Number: n, SHA256: sum})
 		if !errors.Is(err, errThroughServer) {
 			return err
 		}
@@ -484,6 +519,24 @@ func (p *pusher) sendPart(ctx context.Context, f localFile, up Upload, n int, st
 	return nil
 }
 
+// samePart reports whether a part the session received holds the file's
+// bytes there now, by the checksum the session lists for it: its SHA-256
+// where there is one, else its CRC32C (a part sent straight to the blob
+// store). A CRC32C can coincide for other bytes (about one in four
+// billion); a file resumed so is hashed whole beforehand, and its SHA-256
+// checked against the server's at completion (Push).
+func samePart(ctx context.Context, f localFile, start, length int64, got UploadPart) (bool, error) {
+	switch {
+	case got.SHA256 != "":
+		sum, _, err := hashRange(ctx, f.local, start, length)
+		return sum == got.SHA256, err
+	case got.CRC32C != "":
+		sum, _, err := crc32cRange(ctx, f.local, start, length)
+		return sum == got.CRC32C, err
+	}
+	return false, nil
+}
+
 // errThroughServer says a part could not go straight to the blob store and
 // is to go through the server instead.
 var errThroughServer = errors.New("send the part through the server")
@@ -497,9 +550,9 @@ var errThroughServer = errors.New("send the part through the server")
 // store cannot be reached from here (then no later part tries either), the
 // server answers 409 (it says why on the server's way), or the store kept
 // refusing.
-func (p *pusher) sendPartDirect(ctx context.Context, f localFile, up Upload, n int, start, length int64, sum string) error {
+func (p *pusher) sendPartDirect(ctx context.Context, f localFile, up Upload, n int, start, length int64, sum PartChecksum) error {
 	for attempt := 0; ; attempt++ {
-		urls, err := p.c.PresignParts(ctx, p.model, p.version, up.ID, []PartChecksum{{Number: n, SHA256: sum}})
+		urls, err := p.c.PresignParts(ctx, p.model, p.version, up.ID, []PartChecksum{sum})
 		if StatusOf(err) == http.StatusConflict {
 			return errThroughServer
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"strings"
@@ -23,7 +24,7 @@ type partURL struct {
 }
 
 // presignParts asks for the requests of the given parts of the pattern
-// (each with its right SHA-256, or the one in sums when set).
+// (each with its right CRC32C, or the one in sums when set).
 func (e *env) presignParts(base string, u uploadSession, seed byte, parts []int, sums map[int]string) *http.Response {
 	e.t.Helper()
 	var list []map[string]any
@@ -31,11 +32,19 @@ func (e *env) presignParts(base string, u uploadSession, seed byte, parts []int,
 		sum := sums[n]
 		if sum == "" {
 			off, size := u.partRange(n)
-			sum = patternSHA(seed, off, size)
+			sum = patternCRC32C(seed, off, size)
 		}
-		list = append(list, map[string]any{"number": n, "sha256": sum})
+		list = append(list, map[string]any{"number": n, "crc32c": sum})
 	}
 	return e.do("POST", base+"/uploads/"+u.ID+"/part-urls", map[string]any{"parts": list})
+}
+
+// patternCRC32C is the hex CRC32C (Castagnoli, big-endian) of a pattern
+// range, as S3 checks and keeps a part's.
+func patternCRC32C(seed byte, off, n int64) string {
+	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	_, _ = io.Copy(h, patternAt(seed, off, n))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // sendPresigned sends part p of the pattern (with its first byte flipped
@@ -90,7 +99,7 @@ func TestUploadPresignedParts(t *testing.T) {
 			PresignedParts bool `json:"presigned_parts"`
 		}
 		e.expect(e.do("POST", base+"/uploads", map[string]any{"path": "w.bin", "size": size, "sha256": digest}), http.StatusCreated, &u)
-		if u.PresignedParts != onS3 || u.PartCount != 3 {
+		if u.PresignedParts != onS3 || u.PartCount != 3 || (u.PartChecksum == "crc32c") != onS3 {
 			t.Fatalf("session %+v: presigned_parts %v on %s", u.uploadSession, u.PresignedParts, e.blobs)
 		}
 		if !onS3 {
@@ -109,7 +118,7 @@ func TestUploadPresignedParts(t *testing.T) {
 			t.Fatalf("part URLs %+v, expiring at %v", urls.Parts, urls.ExpiresAt)
 		}
 		for _, p := range urls.Parts {
-			if p.Method != http.MethodPut || p.Size != 5<<20 || p.Headers["X-Amz-Checksum-Sha256"] == "" {
+			if p.Method != http.MethodPut || p.Size != 5<<20 || p.Headers["X-Amz-Checksum-Crc32c"] == "" {
 				t.Fatalf("part URL %+v", p)
 			}
 			if strings.Contains(e.logs.String(), p.URL) {
@@ -130,14 +139,29 @@ func TestUploadPresignedParts(t *testing.T) {
 				t.Fatalf("part %d sent to its presigned URL: status %d", p.Number, code)
 			}
 		}
+		// Through the server with a SHA-256 its bytes do not have: the bucket
+		// checks no SHA-256 for this session's parts, the server does, and
+		// holds the part's last bytes back, so the bucket keeps nothing.
+		off3, size3 := u.partRange(3)
+		e.expectError(e.putPart(base, u.uploadSession, seed, 3, patternSHA(seed+1, off3, size3)), http.StatusUnprocessableEntity, "digest_mismatch", "part 3")
+		e.expect(e.do("GET", base+"/uploads/"+u.ID, nil), http.StatusOK, &got)
+		if len(got.Parts) != 2 {
+			t.Fatalf("parts after a refused part 3: %+v", got.Parts)
+		}
 		e.expect(e.putPart(base, u.uploadSession, seed, 3, ""), http.StatusOK, nil) // through the server
 		e.expect(e.do("GET", base+"/uploads/"+u.ID, nil), http.StatusOK, &got)
 		if len(got.Parts) != 3 || got.ReceivedBytes != size {
 			t.Fatalf("parts %+v, %d bytes received", got.Parts, got.ReceivedBytes)
 		}
+		// Each part with the CRC32C the bucket keeps; the one that passed
+		// through the server with its SHA-256 too (the server hashed it).
 		for _, p := range got.Parts {
-			if off, n := u.partRange(p.Number); p.SHA256 != patternSHA(seed, off, n) || p.Size != n {
-				t.Errorf("part %+v is listed with another SHA-256 or size", p)
+			off, n := u.partRange(p.Number)
+			if p.CRC32C != patternCRC32C(seed, off, n) || p.Size != n {
+				t.Errorf("part %+v is listed with another CRC32C or size", p)
+			}
+			if want := map[bool]string{true: patternSHA(seed, off, n)}[p.Number == 3]; p.SHA256 != want {
+				t.Errorf("part %d is listed with SHA-256 %q, want %q", p.Number, p.SHA256, want)
 			}
 		}
 		var f struct {
@@ -164,6 +188,9 @@ func TestUploadPresignedParts(t *testing.T) {
 		e.expectError(e.presignParts(base, v, seed, []int{1, 1}, nil), http.StatusBadRequest, "invalid_argument", "named twice")
 		e.expectError(e.do("POST", base+"/uploads/"+v.ID+"/part-urls", map[string]any{"parts": []any{}}), http.StatusBadRequest, "invalid_argument", "")
 		e.expectError(e.presignParts(base, v, seed, []int{1}, map[int]string{1: "xyz"}), http.StatusBadRequest, "invalid_argument", "")
+		// A CRC32C session's parts are signed with their CRC32C, not a SHA-256.
+		e.expectError(e.do("POST", base+"/uploads/"+v.ID+"/part-urls",
+			map[string]any{"parts": []any{map[string]any{"number": 1, "sha256": digest}}}), http.StatusBadRequest, "invalid_argument", "give crc32c")
 		e.expectError(e.do("POST", base+"/uploads/ffffffffffffffffffffffffffffffff/part-urls",
 			map[string]any{"parts": []any{map[string]any{"number": 1, "sha256": digest}}}), http.StatusNotFound, "not_found", "")
 		deployer := e.issue("dep", []string{modelkeep.RoleDeployer})

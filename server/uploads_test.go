@@ -129,10 +129,12 @@ type uploadSession struct {
 	PartCount     int    `json:"part_count"`
 	Status        string `json:"status"`
 	ReceivedBytes int64  `json:"received_bytes"`
+	PartChecksum  string `json:"part_checksum"`
 	Parts         []struct {
 		Number int    `json:"number"`
 		Size   int64  `json:"size"`
 		SHA256 string `json:"sha256"`
+		CRC32C string `json:"crc32c"`
 	} `json:"parts"`
 }
 

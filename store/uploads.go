@@ -33,6 +33,7 @@ type uploadRow struct {
 	PartSize      int64     `gorm:"column:part_size"`
 	BlobKey       string    `gorm:"column:blob_key"`
 	StoreUploadID string    `gorm:"column:store_upload_id"`
+	PartChecksum  string    `gorm:"column:part_checksum"`
 	Status        string    `gorm:"column:status"`
 	CreatedBy     string    `gorm:"column:created_by"`
 	CreatedAt     time.Time `gorm:"column:created_at;autoCreateTime:false"`
@@ -53,6 +54,7 @@ type uploadWithNames struct {
 	PartSize      int64     `gorm:"column:part_size"`
 	BlobKey       string    `gorm:"column:blob_key"`
 	StoreUploadID string    `gorm:"column:store_upload_id"`
+	PartChecksum  string    `gorm:"column:part_checksum"`
 	Status        string    `gorm:"column:status"`
 	CreatedBy     string    `gorm:"column:created_by"`
 	CreatedAt     time.Time `gorm:"column:created_at"`
@@ -65,7 +67,7 @@ type uploadWithNames struct {
 func toUpload(r uploadWithNames) uploads.Upload {
 	return uploads.Upload{
 		ID: r.ID, Model: r.ModelName, Version: r.VersionNumber, Path: r.Path, Size: r.Size, SHA256: r.SHA256,
-		PartSize: r.PartSize, BlobKey: r.BlobKey, StoreUploadID: r.StoreUploadID, Status: uploads.Status(r.Status),
+		PartSize: r.PartSize, BlobKey: r.BlobKey, StoreUploadID: r.StoreUploadID, PartChecksum: r.PartChecksum, Status: uploads.Status(r.Status),
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
 	}
 }
@@ -112,7 +114,7 @@ func (s *Store) CreateUpload(ctx context.Context, u uploads.Upload) error {
 	}
 	row := uploadRow{
 		ID: u.ID, VersionID: v.ID, Path: u.Path, Size: u.Size, SHA256: u.SHA256, PartSize: u.PartSize,
-		BlobKey: u.BlobKey, StoreUploadID: u.StoreUploadID, Status: string(u.Status), CreatedBy: u.CreatedBy,
+		BlobKey: u.BlobKey, StoreUploadID: u.StoreUploadID, PartChecksum: u.PartChecksum, Status: string(u.Status), CreatedBy: u.CreatedBy,
 		CreatedAt: s.orNow(u.CreatedAt), UpdatedAt: s.orNow(u.UpdatedAt), ExpiresAt: utc(u.ExpiresAt),
 	}
 	if u.Status.Live() {

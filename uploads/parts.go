@@ -31,11 +31,17 @@ type PartInput struct {
 }
 
 // hashingReader feeds what passes through it to the part's hash and, when
-// the part is hashed in order, to the whole file's.
+// the part is hashed in order, to the whole file's. It checks the part's
+// SHA-256 when its last byte arrives, before passing that read on: the
+// bytes of a part that does not match never all reach the blob store,
+// whose write then fails short of the part's length and keeps nothing.
 type hashingReader struct {
 	r    io.Reader
 	part hash.Hash
 	file hash.Hash // nil: not hashed in order
+	size int64     // the part's length
+	want string    // its hex SHA-256
+	read int64
 }
 
 func (hr *hashingReader) Read(p []byte) (int, error) {
@@ -43,6 +49,13 @@ func (hr *hashingReader) Read(p []byte) (int, error) {
 	hr.part.Write(p[:n])
 	if hr.file != nil {
 		hr.file.Write(p[:n])
+	}
+	before := hr.read
+	hr.read += int64(n)
+	if before < hr.size && hr.read >= hr.size {
+		if sum := hex.EncodeToString(hr.part.Sum(nil)); sum != hr.want {
+			return 0, modelkeep.Errorf(modelkeep.ErrDigestMismatch, "checksum mismatch: got sha256 %s, X-Checksum-Sha256 says %s; send the part again", sum, hr.want)
+		}
 	}
 	return n, err
 }
@@ -88,7 +101,7 @@ func (s *Service) PutPart(ctx context.Context, in PartInput) (Part, error) {
 	}
 
 	// Hash in order when the part before has been.
-	hr := &hashingReader{r: in.Body, part: sha256.New()}
+	hr := &hashingReader{r: in.Body, part: sha256.New(), size: size, want: expected}
 	prev := ""
 	if in.Number == 1 {
 		hr.file = sha256.New()
@@ -101,9 +114,14 @@ func (s *Service) PutPart(ctx context.Context, in PartInput) (Part, error) {
 		return Part{}, err
 	}
 
-	// The part's SHA-256 goes along: a store that keeps part checksums
-	// (where parts may also come straight from clients) checks it too.
-	stored, err := mp.PutPart(ctx, u.BlobKey, u.StoreUploadID, in.Number, hr, size, expected)
+	// The part's SHA-256 goes along to a store that keeps SHA-256 part
+	// checksums (sessions started before CRC32C): it checks it too. One
+	// that keeps CRC32C computes it; hr has checked the SHA-256 by then.
+	storeSum := expected
+	if u.PartChecksum == modelkeep.ChecksumCRC32C {
+		storeSum = ""
+	}
+	stored, err := mp.PutPart(ctx, u.BlobKey, u.StoreUploadID, in.Number, hr, size, storeSum)
 	mismatch := errors.Is(err, modelkeep.ErrDigestMismatch)
 	if err != nil && !mismatch {
 		if ctx.Err() != nil && modelkeep.KindOf(err) == nil {

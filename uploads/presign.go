@@ -2,9 +2,11 @@ package uploads
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/modelkeep/modelkeep"
 )
@@ -14,11 +16,13 @@ import (
 // 10,000-part file at once (the URLs expire).
 const MaxPresignParts = 100
 
-// PartChecksum names a part to presign and the SHA-256 its bytes must
-// have.
+// PartChecksum names a part to presign and the checksum its bytes must
+// have: the CRC32C (hex) for a session whose PartChecksum is
+// modelkeep.ChecksumCRC32C, the SHA-256 for one of modelkeep.ChecksumSHA256.
 type PartChecksum struct {
 	Number int
 	SHA256 string
+	CRC32C string
 }
 
 // PresignInput asks for presigned requests of parts of a session.
@@ -68,12 +72,12 @@ func (s *Service) PresignParts(ctx context.Context, in PresignInput) ([]Presigne
 	if u.Status != StatusOpen {
 		return nil, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s is %s: it takes no more parts", u.ID, u.Status)
 	}
-	sums := make([]string, len(in.Parts))
+	sums := make([]modelkeep.PartChecksum, len(in.Parts))
 	for i, p := range in.Parts {
 		if p.Number > u.PartCount() {
 			return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "part number %d: this upload has parts 1 to %d", p.Number, u.PartCount())
 		}
-		if sums[i], err = modelkeep.ParseSHA256(p.SHA256); err != nil {
+		if sums[i], err = signedChecksum(u, p); err != nil {
 			return nil, fmt.Errorf("part %d: %w", p.Number, err)
 		}
 	}
@@ -94,6 +98,35 @@ func (s *Service) PresignParts(ctx context.Context, in PresignInput) ([]Presigne
 		out[i] = PresignedPart{Number: p.Number, Size: size, Request: req}
 	}
 	return out, nil
+}
+
+// signedChecksum is the checksum part p's request is signed with: the one
+// of the session's algorithm, which the client must give.
+func signedChecksum(u Upload, p PartChecksum) (modelkeep.PartChecksum, error) {
+	if u.PartChecksum == modelkeep.ChecksumCRC32C {
+		if p.CRC32C == "" {
+			return modelkeep.PartChecksum{}, modelkeep.Errorf(modelkeep.ErrInvalid, "this session's parts are signed with their CRC32C (part_checksum crc32c): give crc32c")
+		}
+		sum, err := ParseCRC32C(p.CRC32C)
+		return modelkeep.PartChecksum{Algorithm: modelkeep.ChecksumCRC32C, Hex: sum}, err
+	}
+	if p.SHA256 == "" {
+		return modelkeep.PartChecksum{}, modelkeep.Errorf(modelkeep.ErrInvalid, "this session's parts are signed with their SHA-256 (part_checksum sha256): give sha256")
+	}
+	sum, err := modelkeep.ParseSHA256(p.SHA256)
+	return modelkeep.PartChecksum{Algorithm: modelkeep.ChecksumSHA256, Hex: sum}, err
+}
+
+// ParseCRC32C checks a hex CRC32C (8 hex digits, any case) and returns it
+// in lower case.
+func ParseCRC32C(s string) (string, error) {
+	if len(s) != 8 {
+		return "", modelkeep.Errorf(modelkeep.ErrInvalid, "crc32c %q is not 8 hex digits", s)
+	}
+	if _, err := hex.DecodeString(s); err != nil {
+		return "", modelkeep.Errorf(modelkeep.ErrInvalid, "crc32c %q is not 8 hex digits", s)
+	}
+	return strings.ToLower(s), nil
 }
 
 // checkPresignList refuses an empty or too long list, part numbers out of
@@ -153,10 +186,11 @@ func reconcile(rows []Part, stored []modelkeep.Part) []Part {
 	out := make([]Part, 0, len(stored))
 	for _, sp := range stored {
 		if r, ok := byNumber[sp.Number]; ok && r.ETag == sp.ETag && r.Size == sp.Size && (sp.SHA256 == "" || sp.SHA256 == r.SHA256) {
+			r.CRC32C = sp.CRC32C
 			out = append(out, r)
 			continue
 		}
-		out = append(out, Part{Number: sp.Number, Size: sp.Size, SHA256: sp.SHA256, ETag: sp.ETag})
+		out = append(out, Part{Number: sp.Number, Size: sp.Size, SHA256: sp.SHA256, CRC32C: sp.CRC32C, ETag: sp.ETag})
 	}
 	slices.SortFunc(out, func(a, b Part) int { return a.Number - b.Number })
 	return out

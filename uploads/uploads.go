@@ -59,6 +59,12 @@ type Upload struct {
 	// multipart upload. Neither is shown to clients.
 	BlobKey       string
 	StoreUploadID string
+	// PartChecksum is the checksum the blob store keeps for each part and
+	// a presigned part is signed with: modelkeep.ChecksumCRC32C for the
+	// sessions of a store that presigns parts, modelkeep.ChecksumSHA256 for
+	// those started before on such a store; "" where the store keeps none
+	// (disk).
+	PartChecksum  string
 	Status        Status
 	CreatedBy     string
 	CreatedAt     time.Time
@@ -88,7 +94,13 @@ func PartCount(size, partSize int64) int {
 type Part struct {
 	Number int
 	Size   int64
+	// SHA256 is the part's as the server hashed it, or as the blob store
+	// keeps it; "" for a part that went straight to a store that keeps
+	// its CRC32C instead.
 	SHA256 string
+	// CRC32C (hex) is the part's as the blob store keeps it, where it does
+	// (listed by the store; not recorded by the server).
+	CRC32C string
 	// ETag names the bytes the blob store holds for the part.
 	ETag string
 	// HashState is the whole file's SHA-256 state after parts 1..Number,
@@ -351,11 +363,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Upload, error) {
 		Status: StatusOpen, CreatedBy: modelkeep.ActorName(ctx), CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.opts.Expiry),
 	}
 	// A store that takes parts straight from clients keeps every part's
-	// SHA-256, so that it can tell which bytes each part holds (the server
-	// sees no bytes of those parts).
+	// CRC32C, so that it can tell which bytes each part holds (the server
+	// sees no bytes of those parts) and refuse a part damaged on the way.
 	create := mp.CreateMultipart
 	if s.pp != nil {
-		create = s.pp.CreateMultipartSHA256
+		create, u.PartChecksum = s.pp.CreateMultipartCRC32C, modelkeep.ChecksumCRC32C
 	}
 	if u.StoreUploadID, err = create(ctx, u.BlobKey); err != nil {
 		return Upload{}, fmt.Errorf("start multipart upload of %q: %w", in.Path, err)
@@ -418,11 +430,11 @@ func (s *Service) Get(ctx context.Context, model string, version int, id string)
 	if err != nil {
 		return Upload{}, nil, err
 	}
-	// A part whose SHA-256 nobody knows (sent straight to the store before
+	// A part whose checksum nobody knows (sent straight to the store before
 	// it kept part checksums) is not listed: the client sends it again.
 	known := parts[:0]
 	for _, p := range parts {
-		if p.SHA256 != "" {
+		if p.SHA256 != "" || p.CRC32C != "" {
 			known = append(known, p)
 		}
 	}

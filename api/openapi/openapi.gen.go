@@ -561,6 +561,24 @@ func (e TransitionStatus) Valid() bool {
 	}
 }
 
+// Defines values for UploadPartChecksum.
+const (
+	Crc32c UploadPartChecksum = "crc32c"
+	Sha256 UploadPartChecksum = "sha256"
+)
+
+// Valid indicates whether the value is a known member of the UploadPartChecksum enum.
+func (e UploadPartChecksum) Valid() bool {
+	switch e {
+	case Crc32c:
+		return true
+	case Sha256:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UploadStatus.
 const (
 	Aborted    UploadStatus = "aborted"
@@ -1381,10 +1399,14 @@ type PartURLs struct {
 
 // PartURLsRequest defines model for PartURLsRequest.
 type PartURLsRequest struct {
-	// Parts the parts to send, each with the SHA-256 of its bytes
+	// Parts the parts to send, each with the checksum of its bytes that the
+	// session's `part_checksum` names: `crc32c` (400 without it), or
+	// `sha256` for a session whose `part_checksum` is `sha256`
 	Parts []struct {
-		Number int    `json:"number"`
-		Sha256 string `json:"sha256"`
+		// Crc32c the part's CRC32C (Castagnoli), big-endian, in hex
+		Crc32c *string `json:"crc32c,omitempty"`
+		Number int     `json:"number"`
+		Sha256 *string `json:"sha256,omitempty"`
 	} `json:"parts"`
 }
 
@@ -1749,6 +1771,12 @@ type Upload struct {
 	Id        string    `json:"id"`
 	Model     string    `json:"model"`
 
+	// PartChecksum with `presigned_parts`: the checksum the blob store keeps for
+	// each part and a part's presigned request is signed with, which
+	// `POST .../part-urls` wants for each part: `crc32c`, or `sha256`
+	// for a session started before this server signed with CRC32C
+	PartChecksum *UploadPartChecksum `json:"part_checksum,omitempty"`
+
 	// PartCount parts are numbered 1 to part_count
 	PartCount int `json:"part_count"`
 
@@ -1780,17 +1808,29 @@ type Upload struct {
 	Version   int          `json:"version"`
 }
 
+// UploadPartChecksum with `presigned_parts`: the checksum the blob store keeps for
+// each part and a part's presigned request is signed with, which
+// `POST .../part-urls` wants for each part: `crc32c`, or `sha256`
+// for a session started before this server signed with CRC32C
+type UploadPartChecksum string
+
 // UploadList defines model for UploadList.
 type UploadList struct {
 	NextPageToken string   `json:"next_page_token"`
 	Uploads       []Upload `json:"uploads"`
 }
 
-// UploadPart defines model for UploadPart.
+// UploadPart A part received, with its checksum: `sha256` for a part sent through
+// this server (or straight to the blob store in a session whose
+// `part_checksum` is `sha256`), `crc32c` as the blob store keeps it
+// for a session whose `part_checksum` is `crc32c` (a part sent
+// straight to the store has no `sha256`: the server never saw it).
 type UploadPart struct {
-	Number int    `json:"number"`
-	Sha256 string `json:"sha256"`
-	Size   int64  `json:"size"`
+	// Crc32c the part's CRC32C (Castagnoli), big-endian, in hex
+	Crc32c *string `json:"crc32c,omitempty"`
+	Number int     `json:"number"`
+	Sha256 *string `json:"sha256,omitempty"`
+	Size   int64   `json:"size"`
 }
 
 // UploadRequest defines model for UploadRequest.

@@ -175,12 +175,15 @@ class StagedVersion(Version, total=False):
     files: List[File]
 
 
-class UploadPart(TypedDict):
-    """A part an upload session received."""
+class UploadPart(TypedDict, total=False):
+    """A part an upload session received: ``sha256`` when the server hashed
+    it (parts sent through it, as this client sends them), else ``crc32c``
+    as the blob store keeps it (a part another client sent straight to S3)."""
 
     number: int
     size: int
     sha256: str
+    crc32c: str
 
 
 class Upload(TypedDict, total=False):
@@ -196,6 +199,7 @@ class Upload(TypedDict, total=False):
     part_count: int
     status: str
     presigned_parts: bool
+    part_checksum: str
     created_by: str
     created_at: str
     updated_at: str

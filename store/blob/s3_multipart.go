@@ -49,11 +49,16 @@ func (s *S3) CreateMultipart(ctx context.Context, key string) (string, error) {
 	return aws.ToString(out.UploadId), nil
 }
 
-// CreateMultipartSHA256 starts an S3 multipart upload of key with the
-// SHA256 checksum algorithm (type COMPOSITE): S3 then wants every part's
-// SHA-256, checks each part against it as it arrives, and lists it with
-// the part (ListParts).
-func (s *S3) CreateMultipartSHA256(ctx context.Context, key string) (string, error) {
+// CreateMultipartCRC32C starts an S3 multipart upload of key with the
+// CRC32C checksum algorithm, type FULL_OBJECT: S3 checks a part against
+// the CRC32C it is sent with (a presigned part is signed with one), computes
+// it for a part sent without (a part the server streams: its CRC32C is not
+// known before its last byte), keeps it with the part (ListParts), and
+// combines the parts' into the object's. CRC32C rather than SHA-256: both
+// the client and S3 compute it for every byte pushed, and SHA-256 took
+// about a fifth of a push's CPU there (bench/README.md); the server hashes
+// the whole file with SHA-256 at completion either way.
+func (s *S3) CreateMultipartCRC32C(ctx context.Context, key string) (string, error) {
 	if err := validateKey(key); err != nil {
 		return "", fmt.Errorf("create multipart upload %q: %w", key, err)
 	}
@@ -61,8 +66,8 @@ func (s *S3) CreateMultipartSHA256(ctx context.Context, key string) (string, err
 		Bucket:            aws.String(s.bucket),
 		Key:               aws.String(key),
 		ContentType:       aws.String("application/octet-stream"),
-		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
-		ChecksumType:      types.ChecksumTypeComposite,
+		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c,
+		ChecksumType:      types.ChecksumTypeFullObject,
 	})
 	if err != nil {
 		return "", fmt.Errorf("create multipart upload %q: %w", key, s3Err(err))
@@ -71,11 +76,12 @@ func (s *S3) CreateMultipartSHA256(ctx context.Context, key string) (string, err
 }
 
 // PresignPart signs an UploadPart of part n locally (no I/O) with its
-// length and SHA-256 among the signed headers: S3 refuses a request whose
-// Content-Length or x-amz-checksum-sha256 differ from them, and a body
+// length and checksum (x-amz-checksum-crc32c, or x-amz-checksum-sha256 for
+// an upload of the SHA256 algorithm) among the signed headers: S3 refuses a
+// request whose Content-Length or checksum differ from them, and a body
 // that does not match the checksum (BadDigest). The payload itself is
 // unsigned, as presigned URLs are.
-func (s *S3) PresignPart(ctx context.Context, key, uploadID string, n int, size int64, sha256 string, ttl time.Duration) (modelkeep.PresignedRequest, error) {
+func (s *S3) PresignPart(ctx context.Context, key, uploadID string, n int, size int64, sum modelkeep.PartChecksum, ttl time.Duration) (modelkeep.PresignedRequest, error) {
 	op := fmt.Sprintf("presign part %d of %q", n, key)
 	if err := validateKey(key); err != nil {
 		return modelkeep.PresignedRequest{}, fmt.Errorf("%s: %w", op, err)
@@ -86,19 +92,25 @@ func (s *S3) PresignPart(ctx context.Context, key, uploadID string, n int, size 
 	if ttl <= 0 || ttl > maxPresignTTL {
 		return modelkeep.PresignedRequest{}, fmt.Errorf("%s: %w", op, modelkeep.Errorf(modelkeep.ErrInvalid, "presign ttl %s is outside (0, %s]", ttl, maxPresignTTL))
 	}
-	checksum, err := s3Checksum(sha256)
-	if err != nil || checksum == nil {
-		return modelkeep.PresignedRequest{}, fmt.Errorf("%s: %w", op, modelkeep.Errorf(modelkeep.ErrInvalid, "a presigned part needs its hex SHA-256"))
+	in := &s3.UploadPartInput{
+		Bucket:        aws.String(s.bucket),
+		Key:           aws.String(key),
+		UploadId:      aws.String(uploadID),
+		PartNumber:    aws.Int32(int32(n)),
+		ContentLength: aws.Int64(size),
+	}
+	var err error
+	switch sum.Algorithm {
+	case modelkeep.ChecksumCRC32C:
+		in.ChecksumCRC32C, err = s3CRC32C(sum.Hex)
+	case modelkeep.ChecksumSHA256:
+		in.ChecksumSHA256, err = s3Checksum(sum.Hex)
+	}
+	if err != nil || (in.ChecksumCRC32C == nil && in.ChecksumSHA256 == nil) {
+		return modelkeep.PresignedRequest{}, fmt.Errorf("%s: %w", op, modelkeep.Errorf(modelkeep.ErrInvalid, "a presigned part needs its hex CRC32C or SHA-256"))
 	}
 	now := time.Now()
-	req, err := s.presign.PresignUploadPart(ctx, &s3.UploadPartInput{
-		Bucket:         aws.String(s.bucket),
-		Key:            aws.String(key),
-		UploadId:       aws.String(uploadID),
-		PartNumber:     aws.Int32(int32(n)),
-		ContentLength:  aws.Int64(size),
-		ChecksumSHA256: checksum,
-	}, s3.WithPresignExpires(ttl))
+	req, err := s.presign.PresignUploadPart(ctx, in, s3.WithPresignExpires(ttl))
 	if err != nil {
 		return modelkeep.PresignedRequest{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -113,8 +125,8 @@ func (s *S3) PresignPart(ctx context.Context, key, uploadID string, n int, size 
 	return modelkeep.PresignedRequest{Method: req.Method, URL: req.URL, Header: header, Expires: now.Add(ttl).UTC()}, nil
 }
 
-// ListParts lists the parts S3 holds for an upload, with their SHA-256
-// when the upload keeps part checksums.
+// ListParts lists the parts S3 holds for an upload, with their CRC32C or
+// SHA-256 when the upload keeps part checksums.
 func (s *S3) ListParts(ctx context.Context, key, uploadID string) ([]modelkeep.Part, error) {
 	if err := validateKey(key); err != nil {
 		return nil, fmt.Errorf("list parts of %q: %w", key, err)
@@ -129,7 +141,7 @@ func (s *S3) ListParts(ctx context.Context, key, uploadID string) ([]modelkeep.P
 		for _, p := range out.Parts {
 			parts = append(parts, modelkeep.Part{
 				Number: int(aws.ToInt32(p.PartNumber)), Size: aws.ToInt64(p.Size), ETag: aws.ToString(p.ETag),
-				SHA256: hexChecksum(p.ChecksumSHA256),
+				SHA256: hexChecksum(p.ChecksumSHA256), CRC32C: hexCRC32C(p.ChecksumCRC32C),
 			})
 		}
 		if !aws.ToBool(out.IsTruncated) || out.NextPartNumberMarker == nil {
@@ -144,7 +156,8 @@ func (s *S3) ListParts(ctx context.Context, key, uploadID string) ([]modelkeep.P
 // PutPart streams one part with UploadPart: unsigned, not retried, never
 // buffered. A part's SHA-256, when given, goes along as its S3 checksum:
 // S3 refuses the part when its bytes differ (BadDigest, ErrDigestMismatch),
-// and an upload of CreateMultipartSHA256 keeps it.
+// and an upload of the SHA256 algorithm keeps it. An upload of
+// CreateMultipartCRC32C is sent none: S3 computes the part's CRC32C.
 func (s *S3) PutPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64, sha256 string) (modelkeep.Part, error) {
 	op := fmt.Sprintf("put part %d of %q", n, key)
 	if err := validateKey(key); err != nil {
@@ -197,6 +210,25 @@ func s3Checksum(sum string) (*string, error) {
 	return aws.String(base64.StdEncoding.EncodeToString(b)), nil
 }
 
+// s3CRC32C is a hex CRC32C as S3 writes checksums (base64).
+func s3CRC32C(sum string) (*string, error) {
+	b, err := hex.DecodeString(sum)
+	if err != nil || len(b) != 4 {
+		return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "part checksum %q is not a hex CRC32C", sum)
+	}
+	return aws.String(base64.StdEncoding.EncodeToString(b)), nil
+}
+
+// hexCRC32C is S3's base64 CRC32C checksum in hex ("" when absent or not
+// a CRC32C).
+func hexCRC32C(sum *string) string {
+	b, err := base64.StdEncoding.DecodeString(aws.ToString(sum))
+	if err != nil || len(b) != 4 {
+		return ""
+	}
+	return hex.EncodeToString(b)
+}
+
 // hexChecksum is S3's base64 SHA-256 checksum in hex ("" when absent or
 // not a SHA-256).
 func hexChecksum(sum *string) string {
@@ -216,7 +248,7 @@ func multipartErr(err error, uploadID string) error {
 	case "InvalidPart", "InvalidPartOrder", "EntityTooSmall":
 		return fmt.Errorf("%w: %w", modelkeep.Errorf(modelkeep.ErrConflict, "a part is missing, too small or was replaced"), err)
 	case "BadDigest":
-		return fmt.Errorf("%w: %w", modelkeep.Errorf(modelkeep.ErrDigestMismatch, "the part's bytes do not match its SHA-256"), err)
+		return fmt.Errorf("%w: %w", modelkeep.Errorf(modelkeep.ErrDigestMismatch, "the part's bytes do not match its checksum"), err)
 	}
 	return s3Err(err)
 }
@@ -239,6 +271,12 @@ func (s *S3) CompleteMultipart(ctx context.Context, key, uploadID string, parts 
 			return modelkeep.BlobInfo{}, fmt.Errorf("%s: %w", op, err)
 		}
 		completed[i] = types.CompletedPart{ETag: aws.String(p.ETag), PartNumber: aws.Int32(int32(p.Number)), ChecksumSHA256: checksum}
+		if p.CRC32C != "" {
+			// An upload of the CRC32C algorithm wants every part's.
+			if completed[i].ChecksumCRC32C, err = s3CRC32C(p.CRC32C); err != nil {
+				return modelkeep.BlobInfo{}, fmt.Errorf("%s: %w", op, err)
+			}
+		}
 		size += p.Size
 	}
 	_, err := s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{

@@ -3,9 +3,12 @@ package blob_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/internal/testenv"
@@ -316,4 +320,57 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// TestS3PresignPartSHA256: an upload started with the SHA256 algorithm (the
+// sessions of servers before CRC32C) still takes presigned parts signed
+// with their SHA-256, and lists them with it.
+func TestS3PresignPartSHA256(t *testing.T) {
+	srv := testenv.S3(t)
+	bucket := newBucket(t, srv)
+	s := newS3Store(t, srv, bucket)
+	ctx := t.Context()
+	const key = "pp/sha256"
+	out, err := srv.Client().CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket: aws.String(bucket), Key: aws.String(key),
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumType: types.ChecksumTypeComposite,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(out.UploadId)
+	t.Cleanup(func() { _ = s.AbortMultipart(context.Background(), key, id) })
+	body := bytes.Repeat([]byte("modelkeep"), 1000)
+	sum := sha256.Sum256(body)
+	req, err := s.PresignPart(ctx, key, id, 1, int64(len(body)), modelkeep.PartChecksum{Algorithm: modelkeep.ChecksumSHA256, Hex: hex.EncodeToString(sum[:])}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := http.NewRequestWithContext(ctx, req.Method, req.URL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range req.Header {
+		if http.CanonicalHeaderKey(k) != "Content-Length" {
+			r.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("presigned part: status %d", resp.StatusCode)
+	}
+	parts, err := s.ListParts(ctx, key, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parts) != 1 || parts[0].SHA256 != hex.EncodeToString(sum[:]) || parts[0].CRC32C != "" {
+		t.Fatalf("ListParts = %+v, want part 1 with its SHA-256", parts)
+	}
+	if _, err := s.CompleteMultipart(ctx, key, id, parts); err != nil {
+		t.Fatalf("CompleteMultipart: %v", err)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"mime"
@@ -823,11 +824,11 @@ func testMultipart(t *testing.T, s modelkeep.BlobStore) {
 }
 
 // testPartPresigner checks the PartPresigner contract: an upload whose
-// parts carry their SHA-256 takes parts through PutPart (with it) and
-// through presigned requests sent with plain net/http; the store refuses
-// bytes that do not match a part's SHA-256 either way, and a request sent
-// other than signed; ListParts tells what each part holds; the parts it
-// lists complete the upload.
+// parts keep their CRC32C takes parts through PutPart (without one: the
+// store computes it) and through presigned requests sent with plain
+// net/http; the store refuses a presigned part whose bytes do not match
+// its CRC32C, and a request sent other than signed; ListParts tells what
+// each part holds; the parts it lists complete the upload.
 func testPartPresigner(t *testing.T, s modelkeep.BlobStore) {
 	pp, ok := s.(modelkeep.PartPresigner)
 	if !ok {
@@ -836,16 +837,13 @@ func testPartPresigner(t *testing.T, s modelkeep.BlobStore) {
 	mp := s.(modelkeep.Multipart)
 	ctx := t.Context()
 	const key, p1, p2 = "pp/file", modelkeep.MinPartSize + 77, 1000
-	id, err := pp.CreateMultipartSHA256(ctx, key)
+	id, err := pp.CreateMultipartCRC32C(ctx, key)
 	if err != nil {
-		t.Fatalf("CreateMultipartSHA256: %v", err)
+		t.Fatalf("CreateMultipartCRC32C: %v", err)
 	}
 	t.Cleanup(func() { _ = mp.AbortMultipart(context.Background(), key, id) })
 
-	if _, err := mp.PutPart(ctx, key, id, 1, payload(1, p1), p1, digest(2, p1)); !errors.Is(err, modelkeep.ErrDigestMismatch) {
-		t.Fatalf("PutPart with another part's SHA-256 = %v, want ErrDigestMismatch", err)
-	}
-	if _, err := mp.PutPart(ctx, key, id, 1, payload(1, p1), p1, digest(1, p1)); err != nil {
+	if _, err := mp.PutPart(ctx, key, id, 1, payload(1, p1), p1, ""); err != nil {
 		t.Fatalf("PutPart: %v", err)
 	}
 	send := func(req modelkeep.PresignedRequest, body []byte, drop string) int {
@@ -872,7 +870,7 @@ func testPartPresigner(t *testing.T, s modelkeep.BlobStore) {
 		return resp.StatusCode
 	}
 	good, _ := io.ReadAll(payload(2, p2))
-	req, err := pp.PresignPart(ctx, key, id, 2, p2, digest(2, p2), time.Minute)
+	req, err := pp.PresignPart(ctx, key, id, 2, p2, modelkeep.PartChecksum{Algorithm: modelkeep.ChecksumCRC32C, Hex: crc32cOf(2, p2)}, time.Minute)
 	if err != nil {
 		t.Fatalf("PresignPart: %v", err)
 	}
@@ -884,22 +882,24 @@ func testPartPresigner(t *testing.T, s modelkeep.BlobStore) {
 	if code := send(req, bad, ""); code < 400 || code >= 500 {
 		t.Errorf("presigned part with other bytes: status %d, want a 4xx", code)
 	}
-	if code := send(req, good, "x-amz-checksum-sha256"); code < 400 || code >= 500 {
+	if code := send(req, good, "x-amz-checksum-crc32c"); code < 400 || code >= 500 {
 		t.Errorf("presigned part without its checksum header: status %d, want a 4xx", code)
 	}
 	if code := send(req, good, ""); code != http.StatusOK {
 		t.Fatalf("presigned part: status %d", code)
 	}
-	if _, err := pp.PresignPart(ctx, key, id, 2, p2, "", time.Minute); !errors.Is(err, modelkeep.ErrInvalid) {
-		t.Errorf("PresignPart without a SHA-256 = %v, want ErrInvalid", err)
+	for _, sum := range []modelkeep.PartChecksum{{}, {Algorithm: modelkeep.ChecksumCRC32C, Hex: "xyz"}, {Algorithm: modelkeep.ChecksumCRC32C}} {
+		if _, err := pp.PresignPart(ctx, key, id, 2, p2, sum, time.Minute); !errors.Is(err, modelkeep.ErrInvalid) {
+			t.Errorf("PresignPart with checksum %+v = %v, want ErrInvalid", sum, err)
+		}
 	}
 
 	parts, err := pp.ListParts(ctx, key, id)
 	if err != nil {
 		t.Fatalf("ListParts: %v", err)
 	}
-	if len(parts) != 2 || parts[0].Number != 1 || parts[0].Size != p1 || parts[0].SHA256 != digest(1, p1) ||
-		parts[1].Number != 2 || parts[1].Size != p2 || parts[1].SHA256 != digest(2, p2) || parts[1].ETag == "" {
+	if len(parts) != 2 || parts[0].Number != 1 || parts[0].Size != p1 || parts[0].CRC32C != crc32cOf(1, p1) ||
+		parts[1].Number != 2 || parts[1].Size != p2 || parts[1].CRC32C != crc32cOf(2, p2) || parts[1].ETag == "" {
 		t.Fatalf("ListParts = %+v", parts)
 	}
 	if _, err := mp.CompleteMultipart(ctx, key, id, parts); err != nil {
@@ -912,4 +912,11 @@ func testPartPresigner(t *testing.T, s modelkeep.BlobStore) {
 	if _, err := pp.ListParts(ctx, key, id); !errors.Is(err, modelkeep.ErrNotFound) {
 		t.Errorf("ListParts after completion = %v, want ErrNotFound", err)
 	}
+}
+
+// crc32cOf is the hex CRC32C (Castagnoli, big-endian) of payload(seed, n).
+func crc32cOf(seed uint64, n int64) string {
+	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	_, _ = io.Copy(h, payload(seed, n))
+	return hex.EncodeToString(h.Sum(nil))
 }
