@@ -64,11 +64,11 @@ type Upload struct {
 	// sessions of a store that presigns parts, modelkeep.ChecksumSHA256 for
 	// those started before on such a store; "" where the store keeps none
 	// (disk).
-	PartChecksum  string
-	Status        Status
-	CreatedBy     string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	PartChecksum string
+	Status       Status
+	CreatedBy    string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 	// ExpiresAt: an open session expires then unless a part arrives first
 	// (each one moves it); a final one is removed then.
 	ExpiresAt time.Time
