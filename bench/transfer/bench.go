@@ -234,9 +234,13 @@ func (b *bench) ops() (direct, mk []*op, cleanDirect, cleanMk func(context.Conte
 		direct, mk = nil, nil
 	}
 	if b.cfg.chunked {
-		direct = append(direct, &op{method: putChunked, name: "direct: SDK transfer manager, 8 MiB parts × 5, streamed", run: func(ctx context.Context, _ int) error {
-			return s3c.tmPut(ctx, bucket, directTM, p)
-		}})
+		direct = append(direct,
+			&op{method: putChunked, name: "direct: SDK transfer manager, 8 MiB parts × 5, streamed", run: func(ctx context.Context, _ int) error {
+				return s3c.tmPut(ctx, s3c.tm, bucket, directTM, p)
+			}},
+			&op{method: putChunked, name: "direct: SDK transfer manager, streamed, CRC32 per part", run: func(ctx context.Context, _ int) error {
+				return s3c.tmPut(ctx, s3c.tmCRC, bucket, directTM, p)
+			}})
 		mk = append(mk, &op{method: putChunked, name: "Modelkeep, no Content-Length", modelkeep: true, run: b.mkPutChunked})
 	}
 	cleanDirect = func(ctx context.Context) error { return s3c.deleteAll(ctx, bucket, directPref) }

@@ -93,8 +93,8 @@ func writeDir(ctx context.Context, dir string, size int64, large, small int, sma
 }
 
 // tmUploadDir is the direct baseline of a push: UploadDirectory.
-func (c *s3Client) tmUploadDir(ctx context.Context, bucket string, p *dirPayload) error {
-	_, err := c.tm.UploadDirectory(ctx, &transfermanager.UploadDirectoryInput{
+func (c *s3Client) tmUploadDir(ctx context.Context, tm *transfermanager.Client, bucket string, p *dirPayload) error {
+	_, err := tm.UploadDirectory(ctx, &transfermanager.UploadDirectoryInput{
 		Bucket: &bucket, Source: aws.String(p.root), Recursive: aws.Bool(true), KeyPrefix: aws.String(directDirP),
 	})
 	if err != nil {
@@ -214,7 +214,10 @@ func (b *bench) dirOps() (direct, mk []*op, cleanDirect, cleanMk func(context.Co
 	s3c, bucket := b.s3, b.bucket
 	direct = []*op{
 		{method: putDir, name: "direct: SDK transfer manager UploadDirectory", run: func(ctx context.Context, _ int) error {
-			return s3c.tmUploadDir(ctx, bucket, b.dir)
+			return s3c.tmUploadDir(ctx, s3c.tm, bucket, b.dir)
+		}},
+		{method: putDir, name: "direct: SDK transfer manager UploadDirectory, CRC32 per part", run: func(ctx context.Context, _ int) error {
+			return s3c.tmUploadDir(ctx, s3c.tmCRC, bucket, b.dir)
 		}},
 		{method: getDir, name: "direct: SDK transfer manager DownloadDirectory, hashed", run: func(ctx context.Context, _ int) error {
 			return s3c.tmDownloadDir(ctx, bucket, b.dir, filepath.Join(b.tmp, "direct-download"), b.cfg.verify)

@@ -25,7 +25,8 @@ type s3Client struct {
 	cfg     config
 	sdk     *s3.Client
 	presign *s3.PresignClient
-	tm      *transfermanager.Client
+	tm      *transfermanager.Client // no checksum per part
+	tmCRC   *transfermanager.Client // the SDK's default CRC32 per part
 	http    *http.Client
 }
 
@@ -42,20 +43,32 @@ func newS3(cfg config) *s3Client {
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
 	})
 	// The transfer manager with its own defaults (8 MiB parts, 5 at a time),
-	// on a client that sends every part as Modelkeep does: unsigned, no
-	// CRC32 (a signed payload would hash each part once more here and
-	// slow this baseline down).
+	// on a client whose payload is unsigned as Modelkeep's is (a signed
+	// payload would hash each part with SHA-256 once more here and slow
+	// this baseline down), twice: without a checksum per part (tm), as
+	// Modelkeep sent its parts before they carried a CRC32C, and with the
+	// SDK's default CRC32 per part (tmCRC), as Modelkeep's parts now carry
+	// a CRC32C. The S3 server computes a checksum of its own for a part
+	// sent without one (versitygw: a CRC64NVME in software, about as long
+	// as a SHA-256); the SDK's CRC32 costs the client more than it saves
+	// there on this host. Each ratio is against the faster of the two.
 	tmClient := s3.New(client.Options(), func(o *s3.Options) {
 		o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 	})
 	tm := transfermanager.New(tmClient, func(o *transfermanager.Options) {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 	})
+	tmCRCClient := s3.New(client.Options(), func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
+	})
+	tmCRC := transfermanager.New(tmCRCClient)
 	return &s3Client{
 		cfg:     cfg,
 		sdk:     client,
 		presign: s3.NewPresignClient(client),
 		tm:      tm,
+		tmCRC:   tmCRC,
 		http:    httpClient,
 	}
 }
@@ -240,13 +253,13 @@ func (c *s3Client) sdkPut(ctx context.Context, bucket, key string, p *payload) e
 // tmPut streams the file through the SDK's transfer manager as a plain
 // io.Reader of unknown length, as a chunked request body is: the direct
 // baseline of a chunked PUT through Modelkeep.
-func (c *s3Client) tmPut(ctx context.Context, bucket, key string, p *payload) error {
+func (c *s3Client) tmPut(ctx context.Context, tm *transfermanager.Client, bucket, key string, p *payload) error {
 	f, err := os.Open(p.path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	_, err = c.tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
+	_, err = tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
 		Bucket: &bucket, Key: &key, Body: struct{ io.Reader }{f},
 	})
 	if err != nil {

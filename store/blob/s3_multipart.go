@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"slices"
 	"strings"
@@ -191,6 +193,27 @@ func (s *S3) uploadPart(ctx context.Context, key, uploadID string, n int, r io.R
 		Body:           r,
 		ContentLength:  aws.Int64(size),
 		ChecksumSHA256: checksum,
+	}, unsignedOnce...)
+	if err != nil {
+		return "", multipartErr(err, uploadID)
+	}
+	return aws.ToString(out.ETag), nil
+}
+
+// castagnoli is the CRC32C table (the CPU's instruction where there is one).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// uploadPartCRC32C sends one part of an upload of the CRC32C algorithm
+// with its CRC32C.
+func (s *S3) uploadPartCRC32C(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64, sum uint32) (string, error) {
+	out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
+		Bucket:         aws.String(s.bucket),
+		Key:            aws.String(key),
+		UploadId:       aws.String(uploadID),
+		PartNumber:     aws.Int32(int32(n)),
+		Body:           r,
+		ContentLength:  aws.Int64(size),
+		ChecksumCRC32C: aws.String(base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, sum))),
 	}, unsignedOnce...)
 	if err != nil {
 		return "", multipartErr(err, uploadID)
@@ -422,7 +445,10 @@ func (s *S3) putMultipart(ctx context.Context, key string, body *checkedReader, 
 	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(cancelGrace, cancelUp) })
 	defer stopGrace()
 
-	uploadID, err := s.CreateMultipart(upCtx, key)
+	// Each part goes with its CRC32C (a part is in memory: computing it
+	// costs little), which S3 checks, and so need not compute a checksum of
+	// its own (versitygw: a CRC64NVME in software, as long as a SHA-256).
+	uploadID, err := s.CreateMultipartCRC32C(upCtx, key)
 	if err != nil {
 		budget.put(buf)
 		return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: %w", key, err)
@@ -447,13 +473,16 @@ func (s *S3) putMultipart(ctx context.Context, key string, body *checkedReader, 
 		pb := &partBody{b: b}
 		defer budget.put(b)
 		defer pb.close() // first: the buffer is then no longer read
-		etag, err := s.uploadPart(upCtx, key, uploadID, num, pb, int64(len(b)), nil)
+		sum := crc32.Checksum(b, castagnoli)
+		part := modelkeep.Part{Number: num, Size: int64(len(b)), CRC32C: hex.EncodeToString(binary.BigEndian.AppendUint32(nil, sum))}
+		etag, err := s.uploadPartCRC32C(upCtx, key, uploadID, num, pb, int64(len(b)), sum)
 		if err != nil {
 			fail(fmt.Errorf("part %d: %w", num, err))
 			return
 		}
+		part.ETag = etag
 		mu.Lock()
-		parts = append(parts, modelkeep.Part{Number: num, Size: int64(len(b)), ETag: etag})
+		parts = append(parts, part)
 		mu.Unlock()
 	}
 	var total int64
