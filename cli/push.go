@@ -19,10 +19,11 @@ const pushUsage = `Usage: modelkeep push MODEL DIR [flags]
 
 Creates a pending version of MODEL and uploads every file under DIR into it
 (paths relative to DIR). Files of at least --threshold go as resumable upload
-sessions whose parts (each with its SHA-256) are sent --parallel at a time,
+sessions whose parts are sent --parallel at a time, each with its checksum:
 straight to the blob store where the server hands out presigned URLs for them
-(S3; the server verifies each file at completion) and through the server
-otherwise or with --through-server; smaller files in one checked request.
+(S3: each signed with the part's CRC32C, the server verifying each whole file's
+SHA-256 at completion), and through the server otherwise or with
+--through-server (each with its SHA-256); smaller files in one checked request.
 Files the version holds already with the same SHA-256 are skipped. Prints the
 manifest digest; with --finalize the version is made ready and its digest
 checked against the local one.
