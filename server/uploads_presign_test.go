@@ -188,9 +188,11 @@ func TestUploadPresignedParts(t *testing.T) {
 		e.expectError(e.presignParts(base, v, seed, []int{1, 1}, nil), http.StatusBadRequest, "invalid_argument", "named twice")
 		e.expectError(e.do("POST", base+"/uploads/"+v.ID+"/part-urls", map[string]any{"parts": []any{}}), http.StatusBadRequest, "invalid_argument", "")
 		e.expectError(e.presignParts(base, v, seed, []int{1}, map[int]string{1: "xyz"}), http.StatusBadRequest, "invalid_argument", "")
-		// A CRC32C session's parts are signed with their CRC32C, not a SHA-256.
+		// A CRC32C session's parts are signed with their CRC32C: asked with a
+		// SHA-256 alone (a client from before CRC32C), the answer is 409,
+		// which such a client takes as "send the part through the server".
 		e.expectError(e.do("POST", base+"/uploads/"+v.ID+"/part-urls",
-			map[string]any{"parts": []any{map[string]any{"number": 1, "sha256": digest}}}), http.StatusBadRequest, "invalid_argument", "give crc32c")
+			map[string]any{"parts": []any{map[string]any{"number": 1, "sha256": digest}}}), http.StatusConflict, "conflict", "give crc32c")
 		e.expectError(e.do("POST", base+"/uploads/ffffffffffffffffffffffffffffffff/part-urls",
 			map[string]any{"parts": []any{map[string]any{"number": 1, "sha256": digest}}}), http.StatusNotFound, "not_found", "")
 		deployer := e.issue("dep", []string{modelkeep.RoleDeployer})
@@ -235,3 +237,48 @@ func TestUploadPresignedParts(t *testing.T) {
 		}
 	})
 }
+
+// TestUploadPresignedReadsBack: a session whose parts all passed through
+// the server, in order, completes from the hash it kept as they arrived and
+// reads nothing back; once a session has handed out a presigned URL, a part
+// recorded by the server may have been replaced in the bucket by bytes of
+// the same ETag, so its completion reads the whole file back (S3 only).
+func TestUploadPresignedReadsBack(t *testing.T) {
+	const seed = 7
+	const size = 2*(5<<20) + 1000
+	forEachBackendFlags(t, []string{"--upload-part-size", "5MiB"}, func(t *testing.T, e *env) {
+		if !strings.HasPrefix(e.blobs, "s3://") {
+			t.Skip("presigned parts are S3's")
+		}
+		e.mustCreateModel("m")
+		n := e.mustCreateVersion("m")
+		base := fmt.Sprintf("/api/v1/models/m/versions/%d", n)
+		digest := patternSHA(seed, 0, size)
+		complete := func(path string, presign bool) string {
+			var u uploadSession
+			e.expect(e.do("POST", base+"/uploads", map[string]any{"path": path, "size": size, "sha256": digest}), http.StatusCreated, &u)
+			for p := 1; p <= u.PartCount; p++ {
+				e.expect(e.putPart(base, u, seed, p, ""), http.StatusOK, nil)
+			}
+			if presign {
+				e.expect(e.presignParts(base, u, seed, []int{2}, nil), http.StatusOK, nil) // asked, never used
+			}
+			var f struct{ SHA256 string }
+			e.expect(e.do("POST", base+"/uploads/"+u.ID+"/complete", nil), http.StatusCreated, &f)
+			if f.SHA256 != digest {
+				t.Fatalf("%s: sha256 %s, want %s", path, f.SHA256, digest)
+			}
+			return u.ID
+		}
+		inOrder := complete("in-order.bin", false)
+		presigned := complete("presigned.bin", true)
+		logs := e.logs.String()
+		if strings.Contains(logs, "upload_id="+inOrder) && strings.Contains(logs, `msg="upload verified" upload_id=`+inOrder) {
+			t.Errorf("the session hashed in order was read back:\n%s", grepLines(logs, inOrder))
+		}
+		if want := fmt.Sprintf(`msg="upload verified" upload_id=%s hashed_in_order=0 read_back=%d`, presigned, size); !strings.Contains(logs, want) {
+			t.Errorf("the session that handed out a presigned URL was not read back whole: want %q in\n%s", want, grepLines(logs, presigned))
+		}
+	})
+}
+

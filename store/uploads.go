@@ -34,6 +34,7 @@ type uploadRow struct {
 	BlobKey       string    `gorm:"column:blob_key"`
 	StoreUploadID string    `gorm:"column:store_upload_id"`
 	PartChecksum  string    `gorm:"column:part_checksum"`
+	Presigned     bool      `gorm:"column:presigned"`
 	Status        string    `gorm:"column:status"`
 	CreatedBy     string    `gorm:"column:created_by"`
 	CreatedAt     time.Time `gorm:"column:created_at;autoCreateTime:false"`
@@ -55,6 +56,7 @@ type uploadWithNames struct {
 	BlobKey       string    `gorm:"column:blob_key"`
 	StoreUploadID string    `gorm:"column:store_upload_id"`
 	PartChecksum  string    `gorm:"column:part_checksum"`
+	Presigned     bool      `gorm:"column:presigned"`
 	Status        string    `gorm:"column:status"`
 	CreatedBy     string    `gorm:"column:created_by"`
 	CreatedAt     time.Time `gorm:"column:created_at"`
@@ -67,7 +69,7 @@ type uploadWithNames struct {
 func toUpload(r uploadWithNames) uploads.Upload {
 	return uploads.Upload{
 		ID: r.ID, Model: r.ModelName, Version: r.VersionNumber, Path: r.Path, Size: r.Size, SHA256: r.SHA256,
-		PartSize: r.PartSize, BlobKey: r.BlobKey, StoreUploadID: r.StoreUploadID, PartChecksum: r.PartChecksum, Status: uploads.Status(r.Status),
+		PartSize: r.PartSize, BlobKey: r.BlobKey, StoreUploadID: r.StoreUploadID, PartChecksum: r.PartChecksum, Presigned: r.Presigned, Status: uploads.Status(r.Status),
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
 	}
 }
@@ -201,6 +203,16 @@ func (s *Store) SetUploadStatus(ctx context.Context, id string, from []uploads.S
 
 // TouchUpload moves an open session's expiry.
 func (s *Store) TouchUpload(ctx context.Context, id string, at, expiresAt time.Time) error {
+	return s.touchUpload(ctx, id, map[string]any{"updated_at": utc(at), "expires_at": utc(expiresAt)})
+}
+
+// MarkUploadPresigned is TouchUpload for a session that hands out
+// presigned part URLs: it also marks the session so (for good).
+func (s *Store) MarkUploadPresigned(ctx context.Context, id string, at, expiresAt time.Time) error {
+	return s.touchUpload(ctx, id, map[string]any{"updated_at": utc(at), "expires_at": utc(expiresAt), "presigned": true})
+}
+
+func (s *Store) touchUpload(ctx context.Context, id string, updates map[string]any) error {
 	// Lock the row, check it, then update it (callers are in a transaction,
 	// InUploadTx). The compare-and-swap UPDATE ... WHERE status = 'open'
 	// this replaced was seen to match no row now and then while parts of
@@ -218,8 +230,7 @@ func (s *Store) TouchUpload(ctx context.Context, id string, at, expiresAt time.T
 	if locked[0].Status != string(uploads.StatusOpen) {
 		return modelkeep.Errorf(modelkeep.ErrConflict, "upload %s is %s, not open", id, locked[0].Status)
 	}
-	err := s.db.WithContext(ctx).Model(&uploadRow{}).Where("id = ?", id).
-		Updates(map[string]any{"updated_at": utc(at), "expires_at": utc(expiresAt)}).Error
+	err := s.db.WithContext(ctx).Model(&uploadRow{}).Where("id = ?", id).Updates(updates).Error
 	return dbErr("touch upload", err)
 }
 

@@ -46,13 +46,18 @@ type hashingReader struct {
 
 func (hr *hashingReader) Read(p []byte) (int, error) {
 	n, err := hr.r.Read(p)
+	before := hr.read
+	hr.read += int64(n)
+	if hr.read > hr.size {
+		// A body longer than the part (chunked, no Content-Length): the
+		// length is what is wrong, not the bytes; none of them is kept.
+		return 0, modelkeep.Errorf(modelkeep.ErrInvalid, "the part is longer than its %d bytes", hr.size)
+	}
 	hr.part.Write(p[:n])
 	if hr.file != nil {
 		hr.file.Write(p[:n])
 	}
-	before := hr.read
-	hr.read += int64(n)
-	if before < hr.size && hr.read >= hr.size {
+	if before < hr.size && hr.read == hr.size {
 		if sum := hex.EncodeToString(hr.part.Sum(nil)); sum != hr.want {
 			return 0, modelkeep.Errorf(modelkeep.ErrDigestMismatch, "checksum mismatch: got sha256 %s, X-Checksum-Sha256 says %s; send the part again", sum, hr.want)
 		}
@@ -224,12 +229,28 @@ func (s *Service) Complete(ctx context.Context, model string, version int, id st
 		}
 	}
 
+	// Read the session again now that it is claimed: a presign that
+	// committed before the claim is seen (none can start after it).
+	if u, err = s.store.GetUpload(ctx, model, version, id); err != nil {
+		reopen()
+		return modelkeep.File{}, false, err
+	}
 	parts, joined, err := s.join(ctx, u)
 	if err != nil {
 		if !joined {
 			reopen()
 		}
 		return modelkeep.File{}, false, err
+	}
+	if u.Presigned {
+		// A part the server recorded may have been replaced in the bucket
+		// since, through a presigned URL, by bytes of the same ETag (an
+		// MD5: pairs of bytes with one are easy to make) and size: its
+		// hash state would then name bytes the blob does not hold. Read
+		// the whole file back instead.
+		for i := range parts {
+			parts[i].HashState = nil
+		}
 	}
 
 	sum, size, err := s.verify(ctx, u, parts)

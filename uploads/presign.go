@@ -82,7 +82,7 @@ func (s *Service) PresignParts(ctx context.Context, in PresignInput) ([]Presigne
 		}
 	}
 	now := s.clock()
-	if err := s.store.TouchUpload(ctx, u.ID, now, now.Add(s.opts.Expiry)); err != nil {
+	if err := s.store.MarkUploadPresigned(ctx, u.ID, now, now.Add(s.opts.Expiry)); err != nil {
 		if errors.Is(err, modelkeep.ErrConflict) {
 			return nil, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s is no longer open", u.ID)
 		}
@@ -105,7 +105,10 @@ func (s *Service) PresignParts(ctx context.Context, in PresignInput) ([]Presigne
 func signedChecksum(u Upload, p PartChecksum) (modelkeep.PartChecksum, error) {
 	if u.PartChecksum == modelkeep.ChecksumCRC32C {
 		if p.CRC32C == "" {
-			return modelkeep.PartChecksum{}, modelkeep.Errorf(modelkeep.ErrInvalid, "this session's parts are signed with their CRC32C (part_checksum crc32c): give crc32c")
+			// A conflict, not bad input: a client from before CRC32C asks
+			// with the SHA-256 alone, and takes a 409 as "send the part
+			// through the server", which it can.
+			return modelkeep.PartChecksum{}, modelkeep.Errorf(modelkeep.ErrConflict, "this session's parts are signed with their CRC32C (part_checksum crc32c): give crc32c, or send the part through PUT .../parts/{part_number}")
 		}
 		sum, err := ParseCRC32C(p.CRC32C)
 		return modelkeep.PartChecksum{Algorithm: modelkeep.ChecksumCRC32C, Hex: sum}, err

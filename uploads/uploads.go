@@ -65,10 +65,13 @@ type Upload struct {
 	// those started before on such a store; "" where the store keeps none
 	// (disk).
 	PartChecksum string
-	Status       Status
-	CreatedBy    string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Presigned: the session handed out presigned part URLs; completion
+	// then trusts none of the hash states the server kept (Complete).
+	Presigned bool
+	Status    Status
+	CreatedBy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// ExpiresAt: an open session expires then unless a part arrives first
 	// (each one moves it); a final one is removed then.
 	ExpiresAt time.Time
@@ -142,6 +145,9 @@ type UploadStore interface {
 	// TouchUpload moves an open session's expiry (a part arrived);
 	// ErrConflict when it is not open.
 	TouchUpload(ctx context.Context, id string, at, expiresAt time.Time) error
+	// MarkUploadPresigned is TouchUpload that also marks the session as
+	// one that handed out presigned part URLs (Upload.Presigned).
+	MarkUploadPresigned(ctx context.Context, id string, at, expiresAt time.Time) error
 	// DueUploads returns up to limit sessions whose expiry is before t, of
 	// the given statuses, oldest expiry first.
 	DueUploads(ctx context.Context, statuses []Status, t time.Time, limit int) ([]Upload, error)

@@ -107,3 +107,27 @@ func TestPartSizeAt(t *testing.T) {
 		t.Errorf("10,000 parts hold %d bytes", total)
 	}
 }
+
+// TestRefusesChecksum: a store that does not take the CRC32C algorithm or
+// the FULL_OBJECT type says so with one of these codes; other failures of
+// the create are the upload's own and are not retried without it.
+func TestRefusesChecksum(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{responseError(501, &smithy.GenericAPIError{Code: "NotImplemented"}), true},
+		{responseError(400, &smithy.GenericAPIError{Code: "InvalidArgument"}), true},
+		{responseError(400, &smithy.GenericAPIError{Code: "InvalidRequest"}), true},
+		{responseError(403, &smithy.GenericAPIError{Code: "AccessDenied"}), false},
+		{responseError(404, &smithy.GenericAPIError{Code: "NoSuchBucket"}), false},
+		{responseError(503, &smithy.GenericAPIError{Code: "SlowDown"}), false},
+		{errors.New("connection refused"), false},
+	}
+	for _, tt := range tests {
+		if got := refusesChecksum(tt.err); got != tt.want {
+			t.Errorf("refusesChecksum(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}

@@ -200,6 +200,18 @@ func (s *S3) uploadPart(ctx context.Context, key, uploadID string, n int, r io.R
 	return aws.ToString(out.ETag), nil
 }
 
+// refusesChecksum reports whether a CreateMultipartUpload failed because
+// the store does not take the checksum algorithm or type asked for (some
+// S3-compatible stores lack FULL_OBJECT checksums), rather than for the
+// upload itself.
+func refusesChecksum(err error) bool {
+	switch apiCode(err) {
+	case "NotImplemented", "InvalidArgument", "InvalidRequest":
+		return true
+	}
+	return false
+}
+
 // castagnoli is the CRC32C table (the CPU's instruction where there is one).
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -447,8 +459,14 @@ func (s *S3) putMultipart(ctx context.Context, key string, body *checkedReader, 
 
 	// Each part goes with its CRC32C (a part is in memory: computing it
 	// costs little), which S3 checks, and so need not compute a checksum of
-	// its own (versitygw: a CRC64NVME in software, as long as a SHA-256).
+	// its own (versitygw: a CRC64NVME in software, as long as a SHA-256). A
+	// store that does not take that algorithm gets a plain upload.
+	withCRC := true
 	uploadID, err := s.CreateMultipartCRC32C(upCtx, key)
+	if refusesChecksum(err) {
+		withCRC = false
+		uploadID, err = s.CreateMultipart(upCtx, key)
+	}
 	if err != nil {
 		budget.put(buf)
 		return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: %w", key, err)
@@ -473,9 +491,16 @@ func (s *S3) putMultipart(ctx context.Context, key string, body *checkedReader, 
 		pb := &partBody{b: b}
 		defer budget.put(b)
 		defer pb.close() // first: the buffer is then no longer read
-		sum := crc32.Checksum(b, castagnoli)
-		part := modelkeep.Part{Number: num, Size: int64(len(b)), CRC32C: hex.EncodeToString(binary.BigEndian.AppendUint32(nil, sum))}
-		etag, err := s.uploadPartCRC32C(upCtx, key, uploadID, num, pb, int64(len(b)), sum)
+		part := modelkeep.Part{Number: num, Size: int64(len(b))}
+		var etag string
+		var err error
+		if withCRC {
+			sum := crc32.Checksum(b, castagnoli)
+			part.CRC32C = hex.EncodeToString(binary.BigEndian.AppendUint32(nil, sum))
+			etag, err = s.uploadPartCRC32C(upCtx, key, uploadID, num, pb, int64(len(b)), sum)
+		} else {
+			etag, err = s.uploadPart(upCtx, key, uploadID, num, pb, int64(len(b)), nil)
+		}
 		if err != nil {
 			fail(fmt.Errorf("part %d: %w", num, err))
 			return
