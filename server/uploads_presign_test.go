@@ -281,4 +281,3 @@ func TestUploadPresignedReadsBack(t *testing.T) {
 		}
 	})
 }
-
