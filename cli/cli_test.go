@@ -144,7 +144,7 @@ func TestPushResume(t *testing.T) {
 }
 
 // TestPushFileChangedMidway: a large file is not hashed whole before it is
-// pushed (its parts' SHA-256s carry it, and the server hashes the whole at
+// pushed (its parts' checksums carry it, and the server hashes the whole at
 // completion), so a file rewritten while its parts go is caught by its
 // size and modification time when its session completes: the push fails
 // saying so, and the version stays pending.

@@ -176,10 +176,13 @@ func (c *Client) Push(ctx context.Context, opts PushOptions) (PushResult, error)
 	}
 	// A large file is hashed whole only when that decides something: the
 	// version holds a file of that path and size (skip it when the same),
-	// or an open session announced a SHA-256 for it (resume it when the
-	// same). Otherwise its parts' SHA-256s, each checked by the server or
-	// the blob store, carry the bytes, and the server hashes the whole
-	// file at completion: hashing it here too was a third of a push's CPU.
+	// an open session announced a SHA-256 for it (resume it when the
+	// same), or an open session of CRC32C parts is resumed (its parts are
+	// compared by CRC32C, so the completion's SHA-256 is checked against
+	// the file's). Otherwise its parts' checksums (SHA-256 through the
+	// server, CRC32C straight to the blob store), each checked there,
+	// carry the bytes, and the server hashes the whole file at completion:
+	// hashing it here too was a third of a push's CPU.
 	var toHash []int
 	for i, f := range files {
 		e, inVersion := existing[f.path]
@@ -543,7 +546,7 @@ var errThroughServer = errors.New("send the part through the server")
 
 // sendPartDirect sends a part straight to the blob store with a presigned
 // request, asked for right before (the URL is short-lived, and signed with
-// the part's SHA-256). A request the store refused for its signature (an
+// the part's checksum). A request the store refused for its signature (an
 // expired URL), for the bytes (corrupted on the way: BadDigest) or for load,
 // or whose connection broke, is asked for and sent again. It returns
 // errThroughServer when the part is better sent through the server: the

@@ -173,7 +173,7 @@ func (s *S3) PutPart(ctx context.Context, key, uploadID string, n int, r io.Read
 		return modelkeep.Part{}, fmt.Errorf("%s: %w", op, err)
 	}
 	body := newCheckedReader(ctx, r, size)
-	etag, err := s.uploadPart(ctx, key, uploadID, n, &exactReader{r: body, left: size}, size, checksum)
+	etag, err := s.uploadPart(ctx, key, uploadID, n, &exactReader{r: body, left: size}, size, checksum, nil)
 	if err != nil {
 		if berr := body.bodyErr(op, key); berr != nil {
 			return modelkeep.Part{}, berr
@@ -183,8 +183,9 @@ func (s *S3) PutPart(ctx context.Context, key, uploadID string, n int, r io.Read
 	return modelkeep.Part{Number: n, Size: size, ETag: etag}, nil
 }
 
-// uploadPart sends one part; checksum is its base64 SHA-256 or nil.
-func (s *S3) uploadPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64, checksum *string) (string, error) {
+// uploadPart sends one part with its checksum: sha256 and crc32c are the
+// base64 values S3 checks, either or neither set (nil).
+func (s *S3) uploadPart(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64, sha256, crc32c *string) (string, error) {
 	out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
 		Bucket:         aws.String(s.bucket),
 		Key:            aws.String(key),
@@ -192,7 +193,8 @@ func (s *S3) uploadPart(ctx context.Context, key, uploadID string, n int, r io.R
 		PartNumber:     aws.Int32(int32(n)),
 		Body:           r,
 		ContentLength:  aws.Int64(size),
-		ChecksumSHA256: checksum,
+		ChecksumSHA256: sha256,
+		ChecksumCRC32C: crc32c,
 	}, unsignedOnce...)
 	if err != nil {
 		return "", multipartErr(err, uploadID)
@@ -214,24 +216,6 @@ func refusesChecksum(err error) bool {
 
 // castagnoli is the CRC32C table (the CPU's instruction where there is one).
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// uploadPartCRC32C sends one part of an upload of the CRC32C algorithm
-// with its CRC32C.
-func (s *S3) uploadPartCRC32C(ctx context.Context, key, uploadID string, n int, r io.Reader, size int64, sum uint32) (string, error) {
-	out, err := s.client.UploadPart(ctx, &s3.UploadPartInput{
-		Bucket:         aws.String(s.bucket),
-		Key:            aws.String(key),
-		UploadId:       aws.String(uploadID),
-		PartNumber:     aws.Int32(int32(n)),
-		Body:           r,
-		ContentLength:  aws.Int64(size),
-		ChecksumCRC32C: aws.String(base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, sum))),
-	}, unsignedOnce...)
-	if err != nil {
-		return "", multipartErr(err, uploadID)
-	}
-	return aws.ToString(out.ETag), nil
-}
 
 // s3Checksum is a hex SHA-256 as S3 writes checksums (base64), nil for "".
 func s3Checksum(sum string) (*string, error) {
@@ -495,11 +479,11 @@ func (s *S3) putMultipart(ctx context.Context, key string, body *checkedReader, 
 		var etag string
 		var err error
 		if withCRC {
-			sum := crc32.Checksum(b, castagnoli)
-			part.CRC32C = hex.EncodeToString(binary.BigEndian.AppendUint32(nil, sum))
-			etag, err = s.uploadPartCRC32C(upCtx, key, uploadID, num, pb, int64(len(b)), sum)
+			sum := binary.BigEndian.AppendUint32(nil, crc32.Checksum(b, castagnoli))
+			part.CRC32C = hex.EncodeToString(sum)
+			etag, err = s.uploadPart(upCtx, key, uploadID, num, pb, int64(len(b)), nil, aws.String(base64.StdEncoding.EncodeToString(sum)))
 		} else {
-			etag, err = s.uploadPart(upCtx, key, uploadID, num, pb, int64(len(b)), nil)
+			etag, err = s.uploadPart(upCtx, key, uploadID, num, pb, int64(len(b)), nil, nil)
 		}
 		if err != nil {
 			fail(fmt.Errorf("part %d: %w", num, err))
