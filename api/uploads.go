@@ -137,7 +137,7 @@ func (h *Handlers) CompleteUpload(ctx context.Context, req openapi.CompleteUploa
 	if err != nil {
 		return nil, err
 	}
-	f, created, err := us.Complete(ctx, req.Model, req.Version, req.UploadId)
+	f, created, err := us.Complete(ctx, req.Model, req.Version, req.UploadId, deref(req.Params.XChecksumSha256))
 	if err != nil {
 		return nil, err
 	}

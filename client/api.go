@@ -406,8 +406,19 @@ func (c *Client) AbortUpload(ctx context.Context, model string, version int, id 
 
 // CompleteUpload completes a session; the server verifies the whole file.
 func (c *Client) CompleteUpload(ctx context.Context, model string, version int, id string) (File, error) {
+	return c.CompleteUploadChecked(ctx, model, version, id, "")
+}
+
+// CompleteUploadChecked is CompleteUpload with the whole file's expected
+// SHA-256 ("" for none): the server keeps nothing when the file it joined
+// has another (422).
+func (c *Client) CompleteUploadChecked(ctx context.Context, model string, version int, id, sha256 string) (File, error) {
 	var f File
-	err := c.doJSON(ctx, request{method: http.MethodPost, path: versionPath(model, version) + "/uploads/" + seg(id) + "/complete",
-		ok: []int{http.StatusOK, http.StatusCreated}, idempotent: true}, &f)
+	req := request{method: http.MethodPost, path: versionPath(model, version) + "/uploads/" + seg(id) + "/complete",
+		ok: []int{http.StatusOK, http.StatusCreated}, idempotent: true}
+	if sha256 != "" {
+		req.header = http.Header{"X-Checksum-Sha256": {sha256}}
+	}
+	err := c.doJSON(ctx, req, &f)
 	return f, err
 }

@@ -437,7 +437,14 @@ func (p *pusher) partTasks(f localFile, up Upload, received map[int]UploadPart) 
 		var err error
 		once.Do(func() {
 			var got File
-			got, err = p.c.CompleteUpload(ctx, p.model, p.version, up.ID)
+			// A file hashed here (to resume a session that announced no
+			// SHA-256) goes with its SHA-256, so that the server keeps
+			// nothing else.
+			want := ""
+			if up.SHA256 == "" {
+				want = f.sha
+			}
+			got, err = p.c.CompleteUploadChecked(ctx, p.model, p.version, up.ID, want)
 			switch {
 			case err != nil:
 			case got.Size != f.size || (f.sha != "" && got.SHA256 != f.sha):

@@ -209,3 +209,42 @@ func TestUploadSweep(t *testing.T) {
 		}
 	})
 }
+
+// TestUploadCompleteChecksum: a session that announced no SHA-256 can be
+// completed with the whole file's in X-Checksum-Sha256; another file's is
+// a 422, the session fails and nothing joins the version; the right one
+// completes.
+func TestUploadCompleteChecksum(t *testing.T) {
+	const seed = 9
+	const size = 5<<20 + 100 // two parts
+	forEachBackendFlags(t, []string{"--upload-part-size", "5MiB"}, func(t *testing.T, e *env) {
+		e.mustCreateModel("m")
+		n := e.mustCreateVersion("m")
+		base := fmt.Sprintf("/api/v1/models/m/versions/%d", n)
+		digest := patternSHA(seed, 0, size)
+		send := func(path string) uploadSession {
+			var u uploadSession
+			e.expect(e.do("POST", base+"/uploads", map[string]any{"path": path, "size": size}), http.StatusCreated, &u)
+			for p := 1; p <= u.PartCount; p++ {
+				e.expect(e.putPart(base, u, seed, p, ""), http.StatusOK, nil)
+			}
+			return u
+		}
+		bad := send("bad.bin")
+		e.expectError(e.do("POST", base+"/uploads/"+bad.ID+"/complete", nil, "X-Checksum-Sha256", patternSHA(seed+1, 0, size)),
+			http.StatusUnprocessableEntity, "digest_mismatch", "X-Checksum-Sha256")
+		var got uploadSession
+		e.expect(e.do("GET", base+"/uploads/"+bad.ID, nil), http.StatusOK, &got)
+		if got.Status != "failed" {
+			t.Errorf("status after a mismatch %q, want failed", got.Status)
+		}
+		e.expectError(e.do("GET", base+"/files/bad.bin", nil), http.StatusNotFound, "not_found", "bad.bin")
+
+		good := send("good.bin")
+		var f struct{ SHA256 string }
+		e.expect(e.do("POST", base+"/uploads/"+good.ID+"/complete", nil, "X-Checksum-Sha256", digest), http.StatusCreated, &f)
+		if f.SHA256 != digest {
+			t.Fatalf("file sha256 %s, want %s", f.SHA256, digest)
+		}
+	})
+}

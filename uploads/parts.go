@@ -187,12 +187,18 @@ func (s *Service) PutPart(ctx context.Context, in PartInput) (Part, error) {
 // must match what the session announced, else nothing is kept (422). The
 // file row, the session's end and the audit event commit together. A
 // completed session answers again with its file (created false).
-func (s *Service) Complete(ctx context.Context, model string, version int, id string) (modelkeep.File, bool, error) {
+func (s *Service) Complete(ctx context.Context, model string, version int, id, wantSHA256 string) (modelkeep.File, bool, error) {
 	if err := validateRef(model, version); err != nil {
 		return modelkeep.File{}, false, err
 	}
 	if err := validateID(id); err != nil {
 		return modelkeep.File{}, false, err
+	}
+	if wantSHA256 != "" {
+		var err error
+		if wantSHA256, err = modelkeep.ParseSHA256(wantSHA256); err != nil {
+			return modelkeep.File{}, false, err
+		}
 	}
 	if _, err := s.multipart(); err != nil {
 		return modelkeep.File{}, false, err
@@ -260,12 +266,16 @@ func (s *Service) Complete(ctx context.Context, model string, version int, id st
 		// again once stale; the sweep ends it at expiry).
 		return modelkeep.File{}, false, fmt.Errorf("verify upload %s: %w", id, err)
 	}
-	if size != u.Size || (u.SHA256 != "" && sum != u.SHA256) {
+	if size != u.Size || (u.SHA256 != "" && sum != u.SHA256) || (wantSHA256 != "" && sum != wantSHA256) {
 		s.deleteBlob(u.BlobKey)
 		s.fail(ctx, u, fmt.Sprintf("got %d bytes with sha256 %s", size, sum))
+		announced := orNone(u.SHA256)
+		if wantSHA256 != "" {
+			announced = wantSHA256 + " (X-Checksum-Sha256)"
+		}
 		return modelkeep.File{}, false, modelkeep.Errorf(modelkeep.ErrDigestMismatch,
 			"upload %s: the file has %d bytes with sha256 %s, the upload announced %d bytes with sha256 %s; nothing was kept",
-			id, size, sum, u.Size, orNone(u.SHA256))
+			id, size, sum, u.Size, announced)
 	}
 
 	f := modelkeep.File{Path: u.Path, Size: size, SHA256: sum, BlobKey: u.BlobKey, CreatedAt: s.clock()}

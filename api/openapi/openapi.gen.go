@@ -2249,6 +2249,12 @@ type ListUploadsParams struct {
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
+// CompleteUploadParams defines parameters for CompleteUpload.
+type CompleteUploadParams struct {
+	// XChecksumSha256 expected lowercase hex SHA-256 of the whole file, checked before it joins the version
+	XChecksumSha256 *string `json:"X-Checksum-Sha256,omitempty"`
+}
+
 // ListRunsParams defines parameters for ListRuns.
 type ListRunsParams struct {
 	Kind    *RunKind `form:"kind,omitempty" json:"kind,omitempty"`
@@ -2549,7 +2555,7 @@ type ServerInterface interface {
 	GetUpload(ctx echo.Context, model ModelName, version VersionNumber, uploadId UploadID) error
 	// CompleteUpload Complete an upload session
 	// (POST /api/v1/models/{model}/versions/{version}/uploads/{upload_id}/complete)
-	CompleteUpload(ctx echo.Context, model ModelName, version VersionNumber, uploadId UploadID) error
+	CompleteUpload(ctx echo.Context, model ModelName, version VersionNumber, uploadId UploadID, params CompleteUploadParams) error
 	// PresignUploadParts Presigned URLs to send parts straight to the blob store
 	// (POST /api/v1/models/{model}/versions/{version}/uploads/{upload_id}/part-urls)
 	PresignUploadParts(ctx echo.Context, model ModelName, version VersionNumber, uploadId UploadID) error
@@ -3996,8 +4002,28 @@ func (w *ServerInterfaceWrapper) CompleteUpload(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter upload_id: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CompleteUploadParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "X-Checksum-Sha256" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-Checksum-Sha256")]; found {
+		var XChecksumSha256 string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for X-Checksum-Sha256, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-Checksum-Sha256", valueList[0], &XChecksumSha256, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter X-Checksum-Sha256: %s", err))
+		}
+
+		params.XChecksumSha256 = &XChecksumSha256
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CompleteUpload(ctx, model, version, uploadId)
+	err = w.Handler.CompleteUpload(ctx, model, version, uploadId, params)
 	return err
 }
 
@@ -13431,6 +13457,7 @@ type CompleteUploadRequestObject struct {
 	Model    ModelName     `json:"model"`
 	Version  VersionNumber `json:"version"`
 	UploadId UploadID      `json:"upload_id"`
+	Params   CompleteUploadParams
 }
 
 type CompleteUploadResponseObject interface {
@@ -18179,12 +18206,13 @@ func (sh *strictHandler) GetUpload(ctx echo.Context, model ModelName, version Ve
 }
 
 // CompleteUpload operation middleware
-func (sh *strictHandler) CompleteUpload(ctx echo.Context, model ModelName, version VersionNumber, uploadId UploadID) error {
+func (sh *strictHandler) CompleteUpload(ctx echo.Context, model ModelName, version VersionNumber, uploadId UploadID, params CompleteUploadParams) error {
 	var request CompleteUploadRequestObject
 
 	request.Model = model
 	request.Version = version
 	request.UploadId = uploadId
+	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.CompleteUpload(ctx.Request().Context(), request.(CompleteUploadRequestObject))
