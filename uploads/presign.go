@@ -110,7 +110,7 @@ func signedChecksum(u Upload, p PartChecksum) (modelkeep.PartChecksum, error) {
 			// through the server", which it can.
 			return modelkeep.PartChecksum{}, modelkeep.Errorf(modelkeep.ErrConflict, "this session's parts are signed with their CRC32C (part_checksum crc32c): give crc32c, or send the part through PUT .../parts/{part_number}")
 		}
-		sum, err := ParseCRC32C(p.CRC32C)
+		sum, err := parseCRC32C(p.CRC32C)
 		return modelkeep.PartChecksum{Algorithm: modelkeep.ChecksumCRC32C, Hex: sum}, err
 	}
 	if p.SHA256 == "" {
@@ -120,9 +120,9 @@ func signedChecksum(u Upload, p PartChecksum) (modelkeep.PartChecksum, error) {
 	return modelkeep.PartChecksum{Algorithm: modelkeep.ChecksumSHA256, Hex: sum}, err
 }
 
-// ParseCRC32C checks a hex CRC32C (8 hex digits, any case) and returns it
+// parseCRC32C checks a hex CRC32C (8 hex digits, any case) and returns it
 // in lower case.
-func ParseCRC32C(s string) (string, error) {
+func parseCRC32C(s string) (string, error) {
 	if len(s) != 8 {
 		return "", modelkeep.Errorf(modelkeep.ErrInvalid, "crc32c %q is not 8 hex digits", s)
 	}

@@ -104,9 +104,9 @@ func (s *S3) PresignPart(ctx context.Context, key, uploadID string, n int, size 
 	var err error
 	switch sum.Algorithm {
 	case modelkeep.ChecksumCRC32C:
-		in.ChecksumCRC32C, err = s3CRC32C(sum.Hex)
+		in.ChecksumCRC32C, err = toS3Sum(sum.Hex, crc32cSize)
 	case modelkeep.ChecksumSHA256:
-		in.ChecksumSHA256, err = s3Checksum(sum.Hex)
+		in.ChecksumSHA256, err = toS3Sum(sum.Hex, sha256Size)
 	}
 	if err != nil || (in.ChecksumCRC32C == nil && in.ChecksumSHA256 == nil) {
 		return modelkeep.PresignedRequest{}, fmt.Errorf("%s: %w", op, modelkeep.Errorf(modelkeep.ErrInvalid, "a presigned part needs its hex CRC32C or SHA-256"))
@@ -143,7 +143,7 @@ func (s *S3) ListParts(ctx context.Context, key, uploadID string) ([]modelkeep.P
 		for _, p := range out.Parts {
 			parts = append(parts, modelkeep.Part{
 				Number: int(aws.ToInt32(p.PartNumber)), Size: aws.ToInt64(p.Size), ETag: aws.ToString(p.ETag),
-				SHA256: hexChecksum(p.ChecksumSHA256), CRC32C: hexCRC32C(p.ChecksumCRC32C),
+				SHA256: fromS3Sum(p.ChecksumSHA256, sha256Size), CRC32C: fromS3Sum(p.ChecksumCRC32C, crc32cSize),
 			})
 		}
 		if !aws.ToBool(out.IsTruncated) || out.NextPartNumberMarker == nil {
@@ -168,7 +168,7 @@ func (s *S3) PutPart(ctx context.Context, key, uploadID string, n int, r io.Read
 	if err := checkPart(n, size); err != nil {
 		return modelkeep.Part{}, fmt.Errorf("%s: %w", op, err)
 	}
-	checksum, err := s3Checksum(sha256)
+	checksum, err := toS3Sum(sha256, sha256Size)
 	if err != nil {
 		return modelkeep.Part{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -217,42 +217,30 @@ func refusesChecksum(err error) bool {
 // castagnoli is the CRC32C table (the CPU's instruction where there is one).
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// s3Checksum is a hex SHA-256 as S3 writes checksums (base64), nil for "".
-func s3Checksum(sum string) (*string, error) {
+// The sizes of the part checksums S3 keeps: a CRC32C and a SHA-256.
+const (
+	crc32cSize = 4
+	sha256Size = sha256.Size
+)
+
+// toS3Sum is a hex checksum of n bytes as S3 writes checksums (base64),
+// nil for "".
+func toS3Sum(sum string, n int) (*string, error) {
 	if sum == "" {
 		return nil, nil
 	}
 	b, err := hex.DecodeString(sum)
-	if err != nil || len(b) != sha256.Size {
-		return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "part checksum %q is not a hex SHA-256", sum)
+	if err != nil || len(b) != n {
+		return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "part checksum %q is not %d hex bytes", sum, n)
 	}
 	return aws.String(base64.StdEncoding.EncodeToString(b)), nil
 }
 
-// s3CRC32C is a hex CRC32C as S3 writes checksums (base64).
-func s3CRC32C(sum string) (*string, error) {
-	b, err := hex.DecodeString(sum)
-	if err != nil || len(b) != 4 {
-		return nil, modelkeep.Errorf(modelkeep.ErrInvalid, "part checksum %q is not a hex CRC32C", sum)
-	}
-	return aws.String(base64.StdEncoding.EncodeToString(b)), nil
-}
-
-// hexCRC32C is S3's base64 CRC32C checksum in hex ("" when absent or not
-// a CRC32C).
-func hexCRC32C(sum *string) string {
+// fromS3Sum is S3's base64 checksum in hex: "" when absent or not of n
+// bytes.
+func fromS3Sum(sum *string, n int) string {
 	b, err := base64.StdEncoding.DecodeString(aws.ToString(sum))
-	if err != nil || len(b) != 4 {
-		return ""
-	}
-	return hex.EncodeToString(b)
-}
-
-// hexChecksum is S3's base64 SHA-256 checksum in hex ("" when absent or
-// not a SHA-256).
-func hexChecksum(sum *string) string {
-	b, err := base64.StdEncoding.DecodeString(aws.ToString(sum))
-	if err != nil || len(b) != sha256.Size {
+	if err != nil || len(b) != n {
 		return ""
 	}
 	return hex.EncodeToString(b)
@@ -285,17 +273,16 @@ func (s *S3) CompleteMultipart(ctx context.Context, key, uploadID string, parts 
 	completed := make([]types.CompletedPart, len(parts))
 	var size int64
 	for i, p := range parts {
-		checksum, err := s3Checksum(p.SHA256)
+		// An upload of a checksum algorithm wants every part's.
+		shaSum, err := toS3Sum(p.SHA256, sha256Size)
 		if err != nil {
 			return modelkeep.BlobInfo{}, fmt.Errorf("%s: %w", op, err)
 		}
-		completed[i] = types.CompletedPart{ETag: aws.String(p.ETag), PartNumber: aws.Int32(int32(p.Number)), ChecksumSHA256: checksum}
-		if p.CRC32C != "" {
-			// An upload of the CRC32C algorithm wants every part's.
-			if completed[i].ChecksumCRC32C, err = s3CRC32C(p.CRC32C); err != nil {
-				return modelkeep.BlobInfo{}, fmt.Errorf("%s: %w", op, err)
-			}
+		crcSum, err := toS3Sum(p.CRC32C, crc32cSize)
+		if err != nil {
+			return modelkeep.BlobInfo{}, fmt.Errorf("%s: %w", op, err)
 		}
+		completed[i] = types.CompletedPart{ETag: aws.String(p.ETag), PartNumber: aws.Int32(int32(p.Number)), ChecksumSHA256: shaSum, ChecksumCRC32C: crcSum}
 		size += p.Size
 	}
 	_, err := s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
