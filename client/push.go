@@ -487,29 +487,26 @@ func (p *pusher) sendPart(ctx context.Context, f localFile, up Upload, n int, st
 			return err // received before: counted in FileResumed
 		}
 	}
-	if p.direct(up) && up.PartChecksum == "crc32c" {
-		crc, _, err := crc32cRange(ctx, f.local, start, length)
+	var sum string // the part's SHA-256, once hashed
+	if p.direct(up) {
+		signed, err := directChecksum(ctx, f, up, n, start, length)
 		if err != nil {
 			return err
 		}
-		err = p.sendPartDirect(ctx, f, up, n, start, length, PartChecksum{Number: n, CRC32C: crc})
-		if !errors.Is(err, errThroughServer) {
+		sum = signed.SHA256
+		if err := p.sendPartDirect(ctx, f, up, n, start, length, signed); !errors.Is(err, errThroughServer) {
 			return err
 		}
 	}
-	sum, _, err := hashRange(ctx, f.local, start, length)
-	if err != nil {
-		return err
-	}
-	if p.direct(up) && up.PartChecksum != "crc32c" {
-		err := p.sendPartDirect(ctx, f, up, n, start, length, PartChecksum{Number: n, SHA256: sum})
-		if !errors.Is(err, errThroughServer) {
+	if sum == "" {
+		var err error
+		if sum, _, err = hashRange(ctx, f.local, start, length); err != nil {
 			return err
 		}
 	}
 	path := versionPath(p.model, p.version) + "/uploads/" + seg(up.ID) + "/parts/" + strconv.Itoa(n)
 	var part UploadPart
-	err = p.sendFile(ctx, f, path, start, length, sum, &part)
+	err := p.sendFile(ctx, f, path, start, length, sum, &part)
 	// A 409 says the session ended while the part was sent; when it is in
 	// fact still open (the blob store lost track of a part interrupted
 	// earlier), sending the part again is the way on.
@@ -527,6 +524,19 @@ func (p *pusher) sendPart(ctx context.Context, f localFile, up Upload, n int, st
 		return &VerificationError{Path: f.path, What: fmt.Sprintf("part %d sha256", n), Expected: sum, Actual: part.SHA256}
 	}
 	return nil
+}
+
+// directChecksum is what a presigned request for part n is signed with:
+// the session's algorithm, its CRC32C (cheap: the server verifies the whole
+// file's SHA-256 at completion), or its SHA-256 for a session of a server
+// from before CRC32C.
+func directChecksum(ctx context.Context, f localFile, up Upload, n int, start, length int64) (PartChecksum, error) {
+	if up.PartChecksum == "crc32c" {
+		crc, _, err := crc32cRange(ctx, f.local, start, length)
+		return PartChecksum{Number: n, CRC32C: crc}, err
+	}
+	sum, _, err := hashRange(ctx, f.local, start, length)
+	return PartChecksum{Number: n, SHA256: sum}, err
 }
 
 // samePart reports whether a part the session received holds the file's
