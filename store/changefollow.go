@@ -125,10 +125,8 @@ func (s *Store) followOnce(ctx context.Context, f *changeFollower) error {
 			return dbErr("follow changes: read chained events", err)
 		}
 		for _, r := range rows {
-			if !changesNothing(r.Action, r.Outcome) {
-				if m := modelOfResource(r.Resource); m != "" {
-					s.ready.versions.Invalidate(m)
-				}
+			if m := modelChangedBy(r.Action, r.Resource, r.Outcome); m != "" {
+				s.ready.versions.Invalidate(m)
 			}
 			f.seq = r.Seq
 		}

@@ -191,12 +191,6 @@ type txChanges struct {
 	models []string
 }
 
-func (c *txChanges) note(resource string) {
-	if m := modelOfResource(resource); m != "" {
-		c.noteModel(m)
-	}
-}
-
 func (c *txChanges) noteModel(model string) {
 	c.mu.Lock()
 	if !slices.Contains(c.models, model) {
@@ -205,19 +199,23 @@ func (c *txChanges) noteModel(model string) {
 	c.mu.Unlock()
 }
 
+// modelChangedBy is the model whose cached versions an event makes stale:
+// its resource's model, unless the event changes nothing ("" then, or for
+// an event outside models). This store's own events (noteChange) and other
+// processes' (FollowChanges) go by it alike.
+func modelChangedBy(action, resource, outcome string) string {
+	if changesNothing(action, outcome) {
+		return ""
+	}
+	return modelOfResource(resource)
+}
+
 // noteChange records, in a transaction, that its commit changes what the
 // event's resource names; outside one it invalidates at once (the change is
 // committed already).
 func (s *Store) noteChange(e audit.Event) {
-	if s.ready == nil || changesNothing(e.Action, e.Outcome) {
-		return
-	}
-	if s.txChanges != nil {
-		s.txChanges.note(e.Resource)
-		return
-	}
-	if m := modelOfResource(e.Resource); m != "" {
-		s.ready.versions.Invalidate(m)
+	if m := modelChangedBy(e.Action, e.Resource, e.Outcome); m != "" {
+		s.versionsChanged(m)
 	}
 }
 

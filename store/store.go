@@ -106,7 +106,10 @@ type Store struct {
 	// versions its commit makes stale.
 	ready     *readyCache
 	txChanges *txChanges
-	// modelIDs remembers model ids by name for takeVersionNumber.
+	// modelIDs remembers model ids by name, for takeVersionNumber and
+	// ListVersions's plain pages. Ids are never reused, so a remembered id
+	// is either the model's or a deleted one's; each user proves it before
+	// relying on it (an affected row, a page with versions).
 	modelIDs *boundedmap.Map[string, int64]
 }
 

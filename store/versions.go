@@ -116,7 +116,9 @@ func (s *Store) takeVersionNumber(ctx context.Context, model string) (int64, int
 			if err != nil {
 				return 0, 0, dbErr(op, err)
 			}
-			s.modelIDs.Put(model, id)
+			if !known {
+				s.modelIDs.Put(model, id) // a write lock: only for a new id
+			}
 			return id, int(number), nil
 		}
 		// The remembered id is of a model deleted since (perhaps
@@ -202,17 +204,23 @@ func (s *Store) ListVersions(ctx context.Context, f modelkeep.VersionFilter) ([]
 	// empty one may be a model deleted since, or created again: the model
 	// is read, as without the id.
 	plain := f.Where == nil && f.Order.IsZero() && !s.inTx
-	if id, ok := s.modelIDs.Get(f.Model); ok && plain {
+	id, remembered := s.modelIDs.Get(f.Model)
+	var empty []modelkeep.Version // the page of the remembered id, when empty
+	if remembered && plain {
 		vs, err := s.listVersionsOf(ctx, modelAt{id: id}, f)
 		if err != nil || len(vs) > 0 {
 			return vs, err
 		}
+		empty = vs
 	}
 	m, err := s.listedModel(ctx, f.Model)
 	if err != nil {
 		return nil, err
 	}
 	if plain {
+		if remembered && m.id == id {
+			return empty, nil // the model is there and has no such versions: the page stands
+		}
 		s.modelIDs.Put(f.Model, m.id)
 	}
 	return s.listVersionsOf(ctx, m, f)

@@ -1,5 +1,6 @@
 // Package gencache is a bounded cache whose entries are invalidated by
-// group (a model, say) without a lock that readers wait on: every group
+// group (a model, say) without touching them (reads share the LRU's lock,
+// invalidation takes none): every group
 // hashes to one of a fixed set of generation counters, an entry remembers
 // the generation its value was read under, and Get serves it only while that
 // generation is still current. Invalidating a group bumps its counter, so
