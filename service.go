@@ -346,26 +346,23 @@ func (s *Service) CreateVersion(ctx context.Context, model string, in CreateVers
 		Source: in.Source, Datasets: in.Datasets, Parent: in.Parent,
 		Status: StatusPending, Stage: StageNone, CreatedBy: ActorName(ctx), CreatedAt: now, UpdatedAt: now,
 	}
-	err := s.meta.InTx(ctx, func(tx MetaStore) error {
-		// No read of the model first: tx.CreateVersion says when it is
-		// missing (ErrNotFound), and a read cost two round trips.
+	// Creates arriving together may share a transaction (group commit), so
+	// everything after the version's row goes in then, which may run twice
+	// (MetaStore.CreateVersionThen): it writes only through tx. No read of
+	// the model first: CreateVersionThen says when it is missing
+	// (ErrNotFound, the answer before a missing parent), and a read cost
+	// two round trips.
+	n, err := s.meta.CreateVersionThen(ctx, v, func(ctx context.Context, tx MetaStore, n int) error {
+		created := v
+		created.Number = n
 		if p := in.Parent; p != nil {
 			if _, err := tx.GetVersion(ctx, p.Model, p.Version); errors.Is(err, ErrNotFound) {
-				// A missing model is the answer before a missing parent.
-				if _, err := tx.GetModel(ctx, model); err != nil {
-					return err
-				}
 				return Errorf(ErrInvalid, "parent version %s/%d does not exist", p.Model, p.Version)
 			} else if err != nil {
 				return err
 			}
 		}
-		n, err := tx.CreateVersion(ctx, v)
-		if err != nil {
-			return err
-		}
-		v.Number = n
-		if err := s.recordVersionLineage(ctx, tx, v, in); err != nil {
+		if err := s.recordVersionLineage(ctx, tx, created, in); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, "version.create", VersionResource(model, n), lineageAuditDetails(map[string]any{
@@ -375,6 +372,7 @@ func (s *Service) CreateVersion(ctx context.Context, model string, in CreateVers
 	if err != nil {
 		return Version{}, err
 	}
+	v.Number = n
 	return v, nil
 }
 

@@ -54,6 +54,13 @@ type VersionStore interface {
 	// CreateVersion gives v the model's next version number (never reused,
 	// even after deletion), stores it and returns the number.
 	CreateVersion(ctx context.Context, v Version) (int, error)
+	// CreateVersionThen is CreateVersion followed by then in the same
+	// transaction, handed the store bound to it and the new version's
+	// number: both commit or neither does. Concurrent calls may share one
+	// transaction and its commit (group commit); when a shared one fails
+	// before its commit, each of its creates runs again alone, so then may
+	// run more than once and must write only through tx.
+	CreateVersionThen(ctx context.Context, v Version, then func(ctx context.Context, tx MetaStore, number int) error) (int, error)
 	GetVersion(ctx context.Context, model string, number int) (Version, error)
 	// GetVersionFresh is GetVersion from the database itself, never from a
 	// cache that may lag another process's change by a moment: for

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/modelkeep/modelkeep/api"
+	"github.com/modelkeep/modelkeep/internal/turn"
 )
 
 // admission runs at most `slots` API requests at once and queues the others
@@ -81,9 +82,36 @@ func (a *admission) middleware() echo.MiddlewareFunc {
 				c.Set(busyKey, true)
 				return echo.NewHTTPError(http.StatusServiceUnavailable, err.Error())
 			}
-			defer a.leave()
+			held := &heldTurn{line: a, held: true}
+			defer held.Release()
+			req := c.Request()
+			c.SetRequest(req.WithContext(turn.With(req.Context(), held)))
 			return next(c)
 		}
+	}
+}
+
+// heldTurn is an admitted request's slot, which it gives back while it
+// waits on work others do for it (internal/turn). Only the request's own
+// goroutines use it, one at a time.
+type heldTurn struct {
+	line *admission
+	held bool
+}
+
+// Release frees the slot if the request holds it.
+func (t *heldTurn) Release() {
+	if t.held {
+		t.held = false
+		t.line.leave()
+	}
+}
+
+// Reclaim takes a slot again, before every request waiting to start.
+func (t *heldTurn) Reclaim() {
+	if !t.held {
+		t.line.reclaim()
+		t.held = true
 	}
 }
 
@@ -108,15 +136,15 @@ func (a *admission) enter(ctx context.Context) error {
 		a.mu.Unlock()
 		return fmt.Errorf("%w: %d requests are waiting already; retry shortly", errBusy, a.maxQueue)
 	}
-	turn := make(chan struct{})
-	place := a.queue.PushBack(turn)
+	ready := make(chan struct{})
+	place := a.queue.PushBack(ready)
 	a.mu.Unlock()
 
 	timer := time.NewTimer(a.maxWait)
 	defer timer.Stop()
 	var why error
 	select {
-	case <-turn:
+	case <-ready:
 		return nil
 	case <-timer.C:
 		why = fmt.Errorf("%w: no turn within %s; retry shortly", errBusy, a.maxWait)
@@ -127,13 +155,29 @@ func (a *admission) enter(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	select {
-	case <-turn:
+	case <-ready:
 		// The slot was handed over just now: pass it on.
 		a.handOver()
 	default:
 		a.queue.Remove(place)
 	}
 	return why
+}
+
+// reclaim returns once the caller holds a slot again: a free one, or the
+// next one freed, ahead of every request in line. No limit on the wait: the
+// caller's work is done (committed, perhaps) and only its answer is left.
+func (a *admission) reclaim() {
+	a.mu.Lock()
+	if a.free > 0 {
+		a.free--
+		a.mu.Unlock()
+		return
+	}
+	ready := make(chan struct{})
+	a.queue.PushFront(ready)
+	a.mu.Unlock()
+	<-ready
 }
 
 // leave frees the caller's slot.

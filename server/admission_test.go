@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/modelkeep/modelkeep/api"
+	"github.com/modelkeep/modelkeep/internal/turn"
 )
 
 func TestAdmits(t *testing.T) {
@@ -193,5 +195,68 @@ func TestAdmissionMiddleware(t *testing.T) {
 	// A refusal is the line working under load: a warning, not an error.
 	if log := logged.String(); !strings.Contains(log, "level=WARN msg=request") || !strings.Contains(log, "status=503") || strings.Contains(log, "level=ERROR") {
 		t.Errorf("request log:\n%s", log)
+	}
+}
+
+// A request waiting on others' work (turn.Away, as a create waiting for
+// its group commit does) gives its slot to the next in line, and takes one
+// back ahead of the requests that have not started.
+func TestAdmissionTurnAway(t *testing.T) {
+	e := echo.New()
+	a := newAdmission(1, 10, time.Minute)
+	e.Use(a.middleware())
+	var (
+		mu     sync.Mutex
+		events []string
+	)
+	note := func(s string) {
+		mu.Lock()
+		events = append(events, s)
+		mu.Unlock()
+	}
+	away, endWait := make(chan struct{}), make(chan struct{})
+	holding, endHold := make(chan struct{}), make(chan struct{})
+	e.GET("/api/v1/wait", func(c echo.Context) error {
+		back := turn.Away(c.Request().Context())
+		close(away)
+		<-endWait
+		back()
+		note("waiter answers")
+		return c.String(http.StatusOK, "ok")
+	})
+	e.GET("/api/v1/hold", func(c echo.Context) error {
+		close(holding)
+		<-endHold
+		note("holder answers")
+		return c.String(http.StatusOK, "ok")
+	})
+	e.GET("/api/v1/later", func(c echo.Context) error {
+		note("later starts")
+		return c.String(http.StatusOK, "ok")
+	})
+	serve := func(path string) {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("%s: %d", path, rec.Code)
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { serve("/api/v1/wait") })
+	<-away
+	// The only slot is free while the waiter waits: another request runs.
+	wg.Go(func() { serve("/api/v1/hold") })
+	<-holding
+	wg.Go(func() { serve("/api/v1/later") })
+	waitFor(t, "the later request to queue", func() bool { return a.waiting() == 1 })
+	close(endWait)
+	waitFor(t, "the waiter to ask for its slot back", func() bool { return a.waiting() == 2 })
+	close(endHold)
+	wg.Wait()
+	if want := []string{"holder answers", "waiter answers", "later starts"}; !slices.Equal(events, want) {
+		t.Errorf("events %v, want %v", events, want)
+	}
+	if a.admitted() != 0 || a.waiting() != 0 {
+		t.Errorf("after everyone left: %d admitted, %d waiting", a.admitted(), a.waiting())
 	}
 }

@@ -47,12 +47,21 @@ func TestReadyVersionCache(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+		// Reads come from the cache while it trusts what it holds: on a
+		// host so loaded that a query takes half a second, that trust may
+		// lapse between two reads, so they are repeated for a while.
 		before := metricValue(t, e.metrics(), "modelkeep_ready_cache_hits_total")
-		for range 3 {
+		reads := 0
+		for deadline := time.Now().Add(5 * time.Second); ; {
 			e.versionAliases("m", n)
-		}
-		if hits := metricValue(t, e.metrics(), "modelkeep_ready_cache_hits_total") - before; hits < 2 {
-			t.Errorf("%v cache hits for three reads of a ready version, want at least 2", hits)
+			reads++
+			hits := metricValue(t, e.metrics(), "modelkeep_ready_cache_hits_total") - before
+			if hits >= 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%v cache hits for %d reads of a ready version in 5 s, want at least 2", hits, reads)
+			}
 		}
 
 		e.expect(e.do("PUT", "/api/v1/models/m/aliases/champion", map[string]any{"version": n}), http.StatusOK, nil)

@@ -2,9 +2,9 @@ package store
 
 import (
 	"context"
-	"errors"
-	"sync"
 	"time"
+
+	"github.com/modelkeep/modelkeep/internal/groupcommit"
 )
 
 // auditBatcher writes the audit events queued outside a transaction (each
@@ -13,22 +13,7 @@ import (
 // concurrent downloads instead of one of each per download. Every caller
 // still returns only once its own event is committed (or failed), so a
 // download is never served before its event is stored.
-//
-// No goroutine of its own: the first caller to find no flush running
-// writes what is pending, itself included; callers arriving meanwhile
-// wait, and when the flush ends the first of them writes the next batch.
-// Under one request at a time nothing waits and nothing changes.
-type auditBatcher struct {
-	mu       sync.Mutex
-	pending  []*batchedAudit
-	flushing bool
-}
-
-type batchedAudit struct {
-	row  auditPendingRow
-	done chan error    // its batch's outcome (buffered)
-	lead chan struct{} // closed when this caller is to write the next batch
-}
+type auditBatcher = groupcommit.Batcher[auditPendingRow, struct{}]
 
 // maxAuditBatch bounds one INSERT's rows (each at most a few KiB).
 const maxAuditBatch = 256
@@ -38,59 +23,17 @@ const maxAuditBatch = 256
 // the others' events.
 const auditBatchTimeout = 30 * time.Second
 
-// add queues row and returns once the batch holding it is written by
-// insert.
-func (b *auditBatcher) add(ctx context.Context, row auditPendingRow, insert func(context.Context, []auditPendingRow) error) error {
-	q := &batchedAudit{row: row, done: make(chan error, 1), lead: make(chan struct{})}
-	b.mu.Lock()
-	b.pending = append(b.pending, q)
-	leader := !b.flushing
-	b.flushing = true
-	b.mu.Unlock()
-	if !leader {
-		// Not abandoned when ctx ends: this caller may be the next to write.
-		select {
-		case err := <-q.done:
-			return err
-		case <-q.lead:
+// queueAuditBatched queues row with the others arriving at the same moment
+// and returns once the INSERT holding it is committed.
+func (s *Store) queueAuditBatched(ctx context.Context, row auditPendingRow) error {
+	_, err := s.auditBatch.Do(ctx, row, func(ctx context.Context, batch []groupcommit.Item[auditPendingRow]) []groupcommit.Result[struct{}] {
+		ctx, cancel := context.WithTimeout(ctx, auditBatchTimeout)
+		defer cancel()
+		rows := make([]auditPendingRow, len(batch))
+		for i, it := range batch {
+			rows[i] = it.Value
 		}
-	}
-	b.flush(context.WithoutCancel(ctx), insert)
-	return <-q.done
+		return groupcommit.Same[struct{}](len(batch), s.db.WithContext(ctx).Create(&rows).Error)
+	})
+	return err
 }
-
-// flush writes up to maxAuditBatch pending rows, reports the outcome to
-// their callers, and hands the next batch to the first caller still
-// waiting (or ends the flushing).
-func (b *auditBatcher) flush(ctx context.Context, insert func(context.Context, []auditPendingRow) error) {
-	b.mu.Lock()
-	n := min(len(b.pending), maxAuditBatch)
-	batch := b.pending[:n:n]
-	b.pending = b.pending[n:]
-	b.mu.Unlock()
-
-	rows := make([]auditPendingRow, len(batch))
-	for i, q := range batch {
-		rows[i] = q.row
-	}
-	// Deferred, so that a panicking insert fails its batch and hands on
-	// instead of leaving every later caller waiting for good.
-	err := errAuditBatchPanicked
-	defer func() {
-		for _, q := range batch {
-			q.done <- err
-		}
-		b.mu.Lock()
-		if len(b.pending) > 0 {
-			close(b.pending[0].lead)
-		} else {
-			b.flushing = false
-		}
-		b.mu.Unlock()
-	}()
-	ctx, cancel := context.WithTimeout(ctx, auditBatchTimeout)
-	defer cancel()
-	err = insert(ctx, rows)
-}
-
-var errAuditBatchPanicked = errors.New("write audit events: the insert panicked")

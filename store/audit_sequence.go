@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/modelkeep/modelkeep/audit"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/modelkeep/modelkeep"
@@ -54,24 +56,54 @@ func (s *Store) QueueAudit(ctx context.Context, e audit.Event) error {
 	if !s.inTx {
 		// An event of its own (a download, a refusal): written with the
 		// others arriving at the same moment (auditBatcher).
-		err := s.auditBatch.add(ctx, row, func(ctx context.Context, rows []auditPendingRow) error {
-			return s.db.WithContext(ctx).Create(&rows).Error
-		})
-		if err != nil {
+		if err := s.queueAuditBatched(ctx, row); err != nil {
 			return dbErr("queue audit event", err)
 		}
 		s.signalAuditQueued()
 		return nil
 	}
+	if s.txAudit != nil {
+		s.txAudit.add(row) // written by inTxStore just before the commit
+		return nil
+	}
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		return dbErr("queue audit event", err)
 	}
-	if s.txQueuedAudit != nil {
-		s.txQueuedAudit.Store(true) // inTxStore signals after the commit
-	} else {
-		s.signalAuditQueued()
-	}
+	s.signalAuditQueued()
 	return nil
+}
+
+// txAuditRows holds the events a transaction queued until inTxStore
+// writes them, all in one INSERT just before the commit: a transaction
+// that records many changes (creates of versions sharing a transaction,
+// store/versions_batch.go) pays one round trip for their events, not one
+// each. Nothing reads a transaction's queued events back before it
+// commits.
+type txAuditRows struct {
+	mu   sync.Mutex
+	rows []auditPendingRow
+}
+
+func (q *txAuditRows) add(row auditPendingRow) {
+	q.mu.Lock()
+	q.rows = append(q.rows, row)
+	q.mu.Unlock()
+}
+
+// write inserts the rows held, if any, through db (the transaction), and
+// reports whether there were any.
+func (q *txAuditRows) write(db *gorm.DB) (bool, error) {
+	q.mu.Lock()
+	rows := q.rows
+	q.rows = nil
+	q.mu.Unlock()
+	if len(rows) == 0 {
+		return false, nil
+	}
+	if err := db.CreateInBatches(rows, maxAuditBatch).Error; err != nil {
+		return true, dbErr("queue audit events", err)
+	}
+	return true, nil
 }
 
 // AuditQueued signals, without blocking the writer, that audit events were

@@ -58,26 +58,40 @@ func (latestMetricRow) TableName() string { return "latest_metrics" }
 const kvBatch = 500
 
 // putVersionKV writes the version_tags and version_params rows of a new
-// version. Versions' tags and params never change after creation; code that
-// comes to change them must rewrite these rows in the same transaction.
+// version v (its ID, ModelID and Number set).
 func (s *Store) putVersionKV(ctx context.Context, v versionRow, tags, params map[string]string) error {
-	versionID, modelID := v.ID, v.ModelID
+	var kv versionKV
+	kv.add(v, tags, params)
+	return s.insertVersionKV(ctx, kv)
+}
+
+// versionKV is the version_tags and version_params rows of new versions.
+type versionKV struct {
+	tags   []versionTagRow
+	params []versionParamRow
+}
+
+// add appends the rows of version v (its ID, ModelID and Number set), in
+// key order.
+func (kv *versionKV) add(v versionRow, tags, params map[string]string) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		kv.tags = append(kv.tags, versionTagRow{VersionID: v.ID, ModelID: v.ModelID, VersionNumber: v.Number, TagKey: k, TagValue: tags[k]})
+	}
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		kv.params = append(kv.params, versionParamRow{VersionID: v.ID, ModelID: v.ModelID, VersionNumber: v.Number, ParamKey: k, ParamValue: params[k]})
+	}
+}
+
+// insertVersionKV writes kv's rows, kvBatch to a statement.
+func (s *Store) insertVersionKV(ctx context.Context, kv versionKV) error {
 	db := s.db.WithContext(ctx)
-	if len(tags) > 0 {
-		rows := make([]versionTagRow, 0, len(tags))
-		for _, k := range slices.Sorted(maps.Keys(tags)) {
-			rows = append(rows, versionTagRow{VersionID: versionID, ModelID: modelID, VersionNumber: v.Number, TagKey: k, TagValue: tags[k]})
-		}
-		if err := db.CreateInBatches(rows, kvBatch).Error; err != nil {
+	if len(kv.tags) > 0 {
+		if err := db.CreateInBatches(kv.tags, kvBatch).Error; err != nil {
 			return dbErr("store version tags", err)
 		}
 	}
-	if len(params) > 0 {
-		rows := make([]versionParamRow, 0, len(params))
-		for _, k := range slices.Sorted(maps.Keys(params)) {
-			rows = append(rows, versionParamRow{VersionID: versionID, ModelID: modelID, VersionNumber: v.Number, ParamKey: k, ParamValue: params[k]})
-		}
-		if err := db.CreateInBatches(rows, kvBatch).Error; err != nil {
+	if len(kv.params) > 0 {
+		if err := db.CreateInBatches(kv.params, kvBatch).Error; err != nil {
 			return dbErr("store version params", err)
 		}
 	}

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -94,13 +93,18 @@ type Store struct {
 	// the pass commits: an error there is a sequencer dying mid-batch.
 	sequenceHook func(ctx context.Context, n int) error
 	// auditQueued signals the sequencer that events were queued and
-	// committed (AuditQueued); txQueuedAudit, in a transaction's copy,
-	// notes that the transaction queued some, to signal after its commit.
-	auditQueued   chan struct{}
-	txQueuedAudit *atomic.Bool
+	// committed (AuditQueued); txAudit, in a transaction's copy, holds
+	// the events the transaction queued, to write before its commit and
+	// signal after it.
+	auditQueued chan struct{}
+	txAudit     *txAuditRows
 	// auditBatch writes the events queued outside transactions together
 	// (audit_batch.go); shared with the transactions' copies.
 	auditBatch *auditBatcher
+	// versionBatch lets concurrent creates of versions share a
+	// transaction (versions_batch.go); shared with the transactions'
+	// copies.
+	versionBatch *versionBatcher
 	// ready serves GetVersion for ready versions (readycache.go); shared.
 	// txChanges, in a transaction's copy, collects the models whose cached
 	// versions its commit makes stale.
@@ -191,8 +195,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{db: db, dialect: t.dialect, now: now, logger: logger, prepared: prepared, postingCache: newPostingCache(postingCacheEntries),
 		metricCache: newMetricCache(metricCacheEntries), bodyCache: newBodyCache(bodyCacheEntries),
 		nodeLabels: boundedmap.New[nodeKey, modelkeep.LineageRef](nodeLabelEntries),
-		modelNames: boundedmap.New[int64, string](modelNameEntries), auditQueued: make(chan struct{}, 1), auditBatch: &auditBatcher{},
-		ready: newReadyCache(), modelIDs: boundedmap.New[string, int64](modelNameEntries)}
+		modelNames: boundedmap.New[int64, string](modelNameEntries), auditQueued: make(chan struct{}, 1), auditBatch: &auditBatcher{Max: maxAuditBatch},
+		versionBatch: &versionBatcher{Max: maxVersionBatch},
+		ready:        newReadyCache(), modelIDs: boundedmap.New[string, int64](modelNameEntries)}
 	err = s.Ping(ctx)
 	if err == nil {
 		err = s.migrate(ctx)
@@ -255,12 +260,15 @@ func (s *Store) inTxStore(ctx context.Context, fn func(tx *Store) error) error {
 	// On MySQL every connection is READ COMMITTED from the start
 	// (readCommittedConnector): no SET TRANSACTION before each BEGIN.
 	var fnErr error
-	queued := new(atomic.Bool)
+	queued := false
 	changes := new(txChanges)
 	err := db.Transaction(func(gtx *gorm.DB) error {
 		tx := *s
-		tx.db, tx.inTx, tx.txQueuedAudit, tx.txChanges = gtx, true, queued, changes
-		fnErr = fn(&tx)
+		tx.db, tx.inTx, tx.txAudit, tx.txChanges = gtx, true, new(txAuditRows), changes
+		if fnErr = fn(&tx); fnErr != nil {
+			return fnErr
+		}
+		queued, fnErr = tx.txAudit.write(gtx)
 		return fnErr
 	})
 	if fnErr == nil {
@@ -269,7 +277,7 @@ func (s *Store) inTxStore(ctx context.Context, fn func(tx *Store) error) error {
 		// costs a read.
 		s.invalidateCommitted(changes)
 	}
-	if err == nil && queued.Load() {
+	if err == nil && queued {
 		s.signalAuditQueued()
 	}
 	if fnErr != nil {

@@ -29,17 +29,37 @@ import (
 //
 // So creates on one model pass one at a time through the section from the
 // number's UPDATE to the commit: the version's row, its tags, its params,
-// the audit record and the commit, five round trips and a log flush
-// (bench/README.md measures it: the flush is about a fifth). Shortening it
-// further means taking the number last, after the rows that do not need
-// it, from a counter row that the versions' foreign key does not lock (a
-// table of its own; bumping models.latest_version there would deadlock
-// against the shared locks of creates in flight), with the version's row
-// written first under a placeholder number: a schema change not made yet.
+// the audit record and the commit, five round trips and a log flush. The
+// API's creates go through CreateVersionThen instead, where creates that
+// arrive together share that section and its commit (versions_batch.go).
 func (s *Store) CreateVersion(ctx context.Context, v modelkeep.Version) (int, error) {
+	c, err := s.newVersionCreate(v)
+	if err != nil {
+		return 0, err
+	}
+	var number int
+	err = s.inTxStore(ctx, func(tx *Store) error {
+		number, err = tx.insertVersion(ctx, c)
+		return err
+	})
+	return number, err
+}
+
+// versionCreate is a version to create: its row (without model id and
+// number), the model's name, its tags and params, and what to run after
+// it in the same transaction (nil: nothing).
+type versionCreate struct {
+	model        string
+	row          versionRow
+	tags, params map[string]string
+	then         func(ctx context.Context, tx modelkeep.MetaStore, number int) error
+}
+
+// newVersionCreate is v made ready to store (CreateVersion's defaults).
+func (s *Store) newVersionCreate(v modelkeep.Version) (versionCreate, error) {
 	row, err := fromVersion(v)
 	if err != nil {
-		return 0, fmt.Errorf("create version of model %q: %w", v.Model, err)
+		return versionCreate{}, fmt.Errorf("create version of model %q: %w", v.Model, err)
 	}
 	if row.Status == "" {
 		row.Status = string(modelkeep.StatusPending)
@@ -52,18 +72,21 @@ func (s *Store) CreateVersion(ctx context.Context, v modelkeep.Version) (int, er
 	if !v.UpdatedAt.IsZero() {
 		row.UpdatedAt = utc(v.UpdatedAt)
 	}
-	err = s.inTxStore(ctx, func(tx *Store) error {
-		db := tx.db.WithContext(ctx)
-		var err error
-		if row.ModelID, row.Number, err = tx.takeVersionNumber(ctx, v.Model); err != nil {
-			return err
-		}
-		if err := db.Create(&row).Error; err != nil {
-			return dbErr(fmt.Sprintf("create version %s/%d", v.Model, row.Number), err)
-		}
-		return tx.putVersionKV(ctx, row, v.Tags, v.Params)
-	})
-	if err != nil {
+	return versionCreate{model: v.Model, row: row, tags: v.Tags, params: v.Params}, nil
+}
+
+// insertVersion stores c in the caller's transaction under the model's next
+// number and returns the number.
+func (s *Store) insertVersion(ctx context.Context, c versionCreate) (int, error) {
+	row := c.row
+	var err error
+	if row.ModelID, row.Number, err = s.takeVersionNumber(ctx, c.model); err != nil {
+		return 0, err
+	}
+	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return 0, dbErr(fmt.Sprintf("create version %s/%d", c.model, row.Number), err)
+	}
+	if err := s.putVersionKV(ctx, row, c.tags, c.params); err != nil {
 		return 0, err
 	}
 	return row.Number, nil
