@@ -352,13 +352,19 @@ func (s *Service) CreateVersion(ctx context.Context, model string, in CreateVers
 	// the model first: CreateVersionThen says when it is missing
 	// (ErrNotFound, the answer before a missing parent), and a read cost
 	// two round trips.
+	if err := s.checkParentExists(ctx, s.meta, model, in.Parent); err != nil {
+		return Version{}, err // before joining a shared transaction, which it would fail
+	}
 	n, err := s.meta.CreateVersionThen(ctx, v, func(ctx context.Context, tx MetaStore, n int) error {
 		created := v
 		created.Number = n
 		if p := in.Parent; p != nil {
-			if _, err := tx.GetVersion(ctx, p.Model, p.Version); errors.Is(err, ErrNotFound) {
+			// Again in the transaction, which holds it; and not the version
+			// being created, nor one created with it in a shared transaction.
+			if p.Model == model && p.Version >= n {
 				return Errorf(ErrInvalid, "parent version %s/%d does not exist", p.Model, p.Version)
-			} else if err != nil {
+			}
+			if err := s.checkParentExists(ctx, tx, model, p); err != nil {
 				return err
 			}
 		}
@@ -374,6 +380,24 @@ func (s *Service) CreateVersion(ctx context.Context, model string, in CreateVers
 	}
 	v.Number = n
 	return v, nil
+}
+
+// checkParentExists fails with ErrInvalid when parent (if any) is not a
+// version in meta; with ErrNotFound when model is missing too, the answer
+// before a missing parent.
+func (s *Service) checkParentExists(ctx context.Context, meta MetaStore, model string, parent *VersionRef) error {
+	if parent == nil {
+		return nil
+	}
+	if _, err := meta.GetVersion(ctx, parent.Model, parent.Version); errors.Is(err, ErrNotFound) {
+		if _, err := meta.GetModel(ctx, model); err != nil {
+			return err
+		}
+		return Errorf(ErrInvalid, "parent version %s/%d does not exist", parent.Model, parent.Version)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // GetVersion reads one version.

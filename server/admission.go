@@ -50,6 +50,9 @@ type admission struct {
 	mu    sync.Mutex
 	free  int        // slots no request holds
 	queue *list.List // of chan struct{}: the waiting requests, oldest first
+	// reclaims are the admitted requests waiting to take a slot back
+	// (heldTurn.Reclaim), oldest first: served before queue.
+	reclaims *list.List
 }
 
 // maxQueuedRequests bounds the line: beyond it, requests are refused at
@@ -57,7 +60,7 @@ type admission struct {
 const maxQueuedRequests = 4096
 
 func newAdmission(slots, maxQueue int, maxWait time.Duration) *admission {
-	return &admission{slots: slots, free: slots, maxQueue: maxQueue, maxWait: maxWait, queue: list.New()}
+	return &admission{slots: slots, free: slots, maxQueue: maxQueue, maxWait: maxWait, queue: list.New(), reclaims: list.New()}
 }
 
 // admits reports whether the route Echo matched goes through the line: the
@@ -83,7 +86,7 @@ func (a *admission) middleware() echo.MiddlewareFunc {
 				return echo.NewHTTPError(http.StatusServiceUnavailable, err.Error())
 			}
 			held := &heldTurn{line: a, held: true}
-			defer held.Release()
+			defer held.finish()
 			req := c.Request()
 			c.SetRequest(req.WithContext(turn.With(req.Context(), held)))
 			return next(c)
@@ -92,15 +95,21 @@ func (a *admission) middleware() echo.MiddlewareFunc {
 }
 
 // heldTurn is an admitted request's slot, which it gives back while it
-// waits on work others do for it (internal/turn). Only the request's own
-// goroutines use it, one at a time.
+// waits on work others do for it (internal/turn). The request's goroutine
+// uses it, one call at a time; finish, when the request is done, frees the
+// slot if held and makes a late Reclaim (a goroutine that outlived its
+// request) give back what it gets at once.
 type heldTurn struct {
 	line *admission
+	mu   sync.Mutex
 	held bool
+	done bool
 }
 
 // Release frees the slot if the request holds it.
 func (t *heldTurn) Release() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.held {
 		t.held = false
 		t.line.leave()
@@ -109,9 +118,29 @@ func (t *heldTurn) Release() {
 
 // Reclaim takes a slot again, before every request waiting to start.
 func (t *heldTurn) Reclaim() {
-	if !t.held {
-		t.line.reclaim()
-		t.held = true
+	t.mu.Lock()
+	if t.held || t.done {
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	t.line.reclaim() // not under t.mu: it may wait
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		t.line.leave()
+		return
+	}
+	t.held = true
+}
+
+func (t *heldTurn) finish() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.done = true
+	if t.held {
+		t.held = false
+		t.line.leave()
 	}
 }
 
@@ -175,7 +204,7 @@ func (a *admission) reclaim() {
 		return
 	}
 	ready := make(chan struct{})
-	a.queue.PushFront(ready)
+	a.reclaims.PushBack(ready)
 	a.mu.Unlock()
 	<-ready
 }
@@ -190,6 +219,10 @@ func (a *admission) leave() {
 // handOver gives a freed slot to the oldest waiting request, or back to
 // the pool. a.mu is held.
 func (a *admission) handOver() {
+	if front := a.reclaims.Front(); front != nil {
+		close(a.reclaims.Remove(front).(chan struct{}))
+		return
+	}
 	if front := a.queue.Front(); front != nil {
 		close(a.queue.Remove(front).(chan struct{}))
 		return
@@ -202,6 +235,13 @@ func (a *admission) waiting() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.queue.Len()
+}
+
+// reclaiming is how many admitted requests wait to take a slot back.
+func (a *admission) reclaiming() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.reclaims.Len()
 }
 
 func (a *admission) admitted() int {

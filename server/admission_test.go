@@ -250,13 +250,42 @@ func TestAdmissionTurnAway(t *testing.T) {
 	wg.Go(func() { serve("/api/v1/later") })
 	waitFor(t, "the later request to queue", func() bool { return a.waiting() == 1 })
 	close(endWait)
-	waitFor(t, "the waiter to ask for its slot back", func() bool { return a.waiting() == 2 })
+	waitFor(t, "the waiter to ask for its slot back", func() bool { return a.reclaiming() == 1 })
 	close(endHold)
 	wg.Wait()
 	if want := []string{"holder answers", "waiter answers", "later starts"}; !slices.Equal(events, want) {
 		t.Errorf("events %v, want %v", events, want)
 	}
-	if a.admitted() != 0 || a.waiting() != 0 {
-		t.Errorf("after everyone left: %d admitted, %d waiting", a.admitted(), a.waiting())
+	if a.admitted() != 0 || a.waiting() != 0 || a.reclaiming() != 0 {
+		t.Errorf("after everyone left: %d admitted, %d waiting, %d reclaiming", a.admitted(), a.waiting(), a.reclaiming())
+	}
+}
+
+// A turn taken back while a slot is free takes it, once however often it
+// is asked; one taken back after its request is done gives the slot back
+// at once.
+func TestHeldTurn(t *testing.T) {
+	a := newAdmission(2, 10, time.Minute)
+	if err := a.enter(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	held := &heldTurn{line: a, held: true}
+	held.Release()
+	held.Release() // twice: still one slot freed
+	if got := a.admitted(); got != 0 {
+		t.Fatalf("%d admitted after a release", got)
+	}
+	held.Reclaim()
+	held.Reclaim() // twice: still one slot taken
+	if got := a.admitted(); got != 1 {
+		t.Fatalf("%d admitted after a reclaim, want 1", got)
+	}
+	held.finish()
+	if got := a.admitted(); got != 0 {
+		t.Fatalf("%d admitted after finish", got)
+	}
+	held.Reclaim() // a goroutine that outlived its request
+	if got := a.admitted(); got != 0 {
+		t.Fatalf("%d admitted after a late reclaim, want the slot given back", got)
 	}
 }

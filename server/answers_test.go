@@ -253,6 +253,9 @@ func TestReferencedResourceNotFound(t *testing.T) {
 			http.StatusBadRequest, "invalid_argument", "parent version nope/1 does not exist")
 		e.expectError(e.do("POST", "/api/v1/models/child/versions", map[string]any{"parent": map[string]any{"model": "child", "version": 7}}),
 			http.StatusBadRequest, "invalid_argument", "parent version child/7 does not exist")
+		// Not the version being created (child has none yet: this is 1).
+		e.expectError(e.do("POST", "/api/v1/models/child/versions", map[string]any{"parent": map[string]any{"model": "child", "version": 1}}),
+			http.StatusBadRequest, "invalid_argument", "parent version child/1 does not exist")
 		e.expectError(e.do("POST", "/api/v1/runs", map[string]any{"run_id": "eval-1", "kind": "evaluation", "subject": map[string]any{"model": "child", "version": 9}}),
 			http.StatusBadRequest, "invalid_argument", "subject: version child/9 does not exist")
 		e.expectError(e.do("POST", "/api/v1/runs", map[string]any{"run_id": "mon-1", "kind": "monitoring", "deployment_id": strings.Repeat("0", 32)}),

@@ -195,6 +195,13 @@ func TestSequenceAuditLateCommit(t *testing.T) {
 				if err := log.RecordChange(ctx, tx, "test.write", "late", nil); err != nil {
 					return err
 				}
+				// A transaction writes its events just before its commit;
+				// write them now, so that "late" takes the lower id and
+				// sits uncommitted while "early" commits.
+				txs := tx.(*Store)
+				if _, err := txs.txAudit.write(txs.db.WithContext(ctx)); err != nil {
+					return err
+				}
 				close(queued)
 				<-release
 				return nil

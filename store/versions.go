@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -111,6 +112,7 @@ func (s *Store) takeVersionNumber(ctx context.Context, model string) (int64, int
 			return 0, 0, dbErr(op, res.Error)
 		}
 		if res.RowsAffected == 0 {
+			s.modelIDs.Delete(model) // gone: not to be trusted by the next create
 			return 0, 0, modelkeep.Errorf(modelkeep.ErrNotFound, "model %q not found", model)
 		}
 		var m modelRow
@@ -124,6 +126,9 @@ func (s *Store) takeVersionNumber(ctx context.Context, model string) (int64, int
 		if !known {
 			var err error
 			if id, err = s.modelID(ctx, model); err != nil {
+				if errors.Is(err, modelkeep.ErrNotFound) {
+					s.modelIDs.Delete(model) // gone: not to be trusted by the next create
+				}
 				return 0, 0, err
 			}
 		}

@@ -7,8 +7,11 @@ import (
 	"strings"
 	"time"
 
+	gomysql "github.com/go-sql-driver/mysql"
+
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/internal/groupcommit"
+	"github.com/modelkeep/modelkeep/internal/turn"
 )
 
 // versionBatcher lets creates of versions that arrive together share one
@@ -50,17 +53,16 @@ func (s *Store) CreateVersionThen(ctx context.Context, v modelkeep.Version,
 	if s.inTx {
 		return s.insertVersionThen(ctx, c)
 	}
-	if s.dialect == dialectMySQL {
-		// A create on a model not known here is answered before it can
-		// join a batch (and fail it for the others); the batch then finds
-		// the id in memory.
-		if _, known := s.modelIDs.Get(c.model); !known {
-			id, err := s.modelID(ctx, c.model)
-			if err != nil {
-				return 0, err
-			}
-			s.modelIDs.Put(c.model, id)
+	// A create on a model not known here is answered before it can join a
+	// batch (and fail it for the others); on MySQL the batch then finds the
+	// id in memory. A model deleted since its id was remembered fails one
+	// batch, and its id is forgotten (takeVersionNumber).
+	if _, known := s.modelIDs.Get(c.model); !known {
+		id, err := s.modelID(ctx, c.model)
+		if err != nil {
+			return 0, err
 		}
+		s.modelIDs.Put(c.model, id)
 	}
 	number, err := s.versionBatch.Do(ctx, c, s.createVersions)
 	if errors.Is(err, errCreateAlone) {
@@ -84,15 +86,51 @@ func (s *Store) insertVersionThen(ctx context.Context, c versionCreate) (int, er
 	return number, nil
 }
 
-// createVersionAlone is c in a transaction of its own.
+// createVersionAlone is c in a transaction of its own, tried again when
+// MySQL chose it as a deadlock's victim: a shared transaction runs its
+// creates' lineage in batch order, so the datasets and runs they register
+// are not locked in the one order lone creates keep among themselves
+// (lineage.go), and either side may be rolled back.
 func (s *Store) createVersionAlone(ctx context.Context, c versionCreate) (int, error) {
 	var number int
-	err := s.inTxStore(ctx, func(tx *Store) error {
-		var err error
-		number, err = tx.insertVersionThen(ctx, c)
-		return err
-	})
-	return number, err
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.inTxStore(ctx, func(tx *Store) error {
+			var err error
+			number, err = tx.insertVersionThen(ctx, c)
+			return err
+		})
+		if attempt == maxDeadlockAttempts || !isDeadlock(err) {
+			return number, err
+		}
+	}
+}
+
+// maxDeadlockAttempts bounds the tries of a lone create that deadlocks.
+const maxDeadlockAttempts = 3
+
+// isDeadlock reports whether err is MySQL's deadlock (1213): the
+// transaction was rolled back whole, so running it again is safe.
+func isDeadlock(err error) bool {
+	var mysqlErr *gomysql.MySQLError
+	return errors.As(err, &mysqlErr) && mysqlErr.Number == 1213
+}
+
+// errThenPanicked fails a shared transaction in which a create's then
+// panicked: the others then run alone, as does the panicking one, which
+// panics again in its own caller's goroutine rather than in the one that
+// ran the batch.
+var errThenPanicked = errors.New("a create's then panicked")
+
+// runThen runs c's then in a shared transaction, a panic turned into
+// errThenPanicked.
+func runThen(ctx context.Context, tx *Store, c versionCreate, number int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errThenPanicked, r)
+		}
+	}()
+	return c.then(ctx, tx, number)
 }
 
 // createVersions runs one batch of versionBatcher: a lone create in its
@@ -117,13 +155,20 @@ func (s *Store) createVersions(ctx context.Context, batch []groupcommit.Item[ver
 				continue
 			}
 			// then records who created the version from its own caller's
-			// context, under the shared transaction's deadline.
-			itemCtx, cancel := context.WithDeadline(context.WithoutCancel(it.Ctx), deadline)
-			err := it.Value.then(itemCtx, tx, numbers[i])
+			// context, under the shared transaction's deadline, and without
+			// the caller's admission turn, which its caller's goroutine
+			// alone may give back or take (internal/turn).
+			itemCtx, cancel := context.WithDeadline(turn.Without(context.WithoutCancel(it.Ctx)), deadline)
+			err := runThen(itemCtx, tx, it.Value, numbers[i])
 			cancel()
 			if err != nil {
 				return err
 			}
+		}
+		// The events now rather than in inTxStore's commit, so that a
+		// failure to write them still lets each create run alone.
+		if _, err := tx.txAudit.write(tx.db.WithContext(ctx)); err != nil {
+			return err
 		}
 		ranAll = true
 		return nil
@@ -134,7 +179,7 @@ func (s *Store) createVersions(ctx context.Context, batch []groupcommit.Item[ver
 			results[i].Value = numbers[i]
 		}
 	case ranAll:
-		// The commit (or the write of the events just before it) failed:
+		// The commit failed:
 		// it may have committed all the same (a connection lost during
 		// COMMIT), so creating the versions again could create them twice.
 		// Each caller gets the error, as a lone create would.

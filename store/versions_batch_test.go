@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	gomysql "github.com/go-sql-driver/mysql"
+
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/audit"
 )
@@ -34,6 +36,11 @@ func createTogether(t *testing.T, s *Store, creates []sharedCreate) ([]int, []er
 	firstIn, release := make(chan struct{}), make(chan struct{})
 	var firstOnce sync.Once
 	create := func(i int) {
+		defer func() {
+			if r := recover(); r != nil {
+				errs[i] = fmt.Errorf("panicked in its caller: %v", r)
+			}
+		}()
 		c := creates[i]
 		v := modelkeep.Version{Model: c.model, Description: fmt.Sprint("caller ", i),
 			Tags: map[string]string{"caller": fmt.Sprint(i)}, Params: map[string]string{"p": fmt.Sprint(i)}}
@@ -176,32 +183,45 @@ func TestCreateVersionThenSharedFailure(t *testing.T) {
 		setup func(t *testing.T, s *Store)
 		bad   sharedCreate
 		want  func(error) bool
-		runs  int // how often the failing caller's then runs
+		runs  int                          // how often the failing caller's then runs
+		after func(t *testing.T, s *Store) // more checks, if any
 	}{{
 		name: "its then fails",
 		bad:  sharedCreate{model: "a", then: func(int) error { return errBoom }},
 		want: func(err error) bool { return errors.Is(err, errBoom) },
 		runs: 2, // in the shared transaction, then alone
 	}, {
+		name: "its then panics",
+		bad:  sharedCreate{model: "b", then: func(int) error { panic("bug") }},
+		// In the shared transaction the panic is caught and fails it; alone,
+		// it panics in its own caller, not in the one that ran the batch.
+		want: func(err error) bool {
+			return err != nil && strings.Contains(err.Error(), "panicked in its caller: bug")
+		},
+		runs: 2,
+	}, {
 		name: "its model is gone",
 		setup: func(t *testing.T, s *Store) {
-			// The model's id is remembered from a create, then the model
-			// is removed behind the store's back.
+			// The model's id is remembered (as from an earlier create), then
+			// the model is removed behind the store's back.
 			mustCreateModel(t, s, "gone", nil)
-			mustCreateVersion(t, s, "gone")
-			for _, q := range []string{"DELETE FROM versions WHERE model_id IN (SELECT id FROM models WHERE name = 'gone')",
-				"DELETE FROM models WHERE name = 'gone'"} {
-				if err := s.db.Exec(q).Error; err != nil {
-					t.Fatal(err)
-				}
+			id, err := s.modelID(t.Context(), "gone")
+			if err != nil {
+				t.Fatal(err)
 			}
-			if _, known := s.modelIDs.Get("gone"); !known && s.dialect == dialectMySQL {
-				t.Fatal("the model's id is not remembered: the case tests nothing")
+			s.modelIDs.Put("gone", id)
+			if err := s.db.Exec("DELETE FROM models WHERE name = 'gone'").Error; err != nil {
+				t.Fatal(err)
 			}
 		},
 		bad: sharedCreate{model: "gone"},
 		want: func(err error) bool {
 			return errors.Is(err, modelkeep.ErrNotFound) && strings.Contains(err.Error(), "gone")
+		},
+		after: func(t *testing.T, s *Store) {
+			if _, known := s.modelIDs.Get("gone"); known {
+				t.Error("the gone model's id is still remembered: every create naming it would fail a batch")
+			}
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,7 +252,31 @@ func TestCreateVersionThenSharedFailure(t *testing.T) {
 					t.Errorf("the failing caller's then ran %d times, want %d", runs[bad], tc.runs)
 				}
 				checkCreated(t, s, creates, numbers, errs)
+				if tc.after != nil {
+					tc.after(t, s)
+				}
 			})
 		})
+	}
+}
+
+// A lone create runs again only when MySQL rolled it back as a deadlock's
+// victim, however the error was wrapped on its way up.
+func TestIsDeadlock(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"a deadlock", &gomysql.MySQLError{Number: 1213}, true},
+		{"a deadlock through dbErr and then", fmt.Errorf("record: %w", dbErr("ensure dataset", &gomysql.MySQLError{Number: 1213})), true},
+		{"a lock wait timeout", dbErr("create version", &gomysql.MySQLError{Number: 1205}), false},
+		{"a duplicate", &gomysql.MySQLError{Number: 1062}, false},
+		{"not from MySQL", modelkeep.Errorf(modelkeep.ErrInvalid, "bad"), false},
+	} {
+		if got := isDeadlock(tc.err); got != tc.want {
+			t.Errorf("%s: isDeadlock = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

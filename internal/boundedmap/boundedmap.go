@@ -62,6 +62,17 @@ func (m *Map[K, V]) Put(k K, v V) {
 	m.cur[k] = v
 }
 
+// Delete removes k.
+func (m *Map[K, V]) Delete(k K) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.cur, k)
+	delete(m.prev, k)
+}
+
 // Len reports the number of entries held.
 func (m *Map[K, V]) Len() int {
 	if m == nil {

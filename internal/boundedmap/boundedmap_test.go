@@ -32,3 +32,22 @@ func TestNilMapHoldsNothing(t *testing.T) {
 		t.Fatal("a nil map held an entry")
 	}
 }
+
+// Delete removes a key from either generation.
+func TestDelete(t *testing.T) {
+	m := New[int, string](4) // two generations of 2
+	m.Put(1, "old")
+	m.Put(2, "x")
+	m.Put(3, "new") // 1 and 2 move to the previous generation
+	m.Delete(1)
+	m.Delete(3)
+	for _, k := range []int{1, 3} {
+		if _, ok := m.Get(k); ok {
+			t.Errorf("entry %d found after Delete", k)
+		}
+	}
+	if v, ok := m.Get(2); !ok || v != "x" {
+		t.Error("Delete removed another entry")
+	}
+	New[int, int](0).Delete(1) // a nil map: nothing to do
+}

@@ -29,6 +29,15 @@ func With(ctx context.Context, h Holder) context.Context {
 	return context.WithValue(ctx, key{}, h)
 }
 
+// Without returns ctx without a turn: for work on a request's behalf run by
+// another goroutine, which must not give back or take the request's turn.
+func Without(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(key{}).(Holder); !ok {
+		return ctx
+	}
+	return context.WithValue(ctx, key{}, nil)
+}
+
 // Away gives back the turn of ctx's request, if it holds one, and returns
 // the function that takes it back, to be called once when the wait ends.
 func Away(ctx context.Context) (back func()) {

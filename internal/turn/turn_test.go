@@ -24,4 +24,10 @@ func TestAway(t *testing.T) {
 	if !slices.Equal(r.calls, []string{"release", "reclaim"}) {
 		t.Fatalf("after: %v, want it reclaimed", r.calls)
 	}
+
+	// Work another goroutine does for the request leaves its turn alone.
+	Away(Without(With(context.Background(), &r)))()
+	if len(r.calls) != 2 {
+		t.Fatalf("without the turn: %v, want nothing more", r.calls)
+	}
 }
