@@ -123,6 +123,7 @@ func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, ups *
 		return nil, err
 	}
 	registerReadyCacheMetrics(metrics.registry, meta)
+	registerVersionCreateMetrics(metrics.registry, meta)
 	limits, err := newRateLimits(cfg, metrics.registry)
 	if err != nil {
 		return nil, err
@@ -313,6 +314,23 @@ func unlessClientGone(next echo.HTTPErrorHandler) echo.HTTPErrorHandler {
 		}
 		next(err, c)
 	}
+}
+
+// registerVersionCreateMetrics exposes how creates of versions shared
+// their transactions (store/versions_batch.go).
+func registerVersionCreateMetrics(reg *prometheus.Registry, meta *store.Store) {
+	count := func(name, help string, value func(store.VersionCreateStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(value(meta.VersionCreateStats())) })
+	}
+	reg.MustRegister(
+		count("modelkeep_version_create_batches_total", "Transactions that created versions, a lone create's included (group commit).",
+			func(s store.VersionCreateStats) uint64 { return s.Batches }),
+		count("modelkeep_version_create_batched_total", "Version creates run in those transactions; divided by the batches, the mean batch size.",
+			func(s store.VersionCreateStats) uint64 { return s.Creates }),
+		count("modelkeep_version_create_reruns_total", "Version creates run again alone after their shared transaction failed.",
+			func(s store.VersionCreateStats) uint64 { return s.Reruns }),
+	)
 }
 
 // registerReadyCacheMetrics exposes what the store's ready-version cache

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -105,6 +106,8 @@ type Store struct {
 	// transaction (versions_batch.go); shared with the transactions'
 	// copies.
 	versionBatch *versionBatcher
+	// versionReruns counts the creates run again alone (VersionCreateStats).
+	versionReruns *atomic.Uint64
 	// ready serves GetVersion for ready versions (readycache.go); shared.
 	// txChanges, in a transaction's copy, collects the models whose cached
 	// versions its commit makes stale.
@@ -196,8 +199,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		metricCache: newMetricCache(metricCacheEntries), bodyCache: newBodyCache(bodyCacheEntries),
 		nodeLabels: boundedmap.New[nodeKey, modelkeep.LineageRef](nodeLabelEntries),
 		modelNames: boundedmap.New[int64, string](modelNameEntries), auditQueued: make(chan struct{}, 1), auditBatch: &auditBatcher{Max: maxAuditBatch},
-		versionBatch: &versionBatcher{Max: maxVersionBatch},
-		ready:        newReadyCache(), modelIDs: boundedmap.New[string, int64](modelNameEntries)}
+		versionBatch: &versionBatcher{Max: maxVersionBatch}, versionReruns: new(atomic.Uint64),
+		ready: newReadyCache(), modelIDs: boundedmap.New[string, int64](modelNameEntries)}
 	err = s.Ping(ctx)
 	if err == nil {
 		err = s.migrate(ctx)

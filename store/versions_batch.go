@@ -66,9 +66,28 @@ func (s *Store) CreateVersionThen(ctx context.Context, v modelkeep.Version,
 	}
 	number, err := s.versionBatch.Do(ctx, c, s.createVersions)
 	if errors.Is(err, errCreateAlone) {
+		s.versionReruns.Add(1)
 		return s.createVersionAlone(ctx, c)
 	}
 	return number, err
+}
+
+// VersionCreateStats is what the creates of versions through
+// CreateVersionThen did so far (for /metrics).
+type VersionCreateStats struct {
+	// Batches is the transactions creates ran in (a lone create's
+	// included) and Creates the creates they held: Creates/Batches is
+	// the mean batch size.
+	Batches, Creates uint64
+	// Reruns is the creates run again alone after their shared
+	// transaction failed.
+	Reruns uint64
+}
+
+// VersionCreateStats reports the group commit's counts.
+func (s *Store) VersionCreateStats() VersionCreateStats {
+	batches, creates := s.versionBatch.Stats()
+	return VersionCreateStats{Batches: batches, Creates: creates, Reruns: s.versionReruns.Load()}
 }
 
 // insertVersionThen stores c and runs its then, in the caller's

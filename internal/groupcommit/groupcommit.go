@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/modelkeep/modelkeep/internal/turn"
 )
@@ -28,6 +29,8 @@ type Batcher[T, R any] struct {
 	mu      sync.Mutex
 	pending []*call[T, R]
 	running bool
+
+	batches, items atomic.Uint64 // run so far (Stats)
 }
 
 // Item is one caller's item with that caller's context, for the values it
@@ -98,6 +101,8 @@ func (b *Batcher[T, R]) runNext(ctx context.Context, run func(context.Context, [
 	b.pending = b.pending[n:]
 	b.mu.Unlock()
 
+	b.batches.Add(1)
+	b.items.Add(uint64(len(batch)))
 	items := make([]Item[T], len(batch))
 	for i, c := range batch {
 		items[i] = c.item
@@ -126,6 +131,12 @@ func (b *Batcher[T, R]) runNext(ctx context.Context, run func(context.Context, [
 		panic("groupcommit: run returned a result count unlike its batch's")
 	}
 	results = out
+}
+
+// Stats reports how many batches ran so far and how many items they held:
+// the mean batch size is their ratio.
+func (b *Batcher[T, R]) Stats() (batches, items uint64) {
+	return b.batches.Load(), b.items.Load()
 }
 
 // Pending is how many items wait for a batch to take them.

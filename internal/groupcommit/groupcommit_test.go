@@ -114,6 +114,9 @@ func TestBatcher(t *testing.T) {
 			if tc.failFrom > 0 && (len(failed) == 0 || len(failed) == tc.callers) {
 				t.Errorf("%d of %d callers failed: want the first batch to succeed and the rest to fail", len(failed), tc.callers)
 			}
+			if batchesRun, itemsRun := b.Stats(); batchesRun != uint64(len(batches)) || itemsRun != uint64(tc.callers) {
+				t.Errorf("Stats: %d batches of %d items, want %d of %d", batchesRun, itemsRun, len(batches), tc.callers)
+			}
 			if b.running || len(b.pending) != 0 {
 				t.Errorf("after the burst: running %v, %d pending", b.running, len(b.pending))
 			}
