@@ -316,13 +316,19 @@ func unlessClientGone(next echo.HTTPErrorHandler) echo.HTTPErrorHandler {
 	}
 }
 
+// statsCounter makes counters that read one field each of the snapshot
+// stats takes.
+func statsCounter[S any](stats func() S) func(name, help string, field func(S) uint64) prometheus.Collector {
+	return func(name, help string, field func(S) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(field(stats())) })
+	}
+}
+
 // registerVersionCreateMetrics exposes how creates of versions shared
 // their transactions (store/versions_batch.go).
 func registerVersionCreateMetrics(reg *prometheus.Registry, meta *store.Store) {
-	count := func(name, help string, value func(store.VersionCreateStats) uint64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
-			func() float64 { return float64(value(meta.VersionCreateStats())) })
-	}
+	count := statsCounter(meta.VersionCreateStats)
 	reg.MustRegister(
 		count("modelkeep_version_create_batches_total", "Transactions that created versions, a lone create's included (group commit).",
 			func(s store.VersionCreateStats) uint64 { return s.Batches }),
@@ -337,10 +343,7 @@ func registerVersionCreateMetrics(reg *prometheus.Registry, meta *store.Store) {
 // does (store/readycache.go): whether it serves (it stops while the audit
 // chain lags behind other processes' changes) and how reads went.
 func registerReadyCacheMetrics(reg *prometheus.Registry, meta *store.Store) {
-	count := func(name, help string, value func(store.ReadyCacheStats) uint64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
-			func() float64 { return float64(value(meta.ReadyCacheStats())) })
-	}
+	count := statsCounter(meta.ReadyCacheStats)
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "modelkeep_ready_cache_serving",
