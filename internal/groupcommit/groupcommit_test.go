@@ -220,3 +220,58 @@ func TestBatcherWaitsAwayFromTurn(t *testing.T) {
 		t.Errorf("the waiter's turn: %v, want released, then reclaimed", waiter.calls)
 	}
 }
+
+// When a batch's run panics, the callers waiting in it get ErrPanicked
+// (the panic itself goes up in the caller that ran it), and a caller that
+// arrived meanwhile leads the next batch.
+func TestBatcherPanicFailsItsBatchOnly(t *testing.T) {
+	b := Batcher[int, string]{Max: 2}
+	leaderIn, release := make(chan struct{}), make(chan struct{})
+	run := func(_ context.Context, items []Item[int]) []Result[string] {
+		if items[0].Value == 0 {
+			close(leaderIn)
+			<-release
+			return make([]Result[string], len(items))
+		}
+		if items[0].Value == 1 {
+			panic("bug")
+		}
+		out := make([]Result[string], len(items))
+		for i, it := range items {
+			out[i].Value = fmt.Sprint("done ", it.Value)
+		}
+		return out
+	}
+	errs := make([]error, 4)
+	values := make([]string, 4)
+	var wg sync.WaitGroup
+	wg.Go(func() { _, errs[0] = b.Do(context.Background(), 0, run) })
+	<-leaderIn
+	// 1 and 2 make the next batch (Max 2), whose run panics in 1's
+	// goroutine; 3 waits for the one after.
+	for i := 1; i <= 3; i++ {
+		wg.Go(func() {
+			defer func() {
+				if r := recover(); r != nil {
+					errs[i] = fmt.Errorf("panicked: %v", r)
+				}
+			}()
+			values[i], errs[i] = b.Do(context.Background(), i, run)
+		})
+		waitPending(t, &b, i)
+	}
+	close(release)
+	wg.Wait()
+	if errs[0] != nil {
+		t.Errorf("the first batch: %v", errs[0])
+	}
+	if errs[1] == nil || errs[1].Error() != "panicked: bug" {
+		t.Errorf("the caller whose batch panicked in its goroutine: %v", errs[1])
+	}
+	if !errors.Is(errs[2], ErrPanicked) {
+		t.Errorf("the other caller of the panicking batch: %v, want ErrPanicked", errs[2])
+	}
+	if errs[3] != nil || values[3] != "done 3" {
+		t.Errorf("the caller after it: %q, %v, want its own result", values[3], errs[3])
+	}
+}
