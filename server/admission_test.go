@@ -200,7 +200,8 @@ func TestAdmissionMiddleware(t *testing.T) {
 
 // A request waiting on others' work (turn.Away, as a create waiting for
 // its group commit does) gives its slot to the next in line, and takes one
-// back ahead of the requests that have not started.
+// back ahead of the requests that have not started. The handlers stand on
+// three API routes: the line admits by route.
 func TestAdmissionTurnAway(t *testing.T) {
 	e := echo.New()
 	a := newAdmission(1, 10, time.Minute)
@@ -216,7 +217,7 @@ func TestAdmissionTurnAway(t *testing.T) {
 	}
 	away, endWait := make(chan struct{}), make(chan struct{})
 	holding, endHold := make(chan struct{}), make(chan struct{})
-	e.GET("/api/v1/wait", func(c echo.Context) error {
+	e.GET("/api/v1/models", func(c echo.Context) error {
 		back := turn.Away(c.Request().Context())
 		close(away)
 		<-endWait
@@ -224,13 +225,13 @@ func TestAdmissionTurnAway(t *testing.T) {
 		note("waiter answers")
 		return c.String(http.StatusOK, "ok")
 	})
-	e.GET("/api/v1/hold", func(c echo.Context) error {
+	e.GET("/api/v1/datasets", func(c echo.Context) error {
 		close(holding)
 		<-endHold
 		note("holder answers")
 		return c.String(http.StatusOK, "ok")
 	})
-	e.GET("/api/v1/later", func(c echo.Context) error {
+	e.GET("/api/v1/runs", func(c echo.Context) error {
 		note("later starts")
 		return c.String(http.StatusOK, "ok")
 	})
@@ -242,12 +243,12 @@ func TestAdmissionTurnAway(t *testing.T) {
 		}
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { serve("/api/v1/wait") })
+	wg.Go(func() { serve("/api/v1/models") })
 	<-away
 	// The only slot is free while the waiter waits: another request runs.
-	wg.Go(func() { serve("/api/v1/hold") })
+	wg.Go(func() { serve("/api/v1/datasets") })
 	<-holding
-	wg.Go(func() { serve("/api/v1/later") })
+	wg.Go(func() { serve("/api/v1/runs") })
 	waitFor(t, "the later request to queue", func() bool { return a.waiting() == 1 })
 	close(endWait)
 	waitFor(t, "the waiter to ask for its slot back", func() bool { return a.reclaiming() == 1 })

@@ -38,12 +38,7 @@ func (s *Store) CreateVersion(ctx context.Context, v modelkeep.Version) (int, er
 	if err != nil {
 		return 0, err
 	}
-	var number int
-	err = s.inTxStore(ctx, func(tx *Store) error {
-		number, err = tx.insertVersion(ctx, c)
-		return err
-	})
-	return number, err
+	return s.createVersionAlone(ctx, c)
 }
 
 // versionCreate is a version to create: its row (without model id and

@@ -105,11 +105,13 @@ func (s *Store) insertVersionThen(ctx context.Context, c versionCreate) (int, er
 	return number, nil
 }
 
-// createVersionAlone is c in a transaction of its own, tried again when
-// MySQL chose it as a deadlock's victim: a shared transaction runs its
-// creates' lineage in batch order, so the datasets and runs they register
-// are not locked in the one order lone creates keep among themselves
-// (lineage.go), and either side may be rolled back.
+// createVersionAlone is c in a transaction of its own (in the caller's,
+// inside one), tried again when MySQL chose it as a deadlock's victim: a
+// shared transaction runs its creates' lineage in batch order, so the
+// datasets and runs they register are not locked in the one order lone
+// creates keep among themselves (lineage.go), and either side may be
+// rolled back. Inside a caller's transaction the deadlock rolled that one
+// back, so it is the caller's to run again.
 func (s *Store) createVersionAlone(ctx context.Context, c versionCreate) (int, error) {
 	var number int
 	var err error
@@ -119,7 +121,7 @@ func (s *Store) createVersionAlone(ctx context.Context, c versionCreate) (int, e
 			number, err = tx.insertVersionThen(ctx, c)
 			return err
 		})
-		if attempt == maxDeadlockAttempts || !isDeadlock(err) {
+		if s.inTx || attempt == maxDeadlockAttempts || !isDeadlock(err) {
 			return number, err
 		}
 	}

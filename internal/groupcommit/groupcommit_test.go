@@ -26,15 +26,21 @@ func doConcurrently(b *Batcher[int, string], n int, run func(context.Context, []
 
 // waitPending waits until n items are pending in b.
 func waitPending(t *testing.T, b *Batcher[int, string], n int) {
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Microsecond) {
-		if got := b.Pending(); got == n {
-			return
-		}
+	t.Helper()
+	eventually(t, fmt.Sprintf("%d items pending", n), func() bool { return b.Pending() == n })
+}
+
+// eventually polls cond for up to 10 s and reports whether it held; it
+// fails t with Errorf, so that a batch's run may call it.
+func eventually(t *testing.T, what string, cond func() bool) bool {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(50 * time.Microsecond) {
 		if time.Now().After(deadline) {
-			t.Errorf("%d items pending, want %d", b.Pending(), n)
-			return
+			t.Errorf("timed out waiting for %s", what)
+			return false
 		}
 	}
+	return true
 }
 
 // TestBatcher: the first batch is held until every other caller is
@@ -200,19 +206,16 @@ func TestBatcherWaitsAwayFromTurn(t *testing.T) {
 	wg.Go(func() { _, _ = b.Do(turn.With(context.Background(), &leader), 1, run) })
 	<-leaderIn
 	wg.Go(func() { _, _ = b.Do(turn.With(context.Background(), &waiter), 2, run) })
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Microsecond) {
+	released := eventually(t, "the waiting caller to give back its turn", func() bool {
 		waiter.mu.Lock()
-		released := slices.Equal(waiter.calls, []string{"release"})
-		waiter.mu.Unlock()
-		if released {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the waiting caller kept its turn")
-		}
-	}
+		defer waiter.mu.Unlock()
+		return slices.Equal(waiter.calls, []string{"release"})
+	})
 	close(release)
 	wg.Wait()
+	if !released {
+		return
+	}
 	if len(leader.calls) != 0 {
 		t.Errorf("the leader's turn: %v, want kept", leader.calls)
 	}
