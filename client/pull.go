@@ -342,7 +342,8 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 	for _, f := range files {
 		d.notify(Event{Kind: FileQueued, Path: f.Path, Size: f.Size})
 	}
-	var large, small []pullTask
+	var large [][]pullTask // the ranges of each file of several
+	var small []pullTask
 	for _, f := range files {
 		target := filepath.Join(root, filepath.FromSlash(f.Path))
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
@@ -353,7 +354,8 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 		}
 		chunks := max(1, int((f.Size+chunk-1)/chunk))
 		// A file of one range is hashed as it arrives; one of several is
-		// hashed in order as its ranges arrive (rangeHasher).
+		// hashed in order as its ranges arrive (rangeHasher): from memory
+		// what arrives in order, read back what arrives ahead.
 		var h hash.Hash
 		var ranges *rangeHasher
 		if chunks == 1 {
@@ -396,10 +398,16 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 					return err
 				}
 				w := lockedWriterAt{f: out, mu: writes}
+				// What the range writes into the file it also hands to
+				// the hash: the file's own, or the ranges' hasher.
+				var sums io.Writer = h
+				if ranges != nil {
+					sums = ranges.writer(i)
+				}
 				if i == 0 {
-					err = d.fetchFirst(gctx, f, src, w, h, start, end)
+					err = d.fetchFirst(gctx, f, src, w, sums, start, end)
 				} else {
-					err = d.fetchFrom(gctx, f, src, w, h, start, end)
+					err = d.fetchFrom(gctx, f, src, w, sums, start, end)
 				}
 				if err == nil && d.fsync {
 					startWriteback(out, start, end-start)
@@ -420,14 +428,17 @@ func (d *downloader) fetchAll(ctx context.Context, root string, files []File, n 
 				return finish(sum)
 			}
 			t := pullTask{file: &f, run: task}
-			if chunks == 1 {
+			switch {
+			case chunks == 1:
 				small = append(small, t)
-			} else {
-				large = append(large, t)
+			case i == 0:
+				large = append(large, []pullTask{t})
+			default:
+				large[len(large)-1] = append(large[len(large)-1], t)
 			}
 		}
 	}
-	tasks := interleave(large, small)
+	tasks := interleave(roundRobin(large), small)
 	if !d.noDirect.Load() {
 		d.urls = newFileURLs(d, tasks)
 	}
@@ -487,7 +498,7 @@ func (d *downloader) filePath(f File) string {
 // answer to the range with ?redirect=true, a redirect to a presigned URL
 // or the range itself; else (a blob store that presigns nothing, or out of
 // reach) the server.
-func (d *downloader) fetchFirst(ctx context.Context, f File, src *source, out io.WriterAt, h hash.Hash, start, end int64) error {
+func (d *downloader) fetchFirst(ctx context.Context, f File, src *source, out io.WriterAt, h io.Writer, start, end int64) error {
 	if d.urls != nil && !d.noDirect.Load() {
 		u, err := d.urls.get(ctx, f)
 		if err != nil {
@@ -528,7 +539,7 @@ func (d *downloader) fetchFirst(ctx context.Context, f File, src *source, out io
 // store refuses (it expired) is replaced by a new one from the server; a
 // store that cannot be reached from here, or keeps failing, leaves the
 // rest to the server.
-func (d *downloader) fetchFrom(ctx context.Context, f File, src *source, out io.WriterAt, h hash.Hash, start, end int64) error {
+func (d *downloader) fetchFrom(ctx context.Context, f File, src *source, out io.WriterAt, h io.Writer, start, end int64) error {
 	pos := start
 	for attempt := 0; pos < end; attempt++ {
 		u, gen, err := src.get(ctx)
@@ -600,7 +611,7 @@ func (d *downloader) refresh(ctx context.Context, f File, src *source, gen int) 
 // directRange downloads bytes [start, end) of f from the blob store with a
 // presigned URL, returning how many it wrote. The answer must be the range
 // of an object of f's size.
-func (d *downloader) directRange(ctx context.Context, f File, u string, out io.WriterAt, h hash.Hash, start, end int64) (int64, error) {
+func (d *downloader) directRange(ctx context.Context, f File, u string, out io.WriterAt, h io.Writer, start, end int64) (int64, error) {
 	resp, err := d.c.sendDirect(ctx, http.MethodGet, u, map[string]string{"Range": fmt.Sprintf("bytes=%d-%d", start, end-1)}, nil, 0, http.StatusPartialContent)
 	if err != nil {
 		return 0, err
@@ -616,7 +627,7 @@ func (d *downloader) directRange(ctx context.Context, f File, u string, out io.W
 // fetchRange downloads bytes [start, end) of f through the server into out,
 // continuing from where a broken body stopped. first, when not nil, is the
 // server's answer for the range already (fetchFirst's).
-func (d *downloader) fetchRange(ctx context.Context, f File, out io.WriterAt, h hash.Hash, start, end int64, first *http.Response) error {
+func (d *downloader) fetchRange(ctx context.Context, f File, out io.WriterAt, h io.Writer, start, end int64, first *http.Response) error {
 	pos := start
 	path := d.filePath(f)
 	for attempt := 0; pos < end; attempt++ {
@@ -673,7 +684,7 @@ func (e *localError) Unwrap() error { return e.err }
 
 // copyAt copies at most limit bytes of body to out at off, hashing them
 // into h when given.
-func (d *downloader) copyAt(ctx context.Context, path string, out io.WriterAt, h hash.Hash, body io.Reader, off, limit int64) (int64, error) {
+func (d *downloader) copyAt(ctx context.Context, path string, out io.WriterAt, h io.Writer, body io.Reader, off, limit int64) (int64, error) {
 	buf := make([]byte, 256<<10)
 	var n int64
 	for n < limit {

@@ -35,7 +35,7 @@ func TestRangeHasher(t *testing.T) {
 			}
 			want := sha256.Sum256(data)
 			r := newRangeHasher(path, tc.size, tc.chunk)
-			n := len(r.done)
+			n := len(r.have)
 			order := make([]int, n)
 			for i := range order {
 				order[i] = i
@@ -80,6 +80,93 @@ func TestRangeHasher(t *testing.T) {
 			}
 			if sums[0] != hex.EncodeToString(want[:]) {
 				t.Errorf("sum %s, want %x", sums[0], want)
+			}
+		})
+	}
+}
+
+// TestRangeHasherStreamed writes ranges in pieces, as downloads do, and
+// checks the sum and which bytes were hashed from memory.
+func TestRangeHasherStreamed(t *testing.T) {
+	const size, chunk, piece = 40<<10 + 77, 8 << 10, 1000
+	tests := []struct {
+		name         string
+		order        string
+		wantReadBack int64 // -1: any
+	}{
+		{"one range after another", "sequential", 0},
+		{"a later range first", "later first", 8 << 10},
+		{"all ranges at once", "concurrent", -1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data := make([]byte, size)
+			rng := rand.New(rand.NewPCG(2, size))
+			for i := range data {
+				data[i] = byte(rng.Uint32())
+			}
+			path := filepath.Join(t.TempDir(), "f")
+			f, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			r := newRangeHasher(path, size, chunk)
+			var mu sync.Mutex
+			var sums []string
+			download := func(i int) {
+				w := r.writer(i)
+				start := int64(i) * chunk
+				end := start + r.rangeLen(i)
+				for off := start; off < end; off += piece {
+					p := data[off:min(off+piece, end)]
+					if _, err := f.WriteAt(p, off); err != nil {
+						t.Error(err)
+						return
+					}
+					if _, err := w.Write(p); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+				sum, err := r.written(i)
+				if err != nil {
+					t.Error(err)
+				}
+				if sum != "" {
+					mu.Lock()
+					sums = append(sums, sum)
+					mu.Unlock()
+				}
+			}
+			n := len(r.have)
+			switch tc.order {
+			case "sequential":
+				for i := range n {
+					download(i)
+				}
+			case "later first":
+				download(1)
+				download(0)
+				for i := 2; i < n; i++ {
+					download(i)
+				}
+			case "concurrent":
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Go(func() { download(i) })
+				}
+				wg.Wait()
+			}
+			want := sha256.Sum256(data)
+			if len(sums) != 1 || sums[0] != hex.EncodeToString(want[:]) {
+				t.Fatalf("sums %v, want exactly one, %x", sums, want)
+			}
+			if r.fromMemory+r.readBack != size {
+				t.Errorf("hashed %d from memory and %d read back, want %d in all", r.fromMemory, r.readBack, size)
+			}
+			if tc.wantReadBack >= 0 && r.readBack != tc.wantReadBack {
+				t.Errorf("read back %d bytes, want %d", r.readBack, tc.wantReadBack)
 			}
 		})
 	}

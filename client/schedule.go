@@ -24,3 +24,24 @@ func interleave[T any](a, b []T) []T {
 	}
 	return out
 }
+
+// roundRobin takes one element of each group in turn: the first of every
+// group, then the second of every group, and so on. The ranges of several
+// large files, taken so, download mostly at the hash's position of their
+// files (rangeHasher), hashed from memory; taken file by file, the ranges
+// running at once are of one file and all but one of them run ahead of it.
+func roundRobin[T any](groups [][]T) []T {
+	var out []T
+	for k := 0; ; k++ {
+		took := false
+		for _, g := range groups {
+			if k < len(g) {
+				out = append(out, g[k])
+				took = true
+			}
+		}
+		if !took {
+			return out
+		}
+	}
+}

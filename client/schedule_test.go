@@ -28,3 +28,23 @@ func TestInterleave(t *testing.T) {
 		})
 	}
 }
+
+func TestRoundRobin(t *testing.T) {
+	tests := []struct {
+		name   string
+		groups [][]string
+		want   []string
+	}{
+		{"none", nil, nil},
+		{"one group", [][]string{{"a1", "a2"}}, []string{"a1", "a2"}},
+		{"equal groups", [][]string{{"a1", "a2"}, {"b1", "b2"}}, []string{"a1", "b1", "a2", "b2"}},
+		{"uneven groups", [][]string{{"a1"}, {"b1", "b2", "b3"}, {}, {"c1", "c2"}}, []string{"a1", "b1", "c1", "b2", "c2", "b3"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := roundRobin(tc.groups); !slices.Equal(got, tc.want) {
+				t.Fatalf("roundRobin(%v) = %v, want %v", tc.groups, got, tc.want)
+			}
+		})
+	}
+}
