@@ -697,7 +697,11 @@ func (d *downloader) copyAt(ctx context.Context, path string, out io.WriterAt, h
 				return n, &localError{err}
 			}
 			if h != nil {
-				h.Write(buf[:k])
+				// A range's hasher may fail (reading back bytes that
+				// arrived ahead); the hash is then unusable.
+				if _, err := h.Write(buf[:k]); err != nil {
+					return n, &localError{err}
+				}
 			}
 			n += int64(k)
 			d.received.Add(int64(k))

@@ -24,6 +24,7 @@ type rangeHasher struct {
 	mu       sync.Mutex
 	have     []int64 // bytes of each range in the file, from its start
 	hashed   int64   // bytes of the file hashed, from its start
+	complete int     // ranges whose downloads ended (written)
 	busy     bool    // a goroutine is hashing
 	reported bool    // the sum was returned
 	h        hash.Hash
@@ -73,18 +74,20 @@ func (r *rangeHasher) wrote(i int, off int64, p []byte) error {
 	return r.catchUp(off, p)
 }
 
-// written records that range i is complete and hashes what can be hashed.
-// It returns the file's SHA-256 to the one call that sees the whole file
-// hashed, "" to the others (and to those that leave the hashing to a
-// goroutine at it; that one's range calls written after it).
+// written records that range i is complete (its download has ended) and
+// hashes what can be hashed. It returns the file's SHA-256 to the one call
+// that sees the whole file hashed and every range ended, "" to the others
+// (and to those that leave the hashing to a goroutine at it: that one is in
+// a written call too then, since every range has ended).
 func (r *rangeHasher) written(i int) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.have[i] = r.rangeLen(i)
+	r.complete++
 	if err := r.catchUp(0, nil); err != nil {
 		return "", err
 	}
-	if r.hashed == r.size && !r.busy && !r.reported {
+	if r.hashed == r.size && r.complete == len(r.have) && !r.busy && !r.reported {
 		r.reported = true
 		return hex.EncodeToString(r.h.Sum(nil)), nil
 	}

@@ -1,8 +1,10 @@
 package client
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -169,5 +171,38 @@ func TestRangeHasherStreamed(t *testing.T) {
 				t.Errorf("read back %d bytes, want %d", r.readBack, tc.wantReadBack)
 			}
 		})
+	}
+}
+
+// TestCopyAtHashFailure: when a range's hasher cannot read back the bytes
+// that arrived ahead, the download fails with that error (a local one, not
+// retried), rather than hashing on from a wrong offset and reporting a
+// checksum mismatch for a good file.
+func TestCopyAtHashFailure(t *testing.T) {
+	const size, chunk = 2000, 1000
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	path := filepath.Join(t.TempDir(), "f")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	r := newRangeHasher(path, size, chunk)
+	d := &downloader{notify: func(Event) {}}
+	// Range 1 arrives first: its bytes wait in the file.
+	if _, err := d.copyAt(t.Context(), "f", out, r.writer(1), bytes.NewReader(data[chunk:]), chunk, chunk); err != nil {
+		t.Fatal(err)
+	}
+	// The file can no longer be opened to read range 1 back.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.copyAt(t.Context(), "f", out, r.writer(0), bytes.NewReader(data[:chunk]), 0, chunk)
+	var local *localError
+	if !errors.As(err, &local) || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("copyAt = %v, want the read-back failure as a local error", err)
 	}
 }
