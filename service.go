@@ -352,22 +352,16 @@ func (s *Service) CreateVersion(ctx context.Context, model string, in CreateVers
 	// the model first: CreateVersionThen says when it is missing
 	// (ErrNotFound, the answer before a missing parent), and a read cost
 	// two round trips.
+	// The parent is checked before the create joins a shared transaction
+	// (which a missing one would fail for all), and only then: it existed
+	// before this version's number was taken, so it is not the version
+	// itself nor one created with it.
 	if err := s.checkParentExists(ctx, s.meta, model, in.Parent); err != nil {
-		return Version{}, err // before joining a shared transaction, which it would fail
+		return Version{}, err
 	}
 	n, err := s.meta.CreateVersionThen(ctx, v, func(ctx context.Context, tx MetaStore, n int) error {
 		created := v
 		created.Number = n
-		if p := in.Parent; p != nil {
-			// Again in the transaction, which holds it; and not the version
-			// being created, nor one created with it in a shared transaction.
-			if p.Model == model && p.Version >= n {
-				return Errorf(ErrInvalid, "parent version %s/%d does not exist", p.Model, p.Version)
-			}
-			if err := s.checkParentExists(ctx, tx, model, p); err != nil {
-				return err
-			}
-		}
 		if err := s.recordVersionLineage(ctx, tx, created, in); err != nil {
 			return err
 		}

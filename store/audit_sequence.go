@@ -62,14 +62,7 @@ func (s *Store) QueueAudit(ctx context.Context, e audit.Event) error {
 		s.signalAuditQueued()
 		return nil
 	}
-	if s.txAudit != nil {
-		s.txAudit.add(row) // written by inTxStore just before the commit
-		return nil
-	}
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
-		return dbErr("queue audit event", err)
-	}
-	s.signalAuditQueued()
+	s.txAudit.add(row) // written by inTxStore just before the commit
 	return nil
 }
 
@@ -80,8 +73,9 @@ func (s *Store) QueueAudit(ctx context.Context, e audit.Event) error {
 // each. Nothing reads a transaction's queued events back before it
 // commits.
 type txAuditRows struct {
-	mu   sync.Mutex
-	rows []auditPendingRow
+	mu    sync.Mutex
+	rows  []auditPendingRow
+	wrote bool // rows were written (the sequencer is signalled after the commit)
 }
 
 func (q *txAuditRows) add(row auditPendingRow) {
@@ -90,20 +84,29 @@ func (q *txAuditRows) add(row auditPendingRow) {
 	q.mu.Unlock()
 }
 
-// write inserts the rows held, if any, through db (the transaction), and
-// reports whether there were any.
-func (q *txAuditRows) write(db *gorm.DB) (bool, error) {
+// write inserts the rows held, if any, through db (the transaction). It
+// may run more than once in a transaction (a shared one writes its events
+// before inTxStore does); written tells whether any of them wrote rows.
+func (q *txAuditRows) write(db *gorm.DB) error {
 	q.mu.Lock()
 	rows := q.rows
 	q.rows = nil
+	q.wrote = q.wrote || len(rows) > 0
 	q.mu.Unlock()
 	if len(rows) == 0 {
-		return false, nil
+		return nil
 	}
 	if err := db.CreateInBatches(rows, maxAuditBatch).Error; err != nil {
-		return true, dbErr("queue audit events", err)
+		return dbErr("queue audit events", err)
 	}
-	return true, nil
+	return nil
+}
+
+// written reports whether the transaction wrote events.
+func (q *txAuditRows) written() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.wrote
 }
 
 // AuditQueued signals, without blocking the writer, that audit events were

@@ -199,7 +199,7 @@ func TestSequenceAuditLateCommit(t *testing.T) {
 				// write them now, so that "late" takes the lower id and
 				// sits uncommitted while "early" commits.
 				txs := tx.(*Store)
-				if _, err := txs.txAudit.write(txs.db.WithContext(ctx)); err != nil {
+				if err := txs.txAudit.write(txs.db.WithContext(ctx)); err != nil {
 					return err
 				}
 				close(queued)
@@ -361,4 +361,42 @@ func BenchmarkAuditRecordParallel(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestEarlyWrittenEventsSignal: a transaction that writes its events
+// before inTxStore's own write (creates of versions sharing a transaction,
+// store/versions_batch.go) still signals the sequencer at its commit, and
+// one that wrote none does not.
+func TestEarlyWrittenEventsSignal(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newURL func(*testing.T) string) {
+		ctx := t.Context()
+		s := openReplica(t, newURL(t))
+		log := modelkeep.NewAuditLog(s, modelkeep.AuditLogOptions{})
+		signalled := func() bool {
+			select {
+			case <-s.AuditQueued():
+				return true
+			default:
+				return false
+			}
+		}
+		signalled() // drain
+		if err := s.inTxStore(ctx, func(tx *Store) error {
+			if err := log.RecordChange(ctx, tx, "test.write", "early", nil); err != nil {
+				return err
+			}
+			return tx.txAudit.write(tx.db.WithContext(ctx))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !signalled() {
+			t.Error("no signal after a commit whose events were written early")
+		}
+		if err := s.inTxStore(ctx, func(tx *Store) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if signalled() {
+			t.Error("a signal after a commit without events")
+		}
+	})
 }

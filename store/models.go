@@ -103,6 +103,29 @@ func (s *Store) productionVersions(ctx context.Context, modelIDs []int64) (map[i
 
 // modelID returns the row id of the model named name; ErrNotFound when there
 // is none.
+// rememberedModelID is the id of model name, from memory (modelIDs) when
+// it is there, else read and remembered (freshModelID).
+func (s *Store) rememberedModelID(ctx context.Context, name string) (int64, error) {
+	if id, known := s.modelIDs.Get(name); known {
+		return id, nil
+	}
+	return s.freshModelID(ctx, name)
+}
+
+// freshModelID reads the id of model name and remembers it; a model that
+// is gone is forgotten, not to be trusted by the next create.
+func (s *Store) freshModelID(ctx context.Context, name string) (int64, error) {
+	id, err := s.modelID(ctx, name)
+	if errors.Is(err, modelkeep.ErrNotFound) {
+		s.modelIDs.Delete(name)
+	}
+	if err != nil {
+		return 0, err
+	}
+	s.modelIDs.Put(name, id)
+	return id, nil
+}
+
 func (s *Store) modelID(ctx context.Context, name string) (int64, error) {
 	db := s.db.WithContext(ctx)
 	var row modelRow

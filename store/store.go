@@ -263,15 +263,14 @@ func (s *Store) inTxStore(ctx context.Context, fn func(tx *Store) error) error {
 	// On MySQL every connection is READ COMMITTED from the start
 	// (readCommittedConnector): no SET TRANSACTION before each BEGIN.
 	var fnErr error
-	queued := false
-	changes := new(txChanges)
+	changes, events := new(txChanges), new(txAuditRows)
 	err := db.Transaction(func(gtx *gorm.DB) error {
 		tx := *s
-		tx.db, tx.inTx, tx.txAudit, tx.txChanges = gtx, true, new(txAuditRows), changes
+		tx.db, tx.inTx, tx.txAudit, tx.txChanges = gtx, true, events, changes
 		if fnErr = fn(&tx); fnErr != nil {
 			return fnErr
 		}
-		queued, fnErr = tx.txAudit.write(gtx)
+		fnErr = tx.txAudit.write(gtx)
 		return fnErr
 	})
 	if fnErr == nil {
@@ -280,7 +279,7 @@ func (s *Store) inTxStore(ctx context.Context, fn func(tx *Store) error) error {
 		// costs a read.
 		s.invalidateCommitted(changes)
 	}
-	if err == nil && queued {
+	if err == nil && events.written() {
 		s.signalAuditQueued()
 	}
 	if fnErr != nil {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -120,10 +119,7 @@ func (s *Store) takeVersionNumber(ctx context.Context, model string) (int64, int
 	for range 2 {
 		if !known {
 			var err error
-			if id, err = s.modelID(ctx, model); err != nil {
-				if errors.Is(err, modelkeep.ErrNotFound) {
-					s.modelIDs.Delete(model) // gone: not to be trusted by the next create
-				}
+			if id, err = s.freshModelID(ctx, model); err != nil {
 				return 0, 0, err
 			}
 		}
@@ -138,9 +134,6 @@ func (s *Store) takeVersionNumber(ctx context.Context, model string) (int64, int
 			number, err := res.LastInsertId()
 			if err != nil {
 				return 0, 0, dbErr(op, err)
-			}
-			if !known {
-				s.modelIDs.Put(model, id) // a write lock: only for a new id
 			}
 			return id, int(number), nil
 		}

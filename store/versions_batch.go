@@ -21,7 +21,8 @@ import (
 // why); alone, each pays that section's five round trips and a log flush.
 // Together, n creates take their numbers, insert their rows, tags, params
 // and audit events in a handful of multi-row statements and one commit,
-// whatever n and however many models they name.
+// whatever n and however many models they name; what each create's then
+// does (its lineage: runs, datasets) still costs statements of its own.
 type versionBatcher = groupcommit.Batcher[versionCreate, int]
 
 // maxVersionBatch bounds the creates of one shared transaction.
@@ -57,12 +58,8 @@ func (s *Store) CreateVersionThen(ctx context.Context, v modelkeep.Version,
 	// batch (and fail it for the others); on MySQL the batch then finds the
 	// id in memory. A model deleted since its id was remembered fails one
 	// batch, and its id is forgotten (takeVersionNumber).
-	if _, known := s.modelIDs.Get(c.model); !known {
-		id, err := s.modelID(ctx, c.model)
-		if err != nil {
-			return 0, err
-		}
-		s.modelIDs.Put(c.model, id)
+	if _, err := s.rememberedModelID(ctx, c.model); err != nil {
+		return 0, err
 	}
 	number, err := s.versionBatch.Do(ctx, c, s.createVersions)
 	if errors.Is(err, errCreateAlone) {
@@ -188,7 +185,7 @@ func (s *Store) createVersions(ctx context.Context, batch []groupcommit.Item[ver
 		}
 		// The events now rather than in inTxStore's commit, so that a
 		// failure to write them still lets each create run alone.
-		if _, err := tx.txAudit.write(tx.db.WithContext(ctx)); err != nil {
+		if err := tx.txAudit.write(tx.db.WithContext(ctx)); err != nil {
 			return err
 		}
 		ranAll = true
@@ -284,13 +281,9 @@ func (s *Store) takeVersionNumbers(ctx context.Context, batch []groupcommit.Item
 	ids := make([]any, 0, len(models))
 	cases.WriteString("UPDATE models SET latest_version = latest_version + CASE id")
 	for _, name := range names {
-		id, known := s.modelIDs.Get(name)
-		if !known {
-			var err error
-			if id, err = s.modelID(ctx, name); err != nil {
-				return nil, err
-			}
-			s.modelIDs.Put(name, id)
+		id, err := s.rememberedModelID(ctx, name)
+		if err != nil {
+			return nil, err
 		}
 		models[name].id = id
 		byID[id] = name
