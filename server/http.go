@@ -150,7 +150,10 @@ func newEcho(cfg Config, svc *modelkeep.Service, comp *compliance.Service, ups *
 			}, func() float64 { return float64(line.waiting()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "modelkeep_http_requests_admitted", Help: "API requests running, out of MODELKEEP_MAX_CONCURRENT_REQUESTS.",
-			}, func() float64 { return float64(line.admitted()) }))
+			}, func() float64 { return float64(line.admitted()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "modelkeep_http_requests_reclaiming", Help: "Admitted API requests that gave their turn away while waiting on another's shared transaction and wait to take one back, ahead of the line.",
+			}, func() float64 { return float64(line.reclaiming()) }))
 		e.Use(line.middleware())
 	}
 

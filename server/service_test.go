@@ -41,7 +41,8 @@ func TestServiceEndpoints(t *testing.T) {
 		// The line of API requests (admission.go): nothing waits, and
 		// the scrape itself is not counted.
 		if !strings.Contains(string(body), "modelkeep_http_requests_waiting 0\n") ||
-			!strings.Contains(string(body), "modelkeep_http_requests_admitted 0\n") {
+			!strings.Contains(string(body), "modelkeep_http_requests_admitted 0\n") ||
+			!strings.Contains(string(body), "modelkeep_http_requests_reclaiming 0\n") {
 			t.Fatalf("metrics: body lacks the admission gauges:\n%.4000s", body)
 		}
 

@@ -246,5 +246,20 @@ func TestUploadCompleteChecksum(t *testing.T) {
 		if f.SHA256 != digest {
 			t.Fatalf("file sha256 %s, want %s", f.SHA256, digest)
 		}
+
+		// A header that contradicts the SHA-256 the session announced is
+		// refused before anything is read, and the session stays open.
+		var announced uploadSession
+		e.expect(e.do("POST", base+"/uploads", map[string]any{"path": "announced.bin", "size": size, "sha256": digest}), http.StatusCreated, &announced)
+		for p := 1; p <= announced.PartCount; p++ {
+			e.expect(e.putPart(base, announced, seed, p, ""), http.StatusOK, nil)
+		}
+		e.expectError(e.do("POST", base+"/uploads/"+announced.ID+"/complete", nil, "X-Checksum-Sha256", patternSHA(seed+1, 0, size)),
+			http.StatusUnprocessableEntity, "digest_mismatch", "announced sha256 "+digest)
+		e.expect(e.do("GET", base+"/uploads/"+announced.ID, nil), http.StatusOK, &got)
+		if got.Status != "open" {
+			t.Errorf("status after a contradicting header %q, want open", got.Status)
+		}
+		e.expect(e.do("POST", base+"/uploads/"+announced.ID+"/complete", nil), http.StatusCreated, &f)
 	})
 }

@@ -207,6 +207,12 @@ func (s *Service) Complete(ctx context.Context, model string, version int, id, w
 	if err != nil {
 		return modelkeep.File{}, false, err
 	}
+	if u.SHA256 != "" && wantSHA256 != "" && wantSHA256 != u.SHA256 {
+		// Bound to fail whatever the parts hold: said before claiming
+		// the session or reading a byte, and the session stays as it is.
+		return modelkeep.File{}, false, modelkeep.Errorf(modelkeep.ErrDigestMismatch,
+			"upload %s announced sha256 %s, X-Checksum-Sha256 says %s", id, u.SHA256, wantSHA256)
+	}
 	if u.Status == StatusCompleted {
 		f, err := s.store.GetFile(ctx, model, version, u.Path)
 		if err != nil || f.BlobKey != u.BlobKey {
@@ -248,17 +254,6 @@ func (s *Service) Complete(ctx context.Context, model string, version int, id, w
 		}
 		return modelkeep.File{}, false, err
 	}
-	if u.Presigned {
-		// A part the server recorded may have been replaced in the bucket
-		// since, through a presigned URL, by bytes of the same ETag (an
-		// MD5: pairs of bytes with one are easy to make) and size: its
-		// hash state would then name bytes the blob does not hold. Read
-		// the whole file back instead.
-		for i := range parts {
-			parts[i].HashState = nil
-		}
-	}
-
 	sum, size, err := s.verify(ctx, u, parts)
 	if err != nil {
 		// The parts are joined: the session cannot go back to open. A
@@ -399,12 +394,17 @@ func missingParts(u Upload, parts []Part) string {
 // verify computes the joined file's SHA-256 and size. It starts from the
 // longest chain of parts hashed in order (each continuing the state of the
 // part before it as it is now) and reads the rest back from the blob store.
+// A session that handed out presigned part URLs trusts no chain: a part the
+// server recorded may have been replaced in the bucket since, through such
+// a URL, by bytes of the same ETag (an MD5: pairs of bytes with one are
+// easy to make) and size, and its hash state would then name bytes the
+// blob does not hold. Its whole file is read back.
 func (s *Service) verify(ctx context.Context, u Upload, parts []Part) (string, int64, error) {
 	h := sha256.New()
 	var offset int64
 	prev := ""
 	for _, p := range parts {
-		if p.HashState == nil || p.PrevSHA256 != prev {
+		if u.Presigned || p.HashState == nil || p.PrevSHA256 != prev {
 			break
 		}
 		next := sha256.New()
