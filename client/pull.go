@@ -676,7 +676,8 @@ func (d *downloader) fetchRange(ctx context.Context, f File, out io.WriterAt, h 
 	return nil
 }
 
-// localError is a failure to write a local file: not retried.
+// localError is a failure of a local file (writing it, or reading it back
+// to hash it): not retried.
 type localError struct{ err error }
 
 func (e *localError) Error() string { return e.err.Error() }

@@ -29,8 +29,7 @@ type rangeHasher struct {
 	reported bool    // the sum was returned
 	h        hash.Hash
 	buf      []byte // for reading back, by the goroutine hashing
-	// fromMemory and readBack count the bytes hashed each way.
-	fromMemory, readBack int64
+	readBack int64  // bytes hashed from the file rather than from memory (for tests)
 }
 
 func newRangeHasher(path string, size, chunk int64) *rangeHasher {
@@ -95,10 +94,11 @@ func (r *rangeHasher) written(i int) (string, error) {
 }
 
 // inOrder is the end of the bytes in the file from the start without a
-// gap: the bytes that can be hashed.
+// gap: the bytes that can be hashed. The ranges before the hash's position
+// are whole, so the look starts at its range.
 func (r *rangeHasher) inOrder() int64 {
-	for i, n := range r.have {
-		if n < r.rangeLen(i) {
+	for i := int(r.hashed / r.chunk); i < len(r.have); i++ {
+		if n := r.have[i]; n < r.rangeLen(i) {
 			return int64(i)*r.chunk + n
 		}
 	}
@@ -128,7 +128,6 @@ func (r *rangeHasher) catchUp(off int64, p []byte) error {
 			r.h.Write(seg)
 			r.mu.Lock()
 			r.hashed += int64(len(seg))
-			r.fromMemory += int64(len(seg))
 			continue
 		}
 		if p != nil && off > from && off < to {
@@ -151,7 +150,7 @@ func (r *rangeHasher) catchUp(off int64, p []byte) error {
 func (r *rangeHasher) hashFile(from, to int64) error {
 	f, err := os.Open(r.path)
 	if err != nil {
-		return &localError{err}
+		return err
 	}
 	defer f.Close()
 	if r.buf == nil {
@@ -159,10 +158,10 @@ func (r *rangeHasher) hashFile(from, to int64) error {
 	}
 	got, err := io.CopyBuffer(r.h, io.NewSectionReader(f, from, to-from), r.buf)
 	if err != nil {
-		return &localError{fmt.Errorf("read back %s: %w", r.path, err)}
+		return fmt.Errorf("read back %s: %w", r.path, err)
 	}
 	if got != to-from {
-		return &localError{fmt.Errorf("read back %s: %d bytes at %d, want %d", r.path, got, from, to-from)}
+		return fmt.Errorf("read back %s: %d bytes at %d, want %d", r.path, got, from, to-from)
 	}
 	return nil
 }

@@ -463,15 +463,13 @@ func (s *S3) putMultipart(ctx context.Context, key string, body *checkedReader, 
 		defer budget.put(b)
 		defer pb.close() // first: the buffer is then no longer read
 		part := modelkeep.Part{Number: num, Size: int64(len(b))}
-		var etag string
-		var err error
+		var crc *string
 		if withCRC {
 			sum := binary.BigEndian.AppendUint32(nil, crc32.Checksum(b, castagnoli))
 			part.CRC32C = hex.EncodeToString(sum)
-			etag, err = s.uploadPart(upCtx, key, uploadID, num, pb, int64(len(b)), nil, aws.String(base64.StdEncoding.EncodeToString(sum)))
-		} else {
-			etag, err = s.uploadPart(upCtx, key, uploadID, num, pb, int64(len(b)), nil, nil)
+			crc = aws.String(base64.StdEncoding.EncodeToString(sum))
 		}
+		etag, err := s.uploadPart(upCtx, key, uploadID, num, pb, int64(len(b)), nil, crc)
 		if err != nil {
 			fail(fmt.Errorf("part %d: %w", num, err))
 			return
