@@ -266,8 +266,11 @@ func startServer(t *testing.T, dir string, env []string, text, addr string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start the server's block: %v", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed once the block has ended (waitErr set): both the
+	// readiness loop and the cleanup wait for it.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
@@ -283,8 +286,8 @@ func startServer(t *testing.T, dir string, env []string, text, addr string) {
 	defer tick.Stop()
 	for {
 		select {
-		case err := <-exited:
-			t.Fatalf("the server's block ended (%v):\n%s", err, log.String())
+		case <-exited:
+			t.Fatalf("the server's block ended (%v):\n%s", waitErr, log.String())
 		case <-tick.C:
 		}
 		resp, err := http.Get("http://" + addr + "/readyz")

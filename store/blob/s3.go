@@ -142,7 +142,10 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 	// Connections close with a reset rather than a clean FIN: versitygw
 	// (v1.8.0) stores a PUT whose connection closed cleanly midway as a
 	// complete, truncated object; a reset makes it drop the request.
-	load = append(load, config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(resetOnClose)))
+	// The parts of putMultipart leave in large writes (s3_largewrites.go;
+	// partBodyClient wraps the client below, once the loader has added a
+	// custom CA bundle, which only a *BuildableClient takes).
+	load = append(load, config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(resetOnClose, largeWriteConns)))
 	cfg, err := config.LoadDefaultConfig(ctx, load...)
 	if err != nil {
 		return nil, fmt.Errorf("load aws config: %w", err)
@@ -152,6 +155,7 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 			o.BaseEndpoint = aws.String(opts.Endpoint)
 		}
 		o.UsePathStyle = opts.PathStyle
+		o.HTTPClient = partBodyClient{o.HTTPClient}
 	})
 	return &S3{
 		bucket:      opts.Bucket,
@@ -599,6 +603,21 @@ func resetOnClose(tr *http.Transport) {
 			_ = tc.SetLinger(0)
 		}
 		return c, err
+	}
+}
+
+// largeWriteConns wraps the transport's connections in largeWriteConn.
+func largeWriteConns(tr *http.Transport) {
+	dial := tr.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return largeWriteConn{c}, nil
 	}
 }
 

@@ -469,7 +469,7 @@ func (s *S3) putMultipart(ctx context.Context, key string, body *checkedReader, 
 			part.CRC32C = hex.EncodeToString(sum)
 			crc = aws.String(base64.StdEncoding.EncodeToString(sum))
 		}
-		etag, err := s.uploadPart(upCtx, key, uploadID, num, pb, int64(len(b)), nil, crc)
+		etag, err := s.uploadPart(withPartBody(upCtx, pb), key, uploadID, num, pb, int64(len(b)), nil, crc)
 		if err != nil {
 			fail(fmt.Errorf("part %d: %w", num, err))
 			return
@@ -667,4 +667,18 @@ func (p *partBody) close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
+}
+
+// Close is close, for net/http, which closes a request body it is given
+// (partBodyClient).
+func (p *partBody) Close() error {
+	p.close()
+	return nil
+}
+
+// Len is the number of bytes left to read.
+func (p *partBody) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.b) - p.off
 }

@@ -1,0 +1,68 @@
+package blob
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+)
+
+// A part the store buffered itself (putMultipart) leaves in writes of up to
+// 1 MiB straight from its buffer. Left alone, the SDK hands the body to
+// net/http inside readers of its own, and net/http copies a body of known
+// length to the connection through a 32 KiB buffer: a memmove of every
+// byte and a write(2) per 32 KiB. Two pieces undo that: partBodyClient puts
+// the part's own body back into the request (found through the request's
+// context), and largeWriteConn, the transport's connections, lets that body
+// write itself to the socket when net/http copies it.
+
+type partBodyKey struct{}
+
+// withPartBody marks ctx's requests as carrying pb as their body.
+func withPartBody(ctx context.Context, pb *partBody) context.Context {
+	return context.WithValue(ctx, partBodyKey{}, pb)
+}
+
+// httpDoer is the SDK's HTTP client interface.
+type httpDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// partBodyClient sends a request marked by withPartBody with the part's
+// own body in place of the SDK's wrapping of it, when the part still holds
+// exactly the request's length (nothing has read it yet).
+type partBodyClient struct{ next httpDoer }
+
+func (c partBodyClient) Do(req *http.Request) (*http.Response, error) {
+	if pb, ok := req.Context().Value(partBodyKey{}).(*partBody); ok && req.Body != nil && req.ContentLength == int64(pb.Len()) {
+		req.Body = pb
+		req.GetBody = nil
+	}
+	return c.next.Do(req)
+}
+
+// sizedWriterTo is a body that writes its remaining Len bytes itself.
+type sizedWriterTo interface {
+	io.WriterTo
+	Len() int
+}
+
+// largeWriteConn is a transport connection whose ReadFrom, which net/http
+// reaches with the request body limited to its Content-Length, lets a
+// sizedWriterTo of exactly that length write itself. Anything else goes
+// to the connection's own ReadFrom (sendfile for a file) as before.
+type largeWriteConn struct{ net.Conn }
+
+func (c largeWriteConn) ReadFrom(r io.Reader) (int64, error) {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		if body, ok := lr.R.(sizedWriterTo); ok && int64(body.Len()) == lr.N {
+			n, err := body.WriteTo(c.Conn)
+			lr.N -= n
+			return n, err
+		}
+	}
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
