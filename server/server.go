@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/modelkeep/modelkeep/internal/readahead"
 	"log/slog"
 	"net"
 	"net/http"
@@ -223,7 +224,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	followDone := srv.StartFollowingChanges(jobs)
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpServer.Serve(ln) }()
+	go func() { serveErr <- httpServer.Serve(readahead.NewListener(ln, 0)) }()
 	version, commit := buildVersion()
 	command := srv.firstTokenHint(ctx)
 	logger.Info("modelkeep serving", "listen", ln.Addr().String(), "version", version, "commit", commit,

@@ -41,21 +41,15 @@ func (c partBodyClient) Do(req *http.Request) (*http.Response, error) {
 	return c.next.Do(req)
 }
 
-// sizedWriterTo is a body that writes its remaining Len bytes itself.
-type sizedWriterTo interface {
-	io.WriterTo
-	Len() int
-}
-
 // largeWriteConn is a transport connection whose ReadFrom, which net/http
 // reaches with the request body limited to its Content-Length, lets a
-// sizedWriterTo of exactly that length write itself. Anything else goes
-// to the connection's own ReadFrom (sendfile for a file) as before.
+// partBody of exactly that length write itself. Anything else goes to the
+// connection's own ReadFrom (sendfile for a file) as before.
 type largeWriteConn struct{ net.Conn }
 
 func (c largeWriteConn) ReadFrom(r io.Reader) (int64, error) {
 	if lr, ok := r.(*io.LimitedReader); ok {
-		if body, ok := lr.R.(sizedWriterTo); ok && int64(body.Len()) == lr.N {
+		if body, ok := lr.R.(*partBody); ok && int64(body.Len()) == lr.N {
 			n, err := body.WriteTo(c.Conn)
 			lr.N -= n
 			return n, err

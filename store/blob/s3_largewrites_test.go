@@ -59,7 +59,7 @@ func TestLargeWriteConnReadFrom(t *testing.T) {
 		{"rest after a first read", 4000, size - 4000, false, size - 4000, true},
 		{"limit shorter than the part", 0, size - 10, false, size - 10, false},
 		{"limit longer than the part", 0, size + 10, false, size, false},
-		{"not a part", 0, size, true, size, false},
+		{"not a part (a reader with WriteTo and Len)", 0, size, true, size, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
