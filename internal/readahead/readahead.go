@@ -6,15 +6,24 @@
 // Go, each arriving as several segments) costs the server two or three
 // read(2) calls per chunk, 66,000 per GiB. Each is a system call, a socket
 // lock and often a wake-up of the poller. A Conn instead takes whatever the
-// socket holds, up to Size bytes, in one call and hands it out from memory:
-// one copy more of every byte received, from a buffer the cache still
-// holds, against a system call per few KiB.
+// socket holds, up to the listener's size, in one call and hands it out
+// from memory: one copy more of every byte received, from a buffer the
+// cache still holds, against a system call per few KiB.
+//
+// The buffer is taken from a pool only once the socket has bytes, and goes
+// back as soon as they have been read out: a connection waiting for its
+// next request, or for its client while a handler runs (net/http's
+// one-byte background read), holds none.
 package readahead
 
 import (
+	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 )
 
 // DefaultSize is the read-ahead of a connection.
@@ -23,8 +32,9 @@ const DefaultSize = 256 << 10
 // Listener accepts connections wrapped in Conn.
 type Listener struct {
 	net.Listener
-	pool *sync.Pool
 	size int
+	pool sync.Pool
+	held atomic.Int64 // buffers taken from the pool and not yet back
 }
 
 // NewListener wraps l; size ≤ 0 means DefaultSize.
@@ -32,34 +42,57 @@ func NewListener(l net.Listener, size int) *Listener {
 	if size <= 0 {
 		size = DefaultSize
 	}
-	return &Listener{Listener: l, size: size, pool: &sync.Pool{New: func() any { b := make([]byte, size); return &b }}}
+	ln := &Listener{Listener: l, size: size}
+	ln.pool.New = func() any { b := make([]byte, size); return &b }
+	return ln
 }
 
-// Accept wraps the next connection.
+// Accept wraps the next connection. One that offers no raw file
+// descriptor (not a socket) is read directly, without read-ahead.
 func (l *Listener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return &Conn{Conn: c, pool: l.pool, size: l.size}, nil
+	return l.wrap(c), nil
 }
 
-// Conn serves reads shorter than its size from one read of up to size
-// bytes. The buffer comes from a pool and goes back as soon as it has been
-// read out: an idle connection holds none.
+func (l *Listener) wrap(c net.Conn) *Conn {
+	conn := &Conn{Conn: c, l: l}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			conn.raw = raw
+		}
+	}
+	return conn
+}
+
+func (l *Listener) get() *[]byte {
+	l.held.Add(1)
+	return l.pool.Get().(*[]byte)
+}
+
+func (l *Listener) put(b *[]byte) {
+	l.pool.Put(b)
+	l.held.Add(-1)
+}
+
+// Conn serves reads shorter than its listener's size from one read of up
+// to that size.
 type Conn struct {
 	net.Conn
-	pool *sync.Pool
-	size int
+	l   *Listener
+	raw syscall.RawConn // nil: reads go straight to Conn
 
-	mu   sync.Mutex // net/http reads from one goroutine at a time; this makes sure
-	buf  *[]byte    // nil while nothing is buffered
-	r, w int        // the unread bytes are (*buf)[r:w]
-	err  error      // the error of the read that filled buf, returned after it
+	mu    sync.Mutex // net/http reads from one goroutine at a time; this makes sure
+	buf   *[]byte    // nil while nothing is buffered
+	r, w  int        // the unread bytes are (*buf)[r:w]
+	reads int        // read(2) calls that returned bytes (for tests)
 }
 
-// Read returns buffered bytes first; a read at least size long goes
-// straight to the socket, a shorter one fills the buffer.
+// Read returns buffered bytes first. A read at least the listener's size
+// long goes straight to the socket; a shorter one waits until the socket
+// has bytes, then takes a buffer and reads as much as it holds.
 func (c *Conn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -67,32 +100,73 @@ func (c *Conn) Read(p []byte) (int, error) {
 		n := copy(p, (*c.buf)[c.r:c.w])
 		c.r += n
 		if c.r == c.w {
-			c.release()
+			c.l.put(c.buf)
+			c.buf, c.r, c.w = nil, 0, 0
 		}
 		return n, nil
 	}
-	if c.err != nil {
-		err := c.err
-		c.err = nil
-		return 0, err
-	}
-	if len(p) == 0 || len(p) >= c.size {
+	if c.raw == nil || len(p) == 0 || len(p) >= c.l.size {
 		return c.Conn.Read(p)
 	}
-	buf := c.pool.Get().(*[]byte)
-	n, err := c.Conn.Read(*buf)
+	buf, n, err := c.fill()
+	if buf == nil {
+		return 0, err
+	}
 	m := copy(p, (*buf)[:n])
 	if m == n {
-		c.pool.Put(buf)
-		return m, err
+		c.l.put(buf)
+		return m, nil
 	}
-	c.buf, c.r, c.w, c.err = buf, m, n, err
+	c.buf, c.r, c.w = buf, m, n
 	return m, nil
 }
 
-func (c *Conn) release() {
-	c.pool.Put(c.buf)
-	c.buf, c.r, c.w = nil, 0, 0
+// fill reads what the socket holds into a buffer taken once there is
+// something to read: the bytes (buf and n > 0), or the end or an error
+// (buf nil).
+func (c *Conn) fill() (buf *[]byte, n int, err error) {
+	var errno error
+	rawErr := c.raw.Read(func(fd uintptr) bool {
+		b := c.l.get()
+		for {
+			n, errno = syscall.Read(int(fd), *b)
+			if errno != syscall.EINTR {
+				break
+			}
+		}
+		if errno == syscall.EAGAIN {
+			c.l.put(b)
+			return false // wait until readable, holding nothing
+		}
+		buf = b
+		return true
+	})
+	if rawErr != nil {
+		// A deadline or a close ended the wait: the error a Read of the
+		// connection gives for it, which is what net/http expects.
+		return nil, 0, c.readError(rawErr)
+	}
+	if errno != nil || n <= 0 {
+		c.l.put(buf)
+		if errno == nil {
+			return nil, 0, io.EOF
+		}
+		return nil, 0, c.readError(os.NewSyscallError("read", errno))
+	}
+	c.reads++
+	return buf, n, nil
+}
+
+// readError is err, from the raw connection's wait, as a Read of the
+// connection reports it: an *net.OpError of Op "read", keeping what it
+// wraps (a timeout, net.ErrClosed).
+func (c *Conn) readError(err error) error {
+	e := &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		e.Err = oe.Err
+	}
+	return e
 }
 
 // ReadFrom is the connection's own (sendfile and splice for responses

@@ -11,151 +11,129 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
-// scriptConn is a connection whose reads return the given arrivals, one per
-// read (cut to the reader's buffer), then err. It records the length of
-// every read it was asked for, and whether ReadFrom and CloseWrite reached
-// it.
-type scriptConn struct {
+// forwardConn records whether ReadFrom and CloseWrite reached it.
+type forwardConn struct {
 	net.Conn
-	arrivals   [][]byte
-	err        error
-	asked      []int
 	readFrom   bool
 	closeWrite bool
 }
 
-func (c *scriptConn) Read(p []byte) (int, error) {
-	c.asked = append(c.asked, len(p))
-	if len(c.arrivals) == 0 {
-		return 0, c.err
-	}
-	n := copy(p, c.arrivals[0])
-	if c.arrivals[0] = c.arrivals[0][n:]; len(c.arrivals[0]) == 0 {
-		c.arrivals = c.arrivals[1:]
-	}
-	return n, nil
-}
-
-func (c *scriptConn) ReadFrom(r io.Reader) (int64, error) {
+func (c *forwardConn) ReadFrom(r io.Reader) (int64, error) {
 	c.readFrom = true
 	return io.Copy(io.Discard, r)
 }
 
-func (c *scriptConn) CloseWrite() error { c.closeWrite = true; return nil }
+func (c *forwardConn) CloseWrite() error { c.closeWrite = true; return nil }
 
-func newConn(sc *scriptConn, size int) *Conn {
-	l := NewListener(nil, size)
-	return &Conn{Conn: sc, pool: l.pool, size: l.size}
+func TestConnForwards(t *testing.T) {
+	fc := &forwardConn{}
+	c := NewListener(nil, 64).wrap(fc)
+	if _, err := c.ReadFrom(strings.NewReader("x")); err != nil || !fc.readFrom {
+		t.Errorf("ReadFrom did not reach the connection's (%v)", err)
+	}
+	if err := c.CloseWrite(); err != nil || !fc.closeWrite {
+		t.Errorf("CloseWrite did not reach the connection's (%v)", err)
+	}
 }
 
-func TestConnRead(t *testing.T) {
-	data := bytes.Repeat([]byte("0123456789"), 10) // 100 bytes
+// pair is a loopback TCP connection: the client's end and the server's,
+// accepted through a Listener of the given size.
+func pair(t *testing.T, size int) (net.Conn, *Conn, *Listener) {
+	t.Helper()
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tcp.Close() })
+	l := NewListener(tcp, size)
+	client, err := net.Dial("tcp", tcp.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return client, c.(*Conn), l
+}
+
+// A read waiting for bytes holds no buffer; one that leaves bytes behind
+// holds one until they are read out.
+func TestConnHoldsBufferOnlyWithBytes(t *testing.T) {
+	client, c, l := pair(t, 64)
+	got := make(chan string)
+	go func() {
+		p := make([]byte, 10)
+		n, err := c.Read(p)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- string(p[:n])
+	}()
+	time.Sleep(50 * time.Millisecond) // the read is waiting by now
+	if n := l.held.Load(); n != 0 {
+		t.Errorf("a read waiting for bytes holds %d buffers", n)
+	}
+	if _, err := client.Write([]byte("0123456789abcdef")); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "0123456789" {
+		t.Fatalf("read %q", s)
+	}
+	if n := l.held.Load(); n != 1 {
+		t.Errorf("with 6 bytes left the connection holds %d buffers, want 1", n)
+	}
+	p := make([]byte, 10)
+	if n, err := c.Read(p); err != nil || string(p[:n]) != "abcdef" {
+		t.Fatalf("then read %q, %v", p[:n], err)
+	}
+	if n := l.held.Load(); n != 0 {
+		t.Errorf("read out, the connection holds %d buffers", n)
+	}
+}
+
+// A deadline, a close and a reset end a read as a connection's own Read
+// reports them: a *net.OpError of Op "read" net/http knows.
+func TestConnReadErrors(t *testing.T) {
 	tests := []struct {
-		name      string
-		size      int
-		arrivals  [][]byte
-		readLen   int
-		wantAsked []int // the reads the socket saw
+		name  string
+		cause func(client net.Conn, c *Conn)
+		check func(error) bool
 	}{
-		{"small reads share one socket read", 64, [][]byte{data}, 10, []int{64, 64, 64}},
-		{"a read as long as the buffer goes straight", 64, [][]byte{data}, 64, []int{64, 64, 64}},
-		{"a longer read goes straight", 32, [][]byte{data}, 100, []int{100, 100}},
-		{"arrivals shorter than the buffer", 64, [][]byte{data[:30], data[30:]}, 10, []int{64, 64, 64, 64}},
+		{"deadline", func(_ net.Conn, c *Conn) { c.SetReadDeadline(time.Now().Add(20 * time.Millisecond)) },
+			func(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }},
+		{"closed", func(_ net.Conn, c *Conn) { time.AfterFunc(20*time.Millisecond, func() { c.Close() }) },
+			func(err error) bool { return errors.Is(err, net.ErrClosed) }},
+		{"reset", func(client net.Conn, _ *Conn) {
+			client.(*net.TCPConn).SetLinger(0)
+			time.AfterFunc(20*time.Millisecond, func() { client.Close() })
+		}, func(err error) bool { return errors.Is(err, syscall.ECONNRESET) }},
+		{"end", func(client net.Conn, _ *Conn) { time.AfterFunc(20*time.Millisecond, func() { client.Close() }) },
+			func(err error) bool { return err == io.EOF }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			arrivals := make([][]byte, len(tt.arrivals))
-			for i, a := range tt.arrivals {
-				arrivals[i] = bytes.Clone(a)
+			client, c, l := pair(t, 64)
+			tt.cause(client, c)
+			n, err := c.Read(make([]byte, 10))
+			if n != 0 || !tt.check(err) {
+				t.Fatalf("Read = %d, %v", n, err)
 			}
-			sc := &scriptConn{arrivals: arrivals, err: io.EOF}
-			c := newConn(sc, tt.size)
-			var got []byte
-			buf := make([]byte, tt.readLen)
-			for {
-				n, err := c.Read(buf)
-				got = append(got, buf[:n]...)
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if n == 0 {
-					t.Fatal("a read returned nothing and no error")
-				}
+			var oe *net.OpError
+			if err != io.EOF && (!errors.As(err, &oe) || oe.Op != "read") {
+				t.Errorf("error %#v is not a read *net.OpError", err)
 			}
-			if !bytes.Equal(got, data) {
-				t.Fatalf("read %q, want %q", got, data)
-			}
-			if !slicesEqual(sc.asked, tt.wantAsked) {
-				t.Errorf("socket reads %v, want %v", sc.asked, tt.wantAsked)
-			}
-			if c.buf != nil {
-				t.Error("a drained connection still holds its buffer")
+			if n := l.held.Load(); n != 0 {
+				t.Errorf("after the error the connection holds %d buffers", n)
 			}
 		})
-	}
-}
-
-func slicesEqual(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// errConn returns its bytes together with an error, as a reader may.
-type errConn struct {
-	net.Conn
-	data []byte
-	err  error
-}
-
-func (c *errConn) Read(p []byte) (int, error) {
-	n := copy(p, c.data)
-	c.data = c.data[n:]
-	return n, c.err
-}
-
-// An error that comes with bytes is returned after them, once.
-func TestConnReadErrorAfterBytes(t *testing.T) {
-	boom := errors.New("boom")
-	l := NewListener(nil, 64)
-	c := &Conn{Conn: &errConn{data: []byte("abcdefghij"), err: boom}, pool: l.pool, size: l.size}
-	buf := make([]byte, 4)
-	var got []byte
-	for range 3 {
-		n, err := c.Read(buf)
-		if err != nil {
-			t.Fatalf("read %d: %v before the buffered bytes were out", len(got), err)
-		}
-		got = append(got, buf[:n]...)
-	}
-	if string(got) != "abcdefghij" {
-		t.Fatalf("read %q", got)
-	}
-	if _, err := c.Read(buf); !errors.Is(err, boom) {
-		t.Fatalf("then %v, want boom", err)
-	}
-}
-
-func TestConnForwards(t *testing.T) {
-	sc := &scriptConn{}
-	c := newConn(sc, 64)
-	if _, err := c.ReadFrom(strings.NewReader("x")); err != nil || !sc.readFrom {
-		t.Errorf("ReadFrom did not reach the connection's (%v)", err)
-	}
-	if err := c.CloseWrite(); err != nil || !sc.closeWrite {
-		t.Errorf("CloseWrite did not reach the connection's (%v)", err)
 	}
 }
 

@@ -139,13 +139,6 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 	if opts.MaxAttempts > 0 {
 		load = append(load, config.WithRetryMaxAttempts(opts.MaxAttempts))
 	}
-	// Connections close with a reset rather than a clean FIN: versitygw
-	// (v1.8.0) stores a PUT whose connection closed cleanly midway as a
-	// complete, truncated object; a reset makes it drop the request.
-	// The parts of putMultipart leave in large writes (s3_largewrites.go;
-	// partBodyClient wraps the client below, once the loader has added a
-	// custom CA bundle, which only a *BuildableClient takes).
-	load = append(load, config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(resetOnClose, largeWriteConns)))
 	cfg, err := config.LoadDefaultConfig(ctx, load...)
 	if err != nil {
 		return nil, fmt.Errorf("load aws config: %w", err)
@@ -155,7 +148,7 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 			o.BaseEndpoint = aws.String(opts.Endpoint)
 		}
 		o.UsePathStyle = opts.PathStyle
-		o.HTTPClient = partBodyClient{o.HTTPClient}
+		o.HTTPClient = transferClient(o.HTTPClient)
 	})
 	return &S3{
 		bucket:      opts.Bucket,
@@ -589,6 +582,23 @@ func (e *exactReader) Read(p []byte) (int, error) {
 			return 0, xerr
 		}
 	}
+}
+
+// transferClient is the HTTP client the S3 client resolved (the SDK's
+// buildable one, with a custom CA bundle or a defaults mode's dialer
+// applied by then; those options replace the transport's dialer, so ours
+// come after them) with the transport options and the body swap transfers
+// need:
+//   - connections close with a reset rather than a clean FIN: versitygw
+//     (v1.8.0) stores a PUT whose connection closed cleanly midway as a
+//     complete, truncated object; a reset makes it drop the request;
+//   - the parts of putMultipart leave in large writes (s3_largewrites.go).
+func transferClient(resolved s3.HTTPClient) s3.HTTPClient {
+	bc, ok := resolved.(*awshttp.BuildableClient)
+	if !ok {
+		bc = awshttp.NewBuildableClient()
+	}
+	return partBodyClient{bc.WithTransportOptions(resetOnClose, largeWriteConns)}
 }
 
 // resetOnClose makes the transport's connections close with a TCP reset.

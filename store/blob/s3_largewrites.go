@@ -33,10 +33,14 @@ type httpDoer interface {
 // exactly the request's length (nothing has read it yet).
 type partBodyClient struct{ next httpDoer }
 
+// The swap is made on a copy of the request: the SDK closes the body of its
+// own request once Do returns, and so still closes its own wrapper, which
+// never waits.
 func (c partBodyClient) Do(req *http.Request) (*http.Response, error) {
 	if pb, ok := req.Context().Value(partBodyKey{}).(*partBody); ok && req.Body != nil && req.ContentLength == int64(pb.Len()) {
-		req.Body = pb
-		req.GetBody = nil
+		swapped := *req
+		swapped.Body, swapped.GetBody = pb, nil
+		return c.next.Do(&swapped)
 	}
 	return c.next.Do(req)
 }

@@ -4,13 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/pem"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 )
 
 // writeLog is a connection that records the size of every write.
@@ -123,6 +131,9 @@ func TestPartBodyClient(t *testing.T) {
 			if sent != tt.want {
 				t.Errorf("sent body %T, want %T", sent, tt.want)
 			}
+			if req.Body != sdkBody {
+				t.Errorf("the caller's request now has body %T: the SDK would close the part's", req.Body)
+			}
 		})
 	}
 }
@@ -172,4 +183,109 @@ func TestPartLeavesInLargeWrites(t *testing.T) {
 	if got := log.largest(); got <= 32<<10 {
 		t.Errorf("largest write %d bytes in %d writes: the part went through net/http's copy", got, len(log.sizes))
 	}
+}
+
+// NewS3's client dials connections that write parts in large writes and
+// close with a reset, whatever the environment changed in the resolved
+// client before (a custom CA bundle replaces the client, a defaults mode
+// its dialer).
+func TestTransferClientConns(t *testing.T) {
+	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
+	tlsSrv.Close()
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+	}{
+		{"plain", nil},
+		{"custom CA bundle", map[string]string{"AWS_CA_BUNDLE": bundle}},
+		{"defaults mode", map[string]string{"AWS_DEFAULTS_MODE": "standard"}},
+		{"both", map[string]string{"AWS_CA_BUNDLE": bundle, "AWS_DEFAULTS_MODE": "in-region"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("AWS_CA_BUNDLE", "")
+			t.Setenv("AWS_DEFAULTS_MODE", "")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			s, err := NewS3(t.Context(), S3Options{Bucket: "b", Endpoint: "http://127.0.0.1:1", Region: "us-east-1", AccessKey: "k", SecretKey: "s"})
+			if err != nil {
+				t.Fatalf("NewS3: %v", err)
+			}
+			pbc, ok := s.client.Options().HTTPClient.(partBodyClient)
+			if !ok {
+				t.Fatalf("client %T, want partBodyClient", s.client.Options().HTTPClient)
+			}
+			bc, ok := pbc.next.(*awshttp.BuildableClient)
+			if !ok {
+				t.Fatalf("wrapped client %T, want the SDK's buildable one", pbc.next)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			c, err := bc.GetTransport().DialContext(t.Context(), "tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := c.(largeWriteConn); !ok {
+				c.Close()
+				t.Fatalf("dialled %T, want largeWriteConn", c)
+			}
+			peer, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer peer.Close()
+			c.Close()
+			if _, err := peer.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("the peer read %v after the close, want a connection reset", err)
+			}
+		})
+	}
+}
+
+// net/http may close a request body while its write is blocked (a server
+// that answered early and stopped reading): Close returns at once and the
+// write stops after the chunk in flight; close, which frees the buffer,
+// waits for that chunk.
+func TestPartBodyCloseDuringWrite(t *testing.T) {
+	pb := &partBody{b: pattern(3 << 20)}
+	server, client := net.Pipe() // a write blocks until it is read
+	defer server.Close()
+	written := make(chan error, 1)
+	go func() {
+		_, err := pb.WriteTo(client)
+		written <- err
+	}()
+	first := make([]byte, 1000)
+	if _, err := io.ReadFull(server, first); err != nil { // the first chunk is being written
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() { pb.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited for the blocked write")
+	}
+	freed := make(chan struct{})
+	go func() { pb.close(); close(freed) }()
+	select {
+	case <-freed:
+		t.Fatal("close returned while the write still reads the buffer")
+	case <-time.After(50 * time.Millisecond):
+	}
+	rest, err := io.ReadAll(io.LimitReader(server, 1<<20-1000)) // the rest of the chunk in flight
+	if err != nil || len(rest) != 1<<20-1000 {
+		t.Fatalf("read %d bytes of the first chunk's rest: %v", len(rest), err)
+	}
+	if err := <-written; err == nil {
+		t.Error("WriteTo went on after Close")
+	}
+	<-freed
 }

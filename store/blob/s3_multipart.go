@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -621,12 +622,18 @@ type partBody struct {
 	b      []byte
 	off    int
 	closed bool
+	// abandoned is set by Close, which net/http may call while WriteTo
+	// holds mu in a blocked socket write: it must not wait for mu.
+	abandoned atomic.Bool
 }
+
+// done reports whether the body reads no more (mu held).
+func (p *partBody) done() bool { return p.closed || p.abandoned.Load() }
 
 func (p *partBody) Read(out []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	if p.done() {
 		return 0, errors.New("part body closed")
 	}
 	if p.off >= len(p.b) {
@@ -645,7 +652,7 @@ func (p *partBody) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
 		p.mu.Lock()
-		if p.closed {
+		if p.done() {
 			p.mu.Unlock()
 			return total, errors.New("part body closed")
 		}
@@ -669,10 +676,11 @@ func (p *partBody) close() {
 	p.mu.Unlock()
 }
 
-// Close is close, for net/http, which closes a request body it is given
-// (partBodyClient).
+// Close is for net/http, which closes a request body it is given
+// (partBodyClient): it stops reads without waiting for one in progress.
+// close, which waits, is what makes the buffer free to reuse.
 func (p *partBody) Close() error {
-	p.close()
+	p.abandoned.Store(true)
 	return nil
 }
 
