@@ -603,21 +603,21 @@ func transferClient(resolved s3.HTTPClient) s3.HTTPClient {
 
 // resetOnClose makes the transport's connections close with a TCP reset.
 func resetOnClose(tr *http.Transport) {
-	dial := tr.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	}
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
+	wrapDial(tr, func(c net.Conn) net.Conn {
 		if tc, ok := c.(*net.TCPConn); ok {
 			_ = tc.SetLinger(0)
 		}
-		return c, err
-	}
+		return c
+	})
 }
 
 // largeWriteConns wraps the transport's connections in largeWriteConn.
 func largeWriteConns(tr *http.Transport) {
+	wrapDial(tr, func(c net.Conn) net.Conn { return largeWriteConn{c} })
+}
+
+// wrapDial passes every connection the transport dials through wrap.
+func wrapDial(tr *http.Transport, wrap func(net.Conn) net.Conn) {
 	dial := tr.DialContext
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
@@ -627,7 +627,7 @@ func largeWriteConns(tr *http.Transport) {
 		if err != nil {
 			return nil, err
 		}
-		return largeWriteConn{c}, nil
+		return wrap(c), nil
 	}
 }
 
