@@ -32,9 +32,10 @@ const DefaultSize = 256 << 10
 // Listener accepts connections wrapped in Conn.
 type Listener struct {
 	net.Listener
-	size int
-	pool sync.Pool
-	held atomic.Int64 // buffers taken from the pool and not yet back
+	size  int
+	pool  sync.Pool
+	held  atomic.Int64 // buffers taken from the pool and not yet back
+	fills atomic.Int64 // read(2) calls that brought bytes into a buffer
 }
 
 // NewListener wraps l; size ≤ 0 means DefaultSize.
@@ -84,15 +85,16 @@ type Conn struct {
 	l   *Listener
 	raw syscall.RawConn // nil: reads go straight to Conn
 
-	mu    sync.Mutex // net/http reads from one goroutine at a time; this makes sure
-	buf   *[]byte    // nil while nothing is buffered
-	r, w  int        // the unread bytes are (*buf)[r:w]
-	reads int        // read(2) calls that returned bytes (for tests)
+	mu   sync.Mutex // orders Reads (net/http makes one at a time) and Close's return of buf
+	buf  *[]byte    // nil while nothing is buffered
+	r, w int        // the unread bytes are (*buf)[r:w]
 }
 
-// Read returns buffered bytes first. A read at least the listener's size
-// long goes straight to the socket; a shorter one waits until the socket
-// has bytes, then takes a buffer and reads as much as it holds.
+// Read returns buffered bytes first, even past a read deadline or after
+// Close (net/http only aborts a read that waits). A read at least the
+// listener's size long goes straight to the socket; a shorter one waits
+// until the socket has bytes, then takes a buffer and reads as much as it
+// holds.
 func (c *Conn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -153,7 +155,7 @@ func (c *Conn) fill() (buf *[]byte, n int, err error) {
 		}
 		return nil, 0, c.readError(os.NewSyscallError("read", errno))
 	}
-	c.reads++
+	c.l.fills.Add(1)
 	return buf, n, nil
 }
 
@@ -167,6 +169,19 @@ func (c *Conn) readError(err error) error {
 		e.Err = oe.Err
 	}
 	return e
+}
+
+// Close closes the connection and gives back a buffer still holding bytes
+// nobody will read.
+func (c *Conn) Close() error {
+	err := c.Conn.Close() // first: a read waiting on the socket returns
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf != nil {
+		c.l.put(c.buf)
+		c.buf, c.r, c.w = nil, 0, 0
+	}
+	return err
 }
 
 // ReadFrom is the connection's own (sendfile and splice for responses

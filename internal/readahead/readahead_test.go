@@ -108,7 +108,10 @@ func TestConnReadErrors(t *testing.T) {
 		check func(error) bool
 	}{
 		{"deadline", func(_ net.Conn, c *Conn) { c.SetReadDeadline(time.Now().Add(20 * time.Millisecond)) },
-			func(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }},
+			func(err error) bool {
+				var ne net.Error
+				return errors.Is(err, os.ErrDeadlineExceeded) && errors.As(err, &ne) && ne.Timeout()
+			}},
 		{"closed", func(_ net.Conn, c *Conn) { time.AfterFunc(20*time.Millisecond, func() { c.Close() }) },
 			func(err error) bool { return errors.Is(err, net.ErrClosed) }},
 		{"reset", func(client net.Conn, _ *Conn) {
@@ -162,7 +165,8 @@ func TestHTTPServer(t *testing.T) {
 		}
 		w.Write(append(h.Sum(nil), byte(n>>24), byte(n>>16), byte(n>>8), byte(n)))
 	})}
-	go srv.Serve(NewListener(ln, 0))
+	l := NewListener(ln, 0)
+	go srv.Serve(l)
 	defer srv.Close()
 	url := "http://" + ln.Addr().String()
 
@@ -202,4 +206,29 @@ func TestHTTPServer(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	if l.fills.Load() == 0 {
+		t.Error("no read went through the read-ahead")
+	}
+	srv.Close()
+	if n := l.held.Load(); n != 0 {
+		t.Errorf("with the server closed, %d buffers are still out", n)
+	}
+}
+
+// Closing a connection with bytes left unread gives its buffer back.
+func TestCloseReturnsBuffer(t *testing.T) {
+	client, c, l := pair(t, 64)
+	if _, err := client.Write([]byte("0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(make([]byte, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.held.Load(); n != 1 {
+		t.Fatalf("with 6 bytes unread the connection holds %d buffers, want 1", n)
+	}
+	c.Close()
+	if n := l.held.Load(); n != 0 {
+		t.Errorf("closed, the connection holds %d buffers", n)
+	}
 }
