@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // A part the store buffered itself (putMultipart) leaves in writes of up to
@@ -23,15 +25,10 @@ func withPartBody(ctx context.Context, pb *partBody) context.Context {
 	return context.WithValue(ctx, partBodyKey{}, pb)
 }
 
-// httpDoer is the SDK's HTTP client interface.
-type httpDoer interface {
-	Do(*http.Request) (*http.Response, error)
-}
-
 // partBodyClient sends a request marked by withPartBody with the part's
 // own body in place of the SDK's wrapping of it, when the part still holds
 // exactly the request's length (nothing has read it yet).
-type partBodyClient struct{ next httpDoer }
+type partBodyClient struct{ next s3.HTTPClient }
 
 // The swap is made on a copy of the request: the SDK closes the body of its
 // own request once Do returns, and so still closes its own wrapper, which

@@ -5,15 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -375,43 +372,5 @@ func TestS3PresignPartSHA256(t *testing.T) {
 	}
 	if _, err := s.CompleteMultipart(ctx, key, id, parts); err != nil {
 		t.Fatalf("CompleteMultipart: %v", err)
-	}
-}
-
-// A custom CA bundle in the environment (AWS_CA_BUNDLE, as behind a
-// corporate TLS proxy) is taken: the SDK's loader adds it only to its own
-// buildable HTTP client, so NewS3 wraps that client (for its parts' large
-// writes) only after loading. A body of unknown length then goes up in
-// parts through the wrapped client and comes back whole.
-func TestNewS3WithCABundle(t *testing.T) {
-	srv := testenv.S3(t)
-	bucket := newBucket(t, srv)
-	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler())
-	tlsSrv.Close()
-	bundle := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_CA_BUNDLE", bundle)
-	s, err := blob.NewS3(t.Context(), blob.S3Options{Bucket: bucket, Endpoint: srv.Endpoint, Region: s3Region, PathStyle: true,
-		AccessKey: srv.AccessKey, SecretKey: srv.SecretKey, PartSize: 5 << 20})
-	if err != nil {
-		t.Fatalf("NewS3 with AWS_CA_BUNDLE: %v", err)
-	}
-	data := make([]byte, 12<<20+1) // three parts
-	for i := range data {
-		data[i] = byte(i * 31)
-	}
-	if _, err := s.Put(t.Context(), "k", struct{ io.Reader }{bytes.NewReader(data)}, -1); err != nil {
-		t.Fatalf("Put of unknown length: %v", err)
-	}
-	rc, _, err := s.Open(t.Context(), "k")
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer rc.Close()
-	got, err := io.ReadAll(rc)
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("read back %d bytes, %v; want the %d bytes put", len(got), err, len(data))
 	}
 }
