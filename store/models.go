@@ -101,8 +101,6 @@ func (s *Store) productionVersions(ctx context.Context, modelIDs []int64) (map[i
 	return out, nil
 }
 
-// modelID returns the row id of the model named name; ErrNotFound when there
-// is none.
 // rememberedModelID is the id of model name, from memory (modelIDs) when
 // it is there, else read and remembered (freshModelID).
 func (s *Store) rememberedModelID(ctx context.Context, name string) (int64, error) {
@@ -126,6 +124,8 @@ func (s *Store) freshModelID(ctx context.Context, name string) (int64, error) {
 	return id, nil
 }
 
+// modelID returns the row id of the model named name; ErrNotFound when there
+// is none.
 func (s *Store) modelID(ctx context.Context, name string) (int64, error) {
 	db := s.db.WithContext(ctx)
 	var row modelRow

@@ -213,25 +213,27 @@ func (s *Store) MarkUploadPresigned(ctx context.Context, id string, at, expiresA
 }
 
 func (s *Store) touchUpload(ctx context.Context, id string, updates map[string]any) error {
-	// Lock the row, check it, then update it (callers are in a transaction,
-	// InUploadTx). The compare-and-swap UPDATE ... WHERE status = 'open'
-	// this replaced was seen to match no row now and then while parts of
-	// one session arrived at once on MariaDB, ending a part of a live
-	// session with 409; a locking read waits for the other part's
+	// Lock the row, check it, then update it, in a transaction (the
+	// caller's, or one of its own). The compare-and-swap UPDATE ... WHERE
+	// status = 'open' this replaced was seen to match no row now and then
+	// while parts of one session arrived at once on MariaDB, ending a part
+	// of a live session with 409; a locking read waits for the other part's
 	// transaction and reads what it committed.
-	var locked []uploadRow
-	if err := s.db.WithContext(ctx).Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
-		Select("id", "status").Where("id = ?", id).Limit(1).Find(&locked).Error; err != nil {
+	return s.inTxStore(ctx, func(tx *Store) error {
+		var locked []uploadRow
+		if err := tx.db.WithContext(ctx).Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Select("id", "status").Where("id = ?", id).Limit(1).Find(&locked).Error; err != nil {
+			return dbErr("touch upload", err)
+		}
+		if len(locked) == 0 {
+			return modelkeep.Errorf(modelkeep.ErrConflict, "upload %s is gone", id)
+		}
+		if locked[0].Status != string(uploads.StatusOpen) {
+			return modelkeep.Errorf(modelkeep.ErrConflict, "upload %s is %s, not open", id, locked[0].Status)
+		}
+		err := tx.db.WithContext(ctx).Model(&uploadRow{}).Where("id = ?", id).Updates(updates).Error
 		return dbErr("touch upload", err)
-	}
-	if len(locked) == 0 {
-		return modelkeep.Errorf(modelkeep.ErrConflict, "upload %s is gone", id)
-	}
-	if locked[0].Status != string(uploads.StatusOpen) {
-		return modelkeep.Errorf(modelkeep.ErrConflict, "upload %s is %s, not open", id, locked[0].Status)
-	}
-	err := s.db.WithContext(ctx).Model(&uploadRow{}).Where("id = ?", id).Updates(updates).Error
-	return dbErr("touch upload", err)
+	})
 }
 
 // DueUploads returns sessions of the given statuses whose expiry is before

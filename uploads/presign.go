@@ -82,12 +82,10 @@ func (s *Service) PresignParts(ctx context.Context, in PresignInput) ([]Presigne
 		}
 	}
 	now := s.clock()
-	// In a transaction: the mark locks the session's row, so that it lands
-	// before a completion claims the session (which then reads it back
-	// from the blob store) or not at all.
-	err = s.store.InUploadTx(ctx, func(tx Store) error {
-		return tx.MarkUploadPresigned(ctx, u.ID, now, now.Add(s.opts.Expiry))
-	})
+	// The mark locks the session's row (in a transaction of the store's),
+	// so it lands before a completion claims the session (which then
+	// reads it back from the blob store) or not at all.
+	err = s.store.MarkUploadPresigned(ctx, u.ID, now, now.Add(s.opts.Expiry))
 	if err != nil {
 		if errors.Is(err, modelkeep.ErrConflict) {
 			return nil, modelkeep.Errorf(modelkeep.ErrConflict, "upload %s is no longer open", u.ID)
