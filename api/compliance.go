@@ -67,21 +67,16 @@ func (h *Handlers) UploadDocument(c echo.Context) error {
 		return err
 	}
 	req := c.Request()
-	if req.ContentLength > h.maxUploadSize {
-		return modelkeep.Errorf(modelkeep.ErrTooLarge, "body of %d bytes is larger than the upload limit of %d bytes", req.ContentLength, h.maxUploadSize)
-	}
-	checksum, err := checksumHeader(req.Header)
+	body, checksum, err := h.uploadBody(c)
 	if err != nil {
 		return err
 	}
-	_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Time{})
 	q := c.QueryParams()
 	for _, p := range []string{"kind", "title", "version"} {
 		if len(q[p]) > 1 {
 			return modelkeep.Errorf(modelkeep.ErrInvalid, "query parameter %s is given more than once", p)
 		}
 	}
-	body := tooLargeReader{r: http.MaxBytesReader(c.Response(), req.Body, h.maxUploadSize), limit: h.maxUploadSize}
 	d, created, err := cs.AddDocument(req.Context(), compliance.DocumentInput{
 		Kind: q.Get("kind"), Title: q.Get("title"), Version: q.Get("version"), MediaType: req.Header.Get(echo.HeaderContentType),
 		Body: body, Size: req.ContentLength, ExpectedSHA256: checksum,

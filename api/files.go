@@ -101,16 +101,10 @@ func (h *Handlers) UploadFile(c echo.Context) error {
 		return err
 	}
 	req := c.Request()
-	if req.ContentLength > h.maxUploadSize {
-		return modelkeep.Errorf(modelkeep.ErrTooLarge, "body of %d bytes is larger than the upload limit of %d bytes", req.ContentLength, h.maxUploadSize)
-	}
-	checksum, err := checksumHeader(req.Header)
+	body, checksum, err := h.uploadBody(c)
 	if err != nil {
 		return err
 	}
-	// Large files take long: lift any read deadline for this request only.
-	_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Time{})
-	body := tooLargeReader{r: http.MaxBytesReader(c.Response(), req.Body, h.maxUploadSize), limit: h.maxUploadSize}
 	f, err := h.svc.PutFile(req.Context(), modelkeep.PutFileInput{
 		Model: ref.model, Version: ref.version, Path: ref.path,
 		Body: body, Size: req.ContentLength, ExpectedSHA256: checksum,
@@ -119,6 +113,24 @@ func (h *Handlers) UploadFile(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, toFile(f))
+}
+
+// uploadBody is the body of a streamed upload (a file's PUT, a document's
+// POST) and its X-Checksum-Sha256: refused at once when its Content-Length
+// is over the upload limit, failing with ErrTooLarge once a chunked one
+// goes over it, and without a read deadline, since large bodies take long
+// (for this request only).
+func (h *Handlers) uploadBody(c echo.Context) (io.Reader, string, error) {
+	req := c.Request()
+	if req.ContentLength > h.maxUploadSize {
+		return nil, "", modelkeep.Errorf(modelkeep.ErrTooLarge, "body of %d bytes is larger than the upload limit of %d bytes", req.ContentLength, h.maxUploadSize)
+	}
+	checksum, err := checksumHeader(req.Header)
+	if err != nil {
+		return nil, "", err
+	}
+	_ = http.NewResponseController(c.Response()).SetReadDeadline(time.Time{})
+	return tooLargeReader{r: http.MaxBytesReader(c.Response(), req.Body, h.maxUploadSize), limit: h.maxUploadSize}, checksum, nil
 }
 
 // DownloadFile handles GET .../files/{path}.

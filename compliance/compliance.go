@@ -19,9 +19,11 @@ import (
 	"github.com/modelkeep/modelkeep/modelcard"
 )
 
-// Store is what the compliance use cases need from the metadata store: the
-// registry's records they read, and their own.
-type Store interface {
+// Records are the records the compliance use cases read: the registry's,
+// and their own documents, cards and exemptions. Gathering a version's
+// evidence reads Records, so that it reads through the store or through
+// the store inside an approval's transaction (the production gate) alike.
+type Records interface {
 	modelkeep.ModelStore
 	modelkeep.VersionStore
 	modelkeep.FileStore
@@ -35,6 +37,12 @@ type Store interface {
 	DocumentStore
 	CardStore
 	ExemptionStore
+}
+
+// Store is what the compliance use cases need from the metadata store: the
+// records they read, and the records of archived packs.
+type Store interface {
+	Records
 	PackStore
 
 	// InComplianceTx runs fn in one transaction with a store bound to it.

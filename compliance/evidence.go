@@ -26,24 +26,6 @@ import (
 // locked for at least that long.
 const TechdocRetention = 10
 
-// evidenceReader is what gathering a version's evidence reads: the store,
-// or the store inside an approval's transaction (the production gate).
-type evidenceReader interface {
-	modelkeep.ModelStore
-	modelkeep.VersionStore
-	modelkeep.FileStore
-	modelkeep.MetricStore
-	modelkeep.TransitionStore
-	modelkeep.DeploymentStore
-	modelkeep.DatasetStore
-	modelkeep.RunStore
-	modelkeep.PolicyStore
-	modelkeep.AuditStore
-	DocumentStore
-	CardStore
-	ExemptionStore
-}
-
 // gathering is what building a pack should include: the coverage alone
 // reads no audit segments and makes no BOM.
 type gathering struct {
@@ -75,7 +57,7 @@ func (s *Service) EvidenceCoverage(ctx context.Context, model string, version in
 // justified, apart from those evidenced after placing on the market. It
 // reads in the approval's transaction.
 func (s *Service) MissingEvidence(ctx context.Context, tx modelkeep.MetaStore, v modelkeep.Version) ([]string, error) {
-	r, ok := tx.(evidenceReader)
+	r, ok := tx.(Records)
 	if !ok {
 		return nil, fmt.Errorf("evidence gate: the store (%T) cannot read evidence", tx)
 	}
@@ -234,7 +216,7 @@ type gathered struct {
 }
 
 // gather builds a version's pack.
-func (s *Service) gather(ctx context.Context, st evidenceReader, v modelkeep.Version, what gathering) (gathered, error) {
+func (s *Service) gather(ctx context.Context, st Records, v modelkeep.Version, what gathering) (gathered, error) {
 	cat, err := evidence.Load()
 	if err != nil {
 		return gathered{}, err
@@ -481,23 +463,38 @@ func productionApproval(ts []modelkeep.Transition) *time.Time {
 }
 
 // allTransitions reads every transition of a version, oldest first.
-func allTransitions(ctx context.Context, st evidenceReader, v modelkeep.Version) ([]modelkeep.Transition, error) {
-	var out []modelkeep.Transition
-	f := modelkeep.TransitionFilter{Model: v.Model, Version: v.Number, Limit: 500}
+func allTransitions(ctx context.Context, st Records, v modelkeep.Version) ([]modelkeep.Transition, error) {
+	f := modelkeep.TransitionFilter{Model: v.Model, Version: v.Number, Limit: listPage}
+	return oldestFirst(func(last *modelkeep.Transition) ([]modelkeep.Transition, error) {
+		if last != nil {
+			f.BeforeRequestedAt, f.BeforeID = last.RequestedAt, last.ID
+		}
+		return st.ListTransitions(ctx, f)
+	})
+}
+
+// listPage is the page size of the listings a pack reads whole.
+const listPage = 500
+
+// oldestFirst reads a whole listing that pages newest first (each page
+// asked for with the last item of the one before, nil for the first) and
+// returns it oldest first. A page shorter than listPage is the last.
+func oldestFirst[T any](page func(last *T) ([]T, error)) ([]T, error) {
+	var all []T
+	var last *T
 	for {
-		page, err := st.ListTransitions(ctx, f)
+		items, err := page(last)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, page...)
-		if len(page) < f.Limit {
+		all = append(all, items...)
+		if len(items) < listPage {
 			break
 		}
-		last := page[len(page)-1]
-		f.BeforeRequestedAt, f.BeforeID = last.RequestedAt, last.ID
+		last = &items[len(items)-1]
 	}
-	slices.Reverse(out)
-	return out, nil
+	slices.Reverse(all)
+	return all, nil
 }
 
 func toPackTransitions(ts []modelkeep.Transition) []evidence.Transition {
@@ -527,7 +524,7 @@ func toPackTransitions(ts []modelkeep.Transition) []evidence.Transition {
 
 // packDatasets are the version's datasets, each with what the card tells
 // of it (the entry of its name and version, else of its name alone).
-func (s *Service) packDatasets(ctx context.Context, st evidenceReader, v modelkeep.Version, told []modelcard.DatasetGovernance) ([]evidence.Dataset, error) {
+func (s *Service) packDatasets(ctx context.Context, st Records, v modelkeep.Version, told []modelcard.DatasetGovernance) ([]evidence.Dataset, error) {
 	out := make([]evidence.Dataset, 0, len(v.Datasets))
 	for _, d := range v.Datasets {
 		version := d.Version
@@ -565,7 +562,7 @@ func registeredVersion(d modelkeep.DatasetRef) string {
 
 // versionRuns are the runs of a version: its training run (source.run_id)
 // and the runs that tested it or watched its deployments, oldest first.
-func versionRuns(ctx context.Context, st evidenceReader, v modelkeep.Version) ([]modelkeep.Run, error) {
+func versionRuns(ctx context.Context, st Records, v modelkeep.Version) ([]modelkeep.Run, error) {
 	var out []modelkeep.Run
 	if id := v.Source.RunID; id != "" {
 		r, err := st.GetRun(ctx, id)
@@ -576,21 +573,16 @@ func versionRuns(ctx context.Context, st evidenceReader, v modelkeep.Version) ([
 			out = append(out, r)
 		}
 	}
-	f := modelkeep.RunFilter{Subject: &modelkeep.VersionRef{Model: v.Model, Version: v.Number}, Limit: 500}
-	var tested []modelkeep.Run
-	for {
-		page, err := st.ListRuns(ctx, f)
-		if err != nil {
-			return nil, err
+	f := modelkeep.RunFilter{Subject: &modelkeep.VersionRef{Model: v.Model, Version: v.Number}, Limit: listPage}
+	tested, err := oldestFirst(func(last *modelkeep.Run) ([]modelkeep.Run, error) {
+		if last != nil {
+			f.BeforeCreatedAt, f.BeforeID = last.CreatedAt, last.ID
 		}
-		tested = append(tested, page...)
-		if len(page) < f.Limit {
-			break
-		}
-		last := page[len(page)-1]
-		f.BeforeCreatedAt, f.BeforeID = last.CreatedAt, last.ID
+		return st.ListRuns(ctx, f)
+	})
+	if err != nil {
+		return nil, err
 	}
-	slices.Reverse(tested)
 	return append(out, tested...), nil
 }
 
@@ -664,7 +656,7 @@ func toPackMetrics(ms []modelkeep.Metric) []evidence.Metric {
 // declaredMetrics resolves each declared metric to the latest recorded
 // point that matches it, and finds when its threshold was first declared
 // (A9-6: before the run that measured it started).
-func declaredMetrics(ctx context.Context, st evidenceReader, ref CardRef, declared []modelcard.DeclaredMetric, latest []modelkeep.Metric, runs []modelkeep.Run) ([]evidence.DeclaredMetric, error) {
+func declaredMetrics(ctx context.Context, st Records, ref CardRef, declared []modelcard.DeclaredMetric, latest []modelkeep.Metric, runs []modelkeep.Run) ([]evidence.DeclaredMetric, error) {
 	out := make([]evidence.DeclaredMetric, 0, len(declared))
 	var history []CardRevision // loaded on the first threshold
 	for _, d := range declared {
@@ -701,7 +693,7 @@ func declaredMetrics(ctx context.Context, st evidenceReader, ref CardRef, declar
 
 // cardHistory reads every revision of a version's card and of its model's,
 // oldest first.
-func cardHistory(ctx context.Context, st evidenceReader, ref CardRef) ([]CardRevision, error) {
+func cardHistory(ctx context.Context, st Records, ref CardRef) ([]CardRevision, error) {
 	var out []CardRevision
 	for _, level := range []int{0, ref.Version} {
 		revs, err := st.ListCardRevisions(ctx, ref.Model, level)
@@ -738,23 +730,14 @@ func sameSlice(a, b *modelcard.Slice) bool {
 }
 
 // allDeployments reads every deployment of a version, oldest first.
-func allDeployments(ctx context.Context, st evidenceReader, v modelkeep.Version) ([]modelkeep.Deployment, error) {
-	var out []modelkeep.Deployment
-	f := modelkeep.DeploymentFilter{Model: v.Model, Version: v.Number, Limit: 500}
-	for {
-		page, err := st.ListDeployments(ctx, f)
-		if err != nil {
-			return nil, err
+func allDeployments(ctx context.Context, st Records, v modelkeep.Version) ([]modelkeep.Deployment, error) {
+	f := modelkeep.DeploymentFilter{Model: v.Model, Version: v.Number, Limit: listPage}
+	return oldestFirst(func(last *modelkeep.Deployment) ([]modelkeep.Deployment, error) {
+		if last != nil {
+			f.BeforeDeployedAt, f.BeforeID = last.DeployedAt, last.ID
 		}
-		out = append(out, page...)
-		if len(page) < f.Limit {
-			break
-		}
-		last := page[len(page)-1]
-		f.BeforeDeployedAt, f.BeforeID = last.DeployedAt, last.ID
-	}
-	slices.Reverse(out)
-	return out, nil
+		return st.ListDeployments(ctx, f)
+	})
 }
 
 // toPackDeployments gives each deployment the digest it ran and the
@@ -825,12 +808,12 @@ func toPackExemptions(es []Exemption) []evidence.NotApplicable {
 
 // docCollector gathers the documents a pack references, once each.
 type docCollector struct {
-	st   evidenceReader
+	st   Records
 	docs map[string]Document // by SHA-256
 	ids  map[string]string   // id -> SHA-256
 }
 
-func newDocCollector(st evidenceReader) *docCollector {
+func newDocCollector(st Records) *docCollector {
 	return &docCollector{st: st, docs: map[string]Document{}, ids: map[string]string{}}
 }
 
@@ -906,7 +889,7 @@ func (c *docCollector) list(ctx context.Context) ([]evidence.Document, error) {
 // subjectEvents are the seqs of the version's audit events: those on the
 // version and below it (files, metrics, card, justifications, evidence),
 // on its transitions, its runs and the documents its pack references.
-func subjectEvents(ctx context.Context, st evidenceReader, v modelkeep.Version, ts []modelkeep.Transition, runs []modelkeep.Run, docs []evidence.Document) ([]audit.Event, error) {
+func subjectEvents(ctx context.Context, st Records, v modelkeep.Version, ts []modelkeep.Transition, runs []modelkeep.Run, docs []evidence.Document) ([]audit.Event, error) {
 	base := modelkeep.VersionResource(v.Model, v.Number)
 	model := modelkeep.ModelResource(v.Model)
 	// The version's own events, and those of its model that the pack
@@ -967,7 +950,7 @@ func checkEventHashes(subject []audit.Event, p *evidence.Pack) error {
 // or after it (events of other resources in between are carried too: the
 // links need them). The newest version event is covered by a checkpoint
 // signed now when none covers it yet.
-func (s *Service) auditSegments(ctx context.Context, st evidenceReader, subject []audit.Event, p *evidence.Pack) error {
+func (s *Service) auditSegments(ctx context.Context, st Records, subject []audit.Event, p *evidence.Pack) error {
 	headSeq, headHash, err := st.AuditHead(ctx)
 	if err != nil {
 		return err

@@ -68,7 +68,8 @@ func (f *FS) path(key string) (string, error) {
 }
 
 // Put writes r to a temporary file next to the target, syncs it and renames
-// it into place, so readers see either the old blob or the whole new one.
+// it into place (writeFile), so readers see either the old blob or the whole
+// new one.
 func (f *FS) Put(ctx context.Context, key string, r io.Reader, size int64) (modelkeep.BlobInfo, error) {
 	p, err := f.path(key)
 	if err != nil {
@@ -77,11 +78,39 @@ func (f *FS) Put(ctx context.Context, key string, r io.Reader, size int64) (mode
 	if err := ctx.Err(); err != nil {
 		return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: %w", key, err)
 	}
+	body := newCheckedReader(ctx, r, size)
+	var bodyErr error
+	fi, err := f.writeFile(ctx, p, func(tmp *os.File) error {
+		// Hide *os.File's ReadFrom so the larger buffer is used: ReadFrom
+		// falls back to a 32 KiB copy for non-file sources.
+		if _, err := io.CopyBuffer(struct{ io.Writer }{tmp}, body, make([]byte, copyBufSize)); err != nil {
+			if bodyErr = body.bodyErr("put blob", key); bodyErr != nil {
+				return bodyErr
+			}
+			return fmt.Errorf("write: %w", err)
+		}
+		return nil
+	})
+	if bodyErr != nil {
+		return modelkeep.BlobInfo{}, bodyErr // the body's own error, already naming the blob
+	}
+	if err != nil {
+		return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: %w", key, err)
+	}
+	return modelkeep.BlobInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+}
+
+// writeFile is how every file of the store lands at p: write fills a
+// temporary file next to p, which is synced, renamed into place, and made
+// durable by syncing the directory. Readers see no file or the whole one;
+// on any error neither the temporary file nor p is left (the contract of
+// Put: an error means nothing left), and nor are directories made for it.
+func (f *FS) writeFile(ctx context.Context, p string, write func(tmp *os.File) error) (fs.FileInfo, error) {
 	dir := filepath.Dir(p)
 	tmp, err := f.createTemp(dir)
 	if err != nil {
 		f.pruneDirs(dir)
-		return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: %w", key, err)
+		return nil, err
 	}
 	committed := false
 	defer func() {
@@ -91,43 +120,35 @@ func (f *FS) Put(ctx context.Context, key string, r io.Reader, size int64) (mode
 			f.pruneDirs(dir)
 		}
 	}()
-
-	body := newCheckedReader(ctx, r, size)
-	// Hide *os.File's ReadFrom so the larger buffer is used: ReadFrom falls
-	// back to a 32 KiB copy for non-file sources.
-	if _, err := io.CopyBuffer(struct{ io.Writer }{tmp}, body, make([]byte, copyBufSize)); err != nil {
-		if berr := body.bodyErr("put blob", key); berr != nil {
-			return modelkeep.BlobInfo{}, berr
-		}
-		return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: write: %w", key, err)
+	if err := write(tmp); err != nil {
+		return nil, err
 	}
 	if err := tmp.Sync(); err != nil {
-		return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: sync: %w", key, err)
+		return nil, fmt.Errorf("sync: %w", err)
 	}
 	fi, err := tmp.Stat()
 	if err != nil {
-		return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: %w", key, err)
+		return nil, err
 	}
 	if err := tmp.Close(); err != nil {
-		return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: close: %w", key, err)
+		return nil, fmt.Errorf("close: %w", err)
 	}
-	// Last chance to honour a cancellation before the blob becomes visible.
+	// Last chance to honour a cancellation before the file becomes visible.
 	if err := ctx.Err(); err != nil {
-		return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: %w", key, err)
+		return nil, err
 	}
 	if err := os.Rename(tmp.Name(), p); err != nil {
-		return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: %w", key, err)
+		return nil, err
 	}
-	// The rename is only durable once the directory is synced. If that fails
-	// the blob is removed again: the contract is "error means nothing left".
+	committed = true // the temporary name no longer exists
+	// The rename is only durable once the directory is synced. If that
+	// fails the file is removed again.
 	if err := syncDir(dir); err != nil {
 		_ = os.Remove(p)
 		f.pruneDirs(dir)
-		committed = true // the temp name no longer exists
-		return modelkeep.BlobInfo{}, fmt.Errorf("put blob %q: sync dir: %w", key, err)
+		return nil, fmt.Errorf("sync dir: %w", err)
 	}
-	committed = true
-	return modelkeep.BlobInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+	return fi, nil
 }
 
 // createTemp makes the parent directories and a temp file in dir. A

@@ -241,47 +241,20 @@ func (f *FS) CompleteMultipart(ctx context.Context, key, uploadID string, parts 
 			return modelkeep.BlobInfo{}, fmt.Errorf("%s: %w", op, modelkeep.Errorf(modelkeep.ErrConflict, "part %d has %d bytes, not %d", part.Number, fi.Size(), part.Size))
 		}
 	}
-	target := filepath.Dir(p)
-	tmp, err := f.createTemp(target)
-	if err != nil {
-		f.pruneDirs(target)
-		return modelkeep.BlobInfo{}, fmt.Errorf("%s: %w", op, err)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-			f.pruneDirs(target)
+	fi, err := f.writeFile(ctx, p, func(tmp *os.File) error {
+		for _, fh := range files {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			// *os.File to *os.File: copy_file_range on Linux.
+			if _, err := io.Copy(tmp, fh); err != nil {
+				return fmt.Errorf("copy: %w", err)
+			}
 		}
-	}()
-	for _, fh := range files {
-		if err := ctx.Err(); err != nil {
-			return modelkeep.BlobInfo{}, fmt.Errorf("%s: %w", op, err)
-		}
-		// *os.File to *os.File: copy_file_range on Linux.
-		if _, err := io.Copy(tmp, fh); err != nil {
-			return modelkeep.BlobInfo{}, fmt.Errorf("%s: copy: %w", op, err)
-		}
-	}
-	if err := tmp.Sync(); err != nil {
-		return modelkeep.BlobInfo{}, fmt.Errorf("%s: sync: %w", op, err)
-	}
-	fi, err := tmp.Stat()
+		return nil
+	})
 	if err != nil {
 		return modelkeep.BlobInfo{}, fmt.Errorf("%s: %w", op, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return modelkeep.BlobInfo{}, fmt.Errorf("%s: close: %w", op, err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		return modelkeep.BlobInfo{}, fmt.Errorf("%s: %w", op, err)
-	}
-	committed = true
-	if err := syncDir(target); err != nil {
-		_ = os.Remove(p)
-		f.pruneDirs(target)
-		return modelkeep.BlobInfo{}, fmt.Errorf("%s: sync dir: %w", op, err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return modelkeep.BlobInfo{}, fmt.Errorf("%s: remove parts: %w", op, err)
