@@ -485,16 +485,16 @@ check_owasp() {
 		mark_check_passed "${key[@]}"
 }
 
-# browser_tests_selected: the packages given to go test include the
-# browser tests.
-browser_tests_selected() {
+# tests_selected PKG: the packages given to go test include PKG, a path
+# in the module (webui/browsertest), so that what its tests need is set up.
+tests_selected() {
 	local pkgs=() arg
 	for arg in ${go_test_args[@]+"${go_test_args[@]}"}; do
 		case $arg in
 		. | .. | ./* | ../* | "$module" | "$module"/*) pkgs+=("$arg") ;;
 		esac
 	done
-	go list "${pkgs[@]}" 2>/dev/null | grep -qx "$module/webui/browsertest"
+	go list "${pkgs[@]}" 2>/dev/null | grep -qx "$module/$1"
 }
 
 # setup_browser gives the browser tests their Chromium (Debian's, installed
@@ -532,18 +532,6 @@ setup_browser() {
 	echo "axe-core $(node -p 'require("./webui/node_modules/axe-core/package.json").version' 2>/dev/null || echo '(version unknown)')"
 }
 
-# python_tests_selected: the packages given to go test include the Python
-# client's tests.
-python_tests_selected() {
-	local pkgs=() arg
-	for arg in ${go_test_args[@]+"${go_test_args[@]}"}; do
-		case $arg in
-		. | .. | ./* | ../* | "$module" | "$module"/*) pkgs+=("$arg") ;;
-		esac
-	done
-	go list "${pkgs[@]}" 2>/dev/null | grep -qx "$module/clients/python"
-}
-
 # setup_python gives the Python client's tests their python3 (Debian's,
 # with pip, installed when missing; without root they skip, saying so).
 setup_python() {
@@ -561,18 +549,6 @@ setup_python() {
 		apt_install python3 python3-pip || return 1
 	fi
 	"$py" --version
-}
-
-# readme_tests_selected: the packages given to go test include the test of
-# the README's examples.
-readme_tests_selected() {
-	local pkgs=() arg
-	for arg in ${go_test_args[@]+"${go_test_args[@]}"}; do
-		case $arg in
-		. | .. | ./* | ../* | "$module" | "$module"/*) pkgs+=("$arg") ;;
-		esac
-	done
-	go list "${pkgs[@]}" 2>/dev/null | grep -qx "$module/internal/readme"
 }
 
 # setup_readme gives the README's examples the tools they use besides bash
@@ -680,13 +656,13 @@ if ((!has_package)); then
 	go_test_args+=(./server/ ./webui/browsertest/ ./store/ ./evidence/ ./...)
 fi
 
-if browser_tests_selected; then
+if tests_selected webui/browsertest; then
 	step "browser (Chromium, axe-core)" setup_browser
 fi
-if python_tests_selected; then
+if tests_selected clients/python; then
 	step "python3 (the Python client)" setup_python
 fi
-if readme_tests_selected; then
+if tests_selected internal/readme; then
 	step "curl and jq (the README's examples)" setup_readme
 fi
 
