@@ -84,6 +84,39 @@ func numOrEmpty(n int) string {
 	return strconv.Itoa(n)
 }
 
+// callAndPrint is what the commands here share once their flags and
+// arguments are checked: it makes the client, makes the command's one call
+// and prints what that returns, as JSON with --output json, else through
+// render. Callers check their arguments first so that a usage error is
+// reported before a missing login or an unreachable server.
+func callAndPrint[T any](e *env, call func(*client.Client) (T, error), render func(w io.Writer, v T)) error {
+	c, err := e.client()
+	if err != nil {
+		return err
+	}
+	v, err := call(c)
+	if err != nil {
+		return err
+	}
+	if e.output == "json" {
+		return printJSON(e.Stdout, v)
+	}
+	render(e.Stdout, v)
+	return nil
+}
+
+// listAndPrint is callAndPrint for a list call. Its JSON is an object with
+// the items under key, [] rather than null when there are none, so that
+// whoever reads it always finds an array there.
+func listAndPrint[T any](e *env, key string, call func(*client.Client) ([]T, error), render func(w io.Writer, items []T)) error {
+	return callAndPrint(e, func(c *client.Client) (map[string][]T, error) {
+		items, err := call(c)
+		return map[string][]T{key: nonNil(items)}, err
+	}, func(w io.Writer, m map[string][]T) {
+		render(w, m[key])
+	})
+}
+
 // -- models -------------------------------------------------------------------
 
 func runModelsList(ctx context.Context, e *env, args []string) error {
@@ -94,23 +127,15 @@ func runModelsList(ctx context.Context, e *env, args []string) error {
 	if _, err := f.parse(args, 0, 0); err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	ms, err := c.ListModels(ctx, *q, *tag, *limit)
-	if err != nil {
-		return err
-	}
-	if e.output == "json" {
-		return printJSON(e.Stdout, map[string]any{"models": nonNil(ms)})
-	}
-	t := newTable(e.Stdout, "NAME", "LATEST", "PRODUCTION", "TAGS", "UPDATED")
-	for _, m := range ms {
-		t.AppendRow(table.Row{m.Name, numOrEmpty(m.LatestVersion), numOrEmpty(m.ProductionVersion), tags(m.Tags), ts(m.UpdatedAt)})
-	}
-	t.Render()
-	return nil
+	return listAndPrint(e, "models", func(c *client.Client) ([]client.Model, error) {
+		return c.ListModels(ctx, *q, *tag, *limit)
+	}, func(w io.Writer, ms []client.Model) {
+		t := newTable(w, "NAME", "LATEST", "PRODUCTION", "TAGS", "UPDATED")
+		for _, m := range ms {
+			t.AppendRow(table.Row{m.Name, numOrEmpty(m.LatestVersion), numOrEmpty(m.ProductionVersion), tags(m.Tags), ts(m.UpdatedAt)})
+		}
+		t.Render()
+	})
 }
 
 func runModelsShow(ctx context.Context, e *env, args []string) error {
@@ -119,23 +144,15 @@ func runModelsShow(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	m, err := c.GetModel(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	if e.output == "json" {
-		return printJSON(e.Stdout, m)
-	}
-	kv(e.Stdout, [][2]string{
-		{"name", m.Name}, {"description", m.Description}, {"tags", tags(m.Tags)},
-		{"latest version", numOrEmpty(m.LatestVersion)}, {"production version", numOrEmpty(m.ProductionVersion)},
-		{"created by", m.CreatedBy}, {"created at", ts(m.CreatedAt)}, {"updated at", ts(m.UpdatedAt)},
+	return callAndPrint(e, func(c *client.Client) (client.Model, error) {
+		return c.GetModel(ctx, pos[0])
+	}, func(w io.Writer, m client.Model) {
+		kv(w, [][2]string{
+			{"name", m.Name}, {"description", m.Description}, {"tags", tags(m.Tags)},
+			{"latest version", numOrEmpty(m.LatestVersion)}, {"production version", numOrEmpty(m.ProductionVersion)},
+			{"created by", m.CreatedBy}, {"created at", ts(m.CreatedAt)}, {"updated at", ts(m.UpdatedAt)},
+		})
 	})
-	return nil
 }
 
 func runModelsCreate(ctx context.Context, e *env, args []string) error {
@@ -145,19 +162,11 @@ func runModelsCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	m, err := c.CreateModel(ctx, pos[0], *desc)
-	if err != nil {
-		return err
-	}
-	if e.output == "json" {
-		return printJSON(e.Stdout, m)
-	}
-	fmt.Fprintf(e.Stdout, "created model %s\n", m.Name)
-	return nil
+	return callAndPrint(e, func(c *client.Client) (client.Model, error) {
+		return c.CreateModel(ctx, pos[0], *desc)
+	}, func(w io.Writer, m client.Model) {
+		fmt.Fprintf(w, "created model %s\n", m.Name)
+	})
 }
 
 // kv prints a two-column table of fields.
@@ -192,23 +201,15 @@ func runVersionsList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	vs, err := c.ListVersions(ctx, pos[0], *stage, *status, *limit)
-	if err != nil {
-		return err
-	}
-	if e.output == "json" {
-		return printJSON(e.Stdout, map[string]any{"versions": nonNil(vs)})
-	}
-	t := newTable(e.Stdout, "VERSION", "STATUS", "STAGE", "ALIASES", "CREATED BY", "CREATED", "MANIFEST DIGEST")
-	for _, v := range vs {
-		t.AppendRow(table.Row{v.Version, v.Status, v.Stage, strings.Join(v.Aliases, ","), v.CreatedBy, ts(v.CreatedAt), v.ManifestDigest})
-	}
-	t.Render()
-	return nil
+	return listAndPrint(e, "versions", func(c *client.Client) ([]client.Version, error) {
+		return c.ListVersions(ctx, pos[0], *stage, *status, *limit)
+	}, func(w io.Writer, vs []client.Version) {
+		t := newTable(w, "VERSION", "STATUS", "STAGE", "ALIASES", "CREATED BY", "CREATED", "MANIFEST DIGEST")
+		for _, v := range vs {
+			t.AppendRow(table.Row{v.Version, v.Status, v.Stage, strings.Join(v.Aliases, ","), v.CreatedBy, ts(v.CreatedAt), v.ManifestDigest})
+		}
+		t.Render()
+	})
 }
 
 func runVersionsShow(ctx context.Context, e *env, args []string) error {
@@ -221,11 +222,36 @@ func runVersionsShow(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
+	return callAndPrint(e, func(c *client.Client) (client.Version, error) {
+		return versionWithFiles(ctx, c, ref)
+	}, func(w io.Writer, v client.Version) {
+		rows := [][2]string{
+			{"model", v.Model}, {"version", strconv.Itoa(v.Version)}, {"status", v.Status}, {"stage", v.Stage},
+			{"aliases", strings.Join(v.Aliases, ",")}, {"description", v.Description}, {"tags", tags(v.Tags)},
+			{"params", tags(v.Params)}, {"manifest digest", v.ManifestDigest}, {"created by", v.CreatedBy}, {"created at", ts(v.CreatedAt)},
+		}
+		if v.Source != nil {
+			rows = append(rows, [2]string{"run", v.Source.RunID}, [2]string{"git commit", v.Source.GitCommit})
+		}
+		for _, d := range v.Datasets {
+			rows = append(rows, [2]string{"dataset", d.Name + "@" + d.Version + ":" + d.Role})
+		}
+		kv(w, rows)
+		fmt.Fprintln(w)
+		t := newTable(w, "PATH", "SIZE", "SHA256")
+		for _, fl := range v.Files {
+			t.AppendRow(table.Row{fl.Path, fl.Size, fl.SHA256})
+		}
+		t.Render()
+	})
+}
+
+// versionWithFiles reads the version ref names, by stage, alias or number.
+// Not every one of those answers carries the files, so they are asked for
+// when missing: the version is shown with them either way.
+func versionWithFiles(ctx context.Context, c *client.Client, ref client.Ref) (client.Version, error) {
 	var v client.Version
+	var err error
 	switch {
 	case ref.Stage != "":
 		v, err = c.VersionInStage(ctx, ref.Model, ref.Stage)
@@ -234,38 +260,15 @@ func runVersionsShow(ctx context.Context, e *env, args []string) error {
 	default:
 		v, err = c.GetVersion(ctx, ref.Model, ref.Version)
 	}
+	if err != nil || v.Files != nil {
+		return v, err
+	}
+	l, err := c.ListFiles(ctx, ref.Model, v.Version)
 	if err != nil {
-		return err
+		return client.Version{}, err
 	}
-	if v.Files == nil {
-		l, err := c.ListFiles(ctx, ref.Model, v.Version)
-		if err != nil {
-			return err
-		}
-		v.Files = nonNil(l.Files)
-	}
-	if e.output == "json" {
-		return printJSON(e.Stdout, v)
-	}
-	rows := [][2]string{
-		{"model", v.Model}, {"version", strconv.Itoa(v.Version)}, {"status", v.Status}, {"stage", v.Stage},
-		{"aliases", strings.Join(v.Aliases, ",")}, {"description", v.Description}, {"tags", tags(v.Tags)},
-		{"params", tags(v.Params)}, {"manifest digest", v.ManifestDigest}, {"created by", v.CreatedBy}, {"created at", ts(v.CreatedAt)},
-	}
-	if v.Source != nil {
-		rows = append(rows, [2]string{"run", v.Source.RunID}, [2]string{"git commit", v.Source.GitCommit})
-	}
-	for _, d := range v.Datasets {
-		rows = append(rows, [2]string{"dataset", d.Name + "@" + d.Version + ":" + d.Role})
-	}
-	kv(e.Stdout, rows)
-	fmt.Fprintln(e.Stdout)
-	t := newTable(e.Stdout, "PATH", "SIZE", "SHA256")
-	for _, fl := range v.Files {
-		t.AppendRow(table.Row{fl.Path, fl.Size, fl.SHA256})
-	}
-	t.Render()
-	return nil
+	v.Files = nonNil(l.Files)
+	return v, nil
 }
 
 func runVersionsFinalize(ctx context.Context, e *env, args []string) error {
@@ -278,19 +281,11 @@ func runVersionsFinalize(ctx context.Context, e *env, args []string) error {
 	if err != nil || ref.Version == 0 {
 		return usagef("%q: want MODEL@N", pos[0])
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	v, err := c.Finalize(ctx, ref.Model, ref.Version)
-	if err != nil {
-		return err
-	}
-	if e.output == "json" {
-		return printJSON(e.Stdout, v)
-	}
-	fmt.Fprintln(e.Stdout, v.ManifestDigest)
-	return nil
+	return callAndPrint(e, func(c *client.Client) (client.Version, error) {
+		return c.Finalize(ctx, ref.Model, ref.Version)
+	}, func(w io.Writer, v client.Version) {
+		fmt.Fprintln(w, v.ManifestDigest)
+	})
 }
 
 // -- transitions --------------------------------------------------------------
@@ -307,18 +302,16 @@ func transitionTable(w io.Writer, ts_ []client.Transition) {
 	t.Render()
 }
 
-func printTransition(e *env, tr client.Transition) error {
-	if e.output == "json" {
-		return printJSON(e.Stdout, tr)
-	}
-	transitionTable(e.Stdout, []client.Transition{tr})
+// transitionDetail prints one request as a table row, then its approvals
+// with the policy gates each one passed.
+func transitionDetail(w io.Writer, tr client.Transition) {
+	transitionTable(w, []client.Transition{tr})
 	for _, a := range tr.Approvals {
-		fmt.Fprintf(e.Stdout, "approved by %s at %s: %s\n", a.Approver, ts(a.At), a.Comment)
+		fmt.Fprintf(w, "approved by %s at %s: %s\n", a.Approver, ts(a.At), a.Comment)
 		for _, g := range a.Gates {
-			fmt.Fprintf(e.Stdout, "  gate %s passed=%t: %s\n", g.Gate, g.Passed, g.Detail)
+			fmt.Fprintf(w, "  gate %s passed=%t: %s\n", g.Gate, g.Passed, g.Detail)
 		}
 	}
-	return nil
 }
 
 func runTransitionsList(ctx context.Context, e *env, args []string) error {
@@ -329,19 +322,9 @@ func runTransitionsList(ctx context.Context, e *env, args []string) error {
 	if _, err := f.parse(args, 0, 0); err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	trs, err := c.ListTransitions(ctx, *status, *model, *limit)
-	if err != nil {
-		return err
-	}
-	if e.output == "json" {
-		return printJSON(e.Stdout, map[string]any{"transitions": nonNil(trs)})
-	}
-	transitionTable(e.Stdout, trs)
-	return nil
+	return listAndPrint(e, "transitions", func(c *client.Client) ([]client.Transition, error) {
+		return c.ListTransitions(ctx, *status, *model, *limit)
+	}, transitionTable)
 }
 
 func runTransitionsShow(ctx context.Context, e *env, args []string) error {
@@ -350,15 +333,9 @@ func runTransitionsShow(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	tr, err := c.GetTransition(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	return printTransition(e, tr)
+	return callAndPrint(e, func(c *client.Client) (client.Transition, error) {
+		return c.GetTransition(ctx, pos[0])
+	}, transitionDetail)
 }
 
 func runTransitionsRequest(ctx context.Context, e *env, args []string) error {
@@ -377,15 +354,9 @@ func runTransitionsRequest(ctx context.Context, e *env, args []string) error {
 	if *to == "" {
 		return usagef("--to is required")
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	tr, err := c.RequestTransition(ctx, ref.Model, ref.Version, *to, *comment)
-	if err != nil {
-		return err
-	}
-	return printTransition(e, tr)
+	return callAndPrint(e, func(c *client.Client) (client.Transition, error) {
+		return c.RequestTransition(ctx, ref.Model, ref.Version, *to, *comment)
+	}, transitionDetail)
 }
 
 func runTransitionsApprove(ctx context.Context, e *env, args []string) error {
@@ -413,15 +384,9 @@ func decide(ctx context.Context, e *env, args []string, approve bool) error {
 	if *comment == "" {
 		return usagef("--comment is required")
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	tr, err := c.DecideTransition(ctx, pos[0], approve, *comment)
-	if err != nil {
-		return err
-	}
-	return printTransition(e, tr)
+	return callAndPrint(e, func(c *client.Client) (client.Transition, error) {
+		return c.DecideTransition(ctx, pos[0], approve, *comment)
+	}, transitionDetail)
 }
 
 // -- audit --------------------------------------------------------------------
@@ -441,23 +406,15 @@ func runAuditList(ctx context.Context, e *env, args []string) error {
 	if _, err := f.parse(args, 0, 0); err != nil {
 		return err
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	evs, err := c.ListAudit(ctx, q)
-	if err != nil {
-		return err
-	}
-	if e.output == "json" {
-		return printJSON(e.Stdout, map[string]any{"events": nonNil(evs)})
-	}
-	t := newTable(e.Stdout, "SEQ", "TIME", "ACTOR", "ACTION", "RESOURCE", "OUTCOME")
-	for _, ev := range evs {
-		t.AppendRow(table.Row{ev.Seq, ts(ev.Time), ev.Actor, ev.Action, ev.Resource, ev.Outcome})
-	}
-	t.Render()
-	return nil
+	return listAndPrint(e, "events", func(c *client.Client) ([]client.AuditEvent, error) {
+		return c.ListAudit(ctx, q)
+	}, func(w io.Writer, evs []client.AuditEvent) {
+		t := newTable(w, "SEQ", "TIME", "ACTOR", "ACTION", "RESOURCE", "OUTCOME")
+		for _, ev := range evs {
+			t.AppendRow(table.Row{ev.Seq, ts(ev.Time), ev.Actor, ev.Action, ev.Resource, ev.Outcome})
+		}
+		t.Render()
+	})
 }
 
 func runAuditShow(ctx context.Context, e *env, args []string) error {
@@ -470,21 +427,13 @@ func runAuditShow(ctx context.Context, e *env, args []string) error {
 	if err != nil || seq < 1 {
 		return usagef("%q: want a sequence number", pos[0])
 	}
-	c, err := e.client()
-	if err != nil {
-		return err
-	}
-	ev, err := c.GetAuditEvent(ctx, seq)
-	if err != nil {
-		return err
-	}
-	if e.output == "json" {
-		return printJSON(e.Stdout, ev)
-	}
-	kv(e.Stdout, [][2]string{
-		{"seq", strconv.FormatInt(ev.Seq, 10)}, {"time", ev.Time.UTC().Format(time.RFC3339Nano)}, {"actor", ev.Actor},
-		{"action", ev.Action}, {"resource", ev.Resource}, {"outcome", ev.Outcome}, {"request id", ev.RequestID},
-		{"remote addr", ev.RemoteAddr}, {"details", string(ev.Details)}, {"prev hash", ev.PrevHash}, {"hash", ev.Hash},
+	return callAndPrint(e, func(c *client.Client) (client.AuditEvent, error) {
+		return c.GetAuditEvent(ctx, seq)
+	}, func(w io.Writer, ev client.AuditEvent) {
+		kv(w, [][2]string{
+			{"seq", strconv.FormatInt(ev.Seq, 10)}, {"time", ev.Time.UTC().Format(time.RFC3339Nano)}, {"actor", ev.Actor},
+			{"action", ev.Action}, {"resource", ev.Resource}, {"outcome", ev.Outcome}, {"request id", ev.RequestID},
+			{"remote addr", ev.RemoteAddr}, {"details", string(ev.Details)}, {"prev hash", ev.PrevHash}, {"hash", ev.Hash},
+		})
 	})
-	return nil
 }
