@@ -84,22 +84,8 @@ func (s *Store) ListDocuments(ctx context.Context, f compliance.DocumentFilter) 
 	if f.Kind != "" {
 		q = q.Where("kind = ?", f.Kind)
 	}
-	if !f.BeforeCreatedAt.IsZero() {
-		at := utc(f.BeforeCreatedAt)
-		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", at, at, f.BeforeID)
-	}
-	if f.Limit > 0 {
-		q = q.Limit(f.Limit)
-	}
-	var rows []documentRow
-	if err := q.Order("created_at DESC, id DESC").Find(&rows).Error; err != nil {
-		return nil, dbErr("list documents", err)
-	}
-	out := make([]compliance.Document, len(rows))
-	for i, r := range rows {
-		out[i] = toDocument(r)
-	}
-	return out, nil
+	q = newestFirst(q, "created_at", "id", f.BeforeCreatedAt, f.BeforeID, f.Limit)
+	return findAll(q, "list documents", toDocument)
 }
 
 type signoffRow struct {
@@ -290,19 +276,11 @@ func (s *Store) ListCardRevisions(ctx context.Context, model string, version int
 	if err != nil {
 		return nil, err
 	}
-	var rows []cardRevisionRow
-	err = s.db.WithContext(ctx).Select("id, model_id, version_number, revision, created_by, created_at, audit_seq").
-		Where("model_id = ? AND version_number = ?", modelID, version).Order("revision DESC").Find(&rows).Error
-	if err != nil {
-		return nil, dbErr("list card revisions", err)
-	}
-	out := make([]compliance.CardRevision, len(rows))
-	for i, r := range rows {
-		if out[i], err = toCardRevision(model, r, false); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	q := s.db.WithContext(ctx).Select("id, model_id, version_number, revision, created_by, created_at, audit_seq").
+		Where("model_id = ? AND version_number = ?", modelID, version).Order("revision DESC")
+	return findAllDecoded(q, "list card revisions", func(r cardRevisionRow) (compliance.CardRevision, error) {
+		return toCardRevision(model, r, false)
+	})
 }
 
 type exemptionRow struct {
@@ -426,15 +404,7 @@ func (s *Store) ListEvidencePacks(ctx context.Context, model string, version int
 	if err != nil {
 		return nil, err
 	}
-	var rows []packRow
-	err = s.db.WithContext(ctx).Where("model_id = ? AND version_number = ?", modelID, version).
-		Order("generated_at DESC, id DESC").Find(&rows).Error
-	if err != nil {
-		return nil, dbErr("list evidence packs", err)
-	}
-	out := make([]compliance.PackRecord, len(rows))
-	for i, r := range rows {
-		out[i] = packRecordOf(r, model)
-	}
-	return out, nil
+	q := s.db.WithContext(ctx).Where("model_id = ? AND version_number = ?", modelID, version).
+		Order("generated_at DESC, id DESC")
+	return findAll(q, "list evidence packs", func(r packRow) compliance.PackRecord { return packRecordOf(r, model) })
 }

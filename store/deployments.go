@@ -155,20 +155,6 @@ func (s *Store) ListDeployments(ctx context.Context, f modelkeep.DeploymentFilte
 		at := utc(*f.At)
 		q = q.Where("deployments.deployed_at <= ? AND (deployments.ended_at IS NULL OR deployments.ended_at > ?)", at, at)
 	}
-	if !f.BeforeDeployedAt.IsZero() {
-		at := utc(f.BeforeDeployedAt)
-		q = q.Where("(deployments.deployed_at < ? OR (deployments.deployed_at = ? AND deployments.id < ?))", at, at, f.BeforeID)
-	}
-	if f.Limit > 0 {
-		q = q.Limit(f.Limit)
-	}
-	var views []deploymentView
-	if err := q.Order("deployments.deployed_at DESC, deployments.id DESC").Find(&views).Error; err != nil {
-		return nil, dbErr("list deployments", err)
-	}
-	out := make([]modelkeep.Deployment, len(views))
-	for i, v := range views {
-		out[i] = toDeployment(v)
-	}
-	return out, nil
+	q = newestFirst(q, "deployments.deployed_at", "deployments.id", f.BeforeDeployedAt, f.BeforeID, f.Limit)
+	return findAll(q, "list deployments", toDeployment)
 }

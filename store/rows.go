@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/modelkeep/modelkeep/audit"
 
 	"github.com/modelkeep/modelkeep"
@@ -269,4 +271,46 @@ func toAuditEvent(r auditEventRow) audit.Event {
 		PrevHash:   r.PrevHash,
 		Hash:       r.Hash,
 	}
+}
+
+// Reading rows.
+
+// newestFirst orders q newest first by the keyset (timeCol, idCol), both
+// descending, and pages it: only the rows before (before, beforeID) when
+// before is set, at most limit of them when limit > 0. The condition and
+// the order name the same two columns, so that the last row of a page is
+// the key of the next one, with no row skipped or repeated.
+func newestFirst(q *gorm.DB, timeCol, idCol string, before time.Time, beforeID string, limit int) *gorm.DB {
+	if !before.IsZero() {
+		at := utc(before)
+		q = q.Where("("+timeCol+" < ? OR ("+timeCol+" = ? AND "+idCol+" < ?))", at, at, beforeID)
+	}
+	if limit > 0 {
+		q = q.Limit(limit)
+	}
+	return q.Order(timeCol + " DESC, " + idCol + " DESC")
+}
+
+// findAll runs q's Find into rows of R and converts each with to, keeping
+// q's order; op names the query in a database error. The result is empty,
+// not nil, when no row matches.
+func findAll[R, T any](q *gorm.DB, op string, to func(R) T) ([]T, error) {
+	return findAllDecoded(q, op, func(r R) (T, error) { return to(r), nil })
+}
+
+// findAllDecoded is findAll for rows whose conversion can fail (a JSON
+// column that does not decode): the first such error is returned as is.
+func findAllDecoded[R, T any](q *gorm.DB, op string, to func(R) (T, error)) ([]T, error) {
+	var rows []R
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, dbErr(op, err)
+	}
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		var err error
+		if out[i], err = to(r); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -216,26 +216,8 @@ func (s *Store) ListRuns(ctx context.Context, f modelkeep.RunFilter) ([]modelkee
 	if f.Kind != "" {
 		q = q.Where("kind = ?", f.Kind)
 	}
-	if !f.BeforeCreatedAt.IsZero() {
-		at := utc(f.BeforeCreatedAt)
-		q = q.Where("(created_at < ? OR (created_at = ? AND run_id < ?))", at, at, f.BeforeID)
-	}
-	if f.Limit > 0 {
-		q = q.Limit(f.Limit)
-	}
-	var rows []runRow
-	if err := q.Order("created_at DESC, run_id DESC").Find(&rows).Error; err != nil {
-		return nil, dbErr("list runs", err)
-	}
-	out := make([]modelkeep.Run, 0, len(rows))
-	for _, r := range rows {
-		run, err := toRun(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, run)
-	}
-	return out, nil
+	q = newestFirst(q, "created_at", "run_id", f.BeforeCreatedAt, f.BeforeID, f.Limit)
+	return findAllDecoded(q, "list runs", toRun)
 }
 
 // FillRun sets each field of r that the stored run has empty, in one

@@ -97,29 +97,11 @@ func (s *Store) GetToken(ctx context.Context, id string) (modelkeep.Token, error
 // ListTokens returns up to f.Limit token records, newest first.
 func (s *Store) ListTokens(ctx context.Context, f modelkeep.TokenFilter) ([]modelkeep.Token, error) {
 	q := s.db.WithContext(ctx).Model(&tokenRow{})
-	if !f.BeforeCreatedAt.IsZero() {
-		at := utc(f.BeforeCreatedAt)
-		q = q.Where("created_at < ? OR (created_at = ? AND id < ?)", at, at, f.BeforeID)
-	}
 	if !f.IncludeRevoked {
 		q = q.Where("revoked_at IS NULL")
 	}
-	if f.Limit > 0 {
-		q = q.Limit(f.Limit)
-	}
-	var rows []tokenRow
-	if err := q.Order("created_at DESC, id DESC").Find(&rows).Error; err != nil {
-		return nil, dbErr("list tokens", err)
-	}
-	out := make([]modelkeep.Token, 0, len(rows))
-	for _, r := range rows {
-		t, err := toToken(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, nil
+	q = newestFirst(q, "created_at", "id", f.BeforeCreatedAt, f.BeforeID, f.Limit)
+	return findAllDecoded(q, "list tokens", toToken)
 }
 
 // RevokeToken marks a token revoked at at. Revoking a revoked token keeps

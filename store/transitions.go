@@ -176,15 +176,9 @@ func (s *Store) ListTransitions(ctx context.Context, f modelkeep.TransitionFilte
 	if f.Status != "" {
 		q = q.Where("transitions.status = ?", string(f.Status))
 	}
-	if !f.BeforeRequestedAt.IsZero() {
-		at := utc(f.BeforeRequestedAt)
-		q = q.Where("(transitions.requested_at < ? OR (transitions.requested_at = ? AND transitions.id < ?))", at, at, f.BeforeID)
-	}
-	if f.Limit > 0 {
-		q = q.Limit(f.Limit)
-	}
+	q = newestFirst(q, "transitions.requested_at", "transitions.id", f.BeforeRequestedAt, f.BeforeID, f.Limit)
 	var views []transitionView
-	if err := q.Order("transitions.requested_at DESC, transitions.id DESC").Find(&views).Error; err != nil {
+	if err := q.Find(&views).Error; err != nil {
 		return nil, dbErr("list transitions", err)
 	}
 	ids := make([]string, len(views))

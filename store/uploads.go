@@ -44,31 +44,18 @@ type uploadRow struct {
 
 func (uploadRow) TableName() string { return "uploads" }
 
-// uploadWithNames is an upload row with its model's name and version number
-// (GORM fills no embedded struct from a joined select, so the row's fields
-// are repeated).
-type uploadWithNames struct {
-	ID            string    `gorm:"column:id"`
-	Path          string    `gorm:"column:path"`
-	Size          int64     `gorm:"column:size"`
-	SHA256        string    `gorm:"column:sha256"`
-	PartSize      int64     `gorm:"column:part_size"`
-	BlobKey       string    `gorm:"column:blob_key"`
-	StoreUploadID string    `gorm:"column:store_upload_id"`
-	PartChecksum  string    `gorm:"column:part_checksum"`
-	Presigned     bool      `gorm:"column:presigned"`
-	Status        string    `gorm:"column:status"`
-	CreatedBy     string    `gorm:"column:created_by"`
-	CreatedAt     time.Time `gorm:"column:created_at"`
-	UpdatedAt     time.Time `gorm:"column:updated_at"`
-	ExpiresAt     time.Time `gorm:"column:expires_at"`
+// uploadView is an upload row with its model's name and version number,
+// read with a join (uploadsJoined).
+type uploadView struct {
+	Row           uploadRow `gorm:"embedded"` // exported: GORM skips unexported fields
 	ModelName     string    `gorm:"column:model_name"`
 	VersionNumber int       `gorm:"column:version_number"`
 }
 
-func toUpload(r uploadWithNames) uploads.Upload {
+func toUpload(v uploadView) uploads.Upload {
+	r := v.Row
 	return uploads.Upload{
-		ID: r.ID, Model: r.ModelName, Version: r.VersionNumber, Path: r.Path, Size: r.Size, SHA256: r.SHA256,
+		ID: r.ID, Model: v.ModelName, Version: v.VersionNumber, Path: r.Path, Size: r.Size, SHA256: r.SHA256,
 		PartSize: r.PartSize, BlobKey: r.BlobKey, StoreUploadID: r.StoreUploadID, PartChecksum: r.PartChecksum, Presigned: r.Presigned, Status: uploads.Status(r.Status),
 		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
 	}
@@ -133,7 +120,7 @@ func (s *Store) CreateUpload(ctx context.Context, u uploads.Upload) error {
 
 // GetUpload reads a session of a version.
 func (s *Store) GetUpload(ctx context.Context, model string, version int, id string) (uploads.Upload, error) {
-	var rows []uploadWithNames
+	var rows []uploadView
 	err := s.uploadsJoined(ctx).Where("uploads.id = ? AND models.name = ? AND versions.number = ?", id, model, version).
 		Limit(1).Find(&rows).Error
 	if err != nil {
@@ -151,22 +138,8 @@ func (s *Store) ListUploads(ctx context.Context, f uploads.UploadFilter) ([]uplo
 	if f.Status != "" {
 		q = q.Where("uploads.status = ?", string(f.Status))
 	}
-	if !f.BeforeCreatedAt.IsZero() {
-		at := utc(f.BeforeCreatedAt)
-		q = q.Where("(uploads.created_at < ? OR (uploads.created_at = ? AND uploads.id < ?))", at, at, f.BeforeID)
-	}
-	if f.Limit > 0 {
-		q = q.Limit(f.Limit)
-	}
-	var rows []uploadWithNames
-	if err := q.Order("uploads.created_at DESC, uploads.id DESC").Find(&rows).Error; err != nil {
-		return nil, dbErr("list uploads", err)
-	}
-	out := make([]uploads.Upload, len(rows))
-	for i, r := range rows {
-		out[i] = toUpload(r)
-	}
-	return out, nil
+	q = newestFirst(q, "uploads.created_at", "uploads.id", f.BeforeCreatedAt, f.BeforeID, f.Limit)
+	return findAll(q, "list uploads", toUpload)
 }
 
 func statusStrings(ss []uploads.Status) []string {
@@ -239,17 +212,9 @@ func (s *Store) touchUpload(ctx context.Context, id string, updates map[string]a
 // DueUploads returns sessions of the given statuses whose expiry is before
 // t, oldest expiry first.
 func (s *Store) DueUploads(ctx context.Context, statuses []uploads.Status, t time.Time, limit int) ([]uploads.Upload, error) {
-	var rows []uploadWithNames
-	err := s.uploadsJoined(ctx).Where("uploads.status IN ? AND uploads.expires_at < ?", statusStrings(statuses), utc(t)).
-		Order("uploads.expires_at, uploads.id").Limit(limit).Find(&rows).Error
-	if err != nil {
-		return nil, dbErr("list due uploads", err)
-	}
-	out := make([]uploads.Upload, len(rows))
-	for i, r := range rows {
-		out[i] = toUpload(r)
-	}
-	return out, nil
+	q := s.uploadsJoined(ctx).Where("uploads.status IN ? AND uploads.expires_at < ?", statusStrings(statuses), utc(t)).
+		Order("uploads.expires_at, uploads.id").Limit(limit)
+	return findAll(q, "list due uploads", toUpload)
 }
 
 // DeleteUpload removes a session; its parts go with it (ON DELETE CASCADE).
@@ -314,13 +279,6 @@ func (s *Store) DeleteUploadPart(ctx context.Context, uploadID string, n int) er
 
 // ListUploadParts returns a session's parts by number.
 func (s *Store) ListUploadParts(ctx context.Context, uploadID string) ([]uploads.Part, error) {
-	var rows []uploadPartRow
-	if err := s.db.WithContext(ctx).Where("upload_id = ?", uploadID).Order("number").Find(&rows).Error; err != nil {
-		return nil, dbErr("list upload parts", err)
-	}
-	out := make([]uploads.Part, len(rows))
-	for i, r := range rows {
-		out[i] = toUploadPart(r)
-	}
-	return out, nil
+	q := s.db.WithContext(ctx).Where("upload_id = ?", uploadID).Order("number")
+	return findAll(q, "list upload parts", toUploadPart)
 }
