@@ -6,10 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/cli"
+	"github.com/modelkeep/modelkeep/internal/testserver"
 	"github.com/modelkeep/modelkeep/server"
 )
 
@@ -36,24 +35,8 @@ type testServer struct {
 // part size of resumable uploads (5 MiB), so that files have many parts.
 func startServer(t *testing.T, database, blobs string) *testServer {
 	t.Helper()
-	args := []string{"--data-dir", t.TempDir(), "--database", database, "--blobs", blobs, "--upload-part-size", "5MiB"}
-	cfg, err := server.ParseConfig("serve", args, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	logger := slog.New(slog.NewTextHandler(&testWriter{t: t}, &slog.HandlerOptions{Level: slog.LevelError}))
-	srv, err := server.New(context.Background(), cfg, logger)
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		if err := srv.Close(); err != nil {
-			t.Errorf("close server: %v", err)
-		}
-	})
-	ts := &testServer{srv: srv, url: hs.URL, tokens: map[string]string{}, blobs: blobs}
+	srv, url := testserver.Start(t, database, blobs, "--upload-part-size", "5MiB")
+	ts := &testServer{srv: srv, url: url, tokens: map[string]string{}, blobs: blobs}
 	for _, role := range []string{modelkeep.RoleAdmin, modelkeep.RolePublisher, modelkeep.RoleApprover, modelkeep.RoleDeployer, modelkeep.RoleAuditor} {
 		_, tok, err := srv.IssueToken(context.Background(), modelkeep.TokenInput{Subject: "cli-" + role, Roles: []string{role}})
 		if err != nil {
@@ -319,17 +302,4 @@ func treeSums(t *testing.T, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// testWriter sends the server's errors to the test log.
-type testWriter struct {
-	t  *testing.T
-	mu sync.Mutex
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }

@@ -10,9 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/internal/testenv"
+	"github.com/modelkeep/modelkeep/internal/testserver"
 	"github.com/modelkeep/modelkeep/server"
 )
 
@@ -86,7 +85,9 @@ func TestPythonClient(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			database, blobs := b.New(t)
-			srv, url := startServer(t, database, blobs)
+			// The smallest part size of resumable uploads (5 MiB): the
+			// suite's files have several parts.
+			srv, url := testserver.Start(t, database, blobs, "--upload-part-size", "5MiB")
 			tokens := map[string]string{}
 			for _, role := range []string{modelkeep.RolePublisher, modelkeep.RoleApprover, modelkeep.RoleDeployer} {
 				_, tok, err := srv.IssueToken(context.Background(), modelkeep.TokenInput{Subject: "py-" + role, Roles: []string{role}})
@@ -114,31 +115,6 @@ func TestPythonClient(t *testing.T) {
 			checkPromoted(t, srv, url)
 		})
 	}
-}
-
-// startServer serves a fresh Modelkeep on the stores, with the smallest
-// part size of resumable uploads (5 MiB), so that the suite's files have
-// several parts.
-func startServer(t *testing.T, database, blobs string) (*server.Server, string) {
-	t.Helper()
-	args := []string{"--data-dir", t.TempDir(), "--database", database, "--blobs", blobs, "--upload-part-size", "5MiB"}
-	cfg, err := server.ParseConfig("serve", args, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	logger := slog.New(slog.NewTextHandler(&testWriter{t: t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.New(context.Background(), cfg, logger)
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		if err := srv.Close(); err != nil {
-			t.Errorf("close server: %v", err)
-		}
-	})
-	return srv, hs.URL
 }
 
 // runPython runs the interpreter in this directory (clients/python) with
@@ -248,17 +224,4 @@ func TestPipInstall(t *testing.T) {
 			t.Errorf("pip install left %s in the source tree", p)
 		}
 	}
-}
-
-// testWriter sends the server's warnings and errors to the test log.
-type testWriter struct {
-	t  *testing.T
-	mu sync.Mutex
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }

@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/modelkeep/modelkeep"
 	"github.com/modelkeep/modelkeep/internal/testenv"
+	"github.com/modelkeep/modelkeep/internal/testserver"
 	"github.com/modelkeep/modelkeep/server"
 )
 
@@ -47,25 +45,8 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 // startEnv serves a fresh Modelkeep on the given stores.
 func startEnv(t *testing.T, backend, database, blobs string) *env {
 	t.Helper()
-	args := []string{"--data-dir", t.TempDir(), "--database", database, "--blobs", blobs}
-	cfg, err := server.ParseConfig("serve", args, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	// Warnings and errors go to the test log; the rest is noise here.
-	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.New(context.Background(), cfg, logger)
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		if err := srv.Close(); err != nil {
-			t.Errorf("close server: %v", err)
-		}
-	})
-	e := &env{t: t, backend: backend, srv: srv, url: hs.URL}
+	srv, url := testserver.Start(t, database, blobs)
+	e := &env{t: t, backend: backend, srv: srv, url: url}
 	e.admin = e.issue("admin", modelkeep.RoleAdmin)
 	return e
 }
@@ -132,14 +113,6 @@ func (c *client) call(method, path string, body any, status int, out any, header
 			c.e.t.Fatalf("%s %s: decode %s: %v", method, path, answer, err)
 		}
 	}
-}
-
-// testWriter sends the server's warnings to the test log.
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 // versionPath is the API path of a model's version.
