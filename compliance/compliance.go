@@ -19,10 +19,11 @@ import (
 	"github.com/modelkeep/modelkeep/modelcard"
 )
 
-// Records are the records the compliance use cases read: the registry's,
-// and their own documents, cards and exemptions. Gathering a version's
-// evidence reads Records, so that it reads through the store or through
-// the store inside an approval's transaction (the production gate) alike.
+// Records are the records the compliance use cases read and write, all but
+// the packs: the registry's, and their own documents, cards and
+// exemptions. Gathering a version's evidence takes Records, so that it
+// reads through the store or through the store inside an approval's
+// transaction (the production gate) alike.
 type Records interface {
 	modelkeep.ModelStore
 	modelkeep.VersionStore

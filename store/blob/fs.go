@@ -102,9 +102,11 @@ func (f *FS) Put(ctx context.Context, key string, r io.Reader, size int64) (mode
 
 // writeFile is how every file of the store lands at p: write fills a
 // temporary file next to p, which is synced, renamed into place, and made
-// durable by syncing the directory. Readers see no file or the whole one;
-// on any error neither the temporary file nor p is left (the contract of
-// Put: an error means nothing left), and nor are directories made for it.
+// durable by syncing the directory. Readers see the old file or the whole
+// new one. On any error the temporary file and the directories made for it
+// are removed, and p holds no partial or unsynced file: a failed directory
+// sync removes p again (the contract of Put: an error means nothing left).
+// A cancelled ctx is honoured up to the rename.
 func (f *FS) writeFile(ctx context.Context, p string, write func(tmp *os.File) error) (fs.FileInfo, error) {
 	dir := filepath.Dir(p)
 	tmp, err := f.createTemp(dir)

@@ -204,7 +204,8 @@ func checkParts(parts []modelkeep.Part) error {
 
 // CompleteMultipart copies the parts, in order, into a temporary file next
 // to the target (the kernel copies file to file), syncs and renames it into
-// place, then removes the upload's directory.
+// place (writeFile), then removes the upload's directory. A cancellation
+// before the rename leaves the upload as it was, to complete again.
 func (f *FS) CompleteMultipart(ctx context.Context, key, uploadID string, parts []modelkeep.Part) (modelkeep.BlobInfo, error) {
 	op := fmt.Sprintf("complete multipart upload of %q", key)
 	if err := checkParts(parts); err != nil {
