@@ -188,8 +188,14 @@ func (b *bench) report(w io.Writer, database string, rows []*row) bool {
 			case putDir, getDir:
 				target = cfg.minDirRatio
 			}
-			verdict(m/bm >= target, "%s throughput: Modelkeep %.0f MiB/s = %.2f × the fastest direct %s (%s, %.0f MiB/s); target ≥ %.2f",
-				r.op.method, m, m/bm, r.op.method, strings.TrimPrefix(b.op.name, "direct: "), bm, target)
+			note := ""
+			if r.op.method == putChunked && !cfg.onlyChunk {
+				// Among the single transfers the baseline runs slower
+				// than alone, for reasons not found (bench/README.md).
+				note = "; the measure of record is -only-chunked -reps 11"
+			}
+			verdict(m/bm >= target, "%s throughput: Modelkeep %.0f MiB/s = %.2f × the fastest direct %s (%s, %.0f MiB/s); target ≥ %.2f%s",
+				r.op.method, m, m/bm, r.op.method, strings.TrimPrefix(b.op.name, "direct: "), bm, target, note)
 		}
 		g, p := r.rssGrowth()
 		verdict(g <= cfg.maxRSSGrowth, "%s memory: the server's RSS grew by at most %s during one %s of %s (from %s to %s); limit %s",
