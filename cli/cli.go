@@ -26,9 +26,9 @@ const (
 	ExitOK          = 0
 	ExitError       = 1   // any other failure: server unreachable, 5xx, local I/O
 	ExitUsage       = 2   // bad command line
-	ExitAuth        = 3   // no or rejected token (401), not allowed (403)
+	ExitAuth        = 3   // no or rejected token (401), not allowed (403: role, scope, four eyes)
 	ExitNotFound    = 4   // no such model, version, alias, stage holder, transition, event (404)
-	ExitConflict    = 5   // the state does not allow it (409, 412: not ready, four eyes' gates, ...)
+	ExitConflict    = 5   // the state does not allow it (409, 412: not ready, already approved, gates, ...)
 	ExitVerify      = 6   // a SHA-256 or manifest digest did not match (nothing was placed)
 	ExitInterrupted = 130 // interrupted (SIGINT, SIGTERM); a push continues with --resume
 )
@@ -41,7 +41,7 @@ const UsageText = `Client commands (talk to a server; see 'modelkeep login'):
   modelkeep push MODEL DIR [--tag k=v] [--param k=v] [--dataset name@version:role]
                  [--run RUN_ID] [--description TEXT] [--finalize] [--resume]
                               create a version and upload DIR (resumable, parallel parts)
-  modelkeep pull MODEL@production|MODEL@ALIAS|MODEL@N DIR [--record-deployment ENV]
+  modelkeep pull MODEL@production|MODEL@staging|MODEL@ALIAS|MODEL@N DIR [--record-deployment ENV]
                               download a ready version, verified, atomically into DIR
   modelkeep models list|show|create ...
   modelkeep versions list|show|finalize ...
@@ -57,9 +57,10 @@ Exit codes of client commands:
   0    success
   1    error (server unreachable, server error, local I/O)
   2    bad usage
-  3    not authenticated (no or rejected token) or not allowed
+  3    not authenticated (no or rejected token) or not allowed (including
+       approving your own request: four eyes)
   4    not found
-  5    conflict or failed precondition (version not ready, four eyes, gates)
+  5    conflict or failed precondition (version not ready, already approved, gates)
   6    verification failed (a SHA-256 or manifest digest did not match)
   130  interrupted (a push continues with 'modelkeep push --resume MODEL DIR')
 `
